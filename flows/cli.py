@@ -1,0 +1,237 @@
+"""The `o2c` command: the public interface finance ops, schedules and scripts call.
+
+Every command takes `--home DIR` (default `$O2C_HOME`, else `./var`). Stages run as Prefect flows
+(the ephemeral API unless `PREFECT_API_URL` points at a server). A data problem ends the command
+with one line naming the file, row and column and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+# Before Prefect is imported: no analytics, and time for the ephemeral API to start on a slow disk.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import typer  # noqa: E402
+
+from tasks.config import STAGES, load_settings  # noqa: E402
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Order-to-cash pipeline.")
+
+Home = Annotated[str | None, typer.Option("--home", help="Workspace folder (default $O2C_HOME or ./var).")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Compute and show, write and send nothing.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+EXIT_DATA_PROBLEM = 2
+EXIT_STAGE_FAILED = 1
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(f"--as-of {text!r} is not a date in the form YYYY-MM-DD")
+    return None
+
+
+def _fail(message: str, code: int = EXIT_DATA_PROBLEM) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _run_flow(flow_fn: Any, **params: Any) -> Any:
+    """Run a flow through Prefect and return its result; a failed run exits with its message."""
+    from tasks.stage import data_errors
+
+    try:
+        state = flow_fn(**params, return_state=True)
+    except data_errors() as exc:
+        _fail(str(exc))
+    if state.is_failed() or state.is_crashed():
+        _fail(state.message or "the flow run failed", EXIT_STAGE_FAILED)
+    return state.result()
+
+
+def _print(value: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(value, indent=2, default=str))
+        return
+    from tasks.presentation import describe
+
+    typer.echo(describe(value))
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the book into.")],
+    customers: Annotated[int, typer.Option(min=1)] = 50,
+    invoices: Annotated[int, typer.Option(min=1)] = 500,
+    seed: int = 42,
+    as_of: AsOf = None,
+) -> None:
+    """Write a synthetic, realistic book of business (deterministic for a seed) as canonical CSVs."""
+    from tasks.generate import generate_book, write_book
+
+    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=_date(as_of) or date.today())
+    written = write_book(book, out)
+    for name, path in written.items():
+        typer.echo(f"{name:18} {path}")
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files to load (CSV, Parquet, XLSX).")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Mapping YAML for another layout.")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="SQLAlchemy URL of an SQL source.")] = None,
+    as_of: AsOf = None,
+    dry_run: DryRun = False,
+    home: Home = None,
+    as_json: AsJson = False,
+) -> None:
+    """Load files or an SQL source into the ledger; bad rows go to quarantine with every reason."""
+    from flows.ingest import ingest_flow
+
+    if not paths and not sql:
+        _fail("name one or more files, or --sql URL --mapping FILE")
+    settings = load_settings(home)
+    result = _run_flow(ingest_flow, paths=[str(p) for p in paths or []], mapping=str(mapping) if mapping else None,
+                       sql_url=sql, as_of=_date(as_of), dry_run=dry_run, home=str(settings.home))
+    _print(result, as_json)
+
+
+@app.command()
+def run(
+    stage: Annotated[str, typer.Argument(help=f"One of {', '.join(STAGES)}, or all.")],
+    as_of: AsOf = None,
+    dry_run: DryRun = False,
+    home: Home = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run one stage, or all six in order, through Prefect."""
+    from flows.order_to_cash import STAGE_FLOWS, order_to_cash
+
+    if stage != "all" and stage not in STAGE_FLOWS:
+        _fail(f"unknown stage {stage!r}; use one of {', '.join(STAGES)} or all")
+    settings = load_settings(home)
+    flow_fn = order_to_cash if stage == "all" else STAGE_FLOWS[stage]
+    result = _run_flow(flow_fn, as_of=_date(as_of), dry_run=dry_run, home=str(settings.home))
+    _print(result, as_json)
+
+
+@app.command()
+def report(
+    as_of: AsOf = None,
+    as_json: AsJson = False,
+    period_days: Annotated[int, typer.Option("--period-days", min=1, help="DSO period in days.")] = 90,
+    home: Home = None,
+) -> None:
+    """Open amount, ageing and DSO per currency as the ledger stood on a date."""
+    from tasks import report as report_logic
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    day = _date(as_of) or date.today()
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        items = ledger.query("report/open_items_as_of", as_of=day)
+    document = report_logic.as_json(report_logic.figures(items, as_of=day, period_days=period_days), day)
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        typer.echo(report_logic.as_markdown(document))
+
+
+@app.command()
+def status(as_json: AsJson = False, home: Home = None) -> None:
+    """Row counts of the ledger's tables and the latest run of each stage."""
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        counts = ledger.counts()
+        runs = ledger.query("status/latest_stage_runs")
+    document = {
+        "home": str(settings.home),
+        "tables": counts,
+        "latest_runs": json.loads(runs.to_json(orient="records", date_format="iso")),
+    }
+    _print(document, as_json)
+
+
+@app.command()
+def export(
+    name: Annotated[str, typer.Argument(help="allocations, unapplied, reminders, worklist or quarantine.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    home: Home = None,
+) -> None:
+    """Write a ledger view as CSV, amounts as decimal strings in major units."""
+    from tasks.export import EXPORTS, to_major_units, write_csv
+    from tasks.ledger import open_ledger
+
+    if name not in EXPORTS:
+        _fail(f"unknown export {name!r}; use one of {', '.join(EXPORTS)}")
+    settings = load_settings(home)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        frame = ledger.query(f"export/{name}")
+    write_csv(to_major_units(frame), out)
+    typer.echo(f"{len(frame)} row(s) written to {out}")
+
+
+@app.command()
+def demo(
+    home: Home = None,
+    customers: Annotated[int, typer.Option(min=1)] = 60,
+    invoices: Annotated[int, typer.Option(min=1)] = 800,
+    seed: int = 42,
+    as_of: AsOf = None,
+) -> None:
+    """Generate a book into the inbox and run all six stages on it, on the embedded ledger."""
+    from flows.order_to_cash import order_to_cash
+    from tasks.generate import generate_book, write_book
+    from tasks.presentation import demo_summary
+
+    settings = load_settings(home)
+    day = _date(as_of) or date.today()
+    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=day)
+    written = write_book(book, settings.inbox)
+    typer.echo(f"generated {invoices} invoices for {customers} customers into {settings.inbox}")
+    result = _run_flow(order_to_cash, as_of=day, home=str(settings.home))
+    typer.echo(demo_summary(result, settings, truth=written.get("truth_allocations")))
+
+
+@app.command()
+def bench(
+    invoices: Annotated[int, typer.Option(min=1)] = 10_000,
+    customers: Annotated[int | None, typer.Option(help="Default: one per 50 invoices.")] = None,
+    seed: int = 7,
+    home: Annotated[str | None, typer.Option("--home", help="Workspace (default: a fresh temporary one).")] = None,
+) -> None:
+    """Generate a book of N invoices and time each stage: wall seconds, rows per second, peak memory."""
+    from tasks.bench import run_benchmark
+
+    for line in run_benchmark(invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed,
+                              home=home):
+        typer.echo(line)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

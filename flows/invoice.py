@@ -1,0 +1,53 @@
+"""Invoice flow: bill fulfilled orders that no invoice covers yet."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import invoice
+from tasks.artifacts import current_run_id
+from tasks.checkpoint import load_contract, run_checkpoint
+from tasks.config import Settings, load_settings
+from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+
+
+@task(name="read unbilled orders", cache_policy=NO_CACHE)
+def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any]:
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        return (ledger.query("invoice/unbilled_orders", as_of=as_of),
+                ledger.query("invoice/unbilled_lines", as_of=as_of),
+                ledger.query("invoice/sequences"))
+
+
+@task(name="bill orders", cache_policy=NO_CACHE)
+def bill(orders: Any, lines: Any, sequences: Any, as_of: date, series: str) -> invoice.Billing:
+    return invoice.bill_orders(orders, lines, sequences, as_of=as_of, series=series)
+
+
+@task(name="check and publish invoices", cache_policy=NO_CACHE)
+def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: bool) -> dict[str, Any]:
+    check = run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage")
+    pub = Publication(current_run_id(), "invoice", as_of, inserts={"invoices": billing.invoices},
+                      upserts={"invoice_sequences": billing.sequences})
+    pub.counts = {"orders_billed": len(billing.invoices), "orders_skipped": len(billing.skipped),
+                  "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0}
+    return finish(settings, pub, [check], dry_run=dry_run)
+
+
+@flow(name="invoice", flow_run_name="invoice {as_of}")
+def invoice_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
+    """Turn fulfilled, not yet billed orders into numbered invoices."""
+    settings = load_settings(home)
+    day = resolve_as_of(as_of)
+    try:
+        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
+            orders, lines, sequences = read_unbilled(settings, day)
+            billing = bill(orders, lines, sequences, day, settings.invoice_series)
+            return conclude(publish(settings, billing, day, dry_run))
+    except data_errors() as exc:
+        return failed(exc)

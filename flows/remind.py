@@ -1,0 +1,73 @@
+"""Remind flow: queue consolidated reminders in the outbox, then deliver them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from rules.dunning import DunningPolicy
+from rules.policy import load_policy
+from tasks import remind
+from tasks.artifacts import current_run_id, publish_table
+from tasks.checkpoint import load_contract, run_checkpoint
+from tasks.config import Settings, load_settings
+from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.notify import make_mailer
+from tasks.outbox import deliver_pending
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+
+
+@task(name="read open items and reminder history", cache_policy=NO_CACHE)
+def read_facts(settings: Settings, as_of: date) -> tuple[Any, Any, Any]:
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        return (ledger.query("report/open_items_as_of", as_of=as_of), ledger.query("remind/customers"),
+                ledger.query("remind/history"))
+
+
+@task(name="plan reminders", cache_policy=NO_CACHE)
+def plan(open_items: Any, customers: Any, history: Any, policy: DunningPolicy, version: str,
+         as_of: date) -> remind.Dunning:
+    return remind.plan_reminders(open_items, customers, history, policy, as_of=as_of, rule_version=version)
+
+
+@task(name="check and queue reminders", cache_policy=NO_CACHE)
+def queue(settings: Settings, dunning: remind.Dunning, version: str, as_of: date, dry_run: bool) -> dict[str, Any]:
+    check = run_checkpoint(dunning.reminders, load_contract("reminders"), source="remind stage")
+    pub = Publication(current_run_id(), "remind", as_of, inserts={"reminders": dunning.reminders,
+                                                                 "reminder_items": dunning.items},
+                      rule_version=version, counts=dunning.counts)
+    summary = finish(settings, pub, [check], dry_run=dry_run)
+    publish_table("remind-reminders", dunning.reminders[["customer_id", "level", "level_name", "invoice_ids",
+                                                          "recipient"]], "reminders queued by this run")
+    return summary
+
+
+@task(name="deliver outbox", cache_policy=NO_CACHE)
+def deliver(settings: Settings) -> dict[str, int]:
+    return deliver_pending(settings, make_mailer(settings), current_run_id())
+
+
+@flow(name="remind", flow_run_name="remind {as_of}")
+def remind_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
+    """Send each customer one reminder listing every invoice at the level it has reached."""
+    settings = load_settings(home)
+    day = resolve_as_of(as_of)
+    try:
+        policy, version = load_policy("dunning", DunningPolicy)
+        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
+            open_items, customers, history = read_facts(settings, day)
+            dunning = plan(open_items, customers, history, policy, version, day)
+            summary = queue(settings, dunning, version, day, dry_run)
+            if summary["outcome"] == "halted":
+                return conclude(summary)
+            if dry_run:
+                summary["planned"] = dunning.reminders[["customer_id", "level", "level_name", "invoice_ids"]].to_dict(
+                    "records")
+            else:
+                summary["delivery"] = deliver(settings)
+            return summary
+    except data_errors() as exc:
+        return failed(exc)

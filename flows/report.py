@@ -1,0 +1,65 @@
+"""Report flow: open amount, ageing and DSO per currency as of a date, kept as a KPI snapshot."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import report
+from tasks.artifacts import current_run_id, publish_markdown
+from tasks.checkpoint import load_contract, run_checkpoint
+from tasks.config import Settings, load_settings
+from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+
+
+@task(name="read the ledger as of the date", cache_policy=NO_CACHE)
+def read_items(settings: Settings, as_of: date) -> Any:
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        return ledger.query("report/open_items_as_of", as_of=as_of)
+
+
+@task(name="compute figures", cache_policy=NO_CACHE)
+def compute(items: Any, as_of: date, period_days: int) -> dict[str, Any]:
+    return report.figures(items, as_of=as_of, period_days=period_days)
+
+
+@task(name="check and publish report", cache_policy=NO_CACHE)
+def publish(settings: Settings, figures: dict[str, Any], as_of: date, dry_run: bool) -> dict[str, Any]:
+    check = run_checkpoint(report.ageing_check_frame(figures), load_contract("ageing"), source="report stage")
+    document = report.as_json(figures, as_of)
+    run_id = current_run_id()
+    snapshots = [{"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()]
+    import pandas as pd
+
+    pub = Publication(run_id, "report", as_of, inserts={"kpi_snapshots": pd.DataFrame(snapshots)},
+                      counts={"currencies": len(figures)})
+    summary = finish(settings, pub, [check], dry_run=dry_run)
+    markdown = report.as_markdown(document)
+    publish_markdown("report-headline", markdown, f"Receivables as of {as_of}")
+    if not dry_run:
+        settings.reports.mkdir(parents=True, exist_ok=True)
+        (settings.reports / f"report-{as_of}.json").write_text(json.dumps(document, indent=2) + "\n")
+        (settings.reports / f"report-{as_of}.md").write_text(markdown)
+        summary["report_files"] = [str(settings.reports / f"report-{as_of}.{ext}") for ext in ("md", "json")]
+    summary["report"] = document
+    return summary
+
+
+@flow(name="report", flow_run_name="report {as_of}")
+def report_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None,
+                period_days: int = report.DEFAULT_PERIOD_DAYS) -> dict[str, Any]:
+    """Publish open amount, ageing and DSO per currency as of the date."""
+    settings = load_settings(home)
+    day = resolve_as_of(as_of)
+    try:
+        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
+            items = read_items(settings, day)
+            figures = compute(items, day, period_days)
+            return conclude(publish(settings, figures, day, dry_run))
+    except data_errors() as exc:
+        return failed(exc)

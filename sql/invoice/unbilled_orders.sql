@@ -1,0 +1,16 @@
+-- Fulfilled orders on or before the as-of date that no invoice bills yet, with their customer's terms.
+with billed as (
+    select distinct order_id from invoices where order_id is not null
+),
+
+unbilled as (
+    select o.order_id, o.customer_id, o.currency, o.fulfilled_date
+    from orders o
+    anti join billed b on b.order_id = o.order_id
+    where o.status = 'fulfilled' and o.fulfilled_date <= $as_of
+)
+
+select u.*, c.payment_terms_days
+from unbilled u
+join customers c using (customer_id)
+order by u.fulfilled_date, u.order_id

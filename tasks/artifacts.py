@@ -1,0 +1,62 @@
+"""What a person reads in the Prefect UI: artifacts for each stage run, and the run's identity.
+
+Stage logic never imports Prefect; this module is the one place that turns stage results into
+Prefect artifacts and asks Prefect which flow run is writing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from tasks.checkpoint import CheckpointResult
+
+
+def current_run_id() -> str:
+    """The Prefect flow-run id of the running flow ("local" outside a flow run)."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else "local"
+
+
+def _key(text: str) -> str:
+    # Artifact keys allow lower-case letters, digits and dashes only.
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+
+
+def publish_markdown(key: str, markdown: str, description: str) -> None:
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:
+        return
+    create_markdown_artifact(key=_key(key), markdown=markdown, description=description)
+
+
+def publish_table(key: str, frame: pd.DataFrame, description: str, limit: int = 500) -> None:
+    from prefect.artifacts import create_table_artifact
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None or frame.empty:
+        return
+    rows = json.loads(frame.head(limit).to_json(orient="records", date_format="iso"))
+    create_table_artifact(key=_key(key), table=rows, description=description)
+
+
+def stage_summary_markdown(stage: str, as_of: str, counts: dict[str, Any], checkpoints: list[CheckpointResult],
+                           dry_run: bool = False) -> str:
+    """Counts in and out and each checkpoint's outcome, as the stage's run summary."""
+    lines = [f"# {stage} as of {as_of}{' (dry run: nothing written)' if dry_run else ''}", "", "| count | value |",
+             "|---|---:|"]
+    lines += [f"| {name} | {value} |" for name, value in counts.items()]
+    if checkpoints:
+        lines += ["", "## Checkpoints", "", "| dataset | source | outcome | rows checked | rows failed | contract |",
+                  "|---|---|---|---:|---:|---|"]
+        for cp in checkpoints:
+            lines.append(f"| {cp.dataset} | {cp.source} | {cp.outcome} | {cp.rows_checked} | {len(cp.failed_rows)} |"
+                         f" {cp.contract_version} |")
+            if cp.halt_reason:
+                lines.append(f"| | | halted: {cp.halt_reason} | | | |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,291 @@
+"""Data contracts compiled to Great Expectations suites, run on pandas frames between stages.
+
+A contract (`data_contracts/<dataset>.yaml`) names the dataset's grain, its key, its columns
+(type, required, unique, allowed values, minimum), row rules comparing two columns, references to
+other datasets, and what a failure does: `quarantine` (bad rows leave, the rest goes on) or `halt`
+(nothing is published), with a ceiling on the quarantined share above which it halts anyway.
+
+`run_checkpoint(frame, contract, ...)` returns a `CheckpointResult`: the outcome, the rows that
+failed with every reason, and one detail entry per expectation for the evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from tasks.config import CONTRACTS_DIR
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate"}
+TYPED_SUFFIX = {"money": "_minor", "rate": "_ppm"}
+
+
+class ContractError(ValueError):
+    """A contract file that does not say what a contract must say."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    dataset: str
+    grain: str
+    key: tuple[str, ...]
+    columns: dict[str, dict[str, Any]]
+    row_rules: tuple[dict[str, Any], ...]
+    references: dict[str, str]
+    on_failure: str
+    max_quarantine_share: float
+    version: str
+
+    def typed_column(self, name: str) -> str:
+        """The column that holds `name` once parsed: money `amount` is held as `amount_minor`."""
+        return name + TYPED_SUFFIX.get(self.columns[name]["type"], "")
+
+    @property
+    def required(self) -> list[str]:
+        return [name for name, spec in self.columns.items() if spec.get("required")]
+
+
+@dataclass
+class CheckpointResult:
+    dataset: str
+    source: str
+    contract_version: str
+    rows_checked: int
+    failed_rows: dict[int, list[str]] = field(default_factory=dict)
+    details: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "passed"  # passed, quarantined, halted
+    halt_reason: str | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "source": self.source,
+            "contract_hash": self.contract_version,
+            "outcome": self.outcome,
+            "rows_checked": self.rows_checked,
+            "rows_failed": len(self.failed_rows),
+            "details": self.details,
+        }
+
+
+@cache
+def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
+    """Read and validate `data_contracts/<dataset>.yaml`."""
+    path = directory / f"{dataset}.yaml"
+    if not path.exists():
+        raise ContractError(f"no contract for dataset {dataset!r} ({path})")
+    raw_text = path.read_bytes()
+    data = yaml.safe_load(raw_text) or {}
+    problems = []
+    for required_key in ("dataset", "grain", "key", "columns", "on_failure"):
+        if required_key not in data:
+            problems.append(f"missing '{required_key}'")
+    if data.get("on_failure") not in ("quarantine", "halt"):
+        problems.append("on_failure must be 'quarantine' or 'halt'")
+    columns = data.get("columns") or {}
+    for name, spec in columns.items():
+        if (spec or {}).get("type") not in COLUMN_TYPES:
+            problems.append(f"column {name}: type must be one of {sorted(COLUMN_TYPES)}")
+    for key_column in data.get("key") or []:
+        if key_column not in columns:
+            problems.append(f"key column {key_column} is not a declared column")
+    if problems:
+        raise ContractError(f"{path.name}: " + "; ".join(problems))
+    return Contract(
+        dataset=data["dataset"],
+        grain=data["grain"],
+        key=tuple(data["key"]),
+        columns={name: dict(spec) for name, spec in columns.items()},
+        row_rules=tuple(data.get("row_rules") or ()),
+        references=dict(data.get("references") or {}),
+        on_failure=data["on_failure"],
+        max_quarantine_share=float(data.get("max_quarantine_share", 1.0)),
+        version=hashlib.sha256(raw_text).hexdigest()[:12],
+    )
+
+
+def compile_suite(contract: Contract, known_keys: dict[str, set[str]] | None = None) -> Any:
+    """The Great Expectations suite that checks `contract` on a parsed frame.
+
+    `known_keys` maps a referenced dataset to the keys that exist (ledger plus this batch), so a
+    reference such as `customer_id: customers` becomes an in-set expectation.
+    """
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    _context()  # GX builds suites only while a data context is active
+    suite = gx.ExpectationSuite(name=f"{contract.dataset}-{contract.version}")
+    for name, spec in contract.columns.items():
+        column = contract.typed_column(name)
+        if spec.get("required"):
+            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
+        if spec.get("allowed"):
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(spec["allowed"]))
+            )
+        if "min" in spec or "max" in spec:
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=column, min_value=spec.get("min"), max_value=spec.get("max")
+                )
+            )
+    if len(contract.key) == 1:
+        suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column=contract.typed_column(contract.key[0])))
+    elif contract.key:
+        suite.add_expectation(
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=[contract.typed_column(k) for k in contract.key])
+        )
+    for rule in contract.row_rules:
+        suite.add_expectation(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=contract.typed_column(rule["a"]),
+                column_B=contract.typed_column(rule["b"]),
+                or_equal=rule.get("op", ">=") == ">=",
+                ignore_row_if="either_value_is_missing",
+                meta={"rule": rule["name"]},
+            )
+        )
+    for column, dataset in contract.references.items():
+        keys = sorted((known_keys or {}).get(dataset, set()))
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=contract.typed_column(column), value_set=keys, meta={"references": dataset}
+            )
+        )
+    return suite
+
+
+def run_checkpoint(
+    frame: pd.DataFrame,
+    contract: Contract,
+    *,
+    source: str,
+    known_keys: dict[str, set[str]] | None = None,
+    prior_failures: dict[int, list[str]] | None = None,
+) -> CheckpointResult:
+    """Validate `frame` (index = row positions) against `contract` with Great Expectations.
+
+    `prior_failures` are reasons found while parsing (a malformed amount); they are merged with the
+    expectations' findings so each failed row carries every reason once. A failed expectation whose
+    `exception_info` says it raised is treated as a halt: a check that could not run is no pass.
+    """
+    result = CheckpointResult(contract.dataset, source, contract.version, rows_checked=len(frame))
+    failed: dict[int, list[str]] = {int(k): list(v) for k, v in (prior_failures or {}).items()}
+    parse_failed_columns = {(row, reason.split(":", 1)[0]) for row, reasons in failed.items() for reason in reasons}
+    if len(frame):
+        validation = _validate(frame, compile_suite(contract, known_keys))
+        for outcome in validation.results:
+            config = outcome.expectation_config
+            column = config.kwargs.get("column") or config.kwargs.get("column_A") or ",".join(
+                config.kwargs.get("column_list") or []
+            )
+            raised = bool(outcome.exception_info and outcome.exception_info.get("raised_exception"))
+            if not raised:
+                # GX 1.x reports per-metric exceptions in a dict keyed by metric id.
+                raised = any(
+                    isinstance(v, dict) and v.get("raised_exception") for v in (outcome.exception_info or {}).values()
+                )
+            unexpected = [int(i) for i in (outcome.result or {}).get("unexpected_index_list") or []]
+            result.details.append(
+                {"expectation": config.type, "column": column, "success": bool(outcome.success),
+                 "unexpected_count": len(unexpected), "raised": raised}
+            )
+            if raised:
+                result.outcome = "halted"
+                result.halt_reason = f"expectation {config.type} on {column} could not run"
+                continue
+            reason = _reason(contract, config.type, column, config.kwargs, config.meta or {})
+            base_column = _base_column(contract, column)
+            for row in unexpected:
+                if (row, base_column) in parse_failed_columns:
+                    continue  # the parser already said what is wrong with this value
+                failed.setdefault(row, []).append(reason)
+    result.failed_rows = failed
+    if result.outcome != "halted" and failed:
+        share = len(failed) / max(len(frame), 1)
+        if contract.on_failure == "halt":
+            result.outcome, result.halt_reason = "halted", f"{len(failed)} row(s) break the contract"
+        elif share > contract.max_quarantine_share:
+            result.outcome = "halted"
+            result.halt_reason = (
+                f"{share:.0%} of rows break the contract, above the ceiling of {contract.max_quarantine_share:.0%}"
+            )
+        else:
+            result.outcome = "quarantined"
+    return result
+
+
+def _base_column(contract: Contract, column: str) -> str:
+    for name in contract.columns:
+        if contract.typed_column(name) == column:
+            return name
+    return column
+
+
+def _reason(contract: Contract, expectation: str, column: str, kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+    name = _base_column(contract, column)
+    if expectation == "expect_column_values_to_not_be_null":
+        return f"{name}: required value is missing"
+    if expectation == "expect_column_values_to_be_unique" or expectation == "expect_compound_columns_to_be_unique":
+        return f"{name}: duplicate key in this batch"
+    if expectation == "expect_column_values_to_be_between":
+        bounds = []
+        if kwargs.get("min_value") is not None:
+            bounds.append(f">= {kwargs['min_value']}")
+        if kwargs.get("max_value") is not None:
+            bounds.append(f"<= {kwargs['max_value']}")
+        return f"{name}: must be {' and '.join(bounds)}"
+    if expectation == "expect_column_values_to_be_in_set":
+        if meta.get("references"):
+            return f"{name}: unknown {meta['references'][:-1] if meta['references'].endswith('s') else meta['references']}"
+        allowed = ", ".join(map(str, kwargs.get("value_set", [])))
+        return f"{name}: not one of {allowed}"
+    if expectation == "expect_column_pair_values_a_to_be_greater_than_b":
+        other = _base_column(contract, kwargs["column_B"])
+        op = ">=" if kwargs.get("or_equal") else ">"
+        return f"{name}: must be {op} {other} ({meta.get('rule', 'row rule')})"
+    return f"{name}: fails {expectation}"
+
+
+def _validate(frame: pd.DataFrame, suite: Any) -> Any:
+    context = _context()
+    source = context.data_sources.add_or_update_pandas("o2c")
+    asset_name = f"{suite.name}"
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(asset_name)
+    try:
+        batch_definition = asset.get_batch_definition("whole")
+    except KeyError:
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(suite, result_format={"result_format": "COMPLETE"})
+
+
+@cache
+def _context() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(project_config=config)

@@ -1,0 +1,63 @@
+"""The one place that knows where things live and which implementations are chosen.
+
+Business code asks this module for the workspace, the mailer kind and the lock timeout; it never
+reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RULES_DIR = PROJECT_ROOT / "rules"
+CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
+SQL_DIR = PROJECT_ROOT / "sql"
+
+STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate", "report")
+"""The ordered stages of order-to-cash. Adding a stage means adding its companions and one entry here."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    mailer: str = "file"
+    sendgrid_api_key: str | None = None
+    sendgrid_host: str | None = None
+    mail_from: str = "receivables@example.com"
+    lock_timeout_seconds: float = 600.0
+    invoice_series: str = "O2C"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "ledger.duckdb"
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    def __repr__(self) -> str:  # never print the API key
+        return f"Settings(home={str(self.home)!r}, mailer={self.mailer!r})"
+
+
+def load_settings(home: str | Path | None = None) -> Settings:
+    """Settings from the environment; `home` (the `--home` option) wins over `O2C_HOME`."""
+    chosen = Path(home or os.environ.get("O2C_HOME") or "var").resolve()
+    return Settings(
+        home=chosen,
+        mailer=os.environ.get("O2C_MAILER", "file"),
+        sendgrid_api_key=os.environ.get("SENDGRID_API_KEY") or None,
+        sendgrid_host=os.environ.get("O2C_SENDGRID_HOST") or None,
+        mail_from=os.environ.get("O2C_MAIL_FROM", "receivables@example.com"),
+        lock_timeout_seconds=float(os.environ.get("O2C_LOCK_TIMEOUT", "600")),
+        invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
+    )

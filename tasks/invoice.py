@@ -1,0 +1,76 @@
+"""Invoice: fulfilled, not yet billed orders in; numbered invoices out.
+
+Pure: the caller passes the unbilled orders (with their customer's payment terms), their lines and
+the last number used per series and year. Each line's tax is rounded on its own, so an invoice
+total is always the sum of its rounded lines. Numbers continue each year's series without gaps and
+are only consumed by invoices that are published with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+PPM = 1_000_000
+
+
+@dataclass
+class Billing:
+    invoices: pd.DataFrame  # one row per new invoice
+    sequences: pd.DataFrame  # series, year, last_number after this billing
+    skipped: pd.DataFrame  # order_id, reason: fulfilled orders that could not be billed
+
+
+def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
+    """Net and tax per line in minor units; tax = net x rate, rounded half away from zero per line."""
+    net = lines["quantity"].astype("int64") * lines["unit_price_minor"].astype("int64")
+    ppm = lines["tax_rate_ppm"].astype("int64")
+    magnitude = (2 * net.abs() * ppm + PPM) // (2 * PPM)
+    tax = magnitude.where(net >= 0, -magnitude)
+    return lines.assign(net_minor=net, tax_minor=tax)
+
+
+def bill_orders(
+    orders: pd.DataFrame, lines: pd.DataFrame, sequences: pd.DataFrame, *, as_of: date, series: str
+) -> Billing:
+    """Bill every order in `orders`, issued on `as_of`, due after the customer's terms.
+
+    orders: order_id, customer_id, currency, fulfilled_date, payment_terms_days.
+    lines: order_id, line_no, quantity, unit_price_minor, tax_rate_ppm.
+    sequences: series, year, last_number.
+    """
+    totals = (
+        line_totals(lines).groupby("order_id")[["net_minor", "tax_minor"]].sum()
+        if len(lines)
+        else pd.DataFrame(columns=["net_minor", "tax_minor"])
+    )
+    billable = orders.merge(totals, left_on="order_id", right_index=True, how="left")
+    no_lines = billable["net_minor"].isna()
+    skipped = pd.DataFrame({"order_id": billable.loc[no_lines, "order_id"], "reason": "order has no lines"})
+    billable = billable[~no_lines].sort_values(["fulfilled_date", "order_id"]).reset_index(drop=True)
+
+    year = as_of.year
+    known = sequences[(sequences["series"] == series) & (sequences["year"] == year)]
+    last = int(known["last_number"].iloc[0]) if len(known) else 0
+    numbers = range(last + 1, last + 1 + len(billable))
+    terms = billable["payment_terms_days"].astype("int64")
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": [f"{series}-{year}-{n:06d}" for n in numbers],
+            "customer_id": billable["customer_id"],
+            "order_id": billable["order_id"],
+            "issue_date": as_of,
+            "due_date": [as_of + timedelta(days=int(d)) for d in terms],
+            "currency": billable["currency"],
+            "net_minor": billable["net_minor"].astype("int64"),
+            "tax_minor": billable["tax_minor"].astype("int64"),
+        }
+    )
+    invoices["amount_minor"] = invoices["net_minor"] + invoices["tax_minor"]
+    invoices["origin"] = "billed"
+    new_sequences = pd.DataFrame(
+        {"series": [series], "year": [year], "last_number": [last + len(billable)]}
+    )
+    return Billing(invoices, new_sequences if len(billable) else new_sequences.iloc[0:0], skipped)

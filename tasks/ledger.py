@@ -1,0 +1,318 @@
+"""The only module that talks to the store: a DuckDB file under the workspace.
+
+Reads return pandas frames with money as integer minor units. A stage's writes are gathered in a
+`Publication` and land in one transaction, or not at all. Writers are serialized by an exclusive
+file lock beside the ledger, so two runs at once wait for each other instead of failing on DuckDB's
+own file lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from tasks.config import SQL_DIR
+
+LEDGER_TABLES = (
+    "customers",
+    "customer_bank_accounts",
+    "orders",
+    "order_lines",
+    "invoices",
+    "payments",
+    "allocations",
+    "reminders",
+    "reminder_items",
+    "escalations",
+    "worklist",
+    "kpi_snapshots",
+    "ingest_batches",
+    "quarantine",
+    "checkpoint_runs",
+    "stage_runs",
+    "audit_log",
+)
+
+# Entities whose every inserted row is written to the audit log, with its key column.
+AUDITED = {
+    "customers": "customer_id",
+    "orders": "order_id",
+    "invoices": "invoice_id",
+    "payments": "payment_id",
+    "allocations": "allocation_id",
+    "reminders": "reminder_id",
+    "escalations": "customer_id",
+}
+
+
+class LedgerBusy(RuntimeError):
+    """Another run held the ledger for longer than the lock timeout."""
+
+
+def load_sql(name: str) -> str:
+    """The text of `sql/<name>.sql`; SQL is kept in files and run with bound parameters."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass
+class Publication:
+    """Everything one stage run writes, published in one transaction.
+
+    `inserts` add rows whose key is new (rows already present are left as they are, which makes a
+    re-run change nothing); `replacements` replace a whole table's content (derived state such as the
+    worklist); `upserts` insert or replace by key (counters such as invoice numbers); `updates` are (sql name, parameters) pairs run in order after the inserts.
+    """
+
+    run_id: str
+    stage: str
+    as_of: date
+    inserts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    replacements: dict[str, pd.DataFrame] = field(default_factory=dict)
+    upserts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    quarantine: pd.DataFrame | None = None
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "completed"
+    rule_version: str | None = None
+
+
+class Ledger:
+    """An open connection to the ledger, held under the writer lock."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    # -- reads -------------------------------------------------------------------------------
+    def query(self, name: str, **params: Any) -> pd.DataFrame:
+        """Run the named SQL file with bound parameters and return a frame."""
+        return self.con.execute(load_sql(name), params or None).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in LEDGER_TABLES:
+            raise ValueError(f"unknown ledger table {name!r}")
+        return self.con.execute(f"select * from {name}").df()
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every ledger table."""
+        result = {}
+        for name in LEDGER_TABLES:
+            row = self.con.execute(f"select count(*) from {name}").fetchone()
+            result[name] = int(row[0]) if row else 0
+        return result
+
+    def scalar(self, name: str, **params: Any) -> Any:
+        row = self.con.execute(load_sql(name), params or None).fetchone()
+        return row[0] if row else None
+
+    def batch_exists(self, batch_id: str) -> bool:
+        row = self.con.execute("select 1 from ingest_batches where batch_id = ?", [batch_id]).fetchone()
+        return row is not None
+
+    # -- writes ------------------------------------------------------------------------------
+    def publish(self, pub: Publication) -> dict[str, int]:
+        """Write a stage's publication in one transaction; return rows inserted per table."""
+        inserted: dict[str, int] = {}
+        self.con.begin()
+        try:
+            for table, frame in pub.inserts.items():
+                inserted[table] = self._insert_new(table, frame, pub)
+            for table, frame in pub.replacements.items():
+                self.con.execute(f"delete from {table}")
+                inserted[table] = self._insert_new(table, frame, pub)
+            for table, frame in pub.upserts.items():
+                inserted[table] = self._insert_new(table, frame, pub, replace=True)
+            for sql_name, params in pub.updates:
+                self.con.execute(load_sql(sql_name), params)
+            self._write_quarantine(pub)
+            self._write_checkpoints(pub)
+            self.con.execute(
+                "insert or replace into stage_runs values (?, ?, ?, ?, ?, ?)",
+                [pub.run_id, pub.stage, pub.as_of, pub.outcome, json.dumps(pub.counts, default=str), _now()],
+            )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return inserted
+
+    def record_checkpoints(self, pub: Publication) -> None:
+        """Store the checkpoint results and quarantine of a run that publishes nothing else."""
+        self.publish(Publication(pub.run_id, pub.stage, pub.as_of, quarantine=pub.quarantine,
+                                 checkpoints=pub.checkpoints, counts=pub.counts, outcome=pub.outcome))
+
+    def set_reminder_status(self, reminder_id: str, status: str, reason: str | None, ref: str | None,
+                            run_id: str) -> None:
+        """Move one outbox message to a new delivery state, audited, in its own transaction."""
+        self.con.begin()
+        try:
+            before = self.con.execute(
+                "select status from reminders where reminder_id = ?", [reminder_id]).fetchone()
+            self.con.execute(load_sql("remind/set_status"), {
+                "reminder_id": reminder_id, "status": status, "reason": reason, "ref": ref})
+            self.con.execute(
+                "insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)"
+                " values (?, 'remind', 'reminders', ?, 'status', ?, ?, ?)",
+                [run_id, reminder_id, json.dumps({"status": before[0] if before else None}),
+                 json.dumps({"status": status, "reason": reason}), _now()])
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    def _insert_new(self, table: str, frame: pd.DataFrame, pub: Publication, replace: bool = False) -> int:
+        if frame is None or frame.empty:
+            return 0
+        columns = self._columns(table)
+        staged = frame[[c for c in frame.columns if c in columns]].copy()
+        staged["run_id"] = pub.run_id
+        self.con.register("staged_rows", staged)
+        try:
+            key = AUDITED.get(table)
+            if key:
+                # Audit exactly the rows that are new: those whose key the table does not hold yet.
+                self.con.execute(
+                    f"insert into audit_log (run_id, stage, entity, key, action, after, rule_version,"
+                    f" created_at) select ?, ?, ?, s.{key}::varchar, 'insert', to_json(s)::varchar, ?, ?"
+                    f" from staged_rows s where not exists"
+                    f" (select 1 from {table} t where t.{key} = s.{key})",
+                    [pub.run_id, pub.stage, table, pub.rule_version, _now()],
+                )
+            verb = "insert or replace" if replace else "insert or ignore"
+            row = self.con.execute(f"{verb} into {table} by name select * from staged_rows").fetchone()
+        finally:
+            self.con.unregister("staged_rows")
+        return int(row[0]) if row else 0
+
+    def _columns(self, table: str) -> set[str]:
+        rows = self.con.execute(
+            "select column_name from information_schema.columns where table_name = ?", [table]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def _write_quarantine(self, pub: Publication) -> None:
+        if pub.quarantine is None or pub.quarantine.empty:
+            return
+        rows = pub.quarantine.copy()
+        rows["run_id"] = pub.run_id
+        rows["created_at"] = _now()
+        self.con.register("quarantined_rows", rows)
+        try:
+            self.con.execute("insert into quarantine by name select * from quarantined_rows")
+        finally:
+            self.con.unregister("quarantined_rows")
+
+    def _write_checkpoints(self, pub: Publication) -> None:
+        for cp in pub.checkpoints:
+            self.con.execute(
+                "insert into checkpoint_runs (run_id, stage, dataset, source, contract_hash, outcome,"
+                " rows_checked, rows_failed, details, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [pub.run_id, pub.stage, cp["dataset"], cp["source"], cp["contract_hash"], cp["outcome"],
+                 cp["rows_checked"], cp["rows_failed"], json.dumps(cp["details"], default=str), _now()],
+            )
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply the numbered migrations in `sql/schema/` that this ledger has not run yet."""
+    con.execute(
+        "create table if not exists schema_migrations (version integer primary key, name varchar, applied_at timestamp)"
+    )
+    done = {row[0] for row in con.execute("select version from schema_migrations").fetchall()}
+    for path in sorted((SQL_DIR / "schema").glob("*.sql")):
+        version = int(path.name.split("_", 1)[0])
+        if version in done:
+            continue
+        con.begin()
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, _now()])
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+
+
+@contextmanager
+def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
+    """Open the ledger at `path` under the exclusive writer lock, migrated to the newest schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(path.with_suffix(".lock"), lock_timeout):
+        con = duckdb.connect(str(path))
+        try:
+            _migrate(con)
+            yield Ledger(con)
+        finally:
+            con.close()
+
+
+_held_locks: dict[Path, int] = {}
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
+    """Hold the writer lock across a whole stage (read, compute, check, publish), so that no other
+    run changes the ledger between this stage's read and its write. Re-entrant within a process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(path.with_suffix(".lock"), lock_timeout):
+        yield
+
+
+@contextmanager
+def _writer_lock(lock_path: Path, timeout: float) -> Iterator[None]:
+    with _held_guard:
+        if _held_locks.get(lock_path, 0) > 0:
+            _held_locks[lock_path] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held_locks[lock_path] -= 1
+        return
+    with _flock(lock_path, timeout):
+        with _held_guard:
+            _held_locks[lock_path] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held_locks[lock_path] = 0
+
+
+@contextmanager
+def _flock(lock_path: Path, timeout: float) -> Iterator[None]:
+    deadline = time.monotonic() + timeout
+    with open(lock_path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LedgerBusy(
+                        f"the ledger {lock_path.with_suffix('.duckdb')} stayed busy for {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

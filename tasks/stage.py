@@ -1,0 +1,85 @@
+"""What every stage run does around its own logic: check, publish or halt, and report.
+
+A stage reads, computes and hands its `Publication` and checkpoint results here. A passing batch is
+published in one transaction; a halted checkpoint stores its evidence (checkpoint result and
+quarantine) and leaves everything else as it was. Data problems end a flow run in a Failed state
+with a message that names the source, row and column, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from tasks.artifacts import publish_markdown, publish_table, stage_summary_markdown
+from tasks.checkpoint import CheckpointResult
+from tasks.config import Settings
+from tasks.ledger import Publication, open_ledger
+
+
+class StageHalted(RuntimeError):
+    """A checkpoint stopped the stage; nothing of its output was published."""
+
+
+def data_errors() -> tuple[type[Exception], ...]:
+    """The problems that come from input or policy, reported as one clear line, never a traceback."""
+    from rules.policy import PolicyError
+    from tasks.checkpoint import ContractError
+    from tasks.ingest import SourceRejected
+    from tasks.ledger import LedgerBusy
+    from tasks.money import MoneyError
+
+    return (StageHalted, SourceRejected, PolicyError, ContractError, MoneyError, LedgerBusy)
+
+
+def conclude(result: Any) -> Any:
+    """The flow's return: its summary, or a Failed state when a checkpoint halted the stage."""
+    from prefect.states import Failed
+
+    if isinstance(result, dict) and result.get("outcome") == "halted":
+        return Failed(message=result["halt_message"], data=result)
+    return result
+
+
+def failed(exc: Exception) -> Any:
+    """A Failed state carrying a data problem's one-line message."""
+    from prefect.states import Failed
+
+    return Failed(message=str(exc))
+
+
+def finish(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult], *,
+           dry_run: bool = False) -> dict[str, Any]:
+    """Publish a stage's output unless a checkpoint halted it or it is a dry run; return its summary."""
+    pub.checkpoints = [cp.as_record() for cp in checkpoints]
+    halted = [cp for cp in checkpoints if cp.outcome == "halted"]
+    if halted:
+        pub.outcome = "halted"
+    summary = {"stage": pub.stage, "as_of": pub.as_of.isoformat(), "run_id": pub.run_id, "dry_run": dry_run,
+               "outcome": pub.outcome, "counts": pub.counts,
+               "checkpoints": [{k: v for k, v in cp.as_record().items() if k != "details"} for cp in checkpoints]}
+    if not dry_run:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            if halted:
+                ledger.record_checkpoints(pub)
+            else:
+                summary["inserted"] = ledger.publish(pub)
+    publish_markdown(f"{pub.stage}-summary", stage_summary_markdown(pub.stage, pub.as_of.isoformat(), pub.counts,
+                                                                   checkpoints, dry_run), f"{pub.stage} run summary")
+    if pub.quarantine is not None and not pub.quarantine.empty:
+        publish_table(f"{pub.stage}-quarantine", pub.quarantine[["dataset", "source", "row_number", "key", "reasons"]],
+                      "rows kept out of the ledger, with every reason")
+    if halted:
+        reasons = "; ".join(f"{cp.dataset} ({cp.source}): {cp.halt_reason}" for cp in halted)
+        summary["halt_message"] = f"{pub.stage} halted, nothing published: {reasons}"
+    return summary
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, default=str, indent=2)
+
+
+def resolve_as_of(as_of: date | None) -> date:
+    """The run's business date: the one asked for, else today."""
+    return as_of or date.today()

@@ -53,14 +53,15 @@ def _fail(message: str, code: int = EXIT_DATA_PROBLEM) -> None:
 
 def _run_flow(flow_fn: Any, **params: Any) -> Any:
     """Run a flow through Prefect and return its result; a failed run exits with its message."""
-    from tasks.stage import data_errors
+    from tasks.stage import DATA_PROBLEM_STATES, data_errors
 
     try:
         state = flow_fn(**params, return_state=True)
     except data_errors() as exc:
         _fail(str(exc))
     if state.is_failed() or state.is_crashed():
-        _fail(state.message or "the flow run failed", EXIT_STAGE_FAILED)
+        code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
+        _fail(state.message or "the flow run failed", code)
     return state.result()
 
 

@@ -38,6 +38,6 @@ def order_to_cash(as_of: date | None = None, dry_run: bool = False, home: str | 
     for stage, stage_flow in STAGE_FLOWS.items():
         state = stage_flow(as_of=day, dry_run=dry_run, home=home, return_state=True)
         if state.is_failed():
-            return Failed(message=f"stopped at {stage}: {state.message}", data=results)
+            return Failed(name=state.name, message=f"stopped at {stage}: {state.message}", data=results)
         results[stage] = state.result()
     return results

@@ -18,6 +18,16 @@ SQL_DIR = PROJECT_ROOT / "sql"
 STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate", "report")
 """The ordered stages of order-to-cash. Adding a stage means adding its companions and one entry here."""
 
+STAGE_CONTRACTS: dict[str, tuple[str, ...]] = {
+    "ingest": ("customers", "orders", "order_lines", "invoices", "payments"),
+    "invoice": ("billed_invoices",),
+    "reconcile": ("allocations",),
+    "remind": ("reminders",),
+    "escalate": ("worklist",),
+    "report": ("ageing",),
+}
+"""The contracts that guard what each stage reads and publishes (`data_contracts/<name>.yaml`)."""
+
 
 @dataclass(frozen=True)
 class Settings:

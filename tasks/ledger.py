@@ -129,8 +129,7 @@ class Ledger:
             for table, frame in pub.inserts.items():
                 inserted[table] = self._insert_new(table, frame, pub)
             for table, frame in pub.replacements.items():
-                self.con.execute(f"delete from {table}")
-                inserted[table] = self._insert_new(table, frame, pub)
+                inserted[table] = self._replace(table, frame, pub)
             for table, frame in pub.upserts.items():
                 inserted[table] = self._insert_new(table, frame, pub, replace=True)
             for sql_name, params in pub.updates:
@@ -194,6 +193,20 @@ class Ledger:
         finally:
             self.con.unregister("staged_rows")
         return int(row[0]) if row else 0
+
+    def _replace(self, table: str, frame: pd.DataFrame, pub: Publication) -> int:
+        """Make `table` hold exactly `frame`'s rows; rows that stay the same keep the run that wrote them."""
+        columns = self._columns(table) - {"run_id"}
+        staged = frame[[c for c in frame.columns if c in columns]]
+        same = " and ".join(f"t.{c} is not distinct from s.{c}" for c in staged.columns)
+        self.con.register("replacement_rows", staged)
+        try:
+            self.con.execute(
+                f"delete from {table} t where not exists (select 1 from replacement_rows s where {same})"
+            )
+        finally:
+            self.con.unregister("replacement_rows")
+        return self._insert_new(table, frame, pub)
 
     def _columns(self, table: str) -> set[str]:
         rows = self.con.execute(

@@ -18,6 +18,10 @@ from tasks.config import Settings
 from tasks.ledger import Publication, open_ledger
 
 
+# Names of the Failed states that mean "the input or the policy is wrong", not "the system broke".
+DATA_PROBLEM_STATES = ("Halted", "Rejected")
+
+
 class StageHalted(RuntimeError):
     """A checkpoint stopped the stage; nothing of its output was published."""
 
@@ -38,7 +42,7 @@ def conclude(result: Any) -> Any:
     from prefect.states import Failed
 
     if isinstance(result, dict) and result.get("outcome") == "halted":
-        return Failed(message=result["halt_message"], data=result)
+        return Failed(name="Halted", message=result["halt_message"], data=result)
     return result
 
 
@@ -46,7 +50,7 @@ def failed(exc: Exception) -> Any:
     """A Failed state carrying a data problem's one-line message."""
     from prefect.states import Failed
 
-    return Failed(message=str(exc))
+    return Failed(name="Rejected", message=str(exc))
 
 
 def finish(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult], *,

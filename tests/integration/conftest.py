@@ -1,0 +1,33 @@
+"""Integration fixtures: flows run through a real Prefect API (the test harness, started once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tasks.generate import generate_book, write_book
+
+AS_OF = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def book_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated book of 40 customers and 400 invoices as canonical CSV files."""
+    folder = tmp_path_factory.mktemp("book")
+    write_book(generate_book(customers=40, invoices=400, seed=11, as_of=AS_OF), folder)
+    return folder
+
+
+def book_files(folder: Path) -> list[str]:
+    return [str(folder / f"{name}.csv") for name in ("customers", "orders", "order_lines", "invoices", "payments")]

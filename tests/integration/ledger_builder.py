@@ -1,0 +1,24 @@
+"""Build a small ledger from literal CSV text through the real ingest flow."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from flows.ingest import ingest_flow
+
+CUSTOMER_HEADER = "customer_id,name,email,country,currency,payment_terms_days,credit_limit,segment,dunning_profile,language,bank_accounts\n"
+INVOICE_HEADER = "invoice_id,customer_id,issue_date,due_date,currency,amount,order_id\n"
+PAYMENT_HEADER = "payment_id,value_date,amount,currency,payer_name,payer_account,reference\n"
+
+
+def load(home: Path, folder: Path, as_of: date, **datasets: str) -> list[dict]:
+    """Write each dataset's rows under its canonical header and ingest them (customers first)."""
+    headers = {"customers": CUSTOMER_HEADER, "invoices": INVOICE_HEADER, "payments": PAYMENT_HEADER}
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in datasets.items():
+        path = folder / f"{name}.csv"
+        path.write_text(headers[name] + rows.strip() + "\n")
+        paths.append(str(path))
+    return ingest_flow(paths=paths, as_of=as_of, home=str(home))

@@ -85,7 +85,9 @@ def generate(
     """Write a synthetic, realistic book of business (deterministic for a seed) as canonical CSVs."""
     from tasks.generate import generate_book, write_book
 
-    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=_date(as_of) or date.today())
+    book = generate_book(
+        customers=customers, invoices=invoices, seed=seed, as_of=_date(as_of) or date.today()
+    )
     written = write_book(book, out)
     for name, path in written.items():
         typer.echo(f"{name:18} {path}")
@@ -94,7 +96,9 @@ def generate(
 @app.command("ingest")
 def ingest_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files to load (CSV, Parquet, XLSX).")] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", help="Mapping YAML for another layout.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Mapping YAML for another layout.")
+    ] = None,
     sql: Annotated[str | None, typer.Option("--sql", help="SQLAlchemy URL of an SQL source.")] = None,
     as_of: AsOf = None,
     dry_run: DryRun = False,
@@ -107,8 +111,15 @@ def ingest_command(
     if not paths and not sql:
         _fail("name one or more files, or --sql URL --mapping FILE")
     settings = load_settings(home)
-    result = _run_flow(ingest_flow, paths=[str(p) for p in paths or []], mapping=str(mapping) if mapping else None,
-                       sql_url=sql, as_of=_date(as_of), dry_run=dry_run, home=str(settings.home))
+    result = _run_flow(
+        ingest_flow,
+        paths=[str(p) for p in paths or []],
+        mapping=str(mapping) if mapping else None,
+        sql_url=sql,
+        as_of=_date(as_of),
+        dry_run=dry_run,
+        home=str(settings.home),
+    )
     _print(result, as_json)
 
 
@@ -216,13 +227,16 @@ def bench(
     invoices: Annotated[int, typer.Option(min=1)] = 10_000,
     customers: Annotated[int | None, typer.Option(help="Default: one per 50 invoices.")] = None,
     seed: int = 7,
-    home: Annotated[str | None, typer.Option("--home", help="Workspace (default: a fresh temporary one).")] = None,
+    home: Annotated[
+        str | None, typer.Option("--home", help="Workspace (default: a fresh temporary one).")
+    ] = None,
 ) -> None:
     """Generate a book of N invoices and time each stage: wall seconds, rows per second, peak memory."""
     from tasks.bench import run_benchmark
 
-    for line in run_benchmark(invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed,
-                              home=home):
+    for line in run_benchmark(
+        invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed, home=home
+    ):
         typer.echo(line)
 
 

@@ -25,23 +25,37 @@ def read_facts(settings: Settings, as_of: date) -> tuple[Any, Any]:
 
 
 @task(name="evaluate escalation policy", cache_policy=NO_CACHE)
-def decide(open_items: Any, current: Any, policy: EscalationPolicy, version: str, as_of: date) -> escalate.Escalation:
+def decide(
+    open_items: Any, current: Any, policy: EscalationPolicy, version: str, as_of: date
+) -> escalate.Escalation:
     return escalate.escalate(open_items, current, policy, as_of=as_of, rule_version=version)
 
 
 @task(name="check and publish worklist", cache_policy=NO_CACHE)
-def publish(settings: Settings, result: escalate.Escalation, version: str, as_of: date,
-            dry_run: bool) -> dict[str, Any]:
+def publish(
+    settings: Settings, result: escalate.Escalation, version: str, as_of: date, dry_run: bool
+) -> dict[str, Any]:
     check = run_checkpoint(result.worklist, load_contract("worklist"), source="escalate stage")
-    pub = Publication(current_run_id(), "escalate", as_of, inserts={"escalations": result.entered},
-                      replacements={"worklist": result.worklist}, rule_version=version, counts=result.counts)
+    pub = Publication(
+        current_run_id(),
+        "escalate",
+        as_of,
+        inserts={"escalations": result.entered},
+        replacements={"worklist": result.worklist},
+        rule_version=version,
+        counts=result.counts,
+    )
     summary = finish(settings, pub, [check], dry_run=dry_run)
-    publish_table("escalate-worklist", result.worklist, "customers a collector should call, largest overdue first")
+    publish_table(
+        "escalate-worklist", result.worklist, "customers a collector should call, largest overdue first"
+    )
     return summary
 
 
 @flow(name="escalate", flow_run_name="escalate {as_of}")
-def escalate_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
+def escalate_flow(
+    as_of: date | None = None, dry_run: bool = False, home: str | None = None
+) -> dict[str, Any]:
     """Put customers whose debt is old and large enough on the collector worklist."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)

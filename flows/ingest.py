@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -29,16 +28,28 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
         )
     batch = ingest.prepare_batch(raw, context)
     pub = Publication(current_run_id(), "ingest", as_of, inserts=batch.tables, quarantine=batch.quarantine)
-    pub.counts = {"rows_read": batch.row_count, "rows_quarantined": len(batch.quarantine),
-                  "rows_checked_ok": batch.row_count - len(batch.quarantine)}
+    pub.counts = {
+        "rows_read": batch.row_count,
+        "rows_quarantined": len(batch.quarantine),
+        "rows_checked_ok": batch.row_count - len(batch.quarantine),
+    }
     pub.inserts["ingest_batches"] = ingest.batch_record(batch)
     pub.updates.append(("ingest/batch_counts", {"batch_id": batch.batch_id}))
-    return finish(settings, pub, [batch.checkpoint], dry_run=dry_run) | {"source": raw.source, "dataset": raw.dataset}
+    return finish(settings, pub, [batch.checkpoint], dry_run=dry_run) | {
+        "source": raw.source,
+        "dataset": raw.dataset,
+    }
 
 
 @flow(name="ingest", flow_run_name="ingest {as_of}", log_prints=True)
-def ingest_flow(paths: list[str] | None = None, mapping: str | None = None, sql_url: str | None = None,
-                as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> list[dict[str, Any]]:
+def ingest_flow(
+    paths: list[str] | None = None,
+    mapping: str | None = None,
+    sql_url: str | None = None,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    home: str | None = None,
+) -> list[dict[str, Any]]:
     """Load files (or every file in the workspace inbox) and SQL sources into the ledger."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)

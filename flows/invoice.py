@@ -19,9 +19,11 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
 def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return (ledger.query("invoice/unbilled_orders", as_of=as_of),
-                ledger.query("invoice/unbilled_lines", as_of=as_of),
-                ledger.query("invoice/sequences"))
+        return (
+            ledger.query("invoice/unbilled_orders", as_of=as_of),
+            ledger.query("invoice/unbilled_lines", as_of=as_of),
+            ledger.query("invoice/sequences"),
+        )
 
 
 @task(name="bill orders", cache_policy=NO_CACHE)
@@ -32,10 +34,18 @@ def bill(orders: Any, lines: Any, sequences: Any, as_of: date, series: str) -> i
 @task(name="check and publish invoices", cache_policy=NO_CACHE)
 def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: bool) -> dict[str, Any]:
     check = run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage")
-    pub = Publication(current_run_id(), "invoice", as_of, inserts={"invoices": billing.invoices},
-                      upserts={"invoice_sequences": billing.sequences})
-    pub.counts = {"orders_billed": len(billing.invoices), "orders_skipped": len(billing.skipped),
-                  "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0}
+    pub = Publication(
+        current_run_id(),
+        "invoice",
+        as_of,
+        inserts={"invoices": billing.invoices},
+        upserts={"invoice_sequences": billing.sequences},
+    )
+    pub.counts = {
+        "orders_billed": len(billing.invoices),
+        "orders_skipped": len(billing.skipped),
+        "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0,
+    }
     return finish(settings, pub, [check], dry_run=dry_run)
 
 

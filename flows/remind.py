@@ -23,25 +23,39 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 @task(name="read open items and reminder history", cache_policy=NO_CACHE)
 def read_facts(settings: Settings, as_of: date) -> tuple[Any, Any, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return (ledger.query("report/open_items_as_of", as_of=as_of), ledger.query("remind/customers"),
-                ledger.query("remind/history"))
+        return (
+            ledger.query("report/open_items_as_of", as_of=as_of),
+            ledger.query("remind/customers"),
+            ledger.query("remind/history"),
+        )
 
 
 @task(name="plan reminders", cache_policy=NO_CACHE)
-def plan(open_items: Any, customers: Any, history: Any, policy: DunningPolicy, version: str,
-         as_of: date) -> remind.Dunning:
+def plan(
+    open_items: Any, customers: Any, history: Any, policy: DunningPolicy, version: str, as_of: date
+) -> remind.Dunning:
     return remind.plan_reminders(open_items, customers, history, policy, as_of=as_of, rule_version=version)
 
 
 @task(name="check and queue reminders", cache_policy=NO_CACHE)
-def queue(settings: Settings, dunning: remind.Dunning, version: str, as_of: date, dry_run: bool) -> dict[str, Any]:
+def queue(
+    settings: Settings, dunning: remind.Dunning, version: str, as_of: date, dry_run: bool
+) -> dict[str, Any]:
     check = run_checkpoint(dunning.reminders, load_contract("reminders"), source="remind stage")
-    pub = Publication(current_run_id(), "remind", as_of, inserts={"reminders": dunning.reminders,
-                                                                 "reminder_items": dunning.items},
-                      rule_version=version, counts=dunning.counts)
+    pub = Publication(
+        current_run_id(),
+        "remind",
+        as_of,
+        inserts={"reminders": dunning.reminders, "reminder_items": dunning.items},
+        rule_version=version,
+        counts=dunning.counts,
+    )
     summary = finish(settings, pub, [check], dry_run=dry_run)
-    publish_table("remind-reminders", dunning.reminders[["customer_id", "level", "level_name", "invoice_ids",
-                                                          "recipient"]], "reminders queued by this run")
+    publish_table(
+        "remind-reminders",
+        dunning.reminders[["customer_id", "level", "level_name", "invoice_ids", "recipient"]],
+        "reminders queued by this run",
+    )
     return summary
 
 
@@ -64,8 +78,9 @@ def remind_flow(as_of: date | None = None, dry_run: bool = False, home: str | No
             if summary["outcome"] == "halted":
                 return conclude(summary)
             if dry_run:
-                summary["planned"] = dunning.reminders[["customer_id", "level", "level_name", "invoice_ids"]].to_dict(
-                    "records")
+                summary["planned"] = dunning.reminders[
+                    ["customer_id", "level", "level_name", "invoice_ids"]
+                ].to_dict("records")
             else:
                 summary["delivery"] = deliver(settings)
             return summary

@@ -33,11 +33,18 @@ def publish(settings: Settings, figures: dict[str, Any], as_of: date, dry_run: b
     check = run_checkpoint(report.ageing_check_frame(figures), load_contract("ageing"), source="report stage")
     document = report.as_json(figures, as_of)
     run_id = current_run_id()
-    snapshots = [{"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()]
+    snapshots = [
+        {"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()
+    ]
     import pandas as pd
 
-    pub = Publication(run_id, "report", as_of, inserts={"kpi_snapshots": pd.DataFrame(snapshots)},
-                      counts={"currencies": len(figures)})
+    pub = Publication(
+        run_id,
+        "report",
+        as_of,
+        inserts={"kpi_snapshots": pd.DataFrame(snapshots)},
+        counts={"currencies": len(figures)},
+    )
     summary = finish(settings, pub, [check], dry_run=dry_run)
     markdown = report.as_markdown(document)
     publish_markdown("report-headline", markdown, f"Receivables as of {as_of}")
@@ -51,8 +58,12 @@ def publish(settings: Settings, figures: dict[str, Any], as_of: date, dry_run: b
 
 
 @flow(name="report", flow_run_name="report {as_of}")
-def report_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None,
-                period_days: int = report.DEFAULT_PERIOD_DAYS) -> dict[str, Any]:
+def report_flow(
+    as_of: date | None = None,
+    dry_run: bool = False,
+    home: str | None = None,
+    period_days: int = report.DEFAULT_PERIOD_DAYS,
+) -> dict[str, Any]:
     """Publish open amount, ageing and DSO per currency as of the date."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)

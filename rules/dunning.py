@@ -44,7 +44,9 @@ class DunningPolicy(BaseModel):
         return self
 
 
-def reached_levels(items: pd.DataFrame, profiles: pd.Series, policy: DunningPolicy, as_of: date) -> pd.DataFrame:
+def reached_levels(
+    items: pd.DataFrame, profiles: pd.Series, policy: DunningPolicy, as_of: date
+) -> pd.DataFrame:
     """Each open, reminder-worthy invoice with the highest level it has reached on `as_of`.
 
     items: invoice_id, customer_id, currency, issue_date, due_date, open_minor.
@@ -53,8 +55,10 @@ def reached_levels(items: pd.DataFrame, profiles: pd.Series, policy: DunningPoli
     """
     frame = items[items["open_minor"] > 0].copy()
     frame["days_past_due"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["due_date"])).dt.days.astype("int64")
-    frame["profile"] = frame["customer_id"].map(profiles).where(
-        lambda p: p.isin(list(policy.profiles)), policy.default_profile
+    frame["profile"] = (
+        frame["customer_id"]
+        .map(profiles)
+        .where(lambda p: p.isin(list(policy.profiles)), policy.default_profile)
     )
     frame["level"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     frame["level_name"] = pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -22,7 +22,8 @@ class Conditions(BaseModel):
     def _amounts_exact(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for currency, amount in (value or {}).items():
             try:
-                to_minor(str(amount), "EUR" if currency == "default" else currency)
+                # The default applies to any currency, JPY's none-decimal too: it must be whole.
+                to_minor(str(amount), "JPY" if currency == "default" else currency)
             except MoneyError as exc:
                 raise ValueError(f"{currency}: {exc}") from None
         return value
@@ -61,6 +62,18 @@ def threshold_minor(amounts: dict[str, str], currency: str) -> int:
     return to_minor(str(raw), currency)
 
 
+def _reason(state: State, currency: str) -> str:
+    """The state's reason in words, with the thresholds that applied to this currency."""
+    if not state.reason:
+        return state.name
+    amounts = state.when.overdue_amount_over or {}
+    threshold = amounts.get(currency, amounts.get("default", ""))
+    return state.reason.format(
+        oldest_days_past_due_over=state.when.oldest_days_past_due_over,
+        overdue_amount_over=f"{threshold} {currency}",
+    )
+
+
 def evaluate(exposure: pd.DataFrame, policy: EscalationPolicy) -> pd.DataFrame:
     """The state of each customer and currency.
 
@@ -78,8 +91,7 @@ def evaluate(exposure: pd.DataFrame, policy: EscalationPolicy) -> pd.DataFrame:
         if cond.overdue_amount_over is not None:
             limits = frame["currency"].map(lambda c, a=cond.overdue_amount_over: threshold_minor(a, c))
             holds &= frame["overdue_amount_minor"] > limits
-        reason = state.reason.format(**{k: v for k, v in cond.model_dump().items() if v is not None}) \
-            if state.reason else state.name
-        frame.loc[holds, ["state", "reason", "actions"]] = [state.name, reason, ",".join(state.actions)]
+        frame.loc[holds, ["state", "actions"]] = [state.name, ",".join(state.actions)]
+        frame.loc[holds, "reason"] = [_reason(state, currency) for currency in frame.loc[holds, "currency"]]
         undecided &= ~holds
     return frame

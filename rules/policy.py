@@ -29,9 +29,7 @@ def load_policy(name: str, model: type[Model], directory: Path = RULES_DIR) -> t
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path.name}: not valid YAML ({exc})") from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise PolicyError(f"{path.name}: {problems}") from None
     version = getattr(policy, "version", 0)
     return policy, f"v{version}-{hashlib.sha256(raw).hexdigest()[:8]}"

@@ -45,18 +45,30 @@ def publish_table(key: str, frame: pd.DataFrame, description: str, limit: int = 
     create_table_artifact(key=_key(key), table=rows, description=description)
 
 
-def stage_summary_markdown(stage: str, as_of: str, counts: dict[str, Any], checkpoints: list[CheckpointResult],
-                           dry_run: bool = False) -> str:
+def stage_summary_markdown(
+    stage: str, as_of: str, counts: dict[str, Any], checkpoints: list[CheckpointResult], dry_run: bool = False
+) -> str:
     """Counts in and out and each checkpoint's outcome, as the stage's run summary."""
-    lines = [f"# {stage} as of {as_of}{' (dry run: nothing written)' if dry_run else ''}", "", "| count | value |",
-             "|---|---:|"]
+    lines = [
+        f"# {stage} as of {as_of}{' (dry run: nothing written)' if dry_run else ''}",
+        "",
+        "| count | value |",
+        "|---|---:|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in counts.items()]
     if checkpoints:
-        lines += ["", "## Checkpoints", "", "| dataset | source | outcome | rows checked | rows failed | contract |",
-                  "|---|---|---|---:|---:|---|"]
+        lines += [
+            "",
+            "## Checkpoints",
+            "",
+            "| dataset | source | outcome | rows checked | rows failed | contract |",
+            "|---|---|---|---:|---:|---|",
+        ]
         for cp in checkpoints:
-            lines.append(f"| {cp.dataset} | {cp.source} | {cp.outcome} | {cp.rows_checked} | {len(cp.failed_rows)} |"
-                         f" {cp.contract_version} |")
+            lines.append(
+                f"| {cp.dataset} | {cp.source} | {cp.outcome} | {cp.rows_checked} | {len(cp.failed_rows)} |"
+                f" {cp.contract_version} |"
+            )
             if cp.halt_reason:
                 lines.append(f"| | | halted: {cp.halt_reason} | | | |")
     return "\n".join(lines) + "\n"

@@ -85,7 +85,14 @@ def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
     if not path.exists():
         raise ContractError(f"no contract for dataset {dataset!r} ({path})")
     raw_text = path.read_bytes()
-    data = yaml.safe_load(raw_text) or {}
+    try:
+        data = yaml.safe_load(raw_text) or {}
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ContractError(
+            f"{path.name}: a contract is a mapping of dataset, grain, key, columns, on_failure"
+        )
     problems = []
     for required_key in ("dataset", "grain", "key", "columns", "on_failure"):
         if required_key not in data:
@@ -99,6 +106,15 @@ def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
     for key_column in data.get("key") or []:
         if key_column not in columns:
             problems.append(f"key column {key_column} is not a declared column")
+    for rule in data.get("row_rules") or []:
+        for side in ("a", "b"):
+            if rule.get(side) not in columns:
+                problems.append(
+                    f"row rule {rule.get('name', '?')}: column {rule.get(side)!r} is not declared"
+                )
+    for column in data.get("references") or {}:
+        if column not in columns:
+            problems.append(f"reference on undeclared column {column!r}")
     if problems:
         raise ContractError(f"{path.name}: " + "; ".join(problems))
     return Contract(
@@ -181,24 +197,34 @@ def run_checkpoint(
     """
     result = CheckpointResult(contract.dataset, source, contract.version, rows_checked=len(frame))
     failed: dict[int, list[str]] = {int(k): list(v) for k, v in (prior_failures or {}).items()}
-    parse_failed_columns = {(row, reason.split(":", 1)[0]) for row, reasons in failed.items() for reason in reasons}
+    parse_failed_columns = {
+        (row, reason.split(":", 1)[0]) for row, reasons in failed.items() for reason in reasons
+    }
     if len(frame):
         validation = _validate(frame, compile_suite(contract, known_keys))
         for outcome in validation.results:
             config = outcome.expectation_config
-            column = config.kwargs.get("column") or config.kwargs.get("column_A") or ",".join(
-                config.kwargs.get("column_list") or []
+            column = (
+                config.kwargs.get("column")
+                or config.kwargs.get("column_A")
+                or ",".join(config.kwargs.get("column_list") or [])
             )
             raised = bool(outcome.exception_info and outcome.exception_info.get("raised_exception"))
             if not raised:
                 # GX 1.x reports per-metric exceptions in a dict keyed by metric id.
                 raised = any(
-                    isinstance(v, dict) and v.get("raised_exception") for v in (outcome.exception_info or {}).values()
+                    isinstance(v, dict) and v.get("raised_exception")
+                    for v in (outcome.exception_info or {}).values()
                 )
             unexpected = [int(i) for i in (outcome.result or {}).get("unexpected_index_list") or []]
             result.details.append(
-                {"expectation": config.type, "column": column, "success": bool(outcome.success),
-                 "unexpected_count": len(unexpected), "raised": raised}
+                {
+                    "expectation": config.type,
+                    "column": column,
+                    "success": bool(outcome.success),
+                    "unexpected_count": len(unexpected),
+                    "raised": raised,
+                }
             )
             if raised:
                 result.outcome = "halted"
@@ -217,9 +243,7 @@ def run_checkpoint(
             result.outcome, result.halt_reason = "halted", f"{len(failed)} row(s) break the contract"
         elif share > contract.max_quarantine_share:
             result.outcome = "halted"
-            result.halt_reason = (
-                f"{share:.0%} of rows break the contract, above the ceiling of {contract.max_quarantine_share:.0%}"
-            )
+            result.halt_reason = f"{share:.0%} of rows break the contract, above the ceiling of {contract.max_quarantine_share:.0%}"
         else:
             result.outcome = "quarantined"
     return result
@@ -232,18 +256,23 @@ def _base_column(contract: Contract, column: str) -> str:
     return column
 
 
-def _reason(contract: Contract, expectation: str, column: str, kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+def _reason(
+    contract: Contract, expectation: str, column: str, kwargs: dict[str, Any], meta: dict[str, Any]
+) -> str:
     name = _base_column(contract, column)
     if expectation == "expect_column_values_to_not_be_null":
         return f"{name}: required value is missing"
-    if expectation == "expect_column_values_to_be_unique" or expectation == "expect_compound_columns_to_be_unique":
+    if (
+        expectation == "expect_column_values_to_be_unique"
+        or expectation == "expect_compound_columns_to_be_unique"
+    ):
         return f"{name}: duplicate key in this batch"
     if expectation == "expect_column_values_to_be_between":
         bounds = []
         if kwargs.get("min_value") is not None:
-            bounds.append(f">= {kwargs['min_value']}")
+            bounds.append(f">= {kwargs['min_value']:g}")
         if kwargs.get("max_value") is not None:
-            bounds.append(f"<= {kwargs['max_value']}")
+            bounds.append(f"<= {kwargs['max_value']:g}")
         return f"{name}: must be {' and '.join(bounds)}"
     if expectation == "expect_column_values_to_be_in_set":
         if meta.get("references"):

@@ -13,7 +13,13 @@ import pandas as pd
 
 from rules.escalation import EscalationPolicy, evaluate
 
-FACT_COLUMNS = ["customer_id", "currency", "open_amount_minor", "overdue_amount_minor", "oldest_days_past_due"]
+FACT_COLUMNS = [
+    "customer_id",
+    "currency",
+    "open_amount_minor",
+    "overdue_amount_minor",
+    "oldest_days_past_due",
+]
 
 
 @dataclass
@@ -35,30 +41,56 @@ def exposure(open_items: pd.DataFrame, as_of: date) -> pd.DataFrame:
         overdue_amount_minor=("overdue_minor", "sum"),
         oldest_days_past_due=("overdue_days", "max"),
     )
-    return facts.astype({"open_amount_minor": "int64", "overdue_amount_minor": "int64",
-                         "oldest_days_past_due": "int64"})[FACT_COLUMNS]
+    return facts.astype(
+        {"open_amount_minor": "int64", "overdue_amount_minor": "int64", "oldest_days_past_due": "int64"}
+    )[FACT_COLUMNS]
 
 
-def escalate(open_items: pd.DataFrame, current: pd.DataFrame, policy: EscalationPolicy, *, as_of: date,
-             rule_version: str) -> Escalation:
+def escalate(
+    open_items: pd.DataFrame,
+    current: pd.DataFrame,
+    policy: EscalationPolicy,
+    *,
+    as_of: date,
+    rule_version: str,
+) -> Escalation:
     """States for everyone with an open amount; `current` (customer_id, currency, state) is the last
     recorded state, so that only changes become new escalation rows."""
     states = evaluate(exposure(open_items, as_of), policy)
-    previous = current.set_index(["customer_id", "currency"])["state"] if len(current) else pd.Series(dtype=str)
+    previous = (
+        current.set_index(["customer_id", "currency"])["state"] if len(current) else pd.Series(dtype=str)
+    )
     keys = list(zip(states["customer_id"], states["currency"], strict=True))
     before = pd.Series([previous.get(k, "clear") for k in keys], index=states.index)
     changed = states[states["state"] != before]
     # Customers who had a state but no longer have an open amount are cleared explicitly.
     open_keys = set(keys)
     gone = [k for k, s in previous.items() if s != "clear" and k not in open_keys]
-    cleared = pd.DataFrame(gone, columns=["customer_id", "currency"]).assign(state="clear", reason="nothing open")
+    cleared = pd.DataFrame(gone, columns=["customer_id", "currency"]).assign(
+        state="clear", reason="nothing open"
+    )
     entered = pd.concat([changed[["customer_id", "currency", "state", "reason"]], cleared], ignore_index=True)
     entered = entered.assign(entered_on=as_of, rule="escalation", rule_version=rule_version)
     on_list = states[states["actions"].str.contains("worklist")]
-    worklist = on_list.assign(as_of=as_of, rule=on_list["state"])[
-        ["customer_id", "currency", "reason", "open_amount_minor", "overdue_amount_minor",
-         "oldest_days_past_due", "as_of", "rule"]
-    ].sort_values(["overdue_amount_minor", "customer_id"], ascending=[False, True]).reset_index(drop=True)
-    counts = {"customers_with_open_items": len(states), "state_changes": len(entered),
-              "worklist": len(worklist)}
+    worklist = (
+        on_list.assign(as_of=as_of, rule=on_list["state"])[
+            [
+                "customer_id",
+                "currency",
+                "reason",
+                "open_amount_minor",
+                "overdue_amount_minor",
+                "oldest_days_past_due",
+                "as_of",
+                "rule",
+            ]
+        ]
+        .sort_values(["overdue_amount_minor", "customer_id"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+    counts = {
+        "customers_with_open_items": len(states),
+        "state_changes": len(entered),
+        "worklist": len(worklist),
+    }
     return Escalation(states, entered, worklist, counts)

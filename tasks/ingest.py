@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,19 +101,23 @@ def read_source(path: Path, mapping: Mapping | None = None) -> RawSource:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8")
+            frame = _read_csv(content)
         elif suffix == ".parquet":
             frame = _as_text(pd.read_parquet(io.BytesIO(content)))
         elif suffix == ".xlsx":
             frame = _as_text(pd.read_excel(io.BytesIO(content), dtype=object))
         else:
-            raise SourceRejected(f"{path.name}: unsupported file type {suffix!r} (use .csv, .parquet or .xlsx)")
+            raise SourceRejected(
+                f"{path.name}: unsupported file type {suffix!r} (use .csv, .parquet or .xlsx)"
+            )
     except SourceRejected:
         raise
     except UnicodeDecodeError:
         raise SourceRejected(f"{path.name}: not UTF-8 text") from None
     except Exception as exc:  # any parser's complaint means the file is not readable as a table
-        raise SourceRejected(f"{path.name}: cannot be read as {suffix[1:].upper()} ({_first_line(exc)})") from None
+        raise SourceRejected(
+            f"{path.name}: cannot be read as {suffix[1:].upper()} ({_first_line(exc)})"
+        ) from None
     first_row = 1 if suffix == ".parquet" else 2
     rows = apply_mapping(frame, dataset, mapping, path.name)
     return RawSource(dataset, str(path), fingerprint_bytes(content), rows, first_row, mapping)
@@ -131,11 +136,13 @@ def read_sql_source(url: str, mapping: Mapping) -> RawSource:
             if mapping.query:
                 frame = pd.read_sql_query(sa.text(mapping.query), connection)
             else:
-                table = sa.Table(mapping.table, sa.MetaData(), autoload_with=connection)
+                table = sa.Table(str(mapping.table), sa.MetaData(), autoload_with=connection)
                 frame = pd.read_sql_query(sa.select(table), connection)
         engine.dispose()
     except Exception as exc:
-        raise SourceRejected(f"{safe_url}: cannot read {mapping.table or 'query'} ({_first_line(exc)})") from None
+        raise SourceRejected(
+            f"{safe_url}: cannot read {mapping.table or 'query'} ({_first_line(exc)})"
+        ) from None
     text = _as_text(frame)
     source = f"{safe_url}#{mapping.table or 'query'}"
     rows = apply_mapping(text, mapping.dataset, mapping, source)
@@ -196,8 +203,10 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     contract = load_contract(raw.dataset)
     date_format = raw.mapping.date_format if raw.mapping else "%Y-%m-%d"
     typed, failures = parse_rows(raw.rows, contract, date_format, context)
-    known = {"customers": context.customers | _batch_keys(typed, raw.dataset, "customers"),
-             "orders": set(context.order_currency) | _batch_keys(typed, raw.dataset, "orders")}
+    known = {
+        "customers": context.customers | _batch_keys(typed, raw.dataset, "customers"),
+        "orders": set(context.order_currency) | _batch_keys(typed, raw.dataset, "orders"),
+    }
     result = run_checkpoint(typed, contract, source=raw.source, known_keys=known, prior_failures=failures)
     bad = sorted(result.failed_rows)
     good = typed.drop(index=bad)
@@ -215,8 +224,9 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
     tables = {} if result.outcome == "halted" else to_ledger_tables(good, raw.dataset, batch_id)
     totals = _control_totals(typed, contract)
-    return PreparedBatch(raw.dataset, raw.source, batch_id, raw.fingerprint, tables, quarantine, result,
-                         totals, len(raw.rows))
+    return PreparedBatch(
+        raw.dataset, raw.source, batch_id, raw.fingerprint, tables, quarantine, result, totals, len(raw.rows)
+    )
 
 
 def parse_rows(
@@ -257,7 +267,11 @@ def parse_rows(
             scaled, malformed, too_precise = parse.parse_decimal_scaled(rows[name], exponents)
             typed[contract.typed_column(name)] = scaled
             fail(malformed, name, "is not a decimal number")
-            fail(exponents.isna() & ~parse.blank(rows[name]) & ~malformed, name, "cannot be read without a known currency")
+            fail(
+                exponents.isna() & ~parse.blank(rows[name]) & ~malformed,
+                name,
+                "cannot be read without a known currency",
+            )
             what = "decimals" if kind == "rate" else "the currency's decimals"
             fail(too_precise, name, f"has more than {what}")
     return typed, failures
@@ -328,6 +342,15 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _read_csv(content: bytes) -> pd.DataFrame:
+    """Text columns of a CSV; a row with more fields than the header is an error, never a shift."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return pd.read_csv(
+            io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8", index_col=False
+        )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
@@ -344,12 +367,22 @@ def batch_record(batch: PreparedBatch) -> pd.DataFrame:
     """The ingest_batches row: the source's fingerprint, row count and control totals as read.
 
     rows_loaded and rows_already_present are filled in by the ledger once the batch is published."""
-    return pd.DataFrame([{
-        "batch_id": batch.batch_id, "dataset": batch.dataset, "source": batch.source,
-        "fingerprint": batch.fingerprint, "row_count": batch.row_count, "rows_loaded": 0,
-        "rows_already_present": 0, "rows_quarantined": len(batch.quarantine),
-        "control_totals": json.dumps(batch.control_totals), "loaded_at": pd.Timestamp.now().floor("s"),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "batch_id": batch.batch_id,
+                "dataset": batch.dataset,
+                "source": batch.source,
+                "fingerprint": batch.fingerprint,
+                "row_count": batch.row_count,
+                "rows_loaded": 0,
+                "rows_already_present": 0,
+                "rows_quarantined": len(batch.quarantine),
+                "control_totals": json.dumps(batch.control_totals),
+                "loaded_at": pd.Timestamp.now().floor("s"),
+            }
+        ]
+    )
 
 
 def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> list[RawSource]:

@@ -70,7 +70,5 @@ def bill_orders(
     )
     invoices["amount_minor"] = invoices["net_minor"] + invoices["tax_minor"]
     invoices["origin"] = "billed"
-    new_sequences = pd.DataFrame(
-        {"series": [series], "year": [year], "last_number": [last + len(billable)]}
-    )
+    new_sequences = pd.DataFrame({"series": [series], "year": [year], "last_number": [last + len(billable)]})
     return Billing(invoices, new_sequences if len(billable) else new_sequences.iloc[0:0], skipped)

@@ -148,23 +148,54 @@ class Ledger:
 
     def record_checkpoints(self, pub: Publication) -> None:
         """Store the checkpoint results and quarantine of a run that publishes nothing else."""
-        self.publish(Publication(pub.run_id, pub.stage, pub.as_of, quarantine=pub.quarantine,
-                                 checkpoints=pub.checkpoints, counts=pub.counts, outcome=pub.outcome))
+        self.publish(
+            Publication(
+                pub.run_id,
+                pub.stage,
+                pub.as_of,
+                quarantine=pub.quarantine,
+                checkpoints=pub.checkpoints,
+                counts=pub.counts,
+                outcome=pub.outcome,
+            )
+        )
 
-    def set_reminder_status(self, reminder_id: str, status: str, reason: str | None, ref: str | None,
-                            run_id: str) -> None:
-        """Move one outbox message to a new delivery state, audited, in its own transaction."""
+    def set_reminder_status(
+        self, reminder_id: str, status: str, reason: str | None, ref: str | None, run_id: str
+    ) -> None:
+        """Move one outbox message to a new delivery state, audited."""
+        self.set_reminder_statuses([(reminder_id, status, reason, ref)], run_id)
+
+    def set_reminder_statuses(
+        self, changes: list[tuple[str, str, str | None, str | None]], run_id: str
+    ) -> None:
+        """Move outbox messages to new delivery states, audited, in one transaction.
+
+        changes: (reminder_id, status, reason, delivered reference) per message.
+        """
+        if not changes:
+            return
         self.con.begin()
         try:
-            before = self.con.execute(
-                "select status from reminders where reminder_id = ?", [reminder_id]).fetchone()
-            self.con.execute(load_sql("remind/set_status"), {
-                "reminder_id": reminder_id, "status": status, "reason": reason, "ref": ref})
-            self.con.execute(
-                "insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)"
-                " values (?, 'remind', 'reminders', ?, 'status', ?, ?, ?)",
-                [run_id, reminder_id, json.dumps({"status": before[0] if before else None}),
-                 json.dumps({"status": status, "reason": reason}), _now()])
+            for reminder_id, status, reason, ref in changes:
+                before = self.con.execute(
+                    "select status from reminders where reminder_id = ?", [reminder_id]
+                ).fetchone()
+                self.con.execute(
+                    load_sql("remind/set_status"),
+                    {"reminder_id": reminder_id, "status": status, "reason": reason, "ref": ref},
+                )
+                self.con.execute(
+                    "insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)"
+                    " values (?, 'remind', 'reminders', ?, 'status', ?, ?, ?)",
+                    [
+                        run_id,
+                        reminder_id,
+                        json.dumps({"status": before[0] if before else None}),
+                        json.dumps({"status": status, "reason": reason}),
+                        _now(),
+                    ],
+                )
             self.con.commit()
         except BaseException:
             self.con.rollback()
@@ -231,8 +262,18 @@ class Ledger:
             self.con.execute(
                 "insert into checkpoint_runs (run_id, stage, dataset, source, contract_hash, outcome,"
                 " rows_checked, rows_failed, details, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [pub.run_id, pub.stage, cp["dataset"], cp["source"], cp["contract_hash"], cp["outcome"],
-                 cp["rows_checked"], cp["rows_failed"], json.dumps(cp["details"], default=str), _now()],
+                [
+                    pub.run_id,
+                    pub.stage,
+                    cp["dataset"],
+                    cp["source"],
+                    cp["contract_hash"],
+                    cp["outcome"],
+                    cp["rows_checked"],
+                    cp["rows_failed"],
+                    json.dumps(cp["details"], default=str),
+                    _now(),
+                ],
             )
 
 

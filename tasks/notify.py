@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,16 +47,31 @@ def _environment() -> Environment:
     )
 
 
-def render_reminder(*, customer: dict[str, Any], language: str, items: list[dict[str, Any]],
-                    totals: dict[str, str], max_level: int, level_name: str, as_of: date,
-                    pay_by: date) -> RenderedMessage:
+def render_reminder(
+    *,
+    customer: dict[str, Any],
+    language: str,
+    items: list[dict[str, Any]],
+    totals: dict[str, str],
+    max_level: int,
+    level_name: str,
+    as_of: date,
+    pay_by: date,
+) -> RenderedMessage:
     """The text and HTML of one consolidated reminder, in the customer's language (fallback English)."""
     env = _environment()
     lang = language if language in SUBJECTS else "en"
     subject_parts = SUBJECTS[lang]
     subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
-    context = {"customer": customer, "items": items, "totals": totals, "max_level": max_level,
-               "as_of": as_of.isoformat(), "pay_by": pay_by.isoformat(), "subject": subject}
+    context = {
+        "customer": customer,
+        "items": items,
+        "totals": totals,
+        "max_level": max_level,
+        "as_of": as_of.isoformat(),
+        "pay_by": pay_by.isoformat(),
+        "subject": subject,
+    }
     text = env.get_template(f"reminder.{lang}.txt").render(context)
     html_name = f"reminder.{lang}.html"
     if html_name in env.list_templates():
@@ -85,7 +99,7 @@ class FileMailer:
         email["From"] = self.sender
         email["To"] = message.get("recipient") or "undisclosed-recipients:;"
         email["Subject"] = message["subject"]
-        email["Date"] = format_datetime(datetime.now(timezone.utc))
+        email["Date"] = format_datetime(datetime.now(UTC))
         email["Message-ID"] = make_msgid(idstring=message["reminder_id"])
         email["X-O2C-Reminder"] = message["reminder_id"]
         email.set_content(message["body_text"])
@@ -111,8 +125,13 @@ class SendGridMailer:
         from python_http_client.exceptions import HTTPError
         from sendgrid.helpers.mail import CustomArg, Mail
 
-        mail = Mail(from_email=self.sender, to_emails=message["recipient"], subject=message["subject"],
-                    plain_text_content=message["body_text"], html_content=message["body_html"])
+        mail = Mail(
+            from_email=self.sender,
+            to_emails=message["recipient"],
+            subject=message["subject"],
+            plain_text_content=message["body_text"],
+            html_content=message["body_html"],
+        )
         mail.custom_arg = CustomArg("reminder_id", message["reminder_id"])
         delay = 1.0
         for attempt in range(1, self.attempts + 1):

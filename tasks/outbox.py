@@ -1,15 +1,19 @@
 """Delivering the outbox at most once.
 
-Each queued message is marked `sending` in the ledger before the mailer is called and `sent` (or
-`failed`, with the reason) after. A message left `sending` by a crash is never re-sent blindly: it
-is marked `unknown` for a person to resolve.
+Messages are marked `sending` in the ledger (one transaction per batch) before the mailer is called,
+and `sent` or `failed` (with the reason) after. A message left `sending` by a crash is never re-sent
+blindly: the next delivery marks it `unknown` for a person to resolve.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from tasks.config import Settings
 from tasks.ledger import open_ledger
 from tasks.notify import Mailer
+
+BATCH_SIZE = 100  # messages committed as `sending` together: the most a crash can leave in doubt
 
 
 def deliver_pending(settings: Settings, mailer: Mailer, run_id: str) -> dict[str, int]:
@@ -17,19 +21,24 @@ def deliver_pending(settings: Settings, mailer: Mailer, run_id: str) -> dict[str
     counts = {"sent": 0, "failed": 0, "unknown": 0}
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         in_doubt = ledger.table("reminders").query("status == 'sending'")["reminder_id"].tolist()
-        for reminder_id in in_doubt:
-            ledger.set_reminder_status(reminder_id, "unknown", "found 'sending' after an interrupted delivery",
-                                       None, run_id)
-            counts["unknown"] += 1
-        pending = ledger.query("remind/pending")
-        for message in pending.to_dict("records"):
-            ledger.set_reminder_status(message["reminder_id"], "sending", None, None, run_id)
-            try:
-                ref = mailer.send(message)
-            except Exception as exc:  # one message failing must not stop the others
-                ledger.set_reminder_status(message["reminder_id"], "failed", str(exc)[:500], None, run_id)
-                counts["failed"] += 1
-                continue
-            ledger.set_reminder_status(message["reminder_id"], "sent", None, ref, run_id)
-            counts["sent"] += 1
+        ledger.set_reminder_statuses(
+            [(rid, "unknown", "found 'sending' after an interrupted delivery", None) for rid in in_doubt],
+            run_id,
+        )
+        counts["unknown"] = len(in_doubt)
+        pending: list[dict[str, Any]] = ledger.query("remind/pending").to_dict("records")
+        for start in range(0, len(pending), BATCH_SIZE):
+            batch = pending[start : start + BATCH_SIZE]
+            ledger.set_reminder_statuses([(m["reminder_id"], "sending", None, None) for m in batch], run_id)
+            outcomes = []
+            for message in batch:
+                try:
+                    ref = mailer.send(message)
+                except Exception as exc:  # one message failing must not stop the others
+                    outcomes.append((message["reminder_id"], "failed", str(exc)[:500], None))
+                    counts["failed"] += 1
+                    continue
+                outcomes.append((message["reminder_id"], "sent", None, ref))
+                counts["sent"] += 1
+            ledger.set_reminder_statuses(outcomes, run_id)
     return counts

@@ -61,6 +61,9 @@ def parse_decimal_scaled(values: pd.Series, exponents: pd.Series) -> tuple[pd.Se
     fraction = parts[2].fillna("").str.rstrip("0")
     exp = pd.to_numeric(exponents, errors="coerce")
     too_precise = well_formed & exp.notna() & (fraction.str.len() > exp)
+    # Beyond 18 digits once scaled, an amount no longer fits a BIGINT: malformed, never wrapped.
+    too_large = well_formed & exp.notna() & (parts[1].str.len() + exp > 18)
+    well_formed &= ~too_large.fillna(False).astype(bool)
     usable = well_formed & exp.notna() & ~too_precise
     scaled = pd.Series(pd.NA, index=values.index, dtype="Int64")
     if usable.any():

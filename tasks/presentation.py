@@ -22,7 +22,9 @@ def describe(value: Any) -> str:
         lines = [f"workspace {value.get('home', '')}"]
         lines += [f"  {name:24} {count:>10}" for name, count in value["tables"].items()]
         for run in value.get("latest_runs", []):
-            lines.append(f"  last {run['stage']:10} {str(run['as_of'])[:10]} {run['outcome']:10} run {run['run_id']}")
+            lines.append(
+                f"  last {run['stage']:10} {str(run['as_of'])[:10]} {run['outcome']:10} run {run['run_id']}"
+            )
         return "\n".join(lines)
     if isinstance(value, dict):
         return "\n".join(describe(v) if isinstance(v, dict | list) else f"{k}: {v}" for k, v in value.items())
@@ -38,7 +40,9 @@ def _stage_line(summary: dict[str, Any]) -> str:
     counts = ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items())
     lines = [head + (f"  [{counts}]" if counts else "")]
     for planned in summary.get("planned", []):
-        lines.append(f"    would remind {planned['customer_id']} at {planned['level_name']}: {planned['invoice_ids']}")
+        lines.append(
+            f"    would remind {planned['customer_id']} at {planned['level_name']}: {planned['invoice_ids']}"
+        )
     if summary.get("delivery"):
         lines.append("    delivery: " + ", ".join(f"{k} {v}" for k, v in summary["delivery"].items()))
     if summary.get("report"):
@@ -53,7 +57,9 @@ def demo_summary(result: dict[str, Any], settings: Settings, truth: Path | None 
         if isinstance(summary, list):
             loaded = sum(s.get("counts", {}).get("rows_checked_ok", 0) for s in summary)
             quarantined = sum(s.get("counts", {}).get("rows_quarantined", 0) for s in summary)
-            lines.append(f"  {stage:10} {len(summary)} source(s), {loaded} rows loaded, {quarantined} quarantined")
+            lines.append(
+                f"  {stage:10} {len(summary)} source(s), {loaded} rows loaded, {quarantined} quarantined"
+            )
         else:
             counts = ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items())
             lines.append(f"  {stage:10} {summary['outcome']}  {counts}")
@@ -66,7 +72,9 @@ def demo_summary(result: dict[str, Any], settings: Settings, truth: Path | None 
     lines.append(f"outbox:  {settings.outbox} ({len(outbox)} message(s))")
     lines.append(f"ledger:  {settings.ledger_path}")
     if truth and truth.exists():
-        lines.append(f"truth:   {truth} (the true payment-to-invoice allocations, to compare with `o2c export allocations`)")
+        lines.append(
+            f"truth:   {truth} (the true payment-to-invoice allocations, to compare with `o2c export allocations`)"
+        )
     return "\n".join(lines)
 
 

@@ -17,17 +17,24 @@ import pandas as pd
 
 RULE_REFERENCE = "reference"
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
-_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 _SEPARATORS = re.compile(r"[^A-Z0-9]")
 _MAX_TOKENS_IN_NUMBER = 4
 
 
+_RUNS = re.compile(r"[A-Z]+|[0-9]+")
+
+
 def reference_keys(text: str) -> set[str]:
-    """The spellings under which an invoice number is recognised: compact, and without leading zeros."""
+    """The spellings under which an invoice number is recognised.
+
+    Two keys: the compact form (letters and digits only: `INV2026000123`) and the runs form (letter
+    and digit runs, leading zeros dropped, kept apart: `INV-2026-123`). Keeping runs apart is what
+    stops `O2C-2026-000012 100.00` from reading as `O2C-2026-012100`.
+    """
     upper = text.upper()
     compact = _SEPARATORS.sub("", upper)
-    unpadded = _SEPARATORS.sub("", _LEADING_ZEROS.sub("", re.sub(r"[^A-Z0-9]+", "-", upper)))
-    return {compact, unpadded}
+    runs = "-".join(run.lstrip("0") or "0" if run.isdigit() else run for run in _RUNS.findall(upper))
+    return {compact, runs}
 
 
 def candidate_keys(remittance: str) -> dict[str, str]:
@@ -54,7 +61,9 @@ class CashApplication:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def apply_cash(payments: pd.DataFrame, open_invoices: pd.DataFrame, *, as_of: date, rule_version: str) -> CashApplication:
+def apply_cash(
+    payments: pd.DataFrame, open_invoices: pd.DataFrame, *, as_of: date, rule_version: str
+) -> CashApplication:
     """Apply each payment to the open invoices its remittance text names.
 
     payments: payment_id, value_date, currency, unapplied_minor, reference (received by `as_of`).
@@ -64,7 +73,9 @@ def apply_cash(payments: pd.DataFrame, open_invoices: pd.DataFrame, *, as_of: da
     for invoice_id, currency in zip(open_invoices["invoice_id"], open_invoices["currency"], strict=True):
         for key in reference_keys(invoice_id):
             index.setdefault((currency, key), invoice_id)
-    open_left = dict(zip(open_invoices["invoice_id"], open_invoices["open_minor"].astype("int64"), strict=True))
+    open_left = dict(
+        zip(open_invoices["invoice_id"], open_invoices["open_minor"].astype("int64"), strict=True)
+    )
     due = dict(zip(open_invoices["invoice_id"], open_invoices["due_date"], strict=True))
 
     rows = []
@@ -72,7 +83,8 @@ def apply_cash(payments: pd.DataFrame, open_invoices: pd.DataFrame, *, as_of: da
     for payment in payments.itertuples(index=False):
         remaining = int(payment.unapplied_minor)
         matched: dict[str, str] = {}
-        for key, words in candidate_keys(str(payment.reference or "")).items():
+        reference = payment.reference if isinstance(payment.reference, str) else ""
+        for key, words in candidate_keys(reference).items():
             invoice_id = index.get((payment.currency, key))
             if invoice_id and open_left.get(invoice_id, 0) > 0:
                 matched.setdefault(invoice_id, words)
@@ -111,6 +123,16 @@ def apply_cash(payments: pd.DataFrame, open_invoices: pd.DataFrame, *, as_of: da
 
 
 _ALLOCATION_COLUMNS = [
-    "allocation_id", "payment_id", "invoice_id", "amount_minor", "currency", "rule", "rule_version",
-    "score", "evidence", "as_of", "payment_unapplied_after_minor", "invoice_open_after_minor",
+    "allocation_id",
+    "payment_id",
+    "invoice_id",
+    "amount_minor",
+    "currency",
+    "rule",
+    "rule_version",
+    "score",
+    "evidence",
+    "as_of",
+    "payment_unapplied_after_minor",
+    "invoice_open_after_minor",
 ]

@@ -41,7 +41,8 @@ def plan_reminders(
     reached = reached_levels(open_items, profiles, policy, as_of)
     due = due_messages(reached, history)
     by_id = customers.set_index("customer_id")
-    reminders, items = [], []
+    reminders: list[dict[str, object]] = []
+    items: list[dict[str, object]] = []
     for customer_id, group in due.groupby("customer_id", sort=True):
         customer = by_id.loc[customer_id]
         invoice_ids = ";".join(sorted(group["invoice_id"]))
@@ -51,22 +52,41 @@ def plan_reminders(
             customer={"customer_id": customer_id, "name": customer["name"]},
             language=str(customer["language"] or "en"),
             items=[_item_view(row) for row in group.itertuples(index=False)],
-            totals={cur: to_major_str(int(amt), cur) for cur, amt in group.groupby("currency")["open_minor"].sum().items()},
+            totals={
+                cur: to_major_str(int(amt), cur)
+                for cur, amt in group.groupby("currency")["open_minor"].sum().items()
+            },
             max_level=level,
             level_name=str(group.loc[group["level"].idxmax(), "level_name"]),
             as_of=as_of,
             pay_by=as_of + timedelta(days=PAY_WITHIN_DAYS),
         )
-        reminders.append({
-            "reminder_id": reminder_id, "customer_id": customer_id, "level": level,
-            "level_name": message.level_name, "invoice_ids": invoice_ids, "as_of": as_of,
-            "language": message.language, "recipient": customer["email"], "subject": message.subject,
-            "body_text": message.text, "body_html": message.html, "status": "queued", "rule_version": rule_version,
-        })
+        reminders.append(
+            {
+                "reminder_id": reminder_id,
+                "customer_id": customer_id,
+                "level": level,
+                "level_name": message.level_name,
+                "invoice_ids": invoice_ids,
+                "as_of": as_of,
+                "language": message.language,
+                "recipient": customer["email"],
+                "subject": message.subject,
+                "body_text": message.text,
+                "body_html": message.html,
+                "status": "queued",
+                "rule_version": rule_version,
+            }
+        )
         items.extend(
-            {"reminder_id": reminder_id, "invoice_id": row.invoice_id, "level": int(row.level),
-             "open_amount_minor": int(row.open_minor), "currency": row.currency,
-             "days_past_due": int(row.days_past_due)}
+            {
+                "reminder_id": reminder_id,
+                "invoice_id": row.invoice_id,
+                "level": int(row.level),
+                "open_amount_minor": int(row.open_minor),
+                "currency": row.currency,
+                "days_past_due": int(row.days_past_due),
+            }
             for row in group.itertuples(index=False)
         )
     counts = {
@@ -74,8 +94,9 @@ def plan_reminders(
         "customers_reminded": len(reminders),
         "invoices_in_messages": len(items),
     }
-    return Dunning(pd.DataFrame(reminders, columns=REMINDER_COLUMNS), pd.DataFrame(items, columns=ITEM_COLUMNS),
-                   counts)
+    return Dunning(
+        pd.DataFrame(reminders, columns=REMINDER_COLUMNS), pd.DataFrame(items, columns=ITEM_COLUMNS), counts
+    )
 
 
 def _item_view(row: object) -> dict[str, object]:
@@ -91,7 +112,18 @@ def _item_view(row: object) -> dict[str, object]:
 
 
 REMINDER_COLUMNS = [
-    "reminder_id", "customer_id", "level", "level_name", "invoice_ids", "as_of", "language", "recipient",
-    "subject", "body_text", "body_html", "status", "rule_version",
+    "reminder_id",
+    "customer_id",
+    "level",
+    "level_name",
+    "invoice_ids",
+    "as_of",
+    "language",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "status",
+    "rule_version",
 ]
 ITEM_COLUMNS = ["reminder_id", "invoice_id", "level", "open_amount_minor", "currency", "days_past_due"]

@@ -33,7 +33,9 @@ def bucket_of(days_past_due: pd.Series) -> pd.Series:
     return labels
 
 
-def figures(items: pd.DataFrame, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS) -> dict[str, dict[str, Any]]:
+def figures(
+    items: pd.DataFrame, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS
+) -> dict[str, dict[str, Any]]:
     """Per currency: open amount, ageing buckets (minor units) and DSO over the period.
 
     items: invoice_id, currency, issue_date, due_date, amount_minor, open_minor (as of `as_of`).
@@ -53,7 +55,7 @@ def figures(items: pd.DataFrame, *, as_of: date, period_days: int = DEFAULT_PERI
         credit_sales = int(group.loc[in_period.loc[group.index], "amount_minor"].sum())
         dso = None
         if credit_sales > 0:
-            exact = Decimal(open_amount) / Decimal(credit_sales) * period_days
+            exact = Decimal(open_amount) * period_days / Decimal(credit_sales)
             dso = float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
         result[str(currency)] = {
             "open_amount_minor": open_amount,
@@ -85,8 +87,11 @@ def ageing_check_frame(report: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """One row per currency with the open amount and the sum of its buckets, for the checkpoint."""
     return pd.DataFrame(
         [
-            {"currency": c, "open_amount_minor": f["open_amount_minor"],
-             "buckets_total_minor": sum(f["ageing_minor"].values())}
+            {
+                "currency": c,
+                "open_amount_minor": f["open_amount_minor"],
+                "buckets_total_minor": sum(f["ageing_minor"].values()),
+            }
             for c, f in report.items()
         ],
         columns=["currency", "open_amount_minor", "buckets_total_minor"],

@@ -17,7 +17,6 @@ from tasks.checkpoint import CheckpointResult
 from tasks.config import Settings
 from tasks.ledger import Publication, open_ledger
 
-
 # Names of the Failed states that mean "the input or the policy is wrong", not "the system broke".
 DATA_PROBLEM_STATES = ("Halted", "Rejected")
 
@@ -53,27 +52,40 @@ def failed(exc: Exception) -> Any:
     return Failed(name="Rejected", message=str(exc))
 
 
-def finish(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult], *,
-           dry_run: bool = False) -> dict[str, Any]:
+def finish(
+    settings: Settings, pub: Publication, checkpoints: list[CheckpointResult], *, dry_run: bool = False
+) -> dict[str, Any]:
     """Publish a stage's output unless a checkpoint halted it or it is a dry run; return its summary."""
     pub.checkpoints = [cp.as_record() for cp in checkpoints]
     halted = [cp for cp in checkpoints if cp.outcome == "halted"]
     if halted:
         pub.outcome = "halted"
-    summary = {"stage": pub.stage, "as_of": pub.as_of.isoformat(), "run_id": pub.run_id, "dry_run": dry_run,
-               "outcome": pub.outcome, "counts": pub.counts,
-               "checkpoints": [{k: v for k, v in cp.as_record().items() if k != "details"} for cp in checkpoints]}
+    summary = {
+        "stage": pub.stage,
+        "as_of": pub.as_of.isoformat(),
+        "run_id": pub.run_id,
+        "dry_run": dry_run,
+        "outcome": pub.outcome,
+        "counts": pub.counts,
+        "checkpoints": [{k: v for k, v in cp.as_record().items() if k != "details"} for cp in checkpoints],
+    }
     if not dry_run:
         with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
             if halted:
                 ledger.record_checkpoints(pub)
             else:
                 summary["inserted"] = ledger.publish(pub)
-    publish_markdown(f"{pub.stage}-summary", stage_summary_markdown(pub.stage, pub.as_of.isoformat(), pub.counts,
-                                                                   checkpoints, dry_run), f"{pub.stage} run summary")
+    publish_markdown(
+        f"{pub.stage}-summary",
+        stage_summary_markdown(pub.stage, pub.as_of.isoformat(), pub.counts, checkpoints, dry_run),
+        f"{pub.stage} run summary",
+    )
     if pub.quarantine is not None and not pub.quarantine.empty:
-        publish_table(f"{pub.stage}-quarantine", pub.quarantine[["dataset", "source", "row_number", "key", "reasons"]],
-                      "rows kept out of the ledger, with every reason")
+        publish_table(
+            f"{pub.stage}-quarantine",
+            pub.quarantine[["dataset", "source", "row_number", "key", "reasons"]],
+            "rows kept out of the ledger, with every reason",
+        )
     if halted:
         reasons = "; ".join(f"{cp.dataset} ({cp.source}): {cp.halt_reason}" for cp in halted)
         summary["halt_message"] = f"{pub.stage} halted, nothing published: {reasons}"

@@ -14,13 +14,17 @@ from tasks.config import CONTRACTS_DIR, PROJECT_ROOT, STAGE_CONTRACTS, STAGES
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_has_its_companions(stage: str) -> None:
     assert (PROJECT_ROOT / "flows" / f"{stage}.py").is_file(), "flow"
-    assert (PROJECT_ROOT / "tasks" / f"{stage}.py").is_file() or (PROJECT_ROOT / "tasks" / stage).is_dir(), "tasks"
+    assert (PROJECT_ROOT / "tasks" / f"{stage}.py").is_file() or (PROJECT_ROOT / "tasks" / stage).is_dir(), (
+        "tasks"
+    )
     assert list((PROJECT_ROOT / "sql" / stage).glob("*.sql")), "sql folder"
     assert stage in STAGE_CONTRACTS and STAGE_CONTRACTS[stage], "contracts"
     for dataset in STAGE_CONTRACTS[stage]:
         assert (CONTRACTS_DIR / f"{dataset}.yaml").is_file(), dataset
     assert list((PROJECT_ROOT / "tests").rglob(f"test_{stage}.py")), "tests"
-    entrypoints = {d["entrypoint"] for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]}
+    entrypoints = {
+        d["entrypoint"] for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
+    }
     assert any(e.startswith(f"flows/{stage}.py:") for e in entrypoints), "deployment"
 
 
@@ -35,7 +39,9 @@ def test_every_contract_is_used_by_a_stage() -> None:
     assert {p.stem for p in CONTRACTS_DIR.glob("*.yaml")} == used
 
 
-DEPLOYMENTS = yaml.safe_load((Path(__file__).resolve().parent.parent / "prefect.yaml").read_text())["deployments"]
+DEPLOYMENTS = yaml.safe_load((Path(__file__).resolve().parent.parent / "prefect.yaml").read_text())[
+    "deployments"
+]
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=[d["name"] for d in DEPLOYMENTS])

@@ -30,4 +30,6 @@ def book_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def book_files(folder: Path) -> list[str]:
-    return [str(folder / f"{name}.csv") for name in ("customers", "orders", "order_lines", "invoices", "payments")]
+    return [
+        str(folder / f"{name}.csv") for name in ("customers", "orders", "order_lines", "invoices", "payments")
+    ]

@@ -56,9 +56,18 @@ def counts(home: Path) -> dict[str, int]:
 
 def test_bad_rows_are_quarantined_with_every_reason_and_the_rest_loaded(home: Path, tmp_path: Path) -> None:
     files = tmp_path / "in"
-    result = runner.invoke(app, ["ingest", str(write(files, "customers.csv", CUSTOMERS)),
-                                 str(write(files, "invoices.csv", INVOICES)), "--home", str(home),
-                                 "--as-of", "2026-11-20"])
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(write(files, "customers.csv", CUSTOMERS)),
+            str(write(files, "invoices.csv", INVOICES)),
+            "--home",
+            str(home),
+            "--as-of",
+            "2026-11-20",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "quarantine.csv"
     assert runner.invoke(app, ["export", "quarantine", "--out", str(out), "--home", str(home)]).exit_code == 0
@@ -81,8 +90,11 @@ def test_bad_rows_are_quarantined_with_every_reason_and_the_rest_loaded(home: Pa
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
-        ("invoices.csv", "invoice_id,customer_id,issue_date,currency,amount\nI-1,C1,2026-10-01,EUR,1.00\n",
-         "invoices.csv: missing required column(s) due_date for dataset invoices"),
+        (
+            "invoices.csv",
+            "invoice_id,customer_id,issue_date,currency,amount\nI-1,C1,2026-10-01,EUR,1.00\n",
+            "invoices.csv: missing required column(s) due_date for dataset invoices",
+        ),
         ("payments.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "payments.csv: "),
         ("mystery.csv", "a,b\n1,2\n", "mystery.csv: cannot tell which dataset this file is"),
     ],
@@ -104,9 +116,15 @@ def test_an_unreadable_file_stops_with_one_line_and_writes_nothing(
 def test_inbox_files_are_read_with_their_mapping(home: Path) -> None:
     inbox = load_settings(home).inbox
     write(inbox, "customers.csv", CUSTOMERS)
-    write(inbox, "legacy_export.csv", "invoiceNumber,customerID,InvoiceDate,DueDate,InvoiceAmount\n"
-                                      "0042,C1,10/01/2026,10/31/2026,38.0\n")
-    write(inbox, "legacy_export.csv.mapping.yaml", """dataset: invoices
+    write(
+        inbox,
+        "legacy_export.csv",
+        "invoiceNumber,customerID,InvoiceDate,DueDate,InvoiceAmount\n0042,C1,10/01/2026,10/31/2026,38.0\n",
+    )
+    write(
+        inbox,
+        "legacy_export.csv.mapping.yaml",
+        """dataset: invoices
 date_format: "%m/%d/%Y"
 default_currency: EUR
 columns:
@@ -115,7 +133,8 @@ columns:
   issue_date: InvoiceDate
   due_date: DueDate
   amount: InvoiceAmount
-""")
+""",
+    )
     result = runner.invoke(app, ["run", "ingest", "--home", str(home), "--as-of", "2026-11-20", "--json"])
     assert result.exit_code == 0, result.output
     with open_ledger(load_settings(home).ledger_path) as ledger:
@@ -135,11 +154,15 @@ columns:
 
 def _sql_ingest(home: Path, tmp_path: Path, url: str) -> None:
     mapping = write(tmp_path, "crm.mapping.yaml", SQL_MAPPING)
-    result = runner.invoke(app, ["ingest", "--sql", url, "--mapping", str(mapping), "--home", str(home), "--json"])
+    result = runner.invoke(
+        app, ["ingest", "--sql", url, "--mapping", str(mapping), "--home", str(home), "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary[0]["counts"] == {"rows_read": 3, "rows_quarantined": 1, "rows_checked_ok": 2}
-    again = runner.invoke(app, ["ingest", "--sql", url, "--mapping", str(mapping), "--home", str(home), "--json"])
+    again = runner.invoke(
+        app, ["ingest", "--sql", url, "--mapping", str(mapping), "--home", str(home), "--json"]
+    )
     assert json.loads(again.output)[0]["outcome"] == "already ingested"
     with open_ledger(load_settings(home).ledger_path) as ledger:
         assert sorted(ledger.table("customers")["customer_id"]) == ["K1", "K2"]
@@ -157,7 +180,9 @@ def test_sql_source_sqlite(home: Path, tmp_path: Path) -> None:
 
 
 def test_sql_source_postgresql(home: Path, tmp_path: Path) -> None:
-    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+    )
     name = f"o2c_test_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as con:
@@ -170,7 +195,10 @@ def test_sql_source_postgresql(home: Path, tmp_path: Path) -> None:
         with engine.begin() as con:
             con.execute(sa.text("create table crm_customers (id text, company text, ccy text)"))
             for row in CRM_ROWS:
-                con.execute(sa.text("insert into crm_customers values (:a, :b, :c)"), dict(zip("abc", row, strict=True)))
+                con.execute(
+                    sa.text("insert into crm_customers values (:a, :b, :c)"),
+                    dict(zip("abc", row, strict=True)),
+                )
         engine.dispose()
         _sql_ingest(home, tmp_path, url)
     finally:

@@ -14,9 +14,22 @@ from tasks.config import load_settings
 from tasks.ledger import open_ledger
 from tests.integration.conftest import AS_OF, book_files
 
-BUSINESS_TABLES = ("customers", "customer_bank_accounts", "orders", "order_lines", "invoices", "payments",
-                   "allocations", "reminders", "reminder_items", "escalations", "worklist", "quarantine",
-                   "ingest_batches", "invoice_sequences")
+BUSINESS_TABLES = (
+    "customers",
+    "customer_bank_accounts",
+    "orders",
+    "order_lines",
+    "invoices",
+    "payments",
+    "allocations",
+    "reminders",
+    "reminder_items",
+    "escalations",
+    "worklist",
+    "quarantine",
+    "ingest_batches",
+    "invoice_sequences",
+)
 
 
 def snapshot(home: Path) -> dict[str, str]:
@@ -62,14 +75,18 @@ def test_every_invoice_and_payment_balances(ran: tuple[Path, dict]) -> None:
     assert (invoices["amount_minor"] == allocated + invoices["open_minor"]).all()
     assert (invoices["open_minor"] >= 0).all()
     applied_from_payment = allocations.groupby("payment_id")["amount_minor"].sum()
-    unapplied = payments["amount_minor"] - payments["payment_id"].map(applied_from_payment).fillna(0).astype("int64")
+    unapplied = payments["amount_minor"] - payments["payment_id"].map(applied_from_payment).fillna(0).astype(
+        "int64"
+    )
     assert (unapplied >= 0).all()
     # cash in = cash applied + cash unapplied, per currency
     for currency, group in payments.assign(unapplied=unapplied).groupby("currency"):
         applied = int(allocations.loc[allocations["currency"] == currency, "amount_minor"].sum())
         assert int(group["amount_minor"].sum()) == applied + int(group["unapplied"].sum())
     # allocations never cross currencies
-    merged = allocations.merge(payments[["payment_id", "currency"]], on="payment_id", suffixes=("", "_payment"))
+    merged = allocations.merge(
+        payments[["payment_id", "currency"]], on="payment_id", suffixes=("", "_payment")
+    )
     assert (merged["currency"] == merged["currency_payment"]).all()
 
 
@@ -100,10 +117,22 @@ def test_ageing_sums_to_open_amount_and_every_row_has_its_run(ran: tuple[Path, d
         assert buckets == to_minor(fig["open_amount"], currency)
         assert set(fig["ageing"]) == {"not_due", "1-30", "31-60", "61-90", "91-120", "120+"}
     with open_ledger(load_settings(home).ledger_path) as ledger:
-        for table in ("customers", "invoices", "payments", "allocations", "reminders", "worklist", "kpi_snapshots"):
-            missing = ledger.con.execute(f"select count(*) from {table} where run_id is null or run_id = ''").fetchone()
+        for table in (
+            "customers",
+            "invoices",
+            "payments",
+            "allocations",
+            "reminders",
+            "worklist",
+            "kpi_snapshots",
+        ):
+            missing = ledger.con.execute(
+                f"select count(*) from {table} where run_id is null or run_id = ''"
+            ).fetchone()
             assert missing == (0,), table
-        billed_runs = ledger.con.execute("select distinct run_id from invoices where origin = 'billed'").fetchall()
+        billed_runs = ledger.con.execute(
+            "select distinct run_id from invoices where origin = 'billed'"
+        ).fetchall()
     assert billed_runs == [(result["invoice"]["run_id"],)]
 
 
@@ -127,7 +156,9 @@ def test_running_everything_again_changes_nothing(ran: tuple[Path, dict], book_d
     assert snapshot(home) == before
 
 
-def test_the_same_rows_in_a_new_file_add_nothing(ran: tuple[Path, dict], book_dir: Path, tmp_path: Path) -> None:
+def test_the_same_rows_in_a_new_file_add_nothing(
+    ran: tuple[Path, dict], book_dir: Path, tmp_path: Path
+) -> None:
     home, _ = ran
     before = snapshot(home)
     renamed = tmp_path / "payments_copy.csv"

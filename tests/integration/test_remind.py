@@ -22,6 +22,7 @@ from tests.integration.ledger_builder import load
 def message_from_bytes(data: bytes) -> Any:
     return _parse(data, policy=policy.default)
 
+
 AS_OF = date(2026, 11, 20)
 CUSTOMERS = """
 C1,<b>Bold</b> & Co,ap@bold.example,GB,GBP,30,,,standard,en,
@@ -102,7 +103,9 @@ class FailingFor:
         return "accepted"
 
 
-def test_a_message_in_doubt_is_not_resent_and_one_failure_does_not_stop_the_rest(home: Path, tmp_path: Path) -> None:
+def test_a_message_in_doubt_is_not_resent_and_one_failure_does_not_stop_the_rest(
+    home: Path, tmp_path: Path
+) -> None:
     _prepare(home, tmp_path)
     remind_flow(as_of=AS_OF, dry_run=False, home=str(home))
     settings = load_settings(home)
@@ -117,8 +120,9 @@ def test_a_message_in_doubt_is_not_resent_and_one_failure_does_not_stop_the_rest
     assert delivered == []
     with open_ledger(settings.ledger_path) as ledger:
         status = ledger.table("reminders").set_index("customer_id")
-        audit = ledger.con.execute("select count(*) from audit_log where entity = 'reminders' and action = 'status'"
-                                   ).fetchone()
+        audit = ledger.con.execute(
+            "select count(*) from audit_log where entity = 'reminders' and action = 'status'"
+        ).fetchone()
     assert status.loc["C1", "status"] == "unknown"
     assert status.loc["C2", "status"] == "failed" and "400" in status.loc["C2", "status_reason"]
     assert audit[0] >= 6

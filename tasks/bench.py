@@ -1,0 +1,118 @@
+"""`o2c bench`: time every stage on a generated book of N invoices, through the real flows.
+
+Prints, per stage, wall seconds, rows per second and the process's peak resident memory while the
+stage ran (sampled every 10 ms from /proc), so figures are measured, never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * _PAGE
+
+
+@contextmanager
+def peak_memory() -> Iterator[dict[str, int]]:
+    """Sample this process's resident memory while the block runs; yields {'peak': bytes}."""
+    seen = {"peak": _rss_bytes()}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.01):
+            seen["peak"] = max(seen["peak"], _rss_bytes())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join()
+        seen["peak"] = max(seen["peak"], _rss_bytes())
+
+
+def _rows(stage: str, result: Any, book_rows: dict[str, int]) -> int:
+    """The rows a stage worked through, for rows per second."""
+    if stage == "ingest":
+        return sum(book_rows.values())
+    if stage == "invoice":
+        return int(result["counts"]["orders_billed"])
+    if stage == "reconcile":
+        return int(result["counts"]["payments_considered"])
+    return book_rows["invoices"]  # remind, escalate and report look at every invoice
+
+
+def run_benchmark(*, invoices: int, customers: int, seed: int, home: str | None) -> Iterator[str]:
+    """Generate, then run each stage flow once; yield the lines of the report as they are measured."""
+    from flows.order_to_cash import STAGE_FLOWS
+    from tasks.generate import generate_book, write_book
+
+    workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-"))
+    as_of = date(2026, 11, 20)
+    started = time.perf_counter()
+    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=as_of)
+    write_book(book, workspace / "inbox")
+    book_rows = {
+        name: len(getattr(book, name))
+        for name in ("customers", "orders", "order_lines", "invoices", "payments")
+    }
+    yield (
+        f"book: {invoices} invoices, {customers} customers, "
+        + ", ".join(f"{k} {v}" for k, v in book_rows.items())
+        + f" (generated in {time.perf_counter() - started:.1f} s)"
+    )
+    yield f"workspace: {workspace}"
+    begin = time.perf_counter()
+    _start_platform()
+    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
+    yield f"{'stage':10} {'seconds':>9} {'rows':>9} {'rows/s':>10} {'peak MB':>9}"
+    total = 0.0
+    flows: dict[str, Any] = dict(STAGE_FLOWS)
+    for stage, flow_fn in flows.items():
+        seconds, rows, peak = _measure(
+            partial(flow_fn, as_of=as_of, home=str(workspace), return_state=True), stage, book_rows
+        )
+        total += seconds
+        yield f"{stage:10} {seconds:9.2f} {rows:9d} {rows / seconds if seconds else 0:10.0f} {peak / 2**20:9.0f}"
+    yield f"{'all':10} {total:9.2f}"
+
+
+def _start_platform() -> None:
+    """Start Prefect's API and import Great Expectations once, so stage figures measure stage work."""
+    from prefect.client.orchestration import get_client
+
+    from tasks.checkpoint import load_contract, run_checkpoint
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+    import pandas as pd
+
+    run_checkpoint(
+        pd.DataFrame({"currency": ["EUR"], "open_amount_minor": [0], "buckets_total_minor": [0]}),
+        load_contract("ageing"),
+        source="warm-up",
+    )
+
+
+def _measure(call: Callable[[], Any], stage: str, book_rows: dict[str, int]) -> tuple[float, int, int]:
+    with peak_memory() as memory:
+        begin = time.perf_counter()
+        state = call()
+        seconds = time.perf_counter() - begin
+    if state.is_failed():
+        raise RuntimeError(f"{stage} failed during the benchmark: {state.message}")
+    return seconds, _rows(stage, state.result(), book_rows), memory["peak"]

@@ -1,0 +1,268 @@
+"""Escalation: each customer's state from the facts as of a date; only changes are recorded."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rules.escalation import EscalationPolicy, evaluate, threshold_minor
+from rules.policy import PolicyError, load_policy
+from tasks.escalate import Escalation, escalate, exposure
+
+from .tables import table
+
+AS_OF = date(2026, 3, 31)
+POLICY, VERSION = load_policy("escalation", EscalationPolicy)
+WORKLIST = "collector_worklist"
+
+
+def test_the_shipped_policy_ends_with_clear() -> None:
+    assert [s.name for s in POLICY.states] == [WORKLIST, "clear"]
+    assert POLICY.states[0].when.oldest_days_past_due_over == 45
+    assert VERSION.startswith("v1-")
+
+
+# The worklist needs both: oldest item over 45 days past due AND overdue amount over the threshold.
+FACTS = """
+    | customer_id | currency | open_amount_minor | overdue_amount_minor | oldest_days_past_due | expected  |
+    | AT-45       | EUR      | 1000_00           | 1000_00              | 45                   | clear     |
+    | AT-46       | EUR      | 1000_00           | 1000_00              | 46                   | worklist  |
+    | EUR-500.00  | EUR      | 500_00            | 500_00               | 90                   | clear     |
+    | EUR-500.01  | EUR      | 500_01            | 500_01               | 90                   | worklist  |
+    | USD-500.01  | USD      | 500_01            | 500_01               | 90                   | worklist  |
+    | GBP-400.00  | GBP      | 400_00            | 400_00               | 90                   | clear     |
+    | GBP-400.01  | GBP      | 400_01            | 400_01               | 90                   | worklist  |
+    | JPY-75000   | JPY      | 75000             | 75000                | 90                   | clear     |
+    | JPY-75001   | JPY      | 75001             | 75001                | 90                   | worklist  |
+    | CHF-500.00  | CHF      | 500_00            | 500_00               | 90                   | clear     |
+    | CHF-500.01  | CHF      | 500_01            | 500_01               | 90                   | worklist  |
+    | KWD-500.000 | KWD      | 500_000           | 500_000              | 90                   | clear     |
+    | KWD-500.001 | KWD      | 500_001           | 500_001              | 90                   | worklist  |
+    | NOT-OVERDUE | EUR      | 9000_00           | 0                    | 0                    | clear     |
+"""
+
+
+@pytest.fixture(scope="module")
+def decided() -> pd.DataFrame:
+    return evaluate(table(FACTS), POLICY)
+
+
+@pytest.mark.parametrize("customer", [row.split("|")[1].strip() for row in FACTS.strip().splitlines()[1:]])
+def test_state_at_the_boundaries(decided: pd.DataFrame, customer: str) -> None:
+    row = decided.set_index("customer_id").loc[customer]
+    expected = WORKLIST if row["expected"] == "worklist" else "clear"
+    assert row["state"] == expected
+    assert row["actions"] == ("worklist" if expected == WORKLIST else "")
+
+
+def test_clear_is_an_explicit_state(decided: pd.DataFrame) -> None:
+    clear = decided[decided["state"] == "clear"]
+    assert set(clear["reason"]) == {"clear"}
+    assert (decided["state"] != "").all()
+
+
+@pytest.mark.parametrize(
+    ("currency", "minor"),
+    [
+        ("EUR", 500_00),
+        ("USD", 500_00),
+        ("GBP", 400_00),
+        ("JPY", 75000),
+        ("CHF", 500_00),
+        ("KWD", 500_000),
+        ("BHD", 500_000),
+    ],
+)
+def test_threshold_per_currency_and_default(currency: str, minor: int) -> None:
+    assert threshold_minor(POLICY.states[0].when.overdue_amount_over or {}, currency) == minor
+
+
+def test_no_threshold_and_no_default_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no threshold for CHF and no default"):
+        threshold_minor({"EUR": "500.00"}, "CHF")
+
+
+def test_the_reason_names_the_threshold_of_the_customers_currency(decided: pd.DataFrame) -> None:
+    reason = decided.set_index("customer_id").at["JPY-75001", "reason"]
+    assert reason.startswith("oldest item over 45 days past due and overdue amount over 75000")
+    assert "500.00" not in reason
+
+
+# ---------------------------------------------------------------------------------------------------
+# Facts from open items
+
+ITEMS = """
+    | invoice_id | customer_id | currency | due_date   | open_minor |
+    | I-1        | C1          | EUR      | 2026-02-01 | 300_00     |
+    | I-2        | C1          | EUR      | 2026-03-30 | 250_00     |
+    | I-3        | C1          | EUR      | 2026-03-31 | 100_00     |
+    | I-4        | C1          | EUR      | 2026-04-30 | 50_00      |
+    | I-5        | C1          | USD      | 2026-01-01 | 10_00      |
+    | I-6        | C2          | EUR      | 2026-04-15 | 70_00      |
+    | I-7        | C3          | EUR      | 2025-12-01 | 0          |
+"""
+
+
+def test_exposure_per_customer_and_currency() -> None:
+    facts = exposure(table(ITEMS), AS_OF)
+    assert facts.values.tolist() == [
+        # customer currency  open     overdue   oldest days past due
+        ["C1", "EUR", 700_00, 550_00, 58],  # due today (I-3) is not overdue yet
+        ["C1", "USD", 10_00, 10_00, 89],
+        ["C2", "EUR", 70_00, 0, 0],  # nothing overdue
+    ]  # C3 has nothing open
+
+
+def run(items: str, current: str) -> Escalation:
+    return escalate(table(items), table(current), POLICY, as_of=AS_OF, rule_version=VERSION)
+
+
+STATE_ITEMS = """
+    | invoice_id | customer_id | currency | due_date   | open_minor |
+    | I-1        | STAYS       | EUR      | 2026-01-01 | 900_00     |
+    | I-2        | ENTERS      | EUR      | 2026-02-01 | 600_00     |
+    | I-3        | ENTERS      | USD      | 2026-02-01 | 600_00     |
+    | I-4        | LEAVES      | EUR      | 2026-01-01 | 100_00     |
+    | I-5        | NEW         | EUR      | 2026-03-01 | 100_00     |
+"""
+CURRENT = """
+    | customer_id | currency | state              |
+    | STAYS       | EUR      | collector_worklist |
+    | LEAVES      | EUR      | collector_worklist |
+    | PAID        | EUR      | collector_worklist |
+    | PAID        | USD      | clear              |
+    | GONE        | EUR      | clear              |
+"""
+
+
+@pytest.fixture(scope="module")
+def result() -> Escalation:
+    return run(STATE_ITEMS, CURRENT)
+
+
+def test_state_change_rows_only_when_the_state_changes(result: Escalation) -> None:
+    assert result.entered[["customer_id", "currency", "state"]].values.tolist() == [
+        ["ENTERS", "EUR", WORKLIST],
+        ["ENTERS", "USD", WORKLIST],
+        ["LEAVES", "EUR", "clear"],  # paid down to 100.00: below the threshold
+        ["PAID", "EUR", "clear"],  # nothing open any more: cleared explicitly
+    ]
+    assert result.entered.set_index("customer_id").at["PAID", "reason"] == "nothing open"
+    assert set(result.entered["entered_on"]) == {AS_OF}
+    assert set(result.entered["rule_version"]) == {VERSION}
+    assert result.counts == {"customers_with_open_items": 5, "state_changes": 4, "worklist": 3}
+
+
+def test_every_customer_with_an_open_amount_has_a_state(result: Escalation) -> None:
+    states = result.states.set_index(["customer_id", "currency"])["state"].to_dict()
+    assert states == {
+        ("ENTERS", "EUR"): WORKLIST,
+        ("ENTERS", "USD"): WORKLIST,
+        ("LEAVES", "EUR"): "clear",
+        ("NEW", "EUR"): "clear",  # 30 days: not yet
+        ("STAYS", "EUR"): WORKLIST,
+    }
+
+
+def test_the_worklist_largest_overdue_first(result: Escalation) -> None:
+    assert result.worklist[
+        ["customer_id", "currency", "overdue_amount_minor", "oldest_days_past_due"]
+    ].values.tolist() == [
+        ["STAYS", "EUR", 900_00, 89],
+        ["ENTERS", "EUR", 600_00, 58],
+        ["ENTERS", "USD", 600_00, 58],
+    ]
+    assert set(result.worklist["rule"]) == {WORKLIST}
+    assert set(result.worklist["as_of"]) == {AS_OF}
+
+
+def test_running_again_on_the_recorded_states_changes_nothing(result: Escalation) -> None:
+    recorded = result.states[["customer_id", "currency", "state"]]
+    again = escalate(table(STATE_ITEMS), recorded, POLICY, as_of=AS_OF, rule_version=VERSION)
+    assert again.entered.empty
+
+
+def test_nothing_open_and_nothing_recorded() -> None:
+    result = run(
+        "| invoice_id | customer_id | currency | due_date | open_minor |",
+        "| customer_id | currency | state |",
+    )
+    assert result.entered.empty and result.worklist.empty and result.states.empty
+
+
+def test_nothing_open_clears_whoever_was_escalated() -> None:
+    result = run("| invoice_id | customer_id | currency | due_date | open_minor |", CURRENT)
+    assert result.entered[["customer_id", "currency", "state", "reason"]].values.tolist() == [
+        ["STAYS", "EUR", "clear", "nothing open"],
+        ["LEAVES", "EUR", "clear", "nothing open"],
+        ["PAID", "EUR", "clear", "nothing open"],
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The policy file
+
+CLEAR = "  - {name: clear, when: {}, actions: []}\n"
+WORK = (
+    "  - name: collector_worklist\n"
+    "    when: {oldest_days_past_due_over: 45, overdue_amount_over: {EUR: '%s', default: '500.00'}}\n"
+    "    actions: [%s]\n"
+)
+
+
+def write(folder: Path, states: str) -> Path:
+    path = folder / "escalation.yaml"
+    path.write_text("version: 7\nstates:\n" + states)
+    return path
+
+
+def test_a_valid_policy_loads(tmp_path: Path) -> None:
+    write(tmp_path, WORK % ("500.00", "worklist") + CLEAR)
+    policy, version = load_policy("escalation", EscalationPolicy, tmp_path)
+    assert [s.name for s in policy.states] == [WORKLIST, "clear"]
+    assert version.startswith("v7-")
+
+
+# states in the file                                    the error says
+REJECTED = [
+    (CLEAR + WORK % ("500.00", "worklist"), "the last state must be 'clear' with no conditions"),
+    (WORK % ("500.00", "worklist"), "the last state must be 'clear' with no conditions"),
+    (
+        WORK % ("500.00", "worklist") + "  - {name: clear, when: {oldest_days_past_due_over: 1}}\n",
+        "the last state must be 'clear' with no conditions",
+    ),
+    (
+        WORK % ("500.00", "worklist") + "  - {name: done}\n",
+        "the last state must be 'clear' with no conditions",
+    ),
+    (WORK % ("500.00", "phone_call") + CLEAR, "unknown action(s): phone_call"),
+    (WORK % ("500.001", "worklist") + CLEAR, "EUR: amount '500.001' has more than 2 decimals for EUR"),
+    (WORK % ("five hundred", "worklist") + CLEAR, "is not a decimal number"),
+    ("  - {name: w, when: {oldest_days_past_due_over: -1}}\n" + CLEAR, "greater than or equal to 0"),
+    ("", "states"),
+]
+
+
+@pytest.mark.parametrize(("states", "message"), REJECTED, ids=[f"{i}" for i in range(len(REJECTED))])
+def test_a_bad_policy_is_rejected_naming_the_file(tmp_path: Path, states: str, message: str) -> None:
+    write(tmp_path, states)
+    with pytest.raises(PolicyError) as caught:
+        load_policy("escalation", EscalationPolicy, tmp_path)
+    assert str(caught.value).startswith("escalation.yaml: ")
+    assert message in str(caught.value)
+
+
+def test_a_default_threshold_that_loads_can_be_applied_to_every_currency(tmp_path: Path) -> None:
+    write(tmp_path, WORK.replace("default: '500.00'", "default: '500.50'") % ("500.00", "worklist") + CLEAR)
+    try:
+        policy, _version = load_policy("escalation", EscalationPolicy, tmp_path)
+    except PolicyError:
+        return  # rejecting the file is a fine answer too
+    facts = table("""
+        | customer_id | currency | open_amount_minor | overdue_amount_minor | oldest_days_past_due |
+        | C1          | KRW      | 900000            | 900000               | 90                   |
+    """)
+    assert evaluate(facts, policy).at[0, "state"] == WORKLIST

@@ -1,0 +1,203 @@
+"""Invoice: fulfilled orders in, numbered invoices out; tax rounded per line, numbers without gaps."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from tasks.invoice import Billing, bill_orders, line_totals
+
+from .tables import table
+
+AS_OF = date(2026, 3, 31)
+
+NO_SEQUENCES = table("""
+    | series | year | last_number |
+""")
+
+
+def bill(
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    sequences: pd.DataFrame = NO_SEQUENCES,
+    *,
+    as_of: date = AS_OF,
+    series: str = "O2C",
+) -> Billing:
+    return bill_orders(orders, lines, sequences, as_of=as_of, series=series)
+
+
+def test_tax_is_rounded_half_away_from_zero_on_each_line() -> None:
+    lines = table("""
+        | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
+        | SO-1     | 1       | 3        | 333              | 190000       |
+        | SO-1     | 2       | 1        | 5                | 100000       |
+        | SO-1     | 3       | 1        | 25               | 100000       |
+        | SO-1     | 4       | 1        | 14               | 100000       |
+        | SO-1     | 5       | -1       | 25               | 100000       |
+        | SO-1     | 6       | 2        | 1999             | 0            |
+        | SO-1     | 7       | 1        | 1                | 500000       |
+        | SO-1     | 8       | 1        | 1                | 499999       |
+    """)
+    totals = line_totals(lines)
+    # exact tax per line:    189.81  0.5  2.5  1.4  -2.5  0     0.5  0.499999
+    assert totals["net_minor"].tolist() == [999, 5, 25, 14, -25, 3998, 1, 1]
+    assert totals["tax_minor"].tolist() == [190, 1, 3, 1, -3, 0, 1, 0]
+
+
+ORDERS = table("""
+    | order_id | customer_id | currency | fulfilled_date | payment_terms_days |
+    | SO-1     | C1          | EUR      | 2026-03-02     | 30                 |
+""")
+
+
+def test_invoice_total_is_the_sum_of_its_rounded_lines() -> None:
+    # Two lines of 0.05 at 10 %: each line's tax of 0.005 rounds to 0.01, so the invoice carries
+    # 0.02 of tax, where rounding the invoice's 0.01 of tax once would give 0.01.
+    lines = table("""
+        | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
+        | SO-1     | 1       | 1        | 5                | 100000       |
+        | SO-1     | 2       | 1        | 5                | 100000       |
+    """)
+    invoice = bill(ORDERS, lines).invoices.iloc[0]
+    assert (invoice["net_minor"], invoice["tax_minor"], invoice["amount_minor"]) == (10, 2, 12)
+
+
+def test_invoice_with_lines_at_different_rates() -> None:
+    lines = table("""
+        | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
+        | SO-1     | 1       | 3        | 19_99            | 190000       |
+        | SO-1     | 2       | 2        | 4_50             | 70000        |
+        | SO-1     | 3       | 1        | 100_00           | 0            |
+    """)
+    # line  net      tax
+    #   1   59.97    11.3943 -> 11.39
+    #   2    9.00     0.63
+    #   3  100.00     0.00
+    invoice = bill(ORDERS, lines).invoices.iloc[0]
+    assert (invoice["net_minor"], invoice["tax_minor"], invoice["amount_minor"]) == (168_97, 12_02, 180_99)
+
+
+THREE_ORDERS = table("""
+    | order_id | customer_id | currency | fulfilled_date | payment_terms_days |
+    | SO-3     | C2          | USD      | 2026-03-05     | 14                 |
+    | SO-1     | C1          | EUR      | 2026-03-02     | 30                 |
+    | SO-2     | C1          | EUR      | 2026-03-05     | 0                  |
+""")
+THREE_ORDERS_LINES = table("""
+    | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
+    | SO-1     | 1       | 1        | 100_00           | 190000       |
+    | SO-2     | 1       | 2        | 50_00            | 190000       |
+    | SO-3     | 1       | 1        | 10_00            | 0            |
+""")
+
+
+def test_numbers_continue_the_years_series_in_fulfilment_order() -> None:
+    sequences = table("""
+        | series | year | last_number |
+        | O2C    | 2026 | 41          |
+        | O2C    | 2025 | 900         |
+        | OTHER  | 2026 | 7           |
+    """)
+    billing = bill(THREE_ORDERS, THREE_ORDERS_LINES, sequences)
+    got = billing.invoices[
+        ["invoice_id", "order_id", "customer_id", "currency", "amount_minor"]
+    ].values.tolist()
+    assert got == [
+        ["O2C-2026-000042", "SO-1", "C1", "EUR", 119_00],  # fulfilled first
+        ["O2C-2026-000043", "SO-2", "C1", "EUR", 119_00],  # same day as SO-3: by order id
+        ["O2C-2026-000044", "SO-3", "C2", "USD", 10_00],
+    ]
+    assert billing.sequences.to_dict("records") == [{"series": "O2C", "year": 2026, "last_number": 44}]
+
+
+def test_a_new_year_restarts_at_one() -> None:
+    sequences = table("""
+        | series | year | last_number |
+        | O2C    | 2025 | 1234        |
+    """)
+    billing = bill(THREE_ORDERS, THREE_ORDERS_LINES, sequences, as_of=date(2026, 1, 1))
+    assert billing.invoices["invoice_id"].tolist() == [
+        "O2C-2026-000001",
+        "O2C-2026-000002",
+        "O2C-2026-000003",
+    ]
+    assert billing.sequences.to_dict("records") == [{"series": "O2C", "year": 2026, "last_number": 3}]
+
+
+def test_the_series_is_the_callers() -> None:
+    sequences = table("""
+        | series | year | last_number |
+        | O2C    | 2026 | 41          |
+        | EU     | 2026 | 7           |
+    """)
+    billing = bill(THREE_ORDERS, THREE_ORDERS_LINES, sequences, series="EU")
+    assert billing.invoices["invoice_id"].tolist() == ["EU-2026-000008", "EU-2026-000009", "EU-2026-000010"]
+
+
+def test_due_date_is_the_issue_date_plus_the_customers_terms() -> None:
+    billing = bill(THREE_ORDERS, THREE_ORDERS_LINES)
+    got = billing.invoices[["order_id", "issue_date", "due_date"]].values.tolist()
+    assert got == [
+        ["SO-1", AS_OF, date(2026, 4, 30)],  # 30 days
+        ["SO-2", AS_OF, AS_OF],  # due on receipt
+        ["SO-3", AS_OF, date(2026, 4, 14)],  # 14 days
+    ]
+
+
+def test_due_date_crosses_a_leap_day() -> None:
+    billing = bill(
+        ORDERS, THREE_ORDERS_LINES[THREE_ORDERS_LINES["order_id"] == "SO-1"], as_of=date(2028, 2, 15)
+    )
+    assert billing.invoices.at[0, "due_date"] == date(2028, 3, 16)
+
+
+def test_orders_without_lines_are_skipped_and_take_no_number() -> None:
+    orders = table("""
+        | order_id | customer_id | currency | fulfilled_date | payment_terms_days |
+        | SO-1     | C1          | EUR      | 2026-03-01     | 30                 |
+        | SO-2     | C1          | EUR      | 2026-03-02     | 30                 |
+        | SO-3     | C1          | EUR      | 2026-03-03     | 30                 |
+    """)
+    lines = THREE_ORDERS_LINES[THREE_ORDERS_LINES["order_id"] != "SO-2"]
+    billing = bill(orders, lines)
+    assert billing.invoices[["invoice_id", "order_id"]].values.tolist() == [
+        ["O2C-2026-000001", "SO-1"],
+        ["O2C-2026-000002", "SO-3"],
+    ]
+    assert billing.skipped.to_dict("records") == [{"order_id": "SO-2", "reason": "order has no lines"}]
+    assert billing.sequences["last_number"].tolist() == [2]
+
+
+def test_no_lines_at_all_bills_nothing_and_consumes_no_number() -> None:
+    sequences = table("""
+        | series | year | last_number |
+        | O2C    | 2026 | 41          |
+    """)
+    billing = bill(THREE_ORDERS, THREE_ORDERS_LINES.iloc[0:0], sequences)
+    assert billing.invoices.empty
+    assert billing.sequences.empty
+    assert sorted(billing.skipped["order_id"]) == ["SO-1", "SO-2", "SO-3"]
+
+
+def test_lines_of_orders_not_being_billed_are_ignored() -> None:
+    billing = bill(ORDERS, THREE_ORDERS_LINES)
+    assert billing.invoices[["order_id", "amount_minor"]].values.tolist() == [["SO-1", 119_00]]
+
+
+def test_invoices_are_marked_billed() -> None:
+    invoice = bill(ORDERS, THREE_ORDERS_LINES).invoices.iloc[0]
+    assert invoice["origin"] == "billed"
+    assert list(bill(ORDERS, THREE_ORDERS_LINES).invoices.columns) == [
+        "invoice_id",
+        "customer_id",
+        "order_id",
+        "issue_date",
+        "due_date",
+        "currency",
+        "net_minor",
+        "tax_minor",
+        "amount_minor",
+        "origin",
+    ]

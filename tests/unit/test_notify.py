@@ -1,0 +1,138 @@
+"""Rendering reminders (autoescaped HTML, language fallback) and the file outbox."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tasks.config import Settings
+from tasks.notify import FileMailer, make_mailer, render_reminder
+
+ITEMS = [
+    {
+        "invoice_id": "O2C-2026-000001",
+        "issue_date": "2026-01-01",
+        "due_date": "2026-01-31",
+        "days_past_due": 59,
+        "open_amount": "119.00",
+        "currency": "EUR",
+        "level_name": "second_reminder",
+    },
+    {
+        "invoice_id": "O2C-2026-000002",
+        "issue_date": "2026-03-01",
+        "due_date": "2026-03-31",
+        "days_past_due": 0,
+        "open_amount": "<b>5.00</b>",
+        "currency": "EUR",
+        "level_name": "courtesy",
+    },
+]
+
+
+def render(name: str, language: str, max_level: int = 2) -> Any:
+    return render_reminder(
+        customer={"customer_id": "C1", "name": name},
+        language=language,
+        items=ITEMS,
+        totals={"EUR": "124.00"},
+        max_level=max_level,
+        level_name="second_reminder",
+        as_of=date(2026, 3, 31),
+        pay_by=date(2026, 4, 10),
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es"])
+def test_html_never_carries_markup_from_the_data(language: str) -> None:
+    message = render('<script>alert("x")</script>', language)
+    assert "<script>" not in message.html
+    assert "&lt;script&gt;" in message.html
+    assert "<b>5.00</b>" not in message.html
+    assert "&lt;b&gt;5.00&lt;/b&gt;" in message.html
+    assert '<script>alert("x")</script>' in message.text  # text is text
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "greeting"),
+    [
+        ("en", "Payment reminder: open invoices (C1)", "Dear Acme,"),
+        ("de", "Zahlungserinnerung: offene Rechnungen (C1)", "Sehr geehrte Damen und Herren (Acme),"),
+        ("fr", "Relance : factures impayées (C1)", "Madame, Monsieur (Acme),"),
+        ("es", "Payment reminder: open invoices (C1)", "Dear Acme,"),
+    ],
+)
+def test_the_customers_language_with_english_as_fallback(language: str, subject: str, greeting: str) -> None:
+    message = render("Acme", language)
+    assert message.subject == subject
+    assert message.text.startswith(greeting)
+    assert message.language == (language if language != "es" else "en")
+    assert message.level_name == "second_reminder"
+
+
+def test_the_text_lists_each_invoice_and_the_total() -> None:
+    text = render("Acme", "en").text
+    assert "- O2C-2026-000001  issued 2026-01-01  due 2026-01-31  119.00 EUR  (59 days past due)\n" in text
+    assert "- O2C-2026-000002  issued 2026-03-01  due 2026-03-31  <b>5.00</b> EUR\n" in text
+    assert "Total open: 124.00 EUR" in text
+    assert "by 2026-04-10" in text
+
+
+def test_a_courtesy_note_has_its_own_subject_and_words() -> None:
+    message = render("Acme", "en", max_level=0)
+    assert message.subject == "Upcoming payment: invoices falling due (C1)"
+    assert "fall due soon" in message.text
+    assert "fall due soon" in message.html
+
+
+MESSAGE = {
+    "reminder_id": "R-0123456789abcdef",
+    "recipient": "ap@acme.example",
+    "subject": "Payment reminder: open invoices (C1)",
+    "body_text": "Dear Acme,\nplease pay.\n",
+    "body_html": "<p>Dear Acme,</p>",
+}
+
+
+def test_the_file_mailer_writes_one_eml_per_message(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    mailer = FileMailer(outbox, "receivables@example.com")
+    reference = mailer.send(MESSAGE)
+    assert reference == str(outbox / "R-0123456789abcdef.eml")
+    assert sorted(p.name for p in outbox.iterdir()) == ["R-0123456789abcdef.eml"]  # no .part left behind
+    parsed = email.message_from_bytes(Path(reference).read_bytes(), policy=email.policy.default)
+    assert parsed["From"] == "receivables@example.com"
+    assert parsed["To"] == "ap@acme.example"
+    assert parsed["Subject"] == "Payment reminder: open invoices (C1)"
+    assert parsed["X-O2C-Reminder"] == "R-0123456789abcdef"
+    assert "R-0123456789abcdef" in parsed["Message-ID"]
+    assert parsed.get_body(("plain",)).get_content() == "Dear Acme,\nplease pay.\n"
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>Dear Acme,</p>"
+
+
+def test_the_file_mailer_without_a_recipient(tmp_path: Path) -> None:
+    reference = FileMailer(tmp_path, "ar@example.com").send({**MESSAGE, "recipient": None})
+    parsed = email.message_from_bytes(Path(reference).read_bytes(), policy=email.policy.default)
+    assert parsed["To"] == "undisclosed-recipients:;"
+
+
+def test_sending_the_same_message_again_overwrites_it(tmp_path: Path) -> None:
+    mailer = FileMailer(tmp_path, "ar@example.com")
+    mailer.send(MESSAGE)
+    mailer.send(MESSAGE)
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_make_mailer(tmp_path: Path) -> None:
+    mailer = make_mailer(Settings(home=tmp_path))
+    assert isinstance(mailer, FileMailer)
+    assert mailer.folder == tmp_path / "outbox"
+    with pytest.raises(ValueError, match="needs SENDGRID_API_KEY"):
+        make_mailer(Settings(home=tmp_path, mailer="sendgrid"))
+    with pytest.raises(ValueError, match="must be 'file' or 'sendgrid', not 'pigeon'"):
+        make_mailer(Settings(home=tmp_path, mailer="pigeon"))

@@ -1,0 +1,259 @@
+"""Report: open amount, ageing buckets and DSO per currency as of a date; the public JSON."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from tasks.report import BUCKETS, ageing_check_frame, as_json, as_markdown, bucket_of, figures
+
+from .tables import table
+
+AS_OF = date(2026, 3, 31)
+BUCKET_NAMES = ["not_due", "1-30", "31-60", "61-90", "91-120", "120+"]
+
+
+# days past due  bucket
+BOUNDARIES = [
+    (-30, "not_due"),
+    (-1, "not_due"),
+    (0, "not_due"),  # due today is not past due
+    (1, "1-30"),
+    (30, "1-30"),
+    (31, "31-60"),
+    (60, "31-60"),
+    (61, "61-90"),
+    (90, "61-90"),
+    (91, "91-120"),
+    (120, "91-120"),
+    (121, "120+"),
+    (1000, "120+"),
+]
+
+
+def test_bucket_names_in_order() -> None:
+    assert [name for name, _low, _high in BUCKETS] == BUCKET_NAMES
+
+
+@pytest.mark.parametrize(("days", "bucket"), BOUNDARIES)
+def test_bucket_boundaries(days: int, bucket: str) -> None:
+    assert bucket_of(pd.Series([days])).tolist() == [bucket]
+
+
+def test_buckets_from_due_dates_as_of_the_report_date() -> None:
+    items = pd.DataFrame(
+        {
+            "invoice_id": [f"I{d}" for d, _b in BOUNDARIES],
+            "currency": "EUR",
+            "issue_date": AS_OF - timedelta(days=200),
+            "due_date": [AS_OF - timedelta(days=d) for d, _b in BOUNDARIES],
+            "amount_minor": 1_00,
+            "open_minor": 1_00,
+        }
+    )
+    ageing = figures(items, as_of=AS_OF)["EUR"]["ageing_minor"]
+    assert ageing == {
+        "not_due": 3_00,
+        "1-30": 2_00,
+        "31-60": 2_00,
+        "61-90": 2_00,
+        "91-120": 2_00,
+        "120+": 2_00,
+    }
+
+
+ITEMS = table("""
+    | invoice_id | currency | issue_date | due_date   | amount_minor | open_minor |
+    | I-1        | EUR      | 2026-03-15 | 2026-04-14 | 1000_00      | 1000_00    |
+    | I-2        | EUR      | 2026-02-01 | 2026-03-03 | 500_00       | 200_00     |
+    | I-3        | EUR      | 2026-01-05 | 2026-02-04 | 300_00       | 0          |
+    | I-4        | EUR      | 2025-12-01 | 2025-12-31 | 400_00       | 400_00     |
+    | I-5        | EUR      | 2025-10-01 | 2025-10-31 | 250_00       | 250_00     |
+    | Y-1        | JPY      | 2026-03-01 | 2026-03-31 | 150000       | 100000     |
+    | Y-2        | JPY      | 2025-12-01 | 2026-01-01 | 50000        | 0          |
+    | K-1        | KWD      | 2026-03-01 | 2026-03-11 | 1_234        | 1_234      |
+""")
+#   I-1  not due             1000.00 open, issued in the period
+#   I-2  28 days past due     200.00 open, issued in the period (500.00 of sales)
+#   I-3  paid                   0.00 open, issued in the period (300.00 of sales)
+#   I-4  90 days past due     400.00 open, issued 120 days ago: outside the 90-day period
+#   I-5  151 days past due    250.00 open
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return figures(ITEMS, as_of=AS_OF)
+
+
+def test_open_amount_and_buckets_per_currency(report: dict) -> None:
+    eur = report["EUR"]
+    assert eur["open_amount_minor"] == 1850_00
+    assert eur["open_invoices"] == 4  # I-3 is paid
+    assert eur["ageing_minor"] == {
+        "not_due": 1000_00,
+        "1-30": 200_00,
+        "31-60": 0,
+        "61-90": 400_00,
+        "91-120": 0,
+        "120+": 250_00,
+    }
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD"])
+def test_buckets_sum_to_the_open_amount(report: dict, currency: str) -> None:
+    assert sum(report[currency]["ageing_minor"].values()) == report[currency]["open_amount_minor"]
+
+
+def test_dso_is_open_over_credit_sales_of_the_period_times_its_days(report: dict) -> None:
+    eur = report["EUR"]
+    # sales issued in the 90 days to 2026-03-31: I-1 1000.00 + I-2 500.00 + I-3 300.00
+    assert eur["credit_sales_minor"] == 1800_00
+    assert eur["period_days"] == 90
+    # 1850.00 / 1800.00 x 90 = 92.5
+    assert eur["dso"] == 92.5
+    # JPY: 100000 / 150000 x 90 = 60
+    assert report["JPY"]["dso"] == 60.0
+    assert report["JPY"]["credit_sales_minor"] == 150000
+
+
+def dso_of(open_minor: int, sales_minor: int, period_days: int = 90) -> float | None:
+    items = pd.DataFrame(
+        {
+            "invoice_id": ["I-1"],
+            "currency": ["EUR"],
+            "issue_date": [AS_OF],
+            "due_date": [AS_OF],
+            "amount_minor": [sales_minor],
+            "open_minor": [open_minor],
+        }
+    )
+    return figures(items, as_of=AS_OF, period_days=period_days)["EUR"]["dso"]
+
+
+@pytest.mark.parametrize(
+    ("open_minor", "sales_minor", "period_days", "dso"),
+    [
+        (100_00, 700_00, 90, 12.86),  # 12.857142...
+        (200_00, 700_00, 90, 25.71),  # 25.714285...
+        (100_00, 300_00, 90, 30.0),
+        (100_00, 800_00, 30, 3.75),
+        (1_00, 800_00, 30, 0.04),  # 0.0375
+        (7200_00, 7200_00, 365, 365.0),
+        (1000_00, 7200_00, 90, 12.5),
+    ],
+)
+def test_dso_is_rounded_to_hundredths(
+    open_minor: int, sales_minor: int, period_days: int, dso: float
+) -> None:
+    assert dso_of(open_minor, sales_minor, period_days) == dso
+
+
+@pytest.mark.parametrize(
+    ("open_minor", "sales_minor", "period_days", "dso"),
+    [(4900_00, 4800_00, 90, 91.88), (100_00, 4800_00, 30, 0.63)],
+)
+def test_dso_exactly_half_a_hundredth_rounds_up(
+    open_minor: int, sales_minor: int, period_days: int, dso: float
+) -> None:
+    assert dso_of(open_minor, sales_minor, period_days) == dso
+
+
+def test_the_period_starts_the_day_after_as_of_minus_its_days() -> None:
+    items = table("""
+        | invoice_id | currency | issue_date | due_date   | amount_minor | open_minor |
+        | OUT        | EUR      | 2025-12-31 | 2026-01-30 | 100_00       | 100_00     |
+        | IN         | EUR      | 2026-01-01 | 2026-01-31 | 200_00       | 0          |
+        | LAST       | EUR      | 2026-03-31 | 2026-04-30 | 300_00       | 0          |
+    """)
+    # 90 days before 2026-03-31 is 2025-12-31: that day is outside, the next day inside
+    assert figures(items, as_of=AS_OF)["EUR"]["credit_sales_minor"] == 500_00
+
+
+def test_no_sales_in_the_period_means_no_dso() -> None:
+    items = table("""
+        | invoice_id | currency | issue_date | due_date   | amount_minor | open_minor |
+        | I-1        | EUR      | 2025-06-01 | 2025-07-01 | 100_00     | 100_00       |
+    """)
+    eur = figures(items, as_of=AS_OF)["EUR"]
+    assert (eur["credit_sales_minor"], eur["dso"]) == (0, None)
+
+
+def test_as_of_a_past_date_ages_the_open_amounts_given() -> None:
+    # The caller passes what was open on 2026-02-15; I-2 was paid later but was open then.
+    then = date(2026, 2, 15)
+    items = table("""
+        | invoice_id | currency | issue_date | due_date   | amount_minor | open_minor |
+        | I-1        | EUR      | 2026-01-01 | 2026-01-31 | 100_00       | 100_00     |
+        | I-2        | EUR      | 2026-02-01 | 2026-03-03 | 50_00        | 50_00      |
+        | I-3        | EUR      | 2025-10-01 | 2025-10-31 | 80_00        | 30_00      |
+    """)
+    eur = figures(items, as_of=then)["EUR"]
+    assert eur["open_amount_minor"] == 180_00
+    assert eur["ageing_minor"] == {
+        "not_due": 50_00,
+        "1-30": 100_00,
+        "31-60": 0,
+        "61-90": 0,
+        "91-120": 30_00,
+        "120+": 0,
+    }
+    assert eur["credit_sales_minor"] == 150_00  # issued after 2025-11-17
+    assert eur["dso"] == 108.0  # 180 / 150 x 90
+
+
+def test_nothing_to_report() -> None:
+    assert figures(ITEMS.iloc[0:0], as_of=AS_OF) == {}
+    assert as_json({}, AS_OF) == {"as_of": "2026-03-31", "currencies": {}}
+
+
+def test_as_json_amounts_are_strings_with_the_currencys_decimals(report: dict) -> None:
+    public = as_json(report, AS_OF)
+    assert public["as_of"] == "2026-03-31"
+    assert list(public["currencies"]) == ["EUR", "JPY", "KWD"]
+    assert public["currencies"]["EUR"] == {
+        "open_amount": "1850.00",
+        "ageing": {
+            "not_due": "1000.00",
+            "1-30": "200.00",
+            "31-60": "0.00",
+            "61-90": "400.00",
+            "91-120": "0.00",
+            "120+": "250.00",
+        },
+        "dso": 92.5,
+        "credit_sales": "1800.00",
+        "period_days": 90,
+        "open_invoices": 4,
+    }
+    jpy = public["currencies"]["JPY"]
+    assert (jpy["open_amount"], jpy["ageing"]["not_due"], jpy["ageing"]["1-30"], jpy["credit_sales"]) == (
+        "100000",
+        "100000",
+        "0",
+        "150000",
+    )
+    kwd = public["currencies"]["KWD"]
+    assert (kwd["open_amount"], kwd["ageing"]["1-30"], kwd["ageing"]["not_due"]) == (
+        "1.234",
+        "1.234",
+        "0.000",
+    )
+
+
+def test_ageing_check_frame(report: dict) -> None:
+    frame = ageing_check_frame(report)
+    assert frame.values.tolist() == [
+        ["EUR", 1850_00, 1850_00],
+        ["JPY", 100000, 100000],
+        ["KWD", 1_234, 1_234],
+    ]
+
+
+def test_as_markdown(report: dict) -> None:
+    markdown = as_markdown(as_json(report, AS_OF))
+    assert markdown.startswith("# Receivables as of 2026-03-31\n")
+    assert "| EUR | 1850.00 | 1000.00 | 200.00 | 0.00 | 400.00 | 0.00 | 250.00 | 92.50 |" in markdown
+    assert "| JPY | 100000 | 100000 | 0 | 0 | 0 | 0 | 0 | 60.00 |" in markdown
+    assert "n/a" in as_markdown(as_json(figures(ITEMS[ITEMS["invoice_id"] == "I-5"], as_of=AS_OF), AS_OF))

@@ -314,14 +314,18 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
             con.close()
 
 
-_held_locks: dict[Path, int] = {}
-_held_guard = threading.Lock()
+_process_locks: dict[Path, threading.RLock] = {}
+_process_guard = threading.Lock()
+_depth = threading.local()
 
 
 @contextmanager
 def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
     """Hold the writer lock across a whole stage (read, compute, check, publish), so that no other
-    run changes the ledger between this stage's read and its write. Re-entrant within a process."""
+    run changes the ledger between this stage's read and its write.
+
+    Re-entrant within one thread (a stage's tasks open the ledger while the flow holds it); other
+    threads of this process and other processes wait for it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _writer_lock(path.with_suffix(".lock"), lock_timeout):
         yield
@@ -329,27 +333,27 @@ def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
 
 @contextmanager
 def _writer_lock(lock_path: Path, timeout: float) -> Iterator[None]:
-    with _held_guard:
-        if _held_locks.get(lock_path, 0) > 0:
-            _held_locks[lock_path] += 1
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
-        try:
-            yield
-        finally:
-            with _held_guard:
-                _held_locks[lock_path] -= 1
-        return
-    with _flock(lock_path, timeout):
-        with _held_guard:
-            _held_locks[lock_path] = 1
-        try:
-            yield
-        finally:
-            with _held_guard:
-                _held_locks[lock_path] = 0
+    with _process_guard:
+        in_process = _process_locks.setdefault(lock_path, threading.RLock())
+    if not in_process.acquire(timeout=timeout):
+        raise LedgerBusy(f"the ledger {lock_path.with_suffix('.duckdb')} stayed busy for {timeout:.0f} s")
+    depths: dict[Path, int] = _depth.__dict__.setdefault("held", {})
+    try:
+        if depths.get(lock_path, 0) > 0:
+            depths[lock_path] += 1
+            try:
+                yield
+            finally:
+                depths[lock_path] -= 1
+            return
+        with _flock(lock_path, timeout):
+            depths[lock_path] = 1
+            try:
+                yield
+            finally:
+                depths[lock_path] = 0
+    finally:
+        in_process.release()
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks import ingest
 from tasks.artifacts import current_run_id
+from tasks.checkpoint import load_contract
 from tasks.config import load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
@@ -25,6 +26,7 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
         context = ingest.IngestContext(
             customers=set(ledger.query("ingest/known_customers")["customer_id"]),
             order_currency=dict(ledger.query("ingest/known_orders").itertuples(index=False, name=None)),
+            existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(load_contract(raw.dataset).key)]),
         )
     batch = ingest.prepare_batch(raw, context)
     pub = Publication(current_run_id(), "ingest", as_of, inserts=batch.tables, quarantine=batch.quarantine)

@@ -179,6 +179,7 @@ class IngestContext:
 
     customers: set[str] = field(default_factory=set)
     order_currency: dict[str, str] = field(default_factory=dict)
+    existing: pd.DataFrame | None = None  # ledger rows of this dataset whose key the batch repeats
 
 
 @dataclass
@@ -203,6 +204,8 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     contract = load_contract(raw.dataset)
     date_format = raw.mapping.date_format if raw.mapping else "%Y-%m-%d"
     typed, failures = parse_rows(raw.rows, contract, date_format, context)
+    for row, reasons in conflicts_with_ledger(typed, context.existing, contract).items():
+        failures.setdefault(row, []).extend(reasons)
     known = {
         "customers": context.customers | _batch_keys(typed, raw.dataset, "customers"),
         "orders": set(context.order_currency) | _batch_keys(typed, raw.dataset, "orders"),
@@ -227,6 +230,44 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     return PreparedBatch(
         raw.dataset, raw.source, batch_id, raw.fingerprint, tables, quarantine, result, totals, len(raw.rows)
     )
+
+
+def conflicts_with_ledger(
+    typed: pd.DataFrame, existing: pd.DataFrame | None, contract: Contract
+) -> dict[int, list[str]]:
+    """Rows whose key the ledger holds with different values: a changed amount or date is never
+    dropped silently as "already present". A value the file leaves blank is not a difference."""
+    if existing is None or existing.empty:
+        return {}
+    keys = [contract.typed_column(k) for k in contract.key]
+    compared = [
+        c
+        for c in (contract.typed_column(n) for n in contract.columns)
+        if c in existing.columns and c not in keys
+    ]
+    ledger_rows = existing.drop_duplicates(keys).set_index(keys)
+    repeated = (
+        pd.MultiIndex.from_frame(typed[keys]).isin(ledger_rows.index)
+        if len(keys) > 1
+        else (typed[keys[0]].isin(ledger_rows.index))
+    )
+    found: dict[int, list[str]] = {}
+    for position, row in typed[repeated].iterrows():
+        key = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
+        held = ledger_rows.loc[key]
+        differing = [c for c in compared if pd.notna(row[c]) and _comparable(row[c]) != _comparable(held[c])]
+        if differing:
+            names = ", ".join(c.removesuffix("_minor").removesuffix("_ppm") for c in differing)
+            found[int(position)] = [f"{contract.key[0]}: already in the ledger with a different {names}"]
+    return found
+
+
+def _comparable(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
 
 
 def parse_rows(

@@ -116,6 +116,21 @@ class Ledger:
         row = self.con.execute(load_sql(name), params or None).fetchone()
         return row[0] if row else None
 
+    def rows_with_keys(self, table: str, keys: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `table` whose key (the columns of `keys`) appears in `keys`."""
+        if table not in LEDGER_TABLES:
+            raise ValueError(f"unknown ledger table {table!r}")
+        columns = [c for c in keys.columns if c in self._columns(table)]
+        wanted = keys[columns].dropna().drop_duplicates()
+        self.con.register("wanted_keys", wanted)
+        try:
+            join = " and ".join(f"t.{c}::varchar = trim(w.{c}::varchar)" for c in columns)
+            return self.con.execute(
+                f"select t.* from {table} t where exists (select 1 from wanted_keys w where {join})"
+            ).df()
+        finally:
+            self.con.unregister("wanted_keys")
+
     def batch_exists(self, batch_id: str) -> bool:
         row = self.con.execute("select 1 from ingest_batches where batch_id = ?", [batch_id]).fetchone()
         return row is not None

@@ -30,7 +30,7 @@ def deliver_pending(settings: Settings, mailer: Mailer, run_id: str) -> dict[str
         for start in range(0, len(pending), BATCH_SIZE):
             batch = pending[start : start + BATCH_SIZE]
             ledger.set_reminder_statuses([(m["reminder_id"], "sending", None, None) for m in batch], run_id)
-            outcomes = []
+            outcomes: list[tuple[str, str, str | None, str | None]] = []
             for message in batch:
                 try:
                     ref = mailer.send(message)

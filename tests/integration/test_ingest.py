@@ -205,3 +205,41 @@ def test_sql_source_postgresql(home: Path, tmp_path: Path) -> None:
         with admin.connect() as con:
             con.execute(sa.text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
+
+
+def test_a_known_key_with_different_values_is_quarantined_not_dropped(home: Path, tmp_path: Path) -> None:
+    files = tmp_path / "in"
+    first = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(write(files, "customers.csv", CUSTOMERS)),
+            str(write(files, "invoices_1.csv", INVOICES.split("I-2,")[0])),
+            "--home",
+            str(home),
+        ],
+    )
+    assert first.exit_code == 0, first.output
+    changed = (
+        "invoice_id,customer_id,issue_date,due_date,currency,amount,order_id\n"
+        "I-1,C1,2026-10-01,2026-10-31,EUR,100.50,\n"
+        "I-1B,C1,2026-10-01,2026-10-31,EUR,7.00,\n"
+    )
+    changed_amount = changed.replace(
+        "I-1,C1,2026-10-01,2026-10-31,EUR,100.50", "I-1,C1,2026-10-01,2026-10-31,EUR,999.00"
+    )
+    second = runner.invoke(
+        app, ["ingest", str(write(files, "invoices_2.csv", changed_amount)), "--home", str(home), "--json"]
+    )
+    assert second.exit_code == 0, second.output
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        invoices = ledger.table("invoices").set_index("invoice_id")
+        reasons = ledger.table("quarantine").set_index("key")["reasons"].to_dict()
+    assert invoices.loc["I-1", "amount_minor"] == 10050  # the ledger keeps what it had
+    assert "I-1B" in invoices.index
+    assert reasons["I-1"] == "invoice_id: already in the ledger with a different amount"
+    # The same row again (identical values) is simply already present.
+    third = runner.invoke(
+        app, ["ingest", str(write(files, "invoices_3.csv", changed)), "--home", str(home), "--json"]
+    )
+    assert json.loads(third.output)[0]["counts"]["rows_quarantined"] == 0

@@ -130,11 +130,11 @@ def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
     )
 
 
-def compile_suite(contract: Contract, known_keys: dict[str, set[str]] | None = None) -> Any:
+def compile_suite(contract: Contract) -> Any:
     """The Great Expectations suite that checks `contract` on a parsed frame.
 
-    `known_keys` maps a referenced dataset to the keys that exist (ledger plus this batch), so a
-    reference such as `customer_id: customers` becomes an in-set expectation.
+    A reference such as `customer_id: customers` becomes an expectation on the flag column that
+    `with_reference_flags` adds (does the value exist in the ledger or this batch?).
     """
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -172,13 +172,35 @@ def compile_suite(contract: Contract, known_keys: dict[str, set[str]] | None = N
             )
         )
     for column, dataset in contract.references.items():
-        keys = sorted((known_keys or {}).get(dataset, set()))
+        # GX's in-set check is slow on large key sets (20 s for 250,000 rows against 110,000 keys),
+        # so the lookup is a hash join in pandas and GX checks its flag; the evidence stays in GX.
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeInSet(
-                column=contract.typed_column(column), value_set=keys, meta={"references": dataset}
+                column=_reference_flag(column, dataset),
+                value_set=[True],
+                meta={"references": dataset, "column": column},
             )
         )
     return suite
+
+
+def _reference_flag(column: str, dataset: str) -> str:
+    return f"{column}__exists_in_{dataset}"
+
+
+def with_reference_flags(
+    frame: pd.DataFrame, contract: Contract, known_keys: dict[str, set[str]] | None
+) -> pd.DataFrame:
+    """`frame` plus one boolean column per reference: does the value exist in the referenced dataset?
+    A missing value counts as existing here; the required check reports it."""
+    if not contract.references:
+        return frame
+    flagged = frame.copy()
+    for column, dataset in contract.references.items():
+        values = flagged[contract.typed_column(column)]
+        keys = (known_keys or {}).get(dataset, set())
+        flagged[_reference_flag(column, dataset)] = values.isna() | values.isin(keys)
+    return flagged
 
 
 def run_checkpoint(
@@ -201,7 +223,7 @@ def run_checkpoint(
         (row, reason.split(":", 1)[0]) for row, reasons in failed.items() for reason in reasons
     }
     if len(frame):
-        validation = _validate(frame, compile_suite(contract, known_keys))
+        validation = _validate(with_reference_flags(frame, contract, known_keys), compile_suite(contract))
         for outcome in validation.results:
             config = outcome.expectation_config
             column = (
@@ -230,8 +252,9 @@ def run_checkpoint(
                 result.outcome = "halted"
                 result.halt_reason = f"expectation {config.type} on {column} could not run"
                 continue
-            reason = _reason(contract, config.type, column, config.kwargs, config.meta or {})
-            base_column = _base_column(contract, column)
+            meta = config.meta or {}
+            reason = _reason(contract, config.type, column, config.kwargs, meta)
+            base_column = meta.get("column") or _base_column(contract, column)
             for row in unexpected:
                 if (row, base_column) in parse_failed_columns:
                     continue  # the parser already said what is wrong with this value
@@ -259,7 +282,7 @@ def _base_column(contract: Contract, column: str) -> str:
 def _reason(
     contract: Contract, expectation: str, column: str, kwargs: dict[str, Any], meta: dict[str, Any]
 ) -> str:
-    name = _base_column(contract, column)
+    name = meta.get("column") or _base_column(contract, column)
     if expectation == "expect_column_values_to_not_be_null":
         return f"{name}: required value is missing"
     if (

@@ -1,0 +1,202 @@
+"""Read BAI2 cash management balance reports as canonical statements.
+
+The maintained `bai2` library reads the file and checks its control totals and record counts; this
+module turns each account (03 record) of each group (02 record) into one statement. The ledger
+balances the bank states (type codes 010 opening, 015 closing) become the opening and closing
+balance, and every transaction detail (16 record, with its 88 continuations) one entry. BAI2
+amounts carry no decimal point: they count the currency's minor unit, so 1234 in USD is 12.34.
+
+A file is used whole or refused whole with `StatementRejected`: anything the library cannot read
+or whose totals do not add up, an account with neither entries nor balances, a currency that
+neither the account nor its group states or that we do not know, and a detail whose amount is
+missing or whose type code is neither a credit nor a debit. Nothing is guessed or repaired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bai2 import bai2 as bai2_reader
+from bai2.constants import FundsType, TypeCodeTransaction
+
+from tasks.bank.model import BOOKED, CREDIT, DEBIT, Statement, entries_frame, rejection
+from tasks.money import MoneyError, exponent, to_minor
+
+_OPENING_LEDGER = "010"
+_CLOSING_LEDGER = "015"
+_GROUP_CURRENCY_FIELD = 5  # 02 record: receiver, originator, status, as-of date, as-of time, currency
+
+
+def read_bai2(path: Path) -> list[Statement]:
+    """Read every account report of a BAI2 file, group by group, in file order.
+
+    Raises `StatementRejected` naming the file when the file cannot be used as it is.
+    """
+    path = Path(path)
+    report = _parse(path)
+    created_at = _moment(report.header.creation_date, report.header.creation_time)
+    statements = []
+    for group_number, group in enumerate(report.children, start=1):
+        for account_number, account in enumerate(group.children, start=1):
+            position = f"{group_number}/{account_number}"
+            statements.append(_statement(path, report.header.file_id, position, group, account, created_at))
+    return statements
+
+
+def _parse(path: Path) -> Any:
+    """Let the library read the file, including its record counts and control totals."""
+    if not path.is_file():
+        raise rejection(path, "file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise rejection(path, "not UTF-8/ASCII text") from None
+    try:
+        return bai2_reader.parse_from_string(text, check_integrity=True)
+    except Exception as exc:  # any complaint of the library means the file is unreadable as BAI2
+        message = " ".join(str(exc).split())[:200]
+        raise rejection(path, f"the bai2 library cannot read it: {type(exc).__name__}: {message}") from None
+
+
+def _statement(
+    path: Path, file_id: str | None, position: str, group: Any, account: Any, created_at: str | None
+) -> Statement:
+    """One account of one group as a canonical statement."""
+    header = account.header
+    label = f"account {header.customer_account_number or '?'} (group/account {position})"
+    balances = {item.type_code.code: item.amount for item in header.summary_items}
+    has_balance = _OPENING_LEDGER in balances or _CLOSING_LEDGER in balances
+    if not account.children and not has_balance:
+        raise rejection(path, f"{label} has no transactions and no balances")
+    currency = _currency(path, header.currency or _group_currency(group), label)
+    as_of = group.header.as_of_date.isoformat() if group.header.as_of_date else None
+    return Statement(
+        source=str(path),
+        message_type="BAI2",
+        version="BAI2",
+        statement_id=file_id or None,
+        sequence_number=position,
+        account=header.customer_account_number or None,
+        currency=currency,
+        opening_balance_minor=_balance(path, balances, _OPENING_LEDGER, currency, label),
+        closing_balance_minor=_balance(path, balances, _CLOSING_LEDGER, currency, label),
+        created_at=created_at,
+        entries=entries_frame(
+            _entry(path, detail, currency, as_of, f"{label} detail {number}")
+            for number, detail in enumerate(account.children, start=1)
+        ),
+    )
+
+
+def _group_currency(group: Any) -> str | None:
+    """The currency the 02 record states, as written.
+
+    The library fills in USD when the field is blank; a default is not a statement, so the raw
+    record is read instead.
+    """
+    text = "".join(row[1] for row in group.header.rows).strip().removesuffix("/")
+    fields = text.split(",")
+    value = fields[_GROUP_CURRENCY_FIELD].strip() if len(fields) > _GROUP_CURRENCY_FIELD else ""
+    return value or None
+
+
+def _currency(path: Path, currency: str | None, label: str) -> str:
+    """The account currency (03 record, else its group's 02 record); it must be one we know."""
+    if not currency:
+        raise rejection(path, f"{label} states no currency, nor does its group")
+    try:
+        exponent(currency)
+    except MoneyError:
+        raise rejection(path, f"{label} is in unknown currency {currency!r}") from None
+    return currency
+
+
+def _balance(path: Path, balances: dict[str, Any], code: str, currency: str, label: str) -> int | None:
+    """A ledger balance (010 opening, 015 closing) in minor units; BAI2 writes a debit balance with '-'."""
+    if code not in balances:
+        return None
+    return _minor(path, balances[code], currency, f"{label} balance {code}")
+
+
+def _entry(path: Path, detail: Any, currency: str, as_of: str | None, label: str) -> dict[str, Any]:
+    """One transaction detail (16 record and its 88 continuations) as a canonical entry row."""
+    amount_minor = _minor(path, detail.amount, currency, label)
+    if amount_minor <= 0:
+        raise rejection(path, f"{label} amount {amount_minor} is not a positive amount")
+    return {
+        "bank_reference": _text(detail.bank_reference),
+        "entry_reference": _text(detail.customer_reference),
+        "booking_date": as_of,
+        "value_date": _value_date(detail),
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "credit_debit": _direction(path, detail.type_code, label),
+        "counterparty_name": None,
+        "counterparty_account": None,
+        "counterparty_bic": None,
+        "creditor_reference": None,
+        "end_to_end_id": None,
+        "remittance_text": _words(detail.text),
+        "bank_transaction_code": detail.type_code.code,
+        "status": BOOKED,
+    }
+
+
+def _direction(path: Path, type_code: Any, label: str) -> str:
+    """Credit or debit from the BAI2 type code: 100-399 credits, 400-699 debits (BAI code list).
+
+    The library's code list also classifies the loan codes (7xx); a code it does not mark as a
+    credit or a debit (890 non-monetary information, status codes) cannot be an entry.
+    """
+    if type_code.transaction is TypeCodeTransaction.credit:
+        return CREDIT
+    if type_code.transaction is TypeCodeTransaction.debit:
+        return DEBIT
+    raise rejection(
+        path, f"{label} type code {type_code.code} ({type_code.description}) is not a credit or a debit"
+    )
+
+
+def _minor(path: Path, amount: object, currency: str, label: str) -> int:
+    """A BAI2 amount (a whole count of minor units, no decimal point) checked against the currency.
+
+    The amount is read as a decimal with the currency's number of implied decimals and converted
+    back, so a float or a missing amount is refused rather than rounded.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise rejection(path, f"{label} amount {amount!r} is missing or not a whole number")
+    major = Decimal(amount).scaleb(-exponent(currency))
+    try:
+        return to_minor(major, currency)
+    except MoneyError as exc:
+        raise rejection(path, f"{label}: {exc}") from None
+
+
+def _value_date(detail: Any) -> str | None:
+    """The value date a value-dated detail (funds type V) states, else None."""
+    if detail.funds_type is not FundsType.value_dated or not detail.availability:
+        return None
+    day = detail.availability.get("date")
+    return day.isoformat() if day else None
+
+
+def _moment(day: dt.date | None, time: dt.time | None) -> str | None:
+    """The file creation date and time (01 record) as ISO text, without a zone (BAI2 has none)."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day, time).isoformat() if time is not None else day.isoformat()
+
+
+def _text(value: object) -> str | None:
+    """A field as stripped text, None when empty."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _words(value: object) -> str | None:
+    """Free text with its padding runs collapsed to single spaces."""
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None

@@ -15,7 +15,7 @@ from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
 @task(name="read open items and states", cache_policy=NO_CACHE)
@@ -52,7 +52,7 @@ def publish(
     return summary
 
 
-@flow(name="escalate", flow_run_name="escalate {as_of}")
+@flow(name="escalate", flow_run_name=run_name("escalate"))
 def escalate_flow(
     as_of: date | None = None, dry_run: bool = False, home: str | None = None
 ) -> dict[str, Any]:

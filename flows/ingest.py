@@ -13,7 +13,7 @@ from tasks.artifacts import current_run_id
 from tasks.checkpoint import load_contract
 from tasks.config import load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
 @task(name="load source", cache_policy=NO_CACHE)
@@ -35,15 +35,21 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
         "rows_quarantined": len(batch.quarantine),
         "rows_checked_ok": batch.row_count - len(batch.quarantine),
     }
+    if raw.notes:
+        pub.counts["statement_problems"] = len(raw.notes)
     pub.inserts["ingest_batches"] = ingest.batch_record(batch)
     pub.updates.append(("ingest/batch_counts", {"batch_id": batch.batch_id}))
-    return finish(settings, pub, [batch.checkpoint], dry_run=dry_run) | {
-        "source": raw.source,
-        "dataset": raw.dataset,
-    }
+    return (
+        finish(settings, pub, [batch.checkpoint], dry_run=dry_run)
+        | {"notes": raw.notes}
+        | {
+            "source": raw.source,
+            "dataset": raw.dataset,
+        }
+    )
 
 
-@flow(name="ingest", flow_run_name="ingest {as_of}", log_prints=True)
+@flow(name="ingest", flow_run_name=run_name("ingest"), log_prints=True)
 def ingest_flow(
     paths: list[str] | None = None,
     mapping: str | None = None,

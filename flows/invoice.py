@@ -13,7 +13,7 @@ from tasks.artifacts import current_run_id
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
@@ -49,7 +49,7 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
     return finish(settings, pub, [check], dry_run=dry_run)
 
 
-@flow(name="invoice", flow_run_name="invoice {as_of}")
+@flow(name="invoice", flow_run_name=run_name("invoice"))
 def invoice_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
     """Turn fulfilled, not yet billed orders into numbered invoices."""
     settings = load_settings(home)

@@ -13,7 +13,7 @@ from flows.invoice import invoice_flow
 from flows.reconcile import reconcile_flow
 from flows.remind import remind_flow
 from flows.report import report_flow
-from tasks.stage import resolve_as_of
+from tasks.stage import resolve_as_of, run_name
 
 STAGE_FLOWS = {
     "ingest": ingest_flow,
@@ -25,7 +25,7 @@ STAGE_FLOWS = {
 }
 
 
-@flow(name="order_to_cash", flow_run_name="order-to-cash {as_of}")
+@flow(name="order_to_cash", flow_run_name=run_name("order-to-cash"))
 def order_to_cash(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> Any:
     """Ingest the inbox, bill, apply cash, remind, escalate and report, as of one date.
 

@@ -13,7 +13,7 @@ from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 RULE_VERSION = "reference-v1"
 
@@ -53,7 +53,7 @@ def publish(
     return summary
 
 
-@flow(name="reconcile", flow_run_name="reconcile {as_of}")
+@flow(name="reconcile", flow_run_name=run_name("reconcile"))
 def reconcile_flow(
     as_of: date | None = None, dry_run: bool = False, home: str | None = None
 ) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer
 from tasks.outbox import deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
 @task(name="read open items and reminder history", cache_policy=NO_CACHE)
@@ -64,7 +64,7 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id())
 
 
-@flow(name="remind", flow_run_name="remind {as_of}")
+@flow(name="remind", flow_run_name=run_name("remind"))
 def remind_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
     """Send each customer one reminder listing every invoice at the level it has reached."""
     settings = load_settings(home)

@@ -14,7 +14,7 @@ from tasks.artifacts import current_run_id, publish_markdown
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
 @task(name="read the ledger as of the date", cache_policy=NO_CACHE)
@@ -57,7 +57,7 @@ def publish(settings: Settings, figures: dict[str, Any], as_of: date, dry_run: b
     return summary
 
 
-@flow(name="report", flow_run_name="report {as_of}")
+@flow(name="report", flow_run_name=run_name("report"))
 def report_flow(
     as_of: date | None = None,
     dry_run: bool = False,

@@ -210,6 +210,7 @@ def run_checkpoint(
     source: str,
     known_keys: dict[str, set[str]] | None = None,
     prior_failures: dict[int, list[str]] | None = None,
+    ceiling: float | None = None,
 ) -> CheckpointResult:
     """Validate `frame` (index = row positions) against `contract` with Great Expectations.
 
@@ -264,7 +265,7 @@ def run_checkpoint(
         share = len(failed) / max(len(frame), 1)
         if contract.on_failure == "halt":
             result.outcome, result.halt_reason = "halted", f"{len(failed)} row(s) break the contract"
-        elif share > contract.max_quarantine_share:
+        elif share > (contract.max_quarantine_share if ceiling is None else ceiling):
             result.outcome = "halted"
             result.halt_reason = f"{share:.0%} of rows break the contract, above the ceiling of {contract.max_quarantine_share:.0%}"
         else:

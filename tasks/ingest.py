@@ -90,6 +90,9 @@ class RawSource:
     rows: pd.DataFrame
     first_row_number: int  # the number a person sees for the first data row (2 under a CSV header)
     mapping: Mapping | None = None
+    row_problems: dict[int, list[str]] = field(default_factory=dict)  # found while reading (a bad statement)
+    notes: list[str] = field(default_factory=list)  # problems reported with the batch, not per row
+    quarantine_ceiling: float | None = None  # overrides the contract's (a bank file quarantines by statement)
 
 
 def read_source(path: Path, mapping: Mapping | None = None) -> RawSource:
@@ -204,13 +207,22 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     contract = load_contract(raw.dataset)
     date_format = raw.mapping.date_format if raw.mapping else "%Y-%m-%d"
     typed, failures = parse_rows(raw.rows, contract, date_format, context)
+    for row, reasons in raw.row_problems.items():
+        failures.setdefault(row, []).extend(reasons)
     for row, reasons in conflicts_with_ledger(typed, context.existing, contract).items():
         failures.setdefault(row, []).extend(reasons)
     known = {
         "customers": context.customers | _batch_keys(typed, raw.dataset, "customers"),
         "orders": set(context.order_currency) | _batch_keys(typed, raw.dataset, "orders"),
     }
-    result = run_checkpoint(typed, contract, source=raw.source, known_keys=known, prior_failures=failures)
+    result = run_checkpoint(
+        typed,
+        contract,
+        source=raw.source,
+        known_keys=known,
+        prior_failures=failures,
+        ceiling=raw.quarantine_ceiling,
+    )
     bad = sorted(result.failed_rows)
     good = typed.drop(index=bad)
     quarantine = pd.DataFrame(
@@ -401,7 +413,10 @@ def inbox_files(inbox: Path) -> list[Path]:
     """The data files dropped in the inbox (mapping files beside them are read with them)."""
     if not inbox.exists():
         return []
-    return sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
+    from tasks.bank.statements import STATEMENT_SUFFIXES
+
+    wanted = FILE_SUFFIXES + STATEMENT_SUFFIXES
+    return sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in wanted)
 
 
 def batch_record(batch: PreparedBatch) -> pd.DataFrame:
@@ -434,6 +449,11 @@ def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> 
         return [read_sql_source(sql_url, load_mapping(Path(mapping)))]
     sources = []
     for path in map(Path, paths):
+        if path.suffix.lower() not in FILE_SUFFIXES and path.exists():
+            from tasks.bank.source import read_statement_source  # bank files: camt, MT940, BAI2
+
+            sources.append(read_statement_source(path))
+            continue
         sidecar = path.with_name(path.name + ".mapping.yaml")
         chosen = Path(mapping) if mapping else (sidecar if sidecar.exists() else None)
         sources.append(read_source(path, load_mapping(chosen) if chosen else None))

@@ -39,6 +39,8 @@ def _stage_line(summary: dict[str, Any]) -> str:
         head += f"  {summary['source']}"
     counts = ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items())
     lines = [head + (f"  [{counts}]" if counts else "")]
+    for note in summary.get("notes", []):
+        lines.append(f"    {note}")
     for planned in summary.get("planned", []):
         lines.append(
             f"    would remind {planned['customer_id']} at {planned['level_name']}: {planned['invoice_ids']}"

@@ -96,6 +96,17 @@ def summary_json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, default=str, indent=2)
 
 
+def run_name(stage: str) -> Any:
+    """A flow-run name generator: the stage and its business date (`reconcile 2026-11-20`)."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        return f"{stage} {flow_run.parameters.get('as_of') or date.today()}"
+
+    return name
+
+
 def resolve_as_of(as_of: date | None) -> date:
     """The run's business date: the one asked for, else today."""
     return as_of or date.today()

@@ -11,6 +11,7 @@ import pytest
 from tasks.generate import generate_book, write_book
 
 AS_OF = date(2026, 11, 20)
+DATASETS_FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
 @pytest.fixture(scope="session", autouse=True)

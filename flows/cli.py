@@ -200,6 +200,63 @@ def export(
     typer.echo(f"{len(frame)} row(s) written to {out}")
 
 
+@app.command("apply")
+def apply_command(
+    payment: Annotated[str, typer.Option("--payment", help="Payment id to take the cash from.")],
+    invoice: Annotated[str, typer.Option("--invoice", help="Invoice id to apply the cash to.")],
+    by: Annotated[str, typer.Option("--by", help="Name of the person who decides.")],
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            "--amount",
+            help="Decimal in major units of the payment's currency"
+            " (default: the lesser of its unapplied and the invoice's open amount).",
+        ),
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Apply cash from a payment to an invoice by hand (working the exception queue); prints the allocation id."""
+    import uuid
+
+    from tasks.cash_decisions import DecisionRefused, apply_manually
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            applied = apply_manually(
+                ledger, payment, invoice, amount, by, run_id=f"cli:{uuid.uuid4()}", today=date.today()
+            )
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    typer.echo(applied["allocation_id"])
+
+
+@app.command()
+def unapply(
+    allocation: Annotated[str, typer.Option("--allocation", help="Allocation id (`<payment>/<invoice>`).")],
+    by: Annotated[str, typer.Option("--by", help="Name of the person who decides.")],
+    home: Home = None,
+) -> None:
+    """Take an allocation back: the cash is unapplied on its payment and open on its invoice again."""
+    import uuid
+
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.cash_decisions import unapply as unapply_allocation
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            removed = unapply_allocation(ledger, allocation, by, run_id=f"cli:{uuid.uuid4()}")
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"removed {removed['allocation_id']}: {removed['amount']} {removed['currency']} from payment"
+        f" {removed['payment_id']} to invoice {removed['invoice_id']} (rule {removed['rule']})"
+    )
+
+
 @app.command()
 def demo(
     home: Home = None,

@@ -1,4 +1,4 @@
-"""Reconcile flow: apply incoming cash to the open invoices it names."""
+"""Reconcile flow: apply incoming cash to the invoices it pays; the rest to the exception queue."""
 
 from __future__ import annotations
 
@@ -8,32 +8,45 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from rules.matching import MatchingPolicy
+from rules.policy import load_policy
 from tasks import reconcile
 from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.matching import PayerDirectory
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
-RULE_VERSION = "reference-v1"
 
-
-@task(name="read unapplied cash and open invoices", cache_policy=NO_CACHE)
-def read_open(settings: Settings, as_of: date) -> tuple[Any, Any]:
+@task(name="read unapplied cash, invoices and payers", cache_policy=NO_CACHE)
+def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return ledger.query("reconcile/unapplied_payments", as_of=as_of), ledger.query(
-            "reconcile/open_invoices", as_of=as_of
-        )
+        return {
+            "payments": ledger.query("reconcile/unapplied_payments", as_of=as_of),
+            "invoices": ledger.query("reconcile/invoices", as_of=as_of),
+            "accounts": ledger.query("reconcile/payer_accounts"),
+            "names": ledger.query("reconcile/customer_names"),
+        }
 
 
 @task(name="apply cash", cache_policy=NO_CACHE)
-def match(payments: Any, invoices: Any, as_of: date) -> reconcile.CashApplication:
-    return reconcile.apply_cash(payments, invoices, as_of=as_of, rule_version=RULE_VERSION)
+def match(
+    facts: dict[str, Any], policy: MatchingPolicy, version: str, as_of: date
+) -> reconcile.CashApplication:
+    payers = PayerDirectory(
+        dict(zip(facts["accounts"]["account"], facts["accounts"]["customer_id"], strict=True)),
+        dict(zip(facts["names"]["customer_id"], facts["names"]["name"], strict=True)),
+        policy.payer.name_threshold,
+    )
+    return reconcile.apply_cash(
+        facts["payments"], facts["invoices"], as_of=as_of, rule_version=version, policy=policy, payers=payers
+    )
 
 
 @task(name="check and publish allocations", cache_policy=NO_CACHE)
 def publish(
-    settings: Settings, cash: reconcile.CashApplication, as_of: date, dry_run: bool
+    settings: Settings, cash: reconcile.CashApplication, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
     check = run_checkpoint(cash.allocations, load_contract("allocations"), source="reconcile stage")
     pub = Publication(
@@ -41,14 +54,13 @@ def publish(
         "reconcile",
         as_of,
         inserts={"allocations": cash.allocations},
-        rule_version=RULE_VERSION,
+        replacements={"payment_exceptions": cash.exceptions},
+        rule_version=version,
         counts=cash.counts,
     )
     summary = finish(settings, pub, [check], dry_run=dry_run)
     publish_table(
-        "reconcile-unapplied",
-        cash.unapplied[cash.unapplied["unapplied_minor"] > 0],
-        "payments with cash left unapplied after this run",
+        "reconcile-exceptions", cash.exceptions, "payments the matcher could not apply with confidence"
     )
     return summary
 
@@ -57,13 +69,15 @@ def publish(
 def reconcile_flow(
     as_of: date | None = None, dry_run: bool = False, home: str | None = None
 ) -> dict[str, Any]:
-    """Apply each unapplied payment to the open invoices its remittance names."""
+    """Apply each unapplied payment to the invoices it pays: by structured reference, by invoice
+    numbers in the remittance, else by who paid and how much; doubtful ones go to the exception queue."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
+        policy, version = load_policy("matching", MatchingPolicy)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            payments, invoices = read_open(settings, day)
-            cash = match(payments, invoices, day)
-            return conclude(publish(settings, cash, day, dry_run))
+            facts = read_facts(settings, day)
+            cash = match(facts, policy, version, day)
+            return conclude(publish(settings, cash, version, day, dry_run))
     except data_errors() as exc:
         return failed(exc)

@@ -32,6 +32,8 @@ LEDGER_TABLES = (
     "invoices",
     "payments",
     "allocations",
+    "payment_exceptions",
+    "payer_accounts",
     "reminders",
     "reminder_items",
     "escalations",
@@ -290,6 +292,83 @@ class Ledger:
                     _now(),
                 ],
             )
+
+    # -- a person's cash decisions (tasks/cash_decisions.py) ----------------------------------
+    def row(self, name: str, **params: Any) -> dict[str, Any] | None:
+        """The first row of the named SQL file as a dict by column name, or None when it has none."""
+        cursor = self.con.execute(load_sql(name), params or None)
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        return dict(zip([column[0] for column in cursor.description], found, strict=True))
+
+    def record_manual_allocation(
+        self, allocation: dict[str, Any], *, payer_account: str | None, customer_id: str
+    ) -> bool:
+        """Write a person's allocation in one transaction: the row, its audit row, the payment taken
+        off the exception queue once none of its cash is left unapplied, and its payer account learned
+        for the invoice's customer (`payer_account` already normalised; None learns nothing).
+
+        `allocation` holds the parameters of `reconcile/manual_insert_allocation`, whose guard repeats
+        the decision's checks; when it refuses the row, nothing is written and the result is False.
+        """
+        self.con.begin()
+        try:
+            inserted = self.con.execute(load_sql("reconcile/manual_insert_allocation"), allocation).fetchone()
+            if not inserted or not inserted[0]:
+                self.con.rollback()
+                return False
+            self.con.execute(
+                load_sql("reconcile/manual_audit"),
+                {
+                    "run_id": allocation["run_id"],
+                    "action": "insert",
+                    "decided_json": None,
+                    "allocation_id": allocation["allocation_id"],
+                    "created_at": _now(),
+                },
+            )
+            self.con.execute(
+                load_sql("reconcile/manual_clear_exception"), {"payment_id": allocation["payment_id"]}
+            )
+            if payer_account:
+                self.con.execute(
+                    load_sql("reconcile/manual_learn_payer"),
+                    {"account": payer_account, "customer_id": customer_id, "run_id": allocation["run_id"]},
+                )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return True
+
+    def remove_manual_allocation(self, allocation_id: str, *, by: str, run_id: str) -> dict[str, Any] | None:
+        """Remove one allocation in one transaction with its audit row (before: the row; after: who
+        decided). Returns the removed row, or None (nothing written) when no allocation has that id."""
+        self.con.begin()
+        try:
+            removed = self.row(
+                "reconcile/manual_allocation", allocation_id=allocation_id, payment_id=None, invoice_id=None
+            )
+            if removed is None or removed["allocation_id"] != allocation_id:
+                self.con.rollback()
+                return None
+            self.con.execute(
+                load_sql("reconcile/manual_audit"),
+                {
+                    "run_id": run_id,
+                    "action": "delete",
+                    "decided_json": json.dumps({"decided_by": by}),
+                    "allocation_id": allocation_id,
+                    "created_at": _now(),
+                },
+            )
+            self.con.execute(load_sql("reconcile/manual_delete_allocation"), {"allocation_id": allocation_id})
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return removed
 
 
 def _now() -> datetime:

@@ -12,8 +12,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
+import yaml
+
+from rules.matching import MatchingPolicy
+from tasks.config import RULES_DIR
+from tasks.matching import PayerDirectory, closest, combinations_summing_to, rf_payload
 
 RULE_REFERENCE = "reference"
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -37,6 +43,18 @@ def reference_keys(text: str) -> set[str]:
     return {compact, runs}
 
 
+_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "L": "1"})
+
+
+def _ocr_repair(word: str) -> str:
+    """A word read by OCR with letters where digits belong (`2O26` -> `2026`, `OOO1O1` -> `000101`):
+    repaired only when it has a digit and nothing but digits and look-alike letters, so real words
+    stay as they are."""
+    if any(ch.isdigit() for ch in word) and all(ch.isdigit() or ch in "OoIlL" for ch in word):
+        return word.translate(_OCR_DIGITS)
+    return word
+
+
 def candidate_keys(remittance: str) -> dict[str, str]:
     """Every run of up to four consecutive words of the remittance text, by its keys.
 
@@ -51,6 +69,10 @@ def candidate_keys(remittance: str) -> dict[str, str]:
                 break
             for key in reference_keys("-".join(words)):
                 found.setdefault(key, " ".join(words))
+            repaired = [_ocr_repair(w) for w in words]
+            if repaired != words:
+                for key in reference_keys("-".join(repaired)):
+                    found.setdefault(key, " ".join(words))
     return found
 
 
@@ -58,42 +80,298 @@ def candidate_keys(remittance: str) -> dict[str, str]:
 class CashApplication:
     allocations: pd.DataFrame
     unapplied: pd.DataFrame  # payment_id, currency, unapplied_minor after this run
+    exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the exception queue
     counts: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Decision:
+    """What the matcher concluded for one payment: cash to apply, or why not and what it suggests."""
+
+    parts: list[tuple[str, int]]  # (invoice_id, amount in minor units), in the order applied
+    rule: str
+    score: float
+    evidence: dict[str, object]
+    reason: str = ""
+    suggestions: list[dict[str, object]] = field(default_factory=list)
+
+
+class OpenBook:
+    """The invoices of a batch with their open amounts, updated as cash is applied."""
+
+    def __init__(self, invoices: pd.DataFrame) -> None:
+        self.open_left = dict(
+            zip(invoices["invoice_id"], invoices["open_minor"].astype("int64"), strict=True)
+        )
+        self.due = dict(zip(invoices["invoice_id"], invoices["due_date"], strict=True))
+        self.customer = dict(zip(invoices["invoice_id"], invoices["customer_id"], strict=True))
+        self.index: dict[tuple[str, str], str] = {}
+        self.by_customer: dict[tuple[str, str], list[str]] = {}
+        self.by_amount: dict[tuple[str, int], list[str]] = {}
+        ordered = invoices.sort_values(["due_date", "invoice_id"])
+        for invoice_id, currency, customer in zip(
+            ordered["invoice_id"], ordered["currency"], ordered["customer_id"], strict=True
+        ):
+            for key in reference_keys(invoice_id):
+                self.index.setdefault((currency, key), invoice_id)
+            self.by_customer.setdefault((customer, currency), []).append(invoice_id)
+            self.by_amount.setdefault((currency, self.open_left[invoice_id]), []).append(invoice_id)
+
+    def named(self, currency: str, texts: list[str]) -> dict[str, str]:
+        """Invoices of `currency` that the texts name, with the words that named them."""
+        found: dict[str, str] = {}
+        for text in texts:
+            for key, words in candidate_keys(text).items():
+                invoice_id = self.index.get((currency, key))
+                if invoice_id:
+                    found.setdefault(invoice_id, words)
+        return found
+
+    def open_of(self, customer: str, currency: str) -> list[str]:
+        return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]
+
+
 def apply_cash(
-    payments: pd.DataFrame, open_invoices: pd.DataFrame, *, as_of: date, rule_version: str
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    *,
+    as_of: date,
+    rule_version: str,
+    policy: MatchingPolicy | None = None,
+    payers: PayerDirectory | None = None,
 ) -> CashApplication:
-    """Apply each payment to the open invoices its remittance text names.
+    """Apply each payment to the invoices it pays, in passes, most certain first.
 
-    payments: payment_id, value_date, currency, unapplied_minor, reference (received by `as_of`).
-    open_invoices: invoice_id, currency, due_date, open_minor.
+    payments: payment_id, value_date, currency, unapplied_minor, reference (optional: payer_name,
+    payer_account, creditor_reference, end_to_end_id). invoices: invoice_id, customer_id, currency,
+    due_date, open_minor (every invoice, paid ones with 0, so a reference to a paid invoice is seen).
+    Payments that name invoices go first, then those matched by who paid and how much. Only a
+    decision scoring at least the policy's auto-apply score is applied; the rest become exceptions.
     """
-    index: dict[tuple[str, str], str] = {}
-    for invoice_id, currency in zip(open_invoices["invoice_id"], open_invoices["currency"], strict=True):
-        for key in reference_keys(invoice_id):
-            index.setdefault((currency, key), invoice_id)
-    open_left = dict(
-        zip(open_invoices["invoice_id"], open_invoices["open_minor"].astype("int64"), strict=True)
-    )
-    due = dict(zip(open_invoices["invoice_id"], open_invoices["due_date"], strict=True))
+    policy = policy or DEFAULT_POLICY
+    payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
+    book = OpenBook(invoices)
+    decided: dict[str, Decision] = {}
+    ordered = payments.sort_values(["value_date", "payment_id"]) if len(payments) else payments
+    rest = []
+    for payment in ordered.itertuples(index=False):
+        decision = by_reference(payment, book, payers, policy)
+        if decision is None:
+            rest.append(payment)
+        else:
+            decided[payment.payment_id] = _settle(decision, payment, book, policy)
+    for payment in rest:
+        decided[payment.payment_id] = _settle(
+            by_payer_and_amount(payment, book, payers, policy), payment, book, policy
+        )
+    return _outcome(ordered, decided, book, as_of, rule_version)
 
-    rows = []
-    unapplied_rows = []
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def by_reference(
+    payment: Any, book: OpenBook, payers: PayerDirectory, policy: MatchingPolicy
+) -> Decision | None:
+    """Passes 1 and 2: invoices named by a structured reference, else by numbers in the text."""
+    structured = [
+        rf_payload(_text(getattr(payment, "creditor_reference", ""))) or "",
+        _text(getattr(payment, "end_to_end_id", "")),
+    ]
+    named = book.named(payment.currency, [t for t in structured if t])
+    rule, score = "structured_reference", policy.scores.structured_reference
+    if not named:
+        named = book.named(payment.currency, [_text(payment.reference)])
+        rule, score = "invoice_number", policy.scores.invoice_number
+    if not named:
+        return None
+    open_named = [i for i in named if book.open_left[i] > 0]
+    evidence: dict[str, object] = {"reference": _text(payment.reference), "matched": named}
+    if not open_named:
+        return Decision(
+            [],
+            rule,
+            0.0,
+            evidence,
+            reason=f"names invoice(s) already paid: {', '.join(sorted(named))}",
+            suggestions=[],
+        )
+    customer, confidence, how = payers.identify(
+        _text(getattr(payment, "payer_account", "")), _text(getattr(payment, "payer_name", ""))
+    )
+    evidence["payer"] = how
+    if customer and confidence >= 1.0 and all(book.customer[i] != customer for i in open_named):
+        score = min(score, policy.scores.reference_other_customer)
+        evidence["warning"] = f"the payer's account belongs to {customer}, the invoices to another customer"
+    order = sorted(open_named, key=lambda i: (book.due[i], i))
+    return _fill(order, int(payment.unapplied_minor), book, rule, score, evidence)
+
+
+def _fill(
+    order: list[str], amount: int, book: OpenBook, rule: str, score: float, evidence: dict[str, object]
+) -> Decision:
+    parts = []
+    for invoice_id in order:
+        share = min(amount, book.open_left[invoice_id])
+        if share > 0:
+            parts.append((invoice_id, share))
+            amount -= share
+    return Decision(parts, rule, score, evidence)
+
+
+def by_payer_and_amount(
+    payment: Any, book: OpenBook, payers: PayerDirectory, policy: MatchingPolicy
+) -> Decision:
+    """Passes 3 and 4: who paid, then which of their open invoices the amount fits."""
+    amount = int(payment.unapplied_minor)
+    customer, confidence, how = payers.identify(
+        _text(getattr(payment, "payer_account", "")), _text(getattr(payment, "payer_name", ""))
+    )
+    evidence: dict[str, object] = {"reference": _text(payment.reference), "payer": how}
+    if customer is None:
+        return _amount_only(payment, amount, book, policy, evidence, how)
+    candidates = book.open_of(customer, payment.currency)
+    opens = [book.open_left[i] for i in candidates]
+    exact = [i for i in candidates if book.open_left[i] == amount]
+    if len(exact) == 1:
+        return Decision(
+            [(exact[0], amount)], "exact_amount", policy.scores.exact_amount * confidence, evidence
+        )
+    if len(exact) > 1:
+        return _exception(
+            evidence,
+            f"{len(exact)} open invoices of {customer} have exactly this amount",
+            [(i, amount) for i in exact],
+            policy,
+        )
+    chosen = _unique_combination(candidates, amount, book, policy)
+    if chosen:
+        return Decision(
+            [(i, book.open_left[i]) for i in chosen],
+            "amount_combination",
+            policy.scores.amount_combination * confidence,
+            evidence,
+        )
+    near = [
+        i
+        for i in candidates
+        if abs(book.open_left[i] - amount) <= _tolerance(book.open_left[i], payment.currency, policy)
+    ]
+    plausible = [
+        i
+        for i in candidates
+        if abs(book.open_left[i] - amount) * 100 <= book.open_left[i] * policy.tolerance.ambiguity_percent
+    ]
+    if len(near) == 1 and len(plausible) == 1:
+        return Decision(
+            [(near[0], min(amount, book.open_left[near[0]]))],
+            "amount_within_tolerance",
+            policy.scores.amount_within_tolerance * confidence,
+            evidence,
+        )
+    combos: list[tuple[int, ...]] = []
+    if candidates and amount > sum(opens):
+        return _fill(
+            candidates, amount, book, "overpayment", policy.scores.overpayment * confidence, evidence
+        )
+    reason = (
+        "several combinations of open invoices fit"
+        if len(combos) > 1
+        else f"no open invoice of {customer} fits"
+    )
+    return _exception(
+        evidence, reason, closest(zip(candidates, opens, strict=True), amount, policy.suggestions), policy
+    )
+
+
+def _unique_combination(
+    candidates: list[str], amount: int, book: OpenBook, policy: MatchingPolicy
+) -> list[str]:
+    """The one set of open invoices, falling due close together, whose open amounts sum to the payment;
+    empty when there is none, several, or the search ran out of time."""
+    window = candidates[: policy.combination.max_candidates]
+    combos, complete = combinations_summing_to(
+        [book.open_left[i] for i in window],
+        amount,
+        max_items=policy.combination.max_invoices,
+        budget_seconds=policy.combination.time_budget_ms / 1000,
+        limit=8,
+    )
+    span = pd.Timedelta(days=policy.combination.max_due_span_days)
+    close = [
+        c for c in combos if max(book.due[window[i]] for i in c) - min(book.due[window[i]] for i in c) <= span
+    ]
+    if not complete or len(close) != 1 or len(combos) >= 8:
+        return []
+    return [window[i] for i in close[0]]
+
+
+def _amount_only(
+    payment: Any, amount: int, book: OpenBook, policy: MatchingPolicy, evidence: dict[str, object], how: str
+) -> Decision:
+    """An unknown payer: invoices of exactly this amount are suggestions, never applied."""
+    fits = [
+        (i, amount) for i in book.by_amount.get((payment.currency, amount), []) if book.open_left[i] == amount
+    ]
+    return _exception(
+        evidence,
+        f"unknown payer ({how})",
+        fits[: policy.suggestions],
+        policy,
+        score=policy.scores.amount_only,
+    )
+
+
+def _exception(
+    evidence: dict[str, object],
+    reason: str,
+    pairs: list[tuple[str, int]],
+    policy: MatchingPolicy,
+    score: float = 0.0,
+) -> Decision:
+    suggestions: list[dict[str, object]] = [
+        {"invoice_id": i, "amount_minor": int(a), "score": round(score or 0.4, 2)} for i, a in pairs
+    ]
+    return Decision(
+        [], "exception", 0.0, evidence, reason=reason, suggestions=suggestions[: policy.suggestions]
+    )
+
+
+def _tolerance(open_minor: int, currency: str, policy: MatchingPolicy) -> int:
+    by_percent = int(open_minor * policy.tolerance.percent / 100)
+    return min(by_percent, policy.tolerance.absolute_minor(currency))
+
+
+def _settle(decision: Decision, payment: Any, book: OpenBook, policy: MatchingPolicy) -> Decision:
+    """Apply a confident decision to the running open amounts; a doubtful one becomes an exception."""
+    if decision.parts and decision.score < policy.auto_apply_score:
+        pairs = decision.parts
+        decision = Decision(
+            [],
+            "exception",
+            0.0,
+            decision.evidence,
+            reason=f"{decision.rule} scored {decision.score:.2f}, below {policy.auto_apply_score}",
+            suggestions=[
+                {"invoice_id": i, "amount_minor": a, "score": round(decision.score, 2), "rule": decision.rule}
+                for i, a in pairs[: policy.suggestions]
+            ],
+        )
+    for invoice_id, amount in decision.parts:
+        book.open_left[invoice_id] -= amount
+    return decision
+
+
+def _outcome(
+    payments: pd.DataFrame, decided: dict[str, Decision], book: OpenBook, as_of: date, rule_version: str
+) -> CashApplication:
+    rows, unapplied_rows, exception_rows = [], [], []
     for payment in payments.itertuples(index=False):
+        decision = decided[payment.payment_id]
         remaining = int(payment.unapplied_minor)
-        matched: dict[str, str] = {}
-        reference = payment.reference if isinstance(payment.reference, str) else ""
-        for key, words in candidate_keys(reference).items():
-            invoice_id = index.get((payment.currency, key))
-            if invoice_id and open_left.get(invoice_id, 0) > 0:
-                matched.setdefault(invoice_id, words)
-        for invoice_id in sorted(matched, key=lambda i: (due[i], i)):
-            amount = min(remaining, open_left[invoice_id])
-            if amount <= 0:
-                continue
+        for invoice_id, amount in decision.parts:
             remaining -= amount
-            open_left[invoice_id] -= amount
             rows.append(
                 {
                     "allocation_id": f"{payment.payment_id}/{invoice_id}",
@@ -101,25 +379,44 @@ def apply_cash(
                     "invoice_id": invoice_id,
                     "amount_minor": amount,
                     "currency": payment.currency,
-                    "rule": RULE_REFERENCE,
+                    "rule": decision.rule,
                     "rule_version": rule_version,
-                    "score": 1.0,
-                    "evidence": json.dumps({"reference": payment.reference, "matched": matched[invoice_id]}),
+                    "score": round(decision.score, 4),
+                    "evidence": json.dumps(decision.evidence, default=str),
                     "as_of": as_of,
                     "payment_unapplied_after_minor": remaining,
-                    "invoice_open_after_minor": open_left[invoice_id],
+                    "invoice_open_after_minor": book.open_left[invoice_id],
                 }
             )
         unapplied_rows.append((payment.payment_id, payment.currency, remaining))
+        if not decision.parts:
+            exception_rows.append(
+                {
+                    "payment_id": payment.payment_id,
+                    "currency": payment.currency,
+                    "unapplied_minor": remaining,
+                    "reason": decision.reason or "no invoice found",
+                    "as_of": as_of,
+                    "suggestions": json.dumps(decision.suggestions),
+                }
+            )
     allocations = pd.DataFrame(rows, columns=_ALLOCATION_COLUMNS)
     unapplied = pd.DataFrame(unapplied_rows, columns=["payment_id", "currency", "unapplied_minor"])
+    exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
     counts = {
         "payments_considered": len(payments),
         "payments_matched": int(allocations["payment_id"].nunique()) if len(allocations) else 0,
         "allocations": len(allocations),
         "payments_left_unapplied": int((unapplied["unapplied_minor"] > 0).sum()) if len(unapplied) else 0,
+        "exceptions": len(exceptions),
     }
-    return CashApplication(allocations, unapplied, counts)
+    by_rule = allocations.groupby("rule")["payment_id"].nunique().to_dict() if len(allocations) else {}
+    counts.update({f"payments_by_{rule}": int(n) for rule, n in sorted(by_rule.items())})
+    return CashApplication(allocations, unapplied, exceptions, counts)
+
+
+EXCEPTION_COLUMNS = ["payment_id", "currency", "unapplied_minor", "reason", "suggestions", "as_of"]
+DEFAULT_POLICY = MatchingPolicy.model_validate(yaml.safe_load((RULES_DIR / "matching.yaml").read_text()))
 
 
 _ALLOCATION_COLUMNS = [

@@ -13,7 +13,9 @@ select
     p.amount_minor - coalesce(a.applied_minor, 0) as unapplied_minor,
     p.payer_name,
     p.payer_account,
-    p.reference
+    p.reference,
+    p.creditor_reference,
+    p.end_to_end_id
 from payments p
 left join applied a using (payment_id)
 where p.value_date <= $as_of

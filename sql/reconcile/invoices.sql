@@ -1,4 +1,5 @@
--- Invoices issued on or before the as-of date with an open amount, after all cash applied so far.
+-- Every invoice issued by the as-of date with its open amount after all cash applied so far
+-- (paid invoices too, open 0, so that a payment naming a paid invoice is recognised as such).
 with applied as (
     select invoice_id, sum(amount_minor) as applied_minor
     from allocations
@@ -9,12 +10,8 @@ select
     i.invoice_id,
     i.customer_id,
     i.currency,
-    i.issue_date,
     i.due_date,
-    i.amount_minor,
     i.amount_minor - coalesce(a.applied_minor, 0) as open_minor
 from invoices i
 left join applied a using (invoice_id)
 where i.issue_date <= $as_of
-  and i.amount_minor - coalesce(a.applied_minor, 0) > 0
-order by i.due_date, i.invoice_id

@@ -1,0 +1,62 @@
+"""Cash application policy (`rules/matching.yaml`), validated on load."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from tasks.money import MoneyError, to_minor
+
+
+class Scores(BaseModel):
+    structured_reference: float = Field(ge=0, le=1)
+    invoice_number: float = Field(ge=0, le=1)
+    reference_other_customer: float = Field(ge=0, le=1)
+    exact_amount: float = Field(ge=0, le=1)
+    amount_combination: float = Field(ge=0, le=1)
+    amount_within_tolerance: float = Field(ge=0, le=1)
+    overpayment: float = Field(ge=0, le=1)
+    amount_only: float = Field(ge=0, le=1)
+
+
+class Payer(BaseModel):
+    name_threshold: float = Field(ge=50, le=100)
+
+
+class Combination(BaseModel):
+    max_invoices: int = Field(ge=2, le=12)
+    max_candidates: int = Field(ge=2, le=64)
+    time_budget_ms: int = Field(ge=1, le=10_000)
+    max_due_span_days: int = Field(ge=0, le=3660)
+
+
+class Tolerance(BaseModel):
+    percent: float = Field(ge=0, le=20)
+    ambiguity_percent: float = Field(ge=0, le=50)
+    absolute: dict[str, str]
+
+    @field_validator("absolute")
+    @classmethod
+    def _exact(cls, value: dict[str, str]) -> dict[str, str]:
+        if "default" not in value:
+            raise ValueError("needs a 'default' amount")
+        for currency, amount in value.items():
+            try:
+                to_minor(str(amount), "JPY" if currency == "default" else currency)
+            except MoneyError as exc:
+                raise ValueError(f"{currency}: {exc}") from None
+        return value
+
+    def absolute_minor(self, currency: str) -> int:
+        if currency in self.absolute:
+            return to_minor(self.absolute[currency], currency)
+        return to_minor(self.absolute["default"], currency)
+
+
+class MatchingPolicy(BaseModel):
+    version: int
+    auto_apply_score: float = Field(gt=0, le=1)
+    suggestions: int = Field(ge=1, le=10)
+    scores: Scores
+    payer: Payer
+    combination: Combination
+    tolerance: Tolerance

@@ -1,0 +1,36 @@
+-- A person's allocation of cash from a payment to an invoice. The guard repeats, inside the
+-- transaction, what the decision checked: same currency, a new pair, and never more than the
+-- payment has unapplied or the invoice owes. No row is inserted when any of it fails.
+insert into allocations (
+    allocation_id, payment_id, invoice_id, amount_minor, currency, rule, rule_version, score,
+    evidence, as_of, run_id, decided_by
+)
+select
+    $allocation_id,
+    p.payment_id,
+    i.invoice_id,
+    $amount_minor::bigint,
+    p.currency,
+    $rule,
+    $rule_version,
+    $score::double,
+    $evidence,
+    $as_of::date,
+    $run_id,
+    $decided_by
+from payments p, invoices i
+where p.payment_id = $payment_id
+  and i.invoice_id = $invoice_id
+  and p.currency = i.currency
+  and $amount_minor::bigint > 0
+  and $amount_minor::bigint <= p.amount_minor - coalesce((
+        select sum(a.amount_minor) from allocations a where a.payment_id = p.payment_id
+      ), 0)
+  and $amount_minor::bigint <= i.amount_minor - coalesce((
+        select sum(a.amount_minor) from allocations a where a.invoice_id = i.invoice_id
+      ), 0)
+  and not exists (
+        select 1 from allocations a
+        where a.allocation_id = $allocation_id
+           or (a.payment_id = p.payment_id and a.invoice_id = i.invoice_id)
+      )

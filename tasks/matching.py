@@ -1,0 +1,113 @@
+"""The pieces cash application is built from: structured references, who paid, amount search.
+
+Pure functions; `tasks/reconcile.py` runs them as passes over a batch of payments.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+
+from rapidfuzz import fuzz, process
+
+_LEGAL_FORMS = re.compile(
+    r"\b(gmbh|ag|kg|ohg|se|sarl|sas|sa|s\.a\.|ltd|limited|plc|llc|inc|corp|co|b\.?v\.?|n\.?v\.?|spa|srl|kk|ab|oy)\b\.?",
+    re.IGNORECASE,
+)
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def rf_reference_valid(text: str) -> bool:
+    """ISO 11649 creditor reference check: `RF` + two check digits + up to 21 letters or digits,
+    valid when the rearranged number modulo 97 is 1."""
+    compact = re.sub(r"\s+", "", text or "").upper()
+    if not re.fullmatch(r"RF\d{2}[A-Z0-9]{1,21}", compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(digits) % 97 == 1
+
+
+def rf_payload(text: str) -> str | None:
+    """The reference inside a valid RF creditor reference (`RF18INV2026000123` -> `INV2026000123`)."""
+    compact = re.sub(r"\s+", "", text or "").upper()
+    return compact[4:] if rf_reference_valid(compact) else None
+
+
+def normalise_account(account: str | None) -> str:
+    return re.sub(r"\s+", "", account or "").upper()
+
+
+def normalise_name(name: str | None) -> str:
+    """A company name without legal form, punctuation and case: `ACME GmbH.` -> `acme`."""
+    lowered = _LEGAL_FORMS.sub(" ", (name or "").lower())
+    return " ".join(_NON_WORD.sub(" ", lowered).split())
+
+
+class PayerDirectory:
+    """Who a payer is: by bank account (master data and confirmed matches), else by name."""
+
+    def __init__(self, accounts: dict[str, str], names: dict[str, str], name_threshold: float) -> None:
+        self.accounts = {normalise_account(a): c for a, c in accounts.items()}
+        self.customer_by_name: dict[str, list[str]] = {}
+        for customer_id, name in names.items():
+            self.customer_by_name.setdefault(normalise_name(name), []).append(customer_id)
+        self.choices = [n for n in self.customer_by_name if n]
+        self.threshold = name_threshold
+
+    def identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
+        """(customer_id, confidence 0-1, how) of the payer; (None, 0, reason) when unknown."""
+        known = self.accounts.get(normalise_account(account))
+        if known:
+            return known, 1.0, "payer account"
+        wanted = normalise_name(name)
+        if not wanted or not self.choices:
+            return None, 0.0, "no payer account or name"
+        best = process.extractOne(wanted, self.choices, scorer=fuzz.token_set_ratio)
+        if best is None or best[1] < self.threshold:
+            return None, 0.0, f"payer name {name!r} matches no customer"
+        customers = self.customer_by_name[best[0]]
+        if len(customers) > 1:
+            return None, 0.0, f"payer name {name!r} fits several customers"
+        return customers[0], float(best[1]) / 100, f"payer name ~ {best[0]!r} ({best[1]:.0f})"
+
+
+def combinations_summing_to(
+    amounts: Sequence[int], target: int, *, max_items: int, budget_seconds: float, limit: int = 2
+) -> tuple[list[tuple[int, ...]], bool]:
+    """Index sets of `amounts` (2 to `max_items` of them) that sum exactly to `target`.
+
+    Stops after `limit` solutions (two mean the answer is ambiguous) or when the time budget runs
+    out; the flag says whether the search was complete.
+    """
+    order = sorted(range(len(amounts)), key=lambda i: -amounts[i])
+    values = [amounts[i] for i in order]
+    suffix = [0] * (len(values) + 1)
+    for i in range(len(values) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + values[i]
+    found: list[tuple[int, ...]] = []
+    deadline = time.perf_counter() + budget_seconds
+    complete = True
+    stack: list[tuple[int, int, tuple[int, ...]]] = [(0, 0, ())]
+    while stack:
+        if time.perf_counter() > deadline:
+            complete = False
+            break
+        start, total, chosen = stack.pop()
+        if total == target and len(chosen) >= 2:
+            found.append(tuple(sorted(order[i] for i in chosen)))
+            if len(found) >= limit:
+                break
+            continue
+        if len(chosen) >= max_items or start >= len(values) or total + suffix[start] < target:
+            continue
+        for i in range(len(values) - 1, start - 1, -1):
+            if total + values[i] <= target:
+                stack.append((i + 1, total + values[i], (*chosen, i)))
+    return found, complete
+
+
+def closest(amounts: Iterable[tuple[str, int]], target: int, count: int) -> list[tuple[str, int]]:
+    """The `count` (invoice, open amount) pairs nearest to `target`, nearest first."""
+    return sorted(amounts, key=lambda pair: (abs(pair[1] - target), pair[0]))[:count]

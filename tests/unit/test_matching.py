@@ -1,0 +1,179 @@
+"""Cash application passes, as small literal books: references, payers, amounts, and the traps."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+
+from tasks.matching import PayerDirectory, combinations_summing_to, normalise_name, rf_reference_valid
+from tasks.reconcile import DEFAULT_POLICY, CashApplication, apply_cash
+from tests.unit.tables import table
+
+AS_OF = date(2026, 3, 31)
+INVOICES = table("""
+    | invoice_id      | customer_id | currency | due_date   | open_minor |
+    | INV-2026-000101 | ACME        | EUR      | 2026-01-10 | 100_00     |
+    | INV-2026-000102 | ACME        | EUR      | 2026-01-20 | 250_00     |
+    | INV-2026-000103 | ACME        | EUR      | 2026-01-25 | 250_00     |
+    | INV-2026-000104 | ACME        | EUR      | 2026-02-01 | 80_00      |
+    | INV-2026-000201 | GLOBEX      | EUR      | 2026-01-15 | 300_00     |
+    | INV-2026-000202 | GLOBEX      | EUR      | 2026-01-16 | 0          |
+""")
+PAYERS = PayerDirectory(
+    {"DE89370400440532013000": "ACME", "GB29NWBK60161331926819": "GLOBEX"},
+    {"ACME": "Acme GmbH", "GLOBEX": "Globex Corporation Ltd"},
+    DEFAULT_POLICY.payer.name_threshold,
+)
+
+
+def run(payments: str) -> CashApplication:
+    return apply_cash(
+        table(payments), INVOICES, as_of=AS_OF, rule_version="t", policy=DEFAULT_POLICY, payers=PAYERS
+    )
+
+
+def applied(cash: CashApplication) -> list[tuple[str, str, int, str]]:
+    return list(
+        cash.allocations[["payment_id", "invoice_id", "amount_minor", "rule"]].itertuples(
+            index=False, name=None
+        )
+    )
+
+
+def exception(cash: CashApplication, payment_id: str) -> tuple[str, list[str]]:
+    row = cash.exceptions.set_index("payment_id").loc[payment_id]
+    return row["reason"], [s["invoice_id"] for s in json.loads(row["suggestions"])]
+
+
+def test_iso_11649_creditor_references_are_checksum_validated() -> None:
+    assert rf_reference_valid("RF18 5390 0754 7034")
+    assert rf_reference_valid("RF18539007547034")
+    assert not rf_reference_valid("RF19539007547034")
+    assert not rf_reference_valid("INV-2026-000101")
+
+
+def test_a_structured_reference_names_the_invoice() -> None:
+    cash = apply_cash(
+        pd.DataFrame(
+            [
+                {
+                    "payment_id": "P1",
+                    "value_date": "2026-03-01",
+                    "currency": "EUR",
+                    "unapplied_minor": 8000,
+                    "reference": "",
+                    "creditor_reference": _rf("INV2026000104"),
+                }
+            ]
+        ),
+        INVOICES,
+        as_of=AS_OF,
+        rule_version="t",
+        policy=DEFAULT_POLICY,
+        payers=PAYERS,
+    )
+    assert applied(cash) == [("P1", "INV-2026-000104", 8000, "structured_reference")]
+
+
+def _rf(payload: str) -> str:
+    digits = "".join(str(int(ch, 36)) for ch in payload + "RF00")
+    return f"RF{98 - int(digits) % 97:02d}{payload}"
+
+
+def test_ocr_confusions_in_an_invoice_number_are_repaired() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference            |
+        | P1         | 2026-03-01 | EUR      | 100_00          | INV 2O26 OOO1O1 paid |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000101", 100_00, "invoice_number")]
+
+
+def test_the_payer_account_and_an_exact_amount_find_the_invoice() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 80_00           | ACH       | DE89370400440532013000 |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000104", 80_00, "exact_amount")]
+
+
+def test_trap_two_invoices_with_the_same_amount_go_to_the_exception_queue() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 250_00          |           | DE89370400440532013000 |
+    """)
+    assert applied(cash) == []
+    reason, suggestions = exception(cash, "P1")
+    assert reason == "2 open invoices of ACME have exactly this amount"
+    assert suggestions == ["INV-2026-000102", "INV-2026-000103"]
+
+
+def test_trap_a_reference_to_another_customers_invoice_is_not_applied() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 300_00          | INV-2026-000201 | DE89370400440532013000 |
+    """)
+    assert applied(cash) == []
+    reason, suggestions = exception(cash, "P1")
+    assert reason.startswith("invoice_number scored 0.50") and suggestions == ["INV-2026-000201"]
+
+
+def test_trap_a_paid_invoice_referenced_again_takes_nothing() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 300_00          | INV-2026-000202 | GB29NWBK60161331926819 |
+    """)
+    assert applied(cash) == []
+    assert exception(cash, "P1")[0] == "names invoice(s) already paid: INV-2026-000202"
+
+
+def test_a_unique_combination_of_open_invoices_is_applied() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_name |
+        | P1         | 2026-03-01 | EUR      | 180_00          | Zahlung   | ACME GMBH. |
+    """)
+    assert sorted(applied(cash)) == [
+        ("P1", "INV-2026-000101", 100_00, "amount_combination"),
+        ("P1", "INV-2026-000104", 80_00, "amount_combination"),
+    ]
+
+
+def test_more_than_everything_open_pays_everything_and_leaves_the_rest() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 310_00          |           | GB29NWBK60161331926819 |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000201", 300_00, "overpayment")]
+    assert cash.unapplied.set_index("payment_id").loc["P1", "unapplied_minor"] == 10_00
+
+
+def test_an_unknown_payer_is_never_applied_by_amount_alone() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_name    |
+        | P1         | 2026-03-01 | EUR      | 300_00          |           | Somebody Else |
+    """)
+    assert applied(cash) == []
+    reason, suggestions = exception(cash, "P1")
+    assert reason.startswith("unknown payer") and suggestions == ["INV-2026-000201"]
+
+
+def test_a_short_payment_within_tolerance_of_one_invoice_only() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 299_00          |           | GB29NWBK60161331926819 |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000201", 299_00, "amount_within_tolerance")]
+
+
+def test_payer_names_are_compared_without_legal_form() -> None:
+    assert normalise_name("ACME GmbH.") == "acme"
+    assert PAYERS.identify(None, "Globex Corp")[0] == "GLOBEX"
+    assert PAYERS.identify(None, "Initech")[0] is None
+
+
+def test_combination_search_reports_ambiguity_and_respects_its_bounds() -> None:
+    found, complete = combinations_summing_to([100, 250, 250, 80], 350, max_items=3, budget_seconds=1)
+    assert complete and len(found) == 2  # 100 + either 250
+    found, _ = combinations_summing_to([100, 250, 80], 430, max_items=2, budget_seconds=1)
+    assert found == []  # needs three

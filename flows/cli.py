@@ -279,19 +279,43 @@ def demo(
     typer.echo(demo_summary(result, settings, truth=written.get("truth_allocations")))
 
 
-@app.command()
+bench_app = typer.Typer(help="Benchmarks that print measured figures.")
+app.add_typer(bench_app, name="bench")
+BenchInvoices = Annotated[int, typer.Option("--invoices", min=1, help="Invoices in the generated book.")]
+BenchCustomers = Annotated[int | None, typer.Option("--customers", help="Default: one per 50 invoices.")]
+BenchHome = Annotated[str | None, typer.Option("--home", help="Workspace (default: a fresh temporary one).")]
+
+
+@bench_app.callback(invoke_without_command=True)
 def bench(
-    invoices: Annotated[int, typer.Option(min=1)] = 10_000,
-    customers: Annotated[int | None, typer.Option(help="Default: one per 50 invoices.")] = None,
-    seed: int = 7,
-    home: Annotated[
-        str | None, typer.Option("--home", help="Workspace (default: a fresh temporary one).")
-    ] = None,
+    ctx: typer.Context,
+    invoices: BenchInvoices = 10_000,
+    customers: BenchCustomers = None,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    home: BenchHome = None,
 ) -> None:
     """Generate a book of N invoices and time each stage: wall seconds, rows per second, peak memory."""
+    if ctx.invoked_subcommand is not None:
+        return
     from tasks.bench import run_benchmark
 
     for line in run_benchmark(
+        invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed, home=home
+    ):
+        typer.echo(line)
+
+
+@bench_app.command("match")
+def bench_match(
+    invoices: BenchInvoices = 5_000,
+    customers: BenchCustomers = None,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    home: BenchHome = None,
+) -> None:
+    """Generate, ingest and reconcile a book; print cash-application quality against the truth."""
+    from tasks.bench import run_match_benchmark
+
+    for line in run_match_benchmark(
         invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed, home=home
     ):
         typer.echo(line)

@@ -116,3 +116,49 @@ def _measure(call: Callable[[], Any], stage: str, book_rows: dict[str, int]) -> 
     if state.is_failed():
         raise RuntimeError(f"{stage} failed during the benchmark: {state.message}")
     return seconds, _rows(stage, state.result(), book_rows), memory["peak"]
+
+
+def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str | None) -> Iterator[str]:
+    """Generate a book, ingest it and reconcile it through the real flows, then compare the
+    allocations with the generator's truth; yield the report's lines."""
+    import pandas as pd
+
+    from flows.ingest import ingest_flow
+    from flows.reconcile import reconcile_flow
+    from tasks.config import load_settings
+    from tasks.generate import generate_book, write_book
+    from tasks.ledger import open_ledger
+    from tasks.match_quality import match_quality
+    from tasks.money import to_minor
+
+    workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-match-"))
+    as_of = date(2026, 11, 20)
+    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=as_of)
+    files = write_book(book, workspace / "inbox")
+    yield f"book: {invoices} invoices, {customers} customers, {len(book.payments)} payments (seed {seed})"
+    paths = [str(files[name]) for name in ("customers", "orders", "order_lines", "invoices", "payments")]
+    ingest_flow(paths=paths, as_of=as_of, home=str(workspace))
+    begin = time.perf_counter()
+    with peak_memory() as memory:
+        summary = reconcile_flow(as_of=as_of, home=str(workspace))
+    seconds = time.perf_counter() - begin
+    with open_ledger(load_settings(workspace).ledger_path) as ledger:
+        allocations = ledger.table("allocations")
+        payments = ledger.table("payments")
+    truth = book.truth_allocations.assign(
+        amount_minor=[
+            to_minor(a, c)
+            for a, c in zip(book.truth_allocations["amount"], book.truth_allocations["currency"], strict=True)
+        ]
+    )
+    figures = match_quality(payments, allocations, pd.DataFrame(truth), summary["counts"]["exceptions"])
+    yield f"reconcile: {seconds:.2f} s, peak {memory['peak'] / 2**20:.0f} MB"
+    for name, value in figures.items():
+        shown = f"{value:.2%}" if isinstance(value, float) else str(value)
+        yield f"{name:34} {shown}"
+    by_rule = {
+        k.removeprefix("payments_by_"): v
+        for k, v in summary["counts"].items()
+        if k.startswith("payments_by_")
+    }
+    yield "payments by rule: " + ", ".join(f"{k} {v}" for k, v in by_rule.items())

@@ -20,12 +20,15 @@ def test_every_command_and_option_is_documented() -> None:
     group = typer.main.get_command(app)
     commands = getattr(group, "commands", {})
     assert set(commands) >= {"generate", "ingest", "run", "report", "status", "export", "demo", "bench"}
-    for name, command in commands.items():
-        assert f"o2c {name}" in README, f"o2c {name} is not in the README"
+    pending = [(f"o2c {name}", command) for name, command in commands.items()]
+    while pending:
+        path, command = pending.pop()
+        assert path in README, f"{path} is not in the README"
         for param in command.params:
             for option in getattr(param, "opts", []):
                 if option.startswith("--") and option not in ("--help",):
-                    assert option in README, f"o2c {name} {option} is not in the README"
+                    assert option in README, f"{path} {option} is not in the README"
+        pending.extend((f"{path} {name}", sub) for name, sub in getattr(command, "commands", {}).items())
 
 
 def test_every_stage_and_export_is_documented() -> None:

@@ -27,6 +27,7 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
             "invoices": ledger.query("reconcile/invoices", as_of=as_of),
             "accounts": ledger.query("reconcile/payer_accounts"),
             "names": ledger.query("reconcile/customer_names"),
+            "rejected": ledger.query("reconcile/rejected_matches"),
         }
 
 
@@ -40,7 +41,13 @@ def match(
         policy.payer.name_threshold,
     )
     return reconcile.apply_cash(
-        facts["payments"], facts["invoices"], as_of=as_of, rule_version=version, policy=policy, payers=payers
+        facts["payments"],
+        facts["invoices"],
+        as_of=as_of,
+        rule_version=version,
+        policy=policy,
+        payers=payers,
+        rejected=set(zip(facts["rejected"]["payment_id"], facts["rejected"]["invoice_id"], strict=True)),
     )
 
 

@@ -34,6 +34,7 @@ LEDGER_TABLES = (
     "allocations",
     "payment_exceptions",
     "payer_accounts",
+    "rejected_matches",
     "reminders",
     "reminder_items",
     "escalations",
@@ -331,6 +332,10 @@ class Ledger:
             self.con.execute(
                 load_sql("reconcile/manual_clear_exception"), {"payment_id": allocation["payment_id"]}
             )
+            self.con.execute(
+                load_sql("reconcile/manual_accept_match"),
+                {"payment_id": allocation["payment_id"], "invoice_id": allocation["invoice_id"]},
+            )
             if payer_account:
                 self.con.execute(
                     load_sql("reconcile/manual_learn_payer"),
@@ -362,6 +367,10 @@ class Ledger:
                     "allocation_id": allocation_id,
                     "created_at": _now(),
                 },
+            )
+            self.con.execute(
+                load_sql("reconcile/manual_reject_match"),
+                {"allocation_id": allocation_id, "decided_by": by, "run_id": run_id},
             )
             self.con.execute(load_sql("reconcile/manual_delete_allocation"), {"allocation_id": allocation_id})
             self.con.commit()

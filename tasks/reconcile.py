@@ -139,6 +139,7 @@ def apply_cash(
     rule_version: str,
     policy: MatchingPolicy | None = None,
     payers: PayerDirectory | None = None,
+    rejected: set[tuple[str, str]] | None = None,
 ) -> CashApplication:
     """Apply each payment to the invoices it pays, in passes, most certain first.
 
@@ -147,6 +148,7 @@ def apply_cash(
     due_date, open_minor (every invoice, paid ones with 0, so a reference to a paid invoice is seen).
     Payments that name invoices go first, then those matched by who paid and how much. Only a
     decision scoring at least the policy's auto-apply score is applied; the rest become exceptions.
+    `rejected` holds (payment, invoice) matches a person took back: they are never made again.
     """
     policy = policy or DEFAULT_POLICY
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
@@ -159,12 +161,25 @@ def apply_cash(
         if decision is None:
             rest.append(payment)
         else:
-            decided[payment.payment_id] = _settle(decision, payment, book, policy)
+            decided[payment.payment_id] = _settle(
+                _respect(decision, payment, rejected), payment, book, policy
+            )
     for payment in rest:
-        decided[payment.payment_id] = _settle(
-            by_payer_and_amount(payment, book, payers, policy), payment, book, policy
-        )
+        decision = _respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected)
+        decided[payment.payment_id] = _settle(decision, payment, book, policy)
     return _outcome(ordered, decided, book, as_of, rule_version)
+
+
+def _respect(decision: Decision, payment: Any, rejected: set[tuple[str, str]] | None) -> Decision:
+    """Drop the parts of a decision that a person has taken back before."""
+    if not rejected or not decision.parts:
+        return decision
+    kept = [(i, a) for i, a in decision.parts if (payment.payment_id, i) not in rejected]
+    if kept:
+        return Decision(kept, decision.rule, decision.score, decision.evidence)
+    return Decision(
+        [], "exception", 0.0, decision.evidence, reason="a person took this match back", suggestions=[]
+    )
 
 
 def _text(value: object) -> str:

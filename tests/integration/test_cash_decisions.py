@@ -274,3 +274,32 @@ def test_refused_decisions_write_nothing(ledger_home: Path, case: str, args: lis
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], result.stderr
     assert "Traceback" not in result.output
     assert snapshot(ledger_home) == before
+
+
+def test_reconcile_does_not_remake_a_match_a_person_took_back(home: Path, tmp_path: Path) -> None:
+    from flows.reconcile import reconcile_flow
+    from tests.integration.ledger_builder import load
+
+    load(
+        home,
+        tmp_path / "in",
+        date(2026, 11, 20),
+        customers="K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,\n",
+        invoices="X-1,K1,2026-10-01,2026-10-31,EUR,100.00,\n",
+        payments="Q-1,2026-11-10,100.00,EUR,Acme,,X-1\n",
+    )
+    first = reconcile_flow(as_of=date(2026, 11, 20), home=str(home))
+    assert first["counts"]["allocations"] == 1
+    taken_back = CliRunner().invoke(
+        app, ["unapply", "--allocation", "Q-1/X-1", "--by", "Dana", "--home", str(home)]
+    )
+    assert taken_back.exit_code == 0, taken_back.output
+    again = reconcile_flow(as_of=date(2026, 11, 20), home=str(home))
+    assert again["counts"]["allocations"] == 0
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        queue = ledger.table("payment_exceptions").set_index("payment_id")
+    assert queue.loc["Q-1", "reason"] == "a person took this match back"
+    reapplied = CliRunner().invoke(
+        app, ["apply", "--payment", "Q-1", "--invoice", "X-1", "--by", "Dana", "--home", str(home)]
+    )
+    assert reapplied.exit_code == 0, reapplied.output

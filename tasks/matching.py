@@ -11,11 +11,36 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
-_LEGAL_FORMS = re.compile(
-    r"\b(gmbh|ag|kg|ohg|se|sarl|sas|sa|s\.a\.|ltd|limited|plc|llc|inc|corp|co|b\.?v\.?|n\.?v\.?|spa|srl|kk|ab|oy)\b\.?",
-    re.IGNORECASE,
+_LEGAL_FORMS = frozenset(
+    [
+        "gmbh",
+        "ag",
+        "kg",
+        "ohg",
+        "se",
+        "sarl",
+        "sas",
+        "sa",
+        "ltd",
+        "limited",
+        "plc",
+        "llc",
+        "inc",
+        "corp",
+        "co",
+        "bv",
+        "nv",
+        "spa",
+        "srl",
+        "kk",
+        "ab",
+        "oy",
+        "u",
+        "und",
+        "cie",
+    ]
 )
-_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def rf_reference_valid(text: str) -> bool:
@@ -40,9 +65,16 @@ def normalise_account(account: str | None) -> str:
 
 
 def normalise_name(name: str | None) -> str:
-    """A company name without legal form, punctuation and case: `ACME GmbH.` -> `acme`."""
-    lowered = _LEGAL_FORMS.sub(" ", (name or "").lower())
-    return " ".join(_NON_WORD.sub(" ", lowered).split())
+    """A company name without legal form, punctuation and case: `ACME GmbH.` -> `acme`,
+    `Chevalier S.A.` -> `chevalier` (single letters in a row are one abbreviation: `s a` -> `sa`)."""
+    words = _NON_WORD.sub(" ", (name or "").lower()).split()
+    joined: list[str] = []
+    for word in words:
+        if len(word) == 1 and joined and len(joined[-1]) <= 2 and joined[-1].isalpha() and word.isalpha():
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return " ".join(w for w in joined if w not in _LEGAL_FORMS)
 
 
 class PayerDirectory:
@@ -55,18 +87,28 @@ class PayerDirectory:
             self.customer_by_name.setdefault(normalise_name(name), []).append(customer_id)
         self.choices = [n for n in self.customer_by_name if n]
         self.threshold = name_threshold
+        self._seen: dict[tuple[str, str], tuple[str | None, float, str]] = {}
 
     def identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
         """(customer_id, confidence 0-1, how) of the payer; (None, 0, reason) when unknown."""
+        key = (account or "", name or "")
+        if key not in self._seen:
+            self._seen[key] = self._identify(account, name)
+        return self._seen[key]
+
+    def _identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
         known = self.accounts.get(normalise_account(account))
         if known:
             return known, 1.0, "payer account"
         wanted = normalise_name(name)
         if not wanted or not self.choices:
             return None, 0.0, "no payer account or name"
-        best = process.extractOne(wanted, self.choices, scorer=fuzz.token_set_ratio)
-        if best is None or best[1] < self.threshold:
+        ranked = process.extract(wanted, self.choices, scorer=fuzz.token_set_ratio, limit=2)
+        if not ranked or ranked[0][1] < self.threshold:
             return None, 0.0, f"payer name {name!r} matches no customer"
+        best = ranked[0]
+        if len(ranked) > 1 and ranked[1][1] >= best[1] - 2:
+            return None, 0.0, f"payer name {name!r} fits several customers"
         customers = self.customer_by_name[best[0]]
         if len(customers) > 1:
             return None, 0.0, f"payer name {name!r} fits several customers"

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -46,33 +47,40 @@ def reference_keys(text: str) -> set[str]:
 _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "L": "1"})
 
 
+_OCR_WORD = re.compile(r"[0-9OoIlL]*[0-9][0-9OoIlL]*")
+
+
 def _ocr_repair(word: str) -> str:
     """A word read by OCR with letters where digits belong (`2O26` -> `2026`, `OOO1O1` -> `000101`):
     repaired only when it has a digit and nothing but digits and look-alike letters, so real words
     stay as they are."""
-    if any(ch.isdigit() for ch in word) and all(ch.isdigit() or ch in "OoIlL" for ch in word):
-        return word.translate(_OCR_DIGITS)
-    return word
+    return word.translate(_OCR_DIGITS) if _OCR_WORD.fullmatch(word) else word
 
 
-def candidate_keys(remittance: str) -> dict[str, str]:
-    """Every run of up to four consecutive words of the remittance text, by its keys.
+@lru_cache(maxsize=65536)
+def candidate_keys(remittance: str, require_digit: bool = False) -> dict[str, str]:
+    """Every run of up to four consecutive words of the remittance text, by its keys. With
+    `require_digit`, only runs holding a digit: when every invoice number carries one, a run of
+    plain words cannot name an invoice, and skipping them makes this several times faster.
 
     Maps each key to the words it came from, which is kept as the evidence of the match.
     """
     tokens = _TOKEN.findall(remittance or "")
+    repaired = [_ocr_repair(t) for t in tokens]
+    has_digit = [any(ch.isdigit() for ch in t) for t in repaired]
     found: dict[str, str] = {}
     for start in range(len(tokens)):
-        for width in range(1, _MAX_TOKENS_IN_NUMBER + 1):
+        for width in range(1, min(_MAX_TOKENS_IN_NUMBER, len(tokens) - start) + 1):
+            if require_digit and not any(has_digit[start : start + width]):
+                continue
             words = tokens[start : start + width]
-            if len(words) < width:
-                break
+            evidence = " ".join(words)
             for key in reference_keys("-".join(words)):
-                found.setdefault(key, " ".join(words))
-            repaired = [_ocr_repair(w) for w in words]
-            if repaired != words:
-                for key in reference_keys("-".join(repaired)):
-                    found.setdefault(key, " ".join(words))
+                found.setdefault(key, evidence)
+            fixed = repaired[start : start + width]
+            if fixed != words:
+                for key in reference_keys("-".join(fixed)):
+                    found.setdefault(key, evidence)
     return found
 
 
@@ -108,6 +116,7 @@ class OpenBook:
         self.index: dict[tuple[str, str], str] = {}
         self.by_customer: dict[tuple[str, str], list[str]] = {}
         self.by_amount: dict[tuple[str, int], list[str]] = {}
+        self.numbers_have_digits = bool(invoices["invoice_id"].str.contains(r"\d").all())
         ordered = invoices.sort_values(["due_date", "invoice_id"])
         for invoice_id, currency, customer in zip(
             ordered["invoice_id"], ordered["currency"], ordered["customer_id"], strict=True
@@ -121,7 +130,7 @@ class OpenBook:
         """Invoices of `currency` that the texts name, with the words that named them."""
         found: dict[str, str] = {}
         for text in texts:
-            for key, words in candidate_keys(text).items():
+            for key, words in candidate_keys(text, self.numbers_have_digits).items():
                 invoice_id = self.index.get((currency, key))
                 if invoice_id:
                     found.setdefault(invoice_id, words)
@@ -216,7 +225,8 @@ def by_reference(
         _text(getattr(payment, "payer_account", "")), _text(getattr(payment, "payer_name", ""))
     )
     evidence["payer"] = how
-    if customer and confidence >= 1.0 and all(book.customer[i] != customer for i in open_named):
+    by_account = how == "payer account"  # a name alone is too weak to overrule a reference
+    if customer and by_account and all(book.customer[i] != customer for i in open_named):
         score = min(score, policy.scores.reference_other_customer)
         evidence["warning"] = f"the payer's account belongs to {customer}, the invoices to another customer"
     order = sorted(open_named, key=lambda i: (book.due[i], i))

@@ -55,17 +55,22 @@ def match(
 def publish(
     settings: Settings, cash: reconcile.CashApplication, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
-    check = run_checkpoint(cash.allocations, load_contract("allocations"), source="reconcile stage")
+    checks = [
+        run_checkpoint(cash.allocations, load_contract("allocations"), source="reconcile stage"),
+        run_checkpoint(cash.write_offs, load_contract("invoice_adjustments"), source="reconcile stage"),
+        run_checkpoint(cash.cases, load_contract("deduction_cases"), source="reconcile stage"),
+    ]
+    inserts = {"allocations": cash.allocations, "invoice_adjustments": cash.write_offs, "cases": cash.cases}
     pub = Publication(
         current_run_id(),
         "reconcile",
         as_of,
-        inserts={"allocations": cash.allocations},
+        inserts=inserts,
         replacements={"payment_exceptions": cash.exceptions},
         rule_version=version,
         counts=cash.counts,
     )
-    summary = finish(settings, pub, [check], dry_run=dry_run)
+    summary = finish(settings, pub, checks, dry_run=dry_run)
     publish_table(
         "reconcile-exceptions", cash.exceptions, "payments the matcher could not apply with confidence"
     )

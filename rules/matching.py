@@ -31,7 +31,7 @@ class Combination(BaseModel):
 
 class Tolerance(BaseModel):
     percent: float = Field(ge=0, le=20)
-    ambiguity_percent: float = Field(ge=0, le=50)
+    ambiguity_percent: float = Field(default=0, ge=0, le=50)
     absolute: dict[str, str]
 
     @field_validator("absolute")
@@ -52,6 +52,11 @@ class Tolerance(BaseModel):
         return to_minor(self.absolute["default"], currency)
 
 
+class ShortPayment(BaseModel):
+    write_off: Tolerance
+    deduction_case_days: int = Field(ge=1, le=365)
+
+
 class MatchingPolicy(BaseModel):
     version: int
     auto_apply_score: float = Field(gt=0, le=1)
@@ -60,3 +65,4 @@ class MatchingPolicy(BaseModel):
     payer: Payer
     combination: Combination
     tolerance: Tolerance
+    short_payment: ShortPayment

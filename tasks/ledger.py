@@ -33,6 +33,8 @@ LEDGER_TABLES = (
     "payments",
     "allocations",
     "payment_exceptions",
+    "invoice_adjustments",
+    "cases",
     "payer_accounts",
     "rejected_matches",
     "reminders",
@@ -54,6 +56,8 @@ AUDITED = {
     "invoices": "invoice_id",
     "payments": "payment_id",
     "allocations": "allocation_id",
+    "invoice_adjustments": "adjustment_id",
+    "cases": "case_id",
     "reminders": "reminder_id",
     "escalations": "customer_id",
 }

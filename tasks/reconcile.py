@@ -21,6 +21,7 @@ import yaml
 from rules.matching import MatchingPolicy
 from tasks.config import RULES_DIR
 from tasks.matching import PayerDirectory, closest, combinations_summing_to, rf_payload
+from tasks.short_payments import settle_residual
 
 RULE_REFERENCE = "reference"
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -90,6 +91,8 @@ class CashApplication:
     unapplied: pd.DataFrame  # payment_id, currency, unapplied_minor after this run
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the exception queue
     counts: dict[str, int] = field(default_factory=dict)
+    write_offs: pd.DataFrame = field(default_factory=pd.DataFrame)  # small differences written off
+    cases: pd.DataFrame = field(default_factory=pd.DataFrame)  # deduction cases for larger short payments
 
 
 @dataclass
@@ -102,12 +105,15 @@ class Decision:
     evidence: dict[str, object]
     reason: str = ""
     suggestions: list[dict[str, object]] = field(default_factory=list)
+    write_offs: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
 
 
 class OpenBook:
     """The invoices of a batch with their open amounts, updated as cash is applied."""
 
-    def __init__(self, invoices: pd.DataFrame) -> None:
+    def __init__(self, invoices: pd.DataFrame, as_of: date, rule_version: str) -> None:
+        self.as_of, self.rule_version = as_of, rule_version
         self.open_left = dict(
             zip(invoices["invoice_id"], invoices["open_minor"].astype("int64"), strict=True)
         )
@@ -161,7 +167,7 @@ def apply_cash(
     """
     policy = policy or DEFAULT_POLICY
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
-    book = OpenBook(invoices)
+    book = OpenBook(invoices, as_of, rule_version)
     decided: dict[str, Decision] = {}
     ordered = payments.sort_values(["value_date", "payment_id"]) if len(payments) else payments
     rest = []
@@ -383,8 +389,29 @@ def _settle(decision: Decision, payment: Any, book: OpenBook, policy: MatchingPo
                 for i, a in pairs[: policy.suggestions]
             ],
         )
+    meant = {invoice_id: book.open_left[invoice_id] for invoice_id, _ in decision.parts}
     for invoice_id, amount in decision.parts:
         book.open_left[invoice_id] -= amount
+    if decision.parts and sum(a for _, a in decision.parts) == int(payment.unapplied_minor):
+        last = decision.parts[-1][0]  # a payment used up short of its last invoice: a short payment
+        write_off, case = settle_residual(
+            rule=decision.rule,
+            payment_id=payment.payment_id,
+            invoice_id=last,
+            customer_id=book.customer[last],
+            currency=payment.currency,
+            residual=book.open_left[last],
+            meant=meant[last],
+            remittance=_text(payment.reference),
+            policy=policy,
+            as_of=book.as_of,
+            rule_version=book.rule_version,
+        )
+        if write_off:
+            book.open_left[last] -= write_off["amount_minor"]
+            decision.write_offs.append(write_off)
+        if case:
+            decision.cases.append(case)
     return decision
 
 
@@ -428,19 +455,49 @@ def _outcome(
     allocations = pd.DataFrame(rows, columns=_ALLOCATION_COLUMNS)
     unapplied = pd.DataFrame(unapplied_rows, columns=["payment_id", "currency", "unapplied_minor"])
     exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
+    write_offs = pd.DataFrame([w for d in decided.values() for w in d.write_offs], columns=WRITE_OFF_COLUMNS)
+    cases = pd.DataFrame([c for d in decided.values() for c in d.cases], columns=CASE_COLUMNS)
     counts = {
         "payments_considered": len(payments),
         "payments_matched": int(allocations["payment_id"].nunique()) if len(allocations) else 0,
         "allocations": len(allocations),
         "payments_left_unapplied": int((unapplied["unapplied_minor"] > 0).sum()) if len(unapplied) else 0,
         "exceptions": len(exceptions),
+        "small_differences_written_off": len(write_offs),
+        "deduction_cases_opened": len(cases),
     }
     by_rule = allocations.groupby("rule")["payment_id"].nunique().to_dict() if len(allocations) else {}
     counts.update({f"payments_by_{rule}": int(n) for rule, n in sorted(by_rule.items())})
-    return CashApplication(allocations, unapplied, exceptions, counts)
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
 
 
 EXCEPTION_COLUMNS = ["payment_id", "currency", "unapplied_minor", "reason", "suggestions", "as_of"]
+WRITE_OFF_COLUMNS = [
+    "adjustment_id",
+    "invoice_id",
+    "payment_id",
+    "kind",
+    "amount_minor",
+    "currency",
+    "reason",
+    "rule_version",
+    "as_of",
+]
+CASE_COLUMNS = [
+    "case_id",
+    "kind",
+    "customer_id",
+    "invoice_id",
+    "payment_id",
+    "amount_minor",
+    "currency",
+    "reason_code",
+    "reason_text",
+    "owner",
+    "opened_on",
+    "due_on",
+    "status",
+]
 DEFAULT_POLICY = MatchingPolicy.model_validate(yaml.safe_load((RULES_DIR / "matching.yaml").read_text()))
 
 

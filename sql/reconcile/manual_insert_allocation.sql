@@ -26,9 +26,7 @@ where p.payment_id = $payment_id
   and $amount_minor::bigint <= p.amount_minor - coalesce((
         select sum(a.amount_minor) from allocations a where a.payment_id = p.payment_id
       ), 0)
-  and $amount_minor::bigint <= i.amount_minor - coalesce((
-        select sum(a.amount_minor) from allocations a where a.invoice_id = i.invoice_id
-      ), 0)
+  and $amount_minor::bigint <= (select b.open_minor from invoice_balances b where b.invoice_id = i.invoice_id)
   and not exists (
         select 1 from allocations a
         where a.allocation_id = $allocation_id

@@ -69,10 +69,13 @@ def test_every_invoice_and_payment_balances(ran: tuple[Path, dict]) -> None:
         invoices = ledger.query("report/open_items_as_of", as_of=AS_OF)
         payments = ledger.table("payments")
         allocations = ledger.table("allocations")
+        adjustments = ledger.table("invoice_adjustments")
     applied_to_invoice = allocations.groupby("invoice_id")["amount_minor"].sum()
     allocated = invoices["invoice_id"].map(applied_to_invoice).fillna(0).astype("int64")
-    # amount = allocated + open (nothing is credited or written off yet); open >= 0
-    assert (invoices["amount_minor"] == allocated + invoices["open_minor"]).all()
+    written = adjustments.groupby("invoice_id")["amount_minor"].sum()
+    written_off = invoices["invoice_id"].map(written).fillna(0).astype("int64")
+    # amount = allocated + written off + open (nothing is credited yet); open >= 0
+    assert (invoices["amount_minor"] == allocated + written_off + invoices["open_minor"]).all()
     assert (invoices["open_minor"] >= 0).all()
     applied_from_payment = allocations.groupby("payment_id")["amount_minor"].sum()
     unapplied = payments["amount_minor"] - payments["payment_id"].map(applied_from_payment).fillna(0).astype(

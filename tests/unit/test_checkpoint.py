@@ -14,7 +14,15 @@ from tasks.config import CONTRACTS_DIR
 from .tables import table
 
 INPUTS = ["customers", "orders", "order_lines", "invoices", "payments"]
-OUTPUTS = ["billed_invoices", "allocations", "reminders", "worklist", "ageing"]
+OUTPUTS = [
+    "billed_invoices",
+    "allocations",
+    "invoice_adjustments",
+    "deduction_cases",
+    "reminders",
+    "worklist",
+    "ageing",
+]
 
 
 @pytest.mark.parametrize("dataset", INPUTS + OUTPUTS)

@@ -22,7 +22,16 @@ from typing import Any
 from bai2 import bai2 as bai2_reader
 from bai2.constants import FundsType, TypeCodeTransaction
 
-from tasks.bank.model import BOOKED, CREDIT, DEBIT, Statement, entries_frame, rejection
+from tasks.bank.model import (
+    BOOKED,
+    CREDIT,
+    DEBIT,
+    Statement,
+    entries_frame,
+    field_text,
+    field_words,
+    rejection,
+)
 from tasks.money import MoneyError, exponent, to_minor
 
 _OPENING_LEDGER = "010"
@@ -127,8 +136,8 @@ def _entry(path: Path, detail: Any, currency: str, as_of: str | None, label: str
     if amount_minor <= 0:
         raise rejection(path, f"{label} amount {amount_minor} is not a positive amount")
     return {
-        "bank_reference": _text(detail.bank_reference),
-        "entry_reference": _text(detail.customer_reference),
+        "bank_reference": field_text(detail.bank_reference),
+        "entry_reference": field_text(detail.customer_reference),
         "booking_date": as_of,
         "value_date": _value_date(detail),
         "amount_minor": amount_minor,
@@ -139,7 +148,7 @@ def _entry(path: Path, detail: Any, currency: str, as_of: str | None, label: str
         "counterparty_bic": None,
         "creditor_reference": None,
         "end_to_end_id": None,
-        "remittance_text": _words(detail.text),
+        "remittance_text": field_words(detail.text),
         "bank_transaction_code": detail.type_code.code,
         "status": BOOKED,
     }
@@ -188,15 +197,3 @@ def _moment(day: dt.date | None, time: dt.time | None) -> str | None:
     if day is None:
         return None
     return dt.datetime.combine(day, time).isoformat() if time is not None else day.isoformat()
-
-
-def _text(value: object) -> str | None:
-    """A field as stripped text, None when empty."""
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def _words(value: object) -> str | None:
-    """Free text with its padding runs collapsed to single spaces."""
-    text = " ".join(str(value).split()) if value is not None else ""
-    return text or None

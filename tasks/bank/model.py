@@ -82,3 +82,15 @@ def entries_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     )
     frame["amount_minor"] = frame["amount_minor"].astype("int64")
     return frame
+
+
+def field_text(value: object) -> str | None:
+    """A statement field as stripped text, None when empty."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def field_words(value: object) -> str | None:
+    """Free text with its line breaks and padding runs collapsed to single spaces, None when empty."""
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None

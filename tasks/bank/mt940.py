@@ -20,7 +20,16 @@ import mt940
 from mt940.models import Amount, Balance, Transactions
 from mt940.tags import StatementASNB, StatementGLS, Tag
 
-from tasks.bank.model import BOOKED, CREDIT, DEBIT, Statement, entries_frame, rejection
+from tasks.bank.model import (
+    BOOKED,
+    CREDIT,
+    DEBIT,
+    Statement,
+    entries_frame,
+    field_text,
+    field_words,
+    rejection,
+)
 from tasks.money import MoneyError, exponent, to_minor
 
 # Every opt-in fix of the library: reversals signed like the money movement they are (RC is money
@@ -84,9 +93,9 @@ def _statement(path: Path, block: Transactions, dialect: str) -> Statement:
         source=str(path),
         message_type=kind,
         version=kind,
-        statement_id=_text(data.get("transaction_reference")),
+        statement_id=field_text(data.get("transaction_reference")),
         sequence_number=_sequence(data),
-        account=_text(data.get("account_identification")),
+        account=field_text(data.get("account_identification")),
         currency=currency,
         opening_balance_minor=_balance(path, opening_balance, currency, f"{label} opening balance"),
         closing_balance_minor=_balance(path, closing_balance, currency, f"{label} closing balance"),
@@ -149,14 +158,14 @@ def _entry(path: Path, data: dict[str, Any], currency: str, label: str, dialect:
         "amount_minor": amount_minor,
         "currency": entry_currency,
         "credit_debit": _direction(path, data.get("status"), label),
-        "bank_transaction_code": _text(data.get("id")),
+        "bank_transaction_code": field_text(data.get("id")),
         "status": BOOKED,
         **_details(data),
     }
     if dialect == "asnb":
         row["counterparty_account"] = row.pop("entry_reference")
         row["entry_reference"] = None
-        row["counterparty_name"] = row["counterparty_name"] or _words(data.get("extra_details"))
+        row["counterparty_name"] = row["counterparty_name"] or field_words(data.get("extra_details"))
     return row
 
 
@@ -176,22 +185,24 @@ def _details(data: dict[str, Any]) -> dict[str, str | None]:
     The library reads the German `?nn` sub-fields and SEPA keywords (EREF+, SVWZ+, KREF+, ...);
     the SWIFT `/CODE/` layout is read here; otherwise the raw text is the remittance information.
     """
-    raw = _text(data.get("transaction_details"))
+    raw = field_text(data.get("transaction_details"))
     slash = _slash_fields(raw)
     purpose = " ".join(
-        part for part in (_words(data.get("purpose")), _words(data.get("additional_purpose"))) if part
+        part
+        for part in (field_words(data.get("purpose")), field_words(data.get("additional_purpose")))
+        if part
     )
     return {
-        "counterparty_name": _words(data.get("applicant_name")) or slash.get("NAME"),
-        "counterparty_account": _text(data.get("applicant_iban") or data.get("gvc_applicant_iban"))
+        "counterparty_name": field_words(data.get("applicant_name")) or slash.get("NAME"),
+        "counterparty_account": field_text(data.get("applicant_iban") or data.get("gvc_applicant_iban"))
         or slash.get("IBAN"),
-        "counterparty_bic": _text(data.get("applicant_bin") or data.get("gvc_applicant_bin"))
+        "counterparty_bic": field_text(data.get("applicant_bin") or data.get("gvc_applicant_bin"))
         or slash.get("BIC"),
         "creditor_reference": slash.get("CREDITOR_REFERENCE"),
         "end_to_end_id": _reference(data.get("end_to_end_reference"))
         or _reference(slash.get("EREF"))
         or _reference(slash.get("ROC")),
-        "remittance_text": purpose or slash.get("REMI") or (None if slash else _words(raw)),
+        "remittance_text": purpose or slash.get("REMI") or (None if slash else field_words(raw)),
     }
 
 
@@ -242,7 +253,7 @@ def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _sequence(data: dict[str, Any]) -> str | None:
     """The `:28C:` statement number and page as written, e.g. "00084/001"."""
-    number, page = _text(data.get("statement_number")), _text(data.get("sequence_number"))
+    number, page = field_text(data.get("statement_number")), field_text(data.get("sequence_number"))
     return f"{number}/{page}" if number and page else number
 
 
@@ -257,21 +268,9 @@ def _iso(day: object) -> str | None:
     return day.isoformat() if day is not None and hasattr(day, "isoformat") else None
 
 
-def _text(value: object) -> str | None:
-    """A field as stripped text, None when empty."""
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def _words(value: object) -> str | None:
-    """Free text with its line breaks and padding runs collapsed to single spaces."""
-    text = " ".join(str(value).split()) if value is not None else ""
-    return text or None
-
-
 def _reference(value: object) -> str | None:
     """A reference, None when the bank says there is none (NONREF, NOTPROVIDED)."""
-    text = _text(value)
+    text = field_text(value)
     return None if text is None or text.upper() in _NO_REFERENCE else text
 
 
@@ -284,7 +283,7 @@ def _customer_reference(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     statement_line, _, kref = value.partition("\n")
-    return _reference(statement_line) or _reference(_words(kref))
+    return _reference(statement_line) or _reference(field_words(kref))
 
 
 def _complaint(exc: Exception) -> str:

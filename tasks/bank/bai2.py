@@ -30,6 +30,7 @@ from tasks.bank.model import (
     entries_frame,
     field_text,
     field_words,
+    known_currency,
     rejection,
 )
 from tasks.money import MoneyError, exponent, to_minor
@@ -113,14 +114,7 @@ def _group_currency(group: Any) -> str | None:
 
 
 def _currency(path: Path, currency: str | None, label: str) -> str:
-    """The account currency (03 record, else its group's 02 record); it must be one we know."""
-    if not currency:
-        raise rejection(path, f"{label} states no currency, nor does its group")
-    try:
-        exponent(currency)
-    except MoneyError:
-        raise rejection(path, f"{label} is in unknown currency {currency!r}") from None
-    return currency
+    return known_currency(path, currency, label, ", nor does its group")
 
 
 def _balance(path: Path, balances: dict[str, Any], code: str, currency: str, label: str) -> int | None:

@@ -94,3 +94,16 @@ def field_words(value: object) -> str | None:
     """Free text with its line breaks and padding runs collapsed to single spaces, None when empty."""
     text = " ".join(str(value).split()) if value is not None else ""
     return text or None
+
+
+def known_currency(path: str | Path, currency: str | None, label: str, when_missing: str) -> str:
+    """The currency a statement states; rejected (naming the file) when absent or not ISO 4217."""
+    from tasks.money import MoneyError, exponent
+
+    if not currency:
+        raise rejection(path, f"{label} states no currency{when_missing}")
+    try:
+        exponent(currency)
+    except MoneyError:
+        raise rejection(path, f"{label} is in unknown currency {currency!r}") from None
+    return currency

@@ -28,9 +28,10 @@ from tasks.bank.model import (
     entries_frame,
     field_text,
     field_words,
+    known_currency,
     rejection,
 )
-from tasks.money import MoneyError, exponent, to_minor
+from tasks.money import MoneyError, to_minor
 
 # Every opt-in fix of the library: reversals signed like the money movement they are (RC is money
 # out), the `?31` counterparty account kept apart from the name, `:86:` details never truncated, a
@@ -115,14 +116,7 @@ def _message_type(data: dict[str, Any]) -> str:
 
 
 def _currency(path: Path, currency: str | None, label: str) -> str:
-    """The statement currency the balances or floor limit state; it must be one we know."""
-    if not currency:
-        raise rejection(path, f"{label} states no currency (no balance or floor limit)")
-    try:
-        exponent(currency)
-    except MoneyError:
-        raise rejection(path, f"{label} is in unknown currency {currency!r}") from None
-    return currency
+    return known_currency(path, currency, label, " (no balance or floor limit)")
 
 
 def _balance(path: Path, balance: Balance | None, currency: str, label: str) -> int | None:

@@ -69,6 +69,10 @@ def publish(
         replacements={"payment_exceptions": cash.exceptions},
         rule_version=version,
         counts=cash.counts,
+        updates=[
+            ("reconcile/audit_settled_deductions", {"run_id": current_run_id(), "rule_version": version}),
+            ("reconcile/resolve_settled_deductions", {}),
+        ],
     )
     summary = finish(settings, pub, checks, dry_run=dry_run)
     publish_table(

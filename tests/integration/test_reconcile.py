@@ -35,3 +35,42 @@ def test_bench_match_measures_against_the_truth(tmp_path: Path) -> None:
         "overpayment",
     }
     assert (allocations["score"] >= 0.8).all()
+
+
+def test_a_short_payment_opens_a_deduction_case_that_the_rest_of_the_cash_resolves(
+    home: Path, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from flows.ingest import ingest_flow
+    from flows.reconcile import reconcile_flow
+    from tests.integration.ledger_builder import PAYMENT_HEADER, load
+
+    load(
+        home,
+        tmp_path / "in",
+        date(2026, 11, 20),
+        customers="K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,\n",
+        invoices="X-1,K1,2026-10-01,2026-10-31,EUR,100.00,\n",
+        payments="Q-1,2026-11-10,60.00,EUR,Acme,,X-1 damaged goods\n",
+    )
+    first = reconcile_flow(as_of=date(2026, 11, 20), home=str(home))
+    assert first["counts"]["deduction_cases_opened"] == 1
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        case = ledger.table("cases").iloc[0]
+    assert (case["case_id"], case["amount_minor"], case["reason_code"], case["status"]) == (
+        "D-Q-1/X-1",
+        4000,
+        "damaged_goods",
+        "open",
+    )
+    rest = tmp_path / "in" / "payments_2.csv"
+    rest.write_text(PAYMENT_HEADER + "Q-2,2026-11-21,40.00,EUR,Acme,,X-1 rest\n")
+    ingest_flow(paths=[str(rest)], as_of=date(2026, 11, 22), home=str(home))
+    reconcile_flow(as_of=date(2026, 11, 22), home=str(home))
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        assert ledger.table("cases")["status"].tolist() == ["resolved"]
+        audit = ledger.con.execute(
+            "select action from audit_log where entity = 'cases' order by audit_id"
+        ).fetchall()
+    assert audit == [("insert",), ("resolve",)]

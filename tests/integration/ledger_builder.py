@@ -22,3 +22,12 @@ def load(home: Path, folder: Path, as_of: date, **datasets: str) -> list[dict]:
         path.write_text(headers[name] + rows.strip() + "\n")
         paths.append(str(path))
     return ingest_flow(paths=paths, as_of=as_of, home=str(home))
+
+
+ONE_CUSTOMER = "K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,\n"
+ONE_INVOICE = "X-1,K1,2026-10-01,2026-10-31,EUR,100.00,\n"
+
+
+def load_one_invoice(home: Path, folder: Path, as_of: date, payments: str) -> list[dict]:
+    """Customer K1 with invoice X-1 of 100.00 EUR due 2026-10-31, and the given payments."""
+    return load(home, folder, as_of, customers=ONE_CUSTOMER, invoices=ONE_INVOICE, payments=payments)

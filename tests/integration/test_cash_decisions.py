@@ -278,15 +278,10 @@ def test_refused_decisions_write_nothing(ledger_home: Path, case: str, args: lis
 
 def test_reconcile_does_not_remake_a_match_a_person_took_back(home: Path, tmp_path: Path) -> None:
     from flows.reconcile import reconcile_flow
-    from tests.integration.ledger_builder import load
+    from tests.integration.ledger_builder import load_one_invoice
 
-    load(
-        home,
-        tmp_path / "in",
-        date(2026, 11, 20),
-        customers="K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,\n",
-        invoices="X-1,K1,2026-10-01,2026-10-31,EUR,100.00,\n",
-        payments="Q-1,2026-11-10,100.00,EUR,Acme,,X-1\n",
+    load_one_invoice(
+        home, tmp_path / "in", date(2026, 11, 20), payments="Q-1,2026-11-10,100.00,EUR,Acme,,X-1\n"
     )
     first = reconcile_flow(as_of=date(2026, 11, 20), home=str(home))
     assert first["counts"]["allocations"] == 1

@@ -44,14 +44,12 @@ def test_a_short_payment_opens_a_deduction_case_that_the_rest_of_the_cash_resolv
 
     from flows.ingest import ingest_flow
     from flows.reconcile import reconcile_flow
-    from tests.integration.ledger_builder import PAYMENT_HEADER, load
+    from tests.integration.ledger_builder import PAYMENT_HEADER, load_one_invoice
 
-    load(
+    load_one_invoice(
         home,
         tmp_path / "in",
         date(2026, 11, 20),
-        customers="K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,\n",
-        invoices="X-1,K1,2026-10-01,2026-10-31,EUR,100.00,\n",
         payments="Q-1,2026-11-10,60.00,EUR,Acme,,X-1 damaged goods\n",
     )
     first = reconcile_flow(as_of=date(2026, 11, 20), home=str(home))

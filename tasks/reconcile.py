@@ -1,88 +1,34 @@
 """Reconcile: unapplied payments and open invoices in; allocations out.
 
-Pure. A payment whose remittance text names open invoices of its currency is applied to them,
-oldest due first, each up to its open amount; what is left stays unapplied on the payment. Invoice
-numbers are recognised as bank data really carries them: upper or lower case, with spaces, dashes or
-nothing between the parts, with leading zeros dropped, embedded in other text.
+Pure. A payment whose structured reference or remittance text names open invoices of its currency
+is applied to them, oldest due first, each up to its open amount; what is left stays unapplied on
+the payment (`tasks/references.py` finds the invoice numbers). A payment naming nothing is placed by
+who paid and how much. Doubtful decisions go to the exception queue.
+
+The certain common case (a payment naming exactly one open invoice, which no other payment of the
+batch names, for exactly its open amount) is decided for the whole batch at once in vectorised
+code; the rest go through the passes one payment at a time. Both give the same allocations.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _json_text  # type: ignore[attr-defined]
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from rules.matching import MatchingPolicy
 from tasks.config import RULES_DIR
-from tasks.matching import PayerDirectory, closest, combinations_summing_to, rf_payload
+from tasks.matching import PayerDirectory, closest, combinations_summing_to, normalise_account, rf_payload
+from tasks.references import InvoiceKeys, find_named
 from tasks.short_payments import settle_residual
-
-RULE_REFERENCE = "reference"
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
-_SEPARATORS = re.compile(r"[^A-Z0-9]")
-_MAX_TOKENS_IN_NUMBER = 4
-
-
-_RUNS = re.compile(r"[A-Z]+|[0-9]+")
-
-
-def reference_keys(text: str) -> set[str]:
-    """The spellings under which an invoice number is recognised.
-
-    Two keys: the compact form (letters and digits only: `INV2026000123`) and the runs form (letter
-    and digit runs, leading zeros dropped, kept apart: `INV-2026-123`). Keeping runs apart is what
-    stops `O2C-2026-000012 100.00` from reading as `O2C-2026-012100`.
-    """
-    upper = text.upper()
-    compact = _SEPARATORS.sub("", upper)
-    runs = "-".join(run.lstrip("0") or "0" if run.isdigit() else run for run in _RUNS.findall(upper))
-    return {compact, runs}
-
-
-_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "L": "1"})
-
-
-_OCR_WORD = re.compile(r"[0-9OoIlL]*[0-9][0-9OoIlL]*")
-
-
-def _ocr_repair(word: str) -> str:
-    """A word read by OCR with letters where digits belong (`2O26` -> `2026`, `OOO1O1` -> `000101`):
-    repaired only when it has a digit and nothing but digits and look-alike letters, so real words
-    stay as they are."""
-    return word.translate(_OCR_DIGITS) if _OCR_WORD.fullmatch(word) else word
-
-
-@lru_cache(maxsize=65536)
-def candidate_keys(remittance: str, require_digit: bool = False) -> dict[str, str]:
-    """Every run of up to four consecutive words of the remittance text, by its keys. With
-    `require_digit`, only runs holding a digit: when every invoice number carries one, a run of
-    plain words cannot name an invoice, and skipping them makes this several times faster.
-
-    Maps each key to the words it came from, which is kept as the evidence of the match.
-    """
-    tokens = _TOKEN.findall(remittance or "")
-    repaired = [_ocr_repair(t) for t in tokens]
-    has_digit = [any(ch.isdigit() for ch in t) for t in repaired]
-    found: dict[str, str] = {}
-    for start in range(len(tokens)):
-        for width in range(1, min(_MAX_TOKENS_IN_NUMBER, len(tokens) - start) + 1):
-            if require_digit and not any(has_digit[start : start + width]):
-                continue
-            words = tokens[start : start + width]
-            evidence = " ".join(words)
-            for key in reference_keys("-".join(words)):
-                found.setdefault(key, evidence)
-            fixed = repaired[start : start + width]
-            if fixed != words:
-                for key in reference_keys("-".join(fixed)):
-                    found.setdefault(key, evidence)
-    return found
 
 
 @dataclass
@@ -114,33 +60,54 @@ class OpenBook:
 
     def __init__(self, invoices: pd.DataFrame, as_of: date, rule_version: str) -> None:
         self.as_of, self.rule_version = as_of, rule_version
-        self.open_left = dict(
-            zip(invoices["invoice_id"], invoices["open_minor"].astype("int64"), strict=True)
-        )
-        self.due = dict(zip(invoices["invoice_id"], invoices["due_date"], strict=True))
-        self.customer = dict(zip(invoices["invoice_id"], invoices["customer_id"], strict=True))
-        self.index: dict[tuple[str, str], str] = {}
-        self.by_customer: dict[tuple[str, str], list[str]] = {}
-        self.by_amount: dict[tuple[str, int], list[str]] = {}
-        self.numbers_have_digits = bool(invoices["invoice_id"].str.contains(r"\d").all())
-        ordered = invoices.sort_values(["due_date", "invoice_id"])
-        for invoice_id, currency, customer in zip(
-            ordered["invoice_id"], ordered["currency"], ordered["customer_id"], strict=True
-        ):
-            for key in reference_keys(invoice_id):
-                self.index.setdefault((currency, key), invoice_id)
-            self.by_customer.setdefault((customer, currency), []).append(invoice_id)
-            self.by_amount.setdefault((currency, self.open_left[invoice_id]), []).append(invoice_id)
+        ids = invoices["invoice_id"].tolist()
+        self.open_left = dict(zip(ids, invoices["open_minor"].astype("int64").tolist(), strict=True))
+        self._due: dict[str, Any] | None = None
+        self.customer = dict(zip(ids, invoices["customer_id"].tolist(), strict=True))
+        self.keys = InvoiceKeys(invoices)
+        self.invoices = invoices
+        self._by_customer: dict[tuple[str, str], list[str]] | None = None
+        self._by_amount: dict[tuple[str, int], list[str]] | None = None
 
-    def named(self, currency: str, texts: list[str]) -> dict[str, str]:
-        """Invoices of `currency` that the texts name, with the words that named them."""
-        found: dict[str, str] = {}
-        for text in texts:
-            for key, words in candidate_keys(text, self.numbers_have_digits).items():
-                invoice_id = self.index.get((currency, key))
-                if invoice_id:
-                    found.setdefault(invoice_id, words)
-        return found
+    @property
+    def due(self) -> dict[str, Any]:
+        """Due date per invoice; built when the passes first need it."""
+        if self._due is None:
+            self._due = dict(zip(self.invoices["invoice_id"], self.invoices["due_date"], strict=True))
+        return self._due
+
+    @property
+    def by_customer(self) -> dict[tuple[str, str], list[str]]:
+        """Invoice ids per (customer, currency), oldest due first; built when first needed."""
+        if self._by_customer is None:
+            self._by_customer = {}
+            ordered = self.invoices.sort_values(["due_date", "invoice_id"])
+            for invoice_id, currency, customer in zip(
+                ordered["invoice_id"], ordered["currency"], ordered["customer_id"], strict=True
+            ):
+                self._by_customer.setdefault((customer, currency), []).append(invoice_id)
+        return self._by_customer
+
+    @property
+    def by_amount(self) -> dict[tuple[str, int], list[str]]:
+        """Invoice ids per (currency, open amount at the start), oldest due first."""
+        if self._by_amount is None:
+            self._by_amount = {}
+            opening = self._opening
+            for (_, currency), ids in self.by_customer.items():
+                for invoice_id in ids:
+                    self._by_amount.setdefault((currency, opening[invoice_id]), []).append(invoice_id)
+            for ids in self._by_amount.values():
+                ids.sort(key=lambda i: (self.due[i], i))
+        return self._by_amount
+
+    @property
+    def _opening(self) -> dict[str, int]:
+        return dict(
+            zip(
+                self.invoices["invoice_id"], self.invoices["open_minor"].astype("int64").tolist(), strict=True
+            )
+        )
 
     def open_of(self, customer: str, currency: str) -> list[str]:
         return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]
@@ -170,9 +137,15 @@ def apply_cash(
     book = OpenBook(invoices, as_of, rule_version)
     decided: dict[str, Decision] = {}
     ordered = payments.sort_values(["value_date", "payment_id"]) if len(payments) else payments
+    named = named_invoices(ordered, book.keys)
+    certain = _certain(ordered, named, book, payers, policy, rejected or set())
+    for invoice_id in certain["invoice_id"].tolist():
+        book.open_left[invoice_id] = 0
+    done = set(certain["payment_id"].tolist())
+    named_of = _named_by_payment(named[~named["payment_id"].isin(done)])
     rest = []
-    for payment in ordered.itertuples(index=False):
-        decision = by_reference(payment, book, payers, policy)
+    for payment in ordered[~ordered["payment_id"].isin(done)].itertuples(index=False):
+        decision = by_reference(payment, named_of.get(payment.payment_id), book, payers, policy)
         if decision is None:
             rest.append(payment)
         else:
@@ -182,7 +155,151 @@ def apply_cash(
     for payment in rest:
         decision = _respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected)
         decided[payment.payment_id] = _settle(decision, payment, book, policy)
-    return _outcome(ordered, decided, book, as_of, rule_version)
+    return _outcome(ordered, decided, certain, book, as_of, rule_version)
+
+
+def named_invoices(payments: pd.DataFrame, keys: InvoiceKeys) -> pd.DataFrame:
+    """payment_id, invoice_id, words, rule: the invoices each payment names. A structured reference
+    (a valid RF creditor reference, then the end-to-end id) decides when it names any invoice;
+    otherwise the remittance text does."""
+    columns = ["payment_id", "invoice_id", "words", "rule"]
+    if not len(payments):
+        return pd.DataFrame(columns=columns)
+    ids = payments["payment_id"].to_numpy()
+    sources = [
+        ("structured_reference", _rf_payloads(_column(payments, "creditor_reference"))),
+        ("structured_reference", _column(payments, "end_to_end_id")),
+        ("invoice_number", _column(payments, "reference")),
+    ]
+    texts = pd.DataFrame(
+        {
+            "text_id": np.concatenate([np.arange(len(ids)) * 3 + k for k in range(3)]),
+            "currency": np.concatenate([payments["currency"].to_numpy()] * 3),
+            "text": np.concatenate([text.to_numpy() for _, text in sources]),
+        }
+    )
+    texts = texts[texts["text"] != ""].sort_values("text_id")
+    found = find_named(texts, keys)
+    text_id = found["text_id"].to_numpy().astype(np.int64)
+    found["payment_id"] = ids[text_id // 3]
+    found["rule"] = np.where(text_id % 3 < 2, "structured_reference", "invoice_number")
+    by_structure = found["rule"] == "structured_reference"
+    found = found[by_structure | ~found["payment_id"].isin(found.loc[by_structure, "payment_id"])]
+    return found.drop_duplicates(["payment_id", "invoice_id"])[columns].reset_index(drop=True)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A text column, empty strings where the column or a value is missing."""
+    if name not in frame.columns:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return frame[name].where(frame[name].notna(), "").astype(str)
+
+
+def _rf_payloads(references: pd.Series) -> pd.Series:
+    """The reference inside each valid RF creditor reference; empty where there is none."""
+    given = references != ""
+    out = pd.Series("", index=references.index, dtype=object)
+    out[given] = [rf_payload(t) or "" for t in references[given]]
+    return out
+
+
+def _named_by_payment(named: pd.DataFrame) -> dict[str, tuple[str, dict[str, str]]]:
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    for payment_id, invoice_id, words, rule in named.itertuples(index=False):
+        out.setdefault(payment_id, (rule, {}))[1][invoice_id] = words
+    return out
+
+
+def _certain(
+    payments: pd.DataFrame,
+    named: pd.DataFrame,
+    book: OpenBook,
+    payers: PayerDirectory,
+    policy: MatchingPolicy,
+    rejected: set[tuple[str, str]],
+) -> pd.DataFrame:
+    """The payments the passes would apply without a doubt, decided for the whole batch at once:
+    each names exactly one invoice, open for exactly the payment's amount, that no other payment of
+    the batch names, by a rule scoring at least the auto-apply score, from no payer account known to
+    belong to another customer, and not a match a person took back. Returns payment_id,
+    invoice_id, amount_minor, rule, score, evidence (JSON, as the passes write it)."""
+    columns = ["payment_id", "invoice_id", "amount_minor", "rule", "score", "evidence"]
+    if not len(named):
+        return pd.DataFrame(columns=columns)
+    one = named[~named["payment_id"].duplicated(keep=False) & ~named["invoice_id"].duplicated(keep=False)]
+    invoices = book.invoices[["invoice_id", "open_minor", "customer_id"]]
+    wanted = [c for c in ("payment_id", "unapplied_minor", "reference", "payer_account") if c in payments]
+    facts = one.merge(payments[wanted], on="payment_id").merge(invoices, on="invoice_id")
+    amount = facts["unapplied_minor"].astype("int64").to_numpy()
+    opening = facts["open_minor"].astype("int64").to_numpy()  # no earlier payment of the batch touched it
+    owner = facts["customer_id"]
+    accounts = _column(facts, "payer_account").str.replace(r"\s+", "", regex=True).str.upper()
+    account = accounts.map(pd.Series(payers.accounts, dtype=object) if payers.accounts else {})
+    score = np.where(
+        facts["rule"] == "structured_reference",
+        policy.scores.structured_reference,
+        policy.scores.invoice_number,
+    )
+    taken_back = pd.Series(
+        [(p, i) in rejected for p, i in zip(facts["payment_id"], facts["invoice_id"], strict=True)]
+        if rejected
+        else np.zeros(len(facts), dtype=bool),
+        index=facts.index,
+        dtype=bool,
+    )
+    sure = (
+        (amount > 0)
+        & (amount == opening)
+        & (score >= policy.auto_apply_score)
+        & (account.isna() | (account == owner)).to_numpy()
+        & ~taken_back.to_numpy()
+    )
+    facts, score, account = facts[sure], score[sure], account[sure]
+    how = np.where(account.isna(), _UNKNOWN_ACCOUNT, _KNOWN_ACCOUNT)
+    evidence = _joined(
+        '{"reference": ',
+        _json_strings(_column(facts, "reference")),
+        ', "matched": {',
+        _json_strings(facts["invoice_id"]),
+        ": ",
+        _json_strings(facts["words"]),
+        '}, "payer": ',
+        _json_strings(pd.Series(how)),
+        "}",
+    )
+    return pd.DataFrame(
+        {
+            "payment_id": facts["payment_id"].to_numpy(),
+            "invoice_id": facts["invoice_id"].to_numpy(),
+            "amount_minor": facts["unapplied_minor"].astype("int64").to_numpy(),
+            "rule": facts["rule"].to_numpy(),
+            "score": score,
+            "evidence": evidence,
+        },
+        columns=columns,
+    )
+
+
+def _json_strings(texts: pd.Series) -> pa.Array:
+    """Each text as a JSON string literal, exactly as `json.dumps` writes it; plain printable ASCII
+    (nearly every text) is quoted in one vectorised step, the rest escaped one by one."""
+    values = pa.array(texts.astype(str).to_numpy(), pa.string())
+    plain = pc.match_substring_regex(values, r"^[ !#-\[\]-~]*$")
+    quoted = pc.binary_join_element_wise('"', values, '"', "")
+    odd = pc.filter(values, pc.invert(plain)).to_pylist()
+    if not odd:
+        return quoted
+    escaped = pa.array([_json_text(t) for t in odd], pa.string())
+    return pc.replace_with_mask(quoted, pc.invert(plain), escaped)
+
+
+def _joined(*parts: str | pa.Array) -> np.ndarray:
+    """Strings and string arrays concatenated element-wise."""
+    return pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
+
+
+_KNOWN_ACCOUNT = "payer account"
+_UNKNOWN_ACCOUNT = "payer account not known"
 
 
 def _respect(decision: Decision, payment: Any, rejected: set[tuple[str, str]] | None) -> Decision:
@@ -202,20 +319,19 @@ def _text(value: object) -> str:
 
 
 def by_reference(
-    payment: Any, book: OpenBook, payers: PayerDirectory, policy: MatchingPolicy
+    payment: Any,
+    named_by: tuple[str, dict[str, str]] | None,
+    book: OpenBook,
+    payers: PayerDirectory,
+    policy: MatchingPolicy,
 ) -> Decision | None:
-    """Passes 1 and 2: invoices named by a structured reference, else by numbers in the text."""
-    structured = [
-        rf_payload(_text(getattr(payment, "creditor_reference", ""))) or "",
-        _text(getattr(payment, "end_to_end_id", "")),
-    ]
-    named = book.named(payment.currency, [t for t in structured if t])
-    rule, score = "structured_reference", policy.scores.structured_reference
-    if not named:
-        named = book.named(payment.currency, [_text(payment.reference)])
-        rule, score = "invoice_number", policy.scores.invoice_number
-    if not named:
+    """Passes 1 and 2: the invoices a structured reference, else the remittance text, names."""
+    if named_by is None:
         return None
+    rule, named = named_by
+    score = (
+        policy.scores.structured_reference if rule == "structured_reference" else policy.scores.invoice_number
+    )
     open_named = [i for i in named if book.open_left[i] > 0]
     evidence: dict[str, object] = {"reference": _text(payment.reference), "matched": named}
     if not open_named:
@@ -227,12 +343,10 @@ def by_reference(
             reason=f"names invoice(s) already paid: {', '.join(sorted(named))}",
             suggestions=[],
         )
-    customer, confidence, how = payers.identify(
-        _text(getattr(payment, "payer_account", "")), _text(getattr(payment, "payer_name", ""))
-    )
-    evidence["payer"] = how
-    by_account = how == "payer account"  # a name alone is too weak to overrule a reference
-    if customer and by_account and all(book.customer[i] != customer for i in open_named):
+    # the payer's account can contradict a reference; a name alone is too weak to overrule one
+    customer = payers.accounts.get(normalise_account(_text(getattr(payment, "payer_account", ""))))
+    evidence["payer"] = _KNOWN_ACCOUNT if customer else _UNKNOWN_ACCOUNT
+    if customer and all(book.customer[i] != customer for i in open_named):
         score = min(score, policy.scores.reference_other_customer)
         evidence["warning"] = f"the payer's account belongs to {customer}, the invoices to another customer"
     order = sorted(open_named, key=lambda i: (book.due[i], i))
@@ -416,10 +530,16 @@ def _settle(decision: Decision, payment: Any, book: OpenBook, policy: MatchingPo
 
 
 def _outcome(
-    payments: pd.DataFrame, decided: dict[str, Decision], book: OpenBook, as_of: date, rule_version: str
+    payments: pd.DataFrame,
+    decided: dict[str, Decision],
+    certain: pd.DataFrame,
+    book: OpenBook,
+    as_of: date,
+    rule_version: str,
 ) -> CashApplication:
-    rows, unapplied_rows, exception_rows = [], [], []
-    for payment in payments.itertuples(index=False):
+    rows, exception_rows = [], []
+    remaining_of: dict[str, int] = {}
+    for payment in payments[payments["payment_id"].isin(decided.keys())].itertuples(index=False):
         decision = decided[payment.payment_id]
         remaining = int(payment.unapplied_minor)
         for invoice_id, amount in decision.parts:
@@ -440,7 +560,7 @@ def _outcome(
                     "invoice_open_after_minor": book.open_left[invoice_id],
                 }
             )
-        unapplied_rows.append((payment.payment_id, payment.currency, remaining))
+        remaining_of[payment.payment_id] = remaining
         if not decision.parts:
             exception_rows.append(
                 {
@@ -452,8 +572,43 @@ def _outcome(
                     "suggestions": json.dumps(decision.suggestions),
                 }
             )
-    allocations = pd.DataFrame(rows, columns=_ALLOCATION_COLUMNS)
-    unapplied = pd.DataFrame(unapplied_rows, columns=["payment_id", "currency", "unapplied_minor"])
+    position = pd.Series(np.arange(len(payments)), index=payments["payment_id"].to_numpy())
+    currency = payments.set_index("payment_id")["currency"] if len(payments) else pd.Series(dtype=object)
+    sure = pd.DataFrame(
+        {
+            "allocation_id": certain["payment_id"] + "/" + certain["invoice_id"],
+            "payment_id": certain["payment_id"],
+            "invoice_id": certain["invoice_id"],
+            "amount_minor": certain["amount_minor"],
+            "currency": certain["payment_id"].map(currency),
+            "rule": certain["rule"],
+            "rule_version": rule_version,
+            "score": certain["score"].astype(float).round(4),
+            "evidence": certain["evidence"],
+            "as_of": as_of,
+            "payment_unapplied_after_minor": 0,
+            "invoice_open_after_minor": 0,
+        },
+        columns=_ALLOCATION_COLUMNS,
+    )
+    allocations = pd.concat(
+        [frame for frame in (pd.DataFrame(rows, columns=_ALLOCATION_COLUMNS), sure) if len(frame)]
+        or [pd.DataFrame(columns=_ALLOCATION_COLUMNS)],
+        ignore_index=True,
+    )
+    allocations = allocations.iloc[
+        np.argsort(position.reindex(allocations["payment_id"]).to_numpy(), kind="stable")
+    ].reset_index(drop=True)
+    left = payments["payment_id"].map(remaining_of)
+    left = left.where(left.notna(), 0).astype("int64") if len(payments) else left
+    unapplied = pd.DataFrame(
+        {
+            "payment_id": payments["payment_id"].to_numpy(),
+            "currency": payments["currency"].to_numpy(),
+            "unapplied_minor": left.to_numpy() if len(payments) else [],
+        },
+        columns=["payment_id", "currency", "unapplied_minor"],
+    )
     exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
     write_offs = pd.DataFrame([w for d in decided.values() for w in d.write_offs], columns=WRITE_OFF_COLUMNS)
     cases = pd.DataFrame([c for d in decided.values() for c in d.cases], columns=CASE_COLUMNS)

@@ -321,6 +321,21 @@ def bench_match(
         typer.echo(line)
 
 
+@bench_app.command("reconcile")
+def bench_reconcile(
+    payments: Annotated[
+        int, typer.Option("--payments", min=1, help="Open invoices, and as many payments.")
+    ] = 100_000,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    home: BenchHome = None,
+) -> None:
+    """Time reconcile at volume: N payments against N open invoices, through the real flow."""
+    from tasks.bench import run_reconcile_benchmark
+
+    for line in run_reconcile_benchmark(payments=payments, seed=seed, home=home):
+        typer.echo(line)
+
+
 def main() -> None:
     try:
         app()

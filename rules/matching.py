@@ -12,6 +12,7 @@ class Scores(BaseModel):
     invoice_number: float = Field(ge=0, le=1)
     reference_other_customer: float = Field(ge=0, le=1)
     exact_amount: float = Field(ge=0, le=1)
+    early_payment_discount: float = Field(ge=0, le=1)
     amount_combination: float = Field(ge=0, le=1)
     amount_within_tolerance: float = Field(ge=0, le=1)
     overpayment: float = Field(ge=0, le=1)

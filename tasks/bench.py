@@ -162,3 +162,130 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
         if k.startswith("payments_by_")
     }
     yield "payments by rule: " + ", ".join(f"{k} {v}" for k, v in by_rule.items())
+
+
+def scale_book(payments: int, seed: int, as_of: date) -> dict[str, Any]:
+    """A book for timing reconcile at volume: `payments` open invoices and as many payments.
+
+    Mix (of payments): 80 % name their invoice in the remittance, spelled as banks carry it (exact,
+    lower case, spaces, no separators, leading zeros dropped, inside other text); 10 % pay the exact
+    amount from the customer's known account with no reference; 5 % pay part of a named invoice;
+    5 % are receipts no rule can place. Returns frames for customers, invoices and payments.
+    """
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(seed)
+    customers = max(payments // 20, 10)
+    ids = [f"INV-2026-{i:07d}" for i in range(1, payments + 1)]
+    owners = [rng.randrange(customers) for _ in ids]
+    issued = [as_of.toordinal() - rng.randrange(15, 200) for _ in ids]
+    amounts = [rng.randrange(1_000, 2_000_000) for _ in ids]
+    spellings = [
+        lambda i: i,
+        lambda i: f"Payment {i.lower()}",
+        lambda i: f"INV {i[4:8]} {i[9:]} thank you",
+        lambda i: i.replace("-", ""),
+        lambda i: f"RE {i[:9]}{i[9:].lstrip('0')} ACME",
+    ]
+    references, paid, names, accounts = [], [], [], []
+    for k, (invoice_id, owner, amount) in enumerate(zip(ids, owners, amounts, strict=True)):
+        kind = rng.random()
+        account = f"DE{owner:020d}"
+        if kind < 0.80:
+            references.append(spellings[k % len(spellings)](invoice_id))
+            paid.append(amount)
+        elif kind < 0.90:
+            references.append("")
+            paid.append(amount)
+        elif kind < 0.95:
+            references.append(f"part payment {invoice_id}")
+            paid.append(amount // 2)
+        else:
+            references.append("transfer")
+            paid.append(rng.randrange(100, 50_000))
+            account = f"GB{rng.randrange(10**18):020d}"
+        names.append(f"Customer {owner} Ltd")
+        accounts.append(account)
+    customer_frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{c:07d}" for c in range(customers)],
+            "name": [f"Customer {c} Ltd" for c in range(customers)],
+            "currency": "EUR",
+            "bank_accounts": [f"DE{c:020d}" for c in range(customers)],
+        }
+    )
+    invoice_frame = pd.DataFrame(
+        {
+            "invoice_id": ids,
+            "customer_id": [f"C{c:07d}" for c in owners],
+            "issue_date": [date.fromordinal(d) for d in issued],
+            "due_date": [date.fromordinal(d + 30) for d in issued],
+            "currency": "EUR",
+            "amount": [f"{a // 100}.{a % 100:02d}" for a in amounts],
+        }
+    )
+    payment_frame = pd.DataFrame(
+        {
+            "payment_id": [f"P{k:09d}" for k in range(payments)],
+            "value_date": [date.fromordinal(min(d + 30, as_of.toordinal())) for d in issued],
+            "amount": [f"{a // 100}.{a % 100:02d}" for a in paid],
+            "currency": "EUR",
+            "payer_name": names,
+            "payer_account": accounts,
+            "reference": references,
+        }
+    )
+    return {"customers": customer_frame, "invoices": invoice_frame, "payments": payment_frame}
+
+
+def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> Iterator[str]:
+    """Ingest `payments` open invoices and as many payments through the ingest flow, then time the
+    reconcile stage through its flow (and the pure matcher alone on the same facts)."""
+    from flows.ingest import ingest_flow
+    from flows.reconcile import match, read_facts, reconcile_flow
+    from rules.matching import MatchingPolicy
+    from rules.policy import load_policy
+    from tasks.config import load_settings
+
+    workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-reconcile-"))
+    as_of = date(2026, 11, 20)
+    begin = time.perf_counter()
+    book = scale_book(payments, seed, as_of)
+    inbox = workspace / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in book.items():
+        frame.to_csv(inbox / f"{name}.csv", index=False)
+        paths.append(str(inbox / f"{name}.csv"))
+    yield f"book: {payments} open invoices, {payments} payments, {len(book['customers'])} customers (seed {seed}), written in {time.perf_counter() - begin:.1f} s"
+    yield f"workspace: {workspace}"
+    begin = time.perf_counter()
+    _start_platform()
+    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
+    begin = time.perf_counter()
+    state = ingest_flow(paths=paths, as_of=as_of, home=str(workspace), return_state=True)
+    if state.is_failed():
+        raise RuntimeError(f"ingest failed during the benchmark: {state.message}")
+    yield f"ingest: {time.perf_counter() - begin:.1f} s, not counted below"
+    settings = load_settings(workspace)
+    policy, version = load_policy("matching", MatchingPolicy)
+    begin = time.perf_counter()
+    facts = read_facts.fn(settings, as_of)
+    read = time.perf_counter() - begin
+    with peak_memory() as memory:
+        begin = time.perf_counter()
+        cash = match.fn(facts, policy, version, as_of)
+        matching = time.perf_counter() - begin
+    yield f"reading the facts: {read:.2f} s; matching alone (pure, in memory): {matching:.2f} s, peak {memory['peak'] / 2**20:.0f} MB"
+    del facts, cash
+    seconds, _, peak = _measure(
+        partial(reconcile_flow, as_of=as_of, home=str(workspace), return_state=True),
+        "reconcile",
+        {"invoices": payments},
+    )
+    summary = reconcile_flow(as_of=as_of, home=str(workspace), dry_run=True)
+    yield f"reconcile stage (read, match, check, write): {seconds:.2f} s, {payments / seconds:.0f} payments/s, peak {peak / 2**20:.0f} MB"
+    counts = summary["counts"]
+    yield f"after the run, left for a second run to consider: {counts['payments_considered']} payments"

@@ -42,7 +42,17 @@ COLUMNS = {
     ],
     "orders": ["order_id", "customer_id", "order_date", "currency", "status", "fulfilled_date"],
     "order_lines": ["order_id", "line_no", "sku", "description", "quantity", "unit_price", "tax_rate"],
-    "invoices": ["invoice_id", "customer_id", "issue_date", "due_date", "currency", "amount", "order_id"],
+    "invoices": [
+        "invoice_id",
+        "customer_id",
+        "issue_date",
+        "due_date",
+        "currency",
+        "amount",
+        "order_id",
+        "discount_date",
+        "discount_amount",
+    ],
     "payments": [
         "payment_id",
         "value_date",
@@ -78,6 +88,8 @@ _SEGMENTS = {
 }
 _TERMS_SHARES = {14: 15, 30: 50, 45: 15, 60: 20}
 HABIT_SHARES = dict(early=20, on_time=30, late=20, chronic_late=10, partial=8, disputer=7, never=5)
+# the early-payment discount offered to customers who pay early: 2 % within 10 days of issue
+DISCOUNT_PERCENT, DISCOUNT_DAYS = 2, 10
 # days from due date to payment for the habits that pay whole invoices around the due date
 _DAYS_LATE = dict(on_time=(-3, 3), late=(1, 15), chronic_late=(20, 90), partial=(-2, 7), disputer=(-2, 10))
 _DISPUTED_SHARE = 0.35
@@ -440,9 +452,10 @@ def _intended_transfers(
         return []
     if habit == "early":
         latest = max(3, due_day - issue_day - 4)
-        if rng.random() < 0.4:  # 2 % cash discount for paying within ten days
-            discount_minor = amount_minor * 2 // 100
-            return [(issue_day + rng.randint(3, min(10, latest)), amount_minor - discount_minor, "discount")]
+        if rng.random() < 0.4:  # the invoice's early-payment discount, taken within its days
+            discount_minor = amount_minor * DISCOUNT_PERCENT // 100
+            day = issue_day + rng.randint(3, min(DISCOUNT_DAYS, latest))
+            return [(day, amount_minor - discount_minor, "discount")]
         return [(issue_day + rng.randint(3, latest), amount_minor, "full")]
     if habit == "partial" and rng.random() < 0.5:
         first_day = due_day + rng.randint(-2, 10)
@@ -558,8 +571,10 @@ def _customer_frame(cust: _Customers) -> pd.DataFrame:
 
 
 def _invoice_frame(cust: _Customers, inv: _Invoices) -> pd.DataFrame:
+    """Invoices; those of customers who pay early offer the early-payment discount they take."""
     customers = inv.customer.tolist()
     currencies = [cust.currencies[c] for c in customers]
+    offers = [cust.habits[c] == "early" for c in customers]
     return _frame(
         "invoices",
         inv.ids,
@@ -572,6 +587,14 @@ def _invoice_frame(cust: _Customers, inv: _Invoices) -> pd.DataFrame:
             for amount, currency in zip(inv.amount_minor, currencies, strict=True)
         ],
         inv.order_ids,
+        [
+            _iso(day + DISCOUNT_DAYS) if early else ""
+            for day, early in zip(inv.issue_day.tolist(), offers, strict=True)
+        ],
+        [
+            to_major_str(amount * DISCOUNT_PERCENT // 100, currency) if early else ""
+            for amount, currency, early in zip(inv.amount_minor, currencies, offers, strict=True)
+        ],
     )
 
 

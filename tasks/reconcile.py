@@ -64,6 +64,7 @@ class OpenBook:
         self.open_left = dict(zip(ids, invoices["open_minor"].astype("int64").tolist(), strict=True))
         self._due: dict[str, Any] | None = None
         self.customer = dict(zip(ids, invoices["customer_id"].tolist(), strict=True))
+        self.discount = _discount_terms(invoices)
         self.keys = InvoiceKeys(invoices)
         self.invoices = invoices
         self._by_customer: dict[tuple[str, str], list[str]] | None = None
@@ -111,6 +112,23 @@ class OpenBook:
 
     def open_of(self, customer: str, currency: str) -> list[str]:
         return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]
+
+
+def _discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:
+    """(last day, discount, invoice amount) of each invoice offering an early-payment discount."""
+    if "discount_date" not in invoices or "discount_amount_minor" not in invoices:
+        return {}
+    offered = invoices[invoices["discount_date"].notna() & (invoices["discount_amount_minor"].fillna(0) > 0)]
+    return {
+        invoice_id: (pd.Timestamp(day).date(), int(discount), int(amount))
+        for invoice_id, day, discount, amount in zip(
+            offered["invoice_id"],
+            offered["discount_date"],
+            offered["discount_amount_minor"],
+            offered["amount_minor"],
+            strict=True,
+        )
+    }
 
 
 def apply_cash(
@@ -390,6 +408,14 @@ def by_payer_and_amount(
             [(i, amount) for i in exact],
             policy,
         )
+    discounted = [i for i in candidates if _discount_fits(book, i, amount, payment.value_date)]
+    if len(discounted) == 1:
+        return Decision(
+            [(discounted[0], amount)],
+            "early_payment_discount",
+            policy.scores.early_payment_discount * confidence,
+            evidence | {"discount": _discount_evidence(book, discounted[0])},
+        )
     chosen = _unique_combination(candidates, amount, book, policy)
     if chosen:
         return Decision(
@@ -428,6 +454,25 @@ def by_payer_and_amount(
     return _exception(
         evidence, reason, closest(zip(candidates, opens, strict=True), amount, policy.suggestions), policy
     )
+
+
+def _discount_fits(book: OpenBook, invoice_id: str, amount: int, value_date: Any) -> bool:
+    """The payment is the whole invoice less its early-payment discount, paid by the discount's
+    last day, onto an invoice nothing has been paid on yet."""
+    terms = book.discount.get(invoice_id)
+    if terms is None:
+        return False
+    last_day, discount, full = terms
+    return (
+        book.open_left[invoice_id] == full
+        and amount == full - discount
+        and pd.Timestamp(value_date).date() <= last_day
+    )
+
+
+def _discount_evidence(book: OpenBook, invoice_id: str) -> str:
+    last_day, discount, _ = book.discount[invoice_id]
+    return f"{discount} minor units if paid by {last_day.isoformat()}"
 
 
 def _unique_combination(
@@ -509,6 +554,8 @@ def _settle(decision: Decision, payment: Any, book: OpenBook, policy: MatchingPo
     if decision.parts and sum(a for _, a in decision.parts) == int(payment.unapplied_minor):
         last = decision.parts[-1][0]  # a payment used up short of its last invoice: a short payment
         write_off, case = settle_residual(
+            discount=book.discount.get(last),
+            value_date=pd.Timestamp(payment.value_date).date(),
             rule=decision.rule,
             payment_id=payment.payment_id,
             invoice_id=last,
@@ -618,7 +665,8 @@ def _outcome(
         "allocations": len(allocations),
         "payments_left_unapplied": int((unapplied["unapplied_minor"] > 0).sum()) if len(unapplied) else 0,
         "exceptions": len(exceptions),
-        "small_differences_written_off": len(write_offs),
+        "small_differences_written_off": int((write_offs["kind"] == "small_difference").sum()),
+        "early_payment_discounts": int((write_offs["kind"] == "early_payment_discount").sum()),
         "deduction_cases_opened": len(cases),
     }
     by_rule = allocations.groupby("rule")["payment_id"].nunique().to_dict() if len(allocations) else {}

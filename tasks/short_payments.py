@@ -22,7 +22,12 @@ REASON_WORDS = {
     "bank_charges": r"\bfees?\b|charges|geb[üu]hr|frais",
     "pricing": r"\bprice\b|preis|\bprix\b",
 }
-SETTLING_RULES = ("structured_reference", "invoice_number", "amount_within_tolerance")
+SETTLING_RULES = (
+    "structured_reference",
+    "invoice_number",
+    "amount_within_tolerance",
+    "early_payment_discount",
+)
 
 
 def reason_code(remittance: str) -> str:
@@ -45,11 +50,34 @@ def settle_residual(
     policy: MatchingPolicy,
     as_of: date,
     rule_version: str,
+    discount: tuple[date, int, int] | None = None,
+    value_date: date | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(write-off, deduction case) for `residual` minor units left on an invoice after a payment
-    applied by `rule` that meant to settle `meant` (the invoice's open amount before it)."""
+    applied by `rule` that meant to settle `meant` (the invoice's open amount before it).
+
+    An invoice offering an early-payment discount (`discount`: last day, amount, invoice amount),
+    paid in full less at most that discount by its last day, has the residual written off as the
+    discount taken. Paid later, the same shortfall is a deduction case: a discount taken late.
+    """
     if residual <= 0 or rule not in SETTLING_RULES:
         return None, None
+    late = False
+    if discount is not None and meant == discount[2] and residual <= discount[1]:
+        last_day, _, _ = discount
+        if value_date is not None and value_date <= last_day:
+            return {
+                "adjustment_id": f"{payment_id}/{invoice_id}/early_payment_discount",
+                "invoice_id": invoice_id,
+                "payment_id": payment_id,
+                "kind": "early_payment_discount",
+                "amount_minor": residual,
+                "currency": currency,
+                "rule_version": rule_version,
+                "reason": f"early-payment discount taken by {value_date.isoformat()} (offered until {last_day.isoformat()})",
+                "as_of": as_of,
+            }, None
+        late = True
     limit = min(
         int(meant * policy.short_payment.write_off.percent / 100),
         policy.short_payment.write_off.absolute_minor(currency),
@@ -75,7 +103,7 @@ def settle_residual(
         "payment_id": payment_id,
         "amount_minor": residual,
         "currency": currency,
-        "reason_code": reason_code(remittance),
+        "reason_code": "late_discount" if late else reason_code(remittance),
         "reason_text": remittance or None,
         "owner": None,
         "opened_on": as_of,

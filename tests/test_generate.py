@@ -25,7 +25,7 @@ HEADERS = {
     "dunning_profile,language,bank_accounts",
     "orders": "order_id,customer_id,order_date,currency,status,fulfilled_date",
     "order_lines": "order_id,line_no,sku,description,quantity,unit_price,tax_rate",
-    "invoices": "invoice_id,customer_id,issue_date,due_date,currency,amount,order_id",
+    "invoices": "invoice_id,customer_id,issue_date,due_date,currency,amount,order_id,discount_date,discount_amount",
     "payments": "payment_id,value_date,amount,currency,payer_name,payer_account,reference",
     "truth_allocations": "payment_id,invoice_id,amount,currency",
 }
@@ -72,6 +72,18 @@ def facts(book: Book) -> pd.DataFrame:
 def single(facts: pd.DataFrame) -> pd.DataFrame:
     """Truth rows of payments that settle exactly one invoice."""
     return facts[facts.allocations_in_payment == 1]
+
+
+def test_customers_who_pay_early_are_offered_the_discount_they_take(book: Book) -> None:
+    """2 % within ten days of issue on every invoice of the customers who pay early, and the
+    discounted transfers pay exactly the invoice less that discount."""
+    invoices = book.invoices
+    offered = invoices[invoices["discount_date"] != ""]
+    assert 0 < len(offered) < len(invoices)
+    issued = pd.to_datetime(offered["issue_date"])
+    assert ((pd.to_datetime(offered["discount_date"]) - issued).dt.days == 10).all()
+    assert (minor(offered, "discount_amount") == minor(offered) * 2 // 100).all()
+    assert (invoices.loc[invoices["discount_date"] == "", "discount_amount"] == "").all()
 
 
 # --- determinism, files and formats --------------------------------------------------------------------

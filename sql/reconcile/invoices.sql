@@ -1,5 +1,7 @@
 -- Every invoice issued by the as-of date with its open amount now (paid invoices too, open 0, so
--- that a payment naming a paid invoice is recognised as such).
-select invoice_id, customer_id, currency, due_date, open_minor
-from invoice_balances
-where issue_date <= $as_of
+-- that a payment naming a paid invoice is recognised as such), and its early-payment discount terms.
+select b.invoice_id, b.customer_id, b.currency, b.due_date, b.open_minor, b.amount_minor,
+       i.discount_date, i.discount_amount_minor
+from invoice_balances b
+join invoices i using (invoice_id)
+where b.issue_date <= $as_of

@@ -32,6 +32,7 @@ def test_bench_match_measures_against_the_truth(tmp_path: Path) -> None:
         "exact_amount",
         "amount_combination",
         "amount_within_tolerance",
+        "early_payment_discount",
         "overpayment",
     }
     assert (allocations["score"] >= 0.8).all()

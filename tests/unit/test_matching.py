@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 
 import pandas as pd
@@ -177,3 +178,21 @@ def test_combination_search_reports_ambiguity_and_respects_its_bounds() -> None:
     assert complete and len(found) == 2  # 100 + either 250
     found, _ = combinations_summing_to([100, 250, 80], 430, max_items=2, budget_seconds=1)
     assert found == []  # needs three
+
+
+def test_among_many_customers_a_payer_name_is_found_as_by_comparing_every_name() -> None:
+    """Above 2,000 customers only the names sharing rare trigrams are compared in full: the answer
+    must be the one comparing every name gives, for exact names, typos and names fitting several."""
+    rng = random.Random(3)
+    words = ["nord", "sud", "acme", "alpen", "rhein", "delta", "orion", "vega", "atlas", "kappa"]
+    trades = ["logistik", "metall", "foods", "textil", "chemie", "software", "bau", "energie"]
+    names = {f"C{k:05d}": f"{rng.choice(words)} {rng.choice(trades)} {k} GmbH" for k in range(6_000)}
+    big = PayerDirectory({}, names, 90)
+    queries = [names[f"C{k:05d}"] for k in rng.sample(range(6_000), 40)]
+    queries += [q.replace("a", "e", 1) for q in queries[:20]]  # typos
+    queries += ["acme logistik GmbH", "unknown name entirely", "rhein chemie 123"]
+    every = PayerDirectory({}, names, 90)
+    every._grams = None  # compare with every name
+    for query in queries:
+        assert big.identify("", query) == every.identify("", query), query
+    assert big.identify("", names["C01234"])[0] == "C01234"

@@ -92,3 +92,80 @@ def test_only_rules_that_meant_to_settle_the_invoice_leave_a_residual() -> None:
     assert settle_residual(rule="overpayment", **common) == (None, None)  # type: ignore[arg-type]
     write_off, case = settle_residual(rule="invoice_number", **common)  # type: ignore[arg-type]
     assert write_off is not None and case is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Early-payment discount by the invoice's terms (2 % = 20.00 within ten days, until 2026-03-11)
+
+DISCOUNTED = table("""
+    | invoice_id      | customer_id | currency | due_date   | open_minor | amount_minor | discount_date | discount_amount_minor |
+    | INV-2026-000201 | ACME        | EUR      | 2026-03-31 | 1000_00    | 1000_00      | 2026-03-11    | 20_00                 |
+    | INV-2026-000202 | ACME        | EUR      | 2026-03-31 | 500_00     | 500_00       |               |                       |
+""")
+
+
+def with_terms(payments: str, accounts: dict[str, str] | None = None):  # noqa: ANN201
+    from tasks.matching import PayerDirectory
+
+    payers = PayerDirectory(accounts or {}, {"ACME": "Acme GmbH"}, 90)
+    return apply_cash(
+        table(payments), DISCOUNTED, as_of=AS_OF, rule_version="t", policy=DEFAULT_POLICY, payers=payers
+    )
+
+
+@pytest.mark.parametrize("reference", ["INV-2026-000201", ""])  # named, or found by payer and amount
+def test_a_discount_taken_within_its_days_is_written_off_as_the_discount(reference: str) -> None:
+    cash = with_terms(
+        f"""
+        | payment_id | value_date | currency | unapplied_minor | payer_account | reference   |
+        | P1         | 2026-03-11 | EUR      | 980_00          | DE01          | {reference} |
+    """,
+        {"DE01": "ACME"},
+    )
+    assert cash.allocations[["invoice_id", "amount_minor", "invoice_open_after_minor"]].values.tolist() == [
+        ["INV-2026-000201", 980_00, 0]
+    ]
+    assert cash.write_offs[["kind", "amount_minor"]].values.tolist() == [["early_payment_discount", 20_00]]
+    assert "offered until 2026-03-11" in cash.write_offs.loc[0, "reason"]
+    assert cash.cases.empty
+    assert cash.counts["early_payment_discounts"] == 1
+
+
+def test_less_discount_than_offered_is_still_the_discount() -> None:
+    cash = with_terms("""
+        | payment_id | value_date | currency | unapplied_minor | reference       |
+        | P1         | 2026-03-05 | EUR      | 990_00          | INV-2026-000201 |
+    """)
+    assert cash.write_offs[["kind", "amount_minor"]].values.tolist() == [["early_payment_discount", 10_00]]
+
+
+def test_a_discount_taken_after_its_last_day_opens_a_deduction_case() -> None:
+    cash = with_terms("""
+        | payment_id | value_date | currency | unapplied_minor | reference       |
+        | P1         | 2026-03-12 | EUR      | 980_00          | INV-2026-000201 |
+    """)
+    assert cash.write_offs.empty
+    assert cash.cases[["reason_code", "amount_minor"]].values.tolist() == [["late_discount", 20_00]]
+
+
+def test_more_than_the_discount_short_is_not_a_discount() -> None:
+    cash = with_terms("""
+        | payment_id | value_date | currency | unapplied_minor | reference       |
+        | P1         | 2026-03-05 | EUR      | 950_00          | INV-2026-000201 |
+    """)
+    assert cash.write_offs.empty
+    assert cash.cases[["reason_code", "amount_minor"]].values.tolist() == [
+        ["unexplained_short_payment", 50_00]
+    ]
+
+
+def test_without_a_reference_a_late_discounted_amount_is_not_matched_by_terms() -> None:
+    cash = with_terms(
+        """
+        | payment_id | value_date | currency | unapplied_minor | payer_account | reference |
+        | P1         | 2026-03-20 | EUR      | 980_00          | DE01          |           |
+    """,
+        {"DE01": "ACME"},
+    )
+    assert "early_payment_discount" not in set(cash.allocations["rule"])
+    assert cash.write_offs.empty

@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from rules.dunning import DunningPolicy
+from rules.dunning import DunningFacts, DunningPolicy
 from rules.policy import load_policy
 from tasks import remind
 from tasks.artifacts import current_run_id, publish_table
@@ -20,21 +20,26 @@ from tasks.outbox import deliver_pending
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
-@task(name="read open items and reminder history", cache_policy=NO_CACHE)
-def read_facts(settings: Settings, as_of: date) -> tuple[Any, Any, Any]:
+@task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)
+def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return (
-            ledger.query("report/open_items_as_of", as_of=as_of),
-            ledger.query("remind/customers"),
-            ledger.query("remind/history"),
+        customers = ledger.query("remind/customers")
+        facts = DunningFacts(
+            items=ledger.query("report/open_items_as_of", as_of=as_of),
+            customers=customers,
+            history=ledger.query("remind/history"),
+            cases=ledger.query("remind/cases"),
+            unapplied=ledger.query("remind/unapplied", as_of=as_of),
+            reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
         )
+        return facts, customers, ledger.query("remind/latest_run")
 
 
 @task(name="plan reminders", cache_policy=NO_CACHE)
 def plan(
-    open_items: Any, customers: Any, history: Any, policy: DunningPolicy, version: str, as_of: date
+    facts: DunningFacts, customers: Any, policy: DunningPolicy, version: str, as_of: date
 ) -> remind.Dunning:
-    return remind.plan_reminders(open_items, customers, history, policy, as_of=as_of, rule_version=version)
+    return remind.plan_reminders(facts, customers, policy, as_of=as_of, rule_version=version)
 
 
 @task(name="check and queue reminders", cache_policy=NO_CACHE)
@@ -47,6 +52,7 @@ def queue(
         "remind",
         as_of,
         inserts={"reminders": dunning.reminders, "reminder_items": dunning.items},
+        replacements={"reminder_exclusions": dunning.exclusions},
         rule_version=version,
         counts=dunning.counts,
     )
@@ -56,6 +62,7 @@ def queue(
         dunning.reminders[["customer_id", "level", "level_name", "invoice_ids", "recipient"]],
         "reminders queued by this run",
     )
+    publish_table("remind-exclusions", dunning.exclusions, "customers and invoices left out, and why")
     return summary
 
 
@@ -72,15 +79,13 @@ def remind_flow(as_of: date | None = None, dry_run: bool = False, home: str | No
     try:
         policy, version = load_policy("dunning", DunningPolicy)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            open_items, customers, history = read_facts(settings, day)
-            dunning = plan(open_items, customers, history, policy, version, day)
+            facts, customers, latest = read_facts(settings, day)
+            dunning = plan(facts, customers, policy, version, day)
             summary = queue(settings, dunning, version, day, dry_run)
             if summary["outcome"] == "halted":
                 return conclude(summary)
             if dry_run:
-                summary["planned"] = dunning.reminders[
-                    ["customer_id", "level", "level_name", "invoice_ids"]
-                ].to_dict("records")
+                summary["planned"] = remind.dry_run_view(dunning, latest)
             else:
                 summary["delivery"] = deliver(settings)
             return summary

@@ -86,6 +86,7 @@ _SEGMENTS = {
     "mid-market": (35, 5, 2.0, range(50, 251, 10)),
     "small-business": (50, 0, 1.0, range(5, 51, 5)),
 }
+_DUNNING_PROFILES = {"enterprise": "strategic", "mid-market": "standard", "small-business": "small-business"}
 _TERMS_SHARES = {14: 15, 30: 50, 45: 15, 60: 20}
 HABIT_SHARES = dict(early=20, on_time=30, late=20, chronic_late=10, partial=8, disputer=7, never=5)
 # the early-payment discount offered to customers who pay early: 2 % within 10 days of issue
@@ -564,7 +565,7 @@ def _customer_frame(cust: _Customers) -> pd.DataFrame:
         [str(days) for days in cust.terms_days],
         cust.credit_limits,
         cust.segments,
-        ["standard"] * len(cust.ids),
+        [_DUNNING_PROFILES[segment] for segment in cust.segments],
         cust.languages,
         [";".join(accounts) for accounts in cust.accounts],
     )

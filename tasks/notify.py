@@ -57,8 +57,10 @@ def render_reminder(
     level_name: str,
     as_of: date,
     pay_by: date,
+    template: str = "reminder",
 ) -> RenderedMessage:
-    """The text and HTML of one consolidated reminder, in the customer's language (fallback English)."""
+    """The text and HTML of one consolidated reminder, in the customer's language (fallback English),
+    from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists)."""
     env = _environment()
     lang = language if language in SUBJECTS else "en"
     subject_parts = SUBJECTS[lang]
@@ -72,8 +74,10 @@ def render_reminder(
         "pay_by": pay_by.isoformat(),
         "subject": subject,
     }
-    text = env.get_template(f"reminder.{lang}.txt").render(context)
-    html_name = f"reminder.{lang}.html"
+    if f"{template}.{lang}.txt" not in env.list_templates():
+        lang = "en"
+    text = env.get_template(f"{template}.{lang}.txt").render(context)
+    html_name = f"{template}.{lang}.html"
     if html_name in env.list_templates():
         html = env.get_template(html_name).render(context)
     else:  # no HTML layout in this language yet: the text, escaped, in a minimal page

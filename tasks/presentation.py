@@ -41,15 +41,32 @@ def _stage_line(summary: dict[str, Any]) -> str:
     lines = [head + (f"  [{counts}]" if counts else "")]
     for note in summary.get("notes", []):
         lines.append(f"    {note}")
-    for planned in summary.get("planned", []):
-        lines.append(
-            f"    would remind {planned['customer_id']} at {planned['level_name']}: {planned['invoice_ids']}"
-        )
+    planned = summary.get("planned")
+    if planned:
+        lines += _planned_lines(planned)
     if summary.get("delivery"):
         lines.append("    delivery: " + ", ".join(f"{k} {v}" for k, v in summary["delivery"].items()))
     if summary.get("report"):
         lines.append(as_markdown(summary["report"]))
     return "\n".join(lines)
+
+
+def _planned_lines(planned: dict[str, Any]) -> list[str]:
+    """A remind dry run: who would get which level, totals, changes, and who is left out."""
+    lines = []
+    for r in planned["reminders"]:
+        totals = ", ".join(f"{amount} {cur}" for cur, amount in r["totals"].items())
+        lines.append(
+            f"    would remind {r['customer_id']} at {r['level_name']} ({r['change']}): {r['invoices']}  total {totals}"
+        )
+    if planned["by_level"]:
+        lines.append("    by level: " + ", ".join(f"{k} {v}" for k, v in planned["by_level"].items()))
+    if planned["totals"]:
+        lines.append("    total asked: " + ", ".join(f"{v} {k}" for k, v in planned["totals"].items()))
+    for left in planned["left_out"]:
+        what = f"{left['customer_id']} {left['invoice_id']}".strip()
+        lines.append(f"    left out {what}: {left['reason']}")
+    return lines
 
 
 def demo_summary(result: dict[str, Any], settings: Settings, truth: Path | None = None) -> str:

@@ -8,16 +8,15 @@ queued twice.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
 
-from rules.dunning import DunningPolicy, due_messages, reached_levels
+from rules.dunning import DunningFacts, DunningPolicy, Evaluation, evaluate
 from tasks.money import to_major_str
 from tasks.notify import render_reminder
-
-PAY_WITHIN_DAYS = 10
 
 
 @dataclass
@@ -25,41 +24,41 @@ class Dunning:
     reminders: pd.DataFrame
     items: pd.DataFrame
     counts: dict[str, int]
+    exclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def plan_reminders(
-    open_items: pd.DataFrame,
+    facts: DunningFacts,
     customers: pd.DataFrame,
-    history: pd.DataFrame,
     policy: DunningPolicy,
     *,
     as_of: date,
     rule_version: str,
 ) -> Dunning:
-    """Who gets which reminder on `as_of`: one message per customer, every invoice at its level."""
-    profiles = customers.set_index("customer_id")["dunning_profile"]
-    reached = reached_levels(open_items, profiles, policy, as_of)
-    due = due_messages(reached, history)
+    """Who gets which reminder on `as_of`: one message per customer, every invoice at its level,
+    fees and interest shown apart; and who is left alone, with the reason."""
+    evaluation = evaluate(facts, policy, as_of)
     by_id = customers.set_index("customer_id")
     reminders: list[dict[str, object]] = []
     items: list[dict[str, object]] = []
-    for customer_id, group in due.groupby("customer_id", sort=True):
+    messages = evaluation.messages.set_index("customer_id")
+    for customer_id, group in evaluation.items.groupby("customer_id", sort=True):
         customer = by_id.loc[customer_id]
+        message_row = messages.loc[customer_id]
         invoice_ids = ";".join(sorted(group["invoice_id"]))
-        level = int(group["level"].max())
+        level = int(message_row["level"])
         reminder_id = "R-" + hashlib.sha256(f"{customer_id}|{level}|{invoice_ids}".encode()).hexdigest()[:16]
+        totals = message_row["totals"]
         message = render_reminder(
             customer={"customer_id": customer_id, "name": customer["name"]},
             language=str(customer["language"] or "en"),
             items=[_item_view(row) for row in group.itertuples(index=False)],
-            totals={
-                cur: to_major_str(int(amt), cur)
-                for cur, amt in group.groupby("currency")["open_minor"].sum().items()
-            },
+            totals={cur: _total_view(t, cur) for cur, t in totals.items()},
             max_level=level,
-            level_name=str(group.loc[group["level"].idxmax(), "level_name"]),
+            level_name=str(message_row["level_name"]),
             as_of=as_of,
-            pay_by=as_of + timedelta(days=PAY_WITHIN_DAYS),
+            pay_by=as_of + timedelta(days=policy.pay_within_days),
+            template=str(message_row["template"]),
         )
         reminders.append(
             {
@@ -76,6 +75,11 @@ def plan_reminders(
                 "body_html": message.html,
                 "status": "queued",
                 "rule_version": rule_version,
+                "profile": message_row["profile"],
+                "totals": json.dumps(totals, sort_keys=True),
+                "statement_csv": _statement(customer_id, facts.items, as_of)
+                if message_row["attach_statement"]
+                else None,
             }
         )
         items.extend(
@@ -86,17 +90,45 @@ def plan_reminders(
                 "open_amount_minor": int(row.open_minor),
                 "currency": row.currency,
                 "days_past_due": int(row.days_past_due),
+                "interest_minor": int(row.interest_minor),
             }
             for row in group.itertuples(index=False)
         )
+    exclusions = evaluation.exclusions.assign(as_of=as_of)
     counts = {
-        "invoices_at_a_level": len(reached),
+        "invoices_at_a_level": evaluation.reached,
         "customers_reminded": len(reminders),
         "invoices_in_messages": len(items),
+        "customers_left_out": int(exclusions.loc[exclusions["invoice_id"] == "", "customer_id"].nunique()),
+        "invoices_left_out": int((exclusions["invoice_id"] != "").sum()),
     }
     return Dunning(
-        pd.DataFrame(reminders, columns=REMINDER_COLUMNS), pd.DataFrame(items, columns=ITEM_COLUMNS), counts
+        pd.DataFrame(reminders, columns=REMINDER_COLUMNS),
+        pd.DataFrame(items, columns=ITEM_COLUMNS),
+        counts,
+        exclusions[["as_of", "customer_id", "invoice_id", "reason"]],
     )
+
+
+def _total_view(total: dict[str, int], currency: str) -> dict[str, str]:
+    return {name.removesuffix("_minor"): to_major_str(int(v), currency) for name, v in total.items()} | {
+        "has_interest": bool(total["interest_minor"]),  # type: ignore[dict-item]
+        "has_fee": bool(total["fee_minor"]),  # type: ignore[dict-item]
+    }
+
+
+def _statement(customer_id: str, items: pd.DataFrame, as_of: date) -> str:
+    """The customer's statement of account: every open invoice, as CSV."""
+    mine = items[(items["customer_id"] == customer_id) & (items["open_minor"] > 0)].sort_values(
+        ["currency", "due_date", "invoice_id"]
+    )
+    lines = [f"statement of account,{customer_id},as of,{as_of.isoformat()}", "invoice,issued,due,currency,open"]
+    lines += [
+        f"{r.invoice_id},{pd.Timestamp(r.issue_date).date()},{pd.Timestamp(r.due_date).date()},{r.currency},"
+        f"{to_major_str(int(r.open_minor), r.currency)}"
+        for r in mine.itertuples(index=False)
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _item_view(row: object) -> dict[str, object]:
@@ -108,6 +140,8 @@ def _item_view(row: object) -> dict[str, object]:
         "open_amount": to_major_str(int(row.open_minor), row.currency),  # type: ignore[attr-defined]
         "currency": row.currency,  # type: ignore[attr-defined]
         "level_name": row.level_name,  # type: ignore[attr-defined]
+        "interest": to_major_str(int(row.interest_minor), row.currency),  # type: ignore[attr-defined]
+        "has_interest": bool(row.interest_minor),  # type: ignore[attr-defined]
     }
 
 
@@ -125,5 +159,65 @@ REMINDER_COLUMNS = [
     "body_html",
     "status",
     "rule_version",
+    "profile",
+    "totals",
+    "statement_csv",
 ]
-ITEM_COLUMNS = ["reminder_id", "invoice_id", "level", "open_amount_minor", "currency", "days_past_due"]
+ITEM_COLUMNS = [
+    "reminder_id",
+    "invoice_id",
+    "level",
+    "open_amount_minor",
+    "currency",
+    "days_past_due",
+    "interest_minor",
+]
+
+
+def reconcile_pending(row: dict[str, object] | None) -> str | None:
+    """Why no reminder may go out (payments loaded after the latest reconcile), or None."""
+    if not row or row.get("payments_loaded_at") is None:
+        return None
+    loaded, reconciled = row["payments_loaded_at"], row.get("reconciled_at")
+    if reconciled is not None and reconciled >= loaded:  # type: ignore[operator]
+        return None
+    return f"reconcile has not run since payments were loaded at {str(loaded)[:19]}"
+
+
+def dry_run_view(dunning: Dunning, latest: pd.DataFrame) -> dict[str, object]:
+    """What a dry run shows: each planned reminder with its totals and how it differs from the
+    customer's previous reminder, totals per level and currency, and everyone left out and why."""
+    previous = latest.set_index("customer_id") if len(latest) else pd.DataFrame()
+    reminders = []
+    for row in dunning.reminders.itertuples(index=False):
+        totals = {cur: to_major_str(t["total_minor"], cur) for cur, t in json.loads(row.totals).items()}
+        if row.customer_id in previous.index:
+            before = previous.loc[row.customer_id]
+            change = (
+                f"{before['level_name']} -> {row.level_name}"
+                if int(before["level"]) != int(row.level)
+                else f"again at {row.level_name}: the invoice set changed"
+            )
+        else:
+            change = "first reminder"
+        reminders.append(
+            {
+                "customer_id": row.customer_id,
+                "level": int(row.level),
+                "level_name": row.level_name,
+                "invoices": row.invoice_ids,
+                "totals": totals,
+                "change": change,
+            }
+        )
+    by_level = dunning.reminders.groupby("level_name").size().to_dict() if len(dunning.reminders) else {}
+    per_currency: dict[str, int] = {}
+    for raw in dunning.reminders["totals"]:
+        for cur, t in json.loads(raw).items():
+            per_currency[cur] = per_currency.get(cur, 0) + int(t["total_minor"])
+    return {
+        "reminders": reminders,
+        "by_level": {str(k): int(v) for k, v in by_level.items()},
+        "totals": {cur: to_major_str(v, cur) for cur, v in sorted(per_currency.items())},
+        "left_out": dunning.exclusions[["customer_id", "invoice_id", "reason"]].to_dict("records"),
+    }

@@ -184,7 +184,8 @@ def test_customer_master_is_plausible(any_book: Book) -> None:
     assert customers.name.is_unique
     assert set(customers.payment_terms_days) <= {"14", "30", "45", "60"}
     assert set(customers.segment) == {"enterprise", "mid-market", "small-business"}
-    assert set(customers.dunning_profile) == {"standard"}
+    profile_of = {"enterprise": "strategic", "mid-market": "standard", "small-business": "small-business"}
+    assert (customers.dunning_profile == customers.segment.map(profile_of)).all()
     assert customers.email.str.fullmatch(r"[a-z.]+@[a-z0-9-]+\.[a-z.]+").all()
     currency_of = {"DE": "EUR", "FR": "EUR", "AT": "EUR", "NL": "EUR", "GB": "GBP", "US": "USD", "JP": "JPY"}
     language_of = {"DE": "de", "AT": "de", "FR": "fr", "GB": "en", "US": "en"}

@@ -1,2 +1,2 @@
--- Who we write to, in which language, under which dunning profile.
-select customer_id, name, email, language, dunning_profile from customers
+-- Who we write to, in which language, under which dunning profile, with which tags.
+select customer_id, name, email, language, dunning_profile, coalesce(tags, '') as tags from customers

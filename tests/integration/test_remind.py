@@ -29,7 +29,8 @@ C1,<b>Bold</b> & Co,ap@bold.example,GB,GBP,30,,,standard,en,
 C2,Müller GmbH,buchhaltung@mueller.example,DE,EUR,30,,,standard,de,
 C3,Paid Up SARL,compta@paidup.example,FR,EUR,30,,,standard,fr,
 """
-# C1: one invoice 10 days past due (level 1), one 25 days past due (level 2): one message.
+# C1: one invoice 10 days past due (level 1), one 25 days past due (level 2): one message, at the
+# first reminder, since a customer never reminded starts there.
 # C2: one invoice due in 2 days: a courtesy note. C3: paid in full: nothing.
 INVOICES = """
 A-1,C1,2026-10-11,2026-11-10,GBP,100.00,
@@ -57,7 +58,7 @@ def test_one_consolidated_message_per_customer_in_the_outbox(home: Path, tmp_pat
     with open_ledger(load_settings(home).ledger_path) as ledger:
         reminders = ledger.table("reminders").set_index("customer_id")
     assert reminders.loc["C1", "invoice_ids"] == "A-1;A-2"
-    assert reminders.loc["C1", "level"] == 2
+    assert reminders.loc["C1", "level"] == 1
     assert reminders.loc["C2", "level_name"] == "courtesy"
     assert "C3" not in reminders.index
     assert set(reminders["status"]) == {"sent"}
@@ -67,7 +68,7 @@ def test_one_consolidated_message_per_customer_in_the_outbox(home: Path, tmp_pat
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html and "<b>Bold</b>" not in html
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert "Total open: 350.50 GBP" in text and "25 days past due" in text
+    assert "Open amount: 350.50 GBP" in text and "25 days past due" in text
     german = message_from_bytes(Path(reminders.loc["C2", "delivered_ref"]).read_bytes())
     assert "bald fällig" in german.get_body(preferencelist=("plain",)).get_content()
 
@@ -83,8 +84,12 @@ def test_never_twice_and_dry_run_writes_nothing(home: Path, tmp_path: Path) -> N
     runner = CliRunner()
     result = runner.invoke(app, ["run", "remind", "--dry-run", "--as-of", "2026-12-05", "--home", str(home)])
     assert result.exit_code == 0, result.output
-    assert "would remind C1 at second_reminder: A-1;A-2" in result.output
-    assert "would remind C2 at first_reminder: B-1" in result.output
+    assert (
+        "would remind C1 at second_reminder (first_reminder -> second_reminder): A-1;A-2  total 355.50 GBP"
+        in result.output
+    )
+    assert "would remind C2 at first_reminder (courtesy -> first_reminder): B-1  total 80.00 EUR" in result.output
+    assert "by level: first_reminder 1, second_reminder 1" in result.output
     with open_ledger(load_settings(home).ledger_path) as ledger:
         assert len(ledger.table("reminders")) == 2
     assert sorted((home / "outbox").glob("*.eml")) == outbox

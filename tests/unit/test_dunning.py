@@ -1,210 +1,354 @@
-"""Dunning: the level each open invoice has reached, and one consolidated message per customer."""
+"""Dunning: the level each open invoice has reached, who is left alone and why, and one
+consolidated message per customer with fees and interest shown apart."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from rules.dunning import DunningPolicy, due_messages, reached_levels
+from rules.dunning import DunningFacts, DunningPolicy, evaluate
 from rules.policy import PolicyError, load_policy
-from tasks.remind import Dunning, plan_reminders
+from tasks.remind import Dunning, dry_run_view, plan_reminders, reconcile_pending
 
 from .tables import table
 
 AS_OF = date(2026, 3, 31)
 POLICY, VERSION = load_policy("dunning", DunningPolicy)
-NO_HISTORY = table("""
-    | invoice_id | last_level |
+NO_HISTORY = "| invoice_id | customer_id | last_level | last_reminded_on |"
+NO_CASES = "| case_id | kind | customer_id | invoice_id | status | due_on |"
+NO_CASH = "| customer_id | currency | unapplied_minor |"
+CUSTOMERS = table("""
+    | customer_id | name                                | email            | language | dunning_profile | tags       |
+    | C1          | <script>alert('x')</script> & Sons  | ap@c1.example    | en       | standard        |            |
+    | C2          | Müller & Söhne GmbH                 | buch@c2.example  | de       | standard        |            |
+    | C3          | Dupont SARL                         |                  | fr       | standard        |            |
+    | C4          | Rossi SpA                           | ap@c4.example    | es       | standard        |            |
+    | KEY         | Key Account AG                      | ap@key.example   | de       | strategic       |            |
+    | SMALL       | Small Shop                          | ap@small.example | en       | small-business  |            |
+    | ODD         | Odd Profile Ltd                     | ap@odd.example   | en       | no-such-profile |            |
+    | QUIET       | Quiet Ltd                           | ap@quiet.example | en       | standard        | vip;no-dunning |
 """)
 
 
+def facts(
+    items: str,
+    history: str = NO_HISTORY,
+    cases: str = NO_CASES,
+    unapplied: str = NO_CASH,
+    pending: str | None = None,
+) -> DunningFacts:
+    return DunningFacts(table(items), CUSTOMERS, table(history), table(cases), table(unapplied), pending)
+
+
+def levels(result_items: pd.DataFrame) -> list[list[object]]:
+    return result_items[["invoice_id", "level"]].values.tolist()
+
+
 def test_the_shipped_policy() -> None:
+    assert set(POLICY.profiles) == {"standard", "strategic", "small-business"}
     standard = POLICY.profiles[POLICY.default_profile]
     assert [(lv.level, lv.name, lv.days, lv.before_due_only) for lv in standard.levels] == [
         (0, "courtesy", -3, True),
         (1, "first_reminder", 7, False),
         (2, "second_reminder", 21, False),
+        (3, "final_notice", 35, False),
     ]
-    assert VERSION.startswith("v1-")
+    assert standard.levels[2].fee_minor("EUR") == 5_00 and standard.levels[2].fee_minor("JPY") == 700
+    assert standard.levels[2].fee_minor("SEK") == 5_00  # the default amount in another currency
+    assert standard.levels[3].interest_percent_per_year == 8.0
+    assert VERSION.startswith("v2-")
 
 
-def test_level_by_days_past_due() -> None:
-    items = table("""
-        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor | days | expected |
-        | I-4        | C1          | EUR      | 2026-03-01 | 2026-04-04 | 10_00      | -4   | -        |
-        | I-3        | C1          | EUR      | 2026-03-01 | 2026-04-03 | 10_00      | -3   | 0        |
-        | I-1        | C1          | EUR      | 2026-03-01 | 2026-04-01 | 10_00      | -1   | 0        |
-        | I0         | C1          | EUR      | 2026-03-01 | 2026-03-31 | 10_00      | 0    | -        |
-        | I6         | C1          | EUR      | 2026-02-01 | 2026-03-25 | 10_00      | 6    | -        |
-        | I7         | C1          | EUR      | 2026-02-01 | 2026-03-24 | 10_00      | 7    | 1        |
-        | I20        | C1          | EUR      | 2026-02-01 | 2026-03-11 | 10_00      | 20   | 1        |
-        | I21        | C1          | EUR      | 2026-02-01 | 2026-03-10 | 10_00      | 21   | 2        |
-        | I100       | C1          | EUR      | 2025-11-01 | 2025-12-21 | 10_00      | 100  | 2        |
-        | PAID       | C1          | EUR      | 2025-11-01 | 2025-12-21 | 0          | 100  | -        |
-    """)
-    reached = reached_levels(items, pd.Series({"C1": "standard"}), POLICY, AS_OF)
-    expected = items[items["expected"] != "-"]
-    assert reached["invoice_id"].tolist() == expected["invoice_id"].tolist()
-    assert reached["level"].tolist() == [int(x) for x in expected["expected"]]
-    assert reached["days_past_due"].tolist() == [int(x) for x in expected["days"]]
-    assert reached["level_name"].tolist() == [
-        "courtesy",
-        "courtesy",
-        "first_reminder",
-        "first_reminder",
-        "second_reminder",
-        "second_reminder",
-    ]
-    assert reached["template"].tolist() == [
-        "courtesy",
-        "courtesy",
-        "reminder",
-        "reminder",
-        "reminder",
-        "reminder",
-    ]
+# ---------------------------------------------------------------------------------------------------
+# The ladder, at each boundary: the day before, on and after each level (standard profile)
 
 
-STRICT = DunningPolicy.model_validate(
-    {
-        "version": 2,
-        "default_profile": "standard",
-        "profiles": {
-            "standard": {"levels": [{"level": 1, "name": "reminder", "days": 14, "template": "reminder"}]},
-            "strict": {"levels": [{"level": 1, "name": "reminder", "days": 1, "template": "reminder"}]},
-        },
-    }
+@pytest.mark.parametrize(
+    ("days", "previous", "expected"),
+    [
+        (-4, None, None),  # courtesy starts 3 days before due
+        (-3, None, 0),
+        (-2, None, 0),
+        (-1, None, 0),
+        (0, None, None),  # due today: too late for courtesy, too early for a reminder
+        (6, 0, None),
+        (7, 0, 1),
+        (8, 0, 1),
+        (20, 1, None),  # already reminded at 1: nothing new, no message
+        (21, 1, 2),
+        (22, 1, 2),
+        (34, 2, None),
+        (35, 2, 3),
+        (36, 2, 3),
+        (400, 3, None),  # the top of the ladder is not repeated
+    ],
 )
+def test_level_by_days_past_due(days: int, previous: int | None, expected: int | None) -> None:
+    due = pd.Timestamp(AS_OF) - pd.Timedelta(days=days)
+    history = NO_HISTORY
+    if previous is not None:
+        history += f"\n| I | C1 | {previous} | 2026-01-01 |"
+    result = evaluate(
+        facts(
+            f"""
+        | invoice_id | customer_id | currency | issue_date | due_date            | open_minor |
+        | I          | C1          | EUR      | 2025-01-01 | {due.date()}        | 100_00     |
+    """,
+            history,
+        ),
+        POLICY,
+        AS_OF,
+    )
+    assert levels(result.items) == ([] if expected is None else [["I", expected]])
 
 
 def test_each_customer_is_dunned_by_its_profile_and_unknown_profiles_by_the_default() -> None:
-    items = table("""
+    result = evaluate(
+        facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
-        | A          | STRICT      | EUR      | 2026-03-01 | 2026-03-29 | 10_00      |
-        | B          | STANDARD    | EUR      | 2026-03-01 | 2026-03-29 | 10_00      |
-        | C          | ODD         | EUR      | 2026-03-01 | 2026-03-29 | 10_00      |
-        | D          | ODD         | EUR      | 2026-03-01 | 2026-03-01 | 10_00      |
-        | E          | NOBODY      | EUR      | 2026-03-01 | 2026-03-01 | 10_00      |
-    """)
-    profiles = pd.Series({"STRICT": "strict", "STANDARD": "standard", "ODD": "no-such-profile"})
-    reached = reached_levels(items, profiles, STRICT, AS_OF)
-    assert reached[["invoice_id", "profile", "level"]].values.tolist() == [
-        ["A", "strict", 1],  # 2 days past due is enough for strict
-        ["D", "standard", 1],  # 30 days
-        ["E", "standard", 1],
+        | A          | KEY         | EUR      | 2026-01-01 | 2026-03-21 | 500_00     |
+        | B          | KEY         | EUR      | 2026-01-01 | 2026-03-17 | 500_00     |
+        | C          | SMALL       | EUR      | 2026-01-01 | 2026-03-28 | 50_00      |
+        | D          | ODD         | EUR      | 2026-01-01 | 2026-03-24 | 50_00      |
+        | E          | NOBODY      | EUR      | 2026-01-01 | 2026-03-24 | 50_00      |
+    """),
+        POLICY,
+        AS_OF,
+    )
+    assert result.items[["invoice_id", "profile", "level"]].values.tolist() == [
+        ["B", "strategic", 1],  # 14 days: strategic starts at 14 (A at 10 days is not there yet)
+        ["E", "standard", 1],  # a customer we know nothing of: the default profile
+        ["D", "standard", 1],  # a profile the policy does not have: the default
+        ["C", "small-business", 1],  # 3 days is enough for small business
     ]
 
 
-def reached_of(items: str) -> pd.DataFrame:
-    return reached_levels(table(items), pd.Series(dtype=object), POLICY, AS_OF)
-
+# ---------------------------------------------------------------------------------------------------
+# One step up per run, and the spacing between reminders
 
 ITEMS = """
     | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
-    | I-1        | C1          | EUR      | 2026-01-01 | 2026-03-01 | 100_00     |
+    | I-1        | C1          | EUR      | 2026-01-01 | 2026-02-01 | 100_00     |
     | I-2        | C1          | EUR      | 2026-02-20 | 2026-03-20 | 50_00      |
     | I-3        | C1          | USD      | 2026-03-01 | 2026-04-02 | 20_00      |
     | I-4        | C1          | EUR      | 2026-03-28 | 2026-04-27 | 10_00      |
     | I-5        | C2          | EUR      | 2026-02-01 | 2026-03-23 | 30_00      |
     | I-6        | C3          | EUR      | 2026-02-01 | 2026-03-21 | 40_00      |
 """
-#   I-1  30 days past due -> level 2
+#   I-1  58 days past due -> level 3 reached, but C1 was never reminded: first_reminder
 #   I-2  11 days          -> level 1
 #   I-3   2 days before   -> courtesy
-#   I-4  27 days before   -> no level, not in any message
+#   I-4  27 days before   -> no level
 #   I-5   8 days          -> level 1
 #   I-6  10 days          -> level 1
 
 
-def messages(history: str) -> pd.DataFrame:
-    return due_messages(reached_of(ITEMS), table(history))
-
-
-def test_without_history_every_customer_at_a_level_gets_a_message() -> None:
-    due = messages("""
-        | invoice_id | last_level |
-    """)
-    assert due[["customer_id", "invoice_id", "level", "is_new"]].values.tolist() == [
-        ["C1", "I-1", 2, True],
-        ["C1", "I-2", 1, True],
-        ["C1", "I-3", 0, True],
-        ["C2", "I-5", 1, True],
-        ["C3", "I-6", 1, True],
+def test_a_customer_never_reminded_starts_at_the_first_reminder_however_late() -> None:
+    result = evaluate(facts(ITEMS), POLICY, AS_OF)
+    assert levels(result.items) == [["I-1", 1], ["I-2", 1], ["I-3", 0], ["I-5", 1], ["I-6", 1]]
+    assert result.messages[["customer_id", "level", "level_name"]].values.tolist() == [
+        ["C1", 1, "first_reminder"],
+        ["C2", 1, "first_reminder"],
+        ["C3", 1, "first_reminder"],
     ]
+
+
+def test_a_customer_moves_up_one_level_per_run() -> None:
+    history = NO_HISTORY + "\n| I-1 | C1 | 1 | 2026-03-10 |\n| I-2 | C1 | 1 | 2026-03-10 |"
+    result = evaluate(facts(ITEMS, history), POLICY, AS_OF)
+    c1 = result.items[result.items["customer_id"] == "C1"]
+    assert levels(c1) == [["I-1", 2], ["I-2", 1], ["I-3", 0]]  # I-1 could be at 3: one step only
+    assert c1["is_new"].tolist() == [True, False, True]
 
 
 def test_no_repeat_for_the_same_level() -> None:
-    due = messages("""
-        | invoice_id | last_level |
-        | I-1        | 2          |
-        | I-2        | 1          |
-        | I-3        | 0          |
-        | I-5        | 1          |
-    """)
-    assert due["customer_id"].unique().tolist() == ["C3"]
+    history = NO_HISTORY + "".join(
+        f"\n| {i} | {c} | {lv} | 2026-03-01 |"
+        for i, c, lv in [("I-1", "C1", 1), ("I-2", "C1", 1), ("I-3", "C1", 0), ("I-5", "C2", 1)]
+    )
+    result = evaluate(facts(ITEMS, history), POLICY, AS_OF)
+    # C1's I-1 may rise to level 2, so C1 gets a message; C2 has nothing new; C3 was never reminded
+    assert result.messages["customer_id"].tolist() == ["C1", "C3"]
 
 
-def test_a_level_that_rises_brings_a_message_listing_every_invoice_at_its_level() -> None:
-    due = messages("""
-        | invoice_id | last_level |
-        | I-1        | 1          |
-        | I-2        | 1          |
-        | I-3        | 0          |
-        | I-5        | 1          |
-        | I-6        | 1          |
-    """)
-    # I-1 went from the first to the second reminder; I-2 and I-3 come along in the same message.
-    assert due[["customer_id", "invoice_id", "level", "is_new"]].values.tolist() == [
-        ["C1", "I-1", 2, True],
-        ["C1", "I-2", 1, False],
-        ["C1", "I-3", 0, False],
+def test_the_next_level_waits_for_its_days_since_the_previous_reminder() -> None:
+    history = NO_HISTORY + "\n| I-1 | C1 | 1 | {day} |\n| I-2 | C1 | 1 | {day} |"
+    too_soon = evaluate(facts(ITEMS, history.format(day="2026-03-22")), POLICY, AS_OF)  # 9 days
+    assert "C1" not in too_soon.messages["customer_id"].tolist()
+    assert too_soon.exclusions[too_soon.exclusions["customer_id"] == "C1"].values.tolist() == [
+        ["C1", "", "last reminded 9 days ago; this level waits 10"]
+    ]
+    on_time = evaluate(facts(ITEMS, history.format(day="2026-03-21")), POLICY, AS_OF)  # 10 days
+    assert on_time.messages.loc[on_time.messages["customer_id"] == "C1", "level"].tolist() == [2]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exclusions, each recorded with its reason
+
+
+def test_an_open_dispute_or_deduction_case_stops_reminders_for_its_invoice_only() -> None:
+    result = evaluate(
+        facts(
+            ITEMS,
+            cases=NO_CASES
+            + "\n| K1 | dispute   | C1 | I-1 | open     | |"
+            + "\n| K2 | deduction | C2 | I-5 | open     | |"
+            + "\n| K3 | dispute   | C3 | I-6 | resolved | |",
+        ),
+        POLICY,
+        AS_OF,
+    )
+    assert levels(result.items) == [["I-2", 1], ["I-3", 0], ["I-6", 1]]
+    assert result.exclusions.values.tolist() == [
+        ["C1", "I-1", "open dispute case K1"],
+        ["C2", "I-5", "open deduction case K2"],
     ]
 
 
-def test_a_courtesy_note_is_followed_by_a_first_reminder() -> None:
-    items = """
-        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
-        | I-9        | C9          | EUR      | 2026-02-01 | 2026-03-24 | 10_00      |
-    """
-    due = due_messages(
-        reached_of(items),
-        table("""
-        | invoice_id | last_level |
-        | I-9        | 0          |
-    """),
+def test_a_running_promise_to_pay_stops_reminders_and_a_broken_one_does_not() -> None:
+    result = evaluate(
+        facts(
+            ITEMS,
+            cases=NO_CASES
+            + "\n| P1 | promise | C1 | I-1 | open | 2026-04-15 |"
+            + "\n| P2 | promise | C2 |     | open | 2026-03-31 |"  # the whole customer, until today
+            + "\n| P3 | promise | C3 |     | open | 2026-03-30 |",  # ran out yesterday
+        ),
+        POLICY,
+        AS_OF,
     )
-    assert due[["invoice_id", "level", "is_new"]].values.tolist() == [["I-9", 1, True]]
+    assert levels(result.items) == [["I-2", 1], ["I-3", 0], ["I-6", 1]]
+    assert result.exclusions.values.tolist() == [
+        ["C1", "I-1", "promise to pay until 2026-04-15"],
+        ["C2", "I-5", "promise to pay until 2026-03-31"],
+    ]
 
 
-def test_a_lower_level_than_already_sent_brings_nothing() -> None:
-    due = messages("""
-        | invoice_id | last_level |
-        | I-1        | 2          |
-        | I-2        | 2          |
-        | I-3        | 1          |
-        | I-5        | 2          |
-        | I-6        | 2          |
-    """)
-    assert due.empty
+def test_a_customer_tagged_no_dunning_is_left_alone() -> None:
+    result = evaluate(
+        facts("""
+        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+        | Q-1        | QUIET       | EUR      | 2026-01-01 | 2026-02-01 | 900_00     |
+        | Q-2        | QUIET       | EUR      | 2026-01-01 | 2026-02-02 | 900_00     |
+    """),
+        POLICY,
+        AS_OF,
+    )
+    assert result.items.empty
+    assert result.exclusions.values.tolist() == [["QUIET", "", "customer is tagged no-dunning"]]
+
+
+def test_unapplied_cash_that_covers_the_overdue_amount_stops_reminders_in_that_currency() -> None:
+    covered = evaluate(facts(ITEMS, unapplied=NO_CASH + "\n| C1 | EUR | 150_00 |\n| C2 | EUR | 29_99 |"), POLICY, AS_OF)
+    assert levels(covered.items) == [["I-3", 0], ["I-5", 1], ["I-6", 1]]  # C2's cash is a cent short
+    assert covered.exclusions.values.tolist() == [
+        ["C1", "I-1", "unapplied cash (15000 minor units) covers the overdue amount"],
+        ["C1", "I-2", "unapplied cash (15000 minor units) covers the overdue amount"],
+    ]
+
+
+def test_no_reminder_at_all_while_payments_wait_for_reconcile() -> None:
+    why = reconcile_pending({"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-30 18:00:00"})
+    assert why == "reconcile has not run since payments were loaded at 2026-03-31 08:00:00"
+    result = evaluate(facts(ITEMS, pending=why), POLICY, AS_OF)
+    assert result.items.empty
+    assert result.exclusions.values.tolist() == [[c, "", why] for c in ("C1", "C2", "C3")]
+    assert reconcile_pending({"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-31 09:00:00"}) is None
+    assert reconcile_pending({"payments_loaded_at": None, "reconciled_at": None}) is None
+
+
+def test_below_the_minimum_open_amount_there_is_no_reminder() -> None:
+    result = evaluate(
+        facts("""
+        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+        | S-1        | C1          | EUR      | 2026-01-01 | 2026-03-01 | 9_99       |
+        | S-2        | C2          | EUR      | 2026-01-01 | 2026-03-01 | 6_00       |
+        | S-3        | C2          | EUR      | 2026-01-01 | 2026-03-02 | 4_00       |
+    """),
+        POLICY,
+        AS_OF,
+    )
+    assert levels(result.items) == [["S-2", 1], ["S-3", 1]]  # together 10.00: enough
+    assert result.exclusions.values.tolist() == [
+        ["C1", "S-1", "open amount 999 below the level's minimum of 1000 minor units"]
+    ]
+
+
+def test_the_same_facts_always_give_the_same_answer() -> None:
+    one = evaluate(facts(ITEMS), POLICY, AS_OF)
+    two = evaluate(facts(ITEMS), POLICY, AS_OF)
+    pd.testing.assert_frame_equal(one.items, two.items)
+    pd.testing.assert_frame_equal(one.exclusions, two.exclusions)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fees and interest
+
+LATE = """
+    | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+    | L-1        | C1          | EUR      | 2025-12-01 | 2026-01-30 | 1000_00    |
+    | L-2        | C1          | EUR      | 2026-02-01 | 2026-03-10 | 200_00     |
+    | L-3        | C1          | USD      | 2026-01-01 | 2026-02-10 | 300_00     |
+"""
+AT_LEVEL_2 = NO_HISTORY + "\n| L-1 | C1 | 2 | 2026-03-01 |\n| L-2 | C1 | 1 | 2026-03-01 |\n| L-3 | C1 | 2 | 2026-03-01 |"
+
+
+def test_interest_per_day_overdue_and_one_fee_per_currency_at_the_final_notice() -> None:
+    """The fee of a currency is that of its highest level in the message: a currency with only a
+    courtesy note in it carries no fee."""
+    result = evaluate(facts(LATE, AT_LEVEL_2), POLICY, AS_OF)
+    # L-1: 60 days, L-3: 49 days, at the final notice (8 % a year); L-2: 21 days, second reminder
+    assert result.items[["invoice_id", "level", "days_past_due", "interest_minor"]].values.tolist() == [
+        ["L-1", 3, 60, 13_15],  # 1000.00 x 8 % x 60 / 365 = 13.150... -> 13.15
+        ["L-3", 3, 49, 3_22],  # 300.00 x 8 % x 49 / 365 = 3.2219... -> 3.22
+        ["L-2", 2, 21, 0],  # the second reminder charges no interest
+    ]
+    totals = result.messages.at[0, "totals"]
+    assert totals == {
+        "EUR": {"open_minor": 1200_00, "interest_minor": 13_15, "fee_minor": 10_00, "total_minor": 1223_15},
+        "USD": {"open_minor": 300_00, "interest_minor": 3_22, "fee_minor": 10_00, "total_minor": 313_22},
+    }
+    assert bool(result.messages.at[0, "attach_statement"])
+
+
+def test_interest_rounds_half_up_to_the_minor_unit() -> None:
+    policy = DunningPolicy.model_validate(
+        {
+            "version": 1,
+            "default_profile": "p",
+            "profiles": {"p": {"levels": [{"level": 1, "name": "r", "days": 1, "interest_percent_per_year": 36.5}]}},
+        }
+    )
+    result = evaluate(
+        facts("""
+        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+        | H-1        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 50         |
+        | H-2        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 49         |
+    """),
+        policy,
+        AS_OF,
+    )
+    # 36.5 % a year is 0.1 % a day: 50 x 0.001 = 0.05 -> 0; 1 day on 500 would be 0.5 -> 1
+    assert result.items["interest_minor"].tolist() == [0, 0]
+    bigger = evaluate(facts("""
+        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+        | H-3        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 500        |
+        | H-4        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 1499       |
+    """), policy, AS_OF)
+    assert bigger.items["interest_minor"].tolist() == [1, 1]  # 0.5 -> 1, 1.499 -> 1
 
 
 # ---------------------------------------------------------------------------------------------------
 # Consolidated messages
 
-CUSTOMERS = table("""
-    | customer_id | name                                | email            | language | dunning_profile |
-    | C1          | <script>alert('x')</script> & Sons  | ap@c1.example    | en       | standard        |
-    | C2          | Müller & Söhne GmbH                 | buch@c2.example  | de       | standard        |
-    | C3          | Dupont SARL                         |                  | es       | standard        |
-""")
 
-
-def plan(history: str = "| invoice_id | last_level |", *, as_of: date = AS_OF, items: str = ITEMS) -> Dunning:
-    return plan_reminders(table(items), CUSTOMERS, table(history), POLICY, as_of=as_of, rule_version=VERSION)
+def plan(history: str = NO_HISTORY, *, as_of: date = AS_OF, items: str = ITEMS) -> Dunning:
+    return plan_reminders(facts(items, history), CUSTOMERS, POLICY, as_of=as_of, rule_version=VERSION)
 
 
 @pytest.fixture(scope="module")
@@ -216,43 +360,80 @@ def test_one_message_per_customer(dunning: Dunning) -> None:
     assert dunning.reminders[
         ["customer_id", "level", "level_name", "invoice_ids", "language", "status"]
     ].values.tolist() == [
-        ["C1", 2, "second_reminder", "I-1;I-2;I-3", "en", "queued"],
+        ["C1", 1, "first_reminder", "I-1;I-2;I-3", "en", "queued"],
         ["C2", 1, "first_reminder", "I-5", "de", "queued"],
-        ["C3", 1, "first_reminder", "I-6", "en", "queued"],  # no Spanish templates: English
+        ["C3", 1, "first_reminder", "I-6", "fr", "queued"],
     ]
-    assert dunning.counts == {"invoices_at_a_level": 5, "customers_reminded": 3, "invoices_in_messages": 5}
+    assert dunning.counts == {
+        "invoices_at_a_level": 5,
+        "customers_reminded": 3,
+        "invoices_in_messages": 5,
+        "customers_left_out": 0,
+        "invoices_left_out": 0,
+    }
 
 
 def test_every_invoice_of_the_message_is_listed_at_its_level(dunning: Dunning) -> None:
     c1 = dunning.reminders.at[0, "reminder_id"]
     items = dunning.items[dunning.items["reminder_id"] == c1]
-    assert items[
-        ["invoice_id", "level", "open_amount_minor", "currency", "days_past_due"]
-    ].values.tolist() == [
-        ["I-1", 2, 100_00, "EUR", 30],
+    assert items[["invoice_id", "level", "open_amount_minor", "currency", "days_past_due"]].values.tolist() == [
+        ["I-1", 1, 100_00, "EUR", 58],
         ["I-2", 1, 50_00, "EUR", 11],
         ["I-3", 0, 20_00, "USD", -2],
     ]
     text = dunning.reminders.at[0, "body_text"]
     for line in (
-        "- I-1  issued 2026-01-01  due 2026-03-01  100.00 EUR  (30 days past due)",
+        "- I-1  issued 2026-01-01  due 2026-02-01  100.00 EUR  (58 days past due)",
         "- I-2  issued 2026-02-20  due 2026-03-20  50.00 EUR  (11 days past due)",
         "- I-3  issued 2026-03-01  due 2026-04-02  20.00 USD\n",
-        "Total open: 150.00 EUR",
-        "Total open: 20.00 USD",
+        "Open amount: 150.00 EUR",
+        "Open amount: 20.00 USD",
         "payment by 2026-04-10",
     ):
         assert line in text
-    assert "I-4" not in text
+    assert "I-4" not in text and "fee" not in text
 
 
-def test_subjects_say_the_customer_and_its_language(dunning: Dunning) -> None:
-    assert dunning.reminders["subject"].tolist() == [
-        "Payment reminder: open invoices (C1)",
-        "Zahlungserinnerung: offene Rechnungen (C2)",
-        "Payment reminder: open invoices (C3)",
+def test_fees_and_interest_are_shown_apart_in_text_and_html() -> None:
+    dunning = plan(AT_LEVEL_2, items=LATE)
+    text, html = dunning.reminders.at[0, "body_text"], dunning.reminders.at[0, "body_html"]
+    for line in (
+        "- L-1  issued 2025-12-01  due 2026-01-30  1000.00 EUR  (60 days past due)  interest 13.15 EUR",
+        "Open amount: 1200.00 EUR\nInterest on overdue amounts: 13.15 EUR\nReminder fee: 10.00 EUR\nTotal due: 1223.15 EUR",
+        "Total due: 313.22 USD",
+    ):
+        assert line in text
+    assert "<th>Reminder fee</th><td>10.00 EUR</td>" in html
+    assert json.loads(dunning.reminders.at[0, "totals"])["EUR"]["fee_minor"] == 10_00
+    assert dunning.items["interest_minor"].tolist() == [13_15, 3_22, 0]
+
+
+def test_a_level_that_says_so_attaches_the_statement_of_account() -> None:
+    dunning = plan(AT_LEVEL_2, items=LATE)
+    assert dunning.reminders.at[0, "statement_csv"].splitlines() == [
+        "statement of account,C1,as of,2026-03-31",
+        "invoice,issued,due,currency,open",
+        "L-1,2025-12-01,2026-01-30,EUR,1000.00",
+        "L-2,2026-02-01,2026-03-10,EUR,200.00",
+        "L-3,2026-01-01,2026-02-10,USD,300.00",
     ]
-    assert dunning.reminders["recipient"].tolist() == ["ap@c1.example", "buch@c2.example", None]
+    assert plan().reminders["statement_csv"].isna().all()  # a first reminder attaches none
+
+
+@pytest.mark.parametrize(
+    ("customer", "subject", "phrase"),
+    [
+        ("C1", "Payment reminder: open invoices (C1)", "Open amount: 190.00 EUR\nOpen amount: 20.00 USD\n\n"),
+        ("C2", "Zahlungserinnerung: offene Rechnungen (C2)", "Offener Betrag: 70.00 EUR"),
+        ("C3", "Relance : factures impayées (C3)", "Montant restant dû : 40.00 EUR"),
+        ("C4", "Payment reminder: open invoices (C4)", "Open amount: 40.00 EUR"),  # Spanish: English
+    ],
+)
+def test_each_customer_is_written_to_in_its_language(customer: str, subject: str, phrase: str) -> None:
+    dunning = plan(items=ITEMS.replace("| I-6        | C3 ", f"| I-6        | {customer} "))
+    row = dunning.reminders[dunning.reminders["customer_id"] == customer].iloc[0]
+    assert row["subject"] == subject
+    assert phrase in row["body_text"]
 
 
 def test_a_courtesy_note_has_its_own_subject() -> None:
@@ -269,7 +450,7 @@ def test_a_courtesy_note_has_its_own_subject() -> None:
 
 
 def test_the_reminder_id_is_the_customer_level_and_invoice_set(dunning: Dunning) -> None:
-    expected = "R-" + hashlib.sha256(b"C1|2|I-1;I-2;I-3").hexdigest()[:16]
+    expected = "R-" + hashlib.sha256(b"C1|1|I-1;I-2;I-3").hexdigest()[:16]
     assert dunning.reminders.at[0, "reminder_id"] == expected
     assert dunning.reminders["reminder_id"].is_unique
 
@@ -277,27 +458,6 @@ def test_the_reminder_id_is_the_customer_level_and_invoice_set(dunning: Dunning)
 def test_the_same_facts_a_day_later_give_the_same_reminder_id(dunning: Dunning) -> None:
     again = plan(as_of=date(2026, 4, 1))
     assert again.reminders["reminder_id"].tolist() == dunning.reminders["reminder_id"].tolist()
-
-
-def test_another_invoice_set_is_another_reminder(dunning: Dunning) -> None:
-    fewer = plan(
-        items=ITEMS.replace(
-            "| I-2        | C1          | EUR      | 2026-02-20 | 2026-03-20 | 50_00      |", ""
-        )
-    )
-    assert fewer.reminders.at[0, "invoice_ids"] == "I-1;I-3"
-    assert fewer.reminders.at[0, "reminder_id"] != dunning.reminders.at[0, "reminder_id"]
-
-
-def test_history_stops_the_repeat_of_a_whole_message() -> None:
-    dunning = plan("""
-        | invoice_id | last_level |
-        | I-1        | 2          |
-        | I-2        | 1          |
-        | I-3        | 0          |
-        | I-5        | 1          |
-    """)
-    assert dunning.reminders["customer_id"].tolist() == ["C3"]
 
 
 def test_html_escapes_a_customer_name_with_markup(dunning: Dunning) -> None:
@@ -312,7 +472,44 @@ def test_a_language_without_an_html_layout_gets_the_text_escaped_in_a_page(dunni
     html = dunning.reminders.at[1, "body_html"]
     assert '<html lang="de">' in html
     assert "Müller &amp; Söhne GmbH" in html
-    assert "Offener Gesamtbetrag: 30.00 EUR" in html
+    assert "Offener Betrag: 30.00 EUR" in html
+
+
+def test_the_dry_run_view_shows_levels_totals_changes_and_who_is_left_out() -> None:
+    history = NO_HISTORY + "\n| I-1 | C1 | 1 | 2026-03-10 |\n| I-2 | C1 | 1 | 2026-03-10 |"
+    dunning = plan_reminders(
+        facts(ITEMS, history, cases=NO_CASES + "\n| K1 | dispute | C3 | I-6 | open | |"),
+        CUSTOMERS,
+        POLICY,
+        as_of=AS_OF,
+        rule_version=VERSION,
+    )
+    latest = table("""
+        | customer_id | level | level_name     | invoice_ids | as_of      |
+        | C1          | 1     | first_reminder | I-1;I-2     | 2026-03-10 |
+    """)
+    view = dry_run_view(dunning, latest)
+    assert view["reminders"] == [
+        {
+            "customer_id": "C1",
+            "level": 2,
+            "level_name": "second_reminder",
+            "invoices": "I-1;I-2;I-3",
+            "totals": {"EUR": "155.00", "USD": "20.00"},  # the second reminder's fee is 5.00
+            "change": "first_reminder -> second_reminder",
+        },
+        {
+            "customer_id": "C2",
+            "level": 1,
+            "level_name": "first_reminder",
+            "invoices": "I-5",
+            "totals": {"EUR": "30.00"},
+            "change": "first reminder",
+        },
+    ]
+    assert view["by_level"] == {"first_reminder": 1, "second_reminder": 1}
+    assert view["totals"] == {"EUR": "185.00", "USD": "20.00"}
+    assert view["left_out"] == [{"customer_id": "C3", "invoice_id": "I-6", "reason": "open dispute case K1"}]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,10 +518,10 @@ def test_a_language_without_an_html_layout_gets_the_text_escaped_in_a_page(dunni
 LEVEL = "{{level: {level}, name: n{level}, days: {days}, template: reminder}}"
 
 
-def write_policy(folder: Path, levels: list[tuple[int, int]], default: str = "standard") -> None:
+def write_policy(folder: Path, levels: list[tuple[int, int]], default: str = "standard", extra: str = "") -> None:
     listed = ", ".join(LEVEL.format(level=lv, days=d) for lv, d in levels)
     (folder / "dunning.yaml").write_text(
-        f"version: 3\ndefault_profile: {default}\nprofiles:\n  standard:\n    levels: [{listed}]\n"
+        f"version: 3\ndefault_profile: {default}\nprofiles:\n  standard:\n    levels: [{listed}{extra}]\n"
     )
 
 
@@ -333,15 +530,29 @@ def write_policy(folder: Path, levels: list[tuple[int, int]], default: str = "st
 )
 def test_levels_out_of_order_are_rejected(tmp_path: Path, levels: list[tuple[int, int]]) -> None:
     write_policy(tmp_path, levels)
-    with pytest.raises(
-        PolicyError, match="dunning.yaml: .*levels must be listed in increasing level and days"
-    ):
+    with pytest.raises(PolicyError, match="dunning.yaml: .*levels must be listed in increasing level and days"):
         load_policy("dunning", DunningPolicy, tmp_path)
 
 
 def test_a_default_profile_that_does_not_exist_is_rejected(tmp_path: Path) -> None:
     write_policy(tmp_path, [(1, 7)], default="gentle")
     with pytest.raises(PolicyError, match="default_profile 'gentle' is not a profile"):
+        load_policy("dunning", DunningPolicy, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (', {level: 2, name: x, days: 9, fee: {EUR: "5.00"}}', "fee needs a 'default' amount"),
+        (', {level: 2, name: x, days: 9, fee: {EUR: "5.001", default: "5"}}', "fee EUR: "),
+        (', {level: 2, name: x, days: 9, min_open: {EUR: "-1", default: "5"}}', "min_open EUR: must not be negative"),
+        (", {level: 2, name: x, days: 9, channel: fax}", "channel 'fax' is not one this product delivers"),
+        (", {level: 2, name: x, days: 9, interest_percent_per_year: 120}", "interest_percent_per_year"),
+    ],
+)
+def test_a_bad_level_is_rejected_with_a_clear_message(tmp_path: Path, extra: str, message: str) -> None:
+    write_policy(tmp_path, [(1, 7)], extra=extra)
+    with pytest.raises(PolicyError, match=f"dunning.yaml: profiles.standard.levels.1.*{message}"):
         load_policy("dunning", DunningPolicy, tmp_path)
 
 

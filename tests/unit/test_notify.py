@@ -22,6 +22,8 @@ ITEMS = [
         "open_amount": "119.00",
         "currency": "EUR",
         "level_name": "second_reminder",
+        "interest": "1.25",
+        "has_interest": True,
     },
     {
         "invoice_id": "O2C-2026-000002",
@@ -31,6 +33,8 @@ ITEMS = [
         "open_amount": "<b>5.00</b>",
         "currency": "EUR",
         "level_name": "courtesy",
+        "interest": "0.00",
+        "has_interest": False,
     },
 ]
 
@@ -40,7 +44,16 @@ def render(name: str, language: str, max_level: int = 2) -> Any:
         customer={"customer_id": "C1", "name": name},
         language=language,
         items=ITEMS,
-        totals={"EUR": "124.00"},
+        totals={
+            "EUR": {
+                "open": "124.00",
+                "interest": "0.00",
+                "fee": "<i>5.00</i>",
+                "total": "129.00",
+                "has_interest": False,
+                "has_fee": True,
+            }
+        },
         max_level=max_level,
         level_name="second_reminder",
         as_of=date(2026, 3, 31),
@@ -55,6 +68,7 @@ def test_html_never_carries_markup_from_the_data(language: str) -> None:
     assert "&lt;script&gt;" in message.html
     assert "<b>5.00</b>" not in message.html
     assert "&lt;b&gt;5.00&lt;/b&gt;" in message.html
+    assert "<i>" not in message.html and "&lt;i&gt;5.00&lt;/i&gt;" in message.html
     assert '<script>alert("x")</script>' in message.text  # text is text
 
 
@@ -77,9 +91,12 @@ def test_the_customers_language_with_english_as_fallback(language: str, subject:
 
 def test_the_text_lists_each_invoice_and_the_total() -> None:
     text = render("Acme", "en").text
-    assert "- O2C-2026-000001  issued 2026-01-01  due 2026-01-31  119.00 EUR  (59 days past due)\n" in text
+    assert (
+        "- O2C-2026-000001  issued 2026-01-01  due 2026-01-31  119.00 EUR  (59 days past due)  interest 1.25 EUR\n"
+        in text
+    )
     assert "- O2C-2026-000002  issued 2026-03-01  due 2026-03-31  <b>5.00</b> EUR\n" in text
-    assert "Total open: 124.00 EUR" in text
+    assert "Open amount: 124.00 EUR\nReminder fee: <i>5.00</i> EUR\nTotal due: 129.00 EUR\n" in text
     assert "by 2026-04-10" in text
 
 

@@ -15,9 +15,9 @@ from tasks.config import RULES_DIR
 
 @pytest.mark.parametrize(("name", "model"), [("dunning", DunningPolicy), ("escalation", EscalationPolicy)])
 def test_the_shipped_policies_load_with_version_and_hash(name: str, model: type) -> None:
-    _policy, version = load_policy(name, model)
+    policy, version = load_policy(name, model)
     digest = hashlib.sha256((RULES_DIR / f"{name}.yaml").read_bytes()).hexdigest()[:8]
-    assert version == f"v1-{digest}"
+    assert version == f"v{policy.version}-{digest}"
 
 
 def test_a_missing_policy_file(tmp_path: Path) -> None:

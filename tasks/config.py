@@ -36,6 +36,11 @@ class Settings:
     sendgrid_api_key: str | None = None
     sendgrid_host: str | None = None
     mail_from: str = "receivables@example.com"
+    sendgrid_sandbox: bool = False
+    sendgrid_timeout_seconds: float = 10.0
+    sendgrid_secret_block: str = "sendgrid-api-key"
+    mail_daily_cap: int = 1
+    mail_rate_per_second: float = 10.0
     lock_timeout_seconds: float = 600.0
     invoice_series: str = "O2C"
 
@@ -68,6 +73,11 @@ def load_settings(home: str | Path | None = None) -> Settings:
         sendgrid_api_key=os.environ.get("SENDGRID_API_KEY") or None,
         sendgrid_host=os.environ.get("O2C_SENDGRID_HOST") or None,
         mail_from=os.environ.get("O2C_MAIL_FROM", "receivables@example.com"),
+        sendgrid_sandbox=os.environ.get("O2C_SENDGRID_SANDBOX", "") in ("1", "true", "yes"),
+        sendgrid_timeout_seconds=float(os.environ.get("O2C_SENDGRID_TIMEOUT", "10")),
+        sendgrid_secret_block=os.environ.get("O2C_SENDGRID_SECRET_BLOCK", "sendgrid-api-key"),
+        mail_daily_cap=int(os.environ.get("O2C_MAIL_DAILY_CAP", "1")),
+        mail_rate_per_second=float(os.environ.get("O2C_MAIL_RATE", "10")),
         lock_timeout_seconds=float(os.environ.get("O2C_LOCK_TIMEOUT", "600")),
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
     )

@@ -205,7 +205,13 @@ class Ledger:
                 ).fetchone()
                 self.con.execute(
                     load_sql("remind/set_status"),
-                    {"reminder_id": reminder_id, "status": status, "reason": reason, "ref": ref},
+                    {
+                        "reminder_id": reminder_id,
+                        "status": status,
+                        "reason": reason,
+                        "ref": ref,
+                        "now": _now(),
+                    },
                 )
                 self.con.execute(
                     "insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)"

@@ -8,7 +8,11 @@ library. The outbox is at most once: a message is marked `sending` before the ma
 
 from __future__ import annotations
 
+import base64
+import http.client
+import logging
 import time
+import urllib.error
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -52,7 +56,7 @@ def render_reminder(
     customer: dict[str, Any],
     language: str,
     items: list[dict[str, Any]],
-    totals: dict[str, str],
+    totals: dict[str, dict[str, Any]],
     max_level: int,
     level_name: str,
     as_of: date,
@@ -85,6 +89,21 @@ def render_reminder(
     return RenderedMessage(subject, text, html, lang, level_name)
 
 
+class DeliveryRefused(Exception):
+    """The provider refused this message for good (a 4xx other than 429, or retries used up): the
+    message is marked `failed` with the reason."""
+
+
+class DeliveryInDoubt(Exception):
+    """The request went out and no answer came back: the provider may have accepted it. The
+    message is marked `unknown` and never sent again automatically (at most once)."""
+
+
+class DeliveryDeferred(Exception):
+    """The message never left (the provider could not be reached): it stays `queued` for the next
+    delivery."""
+
+
 class Mailer(Protocol):
     def send(self, message: dict[str, Any]) -> str:
         """Deliver one message; return a reference (file path or provider id); raise on failure."""
@@ -108,6 +127,13 @@ class FileMailer:
         email["X-O2C-Reminder"] = message["reminder_id"]
         email.set_content(message["body_text"])
         email.add_alternative(message["body_html"], subtype="html")
+        if message.get("statement_csv"):
+            email.add_attachment(
+                message["statement_csv"].encode(),
+                maintype="text",
+                subtype="csv",
+                filename=f"statement-{message.get('customer_id', 'account')}.csv",
+            )
         target = self.folder / f"{message['reminder_id']}.eml"
         partial = target.with_suffix(".eml.part")
         partial.write_bytes(bytes(email))
@@ -116,18 +142,52 @@ class FileMailer:
 
 
 class SendGridMailer:
-    """Delivers through SendGrid's Python library; retries 429 and 5xx with backoff."""
+    """Delivers through SendGrid's Python library (v3 mail/send).
 
-    def __init__(self, api_key: str, sender: str, host: str | None = None, attempts: int = 4) -> None:
+    Each message carries the categories `o2c` and `reminder` and the custom argument
+    `reminder_id`, so SendGrid's event webhooks can be tied back to the outbox. A 429 waits as
+    SendGrid asks (`Retry-After`, else `X-RateLimit-Reset`, at most `max_wait` seconds); a 5xx or a
+    connection that could not be made is retried with exponential backoff; any other 4xx fails that
+    message only. A request that went out and got no answer within the timeout is never retried:
+    SendGrid may have accepted it, and a customer must not get the same reminder twice.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        sender: str,
+        host: str | None = None,
+        *,
+        attempts: int = 4,
+        timeout: float = 10.0,
+        sandbox: bool = False,
+        backoff: float = 1.0,
+        max_wait: float = 60.0,
+        sleep: Any = time.sleep,
+    ) -> None:
         from sendgrid import SendGridAPIClient
 
+        # python_http_client logs request headers, the API key among them, at DEBUG: never let it
+        logging.getLogger("python_http_client").setLevel(logging.WARNING)
+        logging.getLogger("python_http_client.client").setLevel(logging.WARNING)
         self.client = SendGridAPIClient(api_key, host=host) if host else SendGridAPIClient(api_key)
-        self.sender = sender
-        self.attempts = attempts
+        self.client.client.timeout = timeout
+        self.sender, self.attempts, self.sandbox = sender, attempts, sandbox
+        self.backoff, self.max_wait, self.sleep = backoff, max_wait, sleep
 
-    def send(self, message: dict[str, Any]) -> str:
-        from python_http_client.exceptions import HTTPError
-        from sendgrid.helpers.mail import CustomArg, Mail
+    def __repr__(self) -> str:  # never print the API key
+        return f"SendGridMailer(host={self.client.host!r}, sandbox={self.sandbox})"
+
+    def mail(self, message: dict[str, Any]) -> Any:
+        """The SendGrid request body of one outbox message."""
+        from sendgrid.helpers.mail import (
+            Attachment,
+            Category,
+            CustomArg,
+            Mail,
+            MailSettings,
+            SandBoxMode,
+        )
 
         mail = Mail(
             from_email=self.sender,
@@ -136,27 +196,103 @@ class SendGridMailer:
             plain_text_content=message["body_text"],
             html_content=message["body_html"],
         )
-        mail.custom_arg = CustomArg("reminder_id", message["reminder_id"])
-        delay = 1.0
+        mail.category = [Category("o2c"), Category("reminder")]
+        mail.custom_arg = [
+            CustomArg("reminder_id", message["reminder_id"]),
+            CustomArg("customer_id", str(message.get("customer_id", ""))),
+        ]
+        if message.get("statement_csv"):
+            mail.attachment = Attachment(
+                base64.b64encode(message["statement_csv"].encode()).decode(),
+                f"statement-{message.get('customer_id', 'account')}.csv",
+                "text/csv",
+                "attachment",
+            )
+        if self.sandbox:
+            mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
+        return mail
+
+    def send(self, message: dict[str, Any]) -> str:
+        from python_http_client.exceptions import HTTPError
+
+        if not message.get("recipient"):
+            raise DeliveryRefused("the customer has no e-mail address")
+        mail = self.mail(message)
+        delay = self.backoff
         for attempt in range(1, self.attempts + 1):
+            last = attempt == self.attempts
             try:
                 response = self.client.send(mail)
-                return str(response.headers.get("X-Message-Id", message["reminder_id"]))
+                return str(response.headers.get("X-Message-Id") or message["reminder_id"])
             except HTTPError as exc:
-                status = getattr(exc, "status_code", 0)
-                if attempt == self.attempts or not (status == 429 or status >= 500):
-                    raise RuntimeError(f"SendGrid answered {status}") from None
-                time.sleep(delay)
-                delay *= 2
-        raise RuntimeError("SendGrid did not accept the message")
+                status = int(getattr(exc, "status_code", 0) or 0)
+                if status == 429 and not last:
+                    self.sleep(self._rate_limit_wait(exc.headers, delay))
+                elif status >= 500 and not last:
+                    self.sleep(delay)
+                else:
+                    raise DeliveryRefused(f"SendGrid answered {status}: {_body(exc)}") from None
+            except urllib.error.URLError as exc:  # the request never reached SendGrid
+                if last:
+                    raise DeliveryDeferred(f"SendGrid could not be reached: {exc.reason}") from None
+                self.sleep(delay)
+            except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+                raise DeliveryInDoubt(
+                    f"no answer from SendGrid ({type(exc).__name__}); it may have accepted the message"
+                ) from None
+            delay *= 2
+        raise DeliveryRefused("SendGrid did not accept the message")  # pragma: no cover
+
+    def _rate_limit_wait(self, headers: Any, fallback: float) -> float:
+        """Seconds SendGrid asks to wait: `Retry-After`, else until `X-RateLimit-Reset` (epoch)."""
+        retry_after = headers.get("Retry-After") if headers is not None else None
+        reset = headers.get("X-RateLimit-Reset") if headers is not None else None
+        try:
+            if retry_after:
+                wait = float(retry_after)
+            elif reset:
+                wait = float(reset) - time.time()
+            else:
+                wait = fallback
+        except ValueError:
+            wait = fallback
+        return min(max(wait, 0.0), self.max_wait)
+
+
+def _body(exc: Any) -> str:
+    body = getattr(exc, "body", b"") or b""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return text[:300]
 
 
 def make_mailer(settings: Settings) -> Mailer:
-    """The mailer chosen by configuration (`O2C_MAILER=file|sendgrid`)."""
+    """The mailer chosen by configuration (`O2C_MAILER=file|sendgrid`). SendGrid's API key comes from
+    `SENDGRID_API_KEY`, else from the Prefect Secret block named by `O2C_SENDGRID_SECRET_BLOCK`."""
     if settings.mailer == "sendgrid":
-        if not settings.sendgrid_api_key:
-            raise ValueError("O2C_MAILER=sendgrid needs SENDGRID_API_KEY")
-        return SendGridMailer(settings.sendgrid_api_key, settings.mail_from, settings.sendgrid_host)
+        key = settings.sendgrid_api_key or _secret(settings.sendgrid_secret_block)
+        if not key:
+            raise ValueError(
+                "O2C_MAILER=sendgrid needs SENDGRID_API_KEY or a Prefect Secret block named "
+                f"{settings.sendgrid_secret_block!r}"
+            )
+        return SendGridMailer(
+            key,
+            settings.mail_from,
+            settings.sendgrid_host,
+            timeout=settings.sendgrid_timeout_seconds,
+            sandbox=settings.sendgrid_sandbox,
+        )
     if settings.mailer != "file":
         raise ValueError(f"O2C_MAILER must be 'file' or 'sendgrid', not {settings.mailer!r}")
     return FileMailer(settings.outbox, settings.mail_from)
+
+
+def _secret(block_name: str) -> str | None:
+    """The value of a Prefect Secret block, or None where there is none."""
+    try:
+        from prefect.blocks.system import Secret
+
+        block: Any = Secret.load(block_name)
+        return str(block.get())
+    except (ValueError, ImportError):
+        return None

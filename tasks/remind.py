@@ -11,10 +11,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 
-from rules.dunning import DunningFacts, DunningPolicy, Evaluation, evaluate
+from rules.dunning import DunningFacts, DunningPolicy, evaluate
 from tasks.money import to_major_str
 from tasks.notify import render_reminder
 
@@ -110,10 +111,10 @@ def plan_reminders(
     )
 
 
-def _total_view(total: dict[str, int], currency: str) -> dict[str, str]:
+def _total_view(total: dict[str, int], currency: str) -> dict[str, Any]:
     return {name.removesuffix("_minor"): to_major_str(int(v), currency) for name, v in total.items()} | {
-        "has_interest": bool(total["interest_minor"]),  # type: ignore[dict-item]
-        "has_fee": bool(total["fee_minor"]),  # type: ignore[dict-item]
+        "has_interest": bool(total["interest_minor"]),
+        "has_fee": bool(total["fee_minor"]),
     }
 
 
@@ -122,7 +123,10 @@ def _statement(customer_id: str, items: pd.DataFrame, as_of: date) -> str:
     mine = items[(items["customer_id"] == customer_id) & (items["open_minor"] > 0)].sort_values(
         ["currency", "due_date", "invoice_id"]
     )
-    lines = [f"statement of account,{customer_id},as of,{as_of.isoformat()}", "invoice,issued,due,currency,open"]
+    lines = [
+        f"statement of account,{customer_id},as of,{as_of.isoformat()}",
+        "invoice,issued,due,currency,open",
+    ]
     lines += [
         f"{r.invoice_id},{pd.Timestamp(r.issue_date).date()},{pd.Timestamp(r.due_date).date()},{r.currency},"
         f"{to_major_str(int(r.open_minor), r.currency)}"

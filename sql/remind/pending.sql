@@ -1,5 +1,10 @@
--- Outbox messages not yet handed to the mailer.
-select reminder_id, customer_id, recipient, subject, body_text, body_html, status
-from reminders
-where status = 'queued'
-order by reminder_id
+-- Outbox messages not yet handed to the mailer, with how many messages their customer has been
+-- sent on the given day (for the daily cap).
+select r.reminder_id, r.customer_id, r.level, r.recipient, r.subject, r.body_text, r.body_html,
+       r.statement_csv, r.status,
+       (select count(*) from reminders s
+        where s.customer_id = r.customer_id and s.status = 'sent' and cast(s.sent_at as date) = $today)
+           as sent_today
+from reminders r
+where r.status = 'queued'
+order by r.reminder_id

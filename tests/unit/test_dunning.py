@@ -244,7 +244,9 @@ def test_a_customer_tagged_no_dunning_is_left_alone() -> None:
 
 
 def test_unapplied_cash_that_covers_the_overdue_amount_stops_reminders_in_that_currency() -> None:
-    covered = evaluate(facts(ITEMS, unapplied=NO_CASH + "\n| C1 | EUR | 150_00 |\n| C2 | EUR | 29_99 |"), POLICY, AS_OF)
+    covered = evaluate(
+        facts(ITEMS, unapplied=NO_CASH + "\n| C1 | EUR | 150_00 |\n| C2 | EUR | 29_99 |"), POLICY, AS_OF
+    )
     assert levels(covered.items) == [["I-3", 0], ["I-5", 1], ["I-6", 1]]  # C2's cash is a cent short
     assert covered.exclusions.values.tolist() == [
         ["C1", "I-1", "unapplied cash (15000 minor units) covers the overdue amount"],
@@ -253,12 +255,19 @@ def test_unapplied_cash_that_covers_the_overdue_amount_stops_reminders_in_that_c
 
 
 def test_no_reminder_at_all_while_payments_wait_for_reconcile() -> None:
-    why = reconcile_pending({"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-30 18:00:00"})
+    why = reconcile_pending(
+        {"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-30 18:00:00"}
+    )
     assert why == "reconcile has not run since payments were loaded at 2026-03-31 08:00:00"
     result = evaluate(facts(ITEMS, pending=why), POLICY, AS_OF)
     assert result.items.empty
     assert result.exclusions.values.tolist() == [[c, "", why] for c in ("C1", "C2", "C3")]
-    assert reconcile_pending({"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-31 09:00:00"}) is None
+    assert (
+        reconcile_pending(
+            {"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-31 09:00:00"}
+        )
+        is None
+    )
     assert reconcile_pending({"payments_loaded_at": None, "reconciled_at": None}) is None
 
 
@@ -295,7 +304,10 @@ LATE = """
     | L-2        | C1          | EUR      | 2026-02-01 | 2026-03-10 | 200_00     |
     | L-3        | C1          | USD      | 2026-01-01 | 2026-02-10 | 300_00     |
 """
-AT_LEVEL_2 = NO_HISTORY + "\n| L-1 | C1 | 2 | 2026-03-01 |\n| L-2 | C1 | 1 | 2026-03-01 |\n| L-3 | C1 | 2 | 2026-03-01 |"
+AT_LEVEL_2 = (
+    NO_HISTORY
+    + "\n| L-1 | C1 | 2 | 2026-03-01 |\n| L-2 | C1 | 1 | 2026-03-01 |\n| L-3 | C1 | 2 | 2026-03-01 |"
+)
 
 
 def test_interest_per_day_overdue_and_one_fee_per_currency_at_the_final_notice() -> None:
@@ -321,7 +333,9 @@ def test_interest_rounds_half_up_to_the_minor_unit() -> None:
         {
             "version": 1,
             "default_profile": "p",
-            "profiles": {"p": {"levels": [{"level": 1, "name": "r", "days": 1, "interest_percent_per_year": 36.5}]}},
+            "profiles": {
+                "p": {"levels": [{"level": 1, "name": "r", "days": 1, "interest_percent_per_year": 36.5}]}
+            },
         }
     )
     result = evaluate(
@@ -335,11 +349,15 @@ def test_interest_rounds_half_up_to_the_minor_unit() -> None:
     )
     # 36.5 % a year is 0.1 % a day: 50 x 0.001 = 0.05 -> 0; 1 day on 500 would be 0.5 -> 1
     assert result.items["interest_minor"].tolist() == [0, 0]
-    bigger = evaluate(facts("""
+    bigger = evaluate(
+        facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
         | H-3        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 500        |
         | H-4        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 1499       |
-    """), policy, AS_OF)
+    """),
+        policy,
+        AS_OF,
+    )
     assert bigger.items["interest_minor"].tolist() == [1, 1]  # 0.5 -> 1, 1.499 -> 1
 
 
@@ -376,7 +394,9 @@ def test_one_message_per_customer(dunning: Dunning) -> None:
 def test_every_invoice_of_the_message_is_listed_at_its_level(dunning: Dunning) -> None:
     c1 = dunning.reminders.at[0, "reminder_id"]
     items = dunning.items[dunning.items["reminder_id"] == c1]
-    assert items[["invoice_id", "level", "open_amount_minor", "currency", "days_past_due"]].values.tolist() == [
+    assert items[
+        ["invoice_id", "level", "open_amount_minor", "currency", "days_past_due"]
+    ].values.tolist() == [
         ["I-1", 1, 100_00, "EUR", 58],
         ["I-2", 1, 50_00, "EUR", 11],
         ["I-3", 0, 20_00, "USD", -2],
@@ -518,7 +538,9 @@ def test_the_dry_run_view_shows_levels_totals_changes_and_who_is_left_out() -> N
 LEVEL = "{{level: {level}, name: n{level}, days: {days}, template: reminder}}"
 
 
-def write_policy(folder: Path, levels: list[tuple[int, int]], default: str = "standard", extra: str = "") -> None:
+def write_policy(
+    folder: Path, levels: list[tuple[int, int]], default: str = "standard", extra: str = ""
+) -> None:
     listed = ", ".join(LEVEL.format(level=lv, days=d) for lv, d in levels)
     (folder / "dunning.yaml").write_text(
         f"version: 3\ndefault_profile: {default}\nprofiles:\n  standard:\n    levels: [{listed}{extra}]\n"
@@ -530,7 +552,9 @@ def write_policy(folder: Path, levels: list[tuple[int, int]], default: str = "st
 )
 def test_levels_out_of_order_are_rejected(tmp_path: Path, levels: list[tuple[int, int]]) -> None:
     write_policy(tmp_path, levels)
-    with pytest.raises(PolicyError, match="dunning.yaml: .*levels must be listed in increasing level and days"):
+    with pytest.raises(
+        PolicyError, match="dunning.yaml: .*levels must be listed in increasing level and days"
+    ):
         load_policy("dunning", DunningPolicy, tmp_path)
 
 
@@ -545,7 +569,10 @@ def test_a_default_profile_that_does_not_exist_is_rejected(tmp_path: Path) -> No
     [
         (', {level: 2, name: x, days: 9, fee: {EUR: "5.00"}}', "fee needs a 'default' amount"),
         (', {level: 2, name: x, days: 9, fee: {EUR: "5.001", default: "5"}}', "fee EUR: "),
-        (', {level: 2, name: x, days: 9, min_open: {EUR: "-1", default: "5"}}', "min_open EUR: must not be negative"),
+        (
+            ', {level: 2, name: x, days: 9, min_open: {EUR: "-1", default: "5"}}',
+            "min_open EUR: must not be negative",
+        ),
         (", {level: 2, name: x, days: 9, channel: fax}", "channel 'fax' is not one this product delivers"),
         (", {level: 2, name: x, days: 9, interest_percent_per_year: 120}", "interest_percent_per_year"),
     ],

@@ -336,6 +336,19 @@ def bench_reconcile(
         typer.echo(line)
 
 
+@bench_app.command("dunning")
+def bench_dunning(
+    invoices: Annotated[int, typer.Option("--invoices", min=1, help="Open invoices.")] = 1_000_000,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    render: Annotated[bool, typer.Option("--render", help="Also render the messages.")] = False,
+) -> None:
+    """Time the dunning policy over N open invoices (pure, in memory): seconds and peak memory."""
+    from tasks.bench import run_dunning_benchmark
+
+    for line in run_dunning_benchmark(invoices=invoices, seed=seed, render=render):
+        typer.echo(line)
+
+
 def main() -> None:
     try:
         app()

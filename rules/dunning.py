@@ -169,11 +169,14 @@ def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> Evaluat
 
     if facts.reconcile_pending:
         exclude(pd.Series(True, index=frame.index), facts.reconcile_pending, whole_customer=True)
-    tags = facts.customers.set_index("customer_id")["tags"].fillna("") if len(facts.customers) else pd.Series()
+    tags = (
+        facts.customers.set_index("customer_id")["tags"].fillna("") if len(facts.customers) else pd.Series()
+    )
     tagged = frame["customer_id"].map(tags).fillna("").str.split(";").map(lambda t: NO_DUNNING_TAG in t)
     exclude(tagged.astype(bool), f"customer is tagged {NO_DUNNING_TAG}", whole_customer=True)
-    _exclude_cases(frame, facts.cases, as_of, exclude)
-    _exclude_covered(frame, facts.unapplied, exclude)
+    for rule in (_disputed, _promised, _covered):
+        mask, why = rule(frame, facts, as_of)
+        exclude(mask, why)
 
     frame = _cap_one_step(frame, facts.history, policy)
     last = frame["invoice_id"].map(_series(facts.history, "invoice_id", "last_level"))
@@ -216,13 +219,17 @@ def _series(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
     return frame.drop_duplicates(key).set_index(key)[value]
 
 
-def _reached(items: pd.DataFrame, customers: pd.DataFrame, policy: DunningPolicy, as_of: date) -> pd.DataFrame:
+def _reached(
+    items: pd.DataFrame, customers: pd.DataFrame, policy: DunningPolicy, as_of: date
+) -> pd.DataFrame:
     """Open items with the highest level each has reached on `as_of` under its customer's profile."""
     frame = items[items["open_minor"] > 0].copy()
     frame["days_past_due"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["due_date"])).dt.days.astype("int64")
     profiles = _series(customers, "customer_id", "dunning_profile")
     frame["profile"] = (
-        frame["customer_id"].map(profiles).where(lambda p: p.isin(list(policy.profiles)), policy.default_profile)
+        frame["customer_id"]
+        .map(profiles)
+        .where(lambda p: p.isin(list(policy.profiles)), policy.default_profile)
     )
     level = np.full(len(frame), -1, dtype=np.int64)
     days = frame["days_past_due"].to_numpy()
@@ -261,41 +268,53 @@ def _name_levels(frame: pd.DataFrame, policy: DunningPolicy) -> pd.DataFrame:
     return frame.assign(level_name=rung["level_name"].to_numpy(), template=rung["template"].to_numpy())
 
 
-def _exclude_cases(frame: pd.DataFrame, cases: pd.DataFrame, as_of: date, exclude) -> None:  # noqa: ANN001
-    """No reminder for an invoice with an open dispute or deduction case, nor under a promise to pay
-    that is still running (a promise naming no invoice covers the whole customer)."""
+Rule = tuple[pd.Series, "pd.Series | str"]
+
+
+def _open_cases(facts: DunningFacts) -> pd.DataFrame:
+    cases = facts.cases
+    return cases[cases["status"] == "open"] if len(cases) else cases
+
+
+def _disputed(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:
+    """No reminder for an invoice with an open dispute or deduction case."""
+    cases = _open_cases(facts)
     if not len(cases):
-        return
-    open_cases = cases[cases["status"] == "open"]
-    disputes = open_cases[open_cases["kind"].isin(["dispute", "deduction"])]
-    disputed = _series(disputes, "invoice_id", "case_id")
-    kind = _series(disputes, "invoice_id", "kind")
-    hit = frame["invoice_id"].map(disputed)
-    exclude(hit.notna(), "open " + frame["invoice_id"].map(kind).fillna("") + " case " + hit.fillna(""))
-    promises = open_cases[(open_cases["kind"] == "promise") & (pd.to_datetime(open_cases["due_on"]) >= pd.Timestamp(as_of))]
-    if not len(promises):
-        return
+        return pd.Series(False, index=frame.index), ""
+    disputes = cases[cases["kind"].isin(["dispute", "deduction"])]
+    case_id = frame["invoice_id"].map(_series(disputes, "invoice_id", "case_id"))
+    kind = frame["invoice_id"].map(_series(disputes, "invoice_id", "kind")).fillna("")
+    return case_id.notna(), "open " + kind + " case " + case_id.fillna("")
+
+
+def _promised(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:
+    """No reminder under a promise to pay that is still running; a promise naming no invoice covers
+    the whole customer."""
+    cases = _open_cases(facts)
+    if not len(cases):
+        return pd.Series(False, index=frame.index), ""
+    promises = cases[(cases["kind"] == "promise") & (pd.to_datetime(cases["due_on"]) >= pd.Timestamp(as_of))]
     until = promises.assign(due=pd.to_datetime(promises["due_on"]).dt.date.astype(str))
-    by_invoice = _series(until[until["invoice_id"].fillna("") != ""], "invoice_id", "due")
-    by_customer = _series(until[until["invoice_id"].fillna("") == ""], "customer_id", "due")
-    current = frame  # the frame as it stands after the disputes went
-    promised = current["invoice_id"].map(by_invoice).fillna(current["customer_id"].map(by_customer))
-    exclude(promised.notna(), "promise to pay until " + promised.fillna(""))
+    named = until["invoice_id"].fillna("") != ""
+    by_invoice = _series(until[named], "invoice_id", "due")
+    by_customer = _series(until[~named], "customer_id", "due")
+    promised = frame["invoice_id"].map(by_invoice).fillna(frame["customer_id"].map(by_customer))
+    return promised.notna(), "promise to pay until " + promised.fillna("")
 
 
-def _exclude_covered(frame: pd.DataFrame, unapplied: pd.DataFrame, exclude) -> None:  # noqa: ANN001
+def _covered(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:
     """No reminder in a currency where the customer's unapplied cash covers the overdue amount."""
-    if not len(unapplied):
-        return
-    cash = unapplied.groupby(["customer_id", "currency"])["unapplied_minor"].sum()
-    overdue = (
-        frame[frame["days_past_due"] > 0].groupby(["customer_id", "currency"])["open_minor"].sum()
-    )
+    if not len(facts.unapplied) or not len(frame):
+        return pd.Series(False, index=frame.index), ""
+    cash = facts.unapplied.groupby(["customer_id", "currency"])["unapplied_minor"].sum()
+    overdue = frame[frame["days_past_due"] > 0].groupby(["customer_id", "currency"])["open_minor"].sum()
     covered = cash.reindex(overdue.index).fillna(0) >= overdue
     keys = pd.MultiIndex.from_arrays([frame["customer_id"], frame["currency"]])
     hit = pd.Series(covered.reindex(keys).eq(True).to_numpy(dtype=bool), index=frame.index)
     amounts = cash.reindex(keys).fillna(0).astype("int64").astype(str).to_numpy()
-    exclude(hit, pd.Series("unapplied cash (" + amounts + " minor units) covers the overdue amount", index=frame.index))
+    return hit, pd.Series(
+        "unapplied cash (" + amounts + " minor units) covers the overdue amount", index=frame.index
+    )
 
 
 def _cap_one_step(frame: pd.DataFrame, history: pd.DataFrame, policy: DunningPolicy) -> pd.DataFrame:
@@ -334,15 +353,7 @@ def _exclude_small(frame: pd.DataFrame, policy: DunningPolicy, exclude) -> pd.Da
         return frame
     level = frame.groupby("customer_id")["level"].transform("max")
     totals = frame.groupby(["customer_id", "currency"])["open_minor"].transform("sum")
-    minimum = pd.Series(
-        [
-            policy.profiles[p].levels[[lv.level for lv in policy.profiles[p].levels].index(lv_no)].min_open_minor(c)
-            for p, lv_no, c in zip(frame["profile"], level, frame["currency"], strict=True)
-        ]
-        if len(frame) < 50_000
-        else _minimum_vectorised(frame, level, policy),
-        index=frame.index,
-    )
+    minimum = pd.Series(_minimums(frame, level, policy), index=frame.index)
     small = totals < minimum
     exclude(
         small,
@@ -355,9 +366,10 @@ def _exclude_small(frame: pd.DataFrame, policy: DunningPolicy, exclude) -> pd.Da
     return frame[~small]
 
 
-def _minimum_vectorised(frame: pd.DataFrame, level: pd.Series, policy: DunningPolicy) -> np.ndarray:
+def _minimums(frame: pd.DataFrame, level: pd.Series, policy: DunningPolicy) -> np.ndarray:
+    """The minimum open amount of each row's message level and currency."""
     keys = pd.DataFrame({"profile": frame["profile"], "level": level, "currency": frame["currency"]})
-    unique = keys.drop_duplicates()
+    unique = keys.drop_duplicates().copy()
     unique["minimum"] = [
         next(lv for lv in policy.profiles[p].levels if lv.level == n).min_open_minor(c)
         for p, n, c in zip(unique["profile"], unique["level"], unique["currency"], strict=True)
@@ -377,9 +389,14 @@ def _interest(frame: pd.DataFrame, policy: DunningPolicy) -> np.ndarray:
     # exact: the rate in millionths of a percent keeps the arithmetic in integers
     ppm = np.rint(rate * 1_000_000).astype(np.int64)
     days = np.maximum(frame["days_past_due"].to_numpy(), 0).astype(np.int64)
-    numerator = frame["open_minor"].to_numpy().astype(object) * ppm.astype(object) * days.astype(object)
+    interest = np.zeros(len(frame), dtype=np.int64)
+    charged = np.flatnonzero((ppm > 0) & (days > 0))
     denominator = 100 * 1_000_000 * 365
-    return np.array([(n * 2 + denominator) // (2 * denominator) for n in numerator], dtype=np.int64)
+    amounts = frame["open_minor"].to_numpy()
+    interest[charged] = [  # Python integers: the product can exceed 64 bits
+        (int(amounts[i]) * int(ppm[i]) * int(days[i]) * 2 + denominator) // (2 * denominator) for i in charged
+    ]
+    return interest
 
 
 def _level(policy: DunningPolicy, profile: str, level: int) -> Level:
@@ -388,37 +405,51 @@ def _level(policy: DunningPolicy, profile: str, level: int) -> Level:
 
 def _messages(frame: pd.DataFrame, policy: DunningPolicy) -> pd.DataFrame:
     """One row per customer: its message's level, and per currency the open amount, interest and
-    the fee of the message's level."""
+    the fee of that currency's highest level in the message."""
     columns = ["customer_id", "profile", "level", "level_name", "template", "attach_statement", "totals"]
     if not len(frame):
         return pd.DataFrame(columns=columns)
-    rows = []
-    by_customer = frame.groupby("customer_id", sort=True)
-    top = frame.loc[by_customer["level"].idxmax()].set_index("customer_id")
-    sums = frame.groupby(["customer_id", "currency"]).agg(
-        open_minor=("open_minor", "sum"), interest_minor=("interest_minor", "sum"), level=("level", "max")
-    )
-    for customer_id, row in top.iterrows():
-        lv = _level(policy, row["profile"], row["level"])
-        totals = {}
-        for currency, amounts in sums.loc[customer_id].iterrows():
-            fee = _level(policy, row["profile"], amounts["level"]).fee_minor(str(currency))
-            open_minor, interest = int(amounts["open_minor"]), int(amounts["interest_minor"])
-            totals[str(currency)] = {
-                "open_minor": open_minor,
-                "interest_minor": interest,
-                "fee_minor": fee,
-                "total_minor": open_minor + interest + fee,
-            }
-        rows.append(
-            {
-                "customer_id": customer_id,
-                "profile": row["profile"],
-                "level": int(row["level"]),
-                "level_name": row["level_name"],
-                "template": row["template"],
-                "attach_statement": lv.attach_statement,
-                "totals": totals,
-            }
+    top = frame.loc[frame.groupby("customer_id")["level"].idxmax()].sort_values("customer_id")
+    sums = (
+        frame.groupby(["customer_id", "currency"], sort=True)
+        .agg(
+            profile=("profile", "first"),
+            open_minor=("open_minor", "sum"),
+            interest_minor=("interest_minor", "sum"),
+            level=("level", "max"),
         )
-    return pd.DataFrame(rows, columns=columns)
+        .reset_index()
+    )
+    fees = {
+        key: _level(policy, key[0], key[1]).fee_minor(key[2])
+        for key in set(zip(sums["profile"], sums["level"], sums["currency"], strict=True))
+    }
+    totals: dict[str, dict[str, dict[str, int]]] = {}
+    for row in sums.itertuples(index=False):
+        fee = fees[(row.profile, row.level, row.currency)]
+        open_minor, interest = int(row.open_minor), int(row.interest_minor)
+        totals.setdefault(row.customer_id, {})[row.currency] = {
+            "open_minor": open_minor,
+            "interest_minor": interest,
+            "fee_minor": fee,
+            "total_minor": open_minor + interest + fee,
+        }
+    statement = {
+        (name, lv.level): lv.attach_statement
+        for name, profile in policy.profiles.items()
+        for lv in profile.levels
+    }
+    return pd.DataFrame(
+        {
+            "customer_id": top["customer_id"].to_numpy(),
+            "profile": top["profile"].to_numpy(),
+            "level": top["level"].astype("int64").to_numpy(),
+            "level_name": top["level_name"].to_numpy(),
+            "template": top["template"].to_numpy(),
+            "attach_statement": [
+                statement[(p, int(lv))] for p, lv in zip(top["profile"], top["level"], strict=True)
+            ],
+            "totals": [totals[c] for c in top["customer_id"]],
+        },
+        columns=columns,
+    )

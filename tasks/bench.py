@@ -289,3 +289,119 @@ def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> It
     yield f"reconcile stage (read, match, check, write): {seconds:.2f} s, {payments / seconds:.0f} payments/s, peak {peak / 2**20:.0f} MB"
     counts = summary["counts"]
     yield f"after the run, left for a second run to consider: {counts['payments_considered']} payments"
+
+
+def dunning_facts(invoices: int, seed: int, as_of: date) -> Any:
+    """Facts for timing the dunning policy: `invoices` open invoices of invoices / 20 customers over
+    the three profiles, due from 60 days ahead to 120 days ago; a third of the customers reminded
+    before, some disputes and promises, some unapplied cash, a few customers tagged no-dunning."""
+    import numpy as np
+    import pandas as pd
+
+    from rules.dunning import DunningFacts
+
+    rng = np.random.default_rng(seed)
+    customers = max(invoices // 20, 10)
+    ids = np.array([f"INV-{i:08d}" for i in range(invoices)], dtype=object)
+    owner = rng.integers(0, customers, invoices)
+    customer_ids = np.array([f"C{c:07d}" for c in range(customers)], dtype=object)
+    due = pd.Timestamp(as_of) + pd.to_timedelta(rng.integers(-120, 60, invoices), unit="D")
+    items = pd.DataFrame(
+        {
+            "invoice_id": ids,
+            "customer_id": customer_ids[owner],
+            "currency": np.where(rng.random(invoices) < 0.8, "EUR", "USD"),
+            "issue_date": due - pd.Timedelta(days=30),
+            "due_date": due,
+            "open_minor": rng.integers(500, 500_000, invoices),
+        }
+    )
+    profiles = np.array(["standard", "strategic", "small-business"], dtype=object)
+    tags = np.where(rng.random(customers) < 0.01, "no-dunning", "")
+    customer_frame = pd.DataFrame(
+        {
+            "customer_id": customer_ids,
+            "dunning_profile": profiles[rng.integers(0, 3, customers)],
+            "tags": tags,
+        }
+    )
+    reminded = items[items["customer_id"].isin(customer_ids[rng.random(customers) < 0.33])]
+    reminded = reminded[reminded["due_date"] < pd.Timestamp(as_of) - pd.Timedelta(days=10)]
+    history = pd.DataFrame(
+        {
+            "invoice_id": reminded["invoice_id"],
+            "customer_id": reminded["customer_id"],
+            "last_level": rng.integers(0, 3, len(reminded)),
+            "last_reminded_on": pd.Timestamp(as_of)
+            - pd.to_timedelta(rng.integers(5, 40, len(reminded)), unit="D"),
+        }
+    )
+    disputed = items.sample(frac=0.01, random_state=seed)
+    promised = customer_frame.sample(frac=0.02, random_state=seed + 1)
+    cases = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "case_id": "D-" + disputed["invoice_id"],
+                    "kind": "dispute",
+                    "customer_id": disputed["customer_id"],
+                    "invoice_id": disputed["invoice_id"],
+                    "status": "open",
+                    "due_on": pd.NaT,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "case_id": "P-" + promised["customer_id"],
+                    "kind": "promise",
+                    "customer_id": promised["customer_id"],
+                    "invoice_id": "",
+                    "status": "open",
+                    "due_on": pd.Timestamp(as_of) + pd.Timedelta(days=10),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    cash_owners = customer_frame.sample(frac=0.05, random_state=seed + 2)["customer_id"]
+    unapplied = pd.DataFrame(
+        {
+            "customer_id": cash_owners,
+            "currency": "EUR",
+            "unapplied_minor": rng.integers(100, 5_000_000, len(cash_owners)),
+        }
+    )
+    return DunningFacts(items, customer_frame, history, cases, unapplied, None)
+
+
+def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator[str]:
+    """Time the dunning policy (pure, in memory) over `invoices` open invoices; with `render`, also
+    the consolidated messages (Jinja2, one per customer reminded)."""
+
+    from rules.dunning import DunningPolicy, evaluate
+    from rules.policy import load_policy
+    from tasks.remind import plan_reminders
+
+    as_of = date(2026, 11, 20)
+    policy, version = load_policy("dunning", DunningPolicy)
+    begin = time.perf_counter()
+    facts = dunning_facts(invoices, seed, as_of)
+    yield f"facts: {invoices} open invoices, {len(facts.customers)} customers, {len(facts.history)} reminded before, {len(facts.cases)} cases (built in {time.perf_counter() - begin:.1f} s)"
+    with peak_memory() as memory:
+        begin = time.perf_counter()
+        result = evaluate(facts, policy, as_of)
+        seconds = time.perf_counter() - begin
+    yield (
+        f"policy evaluated: {seconds:.2f} s, {invoices / seconds:.0f} invoices/s, peak {memory['peak'] / 2**20:.0f} MB;"
+        f" {len(result.messages)} customers to remind, {len(result.items)} invoices in messages,"
+        f" {len(result.exclusions)} exclusions"
+    )
+    if render:
+        customers = facts.customers.assign(
+            name=lambda f: "Customer " + f["customer_id"], email="ap@example.com", language="en"
+        )
+        with peak_memory() as memory:
+            begin = time.perf_counter()
+            dunning = plan_reminders(facts, customers, policy, as_of=as_of, rule_version=version)
+            seconds = time.perf_counter() - begin
+        yield f"messages rendered: {len(dunning.reminders)} in {seconds:.2f} s (with the evaluation), peak {memory['peak'] / 2**20:.0f} MB"

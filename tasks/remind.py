@@ -39,21 +39,30 @@ def plan_reminders(
     """Who gets which reminder on `as_of`: one message per customer, every invoice at its level,
     fees and interest shown apart; and who is left alone, with the reason."""
     evaluation = evaluate(facts, policy, as_of)
-    by_id = customers.set_index("customer_id")
+    by_id = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     reminders: list[dict[str, object]] = []
     items: list[dict[str, object]] = []
-    messages = evaluation.messages.set_index("customer_id")
-    for customer_id, group in evaluation.items.groupby("customer_id", sort=True):
-        customer = by_id.loc[customer_id]
-        message_row = messages.loc[customer_id]
-        invoice_ids = ";".join(sorted(group["invoice_id"]))
+    messages = evaluation.messages.set_index("customer_id").to_dict("index")
+    rows_of: dict[str, list[Any]] = {}
+    for row in evaluation.items.itertuples(index=False):
+        rows_of.setdefault(row.customer_id, []).append(row)
+    wanting = set(
+        evaluation.messages.loc[evaluation.messages["attach_statement"].astype(bool), "customer_id"]
+    )
+    open_items = facts.items[(facts.items["open_minor"] > 0) & facts.items["customer_id"].isin(wanting)]
+    statements = dict(tuple(open_items.groupby("customer_id"))) if len(open_items) else {}
+    for customer_id in sorted(rows_of):
+        group = rows_of[customer_id]
+        customer = by_id[customer_id]
+        message_row = messages[customer_id]
+        invoice_ids = ";".join(sorted(row.invoice_id for row in group))
         level = int(message_row["level"])
         reminder_id = "R-" + hashlib.sha256(f"{customer_id}|{level}|{invoice_ids}".encode()).hexdigest()[:16]
         totals = message_row["totals"]
         message = render_reminder(
             customer={"customer_id": customer_id, "name": customer["name"]},
             language=str(customer["language"] or "en"),
-            items=[_item_view(row) for row in group.itertuples(index=False)],
+            items=[_item_view(row) for row in group],
             totals={cur: _total_view(t, cur) for cur, t in totals.items()},
             max_level=level,
             level_name=str(message_row["level_name"]),
@@ -78,7 +87,7 @@ def plan_reminders(
                 "rule_version": rule_version,
                 "profile": message_row["profile"],
                 "totals": json.dumps(totals, sort_keys=True),
-                "statement_csv": _statement(customer_id, facts.items, as_of)
+                "statement_csv": _statement(customer_id, statements.get(customer_id), as_of)
                 if message_row["attach_statement"]
                 else None,
             }
@@ -93,7 +102,7 @@ def plan_reminders(
                 "days_past_due": int(row.days_past_due),
                 "interest_minor": int(row.interest_minor),
             }
-            for row in group.itertuples(index=False)
+            for row in group
         )
     exclusions = evaluation.exclusions.assign(as_of=as_of)
     counts = {
@@ -118,11 +127,9 @@ def _total_view(total: dict[str, int], currency: str) -> dict[str, Any]:
     }
 
 
-def _statement(customer_id: str, items: pd.DataFrame, as_of: date) -> str:
+def _statement(customer_id: str, items: pd.DataFrame | None, as_of: date) -> str:
     """The customer's statement of account: every open invoice, as CSV."""
-    mine = items[(items["customer_id"] == customer_id) & (items["open_minor"] > 0)].sort_values(
-        ["currency", "due_date", "invoice_id"]
-    )
+    mine = items.sort_values(["currency", "due_date", "invoice_id"]) if items is not None else pd.DataFrame()
     lines = [
         f"statement of account,{customer_id},as of,{as_of.isoformat()}",
         "invoice,issued,due,currency,open",

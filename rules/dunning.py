@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from tasks.config import RULES_DIR
 from tasks.money import MoneyError, to_minor
 
 NO_DUNNING_TAG = "no-dunning"
@@ -59,6 +60,13 @@ class Level(BaseModel):
     @classmethod
     def _money(cls, value: dict[str, str], info: object) -> dict[str, str]:
         return _amounts(value, getattr(info, "field_name", "amount"))
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if not (RULES_DIR / "templates" / f"{value}.en.txt").is_file():
+            raise ValueError(f"template {value!r} has no rules/templates/{value}.en.txt")
+        return value
 
     @field_validator("channel")
     @classmethod

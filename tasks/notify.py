@@ -21,8 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
+from rules.policy import PolicyError
 from tasks.config import RULES_DIR, Settings
 
 SUBJECTS = {
@@ -42,9 +43,9 @@ class RenderedMessage:
 
 
 @cache
-def _environment() -> Environment:
+def _environment(folder: Path = RULES_DIR / "templates") -> Environment:
     return Environment(
-        loader=FileSystemLoader(RULES_DIR / "templates"),
+        loader=FileSystemLoader(folder),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -62,10 +63,11 @@ def render_reminder(
     as_of: date,
     pay_by: date,
     template: str = "reminder",
+    folder: Path | None = None,
 ) -> RenderedMessage:
     """The text and HTML of one consolidated reminder, in the customer's language (fallback English),
     from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists)."""
-    env = _environment()
+    env = _environment(folder) if folder else _environment()
     lang = language if language in SUBJECTS else "en"
     subject_parts = SUBJECTS[lang]
     subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
@@ -80,12 +82,18 @@ def render_reminder(
     }
     if f"{template}.{lang}.txt" not in env.list_templates():
         lang = "en"
-    text = env.get_template(f"{template}.{lang}.txt").render(context)
     html_name = f"{template}.{lang}.html"
-    if html_name in env.list_templates():
-        html = env.get_template(html_name).render(context)
-    else:  # no HTML layout in this language yet: the text, escaped, in a minimal page
-        html = env.get_template("plain.html").render({**context, "text": text, "language": lang})
+    name = f"{template}.{lang}.txt"
+    try:
+        text = env.get_template(name).render(context)
+        if html_name in env.list_templates():
+            name = html_name
+            html = env.get_template(html_name).render(context)
+        else:  # no HTML layout in this language yet: the text, escaped, in a minimal page
+            name = "plain.html"
+            html = env.get_template("plain.html").render({**context, "text": text, "language": lang})
+    except TemplateError as exc:
+        raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
     return RenderedMessage(subject, text, html, lang, level_name)
 
 

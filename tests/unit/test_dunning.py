@@ -574,6 +574,10 @@ def test_a_default_profile_that_does_not_exist_is_rejected(tmp_path: Path) -> No
             "min_open EUR: must not be negative",
         ),
         (", {level: 2, name: x, days: 9, channel: fax}", "channel 'fax' is not one this product delivers"),
+        (
+            ", {level: 2, name: x, days: 9, template: gentle}",
+            "template 'gentle' has no rules/templates/gentle.en.txt",
+        ),
         (", {level: 2, name: x, days: 9, interest_percent_per_year: 120}", "interest_percent_per_year"),
     ],
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from rules.policy import PolicyError
 from tasks.config import Settings
 from tasks.notify import FileMailer, make_mailer, render_reminder
 
@@ -153,3 +154,34 @@ def test_make_mailer(tmp_path: Path) -> None:
         make_mailer(Settings(home=tmp_path, mailer="sendgrid"))
     with pytest.raises(ValueError, match="must be 'file' or 'sendgrid', not 'pigeon'"):
         make_mailer(Settings(home=tmp_path, mailer="pigeon"))
+
+
+def test_a_template_naming_something_unknown_fails_with_its_name(tmp_path: Path) -> None:
+    (tmp_path / "reminder.en.txt").write_text("Dear {{ customer.nickname }}\n")
+    with pytest.raises(PolicyError, match=r"rules/templates/reminder.en.txt: .*nickname"):
+        render_reminder(
+            customer={"customer_id": "C1", "name": "Acme"},
+            language="en",
+            items=ITEMS,
+            totals={},
+            max_level=1,
+            level_name="first_reminder",
+            as_of=date(2026, 3, 31),
+            pay_by=date(2026, 4, 10),
+            folder=tmp_path,
+        )
+
+
+def test_a_template_that_does_not_exist_fails_with_its_name() -> None:
+    with pytest.raises(PolicyError, match=r"rules/templates/gentle.en.txt"):
+        render_reminder(
+            customer={"customer_id": "C1", "name": "Acme"},
+            language="de",
+            items=ITEMS,
+            totals={},
+            max_level=1,
+            level_name="first_reminder",
+            as_of=date(2026, 3, 31),
+            pay_by=date(2026, 4, 10),
+            template="gentle",
+        )

@@ -4,6 +4,7 @@ a crash between the call and the `sent` mark that never leads to a second e-mail
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from datetime import date
@@ -15,7 +16,7 @@ import pytest
 from flows.remind import remind_flow
 from tasks.config import load_settings
 from tasks.ledger import open_ledger
-from tasks.notify import SendGridMailer
+from tasks.notify import SendGridMailer, make_mailer
 from tasks.outbox import deliver_pending
 from tests.fake_sendgrid import FakeSendGrid, fake_sendgrid
 from tests.integration.ledger_builder import load
@@ -211,3 +212,20 @@ def test_the_api_key_is_never_logged(
         deliver_pending(load_settings(queued), mailer(fake), "test")
     assert KEY not in caplog.text
     assert KEY not in repr(mailer(fake)) and KEY not in repr(load_settings(queued))
+
+
+def test_the_api_key_can_come_from_a_prefect_secret_block(queued: Path, fake: FakeSendGrid) -> None:
+    from prefect.blocks.system import Secret
+
+    Secret(value="SG.key-from-a-block").save("o2c-test-sendgrid-key", overwrite=True)
+    settings = dataclasses.replace(
+        load_settings(queued), sendgrid_api_key=None, sendgrid_secret_block="o2c-test-sendgrid-key"
+    )
+    counts = deliver_pending(settings, make_mailer(settings), "test")
+    assert counts["sent"] == 2
+    assert {r.headers["Authorization"] for r in fake.requests} == {"Bearer SG.key-from-a-block"}
+    missing = dataclasses.replace(settings, sendgrid_secret_block="no-such-block")
+    with pytest.raises(
+        ValueError, match="needs SENDGRID_API_KEY or a Prefect Secret block named 'no-such-block'"
+    ):
+        make_mailer(missing)

@@ -7,6 +7,7 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -191,17 +192,16 @@ def test_the_next_level_waits_for_its_days_since_the_previous_reminder() -> None
 # Exclusions, each recorded with its reason
 
 
+def with_cases(*rows: str) -> Any:
+    """ITEMS evaluated with these case rows (case_id | kind | customer_id | invoice_id | status | due_on)."""
+    return evaluate(facts(ITEMS, cases="\n".join([NO_CASES, *rows])), POLICY, AS_OF)
+
+
 def test_an_open_dispute_or_deduction_case_stops_reminders_for_its_invoice_only() -> None:
-    result = evaluate(
-        facts(
-            ITEMS,
-            cases=NO_CASES
-            + "\n| K1 | dispute   | C1 | I-1 | open     | |"
-            + "\n| K2 | deduction | C2 | I-5 | open     | |"
-            + "\n| K3 | dispute   | C3 | I-6 | resolved | |",
-        ),
-        POLICY,
-        AS_OF,
+    result = with_cases(
+        "| K1 | dispute   | C1 | I-1 | open     | |",
+        "| K2 | deduction | C2 | I-5 | open     | |",
+        "| K3 | dispute   | C3 | I-6 | resolved | |",
     )
     assert levels(result.items) == [["I-2", 1], ["I-3", 0], ["I-6", 1]]
     assert result.exclusions.values.tolist() == [
@@ -211,16 +211,10 @@ def test_an_open_dispute_or_deduction_case_stops_reminders_for_its_invoice_only(
 
 
 def test_a_running_promise_to_pay_stops_reminders_and_a_broken_one_does_not() -> None:
-    result = evaluate(
-        facts(
-            ITEMS,
-            cases=NO_CASES
-            + "\n| P1 | promise | C1 | I-1 | open | 2026-04-15 |"
-            + "\n| P2 | promise | C2 |     | open | 2026-03-31 |"  # the whole customer, until today
-            + "\n| P3 | promise | C3 |     | open | 2026-03-30 |",  # ran out yesterday
-        ),
-        POLICY,
-        AS_OF,
+    result = with_cases(
+        "| P1 | promise | C1 | I-1 | open | 2026-04-15 |",
+        "| P2 | promise | C2 |     | open | 2026-03-31 |",  # the whole customer, until today
+        "| P3 | promise | C3 |     | open | 2026-03-30 |",  # ran out yesterday
     )
     assert levels(result.items) == [["I-2", 1], ["I-3", 0], ["I-6", 1]]
     assert result.exclusions.values.tolist() == [

@@ -156,32 +156,27 @@ def test_make_mailer(tmp_path: Path) -> None:
         make_mailer(Settings(home=tmp_path, mailer="pigeon"))
 
 
+def render_in(template: str = "reminder", folder: Path | None = None) -> Any:
+    return render_reminder(
+        customer={"customer_id": "C1", "name": "Acme"},
+        language="de",
+        items=ITEMS,
+        totals={},
+        max_level=1,
+        level_name="first_reminder",
+        as_of=date(2026, 3, 31),
+        pay_by=date(2026, 4, 10),
+        template=template,
+        folder=folder,
+    )
+
+
 def test_a_template_naming_something_unknown_fails_with_its_name(tmp_path: Path) -> None:
     (tmp_path / "reminder.en.txt").write_text("Dear {{ customer.nickname }}\n")
     with pytest.raises(PolicyError, match=r"rules/templates/reminder.en.txt: .*nickname"):
-        render_reminder(
-            customer={"customer_id": "C1", "name": "Acme"},
-            language="en",
-            items=ITEMS,
-            totals={},
-            max_level=1,
-            level_name="first_reminder",
-            as_of=date(2026, 3, 31),
-            pay_by=date(2026, 4, 10),
-            folder=tmp_path,
-        )
+        render_in(folder=tmp_path)  # German asked, none there: English, which names something unknown
 
 
 def test_a_template_that_does_not_exist_fails_with_its_name() -> None:
     with pytest.raises(PolicyError, match=r"rules/templates/gentle.en.txt"):
-        render_reminder(
-            customer={"customer_id": "C1", "name": "Acme"},
-            language="de",
-            items=ITEMS,
-            totals={},
-            max_level=1,
-            level_name="first_reminder",
-            as_of=date(2026, 3, 31),
-            pay_by=date(2026, 4, 10),
-            template="gentle",
-        )
+        render_in("gentle")

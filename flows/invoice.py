@@ -33,12 +33,15 @@ def bill(orders: Any, lines: Any, sequences: Any, as_of: date, series: str) -> i
 
 @task(name="check and publish invoices", cache_policy=NO_CACHE)
 def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: bool) -> dict[str, Any]:
-    check = run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage")
+    checks = [
+        run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage"),
+        run_checkpoint(billing.lines, load_contract("invoice_lines"), source="invoice stage"),
+    ]
     pub = Publication(
         current_run_id(),
         "invoice",
         as_of,
-        inserts={"invoices": billing.invoices},
+        inserts={"invoices": billing.invoices, "invoice_lines": billing.lines},
         upserts={"invoice_sequences": billing.sequences},
     )
     pub.counts = {
@@ -46,7 +49,7 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
         "orders_skipped": len(billing.skipped),
         "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0,
     }
-    return finish(settings, pub, [check], dry_run=dry_run)
+    return finish(settings, pub, checks, dry_run=dry_run)
 
 
 @flow(name="invoice", flow_run_name=run_name("invoice"))

@@ -26,7 +26,7 @@ from tasks.config import CONTRACTS_DIR
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate"}
+COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate", "terms"}
 TYPED_SUFFIX = {"money": "_minor", "rate": "_ppm"}
 
 

@@ -38,7 +38,7 @@ class Book:
 COLUMNS = {
     "customers": [
         *("customer_id", "name", "email", "country", "currency", "payment_terms_days", "credit_limit"),
-        *("segment", "dunning_profile", "language", "bank_accounts"),
+        *("segment", "dunning_profile", "language", "bank_accounts", "payment_terms"),
     ],
     "orders": ["order_id", "customer_id", "order_date", "currency", "status", "fulfilled_date"],
     "order_lines": ["order_id", "line_no", "sku", "description", "quantity", "unit_price", "tax_rate"],
@@ -568,6 +568,10 @@ def _customer_frame(cust: _Customers) -> pd.DataFrame:
         [_DUNNING_PROFILES[segment] for segment in cust.segments],
         cust.languages,
         [";".join(accounts) for accounts in cust.accounts],
+        [  # customers who pay early are offered the discount they take
+            f"{DISCOUNT_PERCENT}% {DISCOUNT_DAYS} net {days}" if habit == "early" else ""
+            for days, habit in zip(cust.terms_days, cust.habits, strict=True)
+        ],
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tasks import parse
 from tasks.checkpoint import CheckpointResult, Contract, load_contract, run_checkpoint
+from tasks.terms import TermsError, parse_terms
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
 DATASETS = ("customers", "orders", "order_lines", "invoices", "payments")
@@ -305,6 +306,11 @@ def parse_rows(
             typed[name] = currency
         elif kind in ("string",):
             typed[name] = parse.parse_text(rows[name])
+        elif kind == "terms":
+            typed[name] = parse.parse_text(rows[name])
+            problems = typed[name].map(_terms_problem)
+            for i in problems[problems.notna()].index:
+                failures.setdefault(int(i), []).append(f"{name}: {problems[i]}")
         elif kind == "integer":
             typed[name], bad = parse.parse_integer(rows[name])
             fail(bad, name, "is not a whole number")
@@ -328,6 +334,17 @@ def parse_rows(
             what = "decimals" if kind == "rate" else "the currency's decimals"
             fail(too_precise, name, f"has more than {what}")
     return typed, failures
+
+
+def _terms_problem(text: object) -> str | None:
+    """Why payment terms cannot be read, or None (empty terms fall back to payment_terms_days)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        parse_terms(text)
+    except TermsError as exc:
+        return str(exc)
+    return None
 
 
 def to_ledger_tables(good: pd.DataFrame, dataset: str, batch_id: str) -> dict[str, pd.DataFrame]:

@@ -8,10 +8,12 @@ are only consumed by invoices that are published with them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 
 import pandas as pd
+
+from tasks.terms import parse_terms
 
 PPM = 1_000_000
 
@@ -21,6 +23,7 @@ class Billing:
     invoices: pd.DataFrame  # one row per new invoice
     sequences: pd.DataFrame  # series, year, last_number after this billing
     skipped: pd.DataFrame  # order_id, reason: fulfilled orders that could not be billed
+    lines: pd.DataFrame = field(default_factory=pd.DataFrame)  # each invoice's lines, as billed
 
 
 def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
@@ -37,13 +40,15 @@ def bill_orders(
 ) -> Billing:
     """Bill every order in `orders`, issued on `as_of`, due after the customer's terms.
 
-    orders: order_id, customer_id, currency, fulfilled_date, payment_terms_days.
+    orders: order_id, customer_id, currency, fulfilled_date, payment_terms_days, payment_terms
+    (optional: "net 30", "eom 15", "2% 10 net 30"; see `tasks/terms.py`).
     lines: order_id, line_no, quantity, unit_price_minor, tax_rate_ppm.
     sequences: series, year, last_number.
     """
+    priced = line_totals(lines) if len(lines) else lines.assign(net_minor=[], tax_minor=[])
     totals = (
-        line_totals(lines).groupby("order_id")[["net_minor", "tax_minor"]].sum()
-        if len(lines)
+        priced.groupby("order_id")[["net_minor", "tax_minor"]].sum()
+        if len(priced)
         else pd.DataFrame(columns=["net_minor", "tax_minor"])
     )
     billable = orders.merge(totals, left_on="order_id", right_index=True, how="left")
@@ -55,20 +60,52 @@ def bill_orders(
     known = sequences[(sequences["series"] == series) & (sequences["year"] == year)]
     last = int(known["last_number"].iloc[0]) if len(known) else 0
     numbers = range(last + 1, last + 1 + len(billable))
-    terms = billable["payment_terms_days"].astype("int64")
+    written = (
+        billable["payment_terms"] if "payment_terms" in billable else pd.Series("", index=billable.index)
+    )
+    terms = [
+        parse_terms(text, int(days))
+        for text, days in zip(written.fillna(""), billable["payment_terms_days"].astype("int64"), strict=True)
+    ]
+    amounts = (billable["net_minor"] + billable["tax_minor"]).astype("int64")
+    discounts = [t.discount(as_of, int(a)) for t, a in zip(terms, amounts, strict=True)]
     invoices = pd.DataFrame(
         {
             "invoice_id": [f"{series}-{year}-{n:06d}" for n in numbers],
             "customer_id": billable["customer_id"],
             "order_id": billable["order_id"],
             "issue_date": as_of,
-            "due_date": [as_of + timedelta(days=int(d)) for d in terms],
+            "due_date": [t.due(as_of) for t in terms],
             "currency": billable["currency"],
             "net_minor": billable["net_minor"].astype("int64"),
             "tax_minor": billable["tax_minor"].astype("int64"),
+            "discount_date": pd.Series([d for d, _ in discounts], dtype=object),
+            "discount_amount_minor": pd.Series([v for _, v in discounts], dtype="Int64"),
         }
     )
     invoices["amount_minor"] = invoices["net_minor"] + invoices["tax_minor"]
     invoices["origin"] = "billed"
     new_sequences = pd.DataFrame({"series": [series], "year": [year], "last_number": [last + len(billable)]})
-    return Billing(invoices, new_sequences if len(billable) else new_sequences.iloc[0:0], skipped)
+    billed_lines = priced.merge(invoices[["order_id", "invoice_id", "currency"]], on="order_id")
+    billed_lines = billed_lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
+    return Billing(
+        invoices,
+        new_sequences if len(billable) else new_sequences.iloc[0:0],
+        skipped,
+        billed_lines[[c for c in LINE_COLUMNS if c in billed_lines.columns]],
+    )
+
+
+LINE_COLUMNS = [
+    "invoice_id",
+    "line_no",
+    "order_id",
+    "sku",
+    "description",
+    "quantity",
+    "unit_price_minor",
+    "tax_rate_ppm",
+    "net_minor",
+    "tax_minor",
+    "currency",
+]

@@ -22,7 +22,7 @@ from tasks.money import exponent, line_amounts, to_minor
 AS_OF = date(2026, 3, 31)
 HEADERS = {
     "customers": "customer_id,name,email,country,currency,payment_terms_days,credit_limit,segment,"
-    "dunning_profile,language,bank_accounts",
+    "dunning_profile,language,bank_accounts,payment_terms",
     "orders": "order_id,customer_id,order_date,currency,status,fulfilled_date",
     "order_lines": "order_id,line_no,sku,description,quantity,unit_price,tax_rate",
     "invoices": "invoice_id,customer_id,issue_date,due_date,currency,amount,order_id,discount_date,discount_amount",
@@ -84,6 +84,11 @@ def test_customers_who_pay_early_are_offered_the_discount_they_take(book: Book) 
     assert ((pd.to_datetime(offered["discount_date"]) - issued).dt.days == 10).all()
     assert (minor(offered, "discount_amount") == minor(offered) * 2 // 100).all()
     assert (invoices.loc[invoices["discount_date"] == "", "discount_amount"] == "").all()
+    customers = book.customers.set_index("customer_id")
+    written = invoices["customer_id"].map(customers["payment_terms"])
+    assert ((written != "") == (invoices["discount_date"] != "")).all()  # by the customer's terms
+    offering = customers[customers["payment_terms"] != ""]
+    assert (offering["payment_terms"] == "2% 10 net " + offering["payment_terms_days"]).all()
 
 
 # --- determinism, files and formats --------------------------------------------------------------------

@@ -3,7 +3,7 @@ with billed as (
     select distinct order_id from invoices where order_id is not null
 )
 
-select l.order_id, l.line_no, l.quantity, l.unit_price_minor, l.tax_rate_ppm
+select l.order_id, l.line_no, l.sku, l.description, l.quantity, l.unit_price_minor, l.tax_rate_ppm
 from order_lines l
 join orders o using (order_id)
 anti join billed b on b.order_id = l.order_id

@@ -10,7 +10,7 @@ unbilled as (
     where o.status = 'fulfilled' and o.fulfilled_date <= $as_of
 )
 
-select u.*, c.payment_terms_days
+select u.*, c.payment_terms_days, coalesce(c.payment_terms, '') as payment_terms
 from unbilled u
 join customers c using (customer_id)
 order by u.fulfilled_date, u.order_id

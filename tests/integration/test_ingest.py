@@ -243,3 +243,25 @@ def test_a_known_key_with_different_values_is_quarantined_not_dropped(home: Path
         app, ["ingest", str(write(files, "invoices_3.csv", changed)), "--home", str(home), "--json"]
     )
     assert json.loads(third.output)[0]["counts"]["rows_quarantined"] == 0
+
+
+def test_payment_terms_that_cannot_be_read_quarantine_their_customer(home: Path, tmp_path: Path) -> None:
+    customers = (
+        CUSTOMERS.replace(
+            "customer_id,name,email,country,currency,payment_terms_days,credit_limit,segment,dunning_profile,language,bank_accounts",
+            "customer_id,name,email,country,currency,payment_terms_days,credit_limit,segment,dunning_profile,language,bank_accounts,payment_terms",
+        )
+        .replace("DE89370400440532013000\n", "DE89370400440532013000,2% 10 net 30\n")
+        .replace(",en,\n", ",en,,3 weeks\n")
+    )
+    path = write(tmp_path / "in", "customers.csv", customers)
+    result = runner.invoke(app, ["ingest", str(path), "--home", str(home), "--as-of", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "quarantine.csv"
+    assert runner.invoke(app, ["export", "quarantine", "--out", str(out), "--home", str(home)]).exit_code == 0
+    quarantine = pd.read_csv(out, dtype=str)
+    assert quarantine["key"].tolist() == ["C2"]
+    assert "payment_terms: payment terms '3 weeks' are not understood" in quarantine.loc[0, "reasons"]
+    assert "customers.csv" in quarantine.loc[0, "source"] and quarantine.loc[0, "row_number"] == "3"
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        assert ledger.table("customers")["payment_terms"].tolist() == ["2% 10 net 30"]

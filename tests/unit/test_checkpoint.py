@@ -16,6 +16,7 @@ from .tables import table
 INPUTS = ["customers", "orders", "order_lines", "invoices", "payments"]
 OUTPUTS = [
     "billed_invoices",
+    "invoice_lines",
     "allocations",
     "invoice_adjustments",
     "deduction_cases",

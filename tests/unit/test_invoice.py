@@ -198,6 +198,31 @@ def test_invoices_are_marked_billed() -> None:
         "currency",
         "net_minor",
         "tax_minor",
+        "discount_date",
+        "discount_amount_minor",
         "amount_minor",
         "origin",
     ]
+
+
+def test_terms_set_the_due_date_and_the_early_payment_discount() -> None:
+    orders = table("""
+        | order_id | customer_id | currency | fulfilled_date | payment_terms_days | payment_terms |
+        | SO-1     | C1          | EUR      | 2026-03-02     | 30                 | 2% 10 net 30  |
+        | SO-2     | C2          | EUR      | 2026-03-02     | 30                 | eom 15        |
+        | SO-3     | C3          | EUR      | 2026-03-02     | 45                 |               |
+    """)
+    billing = bill(orders, THREE_ORDERS_LINES)
+    rows = billing.invoices[["order_id", "due_date", "discount_date", "discount_amount_minor"]]
+    assert [[None if pd.isna(v) else v for v in row] for row in rows.values.tolist()] == [
+        ["SO-1", date(2026, 4, 30), date(2026, 4, 10), 2_38],  # issued 31 March; 2 % of 119.00
+        ["SO-2", date(2026, 4, 15), None, None],  # the end of March plus 15
+        ["SO-3", date(2026, 5, 15), None, None],  # no terms written: net 45
+    ]
+
+
+def test_the_invoice_keeps_its_lines_as_billed() -> None:
+    billing = bill(ORDERS, THREE_ORDERS_LINES)
+    assert billing.lines[
+        ["invoice_id", "line_no", "order_id", "net_minor", "tax_minor", "currency"]
+    ].values.tolist() == [["O2C-2026-000001", 1, "SO-1", 100_00, 19_00, "EUR"]]

@@ -9,7 +9,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import invoice
-from tasks.artifacts import current_run_id
+from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
@@ -36,6 +36,7 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
     checks = [
         run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage"),
         run_checkpoint(billing.lines, load_contract("invoice_lines"), source="invoice stage"),
+        run_checkpoint(billing.control, load_contract("invoice_control"), source="invoice stage"),
     ]
     pub = Publication(
         current_run_id(),
@@ -49,7 +50,14 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
         "orders_skipped": len(billing.skipped),
         "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0,
     }
-    return finish(settings, pub, checks, dry_run=dry_run)
+    summary = finish(settings, pub, checks, dry_run=dry_run)
+    publish_table(
+        "invoice-completeness",
+        billing.control,
+        "fulfilled orders in = invoiced + skipped with a reason, per currency, in count and amount",
+    )
+    publish_table("invoice-skipped", billing.skipped, "fulfilled orders not invoiced, and why")
+    return summary
 
 
 @flow(name="invoice", flow_run_name=run_name("invoice"))

@@ -20,7 +20,7 @@ STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate
 
 STAGE_CONTRACTS: dict[str, tuple[str, ...]] = {
     "ingest": ("customers", "orders", "order_lines", "invoices", "payments"),
-    "invoice": ("billed_invoices", "invoice_lines"),
+    "invoice": ("billed_invoices", "invoice_lines", "invoice_control"),
     "reconcile": ("allocations", "invoice_adjustments", "deduction_cases"),
     "remind": ("reminders",),
     "escalate": ("worklist",),

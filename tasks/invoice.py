@@ -24,6 +24,7 @@ class Billing:
     sequences: pd.DataFrame  # series, year, last_number after this billing
     skipped: pd.DataFrame  # order_id, reason: fulfilled orders that could not be billed
     lines: pd.DataFrame = field(default_factory=pd.DataFrame)  # each invoice's lines, as billed
+    control: pd.DataFrame = field(default_factory=pd.DataFrame)  # completeness, per currency
 
 
 def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +94,36 @@ def bill_orders(
         new_sequences if len(billable) else new_sequences.iloc[0:0],
         skipped,
         billed_lines[[c for c in LINE_COLUMNS if c in billed_lines.columns]],
+        completeness(orders, totals, invoices, skipped),
     )
+
+
+def completeness(
+    orders: pd.DataFrame, totals: pd.DataFrame, invoices: pd.DataFrame, skipped: pd.DataFrame
+) -> pd.DataFrame:
+    """The control between the fulfilled orders in and what came out, per currency, in count and in
+    amount (net + tax of their lines): orders in = invoiced + skipped with a reason."""
+    columns = ["currency", "orders_in", "amount_in_minor", "orders_out", "amount_out_minor"]
+    if not len(orders):
+        return pd.DataFrame(columns=columns)
+    amount = (totals["net_minor"] + totals["tax_minor"]) if len(totals) else pd.Series(dtype="int64")
+    frame = orders[["order_id", "currency"]].assign(
+        amount_minor=orders["order_id"].map(amount).fillna(0).astype("int64")
+    )
+    out = pd.concat(
+        [
+            invoices[["order_id", "currency", "amount_minor"]],
+            frame[frame["order_id"].isin(skipped["order_id"])],
+        ]
+    )
+    into = frame.groupby("currency").agg(
+        orders_in=("order_id", "size"), amount_in_minor=("amount_minor", "sum")
+    )
+    outof = out.groupby("currency").agg(
+        orders_out=("order_id", "size"), amount_out_minor=("amount_minor", "sum")
+    )
+    control = into.join(outof, how="outer").fillna(0).astype("int64").reset_index()
+    return control[columns]
 
 
 LINE_COLUMNS = [

@@ -25,6 +25,8 @@ INTEGER_COLUMNS = {
     "year",
     "last_number",
     "oldest_days_past_due",
+    "orders_in",
+    "orders_out",
 }
 DATE_COLUMNS = {"as_of", "entered_on"}
 

@@ -17,6 +17,7 @@ INPUTS = ["customers", "orders", "order_lines", "invoices", "payments"]
 OUTPUTS = [
     "billed_invoices",
     "invoice_lines",
+    "invoice_control",
     "allocations",
     "invoice_adjustments",
     "deduction_cases",

@@ -226,3 +226,31 @@ def test_the_invoice_keeps_its_lines_as_billed() -> None:
     assert billing.lines[
         ["invoice_id", "line_no", "order_id", "net_minor", "tax_minor", "currency"]
     ].values.tolist() == [["O2C-2026-000001", 1, "SO-1", 100_00, 19_00, "EUR"]]
+
+
+def test_the_completeness_control_balances_orders_in_with_invoiced_and_skipped() -> None:
+    orders = table("""
+        | order_id | customer_id | currency | fulfilled_date | payment_terms_days |
+        | SO-1     | C1          | EUR      | 2026-03-02     | 30                 |
+        | SO-2     | C1          | USD      | 2026-03-02     | 30                 |
+        | SO-9     | C1          | EUR      | 2026-03-02     | 30                 |
+    """)
+    billing = bill(orders, THREE_ORDERS_LINES)  # SO-9 has no lines: skipped with its reason
+    assert billing.skipped.values.tolist() == [["SO-9", "order has no lines"]]
+    assert billing.control.values.tolist() == [
+        ["EUR", 2, 119_00, 2, 119_00],
+        ["USD", 1, 119_00, 1, 119_00],
+    ]
+
+
+def test_the_completeness_checkpoint_halts_when_an_order_is_lost() -> None:
+    from tasks.checkpoint import load_contract, run_checkpoint
+
+    lost = table("""
+        | currency | orders_in | amount_in_minor | orders_out | amount_out_minor |
+        | EUR      | 3         | 300_00          | 2          | 200_00           |
+    """)
+    result = run_checkpoint(lost, load_contract("invoice_control"), source="test")
+    assert result.outcome == "halted"
+    balanced = lost.assign(orders_out=3, amount_out_minor=300_00)
+    assert run_checkpoint(balanced, load_contract("invoice_control"), source="test").outcome != "halted"

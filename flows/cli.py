@@ -336,6 +336,19 @@ def bench_reconcile(
         typer.echo(line)
 
 
+@bench_app.command("invoice")
+def bench_invoice(
+    lines: Annotated[int, typer.Option("--lines", min=1, help="Order lines to bill.")] = 1_000_000,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    home: BenchHome = None,
+) -> None:
+    """Time the invoice stage billing N order lines of fulfilled orders, through the real flow."""
+    from tasks.bench import run_invoice_benchmark
+
+    for line in run_invoice_benchmark(lines=lines, seed=seed, home=home):
+        typer.echo(line)
+
+
 @bench_app.command("dunning")
 def bench_dunning(
     invoices: Annotated[int, typer.Option("--invoices", min=1, help="Open invoices.")] = 1_000_000,

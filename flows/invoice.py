@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from tasks import documents as documents_logic
 from tasks import invoice
 from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
@@ -17,12 +18,13 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, ru
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
-def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any]:
+def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         return (
             ledger.query("invoice/unbilled_orders", as_of=as_of),
             ledger.query("invoice/unbilled_lines", as_of=as_of),
             ledger.query("invoice/sequences"),
+            ledger.query("invoice/customers"),
         )
 
 
@@ -60,15 +62,30 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
     return summary
 
 
+@task(name="write invoice documents", cache_policy=NO_CACHE)
+def write_documents(settings: Settings, billing: invoice.Billing, customers: Any) -> dict[str, int]:
+    """An HTML and a PDF document per invoice billed by this run, under `documents/`; an invoice
+    whose documents exist keeps them (re-running writes nothing)."""
+    return documents_logic.write_documents(
+        billing.invoices, billing.lines, customers, settings.home / "documents", settings.seller_name
+    )
+
+
 @flow(name="invoice", flow_run_name=run_name("invoice"))
-def invoice_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
-    """Turn fulfilled, not yet billed orders into numbered invoices."""
+def invoice_flow(
+    as_of: date | None = None, dry_run: bool = False, home: str | None = None, documents: bool = True
+) -> dict[str, Any]:
+    """Turn fulfilled, not yet billed orders into numbered invoices, each with its HTML and PDF
+    document (`documents=False` bills without them)."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            orders, lines, sequences = read_unbilled(settings, day)
+            orders, lines, sequences, customers = read_unbilled(settings, day)
             billing = bill(orders, lines, sequences, day, settings.invoice_series)
-            return conclude(publish(settings, billing, day, dry_run))
+            summary = publish(settings, billing, day, dry_run)
+            if documents and not dry_run and summary["outcome"] != "halted":
+                summary["documents"] = write_documents(settings, billing, customers)
+            return conclude(summary)
     except data_errors() as exc:
         return failed(exc)

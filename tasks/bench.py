@@ -405,3 +405,119 @@ def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator
             dunning = plan_reminders(facts, customers, policy, as_of=as_of, rule_version=version)
             seconds = time.perf_counter() - begin
         yield f"messages rendered: {len(dunning.reminders)} in {seconds:.2f} s (with the evaluation), peak {memory['peak'] / 2**20:.0f} MB"
+
+
+def invoicing_book(lines: int, seed: int, as_of: date) -> dict[str, Any]:
+    """Customers, fulfilled orders and `lines` order lines (four per order on average) for timing the
+    invoice stage; a third of the customers on `2% 10 net 30`, a third on `eom 15`, the rest net."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    orders = max(lines // 4, 1)
+    customers = max(orders // 25, 10)
+    customer_ids = np.array([f"C{c:07d}" for c in range(customers)], dtype=object)
+    terms = np.array(["2% 10 net 30", "eom 15", ""], dtype=object)[np.arange(customers) % 3]
+    order_ids = np.array([f"SO-{o:08d}" for o in range(orders)], dtype=object)
+    owner = rng.integers(0, customers, orders)
+    fulfilled = pd.Timestamp(as_of) - pd.to_timedelta(rng.integers(0, 20, orders), unit="D")
+    per_order = np.bincount(rng.integers(0, orders, lines), minlength=orders)
+    per_order[per_order == 0] = 1  # every order has a line
+    order_of_line = np.repeat(np.arange(orders), per_order)
+    line_no = np.concatenate([np.arange(1, n + 1) for n in per_order])
+    count = len(order_of_line)
+    return {
+        "customers": pd.DataFrame(
+            {
+                "customer_id": customer_ids,
+                "name": ["Customer " + c for c in customer_ids],
+                "currency": "EUR",
+                "payment_terms_days": 30,
+                "payment_terms": terms,
+            }
+        ),
+        "orders": pd.DataFrame(
+            {
+                "order_id": order_ids,
+                "customer_id": customer_ids[owner],
+                "order_date": (fulfilled - pd.Timedelta(days=3)).strftime("%Y-%m-%d"),
+                "currency": "EUR",
+                "status": "fulfilled",
+                "fulfilled_date": fulfilled.strftime("%Y-%m-%d"),
+            }
+        ),
+        "order_lines": pd.DataFrame(
+            {
+                "order_id": order_ids[order_of_line],
+                "line_no": line_no,
+                "quantity": rng.integers(1, 20, count),
+                "unit_price": [f"{p // 100}.{p % 100:02d}" for p in rng.integers(50, 100_000, count)],
+                "tax_rate": np.array(["0.19", "0.07", "0"], dtype=object)[rng.integers(0, 3, count)],
+            }
+        ),
+    }
+
+
+def run_invoice_benchmark(*, lines: int, seed: int, home: str | None) -> Iterator[str]:
+    """Ingest fulfilled orders with `lines` order lines, then time the invoice stage through its flow."""
+    from flows.ingest import ingest_flow
+    from flows.invoice import invoice_flow
+
+    workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-invoice-"))
+    as_of = date(2026, 11, 20)
+    book = invoicing_book(lines, seed, as_of)
+    inbox = workspace / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in book.items():
+        frame.to_csv(inbox / f"{name}.csv", index=False)
+        paths.append(str(inbox / f"{name}.csv"))
+    yield (
+        f"book: {len(book['order_lines'])} order lines in {len(book['orders'])} fulfilled orders of"
+        f" {len(book['customers'])} customers (seed {seed})"
+    )
+    yield f"workspace: {workspace}"
+    begin = time.perf_counter()
+    _start_platform()
+    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
+    begin = time.perf_counter()
+    state = ingest_flow(paths=paths, as_of=as_of, home=str(workspace), return_state=True)
+    if state.is_failed():
+        raise RuntimeError(f"ingest failed during the benchmark: {state.message}")
+    yield f"ingest: {time.perf_counter() - begin:.1f} s, not counted below"
+    seconds, billed, peak = _measure(
+        partial(invoice_flow, as_of=as_of, home=str(workspace), documents=False, return_state=True),
+        "invoice",
+        {},
+    )
+    count = len(book["order_lines"])
+    yield (
+        f"invoice stage without documents (read, bill, checkpoints, write): {seconds:.2f} s, {billed} invoices,"
+        f" {count / seconds:.0f} order lines/s, peak {peak / 2**20:.0f} MB"
+    )
+    yield from _time_documents(workspace, sample=200)
+
+
+def _time_documents(workspace: Path, sample: int) -> Iterator[str]:
+    """Render the HTML and PDF documents of `sample` billed invoices and say what one costs."""
+
+    from tasks.config import load_settings
+    from tasks.documents import write_documents
+    from tasks.ledger import open_ledger
+
+    with open_ledger(load_settings(workspace).ledger_path) as ledger:
+        invoices = ledger.con.execute(
+            "select * from invoices where origin = 'billed' order by invoice_id limit ?", [sample]
+        ).df()
+        lines = ledger.con.execute(
+            "select * from invoice_lines where invoice_id in (select invoice_id from invoices"
+            " where origin = 'billed' order by invoice_id limit ?)",
+            [sample],
+        ).df()
+        customers = ledger.query("invoice/customers")
+    folder = workspace / "documents-sample"
+    begin = time.perf_counter()
+    written = write_documents(invoices, lines, customers, folder, "Example Trading Ltd")["documents_written"]
+    seconds = time.perf_counter() - begin
+
+    yield f"documents (HTML and PDF): {written} in {seconds:.2f} s, {seconds / max(written, 1) * 1000:.1f} ms per invoice"

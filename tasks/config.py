@@ -43,6 +43,7 @@ class Settings:
     mail_rate_per_second: float = 10.0
     lock_timeout_seconds: float = 600.0
     invoice_series: str = "O2C"
+    seller_name: str = "Example Trading Ltd"
 
     @property
     def ledger_path(self) -> Path:
@@ -80,4 +81,5 @@ def load_settings(home: str | Path | None = None) -> Settings:
         mail_rate_per_second=float(os.environ.get("O2C_MAIL_RATE", "10")),
         lock_timeout_seconds=float(os.environ.get("O2C_LOCK_TIMEOUT", "600")),
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
+        seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
     )

@@ -186,6 +186,7 @@ def test_the_same_rows_in_a_new_file_add_nothing(
 def test_billed_invoices_keep_their_lines_and_their_terms(ran: tuple[Path, dict], tmp_path: Path) -> None:
     """Every billed invoice's total is the sum of its lines as billed; customers whose terms offer a
     discount get it on their billed invoices; both exports list what the ledger holds."""
+    from pypdf import PdfReader
     from typer.testing import CliRunner
 
     from flows.cli import app
@@ -231,6 +232,15 @@ def test_billed_invoices_keep_their_lines_and_their_terms(ran: tuple[Path, dict]
         "discount_date",
         "discount_amount",
     ]
+    pdfs = sorted((home / "documents").glob("*.pdf"))
+    assert [p.stem for p in pdfs] == sorted(billed["invoice_id"])
+    assert all((home / "documents" / f"{p.stem}.html").is_file() for p in pdfs)
+    first = billed.sort_values("invoice_id").iloc[0]
+    text = "".join(page.extract_text() for page in PdfReader(pdfs[0]).pages)
+    assert first["invoice_id"] in text
+    currency = invoices.set_index("invoice_id").loc[first["invoice_id"], "currency"]
+    total = invoices.set_index("invoice_id").loc[first["invoice_id"], "total"]
+    assert f"{total} {currency}" in text
     lines = pd.read_csv(tmp_path / "invoice-lines.csv", dtype=str)
     assert set(lines["invoice_id"]) == set(billed["invoice_id"])
     assert list(lines.columns) == [

@@ -18,19 +18,20 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, ru
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
-def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any, Any]:
+def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any, Any, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         return (
             ledger.query("invoice/unbilled_orders", as_of=as_of),
             ledger.query("invoice/unbilled_lines", as_of=as_of),
             ledger.query("invoice/sequences"),
             ledger.query("invoice/customers"),
+            ledger.query("invoice/billed_orders"),
         )
 
 
 @task(name="bill orders", cache_policy=NO_CACHE)
-def bill(orders: Any, lines: Any, sequences: Any, as_of: date, series: str) -> invoice.Billing:
-    return invoice.bill_orders(orders, lines, sequences, as_of=as_of, series=series)
+def bill(orders: Any, lines: Any, sequences: Any, billed: Any, as_of: date, series: str) -> invoice.Billing:
+    return invoice.bill_orders(orders, lines, sequences, as_of=as_of, series=series, billed=billed)
 
 
 @task(name="check and publish invoices", cache_policy=NO_CACHE)
@@ -39,16 +40,24 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
         run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage"),
         run_checkpoint(billing.lines, load_contract("invoice_lines"), source="invoice stage"),
         run_checkpoint(billing.control, load_contract("invoice_control"), source="invoice stage"),
+        run_checkpoint(billing.adjustments, load_contract("invoice_adjustments"), source="invoice stage"),
     ]
     pub = Publication(
         current_run_id(),
         "invoice",
         as_of,
-        inserts={"invoices": billing.invoices, "invoice_lines": billing.lines},
+        inserts={
+            "invoices": billing.invoices,
+            "invoice_lines": billing.lines,
+            "invoice_adjustments": billing.adjustments,
+        },
         upserts={"invoice_sequences": billing.sequences},
     )
     pub.counts = {
-        "orders_billed": len(billing.invoices),
+        "orders_billed": int((billing.invoices["kind"] == "invoice").sum()) if len(billing.invoices) else 0,
+        "credit_notes": int((billing.invoices["kind"] == "credit_note").sum())
+        if len(billing.invoices)
+        else 0,
         "orders_skipped": len(billing.skipped),
         "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0,
     }
@@ -81,8 +90,8 @@ def invoice_flow(
     day = resolve_as_of(as_of)
     try:
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            orders, lines, sequences, customers = read_unbilled(settings, day)
-            billing = bill(orders, lines, sequences, day, settings.invoice_series)
+            orders, lines, sequences, customers, billed = read_unbilled(settings, day)
+            billing = bill(orders, lines, sequences, billed, day, settings.invoice_series)
             summary = publish(settings, billing, day, dry_run)
             if documents and not dry_run and summary["outcome"] != "halted":
                 summary["documents"] = write_documents(settings, billing, customers)

@@ -1,7 +1,7 @@
 """Data contracts compiled to Great Expectations suites, run on pandas frames between stages.
 
 A contract (`data_contracts/<dataset>.yaml`) names the dataset's grain, its key, its columns
-(type, required, unique, allowed values, minimum), row rules comparing two columns, references to
+(type, required, unique, allowed and refused values, minimum), row rules comparing two columns, references to
 other datasets, and what a failure does: `quarantine` (bad rows leave, the rest goes on) or `halt`
 (nothing is published), with a ceiling on the quarantined share above which it halts anyway.
 
@@ -148,6 +148,10 @@ def compile_suite(contract: Contract) -> Any:
         if spec.get("allowed"):
             suite.add_expectation(
                 gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(spec["allowed"]))
+            )
+        if spec.get("not"):
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=list(spec["not"]))
             )
         if "min" in spec or "max" in spec:
             suite.add_expectation(
@@ -303,6 +307,8 @@ def _reason(
             return f"{name}: unknown {meta['references'][:-1] if meta['references'].endswith('s') else meta['references']}"
         allowed = ", ".join(map(str, kwargs.get("value_set", [])))
         return f"{name}: not one of {allowed}"
+    if expectation == "expect_column_values_to_not_be_in_set":
+        return f"{name}: must not be {', '.join(map(str, kwargs.get('value_set', [])))}"
     if expectation == "expect_column_pair_values_a_to_be_greater_than_b":
         other = _base_column(contract, kwargs["column_B"])
         op = ">=" if kwargs.get("or_equal") else ">"

@@ -19,6 +19,8 @@ from tasks.notify import _environment
 LABELS = {
     "en": {
         "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "credits": "Credits invoice {invoice}.",
         "number": "Invoice number",
         "issued": "Issue date",
         "due": "Due date",
@@ -37,6 +39,8 @@ LABELS = {
     },
     "de": {
         "invoice": "Rechnung",
+        "credit_note": "Gutschrift",
+        "credits": "Gutschrift zur Rechnung {invoice}.",
         "number": "Rechnungsnummer",
         "issued": "Rechnungsdatum",
         "due": "Fällig am",
@@ -55,6 +59,8 @@ LABELS = {
     },
     "fr": {
         "invoice": "Facture",
+        "credit_note": "Avoir",
+        "credits": "Avoir sur la facture {invoice}.",
         "number": "Numéro de facture",
         "issued": "Date d'émission",
         "due": "Échéance",
@@ -94,6 +100,8 @@ class InvoiceDocument:
     total: str
     discount_note: str
     labels: dict[str, str]
+    title: str = ""  # "Invoice" or "Credit note", in the language
+    credits_note: str = ""  # a credit note: which invoice it credits
 
 
 def document(
@@ -142,6 +150,10 @@ def document(
         total=money(invoice["amount_minor"]),
         discount_note=note,
         labels=labels,
+        title=labels["credit_note"] if invoice.get("kind") == "credit_note" else labels["invoice"],
+        credits_note=labels["credits"].format(invoice=invoice.get("credit_for_invoice"))
+        if invoice.get("kind") == "credit_note"
+        else "",
     )
 
 
@@ -184,7 +196,7 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
 
     pdf = FPDF(format="A4")
     pdf.set_creator("o2c")
-    pdf.set_title(f"{doc.labels['invoice']} {doc.invoice_id}")
+    pdf.set_title(f"{doc.title} {doc.invoice_id}")
     family = "Helvetica"
     if not _latin1(doc) and (_FONTS / "DejaVuSans.ttf").is_file():
         family = "DejaVu"
@@ -192,7 +204,7 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
         pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
     pdf.add_page()
     pdf.set_font(family, "B", 16)
-    pdf.cell(0, 10, f"{doc.labels['invoice']} {doc.invoice_id}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, f"{doc.title} {doc.invoice_id}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 10)
     for label, value in (
         (doc.seller, ""),
@@ -233,13 +245,11 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     pdf.set_font(family, "", 10)
     if doc.discount_note:
         pdf.multi_cell(0, 6, doc.discount_note, new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(
-        0,
-        6,
-        doc.labels["pay"].format(total=doc.total, currency=doc.currency, due=doc.due_date),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    if doc.credits_note:  # a credit note is not paid: it says which invoice it credits
+        pdf.multi_cell(0, 6, doc.credits_note, new_x="LMARGIN", new_y="NEXT")
+    else:
+        pay = doc.labels["pay"].format(total=doc.total, currency=doc.currency, due=doc.due_date)
+        pdf.multi_cell(0, 6, pay, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

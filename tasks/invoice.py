@@ -25,6 +25,7 @@ class Billing:
     skipped: pd.DataFrame  # order_id, reason: fulfilled orders that could not be billed
     lines: pd.DataFrame = field(default_factory=pd.DataFrame)  # each invoice's lines, as billed
     control: pd.DataFrame = field(default_factory=pd.DataFrame)  # completeness, per currency
+    adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)  # credit notes settled on invoices
 
 
 def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
@@ -37,14 +38,24 @@ def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def bill_orders(
-    orders: pd.DataFrame, lines: pd.DataFrame, sequences: pd.DataFrame, *, as_of: date, series: str
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    sequences: pd.DataFrame,
+    *,
+    as_of: date,
+    series: str,
+    billed: pd.DataFrame | None = None,
 ) -> Billing:
-    """Bill every order in `orders`, issued on `as_of`, due after the customer's terms.
+    """Bill every order in `orders`, issued on `as_of`: an invoice due after the customer's terms,
+    or, for an order that credits another (`credit_for`: a cancellation or a return, its lines with
+    negative quantities), a credit note against the invoice of the order it credits.
 
     orders: order_id, customer_id, currency, fulfilled_date, payment_terms_days, payment_terms
-    (optional: "net 30", "eom 15", "2% 10 net 30"; see `tasks/terms.py`).
+    (optional: "net 30", "eom 15", "2% 10 net 30"; see `tasks/terms.py`), credit_for (optional).
     lines: order_id, line_no, quantity, unit_price_minor, tax_rate_ppm.
-    sequences: series, year, last_number.
+    sequences: series, year, last_number. Invoices are numbered in `series`, credit notes in
+    `<series>-CN`, each without gaps.
+    billed: order_id, invoice_id, customer_id, currency, open_minor of orders billed before.
     """
     priced = line_totals(lines) if len(lines) else lines.assign(net_minor=[], tax_minor=[])
     totals = (
@@ -53,49 +64,190 @@ def bill_orders(
         else pd.DataFrame(columns=["net_minor", "tax_minor"])
     )
     billable = orders.merge(totals, left_on="order_id", right_index=True, how="left")
-    no_lines = billable["net_minor"].isna()
-    skipped = pd.DataFrame({"order_id": billable.loc[no_lines, "order_id"], "reason": "order has no lines"})
-    billable = billable[~no_lines].sort_values(["fulfilled_date", "order_id"]).reset_index(drop=True)
-
-    year = as_of.year
-    known = sequences[(sequences["series"] == series) & (sequences["year"] == year)]
-    last = int(known["last_number"].iloc[0]) if len(known) else 0
-    numbers = range(last + 1, last + 1 + len(billable))
-    written = (
-        billable["payment_terms"] if "payment_terms" in billable else pd.Series("", index=billable.index)
+    if "credit_for" not in billable:
+        billable["credit_for"] = None
+    billable["credit_for"] = billable["credit_for"].where(billable["credit_for"].fillna("") != "", None)
+    billable = billable.sort_values(["fulfilled_date", "order_id"]).reset_index(drop=True)
+    reasons = pd.Series(None, index=billable.index, dtype=object)
+    reasons[billable["net_minor"].isna()] = "order has no lines"
+    amount = pd.to_numeric(billable["net_minor"]).fillna(0) + pd.to_numeric(billable["tax_minor"]).fillna(0)
+    is_credit = billable["credit_for"].notna()
+    reasons[reasons.isna() & ~is_credit & (amount < 0)] = (
+        "its lines total below zero: a cancellation or return names the order it credits (credit_for)"
     )
+    positive = priced[priced["quantity"] > 0]["order_id"] if len(priced) else pd.Series(dtype=object)
+    reasons[reasons.isna() & is_credit & billable["order_id"].isin(positive)] = (
+        "a cancellation or return has lines with positive quantities"
+    )
+    regular = billable[reasons.isna() & ~is_credit]
+    invoices = _invoices(regular, as_of, series, sequences)
+    known = _billed_so_far(billed, invoices)
+    credits = billable[reasons.isna() & is_credit]
+    original = credits["credit_for"].map(known["invoice_id"])
+    same = (credits["currency"] == credits["credit_for"].map(known["currency"])) & (
+        credits["customer_id"] == credits["credit_for"].map(known["customer_id"])
+    )
+    reasons[credits.index[original.isna()]] = [
+        f"credits order {o}, which no invoice bills" for o in credits.loc[original.isna(), "credit_for"]
+    ]
+    wrong = original.notna() & ~same
+    reasons[credits.index[wrong]] = "credits an order of another customer or currency"
+    credits = credits[original.notna() & same]
+    notes = _credit_notes(credits, credits["credit_for"].map(known["invoice_id"]), as_of, series, sequences)
+    adjustments = _settle_credits(notes, known.set_index("invoice_id")["open_minor"], as_of)
+    everything = pd.concat([invoices, notes], ignore_index=True) if len(notes) else invoices
+    skipped = pd.DataFrame(
+        {"order_id": billable.loc[reasons.notna(), "order_id"], "reason": reasons.dropna()}
+    )
+    billed_lines = priced.merge(everything[["order_id", "invoice_id", "currency"]], on="order_id")
+    billed_lines = billed_lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
+    return Billing(
+        everything,
+        _sequences(sequences, everything, series, as_of.year),
+        skipped.reset_index(drop=True),
+        billed_lines[[c for c in LINE_COLUMNS if c in billed_lines.columns]],
+        completeness(orders, totals, everything, skipped),
+        adjustments,
+    )
+
+
+def _last_number(sequences: pd.DataFrame, series: str, year: int) -> int:
+    known = sequences[(sequences["series"] == series) & (sequences["year"] == year)]
+    return int(known["last_number"].iloc[0]) if len(known) else 0
+
+
+def _invoices(regular: pd.DataFrame, as_of: date, series: str, sequences: pd.DataFrame) -> pd.DataFrame:
+    year = as_of.year
+    last = _last_number(sequences, series, year)
+    numbers = range(last + 1, last + 1 + len(regular))
+    written = regular["payment_terms"] if "payment_terms" in regular else pd.Series("", index=regular.index)
     terms = [
         parse_terms(text, int(days))
-        for text, days in zip(written.fillna(""), billable["payment_terms_days"].astype("int64"), strict=True)
+        for text, days in zip(written.fillna(""), regular["payment_terms_days"].astype("int64"), strict=True)
     ]
-    amounts = (billable["net_minor"] + billable["tax_minor"]).astype("int64")
+    amounts = (regular["net_minor"] + regular["tax_minor"]).astype("int64")
     discounts = [t.discount(as_of, int(a)) for t, a in zip(terms, amounts, strict=True)]
     invoices = pd.DataFrame(
         {
             "invoice_id": [f"{series}-{year}-{n:06d}" for n in numbers],
-            "customer_id": billable["customer_id"],
-            "order_id": billable["order_id"],
+            "customer_id": regular["customer_id"].to_numpy(),
+            "order_id": regular["order_id"].to_numpy(),
             "issue_date": as_of,
             "due_date": [t.due(as_of) for t in terms],
-            "currency": billable["currency"],
-            "net_minor": billable["net_minor"].astype("int64"),
-            "tax_minor": billable["tax_minor"].astype("int64"),
+            "currency": regular["currency"].to_numpy(),
+            "net_minor": regular["net_minor"].astype("int64").to_numpy(),
+            "tax_minor": regular["tax_minor"].astype("int64").to_numpy(),
             "discount_date": pd.Series([d for d, _ in discounts], dtype=object),
             "discount_amount_minor": pd.Series([v for _, v in discounts], dtype="Int64"),
         }
     )
     invoices["amount_minor"] = invoices["net_minor"] + invoices["tax_minor"]
     invoices["origin"] = "billed"
-    new_sequences = pd.DataFrame({"series": [series], "year": [year], "last_number": [last + len(billable)]})
-    billed_lines = priced.merge(invoices[["order_id", "invoice_id", "currency"]], on="order_id")
-    billed_lines = billed_lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
-    return Billing(
-        invoices,
-        new_sequences if len(billable) else new_sequences.iloc[0:0],
-        skipped,
-        billed_lines[[c for c in LINE_COLUMNS if c in billed_lines.columns]],
-        completeness(orders, totals, invoices, skipped),
+    invoices["kind"] = "invoice"
+    invoices["credit_for_invoice"] = None
+    return invoices
+
+
+def _billed_so_far(billed: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.DataFrame:
+    """order_id -> invoice_id, customer_id, currency, open_minor: before this run and in it."""
+    columns = ["order_id", "invoice_id", "customer_id", "currency", "open_minor"]
+    now = invoices.assign(open_minor=invoices["amount_minor"])[columns]
+    before = billed[columns] if billed is not None and len(billed) else pd.DataFrame(columns=columns)
+    return (
+        pd.concat([before, now], ignore_index=True)
+        .drop_duplicates("order_id")
+        .set_index("order_id", drop=False)
     )
+
+
+def _credit_notes(
+    credits: pd.DataFrame, originals: pd.Series, as_of: date, series: str, sequences: pd.DataFrame
+) -> pd.DataFrame:
+    """Credit notes (negative amounts, due on issue) numbered in `<series>-CN`."""
+    cn_series = f"{series}-CN"
+    last = _last_number(sequences, cn_series, as_of.year)
+    notes = pd.DataFrame(
+        {
+            "invoice_id": [
+                f"{cn_series}-{as_of.year}-{n:06d}" for n in range(last + 1, last + 1 + len(credits))
+            ],
+            "customer_id": credits["customer_id"].to_numpy(),
+            "order_id": credits["order_id"].to_numpy(),
+            "issue_date": as_of,
+            "due_date": as_of,
+            "currency": credits["currency"].to_numpy(),
+            "net_minor": credits["net_minor"].astype("int64").to_numpy(),
+            "tax_minor": credits["tax_minor"].astype("int64").to_numpy(),
+            "discount_date": pd.Series([None] * len(credits), dtype=object),
+            "discount_amount_minor": pd.Series([None] * len(credits), dtype="Int64"),
+        }
+    )
+    notes["amount_minor"] = notes["net_minor"] + notes["tax_minor"]
+    notes["origin"] = "billed"
+    notes["kind"] = "credit_note"
+    notes["credit_for_invoice"] = originals.to_numpy()
+    return notes
+
+
+def _settle_credits(notes: pd.DataFrame, open_of: pd.Series, as_of: date) -> pd.DataFrame:
+    """Each credit note takes what it credits off its invoice's open amount, at most what is open
+    there; what the invoice no longer owes (it was paid) stays open on the credit note as the
+    customer's credit. Two rows per credit note: one on the invoice, one settling the note."""
+    rows: list[dict[str, object]] = []
+    left = {k: int(v) for k, v in open_of.items()}
+    for note in notes.itertuples(index=False):
+        credited = -int(note.amount_minor)
+        applied = max(0, min(credited, left.get(note.credit_for_invoice, 0)))
+        if applied <= 0:
+            continue
+        left[note.credit_for_invoice] = left.get(note.credit_for_invoice, 0) - applied
+        base = {"currency": note.currency, "rule_version": "invoice", "as_of": as_of, "payment_id": None}
+        rows.append(
+            base
+            | {
+                "adjustment_id": f"{note.invoice_id}/{note.credit_for_invoice}",
+                "invoice_id": note.credit_for_invoice,
+                "kind": "credit_note",
+                "amount_minor": applied,
+                "reason": f"credit note {note.invoice_id}",
+            }
+        )
+        rows.append(
+            base
+            | {
+                "adjustment_id": f"{note.invoice_id}/applied",
+                "invoice_id": note.invoice_id,
+                "kind": "credit_note",
+                "amount_minor": -applied,
+                "reason": f"applied to invoice {note.credit_for_invoice}",
+            }
+        )
+    return pd.DataFrame(rows, columns=ADJUSTMENT_COLUMNS)
+
+
+def _sequences(sequences: pd.DataFrame, issued: pd.DataFrame, series: str, year: int) -> pd.DataFrame:
+    """The last number used per series this run issued in."""
+    rows = []
+    for name, kind in ((series, "invoice"), (f"{series}-CN", "credit_note")):
+        count = int((issued["kind"] == kind).sum()) if len(issued) else 0
+        if count:
+            rows.append(
+                {"series": name, "year": year, "last_number": _last_number(sequences, name, year) + count}
+            )
+    return pd.DataFrame(rows, columns=["series", "year", "last_number"])
+
+
+ADJUSTMENT_COLUMNS = [
+    "adjustment_id",
+    "invoice_id",
+    "payment_id",
+    "kind",
+    "amount_minor",
+    "currency",
+    "reason",
+    "rule_version",
+    "as_of",
+]
 
 
 def completeness(

@@ -4,7 +4,7 @@ with billed as (
 ),
 
 unbilled as (
-    select o.order_id, o.customer_id, o.currency, o.fulfilled_date
+    select o.order_id, o.customer_id, o.currency, o.fulfilled_date, o.credit_for
     from orders o
     anti join billed b on b.order_id = o.order_id
     where o.status = 'fulfilled' and o.fulfilled_date <= $as_of

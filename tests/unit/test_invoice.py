@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from tasks.invoice import Billing, bill_orders, line_totals
 
@@ -202,6 +203,8 @@ def test_invoices_are_marked_billed() -> None:
         "discount_amount_minor",
         "amount_minor",
         "origin",
+        "kind",
+        "credit_for_invoice",
     ]
 
 
@@ -254,3 +257,89 @@ def test_the_completeness_checkpoint_halts_when_an_order_is_lost() -> None:
     assert result.outcome == "halted"
     balanced = lost.assign(orders_out=3, amount_out_minor=300_00)
     assert run_checkpoint(balanced, load_contract("invoice_control"), source="test").outcome != "halted"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Credit notes: cancellations and returns
+
+CREDITS = table("""
+    | order_id | customer_id | currency | fulfilled_date | payment_terms_days | credit_for |
+    | SO-1     | C1          | EUR      | 2026-03-02     | 30                 |            |
+    | RET-1    | C1          | EUR      | 2026-03-05     | 30                 | SO-1       |
+    | RET-2    | C1          | EUR      | 2026-03-06     | 30                 | SO-OLD     |
+    | RET-3    | C1          | EUR      | 2026-03-07     | 30                 | SO-NONE    |
+    | RET-4    | C1          | EUR      | 2026-03-08     | 30                 | SO-1       |
+    | BAD-1    | C1          | EUR      | 2026-03-09     | 30                 |            |
+""")
+CREDIT_LINES = table("""
+    | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
+    | SO-1     | 1       | 3        | 100_00           | 190000       |
+    | RET-1    | 1       | -1       | 100_00           | 190000       |
+    | RET-2    | 1       | -2       | 10_00            | 0            |
+    | RET-3    | 1       | -1       | 10_00            | 0            |
+    | RET-4    | 1       | 1        | 100_00           | 190000       |
+    | BAD-1    | 1       | -1       | 10_00            | 0            |
+""")
+BILLED_BEFORE = table("""
+    | order_id | invoice_id      | customer_id | currency | open_minor |
+    | SO-OLD   | O2C-2025-000900 | C1          | EUR      | 5_00       |
+""")
+
+
+@pytest.fixture
+def credited() -> Billing:
+    sequences = table("""
+        | series | year | last_number |
+        | O2C-CN | 2026 | 4           |
+    """)
+    return bill_orders(CREDITS, CREDIT_LINES, sequences, as_of=AS_OF, series="O2C", billed=BILLED_BEFORE)
+
+
+def test_a_return_becomes_a_credit_note_against_the_invoice_of_the_order_it_credits(
+    credited: Billing,
+) -> None:
+    rows = credited.invoices[
+        ["invoice_id", "kind", "order_id", "amount_minor", "credit_for_invoice", "due_date"]
+    ]
+    assert rows.values.tolist() == [
+        ["O2C-2026-000001", "invoice", "SO-1", 357_00, None, date(2026, 4, 30)],
+        ["O2C-CN-2026-000005", "credit_note", "RET-1", -119_00, "O2C-2026-000001", AS_OF],
+        ["O2C-CN-2026-000006", "credit_note", "RET-2", -20_00, "O2C-2025-000900", AS_OF],
+    ]
+    assert credited.sequences.values.tolist() == [
+        ["O2C", 2026, 1],
+        ["O2C-CN", 2026, 6],
+    ]  # each series gapless
+
+
+def test_a_credit_note_takes_at_most_what_is_open_off_its_invoice(credited: Billing) -> None:
+    assert credited.adjustments[["adjustment_id", "invoice_id", "amount_minor"]].values.tolist() == [
+        ["O2C-CN-2026-000005/O2C-2026-000001", "O2C-2026-000001", 119_00],
+        ["O2C-CN-2026-000005/applied", "O2C-CN-2026-000005", -119_00],
+        # only 5.00 was still open on the old invoice: the other 15.00 stays open on the credit note,
+        # the customer's credit
+        ["O2C-CN-2026-000006/O2C-2025-000900", "O2C-2025-000900", 5_00],
+        ["O2C-CN-2026-000006/applied", "O2C-CN-2026-000006", -5_00],
+    ]
+    assert set(credited.adjustments["kind"]) == {"credit_note"}
+
+
+def test_a_credit_that_cannot_be_placed_is_skipped_with_its_reason(credited: Billing) -> None:
+    assert credited.skipped.values.tolist() == [
+        ["RET-3", "credits order SO-NONE, which no invoice bills"],
+        ["RET-4", "a cancellation or return has lines with positive quantities"],
+        [
+            "BAD-1",
+            "its lines total below zero: a cancellation or return names the order it credits (credit_for)",
+        ],
+    ]
+    # in: 357.00 - 119.00 - 20.00 - 10.00 + 119.00 - 10.00; out: the three billed and the three skipped
+    assert credited.control.values.tolist() == [["EUR", 6, 317_00, 6, 317_00]]
+
+
+def test_credit_note_lines_keep_their_negative_quantities(credited: Billing) -> None:
+    notes = credited.lines[credited.lines["invoice_id"].str.contains("-CN-")]
+    assert notes[["invoice_id", "quantity", "net_minor", "tax_minor"]].values.tolist() == [
+        ["O2C-CN-2026-000005", -1, -100_00, -19_00],
+        ["O2C-CN-2026-000006", -2, -20_00, 0],
+    ]

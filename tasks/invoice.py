@@ -48,7 +48,9 @@ def bill_orders(
 ) -> Billing:
     """Bill every order in `orders`, issued on `as_of`: an invoice due after the customer's terms,
     or, for an order that credits another (`credit_for`: a cancellation or a return, its lines with
-    negative quantities), a credit note against the invoice of the order it credits.
+    negative quantities), a credit note against the invoice of the order it credits. An order of
+    returns only that names no order (as the Online Retail file's `C` invoices) is a credit note on
+    the customer's account: it stays open, negative, as the customer's credit.
 
     orders: order_id, customer_id, currency, fulfilled_date, payment_terms_days, payment_terms
     (optional: "net 30", "eom 15", "2% 10 net 30"; see `tasks/terms.py`), credit_for (optional).
@@ -72,14 +74,16 @@ def bill_orders(
     reasons[billable["net_minor"].isna()] = "order has no lines"
     amount = pd.to_numeric(billable["net_minor"]).fillna(0) + pd.to_numeric(billable["tax_minor"]).fillna(0)
     is_credit = billable["credit_for"].notna()
-    reasons[reasons.isna() & ~is_credit & (amount < 0)] = (
-        "its lines total below zero: a cancellation or return names the order it credits (credit_for)"
-    )
     positive = priced[priced["quantity"] > 0]["order_id"] if len(priced) else pd.Series(dtype=object)
+    returns_only = billable["net_minor"].notna() & ~billable["order_id"].isin(positive)
+    reasons[reasons.isna() & ~is_credit & (amount < 0) & ~returns_only] = (
+        "its lines total below zero but are not all returns: bill the sale and the return apart"
+    )
+    on_account = reasons.isna() & ~is_credit & returns_only  # a return naming no order: the customer's credit
     reasons[reasons.isna() & is_credit & billable["order_id"].isin(positive)] = (
         "a cancellation or return has lines with positive quantities"
     )
-    regular = billable[reasons.isna() & ~is_credit]
+    regular = billable[reasons.isna() & ~is_credit & ~on_account]
     invoices = _invoices(regular, as_of, series, sequences)
     known = _billed_so_far(billed, invoices)
     credits = billable[reasons.isna() & is_credit]
@@ -92,7 +96,9 @@ def bill_orders(
     ]
     wrong = original.notna() & ~same
     reasons[credits.index[wrong]] = "credits an order of another customer or currency"
-    credits = credits[original.notna() & same]
+    credits = pd.concat([credits[original.notna() & same], billable[on_account]]).sort_values(
+        ["fulfilled_date", "order_id"]
+    )
     notes = _credit_notes(credits, credits["credit_for"].map(known["invoice_id"]), as_of, series, sequences)
     adjustments = _settle_credits(notes, known.set_index("invoice_id")["open_minor"], as_of)
     everything = pd.concat([invoices, notes], ignore_index=True) if len(notes) else invoices
@@ -185,7 +191,7 @@ def _credit_notes(
     notes["amount_minor"] = notes["net_minor"] + notes["tax_minor"]
     notes["origin"] = "billed"
     notes["kind"] = "credit_note"
-    notes["credit_for_invoice"] = originals.to_numpy()
+    notes["credit_for_invoice"] = [o if isinstance(o, str) else None for o in originals]
     return notes
 
 

@@ -270,6 +270,7 @@ CREDITS = table("""
     | RET-3    | C1          | EUR      | 2026-03-07     | 30                 | SO-NONE    |
     | RET-4    | C1          | EUR      | 2026-03-08     | 30                 | SO-1       |
     | BAD-1    | C1          | EUR      | 2026-03-09     | 30                 |            |
+    | MIX-1    | C1          | EUR      | 2026-03-10     | 30                 |            |
 """)
 CREDIT_LINES = table("""
     | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
@@ -279,6 +280,8 @@ CREDIT_LINES = table("""
     | RET-3    | 1       | -1       | 10_00            | 0            |
     | RET-4    | 1       | 1        | 100_00           | 190000       |
     | BAD-1    | 1       | -1       | 10_00            | 0            |
+    | MIX-1    | 1       | 1        | 10_00            | 0            |
+    | MIX-1    | 2       | -2       | 10_00            | 0            |
 """)
 BILLED_BEFORE = table("""
     | order_id | invoice_id      | customer_id | currency | open_minor |
@@ -305,10 +308,11 @@ def test_a_return_becomes_a_credit_note_against_the_invoice_of_the_order_it_cred
         ["O2C-2026-000001", "invoice", "SO-1", 357_00, None, date(2026, 4, 30)],
         ["O2C-CN-2026-000005", "credit_note", "RET-1", -119_00, "O2C-2026-000001", AS_OF],
         ["O2C-CN-2026-000006", "credit_note", "RET-2", -20_00, "O2C-2025-000900", AS_OF],
+        ["O2C-CN-2026-000007", "credit_note", "BAD-1", -10_00, None, AS_OF],  # returns naming no order
     ]
     assert credited.sequences.values.tolist() == [
         ["O2C", 2026, 1],
-        ["O2C-CN", 2026, 6],
+        ["O2C-CN", 2026, 7],
     ]  # each series gapless
 
 
@@ -328,13 +332,10 @@ def test_a_credit_that_cannot_be_placed_is_skipped_with_its_reason(credited: Bil
     assert credited.skipped.values.tolist() == [
         ["RET-3", "credits order SO-NONE, which no invoice bills"],
         ["RET-4", "a cancellation or return has lines with positive quantities"],
-        [
-            "BAD-1",
-            "its lines total below zero: a cancellation or return names the order it credits (credit_for)",
-        ],
+        ["MIX-1", "its lines total below zero but are not all returns: bill the sale and the return apart"],
     ]
-    # in: 357.00 - 119.00 - 20.00 - 10.00 + 119.00 - 10.00; out: the three billed and the three skipped
-    assert credited.control.values.tolist() == [["EUR", 6, 317_00, 6, 317_00]]
+    # in: 357.00 - 119.00 - 20.00 - 10.00 + 119.00 - 10.00 - 10.00; out: four billed, three skipped
+    assert credited.control.values.tolist() == [["EUR", 7, 307_00, 7, 307_00]]
 
 
 def test_credit_note_lines_keep_their_negative_quantities(credited: Billing) -> None:
@@ -342,4 +343,5 @@ def test_credit_note_lines_keep_their_negative_quantities(credited: Billing) -> 
     assert notes[["invoice_id", "quantity", "net_minor", "tax_minor"]].values.tolist() == [
         ["O2C-CN-2026-000005", -1, -100_00, -19_00],
         ["O2C-CN-2026-000006", -2, -20_00, 0],
+        ["O2C-CN-2026-000007", -1, -10_00, 0],
     ]

@@ -89,6 +89,9 @@ def demo_summary(result: dict[str, Any], settings: Settings, truth: Path | None 
     lines.append(f"report:  {', '.join(files) if files else settings.reports}")
     outbox = sorted(settings.outbox.glob("*.eml")) if settings.outbox.exists() else []
     lines.append(f"outbox:  {settings.outbox} ({len(outbox)} message(s))")
+    documents = settings.home / "documents"
+    pdfs = sorted(documents.glob("*.pdf")) if documents.exists() else []
+    lines.append(f"documents: {documents} ({len(pdfs)} invoice(s) and credit note(s), HTML and PDF)")
     lines.append(f"ledger:  {settings.ledger_path}")
     if truth and truth.exists():
         lines.append(

@@ -164,6 +164,28 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
     yield "payments by rule: " + ", ".join(f"{k} {v}" for k, v in by_rule.items())
 
 
+def _ingest_frames(book: dict[str, Any], workspace: Path, as_of: date) -> Iterator[str]:
+    """Write the book's frames as CSV files, start the platform and ingest them through the ingest
+    flow, saying how long each took (none of it counted in the figures that follow)."""
+    from flows.ingest import ingest_flow
+
+    inbox = workspace / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in book.items():
+        frame.to_csv(inbox / f"{name}.csv", index=False)
+        paths.append(str(inbox / f"{name}.csv"))
+    yield f"workspace: {workspace}"
+    begin = time.perf_counter()
+    _start_platform()
+    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
+    begin = time.perf_counter()
+    state = ingest_flow(paths=paths, as_of=as_of, home=str(workspace), return_state=True)
+    if state.is_failed():
+        raise RuntimeError(f"ingest failed during the benchmark: {state.message}")
+    yield f"ingest: {time.perf_counter() - begin:.1f} s, not counted below"
+
+
 def scale_book(payments: int, seed: int, as_of: date) -> dict[str, Any]:
     """A book for timing reconcile at volume: `payments` open invoices and as many payments.
 
@@ -243,7 +265,6 @@ def scale_book(payments: int, seed: int, as_of: date) -> dict[str, Any]:
 def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> Iterator[str]:
     """Ingest `payments` open invoices and as many payments through the ingest flow, then time the
     reconcile stage through its flow (and the pure matcher alone on the same facts)."""
-    from flows.ingest import ingest_flow
     from flows.reconcile import match, read_facts, reconcile_flow
     from rules.matching import MatchingPolicy
     from rules.policy import load_policy
@@ -253,22 +274,8 @@ def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> It
     as_of = date(2026, 11, 20)
     begin = time.perf_counter()
     book = scale_book(payments, seed, as_of)
-    inbox = workspace / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in book.items():
-        frame.to_csv(inbox / f"{name}.csv", index=False)
-        paths.append(str(inbox / f"{name}.csv"))
-    yield f"book: {payments} open invoices, {payments} payments, {len(book['customers'])} customers (seed {seed}), written in {time.perf_counter() - begin:.1f} s"
-    yield f"workspace: {workspace}"
-    begin = time.perf_counter()
-    _start_platform()
-    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
-    begin = time.perf_counter()
-    state = ingest_flow(paths=paths, as_of=as_of, home=str(workspace), return_state=True)
-    if state.is_failed():
-        raise RuntimeError(f"ingest failed during the benchmark: {state.message}")
-    yield f"ingest: {time.perf_counter() - begin:.1f} s, not counted below"
+    yield f"book: {payments} open invoices, {payments} payments, {len(book['customers'])} customers (seed {seed}), built in {time.perf_counter() - begin:.1f} s"
+    yield from _ingest_frames(book, workspace, as_of)
     settings = load_settings(workspace)
     policy, version = load_policy("matching", MatchingPolicy)
     begin = time.perf_counter()
@@ -460,31 +467,16 @@ def invoicing_book(lines: int, seed: int, as_of: date) -> dict[str, Any]:
 
 def run_invoice_benchmark(*, lines: int, seed: int, home: str | None) -> Iterator[str]:
     """Ingest fulfilled orders with `lines` order lines, then time the invoice stage through its flow."""
-    from flows.ingest import ingest_flow
     from flows.invoice import invoice_flow
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-invoice-"))
     as_of = date(2026, 11, 20)
     book = invoicing_book(lines, seed, as_of)
-    inbox = workspace / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in book.items():
-        frame.to_csv(inbox / f"{name}.csv", index=False)
-        paths.append(str(inbox / f"{name}.csv"))
     yield (
         f"book: {len(book['order_lines'])} order lines in {len(book['orders'])} fulfilled orders of"
         f" {len(book['customers'])} customers (seed {seed})"
     )
-    yield f"workspace: {workspace}"
-    begin = time.perf_counter()
-    _start_platform()
-    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
-    begin = time.perf_counter()
-    state = ingest_flow(paths=paths, as_of=as_of, home=str(workspace), return_state=True)
-    if state.is_failed():
-        raise RuntimeError(f"ingest failed during the benchmark: {state.message}")
-    yield f"ingest: {time.perf_counter() - begin:.1f} s, not counted below"
+    yield from _ingest_frames(book, workspace, as_of)
     seconds, billed, peak = _measure(
         partial(invoice_flow, as_of=as_of, home=str(workspace), documents=False, return_state=True),
         "invoice",

@@ -13,6 +13,7 @@ from datetime import date
 
 import pandas as pd
 
+from tasks.short_payments import ADJUSTMENT_COLUMNS
 from tasks.terms import parse_terms
 
 PPM = 1_000_000
@@ -241,19 +242,6 @@ def _sequences(sequences: pd.DataFrame, issued: pd.DataFrame, series: str, year:
                 {"series": name, "year": year, "last_number": _last_number(sequences, name, year) + count}
             )
     return pd.DataFrame(rows, columns=["series", "year", "last_number"])
-
-
-ADJUSTMENT_COLUMNS = [
-    "adjustment_id",
-    "invoice_id",
-    "payment_id",
-    "kind",
-    "amount_minor",
-    "currency",
-    "reason",
-    "rule_version",
-    "as_of",
-]
 
 
 def completeness(

@@ -28,7 +28,7 @@ from rules.matching import MatchingPolicy
 from tasks.config import RULES_DIR
 from tasks.matching import PayerDirectory, closest, combinations_summing_to, normalise_account, rf_payload
 from tasks.references import InvoiceKeys, find_named
-from tasks.short_payments import settle_residual
+from tasks.short_payments import ADJUSTMENT_COLUMNS, settle_residual
 
 
 @dataclass
@@ -675,17 +675,7 @@ def _outcome(
 
 
 EXCEPTION_COLUMNS = ["payment_id", "currency", "unapplied_minor", "reason", "suggestions", "as_of"]
-WRITE_OFF_COLUMNS = [
-    "adjustment_id",
-    "invoice_id",
-    "payment_id",
-    "kind",
-    "amount_minor",
-    "currency",
-    "reason",
-    "rule_version",
-    "as_of",
-]
+WRITE_OFF_COLUMNS = ADJUSTMENT_COLUMNS
 CASE_COLUMNS = [
     "case_id",
     "kind",

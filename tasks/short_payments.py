@@ -30,6 +30,21 @@ SETTLING_RULES = (
 )
 
 
+# The columns of an `invoice_adjustments` row: what is taken off an invoice's open amount other
+# than by cash (a small difference, an early-payment discount, a credit note).
+ADJUSTMENT_COLUMNS = [
+    "adjustment_id",
+    "invoice_id",
+    "payment_id",
+    "kind",
+    "amount_minor",
+    "currency",
+    "reason",
+    "rule_version",
+    "as_of",
+]
+
+
 def reason_code(remittance: str) -> str:
     for code, pattern in REASON_WORDS.items():
         if re.search(pattern, remittance or "", re.IGNORECASE):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import documents as documents_logic
-from tasks import invoice
+from tasks import invoice, subscriptions
 from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
@@ -18,20 +19,41 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, ru
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
-def read_unbilled(settings: Settings, as_of: date) -> tuple[Any, Any, Any, Any, Any]:
+def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return (
-            ledger.query("invoice/unbilled_orders", as_of=as_of),
-            ledger.query("invoice/unbilled_lines", as_of=as_of),
-            ledger.query("invoice/sequences"),
-            ledger.query("invoice/customers"),
-            ledger.query("invoice/billed_orders"),
-        )
+        return {
+            "orders": ledger.query("invoice/unbilled_orders", as_of=as_of),
+            "lines": ledger.query("invoice/unbilled_lines", as_of=as_of),
+            "sequences": ledger.query("invoice/sequences"),
+            "customers": ledger.query("invoice/customers"),
+            "billed": ledger.query("invoice/billed_orders"),
+            "subscriptions": ledger.query("invoice/subscriptions", as_of=as_of),
+            "billed_periods": ledger.query("invoice/billed_periods"),
+        }
 
 
 @task(name="bill orders", cache_policy=NO_CACHE)
-def bill(orders: Any, lines: Any, sequences: Any, billed: Any, as_of: date, series: str) -> invoice.Billing:
-    return invoice.bill_orders(orders, lines, sequences, as_of=as_of, series=series, billed=billed)
+def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
+    done = facts["billed_periods"]
+    billed = {
+        (s, pd.Timestamp(d).date())
+        for s, d in zip(done["subscription_id"], done["period_start"], strict=True)
+    }
+    due = subscriptions.periods_due(facts["subscriptions"], billed, as_of)
+    terms = facts["subscriptions"].drop_duplicates("subscription_id").set_index("subscription_id")
+    due = due.assign(
+        payment_terms_days=due["subscription_id"].map(terms["payment_terms_days"]),
+        payment_terms=due["subscription_id"].map(terms["payment_terms"]),
+    )
+    return invoice.bill_orders(
+        facts["orders"],
+        facts["lines"],
+        facts["sequences"],
+        as_of=as_of,
+        series=series,
+        billed=facts["billed"],
+        periods=due,
+    )
 
 
 @task(name="check and publish invoices", cache_policy=NO_CACHE)
@@ -50,16 +72,19 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
             "invoices": billing.invoices,
             "invoice_lines": billing.lines,
             "invoice_adjustments": billing.adjustments,
+            "subscription_periods": billing.periods,
         },
         upserts={"invoice_sequences": billing.sequences},
     )
+    issued = billing.invoices
+    kind = issued["kind"] if len(issued) else pd.Series(dtype=object)
+    from_orders = issued["order_id"].notna() if len(issued) else pd.Series(dtype=bool)
     pub.counts = {
-        "orders_billed": int((billing.invoices["kind"] == "invoice").sum()) if len(billing.invoices) else 0,
-        "credit_notes": int((billing.invoices["kind"] == "credit_note").sum())
-        if len(billing.invoices)
-        else 0,
+        "orders_billed": int(((kind == "invoice") & from_orders).sum()),
+        "subscription_periods_billed": len(billing.periods),
+        "credit_notes": int((kind == "credit_note").sum()),
         "orders_skipped": len(billing.skipped),
-        "amount_billed_minor": int(billing.invoices["amount_minor"].sum()) if len(billing.invoices) else 0,
+        "amount_billed_minor": int(issued["amount_minor"].sum()) if len(issued) else 0,
     }
     summary = finish(settings, pub, checks, dry_run=dry_run)
     publish_table(
@@ -90,11 +115,11 @@ def invoice_flow(
     day = resolve_as_of(as_of)
     try:
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            orders, lines, sequences, customers, billed = read_unbilled(settings, day)
-            billing = bill(orders, lines, sequences, billed, day, settings.invoice_series)
+            facts = read_unbilled(settings, day)
+            billing = bill(facts, day, settings.invoice_series)
             summary = publish(settings, billing, day, dry_run)
             if documents and not dry_run and summary["outcome"] != "halted":
-                summary["documents"] = write_documents(settings, billing, customers)
+                summary["documents"] = write_documents(settings, billing, facts["customers"])
             return conclude(summary)
     except data_errors() as exc:
         return failed(exc)

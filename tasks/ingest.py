@@ -25,7 +25,7 @@ from tasks.checkpoint import CheckpointResult, Contract, load_contract, run_chec
 from tasks.terms import TermsError, parse_terms
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
-DATASETS = ("customers", "orders", "order_lines", "invoices", "payments")
+DATASETS = ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments")
 FILE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
 

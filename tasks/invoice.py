@@ -27,6 +27,7 @@ class Billing:
     lines: pd.DataFrame = field(default_factory=pd.DataFrame)  # each invoice's lines, as billed
     control: pd.DataFrame = field(default_factory=pd.DataFrame)  # completeness, per currency
     adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)  # credit notes settled on invoices
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # subscription periods billed
 
 
 def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
@@ -46,6 +47,7 @@ def bill_orders(
     as_of: date,
     series: str,
     billed: pd.DataFrame | None = None,
+    periods: pd.DataFrame | None = None,
 ) -> Billing:
     """Bill every order in `orders`, issued on `as_of`: an invoice due after the customer's terms,
     or, for an order that credits another (`credit_for`: a cancellation or a return, its lines with
@@ -59,6 +61,9 @@ def bill_orders(
     sequences: series, year, last_number. Invoices are numbered in `series`, credit notes in
     `<series>-CN`, each without gaps.
     billed: order_id, invoice_id, customer_id, currency, open_minor of orders billed before.
+    periods: subscription periods due (`tasks/subscriptions.periods_due`) with their customer's
+    payment_terms_days and payment_terms: each billed as an invoice of one line, numbered after the
+    orders' invoices.
     """
     priced = line_totals(lines) if len(lines) else lines.assign(net_minor=[], tax_minor=[])
     totals = (
@@ -86,6 +91,9 @@ def bill_orders(
     )
     regular = billable[reasons.isna() & ~is_credit & ~on_account]
     invoices = _invoices(regular, as_of, series, sequences)
+    subscribed, period_lines, billed_periods = _subscription_invoices(
+        periods, as_of, series, sequences, len(invoices)
+    )
     known = _billed_so_far(billed, invoices)
     credits = billable[reasons.isna() & is_credit]
     original = credits["credit_for"].map(known["invoice_id"])
@@ -102,11 +110,15 @@ def bill_orders(
     )
     notes = _credit_notes(credits, credits["credit_for"].map(known["invoice_id"]), as_of, series, sequences)
     adjustments = _settle_credits(notes, known.set_index("invoice_id")["open_minor"], as_of)
-    everything = pd.concat([invoices, notes], ignore_index=True) if len(notes) else invoices
+    everything = pd.concat(
+        [f for f in (invoices, subscribed, notes) if len(f)] or [invoices], ignore_index=True
+    )
     skipped = pd.DataFrame(
         {"order_id": billable.loc[reasons.notna(), "order_id"], "reason": reasons.dropna()}
     )
-    billed_lines = priced.merge(everything[["order_id", "invoice_id", "currency"]], on="order_id")
+    billed_lines = priced.merge(everything[["order_id", "invoice_id", "currency"]].dropna(), on="order_id")
+    if len(period_lines):
+        billed_lines = pd.concat([billed_lines, period_lines], ignore_index=True)
     billed_lines = billed_lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
     return Billing(
         everything,
@@ -115,6 +127,7 @@ def bill_orders(
         billed_lines[[c for c in LINE_COLUMNS if c in billed_lines.columns]],
         completeness(orders, totals, everything, skipped),
         adjustments,
+        billed_periods,
     )
 
 
@@ -123,9 +136,11 @@ def _last_number(sequences: pd.DataFrame, series: str, year: int) -> int:
     return int(known["last_number"].iloc[0]) if len(known) else 0
 
 
-def _invoices(regular: pd.DataFrame, as_of: date, series: str, sequences: pd.DataFrame) -> pd.DataFrame:
+def _invoices(
+    regular: pd.DataFrame, as_of: date, series: str, sequences: pd.DataFrame, offset: int = 0
+) -> pd.DataFrame:
     year = as_of.year
-    last = _last_number(sequences, series, year)
+    last = _last_number(sequences, series, year) + offset
     numbers = range(last + 1, last + 1 + len(regular))
     written = regular["payment_terms"] if "payment_terms" in regular else pd.Series("", index=regular.index)
     terms = [
@@ -153,6 +168,49 @@ def _invoices(regular: pd.DataFrame, as_of: date, series: str, sequences: pd.Dat
     invoices["kind"] = "invoice"
     invoices["credit_for_invoice"] = None
     return invoices
+
+
+def _subscription_invoices(
+    periods: pd.DataFrame | None, as_of: date, series: str, sequences: pd.DataFrame, after: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(invoices, their lines, the periods they bill) for the subscription periods due, numbered
+    after the `after` invoices of orders in this run."""
+    period_columns = ["subscription_id", "period_start", "period_end", "invoice_id"]
+    if periods is None or not len(periods):
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame(columns=period_columns)
+    lines = line_totals(
+        periods.assign(quantity=1, unit_price_minor=periods["amount_minor"], line_no=1).reset_index(drop=True)
+    )
+    priced = periods.reset_index(drop=True).assign(
+        net_minor=lines["net_minor"], tax_minor=lines["tax_minor"], order_id=None
+    )
+    invoices = _invoices(priced, as_of, series, sequences, offset=after)
+    invoices["subscription_id"] = priced["subscription_id"].to_numpy()
+    invoices["order_id"] = None
+    period_lines = pd.DataFrame(
+        {
+            "invoice_id": invoices["invoice_id"],
+            "line_no": 1,
+            "order_id": None,
+            "sku": priced["subscription_id"].to_numpy(),
+            "description": [
+                f"{plan} {start} to {end}".strip()
+                for plan, start, end in zip(
+                    priced["plan"], priced["period_start"], priced["period_end"], strict=True
+                )
+            ],
+            "quantity": 1,
+            "unit_price_minor": priced["amount_minor"].to_numpy(),
+            "tax_rate_ppm": priced["tax_rate_ppm"].to_numpy(),
+            "net_minor": priced["net_minor"].to_numpy(),
+            "tax_minor": priced["tax_minor"].to_numpy(),
+            "currency": priced["currency"].to_numpy(),
+        }
+    )
+    billed = priced[["subscription_id", "period_start", "period_end"]].assign(
+        invoice_id=invoices["invoice_id"]
+    )
+    return invoices, period_lines, billed[period_columns]
 
 
 def _billed_so_far(billed: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.DataFrame:
@@ -258,7 +316,7 @@ def completeness(
     )
     out = pd.concat(
         [
-            invoices[["order_id", "currency", "amount_minor"]],
+            invoices.loc[invoices["order_id"].notna(), ["order_id", "currency", "amount_minor"]],
             frame[frame["order_id"].isin(skipped["order_id"])],
         ]
     )

@@ -27,9 +27,12 @@ from tasks.config import SQL_DIR
 LEDGER_TABLES = (
     "customers",
     "customer_bank_accounts",
+    "subscriptions",
+    "subscription_periods",
     "orders",
     "order_lines",
     "invoices",
+    "invoice_lines",
     "payments",
     "allocations",
     "payment_exceptions",
@@ -39,6 +42,7 @@ LEDGER_TABLES = (
     "rejected_matches",
     "reminders",
     "reminder_items",
+    "reminder_exclusions",
     "escalations",
     "worklist",
     "kpi_snapshots",
@@ -52,6 +56,7 @@ LEDGER_TABLES = (
 # Entities whose every inserted row is written to the audit log, with its key column.
 AUDITED = {
     "customers": "customer_id",
+    "subscriptions": "subscription_id",
     "orders": "order_id",
     "invoices": "invoice_id",
     "payments": "payment_id",

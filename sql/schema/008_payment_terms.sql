@@ -7,7 +7,7 @@ alter table customers add column payment_terms varchar;
 create table invoice_lines (
     invoice_id        varchar not null,
     line_no           integer not null,
-    order_id          varchar not null,
+    order_id          varchar,            -- empty on a subscription period
     sku               varchar,
     description       varchar,
     quantity          bigint not null,

@@ -61,3 +61,40 @@ def test_a_return_is_credited_against_its_invoice_with_documents_for_both(home: 
     again = invoice_flow(as_of=AS_OF, home=str(home))
     assert again["counts"]["orders_billed"] == 0 and again["counts"]["credit_notes"] == 0
     assert again["documents"] == {"documents_written": 0, "documents_already_there": 0}
+
+
+SUBSCRIPTIONS = """subscription_id,customer_id,plan,amount,tax_rate,currency,interval,start_date,end_date
+S-1,K1,Support plan,100.00,0.19,EUR,monthly,2026-08-31,
+S-2,K1,Hosting,300.00,0.19,EUR,quarterly,2026-10-01,2026-10-31
+S-3,K9,Nobody,1.00,0.19,EUR,monthly,2026-08-01,
+"""
+
+
+def test_subscriptions_bill_in_advance_and_a_late_run_catches_up_once(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(FILES["customers.csv"])
+    (folder / "subscriptions.csv").write_text(SUBSCRIPTIONS)
+    loaded = ingest_flow(
+        paths=[str(folder / "customers.csv"), str(folder / "subscriptions.csv")], as_of=AS_OF, home=str(home)
+    )
+    assert [r["counts"]["rows_quarantined"] for r in loaded] == [0, 1]  # S-3: unknown customer
+    first = invoice_flow(as_of=date(2026, 9, 15), home=str(home))
+    assert first["counts"]["subscription_periods_billed"] == 1  # S-1 from 31 August
+    late = invoice_flow(as_of=AS_OF, home=str(home))  # no run in October: catch up once
+    assert late["counts"]["subscription_periods_billed"] == 3  # S-1: 30 Sep, 31 Oct; S-2: 1 Oct
+    assert invoice_flow(as_of=AS_OF, home=str(home))["counts"]["subscription_periods_billed"] == 0
+    out = tmp_path / "lines.csv"
+    assert (
+        CliRunner().invoke(app, ["export", "invoice-lines", "--out", str(out), "--home", str(home)]).exit_code
+        == 0
+    )
+    lines = pd.read_csv(out, dtype=str)
+    assert sorted(lines["description"]) == [
+        "Hosting 2026-10-01 to 2026-12-31",
+        "Support plan 2026-08-31 to 2026-09-29",
+        "Support plan 2026-09-30 to 2026-10-30",
+        "Support plan 2026-10-31 to 2026-11-29",
+    ]
+    assert set(lines["total"]) == {"119.00", "357.00"}
+    assert sorted(lines["invoice_id"]) == [f"O2C-2026-{n:06d}" for n in range(1, 5)]  # one series, no gaps

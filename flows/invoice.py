@@ -73,6 +73,7 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
             "invoice_lines": billing.lines,
             "invoice_adjustments": billing.adjustments,
             "subscription_periods": billing.periods,
+            "invoice_instalments": billing.instalments,
         },
         upserts={"invoice_sequences": billing.sequences},
     )
@@ -101,7 +102,12 @@ def write_documents(settings: Settings, billing: invoice.Billing, customers: Any
     """An HTML and a PDF document per invoice billed by this run, under `documents/`; an invoice
     whose documents exist keeps them (re-running writes nothing)."""
     return documents_logic.write_documents(
-        billing.invoices, billing.lines, customers, settings.home / "documents", settings.seller_name
+        billing.invoices,
+        billing.lines,
+        customers,
+        settings.home / "documents",
+        settings.seller_name,
+        billing.instalments,
     )
 
 

@@ -21,6 +21,7 @@ LABELS = {
         "invoice": "Invoice",
         "credit_note": "Credit note",
         "credits": "Credits invoice {invoice}.",
+        "instalment": "Instalment {n}: {amount} {currency} due {due}",
         "number": "Invoice number",
         "issued": "Issue date",
         "due": "Due date",
@@ -41,6 +42,7 @@ LABELS = {
         "invoice": "Rechnung",
         "credit_note": "Gutschrift",
         "credits": "Gutschrift zur Rechnung {invoice}.",
+        "instalment": "Rate {n}: {amount} {currency} fällig am {due}",
         "number": "Rechnungsnummer",
         "issued": "Rechnungsdatum",
         "due": "Fällig am",
@@ -61,6 +63,7 @@ LABELS = {
         "invoice": "Facture",
         "credit_note": "Avoir",
         "credits": "Avoir sur la facture {invoice}.",
+        "instalment": "Échéance {n} : {amount} {currency} le {due}",
         "number": "Numéro de facture",
         "issued": "Date d'émission",
         "due": "Échéance",
@@ -102,10 +105,15 @@ class InvoiceDocument:
     labels: dict[str, str]
     title: str = ""  # "Invoice" or "Credit note", in the language
     credits_note: str = ""  # a credit note: which invoice it credits
+    instalment_notes: tuple[str, ...] = ()  # an invoice paid in parts: each part
 
 
 def document(
-    invoice: dict[str, Any], lines: list[dict[str, Any]], customer: dict[str, Any], seller: str
+    invoice: dict[str, Any],
+    lines: list[dict[str, Any]],
+    customer: dict[str, Any],
+    seller: str,
+    instalments: list[dict[str, Any]] | None = None,
 ) -> InvoiceDocument:
     """The formatted document of one invoice (amounts in minor units in, exact strings out)."""
     language = customer.get("language") if customer.get("language") in LABELS else "en"
@@ -154,6 +162,15 @@ def document(
         credits_note=labels["credits"].format(invoice=invoice.get("credit_for_invoice"))
         if invoice.get("kind") == "credit_note"
         else "",
+        instalment_notes=tuple(
+            labels["instalment"].format(
+                n=int(part["instalment"]),
+                amount=money(part["amount_minor"]),
+                currency=currency,
+                due=_day(part["due_date"]),
+            )
+            for part in sorted(instalments or [], key=lambda p: int(p["instalment"]))
+        ),
     )
 
 
@@ -245,6 +262,8 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     pdf.set_font(family, "", 10)
     if doc.discount_note:
         pdf.multi_cell(0, 6, doc.discount_note, new_x="LMARGIN", new_y="NEXT")
+    for note in doc.instalment_notes:
+        pdf.cell(0, 6, note, new_x="LMARGIN", new_y="NEXT")
     if doc.credits_note:  # a credit note is not paid: it says which invoice it credits
         pdf.multi_cell(0, 6, doc.credits_note, new_x="LMARGIN", new_y="NEXT")
     else:
@@ -253,7 +272,9 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def write_documents(invoices: Any, lines: Any, customers: Any, folder: Path, seller: str) -> dict[str, int]:
+def write_documents(
+    invoices: Any, lines: Any, customers: Any, folder: Path, seller: str, instalments: Any = None
+) -> dict[str, int]:
     """Write `<invoice_id>.html` and `.pdf` for each invoice into `folder`, each file whole or not at
     all; an invoice whose PDF is already there is left as it is. Returns how many were written."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -261,6 +282,9 @@ def write_documents(invoices: Any, lines: Any, customers: Any, folder: Path, sel
     lines_of: dict[str, list[dict[str, Any]]] = {}
     for line in lines.to_dict("records"):
         lines_of.setdefault(line["invoice_id"], []).append(line)
+    parts_of: dict[str, list[dict[str, Any]]] = {}
+    for part in instalments.to_dict("records") if instalments is not None else []:
+        parts_of.setdefault(part["invoice_id"], []).append(part)
     written = kept = 0
     for row in invoices.to_dict("records"):
         pdf_path = folder / f"{row['invoice_id']}.pdf"
@@ -268,7 +292,11 @@ def write_documents(invoices: Any, lines: Any, customers: Any, folder: Path, sel
             kept += 1
             continue
         doc = document(
-            row, lines_of.get(row["invoice_id"], []), by_customer.get(row["customer_id"], {}), seller
+            row,
+            lines_of.get(row["invoice_id"], []),
+            by_customer.get(row["customer_id"], {}),
+            seller,
+            parts_of.get(row["invoice_id"]),
         )
         _write_whole(folder / f"{row['invoice_id']}.html", render_html(doc).encode())
         _write_whole(pdf_path, render_pdf(doc))  # last: its presence means both are there

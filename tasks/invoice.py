@@ -28,6 +28,7 @@ class Billing:
     control: pd.DataFrame = field(default_factory=pd.DataFrame)  # completeness, per currency
     adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)  # credit notes settled on invoices
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # subscription periods billed
+    instalments: pd.DataFrame = field(default_factory=pd.DataFrame)  # the parts of invoices paid in parts
 
 
 def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
@@ -90,8 +91,8 @@ def bill_orders(
         "a cancellation or return has lines with positive quantities"
     )
     regular = billable[reasons.isna() & ~is_credit & ~on_account]
-    invoices = _invoices(regular, as_of, series, sequences)
-    subscribed, period_lines, billed_periods = _subscription_invoices(
+    invoices, instalments = _invoices(regular, as_of, series, sequences)
+    subscribed, period_lines, billed_periods, period_instalments = _subscription_invoices(
         periods, as_of, series, sequences, len(invoices)
     )
     known = _billed_so_far(billed, invoices)
@@ -128,6 +129,9 @@ def bill_orders(
         completeness(orders, totals, everything, skipped),
         adjustments,
         billed_periods,
+        pd.concat(
+            [f for f in (instalments, period_instalments) if len(f)] or [instalments], ignore_index=True
+        ),
     )
 
 
@@ -138,7 +142,9 @@ def _last_number(sequences: pd.DataFrame, series: str, year: int) -> int:
 
 def _invoices(
     regular: pd.DataFrame, as_of: date, series: str, sequences: pd.DataFrame, offset: int = 0
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Invoices of `regular` (orders or subscription periods with their net and tax), numbered from
+    the series' last number + `offset` + 1, with the instalments of those whose terms split them."""
     year = as_of.year
     last = _last_number(sequences, series, year) + offset
     numbers = range(last + 1, last + 1 + len(regular))
@@ -155,7 +161,7 @@ def _invoices(
             "customer_id": regular["customer_id"].to_numpy(),
             "order_id": regular["order_id"].to_numpy(),
             "issue_date": as_of,
-            "due_date": [t.due(as_of) for t in terms],
+            "due_date": [t.schedule(as_of, int(a))[-1][0] for t, a in zip(terms, amounts, strict=True)],
             "currency": regular["currency"].to_numpy(),
             "net_minor": regular["net_minor"].astype("int64").to_numpy(),
             "tax_minor": regular["tax_minor"].astype("int64").to_numpy(),
@@ -167,24 +173,39 @@ def _invoices(
     invoices["origin"] = "billed"
     invoices["kind"] = "invoice"
     invoices["credit_for_invoice"] = None
-    return invoices
+    instalments = pd.DataFrame(
+        [
+            {"invoice_id": i, "instalment": n + 1, "due_date": d, "amount_minor": a, "currency": c}
+            for i, t, total, c in zip(
+                invoices["invoice_id"], terms, amounts, invoices["currency"], strict=True
+            )
+            if t.instalments > 1
+            for n, (d, a) in enumerate(t.schedule(as_of, int(total)))
+        ],
+        columns=INSTALMENT_COLUMNS,
+    )
+    return invoices, instalments
+
+
+INSTALMENT_COLUMNS = ["invoice_id", "instalment", "due_date", "amount_minor", "currency"]
 
 
 def _subscription_invoices(
     periods: pd.DataFrame | None, as_of: date, series: str, sequences: pd.DataFrame, after: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(invoices, their lines, the periods they bill) for the subscription periods due, numbered
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(invoices, their lines, the periods they bill, instalments) for the subscription periods due, numbered
     after the `after` invoices of orders in this run."""
     period_columns = ["subscription_id", "period_start", "period_end", "invoice_id"]
     if periods is None or not len(periods):
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame(columns=period_columns)
+        empty = pd.DataFrame(columns=INSTALMENT_COLUMNS)
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame(columns=period_columns), empty
     lines = line_totals(
         periods.assign(quantity=1, unit_price_minor=periods["amount_minor"], line_no=1).reset_index(drop=True)
     )
     priced = periods.reset_index(drop=True).assign(
         net_minor=lines["net_minor"], tax_minor=lines["tax_minor"], order_id=None
     )
-    invoices = _invoices(priced, as_of, series, sequences, offset=after)
+    invoices, instalments = _invoices(priced, as_of, series, sequences, offset=after)
     invoices["subscription_id"] = priced["subscription_id"].to_numpy()
     invoices["order_id"] = None
     period_lines = pd.DataFrame(
@@ -210,7 +231,7 @@ def _subscription_invoices(
     billed = priced[["subscription_id", "period_start", "period_end"]].assign(
         invoice_id=invoices["invoice_id"]
     )
-    return invoices, period_lines, billed[period_columns]
+    return invoices, period_lines, billed[period_columns], instalments
 
 
 def _billed_so_far(billed: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.DataFrame:

@@ -33,6 +33,7 @@ LEDGER_TABLES = (
     "order_lines",
     "invoices",
     "invoice_lines",
+    "invoice_instalments",
     "payments",
     "allocations",
     "payment_exceptions",

@@ -7,6 +7,8 @@ Pure. Terms are written the way sales contracts write them, in the customer mast
     eom 15                 due 15 days after the end of the issue month ("end of month plus 15")
     2% 10 net 30           2 % off when paid within 10 days of issue; otherwise due in 30 days
     2.5% 14 eom 30         2.5 % off within 14 days; otherwise due 30 days after month end
+    net 30, 3 instalments every 30 days
+                           the total in three parts, due 30, 60 and 90 days after issue
 
 An empty value falls back to `net <payment_terms_days>`. The discount is the invoice amount times the
 rate, rounded half up to the minor unit; its last day is the issue date plus its days.
@@ -22,7 +24,8 @@ from decimal import Decimal
 
 _TERMS = re.compile(
     r"^\s*(?:(?P<pct>\d{1,2}(?:\.\d{1,4})?)\s*%\s*(?P<within>\d{1,3})\s+)?"
-    r"(?P<kind>net|eom)\s*(?P<days>\d{1,3})\s*$",
+    r"(?P<kind>net|eom)\s*(?P<days>\d{1,3})"
+    r"(?:\s*,\s*(?P<parts>\d{1,2})\s+instalments\s+every\s+(?P<every>\d{1,3})\s+days)?\s*$",
     re.IGNORECASE,
 )
 PPM = 1_000_000
@@ -38,12 +41,25 @@ class Terms:
     days: int
     discount_ppm: int = 0  # the discount rate in millionths (2 % = 20_000)
     discount_days: int = 0
+    instalments: int = 1  # parts the total is paid in, the first on the due date
+    every_days: int = 0  # days between instalments
 
     def due(self, issued: date) -> date:
         if self.kind == "eom":
             last = calendar.monthrange(issued.year, issued.month)[1]
             return date(issued.year, issued.month, last) + timedelta(days=self.days)
         return issued + timedelta(days=self.days)
+
+    def schedule(self, issued: date, amount_minor: int) -> list[tuple[date, int]]:
+        """(due date, amount) of each instalment: the total in equal parts, the minor units left
+        over by the division going one each to the first instalments (largest remainder), so the
+        parts always sum to the total."""
+        first = self.due(issued)
+        base, left = divmod(amount_minor, self.instalments)
+        return [
+            (first + timedelta(days=i * self.every_days), base + (1 if i < left else 0))
+            for i in range(self.instalments)
+        ]
 
     def discount(self, issued: date, amount_minor: int) -> tuple[date | None, int | None]:
         """(last day, amount) of the early-payment discount on an invoice of `amount_minor`."""
@@ -60,7 +76,8 @@ def parse_terms(text: str | None, fallback_days: int = 30) -> Terms:
     match = _TERMS.match(str(text))
     if not match:
         raise TermsError(
-            f"payment terms {text!r} are not understood: write them like 'net 30', 'eom 15' or '2% 10 net 30'"
+            f"payment terms {text!r} are not understood: write them like 'net 30', 'eom 15', '2% 10 net 30'"
+            " or 'net 30, 3 instalments every 30 days'"
         )
     terms = Terms(match["kind"].lower(), int(match["days"]))
     if match["pct"]:
@@ -71,4 +88,13 @@ def parse_terms(text: str | None, fallback_days: int = 30) -> Terms:
         if within > terms.days and terms.kind == "net":
             raise TermsError(f"payment terms {text!r}: the discount days run past the due date")
         terms = Terms(terms.kind, terms.days, ppm, within)
+    if match["parts"]:
+        parts, every = int(match["parts"]), int(match["every"])
+        if parts < 2 or every < 1:
+            raise TermsError(
+                f"payment terms {text!r}: instalments need at least 2 parts, at least a day apart"
+            )
+        if terms.discount_ppm:
+            raise TermsError(f"payment terms {text!r}: an early-payment discount and instalments do not mix")
+        terms = Terms(terms.kind, terms.days, instalments=parts, every_days=every)
     return terms

@@ -98,3 +98,28 @@ def test_subscriptions_bill_in_advance_and_a_late_run_catches_up_once(home: Path
     ]
     assert set(lines["total"]) == {"119.00", "357.00"}
     assert sorted(lines["invoice_id"]) == [f"O2C-2026-{n:06d}" for n in range(1, 5)]  # one series, no gaps
+
+
+def test_an_invoice_in_instalments_is_exported_part_by_part(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = dict(FILES)
+    files["customers.csv"] = files["customers.csv"].replace(
+        "2% 10 net 30", '"net 30, 2 instalments every 30 days"'
+    )
+    files["orders.csv"] = "\n".join(files["orders.csv"].splitlines()[:2]) + "\n"
+    files["order_lines.csv"] = "\n".join(files["order_lines.csv"].splitlines()[:3]) + "\n"
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in files], as_of=AS_OF, home=str(home))
+    invoice_flow(as_of=AS_OF, home=str(home))
+    out = tmp_path / "instalments.csv"
+    assert (
+        CliRunner().invoke(app, ["export", "instalments", "--out", str(out), "--home", str(home)]).exit_code
+        == 0
+    )
+    parts = pd.read_csv(out, dtype=str)
+    assert parts[["instalment", "due_date", "amount"]].values.tolist() == [
+        ["1", "2026-12-20", "89.25"],
+        ["2", "2027-01-19", "89.25"],
+    ]

@@ -96,6 +96,19 @@ def test_a_name_beyond_latin_1_is_set_in_a_font_that_has_it() -> None:
     assert "Łódź Trading Sp. z o.o." in pdf_text(render_pdf(doc))
 
 
+def test_an_invoice_in_instalments_lists_each_part() -> None:
+    parts = [
+        {"instalment": 2, "due_date": date(2026, 5, 30), "amount_minor": 89_25},
+        {"instalment": 1, "due_date": date(2026, 4, 30), "amount_minor": 89_25},
+    ]
+    doc = document(INVOICE, LINES, {"name": "Acme", "language": "de"}, "X", parts)
+    text = pdf_text(render_pdf(doc))
+    assert text.index("Rate 1: 89.25 EUR fällig am 2026-04-30") < text.index(
+        "Rate 2: 89.25 EUR fällig am 2026-05-30"
+    )
+    assert "<li>Rate 1: 89.25 EUR fällig am 2026-04-30</li>" in render_html(doc)
+
+
 def test_an_invoice_without_a_discount_says_nothing_of_one() -> None:
     plain = dict(INVOICE, discount_date=None, discount_amount_minor=None)
     doc = document(plain, LINES, {"name": "Acme", "language": "en"}, "Example Trading Ltd")

@@ -345,3 +345,19 @@ def test_credit_note_lines_keep_their_negative_quantities(credited: Billing) -> 
         ["O2C-CN-2026-000006", -2, -20_00, 0],
         ["O2C-CN-2026-000007", -1, -10_00, 0],
     ]
+
+
+def test_terms_in_instalments_split_the_invoice_and_set_its_last_due_date() -> None:
+    orders = table("""
+        | order_id | customer_id | currency | fulfilled_date | payment_terms_days | payment_terms                       |
+        | SO-1     | C1          | EUR      | 2026-03-02     | 30                 | net 30, 3 instalments every 30 days |
+    """)
+    billing = bill(orders, THREE_ORDERS_LINES)
+    assert billing.invoices[["invoice_id", "amount_minor", "due_date"]].values.tolist() == [
+        ["O2C-2026-000001", 119_00, date(2026, 6, 29)]
+    ]
+    assert billing.instalments.values.tolist() == [
+        ["O2C-2026-000001", 1, date(2026, 4, 30), 39_67, "EUR"],  # 119.00 in three: 39.67 + 39.67 + 39.66
+        ["O2C-2026-000001", 2, date(2026, 5, 30), 39_67, "EUR"],
+        ["O2C-2026-000001", 3, date(2026, 6, 29), 39_66, "EUR"],
+    ]

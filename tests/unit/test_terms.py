@@ -56,3 +56,34 @@ def test_the_discount_rounds_half_up_to_the_minor_unit(amount: int, discount: in
 def test_terms_that_cannot_be_read_say_so(text: str, message: str) -> None:
     with pytest.raises(TermsError, match=message):
         parse_terms(text)
+
+
+def test_instalments_split_the_total_by_largest_remainder_and_fall_due_apart() -> None:
+    terms = parse_terms("net 30, 3 instalments every 30 days")
+    schedule = terms.schedule(date(2026, 3, 1), 100_00)
+    # 100.00 in three: 33.34, 33.33, 33.33 (the one cent left over goes to the first)
+    assert schedule == [(date(2026, 3, 31), 33_34), (date(2026, 4, 30), 33_33), (date(2026, 5, 30), 33_33)]
+    assert sum(a for _, a in terms.schedule(date(2026, 3, 1), 2)) == 2
+    assert terms.schedule(date(2026, 3, 1), 2) == [
+        (date(2026, 3, 31), 1),
+        (date(2026, 4, 30), 1),
+        (date(2026, 5, 30), 0),
+    ]
+    assert parse_terms("eom 15, 2 instalments every 14 days").schedule(date(2026, 2, 3), 50_01) == [
+        (date(2026, 3, 15), 25_01),
+        (date(2026, 3, 29), 25_00),
+    ]
+    assert parse_terms("net 30").schedule(date(2026, 3, 1), 10_00) == [(date(2026, 3, 31), 10_00)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("net 30, 1 instalments every 30 days", "at least 2 parts"),
+        ("2% 10 net 30, 3 instalments every 30 days", "do not mix"),
+        ("net 30, 3 instalments", "not understood"),
+    ],
+)
+def test_instalment_terms_that_cannot_work_say_so(text: str, message: str) -> None:
+    with pytest.raises(TermsError, match=message):
+        parse_terms(text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -34,17 +33,7 @@ def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
 
 @task(name="bill orders", cache_policy=NO_CACHE)
 def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
-    done = facts["billed_periods"]
-    billed = {
-        (s, pd.Timestamp(d).date())
-        for s, d in zip(done["subscription_id"], done["period_start"], strict=True)
-    }
-    due = subscriptions.periods_due(facts["subscriptions"], billed, as_of)
-    terms = facts["subscriptions"].drop_duplicates("subscription_id").set_index("subscription_id")
-    due = due.assign(
-        payment_terms_days=due["subscription_id"].map(terms["payment_terms_days"]),
-        payment_terms=due["subscription_id"].map(terms["payment_terms"]),
-    )
+    due = subscriptions.periods_to_bill(facts["subscriptions"], facts["billed_periods"], as_of)
     return invoice.bill_orders(
         facts["orders"],
         facts["lines"],
@@ -77,16 +66,7 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
         },
         upserts={"invoice_sequences": billing.sequences},
     )
-    issued = billing.invoices
-    kind = issued["kind"] if len(issued) else pd.Series(dtype=object)
-    from_orders = issued["order_id"].notna() if len(issued) else pd.Series(dtype=bool)
-    pub.counts = {
-        "orders_billed": int(((kind == "invoice") & from_orders).sum()),
-        "subscription_periods_billed": len(billing.periods),
-        "credit_notes": int((kind == "credit_note").sum()),
-        "orders_skipped": len(billing.skipped),
-        "amount_billed_minor": int(issued["amount_minor"].sum()) if len(issued) else 0,
-    }
+    pub.counts = billing.counts()
     summary = finish(settings, pub, checks, dry_run=dry_run)
     publish_table(
         "invoice-completeness",

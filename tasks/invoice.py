@@ -30,6 +30,25 @@ class Billing:
     periods: pd.DataFrame = field(default_factory=pd.DataFrame)  # subscription periods billed
     instalments: pd.DataFrame = field(default_factory=pd.DataFrame)  # the parts of invoices paid in parts
 
+    def counts(self) -> dict[str, int]:
+        """What the run billed, as its summary and audit record say it."""
+        issued = self.invoices
+        if not len(issued):
+            return {
+                "orders_billed": 0,
+                "subscription_periods_billed": 0,
+                "credit_notes": 0,
+                "orders_skipped": len(self.skipped),
+                "amount_billed_minor": 0,
+            }
+        return {
+            "orders_billed": int(((issued["kind"] == "invoice") & issued["order_id"].notna()).sum()),
+            "subscription_periods_billed": len(self.periods),
+            "credit_notes": int((issued["kind"] == "credit_note").sum()),
+            "orders_skipped": len(self.skipped),
+            "amount_billed_minor": int(issued["amount_minor"].sum()),
+        }
+
 
 def line_totals(lines: pd.DataFrame) -> pd.DataFrame:
     """Net and tax per line in minor units; tax = net x rate, rounded half away from zero per line."""

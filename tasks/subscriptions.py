@@ -67,3 +67,19 @@ def periods_due(subscriptions: pd.DataFrame, billed: set[tuple[str, date]], as_o
                 }
             )
     return pd.DataFrame(rows, columns=PERIOD_COLUMNS)
+
+
+def periods_to_bill(subscriptions: pd.DataFrame, billed_periods: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The periods due (`periods_due`) given the ledger's billed periods (subscription_id,
+    period_start), each with its customer's payment_terms_days and payment_terms (columns of
+    `subscriptions`), as the invoice stage bills them."""
+    billed = {
+        (s, pd.Timestamp(d).date())
+        for s, d in zip(billed_periods["subscription_id"], billed_periods["period_start"], strict=True)
+    }
+    due = periods_due(subscriptions, billed, as_of)
+    terms = subscriptions.drop_duplicates("subscription_id").set_index("subscription_id")
+    return due.assign(
+        payment_terms_days=due["subscription_id"].map(terms["payment_terms_days"]),
+        payment_terms=due["subscription_id"].map(terms["payment_terms"]),
+    )

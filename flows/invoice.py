@@ -9,11 +9,13 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import documents as documents_logic
-from tasks import invoice, subscriptions
+from tasks import invoice, invoice_mail, subscriptions
 from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.notify import make_mailer
+from tasks.outbox import INVOICE_MAILS, deliver_pending
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
@@ -45,8 +47,18 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
     )
 
 
+@task(name="plan invoice e-mails", cache_policy=NO_CACHE)
+def plan_mails(settings: Settings, billing: invoice.Billing, customers: Any, as_of: date) -> Any:
+    return invoice_mail.plan_invoice_mails(
+        billing.invoices, customers, seller=settings.seller_name, as_of=as_of
+    )
+
+
 @task(name="check and publish invoices", cache_policy=NO_CACHE)
-def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: bool) -> dict[str, Any]:
+def publish(
+    settings: Settings, billing: invoice.Billing, mails: Any, as_of: date, dry_run: bool
+) -> dict[str, Any]:
+    queued, unmailed = mails
     checks = [
         run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage"),
         run_checkpoint(billing.lines, load_contract("invoice_lines"), source="invoice stage"),
@@ -63,10 +75,11 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
             "invoice_adjustments": billing.adjustments,
             "subscription_periods": billing.periods,
             "invoice_instalments": billing.instalments,
+            "invoice_mails": queued,  # in the same transaction: an invoice is never billed unmailed
         },
         upserts={"invoice_sequences": billing.sequences},
     )
-    pub.counts = billing.counts()
+    pub.counts = {**billing.counts(), "emails_queued": len(queued), "invoices_without_email": len(unmailed)}
     summary = finish(settings, pub, checks, dry_run=dry_run)
     publish_table(
         "invoice-completeness",
@@ -74,6 +87,8 @@ def publish(settings: Settings, billing: invoice.Billing, as_of: date, dry_run: 
         "fulfilled orders in = invoiced + skipped with a reason, per currency, in count and amount",
     )
     publish_table("invoice-skipped", billing.skipped, "fulfilled orders not invoiced, and why")
+    if not unmailed.empty:
+        publish_table("invoice-not-emailed", unmailed, "invoices billed but not e-mailed, and why")
     return summary
 
 
@@ -91,21 +106,59 @@ def write_documents(settings: Settings, billing: invoice.Billing, customers: Any
     )
 
 
+@task(name="write documents of queued e-mails", cache_policy=NO_CACHE)
+def restore_documents(settings: Settings) -> dict[str, int]:
+    """The documents of e-mails still queued from a run that stopped before writing them."""
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        invoices = ledger.query("invoice/queued_mail_invoices")
+        missing = invoices[
+            [not (settings.home / invoice_mail.document_path(i)).exists() for i in invoices["invoice_id"]]
+        ]
+        if missing.empty:
+            return {"documents_restored": 0}
+        lines = ledger.query("invoice/queued_mail_lines")
+        parts = ledger.query("invoice/queued_mail_instalments")
+        customers = ledger.query("invoice/customers")
+    written = documents_logic.write_documents(
+        missing, lines, customers, settings.home / "documents", settings.seller_name, parts
+    )
+    return {"documents_restored": written["documents_written"]}
+
+
+@task(name="deliver invoice e-mails", cache_policy=NO_CACHE)
+def deliver(settings: Settings) -> dict[str, int]:
+    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=INVOICE_MAILS)
+
+
 @flow(name="invoice", flow_run_name=run_name("invoice"))
 def invoice_flow(
-    as_of: date | None = None, dry_run: bool = False, home: str | None = None, documents: bool = True
+    as_of: date | None = None,
+    dry_run: bool = False,
+    home: str | None = None,
+    documents: bool = True,
+    email: bool = True,
 ) -> dict[str, Any]:
     """Turn fulfilled, not yet billed orders into numbered invoices, each with its HTML and PDF
-    document (`documents=False` bills without them)."""
+    document, and e-mail each customer its invoice with the PDF attached (`documents=False` bills
+    without documents or e-mails; `email=False` without e-mails)."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             facts = read_unbilled(settings, day)
             billing = bill(facts, day, settings.invoice_series)
-            summary = publish(settings, billing, day, dry_run)
-            if documents and not dry_run and summary["outcome"] != "halted":
+            no_mail = invoice_mail.plan_invoice_mails(
+                billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day
+            )
+            mails = plan_mails(settings, billing, facts["customers"], day) if documents and email else no_mail
+            summary = publish(settings, billing, mails, day, dry_run)
+            if dry_run or summary["outcome"] == "halted":
+                return conclude(summary)
+            if documents:
                 summary["documents"] = write_documents(settings, billing, facts["customers"])
+            if documents and email:
+                summary["documents"].update(restore_documents(settings))
+                summary["delivery"] = deliver(settings)
             return conclude(summary)
     except data_errors() as exc:
         return failed(exc)

@@ -34,6 +34,7 @@ LEDGER_TABLES = (
     "invoices",
     "invoice_lines",
     "invoice_instalments",
+    "invoice_mails",
     "payments",
     "allocations",
     "payment_exceptions",
@@ -65,8 +66,13 @@ AUDITED = {
     "invoice_adjustments": "adjustment_id",
     "cases": "case_id",
     "reminders": "reminder_id",
+    "invoice_mails": "mail_id",
     "escalations": "customer_id",
 }
+
+
+# The outbox tables: each message's key column and the stage that sends it.
+OUTBOX_TABLES = {"reminders": ("reminder_id", "remind"), "invoice_mails": ("mail_id", "invoice")}
 
 
 class LedgerBusy(RuntimeError):
@@ -191,40 +197,39 @@ class Ledger:
     def set_reminder_status(
         self, reminder_id: str, status: str, reason: str | None, ref: str | None, run_id: str
     ) -> None:
-        """Move one outbox message to a new delivery state, audited."""
-        self.set_reminder_statuses([(reminder_id, status, reason, ref)], run_id)
+        """Move one reminder to a new delivery state, audited."""
+        self.set_message_statuses("reminders", [(reminder_id, status, reason, ref)], run_id)
 
-    def set_reminder_statuses(
-        self, changes: list[tuple[str, str, str | None, str | None]], run_id: str
+    def set_message_statuses(
+        self, table: str, changes: list[tuple[str, str, str | None, str | None]], run_id: str
     ) -> None:
-        """Move outbox messages to new delivery states, audited, in one transaction.
-
-        changes: (reminder_id, status, reason, delivered reference) per message.
-        """
+        """Move outbox messages (`reminders` or `invoice_mails`) to new delivery states, audited, in
+        one transaction. changes: (message id, status, reason, delivered reference) per message."""
         if not changes:
             return
+        key, stage = OUTBOX_TABLES[table]
         self.con.begin()
         try:
-            for reminder_id, status, reason, ref in changes:
+            for message_id, status, reason, ref in changes:
                 before = self.con.execute(
-                    "select status from reminders where reminder_id = ?", [reminder_id]
+                    f"select status from {table} where {key} = ?", [message_id]
                 ).fetchone()
                 self.con.execute(
-                    load_sql("remind/set_status"),
-                    {
-                        "reminder_id": reminder_id,
-                        "status": status,
-                        "reason": reason,
-                        "ref": ref,
-                        "now": _now(),
-                    },
+                    f"update {table} set status = $status, status_reason = $reason,"
+                    " delivered_ref = coalesce($ref, delivered_ref),"
+                    " sent_at = case when $status = 'sent' then $now else sent_at end,"
+                    " attempts = coalesce(attempts, 0) + case when $status = 'sending' then 1 else 0 end"
+                    f" where {key} = $message_id",
+                    {"message_id": message_id, "status": status, "reason": reason, "ref": ref, "now": _now()},
                 )
                 self.con.execute(
                     "insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)"
-                    " values (?, 'remind', 'reminders', ?, 'status', ?, ?, ?)",
+                    " values (?, ?, ?, ?, 'status', ?, ?, ?)",
                     [
                         run_id,
-                        reminder_id,
+                        stage,
+                        table,
+                        message_id,
                         json.dumps({"status": before[0] if before else None}),
                         json.dumps({"status": status, "reason": reason}),
                         _now(),

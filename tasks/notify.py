@@ -97,6 +97,54 @@ def render_reminder(
     return RenderedMessage(subject, text, html, lang, level_name)
 
 
+INVOICE_SUBJECTS = {
+    "en": {"invoice": "Invoice {number} from {seller}", "credit_note": "Credit note {number} from {seller}"},
+    "de": {"invoice": "Rechnung {number} von {seller}", "credit_note": "Gutschrift {number} von {seller}"},
+    "fr": {"invoice": "Facture {number} de {seller}", "credit_note": "Avoir {number} de {seller}"},
+}
+
+
+def render_invoice_mail(
+    *, invoice: dict[str, Any], customer: dict[str, Any], seller: str, folder: Path | None = None
+) -> RenderedMessage:
+    """The e-mail that carries one invoice or credit note (its PDF attached at delivery), in the
+    customer's language, from `rules/templates/invoice_mail.<language>.txt`; the HTML part is the
+    text, escaped, in a minimal page. Amounts arrive in minor units and are printed exactly."""
+    import pandas as pd
+
+    from tasks.money import to_major_str
+
+    env = _environment(folder) if folder else _environment()
+    lang = customer.get("language") if customer.get("language") in INVOICE_SUBJECTS else "en"
+    kind = "credit_note" if invoice.get("kind") == "credit_note" else "invoice"
+    currency = str(invoice["currency"])
+    discount = invoice.get("discount_amount_minor")
+    has_discount = discount is not None and not pd.isna(discount) and int(discount) > 0
+    subject = INVOICE_SUBJECTS[str(lang)][kind].format(number=invoice["invoice_id"], seller=seller)
+    context = {
+        "customer": customer,
+        "seller": seller,
+        "kind": kind,
+        "invoice_id": invoice["invoice_id"],
+        "issue_date": str(invoice["issue_date"])[:10],
+        "due_date": str(invoice["due_date"])[:10],
+        "currency": currency,
+        "total": to_major_str(abs(int(invoice["amount_minor"])), currency),
+        "credit_for": invoice.get("credit_for_invoice") or "",
+        "discount": to_major_str(int(discount or 0), currency) if has_discount else "",
+        "discount_date": str(invoice.get("discount_date"))[:10] if has_discount else "",
+        "subject": subject,
+    }
+    name = f"invoice_mail.{lang}.txt"
+    try:
+        text = env.get_template(name).render(context)
+        name = "plain.html"
+        html = env.get_template(name).render({**context, "text": text, "language": lang})
+    except TemplateError as exc:
+        raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
+    return RenderedMessage(subject, text, html, str(lang), kind)
+
+
 class DeliveryRefused(Exception):
     """The provider refused this message for good (a 4xx other than 429, or retries used up): the
     message is marked `failed` with the reason."""
@@ -131,18 +179,14 @@ class FileMailer:
         email["To"] = message.get("recipient") or "undisclosed-recipients:;"
         email["Subject"] = message["subject"]
         email["Date"] = format_datetime(datetime.now(UTC))
-        email["Message-ID"] = make_msgid(idstring=message["reminder_id"])
-        email["X-O2C-Reminder"] = message["reminder_id"]
+        email["Message-ID"] = make_msgid(idstring=message["message_id"])
+        email[f"X-O2C-{message['kind'].capitalize()}"] = message["ref_value"]
         email.set_content(message["body_text"])
         email.add_alternative(message["body_html"], subtype="html")
-        if message.get("statement_csv"):
-            email.add_attachment(
-                message["statement_csv"].encode(),
-                maintype="text",
-                subtype="csv",
-                filename=f"statement-{message.get('customer_id', 'account')}.csv",
-            )
-        target = self.folder / f"{message['reminder_id']}.eml"
+        for filename, mime, data in message.get("attachments", []):
+            maintype, subtype = mime.split("/", 1)
+            email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+        target = self.folder / f"{message['message_id']}.eml"
         partial = target.with_suffix(".eml.part")
         partial.write_bytes(bytes(email))
         partial.replace(target)  # a crash never leaves half a message in the outbox
@@ -152,8 +196,8 @@ class FileMailer:
 class SendGridMailer:
     """Delivers through SendGrid's Python library (v3 mail/send).
 
-    Each message carries the categories `o2c` and `reminder` and the custom argument
-    `reminder_id`, so SendGrid's event webhooks can be tied back to the outbox. A 429 waits as
+    Each message carries the categories `o2c` and its kind (`reminder`, `invoice`) and the custom
+    argument `reminder_id` or `invoice_id`, so SendGrid's event webhooks can be tied back to the outbox. A 429 waits as
     SendGrid asks (`Retry-After`, else `X-RateLimit-Reset`, at most `max_wait` seconds); a 5xx or a
     connection that could not be made is retried with exponential backoff; any other 4xx fails that
     message only. A request that went out and got no answer within the timeout is never retried:
@@ -204,18 +248,15 @@ class SendGridMailer:
             plain_text_content=message["body_text"],
             html_content=message["body_html"],
         )
-        mail.category = [Category("o2c"), Category("reminder")]
+        mail.category = [Category("o2c"), Category(message["kind"])]
         mail.custom_arg = [
-            CustomArg("reminder_id", message["reminder_id"]),
+            CustomArg(message["ref_name"], message["ref_value"]),
             CustomArg("customer_id", str(message.get("customer_id", ""))),
         ]
-        if message.get("statement_csv"):
-            mail.attachment = Attachment(
-                base64.b64encode(message["statement_csv"].encode()).decode(),
-                f"statement-{message.get('customer_id', 'account')}.csv",
-                "text/csv",
-                "attachment",
-            )
+        mail.attachment = [
+            Attachment(base64.b64encode(data).decode(), filename, mime, "attachment")
+            for filename, mime, data in message.get("attachments", [])
+        ]
         if self.sandbox:
             mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
         return mail
@@ -231,7 +272,7 @@ class SendGridMailer:
             last = attempt == self.attempts
             try:
                 response = self.client.send(mail)
-                return str(response.headers.get("X-Message-Id") or message["reminder_id"])
+                return str(response.headers.get("X-Message-Id") or message["message_id"])
             except HTTPError as exc:
                 status = int(getattr(exc, "status_code", 0) or 0)
                 if status == 429 and not last:

@@ -1,2 +1,2 @@
--- How each customer is addressed on its invoices: name and language.
-select customer_id, name, coalesce(language, 'en') as language from customers
+-- How each customer is addressed on its invoices and their e-mails: name, language and address.
+select customer_id, name, coalesce(language, 'en') as language, email from customers

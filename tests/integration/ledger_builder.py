@@ -14,7 +14,13 @@ PAYMENT_HEADER = "payment_id,value_date,amount,currency,payer_name,payer_account
 
 def load(home: Path, folder: Path, as_of: date, **datasets: str) -> list[dict]:
     """Write each dataset's rows under its canonical header and ingest them (customers first)."""
-    headers = {"customers": CUSTOMER_HEADER, "invoices": INVOICE_HEADER, "payments": PAYMENT_HEADER}
+    headers = {
+        "customers": CUSTOMER_HEADER,
+        "invoices": INVOICE_HEADER,
+        "payments": PAYMENT_HEADER,
+        "orders": "order_id,customer_id,order_date,currency,status,fulfilled_date,credit_for\n",
+        "order_lines": "order_id,line_no,sku,description,quantity,unit_price,tax_rate\n",
+    }
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, rows in datasets.items():

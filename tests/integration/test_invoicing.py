@@ -3,6 +3,9 @@ open amounts that follow, the documents, and the completeness control."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import io
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +16,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.ingest import ingest_flow
 from flows.invoice import invoice_flow
+from tasks.config import load_settings
+from tasks.ledger import open_ledger
 
 AS_OF = date(2026, 11, 20)
 FILES = {
@@ -60,7 +65,77 @@ def test_a_return_is_credited_against_its_invoice_with_documents_for_both(home: 
     assert "Gesamt: -29.75 EUR" in text
     again = invoice_flow(as_of=AS_OF, home=str(home))
     assert again["counts"]["orders_billed"] == 0 and again["counts"]["credit_notes"] == 0
-    assert again["documents"] == {"documents_written": 0, "documents_already_there": 0}
+    assert again["documents"] == {
+        "documents_written": 0,
+        "documents_already_there": 0,
+        "documents_restored": 0,
+    }
+    assert again["delivery"]["sent"] == 0  # each invoice is e-mailed once
+
+
+def test_each_invoice_is_e_mailed_once_with_its_pdf_attached(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in FILES], as_of=AS_OF, home=str(home))
+    summary = invoice_flow(as_of=AS_OF, home=str(home))
+    assert summary["counts"]["emails_queued"] == 2 and summary["delivery"]["sent"] == 2
+    mail = email.message_from_bytes(
+        (home / "outbox" / "MAIL-O2C-2026-000001.eml").read_bytes(), policy=email.policy.default
+    )
+    assert mail["To"] == "ap@kunde.example"
+    assert mail["Subject"] == "Rechnung O2C-2026-000001 von Example Trading Ltd"
+    assert mail["X-O2C-Invoice"] == "O2C-2026-000001"
+    body = mail.get_body(("plain",)).get_content()
+    assert "Rechnung O2C-2026-000001 vom 2026-11-20 über 178.50 EUR, fällig am 2026-12-20" in body
+    assert "Bei Zahlung bis 2026-11-30 dürfen Sie 3.57 EUR Skonto abziehen." in body
+    (attachment,) = list(mail.iter_attachments())
+    assert (
+        attachment.get_filename() == "O2C-2026-000001.pdf"
+        and attachment.get_content_type() == "application/pdf"
+    )
+    pdf = attachment.get_content()
+    assert pdf == (home / "documents" / "O2C-2026-000001.pdf").read_bytes()
+    assert "Rechnungsnummer" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    credit = email.message_from_bytes(
+        (home / "outbox" / "MAIL-O2C-CN-2026-000001.eml").read_bytes(), policy=email.policy.default
+    )
+    assert credit["Subject"] == "Gutschrift O2C-CN-2026-000001 von Example Trading Ltd"
+    assert (
+        "Gutschrift O2C-CN-2026-000001 vom 2026-11-20 über 29.75 EUR zur Rechnung O2C-2026-000001."
+        in credit.get_body(("plain",)).get_content()
+    )
+
+
+def test_a_queued_invoice_mail_whose_document_was_lost_gets_it_written_again(
+    home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in FILES], as_of=AS_OF, home=str(home))
+    invoice_flow(as_of=AS_OF, home=str(home))
+    # As if the run had stopped after billing: the mail still queued, its PDF never written.
+    (home / "documents" / "O2C-2026-000001.pdf").unlink()
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        ledger.con.execute("update invoice_mails set status = 'queued' where invoice_id = 'O2C-2026-000001'")
+    again = invoice_flow(as_of=AS_OF, home=str(home))
+    assert again["documents"]["documents_restored"] == 1
+    assert again["delivery"]["sent"] == 1
+    assert (home / "documents" / "O2C-2026-000001.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_no_e_mail_address_means_no_e_mail_and_says_so(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text.replace("ap@kunde.example", ""))
+    ingest_flow(paths=[str(folder / n) for n in FILES], as_of=AS_OF, home=str(home))
+    summary = invoice_flow(as_of=AS_OF, home=str(home))
+    assert summary["counts"]["emails_queued"] == 0 and summary["counts"]["invoices_without_email"] == 2
+    assert not (home / "outbox").exists() or not list((home / "outbox").iterdir())
 
 
 SUBSCRIPTIONS = """subscription_id,customer_id,plan,amount,tax_rate,currency,interval,start_date,end_date

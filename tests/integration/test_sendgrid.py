@@ -4,6 +4,7 @@ a crash between the call and the `sent` mark that never leads to a second e-mail
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from flows.invoice import invoice_flow
 from flows.remind import remind_flow
 from tasks.config import load_settings
 from tasks.ledger import open_ledger
@@ -229,3 +231,36 @@ def test_the_api_key_can_come_from_a_prefect_secret_block(queued: Path, fake: Fa
         ValueError, match="needs SENDGRID_API_KEY or a Prefect Secret block named 'no-such-block'"
     ):
         make_mailer(missing)
+
+
+def test_an_invoice_e_mail_goes_through_sendgrid_with_its_pdf(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeSendGrid
+) -> None:
+    folder = tmp_path / "in"
+    load(
+        home,
+        folder,
+        AS_OF,
+        customers=CUSTOMERS,
+        orders="SO-9,C1,2026-11-01,GBP,fulfilled,2026-11-02,",
+        order_lines="SO-9,1,W-1,Widget,2,10.00,0.2",
+    )
+    monkeypatch.setenv("O2C_MAILER", "sendgrid")
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("O2C_SENDGRID_HOST", fake.host)
+    summary = invoice_flow(as_of=AS_OF, home=str(home))
+    assert summary["delivery"] == {"sent": 1, "failed": 0, "unknown": 0, "held": 0}
+    (request,) = fake.requests
+    body = request.body
+    assert body["subject"] == "Invoice O2C-2026-000001 from Example Trading Ltd"
+    assert sorted(body["categories"]) == ["invoice", "o2c"]
+    assert body["custom_args"] == {"invoice_id": "O2C-2026-000001", "customer_id": "C1"}
+    (attachment,) = body["attachments"]
+    assert attachment["filename"] == "O2C-2026-000001.pdf" and attachment["type"] == "application/pdf"
+    assert (
+        base64.b64decode(attachment["content"]) == (home / "documents" / "O2C-2026-000001.pdf").read_bytes()
+    )
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        mails = ledger.table("invoice_mails")
+    assert mails[["invoice_id", "status"]].values.tolist() == [["O2C-2026-000001", "sent"]]
+    assert mails.at[0, "delivered_ref"].startswith("fake-")

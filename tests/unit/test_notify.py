@@ -110,6 +110,10 @@ def test_a_courtesy_note_has_its_own_subject_and_words() -> None:
 
 MESSAGE = {
     "reminder_id": "R-0123456789abcdef",
+    "message_id": "R-0123456789abcdef",
+    "kind": "reminder",
+    "ref_name": "reminder_id",
+    "ref_value": "R-0123456789abcdef",
     "recipient": "ap@acme.example",
     "subject": "Payment reminder: open invoices (C1)",
     "body_text": "Dear Acme,\nplease pay.\n",

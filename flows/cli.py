@@ -130,6 +130,10 @@ def run(
     dry_run: DryRun = False,
     home: Home = None,
     as_json: AsJson = False,
+    no_documents: Annotated[
+        bool, typer.Option("--no-documents", help="invoice: bill without documents or e-mails.")
+    ] = False,
+    no_email: Annotated[bool, typer.Option("--no-email", help="invoice: bill without e-mailing.")] = False,
 ) -> None:
     """Run one stage, or all six in order, through Prefect."""
     from flows.order_to_cash import STAGE_FLOWS, order_to_cash
@@ -138,7 +142,12 @@ def run(
         _fail(f"unknown stage {stage!r}; use one of {', '.join(STAGES)} or all")
     settings = load_settings(home)
     flow_fn = order_to_cash if stage == "all" else STAGE_FLOWS[stage]
-    result = _run_flow(flow_fn, as_of=_date(as_of), dry_run=dry_run, home=str(settings.home))
+    options: dict[str, Any] = {}
+    if no_documents or no_email:
+        if stage != "invoice":
+            _fail("--no-documents and --no-email are options of the invoice stage")
+        options = {"documents": not no_documents, "email": not no_email}
+    result = _run_flow(flow_fn, as_of=_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
     _print(result, as_json)
 
 
@@ -162,6 +171,60 @@ def report(
         typer.echo(json.dumps(document, indent=2))
     else:
         typer.echo(report_logic.as_markdown(document))
+
+
+@app.command()
+def summary(
+    path: Annotated[
+        Path, typer.Argument(help="A file of orders, order lines or an order book, as ingested.")
+    ],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="The mapping it was ingested with.")
+    ] = None,
+    as_json: AsJson = False,
+    home: Home = None,
+) -> None:
+    """What became of a file's rows: in, quarantined by reason, loaded, invoiced and credited,
+    with counts and amounts, and whether they balance."""
+    from tasks import file_summary, ingest
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    try:
+        sidecar = path.with_name(path.name + ".mapping.yaml")
+        chosen = mapping or (sidecar if sidecar.exists() else None)
+        sources = {
+            s.dataset: s
+            for s in ingest.read_file_sources(path, ingest.load_mapping(chosen) if chosen else None)
+        }
+    except ingest.SourceRejected as exc:
+        _fail(str(exc))
+    if "order_lines" not in sources:
+        _fail(f"{path.name}: summary is for files holding order lines (an order book or order_lines*.csv)")
+    batch = {d: f"{d}:{s.fingerprint[:24]}" for d, s in sources.items()}
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        loaded = ledger.query(
+            "summary/loaded",
+            customers_batch=batch.get("customers", ""),
+            orders_batch=batch.get("orders", ""),
+            lines_batch=batch["order_lines"],
+        )
+        quarantined = ledger.query("summary/quarantined", source=str(path))
+    lines = sources["order_lines"]
+    result = file_summary.summarise(
+        lines.rows, lines.first_row_number, {d: len(s.rows) for d, s in sources.items()}, quarantined, loaded
+    )
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"{path.name} ({result['currency']})")
+    for row in result["figures"]:
+        amount = f"{row['amount']:>16}" if row["amount"] is not None else ""
+        typer.echo(f"  {row['what']:<72} {row['rows']:>9,} {amount}")
+    for name, ok in result["controls"].items():
+        typer.echo(f"  control: {name}: {'balances' if ok else 'DOES NOT BALANCE'}")
+    if not all(result["controls"].values()):
+        raise typer.Exit(EXIT_STAGE_FAILED)
 
 
 @app.command()

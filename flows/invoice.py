@@ -93,36 +93,24 @@ def publish(
 
 
 @task(name="write invoice documents", cache_policy=NO_CACHE)
-def write_documents(settings: Settings, billing: invoice.Billing, customers: Any) -> dict[str, int]:
-    """An HTML and a PDF document per invoice billed by this run, under `documents/`; an invoice
-    whose documents exist keeps them (re-running writes nothing)."""
-    return documents_logic.write_documents(
-        billing.invoices,
-        billing.lines,
-        customers,
-        settings.home / "documents",
-        settings.seller_name,
-        billing.instalments,
-    )
-
-
-@task(name="write documents of queued e-mails", cache_policy=NO_CACHE)
-def restore_documents(settings: Settings) -> dict[str, int]:
-    """The documents of e-mails still queued from a run that stopped before writing them."""
+def write_documents(settings: Settings) -> dict[str, int]:
+    """An HTML and a PDF document for every billed invoice that has none under `documents/`: this
+    run's, and any a stopped run left without (re-running writes nothing)."""
+    folder = settings.home / "documents"
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        invoices = ledger.query("invoice/queued_mail_invoices")
-        missing = invoices[
-            [not (settings.home / invoice_mail.document_path(i)).exists() for i in invoices["invoice_id"]]
-        ]
-        if missing.empty:
-            return {"documents_restored": 0}
-        lines = ledger.query("invoice/queued_mail_lines")
-        parts = ledger.query("invoice/queued_mail_instalments")
+        billed = ledger.query("invoice/billed_ids")["invoice_id"].tolist()
+        missing = [i for i in billed if not (folder / f"{i}.pdf").exists()]
+        if not missing:
+            return {"documents_written": 0, "documents_already_there": len(billed)}
+        invoices = ledger.query("invoice/document_invoices", ids=missing)
+        lines = ledger.query("invoice/document_lines", ids=missing)
+        parts = ledger.query("invoice/document_instalments", ids=missing)
         customers = ledger.query("invoice/customers")
-    written = documents_logic.write_documents(
-        missing, lines, customers, settings.home / "documents", settings.seller_name, parts
-    )
-    return {"documents_restored": written["documents_written"]}
+    written = documents_logic.write_documents(invoices, lines, customers, folder, settings.seller_name, parts)
+    return {
+        "documents_written": written["documents_written"],
+        "documents_already_there": len(billed) - len(missing),
+    }
 
 
 @task(name="deliver invoice e-mails", cache_policy=NO_CACHE)
@@ -155,9 +143,8 @@ def invoice_flow(
             if dry_run or summary["outcome"] == "halted":
                 return conclude(summary)
             if documents:
-                summary["documents"] = write_documents(settings, billing, facts["customers"])
+                summary["documents"] = write_documents(settings)
             if documents and email:
-                summary["documents"].update(restore_documents(settings))
                 summary["delivery"] = deliver(settings)
             return conclude(summary)
     except data_errors() as exc:

@@ -234,25 +234,40 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
         pdf.cell(0, 6, f"{label}: {value}" if value else label, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     widths = (12, 58, 18, 26, 20, 26, 22)  # 182 mm of the 190 between margins
-    heads = ("line", "item", "quantity", "unit_price", "tax_rate", "net", "tax")
-    pdf.set_font(family, "B", 9)
-    for width, head in zip(widths, heads, strict=True):
-        pdf.cell(width, 7, doc.labels[head], border="B")
-    pdf.ln()
-    pdf.set_font(family, "", 9)
-    for line in doc.lines:
-        values = (
-            line["line_no"],
-            line["item"][:34],
-            line["quantity"],
-            line["unit_price"],
-            line["tax_rate"],
-            line["net"],
-            line["tax"],
-        )
+    heads = tuple(doc.labels[h] for h in ("line", "item", "quantity", "unit_price", "tax_rate", "net", "tax"))
+
+    def row(values: tuple[str, ...], height: float) -> None:
+        # Text placed directly, not in cells: a cell costs fpdf its line-breaking (an invoice of
+        # 500 lines would take seconds); a new page repeats the heading.
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+            heading()
+        x, y = pdf.l_margin, pdf.get_y()
         for width, value in zip(widths, values, strict=True):
-            pdf.cell(width, 6, value)
-        pdf.ln()
+            pdf.text(x + 1, y + height - 1.8, value)
+            x += width
+        pdf.set_y(y + height)
+
+    def heading() -> None:
+        pdf.set_font(family, "B", 9)
+        row(heads, 7)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + sum(widths), pdf.get_y())
+        pdf.set_font(family, "", 9)
+
+    heading()
+    for line in doc.lines:
+        row(
+            (
+                line["line_no"],
+                line["item"][:34],
+                line["quantity"],
+                line["unit_price"],
+                line["tax_rate"],
+                line["net"],
+                line["tax"],
+            ),
+            6,
+        )
     pdf.ln(3)
     pdf.set_font(family, "", 10)
     for label, amount in ((doc.labels["net"], doc.net), (doc.labels["tax"], doc.tax)):

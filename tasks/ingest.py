@@ -8,9 +8,11 @@ typed rows per ledger table, quarantined rows with every reason and the checkpoi
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tasks import parse
 from tasks.checkpoint import CheckpointResult, Contract, load_contract, run_checkpoint
+from tasks.order_book import ORDER_BOOK, split_order_book
 from tasks.terms import TermsError, parse_terms
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
 DATASETS = ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments")
-FILE_SUFFIXES = (".csv", ".parquet", ".xlsx")
+FILE_SUFFIXES = (".csv", ".parquet", ".xlsx", ".gz")  # .csv.gz: a gzip-compressed CSV
 
 
 class SourceRejected(Exception):
@@ -43,11 +46,23 @@ class Mapping(BaseModel):
     columns: dict[str, str] = {}
     table: str | None = None
     query: str | None = None
+    # Only for an order book (one file split into customers, orders and order lines):
+    extract: dict[str, str] = {}  # canonical column -> regex whose first group is kept ("17850.0" -> "17850")
+    constants: dict[str, str] = {}  # canonical column -> the same text on every row
+    templates: dict[str, str] = {}  # canonical column -> "Customer {customer_id}" over the mapped columns
 
     @model_validator(mode="after")
     def _known_dataset(self) -> Mapping:
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}")
+        if self.dataset not in (*DATASETS, ORDER_BOOK):
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)} or {ORDER_BOOK}")
+        if (self.extract or self.constants or self.templates) and self.dataset != ORDER_BOOK:
+            raise ValueError("extract, constants and templates are for dataset order_book only")
+        for column, pattern in self.extract.items():
+            try:
+                if re.compile(pattern).groups < 1:
+                    raise ValueError(f"extract.{column}: the pattern needs a group, as ^(\\d+)")
+            except re.error as exc:
+                raise ValueError(f"extract.{column}: not a regular expression ({exc})") from None
         return self
 
 
@@ -96,15 +111,26 @@ class RawSource:
     quarantine_ceiling: float | None = None  # overrides the contract's (a bank file quarantines by statement)
 
 
-def read_source(path: Path, mapping: Mapping | None = None) -> RawSource:
-    """Read a CSV, Parquet or XLSX file as text columns, mapped to canonical names."""
+def read_file_sources(path: Path, mapping: Mapping | None = None) -> list[RawSource]:
+    """The canonical sources of one file: itself, or the three parts of an order book."""
+    if mapping is not None and mapping.dataset == ORDER_BOOK:
+        frame, content = _read_frame(path)
+        return split_order_book(frame, mapping, str(path), fingerprint_bytes(content))
+    return [read_source(path, mapping)]
+
+
+def _read_frame(path: Path) -> tuple[pd.DataFrame, bytes]:
+    """A CSV (plain or gzip-compressed), Parquet or XLSX file as text columns, and its bytes."""
     if not path.exists():
         raise SourceRejected(f"{path}: file not found")
-    dataset = detect_dataset(path, mapping)
     content = path.read_bytes()
-    suffix = path.suffix.lower()
+    suffix = ".csv" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     try:
-        if suffix == ".csv":
+        if path.name.lower().endswith(".gz"):
+            if suffix != ".csv":
+                raise SourceRejected(f"{path.name}: only CSV files may be gzip-compressed (.csv.gz)")
+            frame = _read_csv(gzip.decompress(content))
+        elif suffix == ".csv":
             frame = _read_csv(content)
         elif suffix == ".parquet":
             frame = _as_text(pd.read_parquet(io.BytesIO(content)))
@@ -122,7 +148,14 @@ def read_source(path: Path, mapping: Mapping | None = None) -> RawSource:
         raise SourceRejected(
             f"{path.name}: cannot be read as {suffix[1:].upper()} ({_first_line(exc)})"
         ) from None
-    first_row = 1 if suffix == ".parquet" else 2
+    return frame, content
+
+
+def read_source(path: Path, mapping: Mapping | None = None) -> RawSource:
+    """Read a CSV (or .csv.gz), Parquet or XLSX file as text columns, mapped to canonical names."""
+    dataset = detect_dataset(path, mapping) if path.exists() else ""
+    frame, content = _read_frame(path)
+    first_row = 1 if path.suffix.lower() == ".parquet" else 2
     rows = apply_mapping(frame, dataset, mapping, path.name)
     return RawSource(dataset, str(path), fingerprint_bytes(content), rows, first_row, mapping)
 
@@ -208,8 +241,8 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     contract = load_contract(raw.dataset)
     date_format = raw.mapping.date_format if raw.mapping else "%Y-%m-%d"
     typed, failures = parse_rows(raw.rows, contract, date_format, context)
-    for row, reasons in raw.row_problems.items():
-        failures.setdefault(row, []).extend(reasons)
+    for row, reasons in raw.row_problems.items():  # first: they say what is wrong with the row as a whole
+        failures[row] = [*reasons, *failures.get(row, [])]
     for row, reasons in conflicts_with_ledger(typed, context.existing, contract).items():
         failures.setdefault(row, []).extend(reasons)
     known = {
@@ -226,15 +259,16 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     )
     bad = sorted(result.failed_rows)
     good = typed.drop(index=bad)
+    records = raw.rows.loc[bad].to_dict("records")  # one lookup for all, not one per row
     quarantine = pd.DataFrame(
         {
             "stage": "ingest",
             "dataset": raw.dataset,
             "source": raw.source,
             "row_number": [raw.first_row_number + i for i in bad],
-            "key": [_key_text(raw.rows.loc[i], contract) for i in bad],
+            "key": ["/".join(str(r[k]) for k in contract.key) for r in records],
             "reasons": ["; ".join(result.failed_rows[i]) for i in bad],
-            "raw_record": [json.dumps(raw.rows.loc[i].to_dict(), ensure_ascii=False) for i in bad],
+            "raw_record": [json.dumps(r, ensure_ascii=False) for r in records],
         }
     )
     batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
@@ -378,10 +412,6 @@ def _batch_keys(typed: pd.DataFrame, dataset: str, wanted: str) -> set[str]:
     return set(typed[column].dropna().astype(str))
 
 
-def _key_text(row: pd.Series, contract: Contract) -> str:
-    return "/".join(str(row[k]) for k in contract.key)
-
-
 def _control_totals(typed: pd.DataFrame, contract: Contract) -> dict[str, int]:
     money = [contract.typed_column(n) for n, s in contract.columns.items() if s["type"] == "money"]
     if not money or "currency" not in typed.columns or contract.dataset == "customers":
@@ -473,5 +503,5 @@ def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> 
             continue
         sidecar = path.with_name(path.name + ".mapping.yaml")
         chosen = Path(mapping) if mapping else (sidecar if sidecar.exists() else None)
-        sources.append(read_source(path, load_mapping(chosen) if chosen else None))
+        sources.extend(read_file_sources(path, load_mapping(chosen) if chosen else None))
     return sorted(sources, key=lambda s: (DATASETS.index(s.dataset), s.source))

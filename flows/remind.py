@@ -25,7 +25,7 @@ def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any]
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         customers = ledger.query("remind/customers")
         facts = DunningFacts(
-            items=ledger.query("report/open_items_as_of", as_of=as_of),
+            items=remind.dunning_items(ledger.query("report/open_items_as_of", as_of=as_of), as_of),
             customers=customers,
             history=ledger.query("remind/history"),
             cases=ledger.query("remind/cases"),

@@ -27,6 +27,7 @@ import yaml
 from rules.matching import MatchingPolicy
 from tasks.config import RULES_DIR
 from tasks.matching import PayerDirectory, closest, combinations_summing_to, normalise_account, rf_payload
+from tasks.money import round_half_up_div
 from tasks.references import InvoiceKeys, find_named
 from tasks.short_payments import ADJUSTMENT_COLUMNS, settle_residual
 
@@ -115,20 +116,36 @@ class OpenBook:
 
 
 def _discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:
-    """(last day, discount, invoice amount) of each invoice offering an early-payment discount."""
+    """(last day, discount, amount it is a discount on) of each invoice offering an early-payment
+    discount. A credit note that reduced the invoice (`credited_minor`) re-bases the discount on
+    what the invoice still bills: discount x (amount - credited) / amount, rounded half up (2 % of
+    178.50 is 3.57; after a credit of 29.75, 2 % of 148.75 is 2.98)."""
     if "discount_date" not in invoices or "discount_amount_minor" not in invoices:
         return {}
     offered = invoices[invoices["discount_date"].notna() & (invoices["discount_amount_minor"].fillna(0) > 0)]
-    return {
-        invoice_id: (pd.Timestamp(day).date(), int(discount), int(amount))
-        for invoice_id, day, discount, amount in zip(
-            offered["invoice_id"],
-            offered["discount_date"],
-            offered["discount_amount_minor"],
-            offered["amount_minor"],
-            strict=True,
+    credited = (
+        offered["credited_minor"].fillna(0).astype("int64")
+        if "credited_minor" in offered
+        else pd.Series(0, index=offered.index)
+    )
+    terms = {}
+    for invoice_id, day, discount, amount, credit in zip(
+        offered["invoice_id"],
+        offered["discount_date"],
+        offered["discount_amount_minor"],
+        offered["amount_minor"],
+        credited,
+        strict=True,
+    ):
+        base = int(amount) - int(credit)
+        rebased = (
+            round_half_up_div(int(discount) * base, int(amount))
+            if credit and int(amount) > 0
+            else int(discount)
         )
-    }
+        if base > 0 and rebased > 0:
+            terms[invoice_id] = (pd.Timestamp(day).date(), rebased, base)
+    return terms
 
 
 def apply_cash(

@@ -28,6 +28,40 @@ class Dunning:
     exclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def dunning_items(items: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """One dunning item per invoice from the open items, which list an invoice paid in instalments
+    part by part: such an invoice is dunned from its earliest open part's due date, for that part
+    and every other part due by the as-of date (a part not yet due is not asked for)."""
+    if "instalment" not in items.columns or items["instalment"].isna().all():
+        return items.drop(columns=["instalment"], errors="ignore")
+    whole = items[items["instalment"].isna()]
+    parts = items[items["instalment"].notna()].copy()
+    parts["due_date"] = pd.to_datetime(parts["due_date"])
+    open_due = parts["due_date"].where(parts["open_minor"] > 0)
+    first = (
+        open_due.groupby(parts["invoice_id"])
+        .transform("min")
+        .fillna(parts.groupby("invoice_id")["due_date"].transform("max"))
+    )
+    asked = parts["due_date"] <= first.where(first > pd.Timestamp(as_of), pd.Timestamp(as_of))
+    parts["asked_minor"] = parts["open_minor"].where(asked, 0)
+    rolled = parts.groupby("invoice_id", as_index=False, sort=False).agg(
+        customer_id=("customer_id", "first"),
+        currency=("currency", "first"),
+        issue_date=("issue_date", "first"),
+        amount_minor=("amount_minor", "sum"),
+        open_minor=("asked_minor", "sum"),
+    )
+    rolled["due_date"] = rolled["invoice_id"].map(first.groupby(parts["invoice_id"]).first()).dt.date
+    columns = [c for c in items.columns if c != "instalment"]
+    whole = whole[columns]
+    return (
+        pd.concat([whole, rolled[columns]], ignore_index=True)
+        .sort_values("invoice_id")
+        .reset_index(drop=True)
+    )
+
+
 def plan_reminders(
     facts: DunningFacts,
     customers: pd.DataFrame,

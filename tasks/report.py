@@ -62,7 +62,7 @@ def figures(
             "ageing_minor": ageing,
             "credit_sales_minor": credit_sales,
             "period_days": period_days,
-            "open_invoices": len(open_items),
+            "open_invoices": int(open_items["invoice_id"].nunique()),
             "dso": dso,
         }
     return result

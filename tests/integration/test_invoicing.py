@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import json
 from datetime import date
 from pathlib import Path
 
@@ -194,3 +195,47 @@ def test_an_invoice_in_instalments_is_exported_part_by_part(home: Path, tmp_path
         ["1", "2026-12-20", "89.25"],
         ["2", "2027-01-19", "89.25"],
     ]
+    # Ageing goes part by part: cash covers part 1 first, and a part not yet due is not overdue.
+    payment = folder / "payments.csv"
+    payment.write_text(
+        "payment_id,value_date,amount,currency,payer_name,payer_account,reference\n"
+        "P-1,2026-12-25,100.00,EUR,Kunde GmbH,,O2C-2026-000001\n"
+    )
+    ingest_flow(paths=[str(payment)], as_of=date(2026, 12, 25), home=str(home))
+    runner = CliRunner()
+    applied = runner.invoke(
+        app,
+        [
+            "apply",
+            "--payment",
+            "P-1",
+            "--invoice",
+            "O2C-2026-000001",
+            "--amount",
+            "100.00",
+            "--by",
+            "ar",
+            "--home",
+            str(home),
+        ],
+    )
+    assert applied.exit_code == 0, applied.output
+
+    def ageing(day: str) -> dict[str, str]:
+        result = runner.invoke(app, ["report", "--as-of", day, "--json", "--home", str(home)])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["currencies"]["EUR"]
+
+    before = ageing("2026-12-22")  # part 1 two days late, part 2 not due, nothing paid yet
+    assert (before["open_amount"], before["ageing"]["1-30"], before["ageing"]["not_due"]) == (
+        "178.50",
+        "89.25",
+        "89.25",
+    )
+    assert before["open_invoices"] == 1
+    after = ageing("2027-01-25")  # 100.00 paid: part 1 settled, 78.50 of part 2 six days late
+    assert (after["open_amount"], after["ageing"]["1-30"], after["ageing"]["not_due"]) == (
+        "78.50",
+        "78.50",
+        "0.00",
+    )

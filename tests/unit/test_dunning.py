@@ -14,7 +14,7 @@ import pytest
 
 from rules.dunning import DunningFacts, DunningPolicy, evaluate
 from rules.policy import PolicyError, load_policy
-from tasks.remind import Dunning, dry_run_view, plan_reminders, reconcile_pending
+from tasks.remind import Dunning, dry_run_view, dunning_items, plan_reminders, reconcile_pending
 
 from .tables import table
 
@@ -587,3 +587,63 @@ def test_a_valid_policy_file_loads_with_its_version(tmp_path: Path) -> None:
     assert [lv.days for lv in policy.profiles["standard"].levels] == [7, 21]
     digest = hashlib.sha256((tmp_path / "dunning.yaml").read_bytes()).hexdigest()[:8]
     assert version == f"v3-{digest}"
+
+
+def instalment_items(open_parts: list[int]) -> pd.DataFrame:
+    """Invoice I-3 of 300.00 in three parts due 1 Oct, 31 Oct and 30 Nov with the given open
+    amounts, beside an ordinary invoice I-1."""
+    rows = [
+        {
+            "invoice_id": "I-1",
+            "customer_id": "C1",
+            "currency": "EUR",
+            "issue_date": date(2026, 9, 1),
+            "due_date": date(2026, 10, 1),
+            "amount_minor": 5000,
+            "open_minor": 5000,
+            "instalment": None,
+        },
+    ]
+    for n, (due, open_minor) in enumerate(
+        zip([date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 30)], open_parts, strict=True), start=1
+    ):
+        rows.append(
+            {
+                "invoice_id": "I-3",
+                "customer_id": "C1",
+                "currency": "EUR",
+                "issue_date": date(2026, 9, 1),
+                "due_date": due,
+                "amount_minor": 10000,
+                "open_minor": open_minor,
+                "instalment": n,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("open_parts", "as_of", "due", "asked"),
+    [
+        ([10000, 10000, 10000], date(2026, 11, 20), date(2026, 10, 1), 20000),  # parts 1 and 2 are due
+        ([0, 10000, 10000], date(2026, 11, 20), date(2026, 10, 31), 10000),  # part 1 paid: from part 2
+        ([0, 2500, 10000], date(2026, 12, 5), date(2026, 10, 31), 12500),  # part 3 now due as well
+        ([0, 0, 10000], date(2026, 11, 20), date(2026, 11, 30), 10000),  # before its due date: part 3 alone
+        ([0, 0, 0], date(2026, 11, 20), date(2026, 11, 30), 0),  # all paid
+    ],
+)
+def test_an_instalment_invoice_is_dunned_from_its_earliest_open_part(
+    open_parts: list[int], as_of: date, due: date, asked: int
+) -> None:
+    items = dunning_items(instalment_items(open_parts), as_of)
+    assert "instalment" not in items.columns
+    assert items["invoice_id"].tolist() == ["I-1", "I-3"]
+    row = items.set_index("invoice_id").loc["I-3"]
+    assert (row["due_date"], int(row["open_minor"]), int(row["amount_minor"])) == (due, asked, 30000)
+    assert int(items.set_index("invoice_id").at["I-1", "open_minor"]) == 5000
+
+
+def test_items_without_instalments_pass_through() -> None:
+    items = instalment_items([1, 1, 1])
+    plain = items[items["instalment"].isna()]
+    assert dunning_items(plain, date(2026, 11, 20)).equals(plain.drop(columns=["instalment"]))

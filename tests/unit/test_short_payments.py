@@ -169,3 +169,36 @@ def test_without_a_reference_a_late_discounted_amount_is_not_matched_by_terms() 
     )
     assert "early_payment_discount" not in set(cash.allocations["rule"])
     assert cash.write_offs.empty
+
+
+REDUCED = table("""
+    | invoice_id      | customer_id | currency | due_date   | open_minor | amount_minor | discount_date | discount_amount_minor | credited_minor |
+    | INV-2026-000301 | ACME        | EUR      | 2026-03-31 | 148_75     | 178_50       | 2026-03-11    | 3_57                  | 29_75          |
+""")
+
+
+@pytest.mark.parametrize(
+    ("paid", "kind", "written_off"),
+    [
+        (145_77, "early_payment_discount", 2_98),  # 148.75 less 2 % of it (2.975, half up: 2.98)
+        (145_18, None, None),  # 148.75 less the original 3.57: more than the re-based discount
+    ],
+)
+def test_a_credit_note_re_bases_the_discount_on_what_the_invoice_still_bills(
+    paid: int, kind: str | None, written_off: int | None
+) -> None:
+    cash = apply_cash(
+        table(f"""
+        | payment_id | value_date | currency | unapplied_minor | reference       |
+        | P1         | 2026-03-10 | EUR      | {paid}          | INV-2026-000301 |
+    """),
+        REDUCED,
+        as_of=AS_OF,
+        rule_version="t",
+        policy=DEFAULT_POLICY,
+    )
+    if kind is None:
+        assert "early_payment_discount" not in set(cash.write_offs.get("kind", []))
+    else:
+        assert cash.write_offs[["kind", "amount_minor"]].values.tolist() == [[kind, written_off]]
+        assert cash.allocations["invoice_open_after_minor"].tolist() == [0]

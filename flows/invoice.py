@@ -50,7 +50,7 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
 @task(name="plan invoice e-mails", cache_policy=NO_CACHE)
 def plan_mails(settings: Settings, billing: invoice.Billing, customers: Any, as_of: date) -> Any:
     return invoice_mail.plan_invoice_mails(
-        billing.invoices, customers, seller=settings.seller_name, as_of=as_of
+        billing.invoices, customers, seller=settings.seller_of, as_of=as_of
     )
 
 
@@ -106,7 +106,7 @@ def write_documents(settings: Settings) -> dict[str, int]:
         lines = ledger.query("invoice/document_lines", ids=missing)
         parts = ledger.query("invoice/document_instalments", ids=missing)
         customers = ledger.query("invoice/customers")
-    written = documents_logic.write_documents(invoices, lines, customers, folder, settings.seller_name, parts)
+    written = documents_logic.write_documents(invoices, lines, customers, folder, settings.seller_of, parts)
     return {
         "documents_written": written["documents_written"],
         "documents_already_there": len(billed) - len(missing),

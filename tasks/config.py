@@ -44,6 +44,12 @@ class Settings:
     lock_timeout_seconds: float = 600.0
     invoice_series: str = "O2C"
     seller_name: str = "Example Trading Ltd"
+    entity_names: tuple[tuple[str, str], ...] = ()  # legal entity -> the seller's name on its documents
+
+    def seller_of(self, legal_entity: object) -> str:
+        """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
+        workspace's `O2C_SELLER_NAME`."""
+        return dict(self.entity_names).get(str(legal_entity or ""), self.seller_name)
 
     @property
     def ledger_path(self) -> Path:
@@ -82,4 +88,16 @@ def load_settings(home: str | Path | None = None) -> Settings:
         lock_timeout_seconds=float(os.environ.get("O2C_LOCK_TIMEOUT", "600")),
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
         seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
+        entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
     )
+
+
+def _entity_names(text: str) -> tuple[tuple[str, str], ...]:
+    """`DE01=Example GmbH;FR01=Example SARL` as pairs; a part without `=` is a configuration error."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        entity, sep, name = part.partition("=")
+        if not sep or not entity.strip() or not name.strip():
+            raise ValueError(f"O2C_SELLER_NAMES: {part!r} is not ENTITY=Name")
+        pairs.append((entity.strip(), name.strip()))
+    return tuple(pairs)

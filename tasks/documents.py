@@ -8,6 +8,7 @@ units and are printed exactly, in major units, with the currency code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -288,10 +289,16 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
 
 
 def write_documents(
-    invoices: Any, lines: Any, customers: Any, folder: Path, seller: str, instalments: Any = None
+    invoices: Any,
+    lines: Any,
+    customers: Any,
+    folder: Path,
+    seller: str | Callable[[Any], str],
+    instalments: Any = None,
 ) -> dict[str, int]:
     """Write `<invoice_id>.html` and `.pdf` for each invoice into `folder`, each file whole or not at
-    all; an invoice whose PDF is already there is left as it is. Returns how many were written."""
+    all; an invoice whose PDF is already there is left as it is. `seller` is the seller's name, or
+    a function of the invoice's legal entity giving it. Returns how many were written."""
     folder.mkdir(parents=True, exist_ok=True)
     by_customer = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     lines_of: dict[str, list[dict[str, Any]]] = {}
@@ -310,7 +317,7 @@ def write_documents(
             row,
             lines_of.get(row["invoice_id"], []),
             by_customer.get(row["customer_id"], {}),
-            seller,
+            seller(row.get("legal_entity")) if callable(seller) else seller,
             parts_of.get(row["invoice_id"]),
         )
         _write_whole(folder / f"{row['invoice_id']}.html", render_html(doc).encode())

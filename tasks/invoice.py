@@ -69,6 +69,71 @@ def bill_orders(
     billed: pd.DataFrame | None = None,
     periods: pd.DataFrame | None = None,
 ) -> Billing:
+    """Bill every order and subscription period (see `bill_series`), each legal entity in its own
+    series: the orders and periods of customers with a `legal_entity` are numbered in the series
+    named by it (`DE01-2026-000001`, credit notes `DE01-CN-2026-000001`), the others in `series`.
+    Each series is gapless per year on its own."""
+    entity_of_order = _entities(orders)
+    entity_of_period = _entities(periods)
+    entities = sorted(set(entity_of_order) | set(entity_of_period))
+    if entities in ([], [""]):
+        return bill_series(
+            orders, lines, sequences, as_of=as_of, series=series, billed=billed, periods=periods
+        )
+    parts = []
+    for entity in entities:
+        mine = orders[entity_of_order == entity]
+        part = bill_series(
+            mine,
+            lines[lines["order_id"].isin(mine["order_id"])],
+            sequences,
+            as_of=as_of,
+            series=entity or series,
+            billed=billed,
+            periods=periods[entity_of_period == entity] if periods is not None else None,
+        )
+        part.invoices = part.invoices.assign(legal_entity=entity or None)
+        parts.append(part)
+    control = pd.concat([p.control for p in parts if len(p.control)] or [parts[0].control])
+    numbers = ["orders_in", "amount_in_minor", "orders_out", "amount_out_minor"]
+    if len(control):
+        control = control.groupby("currency", as_index=False)[numbers].sum()[["currency", *numbers]]
+
+    def joined(name: str) -> pd.DataFrame:
+        frames = [getattr(p, name) for p in parts]
+        return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+    return Billing(
+        joined("invoices"),
+        joined("sequences"),
+        joined("skipped"),
+        joined("lines"),
+        control,
+        joined("adjustments"),
+        joined("periods"),
+        joined("instalments"),
+    )
+
+
+def _entities(frame: pd.DataFrame | None) -> pd.Series:
+    """Each row's legal entity ('' for the workspace's own series)."""
+    if frame is None:
+        return pd.Series(dtype=object)
+    if "legal_entity" not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame["legal_entity"].fillna("").astype(str).str.strip()
+
+
+def bill_series(
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    sequences: pd.DataFrame,
+    *,
+    as_of: date,
+    series: str,
+    billed: pd.DataFrame | None = None,
+    periods: pd.DataFrame | None = None,
+) -> Billing:
     """Bill every order in `orders`, issued on `as_of`: an invoice due after the customer's terms,
     or, for an order that credits another (`credit_for`: a cancellation or a return, its lines with
     negative quantities), a credit note against the invoice of the order it credits. An order of

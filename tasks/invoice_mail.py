@@ -7,6 +7,7 @@ cannot be e-mailed (no address) out. The PDF is read at delivery from `documents
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -35,7 +36,7 @@ def document_path(invoice_id: str) -> str:
 
 
 def plan_invoice_mails(
-    invoices: pd.DataFrame, customers: pd.DataFrame, *, seller: str, as_of: date
+    invoices: pd.DataFrame, customers: pd.DataFrame, *, seller: str | Callable[[Any], str], as_of: date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One queued message per invoice whose customer has an e-mail address; the others are
     returned apart with the reason, so a person can send them another way."""
@@ -56,7 +57,8 @@ def plan_invoice_mails(
                 }
             )
             continue
-        message = render_invoice_mail(invoice=invoice, customer=customer, seller=seller)
+        name = seller(invoice.get("legal_entity")) if callable(seller) else seller
+        message = render_invoice_mail(invoice=invoice, customer=customer, seller=name)
         mails.append(
             {
                 "mail_id": f"MAIL-{invoice['invoice_id']}",

@@ -71,15 +71,17 @@ def periods_due(subscriptions: pd.DataFrame, billed: set[tuple[str, date]], as_o
 
 def periods_to_bill(subscriptions: pd.DataFrame, billed_periods: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """The periods due (`periods_due`) given the ledger's billed periods (subscription_id,
-    period_start), each with its customer's payment_terms_days and payment_terms (columns of
-    `subscriptions`), as the invoice stage bills them."""
+    period_start), each with its customer's payment_terms_days, payment_terms and legal_entity
+    (columns of `subscriptions`), as the invoice stage bills them."""
     billed = {
         (s, pd.Timestamp(d).date())
         for s, d in zip(billed_periods["subscription_id"], billed_periods["period_start"], strict=True)
     }
     due = periods_due(subscriptions, billed, as_of)
     terms = subscriptions.drop_duplicates("subscription_id").set_index("subscription_id")
+    entity = terms["legal_entity"] if "legal_entity" in terms else pd.Series("", index=terms.index)
     return due.assign(
         payment_terms_days=due["subscription_id"].map(terms["payment_terms_days"]),
         payment_terms=due["subscription_id"].map(terms["payment_terms"]),
+        legal_entity=due["subscription_id"].map(entity).fillna(""),
     )

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -239,3 +240,27 @@ def test_an_invoice_in_instalments_is_exported_part_by_part(home: Path, tmp_path
         "78.50",
         "0.00",
     )
+
+
+def test_a_legal_entity_bills_in_its_series_under_its_own_name(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("O2C_SELLER_NAMES", "DE01=Beispiel Handel GmbH")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = dict(FILES)
+    files["customers.csv"] = files["customers.csv"].replace(
+        ",payment_terms\n", ",payment_terms,legal_entity\n"
+    )
+    files["customers.csv"] = files["customers.csv"].replace("2% 10 net 30\n", "2% 10 net 30,DE01\n")
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in files], as_of=AS_OF, home=str(home))
+    invoice_flow(as_of=AS_OF, home=str(home))
+    text = "".join(p.extract_text() for p in PdfReader(home / "documents" / "DE01-2026-000001.pdf").pages)
+    assert "Beispiel Handel GmbH" in text
+    assert (home / "documents" / "DE01-CN-2026-000001.pdf").exists()
+    mail = email.message_from_bytes(
+        (home / "outbox" / "MAIL-DE01-2026-000001.eml").read_bytes(), policy=email.policy.default
+    )
+    assert mail["Subject"] == "Rechnung DE01-2026-000001 von Beispiel Handel GmbH"

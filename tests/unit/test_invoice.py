@@ -361,3 +361,49 @@ def test_terms_in_instalments_split_the_invoice_and_set_its_last_due_date() -> N
         ["O2C-2026-000001", 2, date(2026, 5, 30), 39_67, "EUR"],
         ["O2C-2026-000001", 3, date(2026, 6, 29), 39_66, "EUR"],
     ]
+
+
+ENTITY_ORDERS = table("""
+    | order_id | customer_id | currency | fulfilled_date | payment_terms_days | legal_entity | credit_for |
+    | SO-1     | C1          | EUR      | 2026-03-02     | 30                 | DE01         |            |
+    | SO-2     | C2          | EUR      | 2026-03-03     | 30                 | FR01         |            |
+    | SO-3     | C3          | EUR      | 2026-03-04     | 30                 |              |            |
+    | SO-4     | C1          | EUR      | 2026-03-05     | 30                 | DE01         |            |
+    | RET-1    | C1          | EUR      | 2026-03-06     | 30                 | DE01         | SO-1       |
+""")
+ENTITY_LINES = table("""
+    | order_id | line_no | quantity | unit_price_minor | tax_rate_ppm |
+    | SO-1     | 1       | 1        | 100_00           | 190000       |
+    | SO-2     | 1       | 2        | 10_00            | 200000       |
+    | SO-3     | 1       | 3        | 10_00            | 0            |
+    | SO-4     | 1       | 1        | 50_00            | 190000       |
+    | RET-1    | 1       | -1       | 100_00           | 190000       |
+""")
+
+
+def test_each_legal_entity_numbers_in_its_own_series_without_gaps() -> None:
+    sequences = table("""
+        | series | year | last_number |
+        | DE01   | 2026 | 10          |
+        | O2C    | 2026 | 3           |
+    """)
+    billing = bill(ENTITY_ORDERS, ENTITY_LINES, sequences)
+    issued = billing.invoices.sort_values("invoice_id")
+    rows = issued[["invoice_id", "order_id", "legal_entity", "amount_minor"]].values.tolist()
+    assert rows == [
+        ["DE01-2026-000011", "SO-1", "DE01", 119_00],
+        ["DE01-2026-000012", "SO-4", "DE01", 59_50],
+        ["DE01-CN-2026-000001", "RET-1", "DE01", -119_00],  # credits SO-1 in its entity's series
+        ["FR01-2026-000001", "SO-2", "FR01", 24_00],
+        ["O2C-2026-000004", "SO-3", None, 30_00],  # no entity: the workspace's series
+    ]
+    assert sorted(map(tuple, billing.sequences.values.tolist())) == [
+        ("DE01", 2026, 12),
+        ("DE01-CN", 2026, 1),
+        ("FR01", 2026, 1),
+        ("O2C", 2026, 4),
+    ]
+    assert billing.control[
+        ["currency", "orders_in", "amount_in_minor", "orders_out", "amount_out_minor"]
+    ].values.tolist() == [["EUR", 5, 113_50, 5, 113_50]]
+    assert billing.adjustments["invoice_id"].tolist() == ["DE01-2026-000011", "DE01-CN-2026-000001"]

@@ -264,3 +264,41 @@ def test_a_legal_entity_bills_in_its_series_under_its_own_name(
         (home / "outbox" / "MAIL-DE01-2026-000001.eml").read_bytes(), policy=email.policy.default
     )
     assert mail["Subject"] == "Rechnung DE01-2026-000001 von Beispiel Handel GmbH"
+
+
+def test_a_run_that_fails_while_booking_leaves_no_gap_in_the_numbers(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.ledger import Ledger
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in FILES], as_of=AS_OF, home=str(home))
+    real_insert = Ledger._insert_new
+
+    def fail_on_sequences(self: Ledger, table: str, *args: object, **kwargs: object) -> int:
+        if table == "invoice_sequences":  # after the invoices and their lines are written
+            raise OSError("disk full")
+        return real_insert(self, table, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "_insert_new", fail_on_sequences)
+    state = invoice_flow(as_of=AS_OF, home=str(home), return_state=True)
+    assert state.is_failed()
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        for table in ("invoices", "invoice_lines", "invoice_mails", "invoice_adjustments"):
+            assert ledger.table(table).empty, table  # the whole booking rolled back
+        assert ledger.query("invoice/sequences").empty
+    assert not (home / "documents").exists() or not list((home / "documents").iterdir())
+    monkeypatch.setattr(Ledger, "_insert_new", real_insert)
+    summary = invoice_flow(as_of=AS_OF, home=str(home))
+    assert summary["counts"]["orders_billed"] == 1
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        assert sorted(ledger.table("invoices")["invoice_id"]) == ["O2C-2026-000001", "O2C-CN-2026-000001"]
+        assert sorted(
+            map(tuple, ledger.query("invoice/sequences")[["series", "year", "last_number"]].values.tolist())
+        ) == [
+            ("O2C", 2026, 1),
+            ("O2C-CN", 2026, 1),
+        ]

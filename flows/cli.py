@@ -227,6 +227,135 @@ def summary(
         raise typer.Exit(EXIT_STAGE_FAILED)
 
 
+writeoff_app = typer.Typer(no_args_is_help=True, help="Propose, list and approve write-offs (four eyes).")
+app.add_typer(writeoff_app, name="writeoff")
+By = Annotated[str, typer.Option("--by", help="Name of the person who decides.")]
+
+
+@writeoff_app.command("propose")
+def writeoff_propose(
+    invoice: Annotated[str, typer.Option("--invoice", help="Invoice id.")],
+    amount: Annotated[
+        str, typer.Option("--amount", help="Decimal in major units of the invoice's currency.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why the amount is written off.")],
+    by: By,
+    home: Home = None,
+) -> None:
+    """Propose writing an amount off an invoice; prints the proposal id (WO-000001)."""
+    import uuid
+
+    from tasks import writeoffs
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            row = writeoffs.propose(ledger, invoice, amount, reason, by, run_id=f"cli:{uuid.uuid4()}")
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    typer.echo(row["write_off_id"])
+
+
+def _writeoff_decision(write_off_id: str, by: str, approve: bool, note: str | None, home: str | None) -> None:
+    import uuid
+
+    from rules.policy import PolicyError, load_policy
+    from rules.writeoffs import WriteOffPolicy
+    from tasks import writeoffs
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+    from tasks.money import to_major_str
+
+    settings = load_settings(home)
+    try:
+        policy, version = load_policy("writeoffs", WriteOffPolicy)
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            row = writeoffs.decide(
+                ledger,
+                write_off_id,
+                by,
+                policy,
+                approve=approve,
+                note=note,
+                run_id=f"cli:{uuid.uuid4()}",
+                rule_version=version,
+                today=date.today(),
+            )
+    except (DecisionRefused, LedgerBusy, PolicyError) as exc:
+        _fail(str(exc))
+    amount = to_major_str(int(row["amount_minor"]), str(row["currency"]))
+    typer.echo(
+        f"{row['write_off_id']} {row['status']} by {row['decided_by']}: {amount} {row['currency']} on {row['invoice_id']}"
+    )
+
+
+@writeoff_app.command("approve")
+def writeoff_approve(
+    write_off_id: Annotated[str, typer.Argument(help="The proposal id (WO-000001).")],
+    by: By,
+    home: Home = None,
+) -> None:
+    """Approve a proposal (not your own, within your limit): it closes that much of the invoice."""
+    _writeoff_decision(write_off_id, by, True, None, home)
+
+
+@writeoff_app.command("reject")
+def writeoff_reject(
+    write_off_id: Annotated[str, typer.Argument(help="The proposal id (WO-000001).")],
+    by: By,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is rejected.")],
+    home: Home = None,
+) -> None:
+    """Reject a proposal, with the reason; the invoice stays open."""
+    _writeoff_decision(write_off_id, by, False, reason, home)
+
+
+@writeoff_app.command("list")
+def writeoff_list(as_json: AsJson = False, home: Home = None) -> None:
+    """Every write-off, newest first: amount, invoice, status, who proposed and who decided."""
+    from tasks.ledger import open_ledger
+    from tasks.money import to_major_str
+
+    settings = load_settings(home)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        rows = ledger.query("writeoffs/list").to_dict("records")
+    shown = [
+        {
+            "write_off_id": r["write_off_id"],
+            "invoice_id": r["invoice_id"],
+            "customer_id": r["customer_id"],
+            "amount": to_major_str(int(r["amount_minor"]), r["currency"]),
+            "currency": r["currency"],
+            "reason": r["reason"],
+            "source": r["source"],
+            "status": r["status"],
+            "proposed_by": r["proposed_by"],
+            "proposed_at": str(r["proposed_at"]),
+            "decided_by": r["decided_by"] if isinstance(r["decided_by"], str) else None,
+            "decided_at": None
+            if r["decided_at"] is None or str(r["decided_at"]) == "NaT"
+            else str(r["decided_at"]),
+            "open_now": None
+            if r["open_minor"] is None
+            else to_major_str(int(r["open_minor"]), r["currency"]),
+        }
+        for r in rows
+    ]
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    if not shown:
+        typer.echo("no write-offs")
+    for r in shown:
+        decided = f", {r['status']} by {r['decided_by']}" if r["decided_by"] else ""
+        typer.echo(
+            f"{r['write_off_id']}  {r['invoice_id']}  {r['amount']:>12} {r['currency']}  {r['status']:<8}"
+            f"  proposed by {r['proposed_by']}{decided}: {r['reason']}"
+        )
+
+
 @app.command()
 def status(as_json: AsJson = False, home: Home = None) -> None:
     """Row counts of the ledger's tables and the latest run of each stage."""

@@ -45,6 +45,7 @@ LEDGER_TABLES = (
     "reminders",
     "reminder_items",
     "reminder_exclusions",
+    "write_offs",
     "escalations",
     "worklist",
     "kpi_snapshots",
@@ -323,6 +324,44 @@ class Ledger:
         if found is None:
             return None
         return dict(zip([column[0] for column in cursor.description], found, strict=True))
+
+    def decide(
+        self,
+        steps: list[tuple[str, dict[str, Any]]],
+        audits: list[dict[str, Any]],
+        *,
+        guard: str | None = None,
+    ) -> bool:
+        """Write a person's decision in one transaction: the named statements in order, then their
+        audit rows (run_id, stage, entity, key, action, before, after). When `guard` names a step
+        that changes no row (someone decided first), nothing is written and the result is False."""
+        self.con.begin()
+        try:
+            for name, params in steps:
+                changed = self.con.execute(load_sql(name), params).fetchone()
+                if name == guard and not (changed and changed[0]):
+                    self.con.rollback()
+                    return False
+            for row in audits:
+                self.con.execute(
+                    "insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)"
+                    " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        row["run_id"],
+                        row["stage"],
+                        row["entity"],
+                        row["key"],
+                        row["action"],
+                        row["before"],
+                        row["after"],
+                        _now(),
+                    ],
+                )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return True
 
     def record_manual_allocation(
         self, allocation: dict[str, Any], *, payer_account: str | None, customer_id: str

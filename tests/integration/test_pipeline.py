@@ -142,12 +142,17 @@ def test_ageing_sums_to_open_amount_and_every_row_has_its_run(ran: tuple[Path, d
     assert billed_runs == [(result["invoice"]["run_id"],)]
 
 
-def test_outbox_holds_one_message_per_reminder(ran: tuple[Path, dict]) -> None:
+def test_outbox_holds_one_message_per_reminder_and_per_invoice_e_mailed(ran: tuple[Path, dict]) -> None:
     home, result = ran
-    messages = sorted((home / "outbox").glob("*.eml"))
-    assert len(messages) == result["remind"]["delivery"]["sent"]
-    text = messages[0].read_text()
+    reminders = sorted((home / "outbox").glob("R-*.eml"))
+    assert len(reminders) == result["remind"]["delivery"]["sent"]
+    text = reminders[0].read_text()
     assert "Subject:" in text and "X-O2C-Reminder:" in text
+    invoices = sorted((home / "outbox").glob("MAIL-*.eml"))
+    assert (
+        len(invoices) == result["invoice"]["delivery"]["sent"] == result["invoice"]["counts"]["emails_queued"]
+    )
+    assert len(invoices) + len(reminders) == len(list((home / "outbox").iterdir()))
 
 
 def test_running_everything_again_changes_nothing(ran: tuple[Path, dict], book_dir: Path) -> None:

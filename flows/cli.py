@@ -227,6 +227,173 @@ def summary(
         raise typer.Exit(EXIT_STAGE_FAILED)
 
 
+case_app = typer.Typer(no_args_is_help=True, help="Open, resolve and list disputes, deductions and promises.")
+app.add_typer(case_app, name="case")
+
+
+@case_app.command("open")
+def case_open(
+    kind: Annotated[str, typer.Option("--kind", help="dispute, deduction or promise.")],
+    customer: Annotated[str, typer.Option("--customer", help="Customer id.")],
+    amount: Annotated[
+        str, typer.Option("--amount", help="Decimal in major units of the invoices' currency.")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Reason code (pricing, quality, not_received, ...).")
+    ],
+    by: Annotated[str, typer.Option("--by", help="Name of the person who decides.")],
+    invoice: Annotated[
+        list[str] | None, typer.Option("--invoice", help="An invoice the case is about (repeat for several).")
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", help="What the customer said.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Who works the case (default: --by).")] = None,
+    due: Annotated[
+        str | None,
+        typer.Option("--due", help="YYYY-MM-DD: a promise's date, or when the case should be done."),
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Open a case; prints its id (CASE-000001)."""
+    import uuid
+
+    from tasks import cases
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            row = cases.open_case(
+                ledger,
+                kind=kind,
+                customer_id=customer,
+                invoice_ids=invoice or [],
+                amount_text=amount,
+                reason_code=reason,
+                reason_text=text,
+                owner=owner,
+                due_on=_date(due) if due else None,
+                by=by,
+                run_id=f"cli:{uuid.uuid4()}",
+                today=date.today(),
+            )
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    typer.echo(row["case_id"])
+
+
+@case_app.command("resolve")
+def case_resolve(
+    case_id: Annotated[str, typer.Argument(help="The case id (CASE-000001, or a deduction's D-...).")],
+    by: Annotated[str, typer.Option("--by", help="Name of the person who decides.")],
+    rejected: Annotated[
+        bool, typer.Option("--rejected", help="The claim is rejected (or a promise withdrawn).")
+    ] = False,
+    credit_note: Annotated[
+        str | None,
+        typer.Option(
+            "--credit-note", help="A dispute resolved for the customer: credit this much (major units)."
+        ),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="What was decided.")] = None,
+    home: Home = None,
+) -> None:
+    """Close an open case: resolved (optionally with a credit note) or rejected."""
+    import uuid
+
+    from tasks import cases
+    from tasks import documents as documents_logic
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            closed = cases.resolve_case(
+                ledger,
+                case_id,
+                by=by,
+                rejected=rejected,
+                note=note,
+                credit_text=credit_note,
+                series=settings.invoice_series,
+                run_id=f"cli:{uuid.uuid4()}",
+                today=date.today(),
+            )
+            if closed["credit_note_id"]:
+                ids = [closed["credit_note_id"]]
+                documents_logic.write_documents(
+                    ledger.query("invoice/document_invoices", ids=ids),
+                    ledger.query("invoice/document_lines", ids=ids),
+                    ledger.query("invoice/customers"),
+                    settings.home / "documents",
+                    settings.seller_of,
+                    ledger.query("invoice/document_instalments", ids=ids),
+                )
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    extra = f", credit note {closed['credit_note_id']}" if closed["credit_note_id"] else ""
+    typer.echo(f"{closed['case_id']} {closed['status']} by {closed['resolved_by']}{extra}")
+
+
+@case_app.command("list")
+def case_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, resolved, rejected, kept or broken.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="dispute, deduction or promise.")] = None,
+    as_json: AsJson = False,
+    home: Home = None,
+) -> None:
+    """Cases, open ones first by due date: kind, customer, invoices, amount, reason, owner, status."""
+    from tasks.ledger import open_ledger
+    from tasks.money import to_major_str
+
+    settings = load_settings(home)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        rows = ledger.query("cases/list").to_dict("records")
+    shown = [
+        {
+            "case_id": r["case_id"],
+            "kind": r["kind"],
+            "customer_id": r["customer_id"],
+            "invoices": [i for i in r["invoice_id"].split(";") if i],
+            "amount": to_major_str(int(r["amount_minor"]), r["currency"]),
+            "currency": r["currency"],
+            "reason_code": r["reason_code"],
+            "reason_text": r["reason_text"],
+            "owner": r["owner"],
+            "opened_on": _day(r["opened_on"]),
+            "due_on": _day(r["due_on"]),
+            "status": r["status"],
+            "resolved_on": _day(r["resolved_on"]),
+            "resolved_by": r["resolved_by"],
+            "resolution": r["resolution"],
+            "credit_note_id": r["credit_note_id"],
+        }
+        for r in rows
+        if (status is None or r["status"] == status) and (kind is None or r["kind"] == kind)
+    ]
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    if not shown:
+        typer.echo("no cases")
+    for r in shown:
+        due_text = f" due {r['due_on']}" if r["due_on"] else ""
+        typer.echo(
+            f"{r['case_id']}  {r['kind']:<9} {r['customer_id']:<10} {','.join(r['invoices']) or '(customer)'}"
+            f"  {r['amount']:>12} {r['currency']}  {r['reason_code']}  {r['status']}{due_text}  owner {r['owner']}"
+        )
+
+
+def _day(value: Any) -> str | None:
+    """A date cell as YYYY-MM-DD, or None where there is none."""
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else str(value)[:10]
+
+
 writeoff_app = typer.Typer(no_args_is_help=True, help="Propose, list and approve write-offs (four eyes).")
 app.add_typer(writeoff_app, name="writeoff")
 By = Annotated[str, typer.Option("--by", help="Name of the person who decides.")]

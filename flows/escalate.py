@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from rules.escalation import EscalationPolicy
 from rules.policy import load_policy
-from tasks import escalate
+from tasks import cases, escalate
 from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
@@ -24,6 +24,14 @@ def read_facts(settings: Settings, as_of: date) -> tuple[Any, Any]:
         return ledger.query("report/open_items_as_of", as_of=as_of), ledger.query("escalate/current_states")
 
 
+@task(name="settle promises to pay", cache_policy=NO_CACHE)
+def settle_promises(settings: Settings, as_of: date) -> Any:
+    """Kept or broken: each open promise against the cash applied to what it covers."""
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        promises, cash = ledger.query("cases/open_promises"), ledger.query("cases/promise_cash")
+    return cases.promise_outcomes(promises, cash, as_of)
+
+
 @task(name="evaluate escalation policy", cache_policy=NO_CACHE)
 def decide(
     open_items: Any, current: Any, policy: EscalationPolicy, version: str, as_of: date
@@ -33,7 +41,7 @@ def decide(
 
 @task(name="check and publish worklist", cache_policy=NO_CACHE)
 def publish(
-    settings: Settings, result: escalate.Escalation, version: str, as_of: date, dry_run: bool
+    settings: Settings, result: escalate.Escalation, promises: Any, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
     check = run_checkpoint(result.worklist, load_contract("worklist"), source="escalate stage")
     pub = Publication(
@@ -43,12 +51,19 @@ def publish(
         inserts={"escalations": result.entered},
         replacements={"worklist": result.worklist},
         rule_version=version,
-        counts=result.counts,
+        counts={
+            **result.counts,
+            "promises_kept": int((promises["status"] == "kept").sum()),
+            "promises_broken": int((promises["status"] == "broken").sum()),
+        },
     )
+    pub.updates = cases.outcome_updates(promises, pub.run_id)
     summary = finish(settings, pub, [check], dry_run=dry_run)
     publish_table(
         "escalate-worklist", result.worklist, "customers a collector should call, largest overdue first"
     )
+    if len(promises):
+        publish_table("escalate-promises", promises, "promises to pay kept or broken as of this run")
     return summary
 
 
@@ -63,7 +78,8 @@ def escalate_flow(
         policy, version = load_policy("escalation", EscalationPolicy)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             open_items, current = read_facts(settings, day)
+            promises = settle_promises(settings, day)
             result = decide(open_items, current, policy, version, day)
-            return conclude(publish(settings, result, version, day, dry_run))
+            return conclude(publish(settings, result, promises, version, day, dry_run))
     except data_errors() as exc:
         return failed(exc)

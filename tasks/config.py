@@ -19,7 +19,7 @@ STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate
 """The ordered stages of order-to-cash. Adding a stage means adding its companions and one entry here."""
 
 STAGE_CONTRACTS: dict[str, tuple[str, ...]] = {
-    "ingest": ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments"),
+    "ingest": ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases"),
     "invoice": ("billed_invoices", "invoice_lines", "invoice_control"),
     "reconcile": ("allocations", "invoice_adjustments", "deduction_cases"),
     "remind": ("reminders",),

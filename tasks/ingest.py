@@ -28,7 +28,7 @@ from tasks.order_book import ORDER_BOOK, split_order_book
 from tasks.terms import TermsError, parse_terms
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
-DATASETS = ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments")
+DATASETS = ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases")
 FILE_SUFFIXES = (".csv", ".parquet", ".xlsx", ".gz")  # .csv.gz: a gzip-compressed CSV
 
 
@@ -402,7 +402,18 @@ def to_ledger_tables(good: pd.DataFrame, dataset: str, batch_id: str) -> dict[st
         }
     if dataset == "invoices":
         frame["origin"] = "ingested"
+    if dataset == "cases":
+        frame["status"] = frame["status"].fillna("open")
+        frame["invoice_id"] = frame["invoice_id"].map(_invoice_list)
     return {dataset: frame}
+
+
+def _invoice_list(value: Any) -> Any:
+    """A case's invoices as one sorted ';'-separated text, or missing for the whole customer."""
+    if not isinstance(value, str):
+        return None
+    ids = sorted({part.strip() for part in value.split(";") if part.strip()})
+    return ";".join(ids) or None
 
 
 def _batch_keys(typed: pd.DataFrame, dataset: str, wanted: str) -> set[str]:

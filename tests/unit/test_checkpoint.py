@@ -13,7 +13,7 @@ from tasks.config import CONTRACTS_DIR
 
 from .tables import table
 
-INPUTS = ["customers", "subscriptions", "orders", "order_lines", "invoices", "payments"]
+INPUTS = ["customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases"]
 OUTPUTS = [
     "billed_invoices",
     "invoice_lines",

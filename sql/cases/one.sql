@@ -1,0 +1,2 @@
+-- One case.
+select * from cases where case_id = $case_id

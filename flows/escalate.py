@@ -1,10 +1,13 @@
-"""Escalate flow: decide who needs a collector, from the facts as of the date."""
+"""Escalate flow: decide, from the facts as of the date, who needs a collector, a credit hold, a
+collection agency, a write-off proposal or their account owner's attention."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -15,13 +18,25 @@ from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.notify import make_mailer, render_owner_notice
+from tasks.outbox import OWNER_NOTICES, deliver_pending
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
-@task(name="read open items and states", cache_policy=NO_CACHE)
-def read_facts(settings: Settings, as_of: date) -> tuple[Any, Any]:
+@task(name="read open items, customers, reminders, cases and settled invoices", cache_policy=NO_CACHE)
+def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return ledger.query("report/open_items_as_of", as_of=as_of), ledger.query("escalate/current_states")
+        return {
+            "open_items": ledger.query("report/open_items_as_of", as_of=as_of),
+            "current": ledger.query("escalate/current_states"),
+            "customers": ledger.query("escalate/customers"),
+            "dunning_levels": ledger.query("escalate/dunning_levels", as_of=as_of),
+            "open_cases": ledger.query("escalate/open_cases"),
+            "settled": ledger.query("escalate/settled_invoices", as_of=as_of),
+            "unbilled": ledger.query("escalate/unbilled_orders"),
+            "active_holds": ledger.query("escalate/active_holds"),
+            "proposed": set(ledger.query("escalate/writeoff_proposed")["invoice_id"]),
+        }
 
 
 @task(name="settle promises to pay", cache_policy=NO_CACHE)
@@ -29,57 +44,142 @@ def settle_promises(settings: Settings, as_of: date) -> Any:
     """Kept or broken: each open promise against the cash applied to what it covers."""
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         promises, cash = ledger.query("cases/open_promises"), ledger.query("cases/promise_cash")
-    return cases.promise_outcomes(promises, cash, as_of)
+        broken_before = ledger.query("escalate/broken_promises", as_of=as_of)
+    outcomes = cases.promise_outcomes(promises, cash, as_of)
+    return outcomes, cases.broken_counts(broken_before, outcomes, promises)
 
 
 @task(name="evaluate escalation policy", cache_policy=NO_CACHE)
 def decide(
-    open_items: Any, current: Any, policy: EscalationPolicy, version: str, as_of: date
+    facts: dict[str, Any], broken: Any, policy: EscalationPolicy, version: str, as_of: date
 ) -> escalate.Escalation:
-    return escalate.escalate(open_items, current, policy, as_of=as_of, rule_version=version)
+    return escalate.escalate(
+        facts["open_items"],
+        facts["current"],
+        policy,
+        as_of=as_of,
+        rule_version=version,
+        customers=facts["customers"],
+        dunning_levels=facts["dunning_levels"],
+        broken_promises=broken,
+        open_cases=facts["open_cases"],
+        settled=facts["settled"],
+        unbilled=facts["unbilled"],
+        active_holds=facts["active_holds"],
+        proposed=facts["proposed"],
+    )
 
 
-@task(name="check and publish worklist", cache_policy=NO_CACHE)
+@task(name="check and publish states, worklist, holds and proposals", cache_policy=NO_CACHE)
 def publish(
     settings: Settings, result: escalate.Escalation, promises: Any, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
     check = run_checkpoint(result.worklist, load_contract("worklist"), source="escalate stage")
+    run_id = current_run_id()
+    holds = result.holds.assign(
+        hold_id=[
+            f"HOLD-{c}-{k}-{as_of.isoformat()}"
+            for c, k in zip(result.holds["customer_id"], result.holds["currency"], strict=True)
+        ],
+        status="active",
+        placed_on=as_of,
+        placed_by="escalate stage",
+        placed_reason=result.holds["reason"],
+    )
+    notices = render_notices(result.notices, as_of, settings.seller_name)
     pub = Publication(
-        current_run_id(),
+        run_id,
         "escalate",
         as_of,
-        inserts={"escalations": result.entered},
-        replacements={"worklist": result.worklist},
+        inserts={"escalations": result.entered, "credit_holds": holds, "owner_notices": notices},
+        replacements={"worklist": result.worklist, "customer_ratings": result.ratings.assign(as_of=as_of)},
         rule_version=version,
         counts={
             **result.counts,
+            "owner_notices": len(notices),
             "promises_kept": int((promises["status"] == "kept").sum()),
             "promises_broken": int((promises["status"] == "broken").sum()),
         },
     )
-    pub.updates = cases.outcome_updates(promises, pub.run_id)
+    now = pd.Timestamp.now().floor("s").to_pydatetime()
+    pub.updates = cases.outcome_updates(promises, run_id) + [
+        ("escalate/propose_write_off", {**row, "now": now, "run_id": run_id})
+        for row in result.write_offs.to_dict("records")
+    ]
     summary = finish(settings, pub, [check], dry_run=dry_run)
-    publish_table(
-        "escalate-worklist", result.worklist, "customers a collector should call, largest overdue first"
-    )
+    for group, lines in result.worklist.groupby("collector_group", sort=True):
+        publish_table(
+            f"escalate-worklist-{group}", lines, f"the {group} collectors' worklist, highest score first"
+        )
+    if len(holds):
+        publish_table(
+            "escalate-holds", holds[["customer_id", "currency", "placed_reason"]], "credit holds placed"
+        )
+    if len(result.write_offs):
+        publish_table(
+            "escalate-write-off-proposals", result.write_offs, "write-offs proposed, for a person to approve"
+        )
     if len(promises):
         publish_table("escalate-promises", promises, "promises to pay kept or broken as of this run")
+    if len(result.agency) and not dry_run and summary["outcome"] != "halted":
+        summary["agency_file"] = str(write_agency_file(settings.home, result.agency, as_of))
     return summary
+
+
+def render_notices(notices: Any, as_of: date, seller: str) -> Any:
+    rows = []
+    for row in notices.to_dict("records"):
+        owner = row.get("account_owner")
+        if not isinstance(owner, str) or not owner.strip():
+            continue
+        message = render_owner_notice(row, as_of=as_of, seller=seller)
+        rows.append(
+            {
+                "mail_id": f"OWN-{row['customer_id']}-{row['currency']}-{row['state']}-{as_of.isoformat()}",
+                "customer_id": row["customer_id"],
+                "recipient": owner.strip(),
+                "subject": message.subject,
+                "body_text": message.text,
+                "body_html": message.html,
+                "as_of": as_of,
+                "status": "queued",
+            }
+        )
+    columns = ["mail_id", "customer_id", "recipient", "subject", "body_text", "body_html", "as_of", "status"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_agency_file(home: Path, agency: Any, as_of: date) -> Path:
+    """The hand-over for the collection agency: one CSV per run date, written whole."""
+    from tasks.export import write_csv
+
+    target = home / "agency" / f"agency-{as_of.isoformat()}.csv"
+    write_csv(agency, target)
+    return target
+
+
+@task(name="deliver notices to account owners", cache_policy=NO_CACHE)
+def deliver(settings: Settings) -> dict[str, int]:
+    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=OWNER_NOTICES)
 
 
 @flow(name="escalate", flow_run_name=run_name("escalate"))
 def escalate_flow(
     as_of: date | None = None, dry_run: bool = False, home: str | None = None
 ) -> dict[str, Any]:
-    """Put customers whose debt is old and large enough on the collector worklist."""
+    """Decide each customer's escalation state: collector worklists, credit holds, agency hand-overs,
+    write-off proposals and notices to account owners; settle promises to pay."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
         policy, version = load_policy("escalation", EscalationPolicy)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            open_items, current = read_facts(settings, day)
-            promises = settle_promises(settings, day)
-            result = decide(open_items, current, policy, version, day)
-            return conclude(publish(settings, result, promises, version, day, dry_run))
+            facts = read_facts(settings, day)
+            promises, broken = settle_promises(settings, day)
+            result = decide(facts, broken, policy, version, day)
+            summary = publish(settings, result, promises, version, day, dry_run)
+            if not dry_run and summary["outcome"] != "halted":
+                summary["delivery"] = deliver(settings)
+            return conclude(summary)
     except data_errors() as exc:
         return failed(exc)

@@ -304,6 +304,17 @@ def promise_outcomes(promises: pd.DataFrame, cash: pd.DataFrame, as_of: date) ->
     return pd.DataFrame(rows, columns=["case_id", "status", "resolved_on", "resolution"])
 
 
+def broken_counts(before: pd.DataFrame, outcomes: pd.DataFrame, promises: pd.DataFrame) -> pd.DataFrame:
+    """Promises broken per customer in the last 12 months, counting those this run finds broken."""
+    now_broken = outcomes[outcomes["status"] == "broken"].merge(
+        promises[["case_id", "customer_id"]], on="case_id"
+    )
+    fresh = now_broken.groupby("customer_id").size().rename("fresh")
+    counts = before.set_index("customer_id")["broken_promises"] if len(before) else pd.Series(dtype="int64")
+    total = counts.add(fresh, fill_value=0).astype("int64")
+    return total.rename("broken_promises").rename_axis("customer_id").reset_index()
+
+
 def outcome_updates(outcomes: pd.DataFrame, run_id: str) -> list[tuple[str, dict[str, Any]]]:
     """The ledger statements that close kept and broken promises, each with its audit row."""
     now = pd.Timestamp.now().floor("s").to_pydatetime()

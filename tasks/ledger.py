@@ -46,6 +46,9 @@ LEDGER_TABLES = (
     "reminder_items",
     "reminder_exclusions",
     "write_offs",
+    "credit_holds",
+    "customer_ratings",
+    "owner_notices",
     "escalations",
     "worklist",
     "kpi_snapshots",
@@ -69,11 +72,17 @@ AUDITED = {
     "reminders": "reminder_id",
     "invoice_mails": "mail_id",
     "escalations": "customer_id",
+    "credit_holds": "hold_id",
+    "owner_notices": "mail_id",
 }
 
 
 # The outbox tables: each message's key column and the stage that sends it.
-OUTBOX_TABLES = {"reminders": ("reminder_id", "remind"), "invoice_mails": ("mail_id", "invoice")}
+OUTBOX_TABLES = {
+    "reminders": ("reminder_id", "remind"),
+    "invoice_mails": ("mail_id", "invoice"),
+    "owner_notices": ("mail_id", "escalate"),
+}
 
 
 class LedgerBusy(RuntimeError):

@@ -145,6 +145,35 @@ def render_invoice_mail(
     return RenderedMessage(subject, text, html, str(lang), kind)
 
 
+def render_owner_notice(notice: dict[str, Any], *, as_of: date, seller: str) -> RenderedMessage:
+    """The internal e-mail to a customer's account owner when escalation moves the customer into a
+    state that says so (`notify_owner`), from `rules/templates/owner_notice.en.txt`."""
+    from tasks.money import to_major_str
+
+    env = _environment()
+    currency = str(notice["currency"])
+    context = {
+        "customer_id": notice["customer_id"],
+        "name": notice.get("name") or notice["customer_id"],
+        "state": notice["state"],
+        "reason": notice["reason"],
+        "currency": currency,
+        "overdue": to_major_str(int(notice["overdue_amount_minor"]), currency),
+        "oldest_days": int(notice["oldest_days_past_due"]),
+        "as_of": as_of.isoformat(),
+        "seller": seller,
+    }
+    subject = f"Escalation: {context['name']} ({notice['customer_id']}) is now {notice['state']}"
+    name = "owner_notice.en.txt"
+    try:
+        text = env.get_template(name).render(context)
+        name = "plain.html"
+        html = env.get_template(name).render({**context, "text": text, "language": "en", "subject": subject})
+    except TemplateError as exc:
+        raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
+    return RenderedMessage(subject, text, html, "en", str(notice["state"]))
+
+
 class DeliveryRefused(Exception):
     """The provider refused this message for good (a 4xx other than 429, or retries used up): the
     message is marked `failed` with the reason."""

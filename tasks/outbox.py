@@ -35,6 +35,7 @@ class Outbox:
 
 REMINDERS = Outbox("reminder", "reminders", "reminder_id", "remind/pending", capped=True)
 INVOICE_MAILS = Outbox("invoice", "invoice_mails", "mail_id", "invoice/pending_mails", capped=False)
+OWNER_NOTICES = Outbox("escalation", "owner_notices", "mail_id", "escalate/pending_notices", capped=False)
 
 
 def deliver_pending(

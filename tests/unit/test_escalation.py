@@ -20,9 +20,18 @@ WORKLIST = "collector_worklist"
 
 
 def test_the_shipped_policy_ends_with_clear() -> None:
-    assert [s.name for s in POLICY.states] == [WORKLIST, "clear"]
-    assert POLICY.states[0].when.oldest_days_past_due_over == 45
-    assert VERSION.startswith("v1-")
+    assert [s.name for s in POLICY.states] == [
+        "small_balance_write_off",
+        "collection_agency",
+        "broken_promises",
+        "over_credit_limit",
+        "credit_hold",
+        WORKLIST,
+        "watch",
+        "clear",
+    ]
+    assert POLICY.states[5].when.oldest_days_past_due_over == 45
+    assert VERSION.startswith("v2-")
 
 
 # The worklist needs both: oldest item over 45 days past due AND overdue amount over the threshold.
@@ -77,7 +86,7 @@ def test_clear_is_an_explicit_state(decided: pd.DataFrame) -> None:
     ],
 )
 def test_threshold_per_currency_and_default(currency: str, minor: int) -> None:
-    assert threshold_minor(POLICY.states[0].when.overdue_amount_over or {}, currency) == minor
+    assert threshold_minor(POLICY.states[5].when.overdue_amount_over or {}, currency) == minor
 
 
 def test_no_threshold_and_no_default_is_an_error() -> None:
@@ -109,10 +118,10 @@ ITEMS = """
 def test_exposure_per_customer_and_currency() -> None:
     facts = exposure(table(ITEMS), AS_OF)
     assert facts.values.tolist() == [
-        # customer currency  open     overdue   oldest days past due
-        ["C1", "EUR", 700_00, 550_00, 58],  # due today (I-3) is not overdue yet
-        ["C1", "USD", 10_00, 10_00, 89],
-        ["C2", "EUR", 70_00, 0, 0],  # nothing overdue
+        # customer currency  open     overdue   oldest days past due, overdue invoices
+        ["C1", "EUR", 700_00, 550_00, 58, 2],  # due today (I-3) is not overdue yet
+        ["C1", "USD", 10_00, 10_00, 89, 1],
+        ["C2", "EUR", 70_00, 0, 0, 0],  # nothing overdue
     ]  # C3 has nothing open
 
 
@@ -153,7 +162,15 @@ def test_state_change_rows_only_when_the_state_changes(result: Escalation) -> No
     assert result.entered.set_index("customer_id").at["PAID", "reason"] == "nothing open"
     assert set(result.entered["entered_on"]) == {AS_OF}
     assert set(result.entered["rule_version"]) == {VERSION}
-    assert result.counts == {"customers_with_open_items": 5, "state_changes": 4, "worklist": 3}
+    assert result.counts == {
+        "customers_with_open_items": 5,
+        "state_changes": 4,
+        "worklist": 3,
+        "holds_placed": 0,
+        "write_offs_proposed": 0,
+        "agency_customers": 0,
+        "owner_notices": 0,
+    }
 
 
 def test_every_customer_with_an_open_amount_has_a_state(result: Escalation) -> None:

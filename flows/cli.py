@@ -394,6 +394,61 @@ def _day(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else str(value)[:10]
 
 
+hold_app = typer.Typer(no_args_is_help=True, help="Place and release credit holds (who, when, why).")
+app.add_typer(hold_app, name="hold")
+
+
+@hold_app.command("place")
+def hold_place(
+    customer: Annotated[str, typer.Option("--customer", help="Customer id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the customer is held.")],
+    by: Annotated[str, typer.Option("--by", help="Name of the person who decides.")],
+    home: Home = None,
+) -> None:
+    """Put a customer on credit hold; prints the hold id."""
+    import uuid
+
+    from tasks import holds
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            hold = holds.place(ledger, customer, reason, by, run_id=f"cli:{uuid.uuid4()}", today=date.today())
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    typer.echo(hold["hold_id"])
+
+
+@hold_app.command("release")
+def hold_release(
+    target: Annotated[str, typer.Argument(help="A hold id, or a customer id (every hold in force on it).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the hold may go (required).")],
+    by: Annotated[str, typer.Option("--by", help="Name of the person who decides.")],
+    home: Home = None,
+) -> None:
+    """Release a credit hold, with the reason; prints the holds released."""
+    import uuid
+
+    from tasks import holds
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            released = holds.release(
+                ledger, target, reason, by, run_id=f"cli:{uuid.uuid4()}", today=date.today()
+            )
+    except (DecisionRefused, LedgerBusy) as exc:
+        _fail(str(exc))
+    for hold in released:
+        typer.echo(
+            f"{hold['hold_id']} released ({hold['customer_id']}, placed {str(hold['placed_on'])[:10]} by {hold['placed_by']})"
+        )
+
+
 writeoff_app = typer.Typer(no_args_is_help=True, help="Propose, list and approve write-offs (four eyes).")
 app.add_typer(writeoff_app, name="writeoff")
 By = Annotated[str, typer.Option("--by", help="Name of the person who decides.")]

@@ -165,7 +165,11 @@ def customer_facts(
         frame[column] = frame["customer_id"].map(values)
         if text_default is not None:
             frame[column] = frame[column].fillna(text_default)
-    limit = master["credit_limit_minor"] if "credit_limit_minor" in master else pd.Series(dtype="float64")
+    limit = (
+        pd.to_numeric(master["credit_limit_minor"], errors="coerce")
+        if "credit_limit_minor" in master
+        else pd.Series(dtype="float64")
+    )
     own = master["customer_currency"] if "customer_currency" in master else pd.Series(dtype=object)
     frame["credit_limit_minor"] = (
         frame["customer_id"].map(limit).where(frame["currency"] == frame["customer_id"].map(own))

@@ -39,7 +39,13 @@ def test_worklist_boundaries_export_and_clearing(home: Path, tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["export", "worklist", "--out", str(out), "--home", str(home)])
     assert result.exit_code == 0, result.output
     worklist = pd.read_csv(out, dtype=str)
-    assert list(worklist.columns[:5]) == ["collector_group", "customer_id", "reason", "open_amount", "currency"]
+    assert list(worklist.columns[:5]) == [
+        "collector_group",
+        "customer_id",
+        "reason",
+        "open_amount",
+        "currency",
+    ]
     assert worklist.loc[0, "collector_group"] == "default"
     assert worklist[["customer_id", "open_amount", "currency"]].values.tolist() == [["K1", "700.00", "EUR"]]
     assert "45 days" in worklist.loc[0, "reason"]

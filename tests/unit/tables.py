@@ -27,8 +27,13 @@ INTEGER_COLUMNS = {
     "oldest_days_past_due",
     "orders_in",
     "orders_out",
+    "overdue_invoices",
+    "dunning_level",
+    "broken_promises",
+    "open_cases",
+    "settled_invoices",
 }
-DATE_COLUMNS = {"as_of", "entered_on"}
+DATE_COLUMNS = {"as_of", "entered_on", "settled_on", "opened_on", "due_on", "value_date"}
 
 
 def _typed(column: str, cell: str) -> object:

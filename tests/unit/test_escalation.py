@@ -10,7 +10,7 @@ import pytest
 
 from rules.escalation import EscalationPolicy, evaluate, threshold_minor
 from rules.policy import PolicyError, load_policy
-from tasks.escalate import Escalation, escalate, exposure
+from tasks.escalate import Escalation, escalate, exposure, ratings
 
 from .tables import table
 
@@ -283,3 +283,184 @@ def test_a_default_threshold_that_loads_can_be_applied_to_every_currency(tmp_pat
         | C1          | KRW      | 900000            | 900000               | 90                   |
     """)
     assert evaluate(facts, policy).at[0, "state"] == WORKLIST
+
+
+# ---------------------------------------------------------------------------------------------------
+# Policy v2: each state at its boundaries (the first state whose conditions all hold wins)
+
+V2 = """
+    | customer_id   | currency | open_amount_minor | overdue_amount_minor | oldest_days_past_due | overdue_invoices | dunning_level | broken_promises | rating | tags      | over_credit_limit | expected                |
+    | SMALL-180     | EUR      | 25_00             | 25_00                | 180                  | 1                | 0             | 0               |        |           | False             | clear                   |
+    | SMALL-181     | EUR      | 25_00             | 25_00                | 181                  | 1                | 0             | 0               |        |           | False             | small_balance_write_off |
+    | SMALL-25.01   | EUR      | 25_01             | 25_01                | 181                  | 1                | 0             | 0               |        |           | False             | clear                   |
+    | AGENCY-120    | EUR      | 900_00            | 900_00               | 120                  | 2                | 3             | 0               |        |           | False             | collector_worklist      |
+    | AGENCY-121    | EUR      | 900_00            | 900_00               | 121                  | 2                | 3             | 0               |        |           | False             | collection_agency       |
+    | AGENCY-LVL2   | EUR      | 900_00            | 900_00               | 121                  | 2                | 2             | 0               |        |           | False             | collector_worklist      |
+    | AGENCY-STRAT  | EUR      | 900_00            | 900_00               | 121                  | 2                | 3             | 0               |        | strategic | False             | collector_worklist      |
+    | PROMISES-1    | EUR      | 100_00            | 0                    | 0                    | 0                | 0             | 1               |        |           | False             | clear                   |
+    | PROMISES-2    | EUR      | 100_00            | 0                    | 0                    | 0                | 0             | 2               |        |           | False             | broken_promises         |
+    | LIMIT-AT      | EUR      | 100_00            | 0                    | 0                    | 0                | 0             | 0               |        |           | False             | clear                   |
+    | LIMIT-OVER    | EUR      | 100_00            | 0                    | 0                    | 0                | 0             | 0               |        |           | True              | over_credit_limit       |
+    | HOLD-90       | EUR      | 2000_00           | 2000_00              | 90                   | 3                | 0             | 0               |        |           | False             | collector_worklist      |
+    | HOLD-91       | EUR      | 2000_00           | 2000_00              | 91                   | 3                | 0             | 0               |        |           | False             | credit_hold             |
+    | HOLD-1000.00  | EUR      | 1000_00           | 1000_00              | 91                   | 3                | 0             | 0               |        |           | False             | collector_worklist      |
+    | HOLD-1000.01  | EUR      | 1000_01           | 1000_01              | 91                   | 3                | 0             | 0               |        |           | False             | credit_hold             |
+    | WATCH-B       | EUR      | 10_00             | 10_00                | 5                    | 1                | 0             | 0               | B      |           | False             | clear                   |
+    | WATCH-C       | EUR      | 10_00             | 10_00                | 5                    | 1                | 0             | 0               | C      |           | False             | watch                   |
+    | WATCH-D-NONE  | EUR      | 10_00             | 0                    | 0                    | 0                | 0             | 0               | D      |           | False             | clear                   |
+"""
+
+
+@pytest.mark.parametrize("customer", [row.split("|")[1].strip() for row in V2.strip().splitlines()[1:]])
+def test_each_v2_state_at_its_boundaries(customer: str) -> None:
+    facts = table(V2)
+    facts["over_credit_limit"] = facts["over_credit_limit"].astype(str) == "True"
+    row = evaluate(facts, POLICY).set_index("customer_id").loc[customer]
+    assert row["state"] == row["expected"]
+
+
+def test_the_reason_of_a_list_condition_reads_as_words() -> None:
+    facts = table(V2)
+    facts["over_credit_limit"] = facts["over_credit_limit"].astype(str) == "True"
+    row = evaluate(facts, POLICY).set_index("customer_id").loc["WATCH-C"]
+    assert row["reason"] == "rated C/D and something overdue"
+    assert row["actions"] == "worklist"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ratings: amount-weighted average days late over the invoices settled in 12 months
+
+SETTLED = """
+    | customer_id | invoice_id | amount_minor | due_date   | settled_on |
+    | A30         | I-1        | 100_00       | 2026-01-01 | 2026-01-31 |
+    | B31         | I-2        | 100_00       | 2026-01-01 | 2026-02-01 |
+    | B60         | I-3        | 100_00       | 2026-01-01 | 2026-03-02 |
+    | C61         | I-4        | 100_00       | 2026-01-01 | 2026-03-03 |
+    | C90         | I-5        | 100_00       | 2026-01-01 | 2026-04-01 |
+    | D91         | I-6        | 100_00       | 2026-01-01 | 2026-04-02 |
+    | EARLY       | I-7        | 100_00       | 2026-01-31 | 2026-01-01 |
+    | WEIGHT      | I-8        | 300_00       | 2026-01-01 | 2026-01-01 |
+    | WEIGHT      | I-9        | 100_00       | 2026-01-01 | 2026-05-01 |
+"""
+
+
+def test_rating_thresholds_and_weighting() -> None:
+    rated = ratings(table(SETTLED), POLICY.rating).set_index("customer_id")
+    assert rated["rating"].to_dict() == {
+        "A30": "A", "B31": "B", "B60": "B", "C61": "C", "C90": "C", "D91": "D", "EARLY": "A", "WEIGHT": "A",
+    }  # fmt: skip
+    assert rated.at["EARLY", "average_delay_days"] == 0  # paid early counts as 0, not as negative
+    assert rated.at["WEIGHT", "average_delay_days"] == 30  # (300.00 x 0 + 100.00 x 120) / 400.00: still A
+    assert rated.at["WEIGHT", "settled_invoices"] == 2
+
+
+def test_nothing_settled_is_unrated() -> None:
+    assert ratings(table(SETTLED).iloc[0:0], POLICY.rating).empty
+
+
+# ---------------------------------------------------------------------------------------------------
+# The worklist per collector group, scored; actions on entering a state
+
+ACTION_ITEMS = """
+    | invoice_id | customer_id | currency | issue_date | due_date   | amount_minor | open_minor |
+    | H-1        | HOLDME      | EUR      | 2025-11-01 | 2025-12-01 | 2000_00      | 2000_00    |
+    | W-1        | NORTH1      | EUR      | 2026-01-01 | 2026-02-01 | 600_00       | 600_00     |
+    | W-2        | NORTH2      | EUR      | 2026-01-01 | 2026-02-10 | 5000_00      | 5000_00    |
+    | W-3        | SOUTH1      | EUR      | 2026-01-01 | 2026-02-01 | 700_00       | 700_00     |
+    | S-1        | TINY        | EUR      | 2025-06-01 | 2025-07-01 | 10_00        | 10_00      |
+"""
+MASTER = """
+    | customer_id | name      | tags | collector_group | account_owner     | credit_limit_minor | customer_currency |
+    | HOLDME      | Hold AG   |      | north           | owner@example.com |                    | EUR               |
+    | NORTH1      | North One |      | north           |                   |                    | EUR               |
+    | NORTH2      | North Two |      | north           |                   |                    | EUR               |
+    | SOUTH1      | South One |      | south           |                   |                    | EUR               |
+    | TINY        | Tiny SARL |      | south           |                   |                    | EUR               |
+"""
+
+
+def act(current: str = "| customer_id | currency | state |", **extra: object) -> Escalation:
+    return escalate(
+        table(ACTION_ITEMS),
+        table(current),
+        POLICY,
+        as_of=AS_OF,
+        rule_version=VERSION,
+        customers=table(MASTER),
+        **extra,
+    )
+
+
+def test_the_worklist_is_one_list_per_collector_group_highest_score_first() -> None:
+    lines = act().worklist
+    assert lines[["collector_group", "customer_id", "state"]].values.tolist() == [
+        ["north", "HOLDME", "credit_hold"],
+        ["north", "NORTH2", "collector_worklist"],
+        ["north", "NORTH1", "collector_worklist"],
+        ["south", "SOUTH1", "collector_worklist"],
+    ]
+    north2 = lines.set_index("customer_id").loc["NORTH2"]
+    # 5,000.00 overdue: 50 points; 49 days: 24.50; unrated: 10
+    assert north2["score"] == 84.5
+    assert north2["reason"].endswith("score 84.50 = overdue 50.00 + age 24.50 + rating 10.00")
+
+
+def test_actions_happen_on_entering_a_state_and_never_twice() -> None:
+    first = act()
+    assert first.holds[["customer_id", "currency"]].values.tolist() == [["HOLDME", "EUR"]]
+    assert first.write_offs[["invoice_id", "amount_minor"]].values.tolist() == [["S-1", 10_00]]
+    assert first.notices[["customer_id", "state", "account_owner"]].values.tolist() == [
+        ["HOLDME", "credit_hold", "owner@example.com"]
+    ]
+    recorded = first.entered[["customer_id", "currency", "state"]]
+    again = escalate(
+        table(ACTION_ITEMS),
+        recorded,
+        POLICY,
+        as_of=AS_OF,
+        rule_version=VERSION,
+        customers=table(MASTER),
+        proposed={"S-1"},
+    )
+    assert again.entered.empty and again.holds.empty and again.notices.empty and again.write_offs.empty
+    assert len(again.worklist) == 4  # the worklist is recomputed every run
+
+
+def test_entering_and_leaving_are_one_row_naming_both_states() -> None:
+    first = act()
+    row = first.entered.set_index("customer_id").loc["HOLDME"]
+    assert (row["previous_state"], row["state"]) == ("clear", "credit_hold")
+    paid = table(ACTION_ITEMS.replace("| 2000_00      | 2000_00    |", "| 2000_00      | 0          |"))
+    later = escalate(
+        paid, first.entered[["customer_id", "currency", "state"]], POLICY, as_of=AS_OF, rule_version=VERSION
+    )
+    left = later.entered.set_index("customer_id").loc["HOLDME"]
+    assert (left["previous_state"], left["state"], left["reason"]) == ("credit_hold", "clear", "nothing open")
+
+
+def test_a_customer_over_its_credit_limit_with_unbilled_orders() -> None:
+    master = table(
+        MASTER.replace(
+            "| north           |                   |                    | EUR               |\n    | NORTH2",
+            "| north           |                   | 1000_00            | EUR               |\n    | NORTH2",
+            1,
+        )
+    )
+    unbilled = table("""
+        | customer_id | currency | unbilled_minor |
+        | NORTH1      | EUR      | 400_00         |
+        | NORTH1      | USD      | 9000_00        |
+    """)
+    result = escalate(table(ACTION_ITEMS), table("| customer_id | currency | state |"), POLICY, as_of=AS_OF,
+                      rule_version=VERSION, customers=master, unbilled=unbilled)  # fmt: skip
+    states = result.states.set_index(["customer_id", "currency"])
+    # 600.00 open + 400.00 unbilled = 1,000.00: at the limit, not over it
+    assert states.at[("NORTH1", "EUR"), "exposure_minor"] == 1000_00
+    assert states.at[("NORTH1", "EUR"), "state"] == "collector_worklist"
+    assert not states.at[("NORTH1", "USD"), "over_credit_limit"]  # the limit is in the customer's currency
+    over = escalate(table(ACTION_ITEMS), table("| customer_id | currency | state |"), POLICY, as_of=AS_OF,
+                    rule_version=VERSION, customers=master, unbilled=unbilled.assign(unbilled_minor=[400_01, 0]))  # fmt: skip
+    assert (
+        over.states.set_index(["customer_id", "currency"]).at[("NORTH1", "EUR"), "state"]
+        == "over_credit_limit"
+    )

@@ -690,7 +690,11 @@ def demo(
     written = write_book(book, settings.inbox)
     typer.echo(f"generated {invoices} invoices for {customers} customers into {settings.inbox}")
     result = _run_flow(order_to_cash, as_of=day, home=str(settings.home))
-    typer.echo(demo_summary(result, settings, truth=written.get("truth_allocations")))
+    from tasks.ledger import open_ledger
+
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        worklist = ledger.query("export/worklist")
+    typer.echo(demo_summary(result, settings, truth=written.get("truth_allocations"), worklist=worklist))
 
 
 bench_app = typer.Typer(help="Benchmarks that print measured figures.")

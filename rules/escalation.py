@@ -97,15 +97,39 @@ class Rating(BaseModel):
 
 
 class Weights(BaseModel):
-    """How a worklist line is scored: points per 1,000 (major units) overdue, per day of the oldest
-    item, per rating, per broken promise and per open case."""
+    """How a worklist line is scored: points per unit of overdue amount (the unit per currency, so
+    that a yen does not weigh as a euro), per day of the oldest item, per rating, per broken
+    promise and per open case."""
 
     model_config = ConfigDict(extra="forbid")
-    per_thousand_overdue: float = 10.0
+    overdue_unit: dict[str, str] = {
+        "EUR": "1000.00",
+        "USD": "1000.00",
+        "GBP": "800.00",
+        "JPY": "150000",
+        "default": "1000.00",
+    }
+    per_overdue_unit: float = 10.0
     per_day_oldest: float = 0.5
     rating: dict[str, float] = {"A": 0.0, "B": 10.0, "C": 25.0, "D": 50.0, "": 10.0}
     per_broken_promise: float = 20.0
     per_open_case: float = -5.0  # a case open means someone is on it already
+
+    @field_validator("overdue_unit")
+    @classmethod
+    def _units_exact(cls, value: dict[str, str]) -> dict[str, str]:
+        if "default" not in value:
+            raise ValueError("needs a default unit")
+        for currency, amount in value.items():
+            try:
+                if to_minor(str(amount), "JPY" if currency == "default" else currency) <= 0:
+                    raise ValueError(f"{currency}: the unit must be more than 0")
+            except MoneyError as exc:
+                raise ValueError(f"{currency}: {exc}") from None
+        return value
+
+    def unit_minor(self, currency: str) -> int:
+        return threshold_minor(self.overdue_unit, currency)
 
 
 class EscalationPolicy(BaseModel):

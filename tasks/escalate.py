@@ -184,13 +184,11 @@ def score(states: pd.DataFrame, weights: Weights) -> tuple[pd.Series, pd.Series]
     """Each line's worklist score and the reason for it, rule by rule."""
     if states.empty:
         return pd.Series(dtype="float64"), pd.Series(dtype=object)
-    thousands = (
-        states["overdue_amount_minor"].astype("float64")
-        / states["currency"].map(_minor_per_major).astype("float64")
-        / 1000
-    )
+    units = states["overdue_amount_minor"].astype("float64") / states["currency"].map(
+        weights.unit_minor
+    ).astype("float64")
     parts = {
-        "overdue": thousands * weights.per_thousand_overdue,
+        "overdue": units * weights.per_overdue_unit,
         "age": states["oldest_days_past_due"].astype("float64") * weights.per_day_oldest,
         "rating": states["rating"].fillna("").map(lambda r: weights.rating.get(r, 0.0)).astype("float64"),
         "broken promises": states["broken_promises"].astype("float64") * weights.per_broken_promise,
@@ -203,12 +201,6 @@ def score(states: pd.DataFrame, weights: Weights) -> tuple[pd.Series, pd.Series]
         for i, row in zip(states.index, states.itertuples(index=False), strict=True)
     ]
     return total, pd.Series(why, index=states.index, dtype=object)
-
-
-def _minor_per_major(currency: str) -> float:
-    from tasks.money import exponent
-
-    return float(10 ** exponent(currency))
 
 
 def escalate(

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.config import Settings
+from tasks.money import to_major_str
 from tasks.report import as_markdown
 
 
@@ -69,8 +70,14 @@ def _planned_lines(planned: dict[str, Any]) -> list[str]:
     return lines
 
 
-def demo_summary(result: dict[str, Any], settings: Settings, truth: Path | None = None) -> str:
-    """What the demo did, the KPI summary, and where the report and the outbox are."""
+def demo_summary(
+    result: dict[str, Any],
+    settings: Settings,
+    truth: Path | None = None,
+    worklist: pd.DataFrame | None = None,
+) -> str:
+    """What the demo did, the KPI summary, the collectors' worklists, and where the report and the
+    outbox are."""
     lines = ["", "stages:"]
     for stage, summary in result.items():
         if isinstance(summary, list):
@@ -85,6 +92,18 @@ def demo_summary(result: dict[str, Any], settings: Settings, truth: Path | None 
     report = result.get("report", {})
     if report.get("report"):
         lines += ["", as_markdown(report["report"])]
+    if worklist is not None and len(worklist):
+        lines += ["", f"worklist ({len(worklist)} customer(s); `o2c export worklist` for all of it):"]
+        for group, rows in worklist.groupby("collector_group", sort=True):
+            lines.append(f"  {group}:")
+            for row in rows.head(10).itertuples(index=False):
+                overdue = to_major_str(int(row.overdue_amount_minor), str(row.currency))
+                lines.append(
+                    f"    {row.score:7.2f}  {row.customer_id:<8} {row.state:<18} {overdue:>12} {row.currency}"
+                    f"  oldest {row.oldest_days_past_due} days"
+                )
+            if len(rows) > 10:
+                lines.append(f"    ... and {len(rows) - 10} more")
     files = report.get("report_files", [])
     lines.append(f"report:  {', '.join(files) if files else settings.reports}")
     outbox = sorted(settings.outbox.glob("*.eml")) if settings.outbox.exists() else []

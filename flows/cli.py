@@ -166,7 +166,12 @@ def report(
     day = _date(as_of) or date.today()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         items = ledger.query("report/open_items_as_of", as_of=day)
-    document = report_logic.as_json(report_logic.figures(items, as_of=day, period_days=period_days), day)
+        settled = ledger.query("report/settled_as_of", as_of=day)
+    document = report_logic.as_json(
+        report_logic.figures(items, as_of=day, period_days=period_days),
+        day,
+        report_logic.payment_behaviour(settled),
+    )
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     else:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tasks import parse
 from tasks.checkpoint import CheckpointResult, Contract, load_contract, run_checkpoint
-from tasks.order_book import ORDER_BOOK, split_order_book
+from tasks.order_book import ORDER_BOOK, SPLIT, split_order_book, split_parts
 from tasks.terms import TermsError, parse_terms
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
@@ -34,6 +34,35 @@ FILE_SUFFIXES = (".csv", ".parquet", ".xlsx", ".gz")  # .csv.gz: a gzip-compress
 
 class SourceRejected(Exception):
     """A source that cannot be read as its dataset at all; nothing of it reaches the ledger."""
+
+
+def _check_patterns(extract: dict[str, str]) -> None:
+    for column, pattern in extract.items():
+        try:
+            if re.compile(pattern).groups < 1:
+                raise ValueError(f"extract.{column}: the pattern needs a group, as ^(\\d+)")
+        except re.error as exc:
+            raise ValueError(f"extract.{column}: not a regular expression ({exc})") from None
+
+
+class Part(BaseModel):
+    """One dataset read from a file that holds several (`dataset: split`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: str
+    columns: dict[str, str] = {}
+    extract: dict[str, str] = {}
+    constants: dict[str, str] = {}
+    templates: dict[str, str] = {}
+    distinct: bool = False  # keep the first row per key (a customer named on many rows)
+    date_format: str | None = None  # default: the mapping's
+
+    @model_validator(mode="after")
+    def _known(self) -> Part:
+        if self.dataset not in DATASETS:
+            raise ValueError(f"part dataset must be one of {', '.join(DATASETS)}")
+        _check_patterns(self.extract)
+        return self
 
 
 class Mapping(BaseModel):
@@ -50,19 +79,20 @@ class Mapping(BaseModel):
     extract: dict[str, str] = {}  # canonical column -> regex whose first group is kept ("17850.0" -> "17850")
     constants: dict[str, str] = {}  # canonical column -> the same text on every row
     templates: dict[str, str] = {}  # canonical column -> "Customer {customer_id}" over the mapped columns
+    # Only for `dataset: split` (one file, several datasets):
+    parts: list[Part] = []
 
     @model_validator(mode="after")
     def _known_dataset(self) -> Mapping:
-        if self.dataset not in (*DATASETS, ORDER_BOOK):
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)} or {ORDER_BOOK}")
+        if self.dataset not in (*DATASETS, ORDER_BOOK, SPLIT):
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, {ORDER_BOOK} or {SPLIT}")
         if (self.extract or self.constants or self.templates) and self.dataset != ORDER_BOOK:
-            raise ValueError("extract, constants and templates are for dataset order_book only")
-        for column, pattern in self.extract.items():
-            try:
-                if re.compile(pattern).groups < 1:
-                    raise ValueError(f"extract.{column}: the pattern needs a group, as ^(\\d+)")
-            except re.error as exc:
-                raise ValueError(f"extract.{column}: not a regular expression ({exc})") from None
+            raise ValueError(
+                "extract, constants and templates are for dataset order_book only (or a split's parts)"
+            )
+        if (self.dataset == SPLIT) != bool(self.parts):
+            raise ValueError("dataset split needs parts, and only a split has parts")
+        _check_patterns(self.extract)
         return self
 
 
@@ -116,6 +146,9 @@ def read_file_sources(path: Path, mapping: Mapping | None = None) -> list[RawSou
     if mapping is not None and mapping.dataset == ORDER_BOOK:
         frame, content = _read_frame(path)
         return split_order_book(frame, mapping, str(path), fingerprint_bytes(content))
+    if mapping is not None and mapping.dataset == SPLIT:
+        frame, content = _read_frame(path)
+        return split_parts(frame, mapping, str(path), fingerprint_bytes(content))
     return [read_source(path, mapping)]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tasks.ingest import Mapping, RawSource
 
 ORDER_BOOK = "order_book"
+SPLIT = "split"
 PARTS = ("customers", "orders", "order_lines")
 
 
@@ -32,20 +33,8 @@ def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerp
     from tasks.ingest import RawSource, SourceRejected
 
     frame = frame.rename(columns=lambda c: str(c).strip()).fillna("")
-    missing = [src for src in mapping.columns.values() if src not in frame.columns]
-    if missing:
-        raise SourceRejected(f"{source}: mapped column(s) not in the file: {', '.join(missing)}")
     duplicate_of = _first_copies(frame)
-    rows = frame.rename(columns={src: canonical for canonical, src in mapping.columns.items()})
-    for column, pattern in mapping.extract.items():
-        if column not in rows.columns:
-            raise SourceRejected(f"{source}: mapping extracts from {column!r}, which is not mapped")
-        found = rows[column].astype(str).str.extract(re.compile(pattern), expand=False)
-        rows[column] = found.fillna(rows[column])
-    for column, value in mapping.constants.items():
-        rows[column] = value
-    for column, template in mapping.templates.items():
-        rows[column] = _fill(template, rows, source)
+    rows = transform(frame, mapping, source)
     if "currency" not in rows.columns and mapping.default_currency:
         rows["currency"] = mapping.default_currency
     if "line_no" not in rows.columns:
@@ -88,6 +77,61 @@ def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerp
                 2,
                 mapping,
                 row_problems=part_problems,
+            )
+        )
+    return sources
+
+
+def transform(frame: pd.DataFrame, mapping: Any, source: str) -> pd.DataFrame:
+    """A file's rows under canonical names: its mapped columns renamed, then `extract`,
+    `constants` and `templates` applied (the mapping or one of its parts)."""
+    from tasks.ingest import SourceRejected
+
+    missing = [src for src in mapping.columns.values() if src not in frame.columns]
+    if missing:
+        raise SourceRejected(f"{source}: mapped column(s) not in the file: {', '.join(missing)}")
+    rows = pd.DataFrame(
+        {canonical: frame[src] for canonical, src in mapping.columns.items()}, index=frame.index
+    )
+    for column, pattern in mapping.extract.items():
+        if column not in rows.columns:
+            raise SourceRejected(f"{source}: mapping extracts from {column!r}, which is not mapped")
+        found = rows[column].astype(str).str.extract(re.compile(pattern), expand=False)
+        rows[column] = found.fillna(rows[column])
+    for column, value in mapping.constants.items():
+        rows[column] = value
+    for column, template in mapping.templates.items():
+        rows[column] = _fill(template, rows, source)
+    return rows
+
+
+def split_parts(frame: pd.DataFrame, mapping: Any, source: str, fingerprint: str) -> list[RawSource]:
+    """One file read as several datasets (`dataset: split`, one `parts` entry each, as the IBM
+    accounts-receivable file gives customers, invoices and the payments that settled them). A part
+    with `distinct: true` keeps the first row per key (a customer named on many rows); every row
+    keeps its row number in the file."""
+    from tasks.ingest import RawSource, SourceRejected
+
+    frame = frame.rename(columns=lambda c: str(c).strip()).fillna("")
+    sources = []
+    for part in mapping.parts:
+        rows = transform(frame, part, source)
+        contract = load_contract(part.dataset)
+        absent = [c for c in contract.required if c not in rows.columns]
+        if absent:
+            raise SourceRejected(f"{source}: the mapping's {part.dataset} part gives no {', '.join(absent)}")
+        if part.distinct:
+            rows = rows.drop_duplicates(list(contract.key), keep="first")
+        shaped = rows.reindex(columns=list(contract.columns), fill_value="").fillna("").astype(str)
+        date_format = part.date_format or mapping.date_format
+        sources.append(
+            RawSource(
+                part.dataset,
+                source,
+                fingerprint,
+                shaped,
+                2,
+                part.model_copy(update={"date_format": date_format}),
             )
         )
     return sources

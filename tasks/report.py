@@ -68,10 +68,54 @@ def figures(
     return result
 
 
-def as_json(report: dict[str, dict[str, Any]], as_of: date) -> dict[str, Any]:
+def payment_behaviour(settled: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """How customers paid, per currency, over every invoice settled by the as-of date (issue date,
+    due date, amount and the day the cash that completed it was received):
+
+    - average_days_to_settle: the mean of (settled - issued) days, per invoice;
+    - average_days_late: the mean of max(0, settled - due) days, per invoice;
+    - share_paid_late: the percentage of those invoices settled after their due date;
+    - average_payment_delay: sum(amount x max(0, settled - due)) / sum(amount), days.
+    Each rounded half up to two decimals; None where nothing was settled.
+    """
+    result: dict[str, dict[str, Any]] = {}
+    if settled is None or settled.empty:
+        return result
+    frame = settled.copy()
+    frame["to_settle"] = (pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["issue_date"])).dt.days
+    frame["late"] = (pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["due_date"])).dt.days.clip(
+        lower=0
+    )
+    for currency, group in frame.groupby("currency", sort=True):
+        n = len(group)
+        amount = int(group["amount_minor"].sum())
+        weighted = sum(int(a) * int(d) for a, d in zip(group["amount_minor"], group["late"], strict=True))
+        result[str(currency)] = {
+            "invoices_settled": n,
+            "average_days_to_settle": _ratio(int(group["to_settle"].sum()), n),
+            "average_days_late": _ratio(int(group["late"].sum()), n),
+            "share_paid_late": _ratio(100 * int((group["late"] > 0).sum()), n),
+            "average_payment_delay": _ratio(weighted, amount),
+        }
+    return result
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    """numerator / denominator, exact, rounded half up to two decimals."""
+    if denominator <= 0:
+        return None
+    exact = Decimal(numerator) / Decimal(denominator)
+    return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def as_json(
+    report: dict[str, dict[str, Any]], as_of: date, behaviour: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The public JSON of `o2c report --json`: amounts as decimal strings in major units."""
     currencies = {}
-    for currency, fig in report.items():
+    behaviour = behaviour or {}
+    for currency in sorted(set(report) | set(behaviour)):
+        fig = report.get(currency) or _no_open_items()
         currencies[currency] = {
             "open_amount": to_major_str(fig["open_amount_minor"], currency),
             "ageing": {name: to_major_str(v, currency) for name, v in fig["ageing_minor"].items()},
@@ -79,8 +123,23 @@ def as_json(report: dict[str, dict[str, Any]], as_of: date) -> dict[str, Any]:
             "credit_sales": to_major_str(fig["credit_sales_minor"], currency),
             "period_days": fig["period_days"],
             "open_invoices": fig["open_invoices"],
+            **(behaviour.get(currency) or {k: None for k in BEHAVIOUR_KEYS} | {"invoices_settled": 0}),
         }
     return {"as_of": as_of.isoformat(), "currencies": currencies}
+
+
+BEHAVIOUR_KEYS = ("average_days_to_settle", "average_days_late", "share_paid_late", "average_payment_delay")
+
+
+def _no_open_items() -> dict[str, Any]:
+    return {
+        "open_amount_minor": 0,
+        "ageing_minor": {name: 0 for name, _low, _high in BUCKETS},
+        "credit_sales_minor": 0,
+        "period_days": DEFAULT_PERIOD_DAYS,
+        "open_invoices": 0,
+        "dso": None,
+    }
 
 
 def ageing_check_frame(report: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -26,7 +26,7 @@ def test_online_retail_ingests_invoices_and_balances(home: Path, tmp_path: Path)
     ingest = ["ingest", str(FILE), "--mapping", str(MAPPING), "--as-of", "2011-12-31", "--home", str(home)]
     first = runner.invoke(app, [*ingest, "--json"])
     assert first.exit_code == 0, first.output
-    batches = {b["dataset"]: b for b in json.loads(first.output)}
+    batches = {b["dataset"]: b for b in json.loads(first.stdout)}
     assert batches["customers"]["counts"]["rows_checked_ok"] == 4372
     assert batches["orders"]["counts"]["rows_quarantined"] == 3710  # invoices without a customer
     # No customer, exact duplicates of a line with one, and four prices in thousandths of a penny.
@@ -41,7 +41,7 @@ def test_online_retail_ingests_invoices_and_balances(home: Path, tmp_path: Path)
         app, ["summary", str(FILE), "--mapping", str(MAPPING), "--json", "--home", str(home)]
     )
     assert report.exit_code == 0, report.output
-    result = json.loads(report.output)
+    result = json.loads(report.stdout)
     figures = {f["what"]: (f["rows"], f["amount"]) for f in result["figures"]}
     assert result["currency"] == "GBP"
     assert figures["order lines in the file"] == (541_909, "9747747.934")
@@ -69,4 +69,4 @@ def test_online_retail_ingests_invoices_and_balances(home: Path, tmp_path: Path)
 
     again = runner.invoke(app, [*ingest, "--json"])  # the same file again changes nothing
     assert again.exit_code == 0, again.output
-    assert [b["outcome"] for b in json.loads(again.output)] == ["already ingested"] * 3
+    assert [b["outcome"] for b in json.loads(again.stdout)] == ["already ingested"] * 3

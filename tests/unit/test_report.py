@@ -226,6 +226,11 @@ def test_as_json_amounts_are_strings_with_the_currencys_decimals(report: dict) -
         "credit_sales": "1800.00",
         "period_days": 90,
         "open_invoices": 4,
+        "invoices_settled": 0,  # nothing settled: the payment figures are empty, not zero
+        "average_days_to_settle": None,
+        "average_days_late": None,
+        "share_paid_late": None,
+        "average_payment_delay": None,
     }
     jpy = public["currencies"]["JPY"]
     assert (jpy["open_amount"], jpy["ageing"]["not_due"], jpy["ageing"]["1-30"], jpy["credit_sales"]) == (
@@ -257,3 +262,30 @@ def test_as_markdown(report: dict) -> None:
     assert "| EUR | 1850.00 | 1000.00 | 200.00 | 0.00 | 400.00 | 0.00 | 250.00 | 92.50 |" in markdown
     assert "| JPY | 100000 | 100000 | 0 | 0 | 0 | 0 | 0 | 60.00 |" in markdown
     assert "n/a" in as_markdown(as_json(figures(ITEMS[ITEMS["invoice_id"] == "I-5"], as_of=AS_OF), AS_OF))
+
+
+SETTLED = """
+    | invoice_id | currency | issue_date | due_date   | amount_minor | settled_on |
+    | A          | EUR      | 2026-01-01 | 2026-01-31 | 100_00       | 2026-01-15 |
+    | B          | EUR      | 2026-01-01 | 2026-01-31 | 300_00       | 2026-02-10 |
+    | C          | EUR      | 2026-02-01 | 2026-03-03 | 100_00       | 2026-03-13 |
+    | D          | USD      | 2026-02-01 | 2026-03-03 | 5_00         | 2026-03-03 |
+"""
+
+
+def test_payment_behaviour_worked_by_hand() -> None:
+    from tasks.report import payment_behaviour
+
+    got = payment_behaviour(table(SETTLED))
+    # EUR: days to settle 14, 40, 40 -> 94 / 3 = 31.333 -> 31.33; days late 0, 10, 10 -> 20 / 3 = 6.67;
+    # paid late 2 of 3 -> 66.67 %; amount-weighted delay (100 x 0 + 300 x 10 + 100 x 10) / 500 = 8.00
+    assert got["EUR"] == {
+        "invoices_settled": 3,
+        "average_days_to_settle": 31.33,
+        "average_days_late": 6.67,
+        "share_paid_late": 66.67,
+        "average_payment_delay": 8.0,
+    }
+    # USD: paid on its due date: not late
+    assert got["USD"]["share_paid_late"] == 0.0 and got["USD"]["average_days_late"] == 0.0
+    assert payment_behaviour(table(SETTLED).iloc[0:0]) == {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -167,10 +167,12 @@ def report(
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         items = ledger.query("report/open_items_as_of", as_of=day)
         settled = ledger.query("report/settled_as_of", as_of=day)
+        opening = ledger.query("report/open_items_as_of", as_of=day - timedelta(days=period_days))
     document = report_logic.as_json(
         report_logic.figures(items, as_of=day, period_days=period_days),
         day,
         report_logic.payment_behaviour(settled),
+        report_logic.indicators(items, opening, as_of=day, period_days=period_days),
     )
     if as_json:
         typer.echo(json.dumps(document, indent=2))

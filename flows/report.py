@@ -27,15 +27,19 @@ def read_items(settings: Settings, as_of: date) -> Any:
 
 @task(name="compute figures", cache_policy=NO_CACHE)
 def compute(items: Any, as_of: date, period_days: int) -> Any:
-    open_items, settled = items
-    return report.figures(open_items, as_of=as_of, period_days=period_days), report.payment_behaviour(settled)
+    open_items, settled, opening = items
+    return (
+        report.figures(open_items, as_of=as_of, period_days=period_days),
+        report.payment_behaviour(settled),
+        report.indicators(open_items, opening, as_of=as_of, period_days=period_days),
+    )
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
 def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
-    figures, behaviour = computed
+    figures, behaviour, kpis = computed
     check = run_checkpoint(report.ageing_check_frame(figures), load_contract("ageing"), source="report stage")
-    document = report.as_json(figures, as_of, behaviour)
+    document = report.as_json(figures, as_of, behaviour, kpis)
     run_id = current_run_id()
     snapshots = [
         {"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()
@@ -73,7 +77,7 @@ def report_flow(
     day = resolve_as_of(as_of)
     try:
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            items = read_items(settings, day)
+            items = read_items(settings, day, period_days)
             figures = compute(items, day, period_days)
             return conclude(publish(settings, figures, day, dry_run))
     except data_errors() as exc:

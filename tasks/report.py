@@ -68,6 +68,95 @@ def figures(
     return result
 
 
+def indicators(
+    now: pd.DataFrame, then: pd.DataFrame, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS
+) -> dict[str, dict[str, Any]]:
+    """The collection indicators per currency, from the open items as of `as_of` (`now`) and as of
+    the period's first day, `as_of - period_days` (`then`: the opening receivables). Receivables
+    are the positive open amounts; credit sales the amounts of invoices issued in the period (after
+    its first day, up to `as_of`). Days and percentages are rounded half up to two decimals; None
+    where a denominator is zero.
+
+    - ageing_by_invoice_date_minor: the open amount by days since the invoice date, same buckets;
+    - best_possible_dso: current (not yet due) receivables / credit sales x days in the period;
+    - average_days_delinquent: DSO - best possible DSO;
+    - dso_countback: the days of sales the open receivables make up, exhausting them against the
+      most recent months' sales, newest first (this month up to the date, then whole months);
+    - cei_period_total: (opening + sales - closing) / (opening + sales - closing current) x 100;
+    - cei_monthly_average: the same with the period's average month of sales (sales x 30 / days).
+    """
+    frame = now.copy()
+    frame["days_since_issue"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["issue_date"])).dt.days
+    frame["by_issue"] = bucket_of(frame["days_since_issue"])
+    frame["days_past_due"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["due_date"])).dt.days
+    start = pd.Timestamp(as_of - timedelta(days=period_days))
+    issued = pd.to_datetime(frame["issue_date"])
+    opening = (
+        then[then["open_minor"] > 0].groupby("currency")["open_minor"].sum()
+        if len(then)
+        else pd.Series(dtype="int64")
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for currency, group in frame.groupby("currency", sort=True):
+        receivable = group[group["open_minor"] > 0]
+        closing = int(receivable["open_minor"].sum())
+        current = int(receivable.loc[receivable["days_past_due"] <= 0, "open_minor"].sum())
+        sales = int(group.loc[issued.loc[group.index] > start, "amount_minor"].sum())
+        by_issue = receivable.groupby("by_issue")["open_minor"].sum()
+        begin = int(opening.get(currency, 0))
+        dso = _exact_ratio(Decimal(closing) * period_days, Decimal(sales))
+        best = _exact_ratio(Decimal(current) * period_days, Decimal(sales))
+        result[str(currency)] = {
+            "ageing_by_invoice_date_minor": {name: int(by_issue.get(name, 0)) for name, _l, _h in BUCKETS},
+            "best_possible_dso": _rounded(best),
+            "average_days_delinquent": _rounded(dso - best) if dso is not None and best is not None else None,
+            "dso_countback": _rounded(countback(closing, group, as_of)),
+            "cei_period_total": _rounded(_cei(begin, Decimal(sales), closing, current)),
+            "cei_monthly_average": _rounded(_cei(begin, Decimal(sales) * 30 / period_days, closing, current)),
+            "opening_receivables_minor": begin,
+            "current_receivables_minor": current,
+        }
+    return result
+
+
+def countback(receivables: int, items: pd.DataFrame, as_of: date) -> Decimal | None:
+    """Days of sales in `receivables`: take away this month's sales (up to the date), then each
+    earlier month's, newest first, counting each month's days while its sales are used up whole, and
+    the used share of the last month's days; None without receivables or sales."""
+    if receivables <= 0:
+        return Decimal(0) if receivables == 0 else None
+    issued = pd.to_datetime(items["issue_date"]).dt.date
+    if issued.empty:
+        return None
+    earliest = min(issued)
+    left, days = Decimal(receivables), Decimal(0)
+    end = as_of
+    while end >= earliest:
+        first = end.replace(day=1)
+        in_month = (issued >= first) & (issued <= end)
+        sales = int(items.loc[in_month[in_month].index, "amount_minor"].sum())
+        span = (end - first).days + 1
+        if sales > 0 and left <= sales:
+            return days + left / sales * span
+        if sales > 0:
+            left -= sales
+        days += span
+        end = first - timedelta(days=1)
+    return days  # receivables older than every sale: all the history's days, a floor
+
+
+def _cei(opening: int, sales: Decimal, closing: int, current: int) -> Decimal | None:
+    return _exact_ratio((opening + sales - closing) * 100, opening + sales - current)
+
+
+def _exact_ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    return None if denominator == 0 else Decimal(numerator) / Decimal(denominator)
+
+
+def _rounded(value: Decimal | None) -> float | None:
+    return None if value is None else float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def payment_behaviour(settled: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """How customers paid, per currency, over every invoice settled by the as-of date (issue date,
     due date, amount and the day the cash that completed it was received):
@@ -109,11 +198,15 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 
 def as_json(
-    report: dict[str, dict[str, Any]], as_of: date, behaviour: dict[str, dict[str, Any]] | None = None
+    report: dict[str, dict[str, Any]],
+    as_of: date,
+    behaviour: dict[str, dict[str, Any]] | None = None,
+    kpis: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The public JSON of `o2c report --json`: amounts as decimal strings in major units."""
     currencies = {}
     behaviour = behaviour or {}
+    kpis = kpis or {}
     for currency in sorted(set(report) | set(behaviour)):
         fig = report.get(currency) or _no_open_items()
         currencies[currency] = {
@@ -124,8 +217,23 @@ def as_json(
             "period_days": fig["period_days"],
             "open_invoices": fig["open_invoices"],
             **(behaviour.get(currency) or {k: None for k in BEHAVIOUR_KEYS} | {"invoices_settled": 0}),
+            **_public_kpis(kpis.get(currency), currency),
         }
     return {"as_of": as_of.isoformat(), "currencies": currencies}
+
+
+def _public_kpis(kpi: dict[str, Any] | None, currency: str) -> dict[str, Any]:
+    if not kpi:
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in kpi.items():
+        if key.endswith("_minor") and isinstance(value, dict):
+            out[key.removesuffix("_minor")] = {n: to_major_str(v, currency) for n, v in value.items()}
+        elif key.endswith("_minor"):
+            out[key.removesuffix("_minor")] = to_major_str(int(value), currency)
+        else:
+            out[key] = value
+    return out
 
 
 BEHAVIOUR_KEYS = ("average_days_to_settle", "average_days_late", "share_paid_late", "average_payment_delay")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -289,3 +290,56 @@ def test_payment_behaviour_worked_by_hand() -> None:
     # USD: paid on its due date: not late
     assert got["USD"]["share_paid_late"] == 0.0 and got["USD"]["average_days_late"] == 0.0
     assert payment_behaviour(table(SETTLED).iloc[0:0]) == {}
+
+
+NOW = """
+    | invoice_id | currency | issue_date | due_date   | amount_minor | open_minor |
+    | I1         | EUR      | 2026-01-10 | 2026-02-09 | 300_00       | 100_00     |
+    | I2         | EUR      | 2026-03-15 | 2026-04-14 | 200_00       | 200_00     |
+    | I3         | EUR      | 2026-02-20 | 2026-03-22 | 100_00       | 0          |
+    | I4         | EUR      | 2025-12-01 | 2025-12-31 | 50_00        | 50_00      |
+"""
+THEN = """
+    | invoice_id | currency | issue_date | due_date   | amount_minor | open_minor |
+    | I4         | EUR      | 2025-12-01 | 2025-12-31 | 50_00        | 50_00      |
+"""
+
+
+def test_collection_indicators_worked_by_hand() -> None:
+    from tasks.report import indicators
+
+    got = indicators(table(NOW), table(THEN), as_of=AS_OF, period_days=90)["EUR"]
+    # Receivables 350.00 (I1 100, I2 200, I4 50), current 200.00 (I2), sales of the period 600.00
+    # (issued after 31 Dec: I1, I2, I3), opening receivables 50.00 (I4 on 31 Dec).
+    # DSO 350 x 90 / 600 = 52.50; best possible 200 x 90 / 600 = 30.00; delinquent 22.50.
+    assert got["best_possible_dso"] == 30.0
+    assert got["average_days_delinquent"] == 22.5
+    # Countback: March's 200 used up (31 days, 150 left), February's 100 (28 days, 50 left), then
+    # 50 of January's 300: 50/300 x 31 = 5.17 days; 64.17 in all.
+    assert got["dso_countback"] == 64.17
+    # CEI = (50 + 600 - 350) / (50 + 600 - 200) x 100 = 66.67; with the average month's sales
+    # (600 x 30 / 90 = 200): (50 + 200 - 350) / (50 + 200 - 200) x 100 = -200.00.
+    assert got["cei_period_total"] == 66.67
+    assert got["cei_monthly_average"] == -200.0
+    # By invoice date: I2 16 days, I1 80 days, I4 120 days old.
+    assert got["ageing_by_invoice_date_minor"] == {
+        "not_due": 0, "1-30": 200_00, "31-60": 0, "61-90": 100_00, "91-120": 50_00, "120+": 0,
+    }  # fmt: skip
+    assert sum(got["ageing_by_invoice_date_minor"].values()) == 350_00
+
+
+def test_over_a_thirty_day_period_both_cei_variants_agree() -> None:
+    from tasks.report import indicators
+
+    got = indicators(table(NOW), table(THEN), as_of=AS_OF, period_days=30)["EUR"]
+    assert got["cei_period_total"] == got["cei_monthly_average"]
+
+
+def test_countback_edges() -> None:
+    from tasks.report import countback
+
+    items = table(NOW)
+    assert countback(0, items, AS_OF) == 0
+    assert countback(100_00, items, AS_OF) == Decimal(100_00) / 200_00 * 31  # half of March's sales
+    # More than every sale since the first invoice: all the history's days (a floor).
+    assert countback(10_000_00, items, AS_OF) == (AS_OF - date(2025, 12, 1)).days + 1

@@ -172,7 +172,7 @@ def report(
         report_logic.figures(items, as_of=day, period_days=period_days),
         day,
         report_logic.payment_behaviour(settled),
-        report_logic.indicators(items, opening, as_of=day, period_days=period_days),
+        report_logic.collection_kpis(items, opening, settled, as_of=day, period_days=period_days),
     )
     if as_json:
         typer.echo(json.dumps(document, indent=2))

@@ -31,7 +31,7 @@ def compute(items: Any, as_of: date, period_days: int) -> Any:
     return (
         report.figures(open_items, as_of=as_of, period_days=period_days),
         report.payment_behaviour(settled),
-        report.indicators(open_items, opening, as_of=as_of, period_days=period_days),
+        report.collection_kpis(open_items, opening, settled, as_of=as_of, period_days=period_days),
     )
 
 

@@ -157,6 +157,100 @@ def _rounded(value: Decimal | None) -> float | None:
     return None if value is None else float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+FORECAST_WEEKS = 13
+
+
+def forecast(now: pd.DataFrame, settled: pd.DataFrame, as_of: date) -> dict[str, dict[str, Any]]:
+    """Cash expected in each of the next 13 weeks, per currency, from each customer's habit.
+
+    A customer's habit is the amount-weighted average of the days late of its settled invoices
+    (rounded half up to whole days; a customer with none takes its currency's). Each open item is
+    expected on its due date plus that many days, and never before tomorrow (what is already late
+    beyond the habit is expected in week 1). Week k holds what is expected in the k-th 7 days after
+    the as-of date; what falls later is `forecast_beyond_minor`.
+    """
+    result: dict[str, dict[str, Any]] = {}
+    habits: dict[tuple[str, str], int] = {}
+    overall: dict[str, int] = {}
+    if settled is not None and len(settled):
+        frame = settled.copy()
+        frame["late"] = (
+            pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["due_date"])
+        ).dt.days.clip(lower=0)
+        frame["weighted"] = frame["late"] * frame["amount_minor"]
+        for keys, group in frame.groupby(["customer_id", "currency"]):
+            habits[(str(keys[0]), str(keys[1]))] = _days(
+                int(group["weighted"].sum()), int(group["amount_minor"].sum())
+            )
+        for currency, group in frame.groupby("currency"):
+            overall[str(currency)] = _days(int(group["weighted"].sum()), int(group["amount_minor"].sum()))
+    receivable = now[now["open_minor"] > 0]
+    tomorrow = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    for currency, group in receivable.groupby("currency", sort=True):
+        weeks = [0] * FORECAST_WEEKS
+        beyond = 0
+        for item in group.itertuples(index=False):
+            delay = habits.get((str(item.customer_id), str(currency)), overall.get(str(currency), 0))
+            expected = max(pd.Timestamp(item.due_date) + pd.Timedelta(days=delay), tomorrow)
+            week = (expected - tomorrow).days // 7
+            if week < FORECAST_WEEKS:
+                weeks[week] += int(item.open_minor)
+            else:
+                beyond += int(item.open_minor)
+        result[str(currency)] = {"forecast_minor": weeks, "forecast_beyond_minor": beyond}
+    return result
+
+
+def _days(weighted: int, amount: int) -> int:
+    if amount <= 0:
+        return 0
+    return int((Decimal(weighted) / Decimal(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def at_risk(now: pd.DataFrame, settled: pd.DataFrame, as_of: date) -> dict[str, dict[str, Any]]:
+    """The at-risk rate per currency: of the invoices billed in the latest month that ended at least
+    90 days before the as-of date, the percentage (by count) not settled within 90 days of their
+    invoice date, with that month (`at_risk_month`)."""
+    month_end = (pd.Timestamp(as_of) - pd.Timedelta(days=90)).date()
+    if month_end != (pd.Timestamp(month_end) + pd.offsets.MonthEnd(0)).date():
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    month_start = month_end.replace(day=1)
+    invoices = now[now["amount_minor"] > 0].drop_duplicates("invoice_id")
+    issued = pd.to_datetime(invoices["issue_date"]).dt.date
+    billed = invoices[(issued >= month_start) & (issued <= month_end)]
+    settled_on = (
+        settled.set_index("invoice_id")["settled_on"]
+        if settled is not None and len(settled)
+        else pd.Series(dtype=object)
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for currency, group in billed.groupby("currency", sort=True):
+        paid = pd.to_datetime(group["invoice_id"].map(settled_on))
+        limit = pd.to_datetime(group["issue_date"]) + pd.Timedelta(days=90)
+        unpaid = int((paid.isna() | (paid > limit)).sum())
+        result[str(currency)] = {
+            "at_risk_rate": _ratio(100 * unpaid, len(group)),
+            "at_risk_month": month_start.isoformat()[:7],
+        }
+    return result
+
+
+def collection_kpis(
+    now: pd.DataFrame, then: pd.DataFrame, settled: pd.DataFrame, *, as_of: date, period_days: int
+) -> dict[str, dict[str, Any]]:
+    """Every per-currency indicator beyond open amount, ageing and DSO: `indicators`, the 13-week
+    `forecast` and the `at_risk` rate, one dictionary per currency."""
+    merged: dict[str, dict[str, Any]] = {}
+    for part in (
+        indicators(now, then, as_of=as_of, period_days=period_days),
+        forecast(now, settled, as_of),
+        at_risk(now, settled, as_of),
+    ):
+        for currency, values in part.items():
+            merged.setdefault(currency, {}).update(values)
+    return merged
+
+
 def payment_behaviour(settled: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """How customers paid, per currency, over every invoice settled by the as-of date (issue date,
     due date, amount and the day the cash that completed it was received):
@@ -227,7 +321,9 @@ def _public_kpis(kpi: dict[str, Any] | None, currency: str) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for key, value in kpi.items():
-        if key.endswith("_minor") and isinstance(value, dict):
+        if key.endswith("_minor") and isinstance(value, list):
+            out[key.removesuffix("_minor")] = [to_major_str(int(v), currency) for v in value]
+        elif key.endswith("_minor") and isinstance(value, dict):
             out[key.removesuffix("_minor")] = {n: to_major_str(v, currency) for n, v in value.items()}
         elif key.endswith("_minor"):
             out[key.removesuffix("_minor")] = to_major_str(int(value), currency)

@@ -343,3 +343,57 @@ def test_countback_edges() -> None:
     assert countback(100_00, items, AS_OF) == Decimal(100_00) / 200_00 * 31  # half of March's sales
     # More than every sale since the first invoice: all the history's days (a floor).
     assert countback(10_000_00, items, AS_OF) == (AS_OF - date(2025, 12, 1)).days + 1
+
+
+HISTORY = """
+    | invoice_id | customer_id | currency | issue_date | due_date   | amount_minor | settled_on |
+    | H1         | C1          | EUR      | 2025-12-05 | 2026-01-04 | 100_00       | 2026-01-14 |
+    | H2         | C1          | EUR      | 2025-12-10 | 2026-01-09 | 300_00       | 2026-01-11 |
+    | H3         | C3          | EUR      | 2025-12-20 | 2026-01-19 | 100_00       | 2026-02-08 |
+"""
+OPEN_NOW = """
+    | invoice_id | customer_id | currency | issue_date | due_date   | amount_minor | open_minor |
+    | O1         | C1          | EUR      | 2026-03-02 | 2026-04-01 | 50_00        | 50_00      |
+    | O2         | C1          | EUR      | 2026-03-11 | 2026-04-10 | 70_00        | 70_00      |
+    | O3         | C2          | EUR      | 2026-03-02 | 2026-04-01 | 30_00        | 30_00      |
+    | O4         | C1          | EUR      | 2026-01-30 | 2026-03-01 | 20_00        | 20_00      |
+    | O5         | C1          | EUR      | 2026-06-01 | 2026-07-01 | 40_00        | 40_00      |
+"""
+
+
+def test_the_forecast_follows_each_customers_habit() -> None:
+    from tasks.report import forecast
+
+    got = forecast(table(OPEN_NOW), table(HISTORY), AS_OF)["EUR"]
+    # C1 pays (100 x 10 + 300 x 2) / 400 = 4 days late; C2 has no history and takes the currency's
+    # (100 x 10 + 300 x 2 + 100 x 20) / 500 = 7.2, 7 days. Week 1 is 1-7 April, week 2 8-14 April.
+    # O1 due 1 Apr + 4 = 5 Apr: week 1; O4 due 1 Mar + 4, already past: week 1 (tomorrow);
+    # O2 10 Apr + 4 = 14 Apr and O3 1 Apr + 7 = 8 Apr: week 2; O5 1 Jul + 4 = 5 Jul: beyond 13 weeks.
+    assert got["forecast_minor"] == [70_00, 100_00] + [0] * 11
+    assert got["forecast_beyond_minor"] == 40_00
+
+
+def test_the_at_risk_rate_of_the_month_ninety_days_back() -> None:
+    from tasks.report import at_risk
+
+    billed = """
+        | invoice_id | customer_id | currency | issue_date | due_date   | amount_minor | open_minor |
+        | A          | C1          | EUR      | 2025-12-05 | 2026-01-04 | 10_00        | 0          |
+        | B          | C1          | EUR      | 2025-12-10 | 2026-01-09 | 10_00        | 0          |
+        | C          | C1          | EUR      | 2025-12-20 | 2026-01-19 | 10_00        | 10_00      |
+        | D          | C1          | EUR      | 2025-11-30 | 2025-12-30 | 10_00        | 10_00      |
+    """
+    paid = """
+        | invoice_id | customer_id | currency | issue_date | due_date   | amount_minor | settled_on |
+        | A          | C1          | EUR      | 2025-12-05 | 2026-01-04 | 10_00        | 2026-03-05 |
+        | B          | C1          | EUR      | 2025-12-10 | 2026-01-09 | 10_00        | 2026-03-20 |
+    """
+    # 31 March - 90 days = 31 December, a month's end: December. A paid 90 days after its date (in
+    # time), B after 100 days, C not at all: 2 of 3 at risk. D was billed in November.
+    got = at_risk(table(billed), table(paid), AS_OF)["EUR"]
+    assert got == {"at_risk_rate": 66.67, "at_risk_month": "2025-12"}
+    # A day earlier, 90 days back is 30 December: December has not ended 90 days ago yet: November.
+    assert at_risk(table(billed), table(paid), date(2026, 3, 30))["EUR"] == {
+        "at_risk_rate": 100.0,
+        "at_risk_month": "2025-11",
+    }

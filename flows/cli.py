@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -165,15 +165,8 @@ def report(
     settings = load_settings(home)
     day = _date(as_of) or date.today()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        items = ledger.query("report/open_items_as_of", as_of=day)
-        settled = ledger.query("report/settled_as_of", as_of=day)
-        opening = ledger.query("report/open_items_as_of", as_of=day - timedelta(days=period_days))
-    document = report_logic.as_json(
-        report_logic.figures(items, as_of=day, period_days=period_days),
-        day,
-        report_logic.payment_behaviour(settled),
-        report_logic.collection_kpis(items, opening, settled, as_of=day, period_days=period_days),
-    )
+        inputs = report_logic.read_inputs(ledger, day, period_days)
+    _figures, document = report_logic.compute_all(inputs, day, period_days)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     else:

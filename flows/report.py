@@ -18,28 +18,22 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, ru
 
 
 @task(name="read the ledger as of the date", cache_policy=NO_CACHE)
-def read_items(settings: Settings, as_of: date) -> Any:
+def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
+    """Open items as of the date and as of the period's first day, settled invoices, cases,
+    allocations and reminders of the period."""
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return ledger.query("report/open_items_as_of", as_of=as_of), ledger.query(
-            "report/settled_as_of", as_of=as_of
-        )
+        return report.read_inputs(ledger, as_of, period_days)
 
 
 @task(name="compute figures", cache_policy=NO_CACHE)
 def compute(items: Any, as_of: date, period_days: int) -> Any:
-    open_items, settled, opening = items
-    return (
-        report.figures(open_items, as_of=as_of, period_days=period_days),
-        report.payment_behaviour(settled),
-        report.collection_kpis(open_items, opening, settled, as_of=as_of, period_days=period_days),
-    )
+    return report.compute_all(items, as_of, period_days)
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
 def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
-    figures, behaviour, kpis = computed
+    figures, document = computed
     check = run_checkpoint(report.ageing_check_frame(figures), load_contract("ageing"), source="report stage")
-    document = report.as_json(figures, as_of, behaviour, kpis)
     run_id = current_run_id()
     snapshots = [
         {"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()

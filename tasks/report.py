@@ -251,6 +251,62 @@ def collection_kpis(
     return merged
 
 
+CASE_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91+", 91, None))
+
+
+def operations(
+    cases: pd.DataFrame, allocations: pd.DataFrame, reminders: pd.DataFrame, *, as_of: date, period_days: int
+) -> dict[str, Any]:
+    """How the collection work went, as of the date (cases as they stood then) and over the period:
+
+    - disputes_open, deductions_open: cases open on the date; disputes_ageing: open disputes by
+      days since they were opened (0-30, 31-60, 61-90, 91+);
+    - auto_match_rate: of the cash applied from payments received in the period, the percentage
+      applied by a rule rather than by a person, by count (`..._by_count`) and, per currency, by
+      amount (`auto_match_rate_by_amount`);
+    - reminders_sent: reminders the mailer accepted in the period;
+    - promises_kept, promises_broken: promises that ended in the period; promises_kept_rate their
+      percentage kept.
+    """
+    start = as_of - timedelta(days=period_days)
+    open_then = cases[cases["status_then"] == "open"] if len(cases) else cases
+    disputes = open_then[open_then["kind"] == "dispute"] if len(open_then) else open_then
+    age = (
+        (pd.Timestamp(as_of) - pd.to_datetime(disputes["opened_on"])).dt.days
+        if len(disputes)
+        else pd.Series(dtype="int64")
+    )
+    ageing = {
+        name: int(((age >= low) & ((age <= high) if high is not None else True)).sum())
+        for name, low, high in CASE_BUCKETS
+    }
+    ended = cases[cases["resolved_on"].notna()] if len(cases) else cases
+    if len(ended):
+        when = pd.to_datetime(ended["resolved_on"]).dt.date
+        ended = ended[(when > start) & (when <= as_of) & (ended["kind"] == "promise")]
+    kept = int((ended["status_then"] == "kept").sum()) if len(ended) else 0
+    broken = int((ended["status_then"] == "broken").sum()) if len(ended) else 0
+    auto = allocations[allocations["rule"] != "manual"] if len(allocations) else allocations
+    by_amount = {}
+    for currency, group in allocations.groupby("currency", sort=True) if len(allocations) else []:
+        mine = auto[auto["currency"] == currency]
+        by_amount[str(currency)] = _ratio(
+            100 * int(mine["amount_minor"].sum()), int(group["amount_minor"].sum())
+        )
+    return {
+        "period_days": period_days,
+        "disputes_open": len(disputes),
+        "disputes_ageing": ageing,
+        "deductions_open": int((open_then["kind"] == "deduction").sum()) if len(open_then) else 0,
+        "auto_match_rate_by_count": _ratio(100 * len(auto), len(allocations)),
+        "auto_match_rate_by_amount": by_amount,
+        "reminders_sent": len(reminders),
+        "promises_kept": kept,
+        "promises_broken": broken,
+        "promises_kept_rate": _ratio(100 * kept, kept + broken),
+    }
+
+
 def payment_behaviour(settled: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """How customers paid, per currency, over every invoice settled by the as-of date (issue date,
     due date, amount and the day the cash that completed it was received):
@@ -296,6 +352,7 @@ def as_json(
     as_of: date,
     behaviour: dict[str, dict[str, Any]] | None = None,
     kpis: dict[str, dict[str, Any]] | None = None,
+    work: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The public JSON of `o2c report --json`: amounts as decimal strings in major units."""
     currencies = {}
@@ -313,7 +370,10 @@ def as_json(
             **(behaviour.get(currency) or {k: None for k in BEHAVIOUR_KEYS} | {"invoices_settled": 0}),
             **_public_kpis(kpis.get(currency), currency),
         }
-    return {"as_of": as_of.isoformat(), "currencies": currencies}
+    document: dict[str, Any] = {"as_of": as_of.isoformat(), "currencies": currencies}
+    if work is not None:
+        document["operations"] = work
+    return document
 
 
 def _public_kpis(kpi: dict[str, Any] | None, currency: str) -> dict[str, Any]:
@@ -377,3 +437,35 @@ def as_markdown(report_json: dict[str, Any]) -> str:
     if not report_json["currencies"]:
         lines.append("| (no open items) | | " + " | " * len(names) + " |")
     return "\n".join(lines) + "\n"
+
+
+def read_inputs(ledger: Any, as_of: date, period_days: int) -> dict[str, pd.DataFrame]:
+    """What the report is computed from, read from the ledger as it stood on the date."""
+    since = {"as_of": as_of, "period_days": period_days}
+    return {
+        "now": ledger.query("report/open_items_as_of", as_of=as_of),
+        "then": ledger.query("report/open_items_as_of", as_of=as_of - timedelta(days=period_days)),
+        "settled": ledger.query("report/settled_as_of", as_of=as_of),
+        "cases": ledger.query("report/cases_as_of", as_of=as_of),
+        "allocations": ledger.query("report/allocations_in_period", **since),
+        "reminders": ledger.query("report/reminders_sent", **since),
+    }
+
+
+def compute_all(
+    inputs: dict[str, pd.DataFrame], as_of: date, period_days: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The figures (for the ageing checkpoint) and the public document of one report."""
+    figures_ = figures(inputs["now"], as_of=as_of, period_days=period_days)
+    document = as_json(
+        figures_,
+        as_of,
+        payment_behaviour(inputs["settled"]),
+        collection_kpis(
+            inputs["now"], inputs["then"], inputs["settled"], as_of=as_of, period_days=period_days
+        ),
+        operations(
+            inputs["cases"], inputs["allocations"], inputs["reminders"], as_of=as_of, period_days=period_days
+        ),
+    )
+    return figures_, document

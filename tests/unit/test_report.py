@@ -397,3 +397,41 @@ def test_the_at_risk_rate_of_the_month_ninety_days_back() -> None:
         "at_risk_rate": 100.0,
         "at_risk_month": "2025-11",
     }
+
+
+def test_operations_as_the_cases_stood_on_the_date() -> None:
+    from tasks.report import operations
+
+    cases = table("""
+        | case_id | kind      | opened_on  | status_then | resolved_on | amount_minor | currency |
+        | D1      | dispute   | 2026-03-30 | open        |             | 10_00        | EUR      |
+        | D2      | dispute   | 2026-01-30 | open        |             | 10_00        | EUR      |
+        | D3      | dispute   | 2025-12-01 | open        |             | 10_00        | EUR      |
+        | X1      | deduction | 2026-03-01 | open        |             | 5_00         | EUR      |
+        | P1      | promise   | 2026-02-01 | kept        | 2026-02-10  | 50_00        | EUR      |
+        | P2      | promise   | 2026-02-01 | broken      | 2026-03-01  | 50_00        | EUR      |
+        | P3      | promise   | 2025-10-01 | kept        | 2025-10-05  | 50_00        | EUR      |
+        | R1      | dispute   | 2026-01-01 | resolved    | 2026-02-01  | 10_00        | EUR      |
+    """)
+    allocations = table("""
+        | rule             | amount_minor | currency |
+        | invoice_number   | 300_00       | EUR      |
+        | exact_amount     | 100_00       | EUR      |
+        | manual           | 100_00       | EUR      |
+        | manual           | 1000         | JPY      |
+    """)
+    reminders = table("""
+        | reminder_id | level |
+        | R-1         | 1     |
+        | R-2         | 2     |
+    """)
+    got = operations(cases, allocations, reminders, as_of=AS_OF, period_days=90)
+    # D1 1 day, D2 60 days, D3 120 days old; R1 ended before the date; P3 ended before the period.
+    assert got["disputes_open"] == 3
+    assert got["disputes_ageing"] == {"0-30": 1, "31-60": 1, "61-90": 0, "91+": 1}
+    assert got["deductions_open"] == 1
+    # 2 of 4 allocations by a rule; EUR 400.00 of 500.00 by amount; JPY all by a person.
+    assert got["auto_match_rate_by_count"] == 50.0
+    assert got["auto_match_rate_by_amount"] == {"EUR": 80.0, "JPY": 0.0}
+    assert got["reminders_sent"] == 2
+    assert (got["promises_kept"], got["promises_broken"], got["promises_kept_rate"]) == (1, 1, 50.0)

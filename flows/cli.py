@@ -156,9 +156,13 @@ def report(
     as_of: AsOf = None,
     as_json: AsJson = False,
     period_days: Annotated[int, typer.Option("--period-days", min=1, help="DSO period in days.")] = 90,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the report with its charts to this HTML file.")
+    ] = None,
     home: Home = None,
 ) -> None:
-    """Open amount, ageing and DSO per currency as the ledger stood on a date."""
+    """Receivables, ageing, DSO, CEI, payment habits, forecast and collection work per currency, as the
+    ledger stood on a date; `--html` also writes the report with its charts."""
     from tasks import report as report_logic
     from tasks.ledger import open_ledger
 
@@ -167,6 +171,11 @@ def report(
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         inputs = report_logic.read_inputs(ledger, day, period_days)
     _figures, document = report_logic.compute_all(inputs, day, period_days)
+    if html is not None:
+        from tasks.report_html import render
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render(document, inputs["history"]), encoding="utf-8")
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     else:

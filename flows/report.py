@@ -9,8 +9,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks import report
-from tasks.artifacts import current_run_id, publish_markdown
+from tasks import report, report_html
+from tasks.artifacts import current_run_id, publish_link, publish_markdown
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
@@ -27,12 +27,13 @@ def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
 
 @task(name="compute figures", cache_policy=NO_CACHE)
 def compute(items: Any, as_of: date, period_days: int) -> Any:
-    return report.compute_all(items, as_of, period_days)
+    figures, document = report.compute_all(items, as_of, period_days)
+    return figures, document, report_html.render(document, items["history"])
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
 def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
-    figures, document = computed
+    figures, document, html = computed
     check = run_checkpoint(report.ageing_check_frame(figures), load_contract("ageing"), source="report stage")
     run_id = current_run_id()
     snapshots = [
@@ -54,7 +55,16 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
         settings.reports.mkdir(parents=True, exist_ok=True)
         (settings.reports / f"report-{as_of}.json").write_text(json.dumps(document, indent=2) + "\n")
         (settings.reports / f"report-{as_of}.md").write_text(markdown)
-        summary["report_files"] = [str(settings.reports / f"report-{as_of}.{ext}") for ext in ("md", "json")]
+        page = settings.reports / f"report-{as_of}.html"
+        partial = page.with_name(page.name + ".part")
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(page)
+        summary["report_files"] = [
+            str(settings.reports / f"report-{as_of}.{ext}") for ext in ("md", "json", "html")
+        ]
+        publish_link(
+            "report-page", page.resolve().as_uri(), f"Receivables as of {as_of}: the report with its charts"
+        )
     summary["report"] = document
     return summary
 

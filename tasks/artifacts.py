@@ -35,6 +35,15 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
     create_markdown_artifact(key=_key(key), markdown=markdown, description=description)
 
 
+def publish_link(key: str, link: str, description: str) -> None:
+    from prefect.artifacts import create_link_artifact
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:
+        return
+    create_link_artifact(key=_key(key), link=link, link_text=description, description=description)
+
+
 def publish_table(key: str, frame: pd.DataFrame, description: str, limit: int = 500) -> None:
     from prefect.artifacts import create_table_artifact
     from prefect.context import FlowRunContext

@@ -449,6 +449,7 @@ def read_inputs(ledger: Any, as_of: date, period_days: int) -> dict[str, pd.Data
         "cases": ledger.query("report/cases_as_of", as_of=as_of),
         "allocations": ledger.query("report/allocations_in_period", **since),
         "reminders": ledger.query("report/reminders_sent", **since),
+        "history": ledger.query("report/dso_history", as_of=as_of),
     }
 
 

@@ -1,0 +1,73 @@
+"""The report stage writes its page with the charts, and a real browser renders it: headless
+Chromium (Debian's, installed by `.ci/run`) dumps the DOM it built and takes a screenshot, kept in
+`test-artifacts/report.png`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from flows.report import report_flow
+from tests.integration.ledger_builder import load
+
+AS_OF = date(2026, 11, 20)
+CUSTOMERS = (
+    "K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,\nK2,Bolt,ap@bolt.example,US,USD,30,,,standard,en,\n"
+)
+INVOICES = """
+X-1,K1,2026-08-01,2026-08-31,EUR,700.00,
+X-2,K1,2026-10-25,2026-11-24,EUR,300.00,
+Y-1,K2,2026-09-15,2026-10-15,USD,120.00,
+"""
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail(
+            "Debian's chromium is needed for the browser test: apt-get install chromium (.ci/run does)"
+        )
+    return found
+
+
+def test_the_report_page_renders_in_headless_chromium(home: Path, tmp_path: Path) -> None:
+    load(home, tmp_path / "in", AS_OF, customers=CUSTOMERS, invoices=INVOICES)
+    summary = report_flow(as_of=AS_OF, home=str(home))
+    page = home / "reports" / "report-2026-11-20.html"
+    assert str(page) in summary["report_files"]
+    browser = chromium()
+    dom = subprocess.run(
+        [browser, *FLAGS, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert dom.count("<svg") == 6  # ageing, DSO trend and forecast for EUR and USD
+    assert "Receivables as of 2026-11-20" in dom and 'id="currency-EUR"' in dom and 'id="currency-USD"' in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    shot.unlink(missing_ok=True)
+    subprocess.run(
+        [browser, *FLAGS, "--window-size=1280,1800", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    with Image.open(shot) as image:
+        assert image.size == (1280, 1800)
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
+    assert len(colours) > 20  # text, bars and lines were drawn, not a blank page

@@ -607,11 +607,11 @@ def status(as_json: AsJson = False, home: Home = None) -> None:
 @app.command()
 def export(
     name: Annotated[str, typer.Argument(help="allocations, unapplied, reminders, worklist or quarantine.")],
-    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (.xlsx: an XLSX workbook).")],
     home: Home = None,
 ) -> None:
-    """Write a ledger view as CSV, amounts as decimal strings in major units."""
-    from tasks.export import EXPORTS, to_major_units, write_csv
+    """Write a ledger view as CSV or XLSX, amounts in major units, formulas neutralised."""
+    from tasks.export import EXPORTS, to_major_units, write
     from tasks.ledger import open_ledger
 
     if name not in EXPORTS:
@@ -619,7 +619,7 @@ def export(
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         frame = ledger.query(f"export/{name}")
-    write_csv(to_major_units(frame), out)
+    write(to_major_units(frame), out)
     typer.echo(f"{len(frame)} row(s) written to {out}")
 
 

@@ -1,4 +1,5 @@
-"""Report flow: open amount, ageing and DSO per currency as of a date, kept as a KPI snapshot."""
+"""Report flow: the receivables report as of a date, kept as a KPI snapshot, written as JSON, Markdown
+and a page with charts, and e-mailed to a distribution list."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from tasks.artifacts import current_run_id, publish_link, publish_markdown
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
+from tasks.notify import make_mailer
+from tasks.outbox import REPORT_MAILS, deliver_pending
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
 
@@ -41,15 +44,18 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
     ]
     import pandas as pd
 
+    markdown = report.as_markdown(document)
+    mails = report_html.report_mails(
+        document, markdown, settings.report_recipients, f"reports/report-{as_of}.html", settings.seller_name
+    )
     pub = Publication(
         run_id,
         "report",
         as_of,
-        inserts={"kpi_snapshots": pd.DataFrame(snapshots)},
-        counts={"currencies": len(figures)},
+        inserts={"kpi_snapshots": pd.DataFrame(snapshots), "report_mails": mails},
+        counts={"currencies": len(figures), "report_emails_queued": len(mails)},
     )
     summary = finish(settings, pub, [check], dry_run=dry_run)
-    markdown = report.as_markdown(document)
     publish_markdown("report-headline", markdown, f"Receivables as of {as_of}")
     if not dry_run:
         settings.reports.mkdir(parents=True, exist_ok=True)
@@ -69,6 +75,11 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
     return summary
 
 
+@task(name="deliver the report to its distribution list", cache_policy=NO_CACHE)
+def deliver(settings: Settings) -> dict[str, int]:
+    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=REPORT_MAILS)
+
+
 @flow(name="report", flow_run_name=run_name("report"))
 def report_flow(
     as_of: date | None = None,
@@ -76,13 +87,18 @@ def report_flow(
     home: str | None = None,
     period_days: int = report.DEFAULT_PERIOD_DAYS,
 ) -> dict[str, Any]:
-    """Publish open amount, ageing and DSO per currency as of the date."""
+    """Publish the receivables report as of the date: open amount, ageing, DSO, CEI, payment habits,
+    forecast and collection work per currency, as JSON, Markdown and a page with charts, and e-mail
+    it to the distribution list (`O2C_REPORT_RECIPIENTS`)."""
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             items = read_items(settings, day, period_days)
             figures = compute(items, day, period_days)
-            return conclude(publish(settings, figures, day, dry_run))
+            summary = publish(settings, figures, day, dry_run)
+            if settings.report_recipients and not dry_run and summary["outcome"] != "halted":
+                summary["delivery"] = deliver(settings)
+            return conclude(summary)
     except data_errors() as exc:
         return failed(exc)

@@ -44,7 +44,10 @@ class Settings:
     lock_timeout_seconds: float = 600.0
     invoice_series: str = "O2C"
     seller_name: str = "Example Trading Ltd"
-    entity_names: tuple[tuple[str, str], ...] = ()  # legal entity -> the seller's name on its documents
+    entity_names: tuple[tuple[str, str], ...] = ()
+    report_recipients: tuple[
+        str, ...
+    ] = ()  # the distribution list the report is e-mailed to  # legal entity -> the seller's name on its documents
 
     def seller_of(self, legal_entity: object) -> str:
         """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
@@ -89,6 +92,11 @@ def load_settings(home: str | Path | None = None) -> Settings:
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
         seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
         entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
+        report_recipients=tuple(
+            a.strip()
+            for a in os.environ.get("O2C_REPORT_RECIPIENTS", "").replace(";", ",").split(",")
+            if a.strip()
+        ),
     )
 
 

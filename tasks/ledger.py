@@ -49,6 +49,7 @@ LEDGER_TABLES = (
     "credit_holds",
     "customer_ratings",
     "owner_notices",
+    "report_mails",
     "escalations",
     "worklist",
     "kpi_snapshots",
@@ -74,6 +75,7 @@ AUDITED = {
     "escalations": "customer_id",
     "credit_holds": "hold_id",
     "owner_notices": "mail_id",
+    "report_mails": "mail_id",
 }
 
 
@@ -82,6 +84,7 @@ OUTBOX_TABLES = {
     "reminders": ("reminder_id", "remind"),
     "invoice_mails": ("mail_id", "invoice"),
     "owner_notices": ("mail_id", "escalate"),
+    "report_mails": ("mail_id", "report"),
 }
 
 

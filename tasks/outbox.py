@@ -36,6 +36,7 @@ class Outbox:
 REMINDERS = Outbox("reminder", "reminders", "reminder_id", "remind/pending", capped=True)
 INVOICE_MAILS = Outbox("invoice", "invoice_mails", "mail_id", "invoice/pending_mails", capped=False)
 OWNER_NOTICES = Outbox("escalation", "owner_notices", "mail_id", "escalate/pending_notices", capped=False)
+REPORT_MAILS = Outbox("report", "report_mails", "mail_id", "report/pending_mails", capped=False)
 
 
 def deliver_pending(
@@ -100,7 +101,13 @@ def message_of(outbox: Outbox, row: dict[str, Any], home: Path) -> dict[str, Any
         attachments.append((f"statement-{row['customer_id']}.csv", "text/csv", row["statement_csv"].encode()))
     if row.get("document"):
         path = home / row["document"]
-        attachments.append((path.name, "application/pdf", path.read_bytes()))
+        mime = {".pdf": "application/pdf", ".html": "text/html"}.get(
+            path.suffix.lower(), "application/octet-stream"
+        )
+        attachments.append((path.name, mime, path.read_bytes()))
+    if row.get("attachment_json"):
+        name = Path(str(row.get("document") or "report")).with_suffix(".json").name
+        attachments.append((name, "application/json", row["attachment_json"].encode()))
     return {
         **row,
         "message_id": row[outbox.key],

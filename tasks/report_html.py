@@ -135,3 +135,40 @@ def render(document: dict[str, Any], history: pd.DataFrame | None = None) -> str
         .get_template("report.html")
         .render(document=document, sections=sections, buckets=[b[0] for b in BUCKETS])
     )
+
+
+def report_mails(
+    document: dict[str, Any], markdown: str, recipients: tuple[str, ...], page: str, seller: str
+) -> pd.DataFrame:
+    """One message per recipient of the distribution list: the headline figures as text, the page
+    and the JSON attached (`page`: the report page's path relative to the workspace)."""
+    as_of = document["as_of"]
+    subject = f"{seller}: receivables as of {as_of}"
+    text = f"The receivables report as of {as_of} is attached (open it in a browser).\n\n{markdown}"
+    html = _environment().get_template("plain.html").render(text=text, language="en", subject=subject)
+    rows = [
+        {
+            "mail_id": f"RPT-{as_of}-{address}",
+            "as_of": as_of,
+            "recipient": address,
+            "subject": subject,
+            "body_text": text,
+            "body_html": html,
+            "document": page,
+            "attachment_json": json.dumps(document, indent=2),
+            "status": "queued",
+        }
+        for address in recipients
+    ]
+    columns = [
+        "mail_id",
+        "as_of",
+        "recipient",
+        "subject",
+        "body_text",
+        "body_html",
+        "document",
+        "attachment_json",
+        "status",
+    ]
+    return pd.DataFrame(rows, columns=columns)

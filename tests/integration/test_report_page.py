@@ -71,3 +71,25 @@ def test_the_report_page_renders_in_headless_chromium(home: Path, tmp_path: Path
         assert image.size == (1280, 1800)
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 20  # text, bars and lines were drawn, not a blank page
+
+
+def test_the_report_is_e_mailed_to_its_distribution_list_once(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import email
+    import email.policy
+
+    monkeypatch.setenv("O2C_REPORT_RECIPIENTS", "cfo@example.com, ar-team@example.com")
+    load(home, tmp_path / "in", AS_OF, customers=CUSTOMERS, invoices=INVOICES)
+    first = report_flow(as_of=AS_OF, home=str(home))
+    assert first["counts"]["report_emails_queued"] == 2 and first["delivery"]["sent"] == 2
+    mail = email.message_from_bytes(
+        (home / "outbox" / "RPT-2026-11-20-cfo@example.com.eml").read_bytes(), policy=email.policy.default
+    )
+    assert mail["To"] == "cfo@example.com"
+    assert mail["Subject"] == "Example Trading Ltd: receivables as of 2026-11-20"
+    assert "| EUR | 1000.00 |" in mail.get_body(("plain",)).get_content()
+    names = {part.get_filename(): part.get_content_type() for part in mail.iter_attachments()}
+    assert names == {"report-2026-11-20.html": "text/html", "report-2026-11-20.json": "application/json"}
+    again = report_flow(as_of=AS_OF, home=str(home))
+    assert again["delivery"]["sent"] == 0  # one report date goes to each recipient once

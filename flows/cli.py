@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -72,6 +74,24 @@ def _print(value: Any, as_json: bool) -> None:
     from tasks.presentation import describe
 
     typer.echo(describe(value))
+
+
+@contextmanager
+def _deciding(home: str | None) -> Iterator[tuple[Any, Any, str]]:
+    """A person's decision on the ledger: the open ledger, the settings and the decision's run id; a
+    refused decision, a busy ledger or a bad policy ends the command with one line."""
+    import uuid
+
+    from rules.policy import PolicyError
+    from tasks.cash_decisions import DecisionRefused
+    from tasks.ledger import LedgerBusy, open_ledger
+
+    settings = load_settings(home)
+    try:
+        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+            yield ledger, settings, f"cli:{uuid.uuid4()}"
+    except (DecisionRefused, LedgerBusy, PolicyError) as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -263,31 +283,24 @@ def case_open(
     home: Home = None,
 ) -> None:
     """Open a case; prints its id (CASE-000001)."""
-    import uuid
 
     from tasks import cases
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            row = cases.open_case(
-                ledger,
-                kind=kind,
-                customer_id=customer,
-                invoice_ids=invoice or [],
-                amount_text=amount,
-                reason_code=reason,
-                reason_text=text,
-                owner=owner,
-                due_on=_date(due) if due else None,
-                by=by,
-                run_id=f"cli:{uuid.uuid4()}",
-                today=date.today(),
-            )
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
+    with _deciding(home) as (ledger, settings, run_id):
+        row = cases.open_case(
+            ledger,
+            kind=kind,
+            customer_id=customer,
+            invoice_ids=invoice or [],
+            amount_text=amount,
+            reason_code=reason,
+            reason_text=text,
+            owner=owner,
+            due_on=_date(due) if due else None,
+            by=by,
+            run_id=run_id,
+            today=date.today(),
+        )
     typer.echo(row["case_id"])
 
 
@@ -308,39 +321,32 @@ def case_resolve(
     home: Home = None,
 ) -> None:
     """Close an open case: resolved (optionally with a credit note) or rejected."""
-    import uuid
 
     from tasks import cases
     from tasks import documents as documents_logic
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            closed = cases.resolve_case(
-                ledger,
-                case_id,
-                by=by,
-                rejected=rejected,
-                note=note,
-                credit_text=credit_note,
-                series=settings.invoice_series,
-                run_id=f"cli:{uuid.uuid4()}",
-                today=date.today(),
+    with _deciding(home) as (ledger, settings, run_id):
+        closed = cases.resolve_case(
+            ledger,
+            case_id,
+            by=by,
+            rejected=rejected,
+            note=note,
+            credit_text=credit_note,
+            series=settings.invoice_series,
+            run_id=run_id,
+            today=date.today(),
+        )
+        if closed["credit_note_id"]:
+            ids = [closed["credit_note_id"]]
+            documents_logic.write_documents(
+                ledger.query("invoice/document_invoices", ids=ids),
+                ledger.query("invoice/document_lines", ids=ids),
+                ledger.query("invoice/customers"),
+                settings.home / "documents",
+                settings.seller_of,
+                ledger.query("invoice/document_instalments", ids=ids),
             )
-            if closed["credit_note_id"]:
-                ids = [closed["credit_note_id"]]
-                documents_logic.write_documents(
-                    ledger.query("invoice/document_invoices", ids=ids),
-                    ledger.query("invoice/document_lines", ids=ids),
-                    ledger.query("invoice/customers"),
-                    settings.home / "documents",
-                    settings.seller_of,
-                    ledger.query("invoice/document_instalments", ids=ids),
-                )
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
     extra = f", credit note {closed['credit_note_id']}" if closed["credit_note_id"] else ""
     typer.echo(f"{closed['case_id']} {closed['status']} by {closed['resolved_by']}{extra}")
 
@@ -415,18 +421,11 @@ def hold_place(
     home: Home = None,
 ) -> None:
     """Put a customer on credit hold; prints the hold id."""
-    import uuid
 
     from tasks import holds
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            hold = holds.place(ledger, customer, reason, by, run_id=f"cli:{uuid.uuid4()}", today=date.today())
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
+    with _deciding(home) as (ledger, settings, run_id):
+        hold = holds.place(ledger, customer, reason, by, run_id=run_id, today=date.today())
     typer.echo(hold["hold_id"])
 
 
@@ -438,20 +437,11 @@ def hold_release(
     home: Home = None,
 ) -> None:
     """Release a credit hold, with the reason; prints the holds released."""
-    import uuid
 
     from tasks import holds
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            released = holds.release(
-                ledger, target, reason, by, run_id=f"cli:{uuid.uuid4()}", today=date.today()
-            )
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
+    with _deciding(home) as (ledger, settings, run_id):
+        released = holds.release(ledger, target, reason, by, run_id=run_id, today=date.today())
     for hold in released:
         typer.echo(
             f"{hold['hold_id']} released ({hold['customer_id']}, placed {str(hold['placed_on'])[:10]} by {hold['placed_by']})"
@@ -474,48 +464,34 @@ def writeoff_propose(
     home: Home = None,
 ) -> None:
     """Propose writing an amount off an invoice; prints the proposal id (WO-000001)."""
-    import uuid
 
     from tasks import writeoffs
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            row = writeoffs.propose(ledger, invoice, amount, reason, by, run_id=f"cli:{uuid.uuid4()}")
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
+    with _deciding(home) as (ledger, settings, run_id):
+        row = writeoffs.propose(ledger, invoice, amount, reason, by, run_id=run_id)
     typer.echo(row["write_off_id"])
 
 
 def _writeoff_decision(write_off_id: str, by: str, approve: bool, note: str | None, home: str | None) -> None:
-    import uuid
 
-    from rules.policy import PolicyError, load_policy
+    from rules.policy import load_policy
     from rules.writeoffs import WriteOffPolicy
     from tasks import writeoffs
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
     from tasks.money import to_major_str
 
-    settings = load_settings(home)
-    try:
+    with _deciding(home) as (ledger, _settings, run_id):
         policy, version = load_policy("writeoffs", WriteOffPolicy)
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            row = writeoffs.decide(
-                ledger,
-                write_off_id,
-                by,
-                policy,
-                approve=approve,
-                note=note,
-                run_id=f"cli:{uuid.uuid4()}",
-                rule_version=version,
-                today=date.today(),
-            )
-    except (DecisionRefused, LedgerBusy, PolicyError) as exc:
-        _fail(str(exc))
+        row = writeoffs.decide(
+            ledger,
+            write_off_id,
+            by,
+            policy,
+            approve=approve,
+            note=note,
+            run_id=run_id,
+            rule_version=version,
+            today=date.today(),
+        )
     amount = to_major_str(int(row["amount_minor"]), str(row["currency"]))
     typer.echo(
         f"{row['write_off_id']} {row['status']} by {row['decided_by']}: {amount} {row['currency']} on {row['invoice_id']}"
@@ -639,19 +615,11 @@ def apply_command(
     home: Home = None,
 ) -> None:
     """Apply cash from a payment to an invoice by hand (working the exception queue); prints the allocation id."""
-    import uuid
 
-    from tasks.cash_decisions import DecisionRefused, apply_manually
-    from tasks.ledger import LedgerBusy, open_ledger
+    from tasks.cash_decisions import apply_manually
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            applied = apply_manually(
-                ledger, payment, invoice, amount, by, run_id=f"cli:{uuid.uuid4()}", today=date.today()
-            )
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
+    with _deciding(home) as (ledger, settings, run_id):
+        applied = apply_manually(ledger, payment, invoice, amount, by, run_id=run_id, today=date.today())
     typer.echo(applied["allocation_id"])
 
 
@@ -662,18 +630,11 @@ def unapply(
     home: Home = None,
 ) -> None:
     """Take an allocation back: the cash is unapplied on its payment and open on its invoice again."""
-    import uuid
 
-    from tasks.cash_decisions import DecisionRefused
     from tasks.cash_decisions import unapply as unapply_allocation
-    from tasks.ledger import LedgerBusy, open_ledger
 
-    settings = load_settings(home)
-    try:
-        with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-            removed = unapply_allocation(ledger, allocation, by, run_id=f"cli:{uuid.uuid4()}")
-    except (DecisionRefused, LedgerBusy) as exc:
-        _fail(str(exc))
+    with _deciding(home) as (ledger, settings, run_id):
+        removed = unapply_allocation(ledger, allocation, by, run_id=run_id)
     typer.echo(
         f"removed {removed['allocation_id']}: {removed['amount']} {removed['currency']} from payment"
         f" {removed['payment_id']} to invoice {removed['invoice_id']} (rule {removed['rule']})"

@@ -32,7 +32,7 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
             "customers": ledger.query("escalate/customers"),
             "dunning_levels": ledger.query("escalate/dunning_levels", as_of=as_of),
             "open_cases": ledger.query("escalate/open_cases"),
-            "settled": ledger.query("escalate/settled_invoices", as_of=as_of),
+            "settled": ledger.query("report/settled_as_of", as_of=as_of),
             "unbilled": ledger.query("escalate/unbilled_orders"),
             "active_holds": ledger.query("escalate/active_holds"),
             "proposed": set(ledger.query("escalate/writeoff_proposed")["invoice_id"]),

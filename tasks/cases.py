@@ -13,24 +13,16 @@ Refused decisions raise `DecisionRefused` with one line and write nothing.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from tasks.cash_decisions import DecisionRefused
+from tasks.cash_decisions import DecisionRefused, audit_row, person
 from tasks.ledger import Ledger
 from tasks.money import MoneyError, round_half_up_div, to_major_str, to_minor
 
 KINDS = ("dispute", "deduction", "promise")
-
-
-def _person(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise DecisionRefused("--by needs the name of the person who decides")
-    return name
 
 
 def open_case(
@@ -49,7 +41,7 @@ def open_case(
     today: date,
 ) -> dict[str, Any]:
     """Open a case as `by` decided; return it."""
-    by = _person(by)
+    by = person(by)
     if kind not in KINDS:
         raise DecisionRefused(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if not (reason_code or "").strip():
@@ -98,7 +90,7 @@ def open_case(
         "due_on": due_on,
         "run_id": run_id,
     }
-    ledger.decide([("cases/insert", row)], [_audit(run_id, case_id, "open", None, row | {"by": by})])
+    ledger.decide([("cases/insert", row)], [_audit_of(run_id, case_id, "open", None, row | {"by": by})])
     return row
 
 
@@ -117,7 +109,7 @@ def resolve_case(
     """Close an open dispute or deduction (or withdraw a promise: `rejected`); a dispute resolved
     with `credit_text` (major units) issues a credit note against its one invoice. Returns the
     closed case, with the credit note's id where one was issued."""
-    by = _person(by)
+    by = person(by)
     case = ledger.row("cases/one", case_id=case_id)
     if case is None:
         raise DecisionRefused(f"case {case_id!r} does not exist")
@@ -151,7 +143,7 @@ def resolve_case(
     steps.insert(0, ("cases/close", closing))
     done = ledger.decide(
         steps,
-        [_audit(run_id, case_id, status, {"status": "open"}, closing)],
+        [_audit_of(run_id, case_id, status, {"status": "open"}, closing)],
         guard="cases/close",
     )
     if not done:
@@ -328,18 +320,10 @@ def outcome_updates(outcomes: pd.DataFrame, run_id: str) -> list[tuple[str, dict
             "resolution": row.resolution,
             "credit_note_id": None,
         }
-        audit = _audit(run_id, str(row.case_id), str(row.status), {"status": "open"}, closing)
+        audit = _audit_of(run_id, str(row.case_id), str(row.status), {"status": "open"}, closing)
         updates += [("cases/close", closing), ("cases/audit", audit | {"created_at": now})]
     return updates
 
 
-def _audit(run_id: str, key: str, action: str, before: Any, after: Any) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "stage": "cases",
-        "entity": "cases",
-        "key": key,
-        "action": action,
-        "before": None if before is None else json.dumps(before, default=str),
-        "after": json.dumps(after, default=str),
-    }
+def _audit_of(run_id: str, key: str, action: str, before: Any, after: Any) -> dict[str, Any]:
+    return audit_row(run_id, "cases", "cases", key, action, before, after)

@@ -134,11 +134,30 @@ def unapply(ledger: Ledger, allocation_id: str, by: str, run_id: str) -> dict[st
     return {**removed, "amount": to_major_str(int(removed["amount_minor"]), str(removed["currency"]))}
 
 
-def _person(by: str) -> str:
-    name = " ".join(by.split())
+def person(by: str) -> str:
+    """The name of the person who decides (`--by`), required."""
+    name = " ".join((by or "").split())
     if not name:
         raise DecisionRefused("--by must name the person who decides")
     return name
+
+
+def audit_row(
+    run_id: str, stage: str, entity: str, key: str, action: str, before: Any, after: Any
+) -> dict[str, Any]:
+    """One audit-log row of a person's (or a stage's) decision, before and after as JSON."""
+    return {
+        "run_id": run_id,
+        "stage": stage,
+        "entity": entity,
+        "key": key,
+        "action": action,
+        "before": None if before is None else json.dumps(before, default=str),
+        "after": json.dumps(after, default=str),
+    }
+
+
+_person = person
 
 
 def _amount(text: str, currency: str) -> int:

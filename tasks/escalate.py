@@ -83,11 +83,15 @@ def exposure(open_items: pd.DataFrame, as_of: date) -> pd.DataFrame:
     )[FACT_COLUMNS]
 
 
-def ratings(settled: pd.DataFrame, rating: Rating) -> pd.DataFrame:
-    """Each customer's rating from the invoices settled in the last 12 months (customer_id,
-    amount_minor, due_date, settled_on): the amount-weighted average of the days each was paid
-    late (paid early or on time counts as 0)."""
+def ratings(settled: pd.DataFrame, rating: Rating, as_of: date | None = None) -> pd.DataFrame:
+    """Each customer's rating from the invoices settled in the 12 months before `as_of` (all given
+    when None; customer_id, amount_minor, due_date, settled_on): the amount-weighted average of
+    the days each was paid late (paid early or on time counts as 0)."""
     columns = ["customer_id", "rating", "average_delay_days", "settled_invoices"]
+    if settled is not None and as_of is not None and len(settled):
+        settled = settled[
+            pd.to_datetime(settled["settled_on"]) > pd.Timestamp(as_of) - pd.Timedelta(days=365)
+        ]
     if settled is None or settled.empty:
         return pd.DataFrame(columns=columns)
     frame = settled.copy()
@@ -225,7 +229,7 @@ def escalate(
     currency, none while one is active), `propose_write_off` a proposal per overdue invoice not
     proposed before, `agency_file` the customer's open invoices for the hand-over, `notify_owner`
     a notice on entering the state."""
-    rated = ratings(settled if settled is not None else pd.DataFrame(), policy.rating)
+    rated = ratings(settled if settled is not None else pd.DataFrame(), policy.rating, as_of)
     facts = customer_facts(
         exposure(open_items, as_of),
         customers=customers,

@@ -7,11 +7,10 @@ Refused decisions raise `DecisionRefused` with one line and write nothing.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
-from tasks.cash_decisions import DecisionRefused
+from tasks.cash_decisions import DecisionRefused, audit_row
 from tasks.ledger import Ledger
 
 
@@ -41,7 +40,7 @@ def place(
         "reason": reason,
         "run_id": run_id,
     }
-    ledger.decide([("holds/place", hold)], [_audit(run_id, hold_id, "place", None, hold)])
+    ledger.decide([("holds/place", hold)], [_audit_of(run_id, hold_id, "place", None, hold)])
     return hold
 
 
@@ -59,7 +58,7 @@ def release(
         for h in active
     ]
     audits = [
-        _audit(
+        _audit_of(
             run_id,
             h["hold_id"],
             "release",
@@ -72,13 +71,5 @@ def release(
     return active
 
 
-def _audit(run_id: str, key: str, action: str, before: Any, after: Any) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "stage": "holds",
-        "entity": "credit_holds",
-        "key": key,
-        "action": action,
-        "before": None if before is None else json.dumps(before, default=str),
-        "after": json.dumps(after, default=str),
-    }
+def _audit_of(run_id: str, key: str, action: str, before: Any, after: Any) -> dict[str, Any]:
+    return audit_row(run_id, "holds", "credit_holds", key, action, before, after)

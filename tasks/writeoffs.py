@@ -13,21 +13,13 @@ An accepted decision lands in one transaction with its audit rows.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from rules.writeoffs import WriteOffPolicy
-from tasks.cash_decisions import DecisionRefused
+from tasks.cash_decisions import DecisionRefused, audit_row, person
 from tasks.ledger import Ledger
 from tasks.money import MoneyError, to_major_str, to_minor
-
-
-def _person(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise DecisionRefused("--by needs the name of the person who decides")
-    return name
 
 
 def propose(
@@ -41,7 +33,7 @@ def propose(
     source: str = "manual",
 ) -> dict[str, Any]:
     """Record a proposal to write `amount_text` (major units) off an invoice; return it."""
-    by = _person(by)
+    by = person(by)
     if not (reason or "").strip():
         raise DecisionRefused("--reason must say why the amount is written off")
     invoice = ledger.row("writeoffs/invoice", invoice_id=invoice_id)
@@ -75,7 +67,7 @@ def propose(
     }
     ledger.decide(
         [("writeoffs/insert", row)],
-        [_audit(run_id, write_off_id, "propose", None, {**row, "now": str(row["now"])})],
+        [_audit_of(run_id, write_off_id, "propose", None, {**row, "now": str(row["now"])})],
     )
     return row
 
@@ -93,7 +85,7 @@ def decide(
     today: date,
 ) -> dict[str, Any]:
     """Approve (and book) or reject a proposal as `by`; return the decided write-off."""
-    by = _person(by)
+    by = person(by)
     current = ledger.row("writeoffs/one", write_off_id=write_off_id)
     if current is None:
         raise DecisionRefused(f"write-off {write_off_id!r} does not exist")
@@ -141,7 +133,7 @@ def decide(
     ledger.decide(
         steps,
         [
-            _audit(
+            _audit_of(
                 run_id,
                 write_off_id,
                 status,
@@ -154,17 +146,9 @@ def decide(
     return {**current, "status": status, "decided_by": by}
 
 
-def _audit(run_id: str, key: str, action: str, before: Any, after: Any) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "stage": "writeoff",
-        "entity": "write_offs",
-        "key": key,
-        "action": action,
-        "before": None if before is None else json.dumps(before, default=str),
-        "after": json.dumps(after, default=str),
-    }
-
-
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
+
+
+def _audit_of(run_id: str, key: str, action: str, before: Any, after: Any) -> dict[str, Any]:
+    return audit_row(run_id, "writeoff", "write_offs", key, action, before, after)

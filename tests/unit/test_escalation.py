@@ -464,3 +464,11 @@ def test_a_customer_over_its_credit_limit_with_unbilled_orders() -> None:
         over.states.set_index(["customer_id", "currency"]).at[("NORTH1", "EUR"), "state"]
         == "over_credit_limit"
     )
+
+
+def test_only_the_last_twelve_months_count_for_the_rating() -> None:
+    settled = table(SETTLED)
+    # As of 2 April 2027, only settlements after 2 April 2026 count: D91's on that very day does not.
+    rated = ratings(settled, POLICY.rating, date(2027, 4, 2)).set_index("customer_id")
+    assert sorted(rated.index) == ["WEIGHT"]
+    assert rated.at["WEIGHT", "settled_invoices"] == 1 and rated.at["WEIGHT", "rating"] == "D"  # 120 days

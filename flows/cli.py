@@ -751,8 +751,13 @@ def bench_dunning(
 
 
 def main() -> None:
+    from tasks.config import SettingsError
+
     try:
         app()
+    except SettingsError as exc:  # a bad environment variable: one line, never a traceback
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_DATA_PROBLEM)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = PROJECT_ROOT / "rules"
@@ -84,11 +85,11 @@ def load_settings(home: str | Path | None = None) -> Settings:
         sendgrid_host=os.environ.get("O2C_SENDGRID_HOST") or None,
         mail_from=os.environ.get("O2C_MAIL_FROM", "receivables@example.com"),
         sendgrid_sandbox=os.environ.get("O2C_SENDGRID_SANDBOX", "") in ("1", "true", "yes"),
-        sendgrid_timeout_seconds=float(os.environ.get("O2C_SENDGRID_TIMEOUT", "10")),
+        sendgrid_timeout_seconds=_number("O2C_SENDGRID_TIMEOUT", "10", float),
         sendgrid_secret_block=os.environ.get("O2C_SENDGRID_SECRET_BLOCK", "sendgrid-api-key"),
-        mail_daily_cap=int(os.environ.get("O2C_MAIL_DAILY_CAP", "1")),
-        mail_rate_per_second=float(os.environ.get("O2C_MAIL_RATE", "10")),
-        lock_timeout_seconds=float(os.environ.get("O2C_LOCK_TIMEOUT", "600")),
+        mail_daily_cap=_number("O2C_MAIL_DAILY_CAP", "1", int),
+        mail_rate_per_second=_number("O2C_MAIL_RATE", "10", float),
+        lock_timeout_seconds=_number("O2C_LOCK_TIMEOUT", "600", float),
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
         seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
         entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
@@ -100,12 +101,24 @@ def load_settings(home: str | Path | None = None) -> Settings:
     )
 
 
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be read; the message names the variable."""
+
+
+def _number(name: str, default: str, kind: type[int] | type[float]) -> Any:
+    raw = os.environ.get(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
 def _entity_names(text: str) -> tuple[tuple[str, str], ...]:
     """`DE01=Example GmbH;FR01=Example SARL` as pairs; a part without `=` is a configuration error."""
     pairs = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
         entity, sep, name = part.partition("=")
         if not sep or not entity.strip() or not name.strip():
-            raise ValueError(f"O2C_SELLER_NAMES: {part!r} is not ENTITY=Name")
+            raise SettingsError(f"O2C_SELLER_NAMES: {part!r} is not ENTITY=Name")
         pairs.append((entity.strip(), name.strip()))
     return tuple(pairs)

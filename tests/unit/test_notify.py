@@ -184,3 +184,31 @@ def test_a_template_naming_something_unknown_fails_with_its_name(tmp_path: Path)
 def test_a_template_that_does_not_exist_fails_with_its_name() -> None:
     with pytest.raises(PolicyError, match=r"rules/templates/gentle.en.txt"):
         render_in("gentle")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("O2C_MAIL_DAILY_CAP", "two", "O2C_MAIL_DAILY_CAP='two' is not a whole number"),
+        ("O2C_MAIL_RATE", "fast", "O2C_MAIL_RATE='fast' is not a number"),
+        ("O2C_SELLER_NAMES", "DE01", "O2C_SELLER_NAMES: 'DE01' is not ENTITY=Name"),
+    ],
+)
+def test_a_setting_that_cannot_be_read_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    from tasks.config import SettingsError, load_settings
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path)
+    assert str(caught.value) == message
+
+
+def test_entity_names_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tasks.config import load_settings
+
+    monkeypatch.setenv("O2C_SELLER_NAMES", "DE01=Beispiel GmbH; FR01=Exemple SARL")
+    settings = load_settings(tmp_path)
+    assert settings.seller_of("FR01") == "Exemple SARL"
+    assert settings.seller_of(None) == settings.seller_name

@@ -256,6 +256,77 @@ def summary(
         raise typer.Exit(EXIT_STAGE_FAILED)
 
 
+audit_app = typer.Typer(no_args_is_help=True, help="For auditors: every run, and what one run changed.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("runs")
+def audit_runs(
+    since: Annotated[
+        str | None, typer.Option("--since", help="YYYY-MM-DD: runs finished on or after it.")
+    ] = None,
+    as_json: AsJson = False,
+    home: Home = None,
+) -> None:
+    """Every stage run: stage, business date, who or what started it, outcome, counts, the rule
+    version and the hash of each contract it used."""
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    day = _date(since) or date(1970, 1, 1)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        rows = ledger.query("audit/runs", since=day).to_dict("records")
+    shown = [
+        {
+            "run_id": r["run_id"],
+            "stage": r["stage"],
+            "as_of": str(r["as_of"])[:10],
+            "started_by": r["started_by"],
+            "outcome": r["outcome"],
+            "counts": json.loads(r["counts"]),
+            "rule_version": r["rule_version"],
+            "contracts": r["contracts"],
+            "finished_at": str(r["finished_at"]),
+        }
+        for r in rows
+    ]
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    for r in shown:
+        counts = ", ".join(f"{k} {v}" for k, v in r["counts"].items())
+        typer.echo(
+            f"{r['finished_at']}  {r['stage']:<10} {r['as_of']}  {r['outcome']:<9} by {r['started_by'] or '?'}"
+            f"  {r['run_id']}  [{counts}]"
+            + (f"  rules {r['rule_version']}" if r["rule_version"] else "")
+            + (f"  contracts {r['contracts']}" if r["contracts"] else "")
+        )
+
+
+@audit_app.command("show")
+def audit_show(
+    run_id: Annotated[str, typer.Argument(help="The run's id (from `o2c audit runs`).")],
+    as_json: AsJson = False,
+    home: Home = None,
+) -> None:
+    """What one run changed in the ledger, row by row, from the audit log."""
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        rows = ledger.query("audit/changes", run_id=run_id).to_dict("records")
+    if not rows:
+        _fail(f"no changes recorded for run {run_id!r} (see `o2c audit runs`)")
+    shown = [{k: (str(v) if k == "created_at" else v) for k, v in r.items() if k != "audit_id"} for r in rows]
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2, default=str))
+        return
+    for r in shown:
+        typer.echo(
+            f"{r['entity']:<20} {r['key']:<28} {r['action']:<8} {r['before'] or ''} -> {r['after'] or ''}"
+        )
+
+
 case_app = typer.Typer(no_args_is_help=True, help="Open, resolve and list disputes, deductions and promises.")
 app.add_typer(case_app, name="case")
 
@@ -753,6 +824,7 @@ def bench_dunning(
 def main() -> None:
     from tasks.config import SettingsError
 
+    os.environ["O2C_CLI"] = "1"  # runs started here say so in the audit trail
     try:
         app()
     except SettingsError as exc:  # a bad environment variable: one line, never a traceback

@@ -21,6 +21,25 @@ def current_run_id() -> str:
     return str(flow_run.id) if flow_run.id else "local"
 
 
+def started_by() -> str:
+    """Who or what started the running flow: `schedule` (a deployment's schedule), `ui or api` (a
+    deployment run asked for by hand), `order_to_cash run` (a stage inside the whole pipeline),
+    `cli` (the `o2c` command) or `python` (a direct call)."""
+    import os
+
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    if run is None:
+        return "cli" if os.environ.get("O2C_CLI") else "python"
+    if run.parent_task_run_id is not None:
+        return "order_to_cash run"
+    if run.deployment_id is not None:
+        return "schedule" if getattr(run, "auto_scheduled", False) else "ui or api"
+    return "cli" if os.environ.get("O2C_CLI") else "python"
+
+
 def _key(text: str) -> str:
     # Artifact keys allow lower-case letters, digits and dashes only.
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")

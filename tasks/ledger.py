@@ -118,6 +118,7 @@ class Publication:
     counts: dict[str, Any] = field(default_factory=dict)
     outcome: str = "completed"
     rule_version: str | None = None
+    started_by: str | None = None  # cli, schedule, ui or api, order_to_cash run, python
 
 
 class Ledger:
@@ -184,8 +185,19 @@ class Ledger:
             self._write_quarantine(pub)
             self._write_checkpoints(pub)
             self.con.execute(
-                "insert or replace into stage_runs values (?, ?, ?, ?, ?, ?)",
-                [pub.run_id, pub.stage, pub.as_of, pub.outcome, json.dumps(pub.counts, default=str), _now()],
+                "insert or replace into stage_runs"
+                " (run_id, stage, as_of, outcome, counts, finished_at, started_by, rule_version)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    pub.run_id,
+                    pub.stage,
+                    pub.as_of,
+                    pub.outcome,
+                    json.dumps(pub.counts, default=str),
+                    _now(),
+                    pub.started_by,
+                    pub.rule_version,
+                ],
             )
             self.con.commit()
         except BaseException:

@@ -12,7 +12,7 @@ import json
 from datetime import date
 from typing import Any
 
-from tasks.artifacts import publish_markdown, publish_table, stage_summary_markdown
+from tasks.artifacts import publish_markdown, publish_table, stage_summary_markdown, started_by
 from tasks.checkpoint import CheckpointResult
 from tasks.config import Settings
 from tasks.ledger import Publication, open_ledger
@@ -69,6 +69,7 @@ def finish(
         "counts": pub.counts,
         "checkpoints": [{k: v for k, v in cp.as_record().items() if k != "details"} for cp in checkpoints],
     }
+    pub.started_by = pub.started_by or started_by()
     if not dry_run:
         with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
             if halted:

@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.cash_decisions import DecisionRefused, audit_row, person
+from tasks.cash_decisions import DecisionRefused, amount_in, audit_row, person
 from tasks.ledger import Ledger
-from tasks.money import MoneyError, round_half_up_div, to_major_str, to_minor
+from tasks.money import round_half_up_div, to_major_str
 
 KINDS = ("dispute", "deduction", "promise")
 
@@ -65,10 +65,7 @@ def open_case(
         currency = currencies.pop()
     elif kind != "promise":
         raise DecisionRefused(f"a {kind} names the invoice(s) it is about (--invoice)")
-    try:
-        amount = to_minor(amount_text, currency)
-    except MoneyError as exc:
-        raise DecisionRefused(f"--amount {amount_text!r}: {exc}") from None
+    amount = amount_in(amount_text, currency, "--amount")
     if amount <= 0:
         raise DecisionRefused(f"--amount must be more than 0 {currency}")
     if kind == "promise" and due_on is None:
@@ -164,10 +161,7 @@ def _credit_note(
     if invoice is None:
         raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
     currency = str(invoice["currency"])
-    try:
-        gross = to_minor(credit_text, currency)
-    except MoneyError as exc:
-        raise DecisionRefused(f"--credit-note {credit_text!r}: {exc}") from None
+    gross = amount_in(credit_text, currency, "--credit-note")
     open_minor = int(invoice["open_minor"])
     if gross <= 0 or gross > open_minor:
         raise DecisionRefused(

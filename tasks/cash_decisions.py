@@ -160,6 +160,14 @@ def audit_row(
 _person = person
 
 
+def amount_in(text: str, currency: str, option: str) -> int:
+    """An amount a person typed (`option`, as `--amount`) in minor units of `currency`."""
+    try:
+        return to_minor(text, currency)
+    except MoneyError as exc:
+        raise DecisionRefused(f"{option} {text!r}: {exc}") from None
+
+
 def _amount(text: str, currency: str) -> int:
     try:
         amount = to_minor(text, currency)

@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Any
 
 from rules.writeoffs import WriteOffPolicy
-from tasks.cash_decisions import DecisionRefused, audit_row, person
+from tasks.cash_decisions import DecisionRefused, amount_in, audit_row, person
 from tasks.ledger import Ledger
-from tasks.money import MoneyError, to_major_str, to_minor
+from tasks.money import to_major_str
 
 
 def propose(
@@ -40,10 +40,7 @@ def propose(
     if invoice is None:
         raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
     currency = str(invoice["currency"])
-    try:
-        amount = to_minor(amount_text, currency)
-    except MoneyError as exc:
-        raise DecisionRefused(f"--amount {amount_text!r}: {exc}") from None
+    amount = amount_in(amount_text, currency, "--amount")
     if amount <= 0:
         raise DecisionRefused(f"--amount must be more than 0 {currency}")
     free = int(invoice["open_minor"]) - int(invoice["proposed_minor"])

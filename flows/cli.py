@@ -154,9 +154,14 @@ def run(
         bool, typer.Option("--no-documents", help="invoice: bill without documents or e-mails.")
     ] = False,
     no_email: Annotated[bool, typer.Option("--no-email", help="invoice: bill without e-mailing.")] = False,
+    policy_profile: Annotated[
+        str | None,
+        typer.Option("--policy-profile", help="Rules to apply: standard, or a folder of rules/profiles/."),
+    ] = None,
 ) -> None:
     """Run one stage, or all six in order, through Prefect."""
-    from flows.order_to_cash import STAGE_FLOWS, order_to_cash
+    from flows.order_to_cash import PROFILED, STAGE_FLOWS, order_to_cash
+    from rules.policy import policy_profiles
 
     if stage != "all" and stage not in STAGE_FLOWS:
         _fail(f"unknown stage {stage!r}; use one of {', '.join(STAGES)} or all")
@@ -167,6 +172,12 @@ def run(
         if stage != "invoice":
             _fail("--no-documents and --no-email are options of the invoice stage")
         options = {"documents": not no_documents, "email": not no_email}
+    if policy_profile is not None:
+        if policy_profile not in policy_profiles():
+            _fail(f"unknown policy profile {policy_profile!r}; one of {', '.join(policy_profiles())}")
+        if stage != "all" and stage not in PROFILED:
+            _fail(f"--policy-profile applies to {', '.join(sorted(PROFILED))} and all, not {stage}")
+        options["policy_profile"] = policy_profile
     result = _run_flow(flow_fn, as_of=_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
     _print(result, as_json)
 

@@ -11,6 +11,8 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.hooks import notify_failure
+from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
 from rules.policy import load_policy
 from tasks import cases, escalate
@@ -163,16 +165,31 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=OWNER_NOTICES)
 
 
-@flow(name="escalate", flow_run_name=run_name("escalate"))
+@flow(
+    name="escalate",
+    flow_run_name=run_name("escalate"),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def escalate_flow(
-    as_of: date | None = None, dry_run: bool = False, home: str | None = None
+    as_of: date | None = None,
+    dry_run: bool = False,
+    home: str | None = None,
+    policy_profile: PolicyProfile = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
     """Decide each customer's escalation state: collector worklists, credit holds, agency hand-overs,
-    write-off proposals and notices to account owners; settle promises to pay."""
+    write-off proposals and notices to account owners; settle promises to pay.
+
+    Args:
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
+        dry_run: Compute and show, write and send nothing.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+        policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+    """
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
-        policy, version = load_policy("escalation", EscalationPolicy)
+        policy, version = load_policy("escalation", EscalationPolicy, profile=policy_profile)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             facts = read_facts(settings, day)
             promises, broken = settle_promises(settings, day)

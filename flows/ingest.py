@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.hooks import notify_failure
 from tasks import ingest
 from tasks.artifacts import current_run_id
 from tasks.checkpoint import load_contract
@@ -49,7 +50,13 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
     )
 
 
-@flow(name="ingest", flow_run_name=run_name("ingest"), log_prints=True)
+@flow(
+    name="ingest",
+    flow_run_name=run_name("ingest"),
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def ingest_flow(
     paths: list[str] | None = None,
     mapping: str | None = None,
@@ -58,7 +65,16 @@ def ingest_flow(
     dry_run: bool = False,
     home: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Load files (or every file in the workspace inbox) and SQL sources into the ledger."""
+    """Load files (or every file in the workspace inbox) and SQL sources into the ledger.
+
+    Args:
+        paths: Files to load (CSV, Parquet, XLSX, bank statements). Empty: every file in the inbox.
+        mapping: A mapping file that says how the files' (or the SQL source's) columns are read.
+        sql_url: A SQLAlchemy URL to read the mapping's table or query from.
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
+        dry_run: Compute and show, write and send nothing.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+    """
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     if not paths and not sql_url:

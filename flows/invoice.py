@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.hooks import notify_failure
 from tasks import documents as documents_logic
 from tasks import invoice, invoice_mail, subscriptions
 from tasks.artifacts import current_run_id, publish_table
@@ -118,7 +119,12 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=INVOICE_MAILS)
 
 
-@flow(name="invoice", flow_run_name=run_name("invoice"))
+@flow(
+    name="invoice",
+    flow_run_name=run_name("invoice"),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def invoice_flow(
     as_of: date | None = None,
     dry_run: bool = False,
@@ -128,7 +134,15 @@ def invoice_flow(
 ) -> dict[str, Any]:
     """Turn fulfilled, not yet billed orders into numbered invoices, each with its HTML and PDF
     document, and e-mail each customer its invoice with the PDF attached (`documents=False` bills
-    without documents or e-mails; `email=False` without e-mails)."""
+    without documents or e-mails; `email=False` without e-mails).
+
+    Args:
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
+        dry_run: Compute and show, write and send nothing.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+        documents: Write each invoice's HTML and PDF (off: no documents, so no e-mails either).
+        email: E-mail each customer its invoice with the PDF attached.
+    """
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:

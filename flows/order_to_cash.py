@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from prefect import flow
 
 from flows.escalate import escalate_flow
+from flows.hooks import notify_failure
 from flows.ingest import ingest_flow
 from flows.invoice import invoice_flow
+from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, Sources, Stages
 from flows.reconcile import reconcile_flow
 from flows.remind import remind_flow
 from flows.report import report_flow
+from tasks.failure_notice import STOPPED_AT
 from tasks.stage import resolve_as_of, run_name
 
 STAGE_FLOWS = {
@@ -23,21 +25,51 @@ STAGE_FLOWS = {
     "escalate": escalate_flow,
     "report": report_flow,
 }
+# The stages whose policy a profile may replace.
+PROFILED = {"reconcile", "remind", "escalate"}
 
 
-@flow(name="order_to_cash", flow_run_name=run_name("order-to-cash"))
-def order_to_cash(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> Any:
+@flow(
+    name="order_to_cash",
+    flow_run_name=run_name("order-to-cash"),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
+def order_to_cash(
+    as_of: AsOf = None,
+    dry_run: bool = False,
+    stages: Stages = ALL_STAGES,  # noqa: B006 (Prefect shows the default in the form; never mutated)
+    policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    sources: Sources | None = None,
+    home: str | None = None,
+) -> Any:
     """Ingest the inbox, bill, apply cash, remind, escalate and report, as of one date.
 
     A stage that fails stops the run there: later stages do not run on data it did not vouch for.
+
+    Args:
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today. A past date
+            re-runs the day as the ledger stood then.
+        dry_run: Compute and show everything, write and send nothing.
+        stages: Which stages to run; they always run in pipeline order.
+        policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/
+            (for instance `holiday`: courtesy notes and first reminders only).
+        sources: Files or a SQL source for the ingest stage instead of the workspace's inbox.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
     """
     from prefect.states import Failed
 
     day = resolve_as_of(as_of)
+    chosen = [stage for stage in ALL_STAGES if stage in stages]
     results: dict[str, Any] = {}
-    for stage, stage_flow in STAGE_FLOWS.items():
-        state = stage_flow(as_of=day, dry_run=dry_run, home=home, return_state=True)
-        if state.is_failed():
-            return Failed(name=state.name, message=f"stopped at {stage}: {state.message}", data=results)
+    for stage in chosen:
+        options: dict[str, Any] = {"as_of": day, "dry_run": dry_run, "home": home}
+        if stage in PROFILED:
+            options["policy_profile"] = policy_profile
+        if stage == "ingest" and sources is not None:
+            options.update(sources.model_dump())
+        state = STAGE_FLOWS[stage](**options, return_state=True)
+        if state.is_failed() or state.is_crashed():
+            return Failed(name=state.name, message=f"{STOPPED_AT}{stage}: {state.message}", data=results)
         results[stage] = state.result()
     return results

@@ -8,6 +8,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.hooks import notify_failure
+from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.matching import MatchingPolicy
 from rules.policy import load_policy
 from tasks import reconcile
@@ -81,16 +83,31 @@ def publish(
     return summary
 
 
-@flow(name="reconcile", flow_run_name=run_name("reconcile"))
+@flow(
+    name="reconcile",
+    flow_run_name=run_name("reconcile"),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def reconcile_flow(
-    as_of: date | None = None, dry_run: bool = False, home: str | None = None
+    as_of: date | None = None,
+    dry_run: bool = False,
+    home: str | None = None,
+    policy_profile: PolicyProfile = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
     """Apply each unapplied payment to the invoices it pays: by structured reference, by invoice
-    numbers in the remittance, else by who paid and how much; doubtful ones go to the exception queue."""
+    numbers in the remittance, else by who paid and how much; doubtful ones go to the exception queue.
+
+    Args:
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
+        dry_run: Compute and show, write and send nothing.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+        policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+    """
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
-        policy, version = load_policy("matching", MatchingPolicy)
+        policy, version = load_policy("matching", MatchingPolicy, profile=policy_profile)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             facts = read_facts(settings, day)
             cash = match(facts, policy, version, day)

@@ -8,6 +8,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.hooks import notify_failure
+from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
 from rules.policy import load_policy
 from tasks import remind
@@ -71,13 +73,30 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id())
 
 
-@flow(name="remind", flow_run_name=run_name("remind"))
-def remind_flow(as_of: date | None = None, dry_run: bool = False, home: str | None = None) -> dict[str, Any]:
-    """Send each customer one reminder listing every invoice at the level it has reached."""
+@flow(
+    name="remind",
+    flow_run_name=run_name("remind"),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
+def remind_flow(
+    as_of: date | None = None,
+    dry_run: bool = False,
+    home: str | None = None,
+    policy_profile: PolicyProfile = DEFAULT_PROFILE,
+) -> dict[str, Any]:
+    """Send each customer one reminder listing every invoice at the level it has reached.
+
+    Args:
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
+        dry_run: Compute and show, write and send nothing.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+        policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+    """
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
-        policy, version = load_policy("dunning", DunningPolicy)
+        policy, version = load_policy("dunning", DunningPolicy, profile=policy_profile)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             facts, customers, latest = read_facts(settings, day)
             dunning = plan(facts, customers, policy, version, day)

@@ -10,6 +10,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.hooks import notify_failure
+from flows.parameters import PeriodDays
 from tasks import report, report_html
 from tasks.artifacts import current_run_id, publish_link, publish_markdown
 from tasks.checkpoint import load_contract, run_checkpoint
@@ -80,16 +82,28 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=REPORT_MAILS)
 
 
-@flow(name="report", flow_run_name=run_name("report"))
+@flow(
+    name="report",
+    flow_run_name=run_name("report"),
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def report_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
-    period_days: int = report.DEFAULT_PERIOD_DAYS,
+    period_days: PeriodDays = report.DEFAULT_PERIOD_DAYS,
 ) -> dict[str, Any]:
     """Publish the receivables report as of the date: open amount, ageing, DSO, CEI, payment habits,
     forecast and collection work per currency, as JSON, Markdown and a page with charts, and e-mail
-    it to the distribution list (`O2C_REPORT_RECIPIENTS`)."""
+    it to the distribution list (`O2C_REPORT_RECIPIENTS`).
+
+    Args:
+        as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
+        dry_run: Compute and show, write and send nothing.
+        home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+        period_days: The period DSO and CEI look back over, in days (1 to 3660).
+    """
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:

@@ -18,9 +18,31 @@ class PolicyError(ValueError):
     """A policy file that does not say what the policy must say."""
 
 
-def load_policy(name: str, model: type[Model], directory: Path = RULES_DIR) -> tuple[Model, str]:
-    """The validated policy `rules/<name>.yaml` and its version label (`v<version>-<hash>`)."""
-    path = directory / f"{name}.yaml"
+PROFILES_DIR = RULES_DIR / "profiles"
+STANDARD_PROFILE = "standard"
+
+
+def policy_profiles() -> list[str]:
+    """The policy profiles a run may use: `standard` (the files in `rules/`) and every folder of
+    `rules/profiles/`, whose files replace the standard ones of the same name."""
+    found = sorted(p.name for p in PROFILES_DIR.iterdir() if p.is_dir()) if PROFILES_DIR.is_dir() else []
+    return [STANDARD_PROFILE, *found]
+
+
+def policy_file(name: str, profile: str = STANDARD_PROFILE) -> Path:
+    """The file `rules/<name>.yaml` means under a profile: the profile's own, else the standard one."""
+    if profile not in policy_profiles():
+        raise PolicyError(f"unknown policy profile {profile!r}; one of {', '.join(policy_profiles())}")
+    own = PROFILES_DIR / profile / f"{name}.yaml"
+    return own if profile != STANDARD_PROFILE and own.is_file() else RULES_DIR / f"{name}.yaml"
+
+
+def load_policy(
+    name: str, model: type[Model], directory: Path | None = None, profile: str = STANDARD_PROFILE
+) -> tuple[Model, str]:
+    """The validated policy `rules/<name>.yaml` (or its profile's replacement) and its version label
+    (`v<version>-<hash>`, prefixed `<profile>/` when a profile's own file was used)."""
+    path = directory / f"{name}.yaml" if directory is not None else policy_file(name, profile)
     try:
         raw = path.read_bytes()
         policy = model.model_validate(yaml.safe_load(raw) or {})
@@ -32,4 +54,5 @@ def load_policy(name: str, model: type[Model], directory: Path = RULES_DIR) -> t
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise PolicyError(f"{path.name}: {problems}") from None
     version = getattr(policy, "version", 0)
-    return policy, f"v{version}-{hashlib.sha256(raw).hexdigest()[:8]}"
+    label = f"v{version}-{hashlib.sha256(raw).hexdigest()[:8]}"
+    return policy, (f"{profile}/{label}" if path.parent.parent == PROFILES_DIR else label)

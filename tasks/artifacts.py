@@ -25,12 +25,17 @@ def started_by() -> str:
     """Who or what started the running flow: `schedule` (a deployment's schedule), `ui or api` (a
     deployment run asked for by hand), `order_to_cash run` (a stage inside the whole pipeline),
     `cli` (the `o2c` command) or `python` (a direct call)."""
-    import os
-
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
     run = context.flow_run if context is not None else None
+    return started_by_of(run)
+
+
+def started_by_of(run: Any) -> str:
+    """Who or what started a given flow run (see `started_by`)."""
+    import os
+
     if run is None:
         return "cli" if os.environ.get("O2C_CLI") else "python"
     if run.parent_task_run_id is not None:

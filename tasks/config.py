@@ -46,9 +46,8 @@ class Settings:
     invoice_series: str = "O2C"
     seller_name: str = "Example Trading Ltd"
     entity_names: tuple[tuple[str, str], ...] = ()
-    report_recipients: tuple[
-        str, ...
-    ] = ()  # the distribution list the report is e-mailed to  # legal entity -> the seller's name on its documents
+    report_recipients: tuple[str, ...] = ()  # the distribution list the report is e-mailed to
+    ops_recipients: tuple[str, ...] = ()  # finance ops, told by e-mail when a run fails
 
     def seller_of(self, legal_entity: object) -> str:
         """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
@@ -93,12 +92,14 @@ def load_settings(home: str | Path | None = None) -> Settings:
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
         seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
         entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
-        report_recipients=tuple(
-            a.strip()
-            for a in os.environ.get("O2C_REPORT_RECIPIENTS", "").replace(";", ",").split(",")
-            if a.strip()
-        ),
+        report_recipients=_addresses("O2C_REPORT_RECIPIENTS"),
+        ops_recipients=_addresses("O2C_OPS_RECIPIENTS"),
     )
+
+
+def _addresses(variable: str) -> tuple[str, ...]:
+    """A list of e-mail addresses, separated by commas or semicolons."""
+    return tuple(a.strip() for a in os.environ.get(variable, "").replace(";", ",").split(",") if a.strip())
 
 
 class SettingsError(ValueError):

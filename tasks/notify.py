@@ -150,7 +150,6 @@ def render_owner_notice(notice: dict[str, Any], *, as_of: date, seller: str) -> 
     state that says so (`notify_owner`), from `rules/templates/owner_notice.en.txt`."""
     from tasks.money import to_major_str
 
-    env = _environment()
     currency = str(notice["currency"])
     context = {
         "customer_id": notice["customer_id"],
@@ -164,14 +163,20 @@ def render_owner_notice(notice: dict[str, Any], *, as_of: date, seller: str) -> 
         "seller": seller,
     }
     subject = f"Escalation: {context['name']} ({notice['customer_id']}) is now {notice['state']}"
-    name = "owner_notice.en.txt"
+    return render_plain("owner_notice.en.txt", context, subject, kind=str(notice["state"]))
+
+
+def render_plain(template: str, context: dict[str, Any], subject: str, *, kind: str) -> RenderedMessage:
+    """An internal English e-mail: the text template, and the same text in the escaped HTML page."""
+    env = _environment()
+    name = template
     try:
         text = env.get_template(name).render(context)
         name = "plain.html"
         html = env.get_template(name).render({**context, "text": text, "language": "en", "subject": subject})
     except TemplateError as exc:
         raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
-    return RenderedMessage(subject, text, html, "en", str(notice["state"]))
+    return RenderedMessage(subject, text, html, "en", kind)
 
 
 class DeliveryRefused(Exception):

@@ -338,6 +338,166 @@ def audit_show(
         )
 
 
+@audit_app.command("pack")
+def audit_pack(
+    run_id: Annotated[str, typer.Argument(help="The run's id (from `o2c audit runs`).")],
+    out: Annotated[Path, typer.Option("--out", help="The zip file to write.")],
+    home: Home = None,
+) -> None:
+    """The evidence of one run in one zip file: input fingerprints, checkpoint results, its changes,
+    its artifacts, its Data Docs, the rule and contract files as they were, and the history a replay
+    needs."""
+    from tasks import audit_pack as pack_logic
+    from tasks.artifacts import read_run_artifacts
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        runs = ledger.query("audit/run_rows", run_id=run_id)
+        if runs.empty:
+            _fail(f"no run {run_id!r} in the ledger (see `o2c audit runs`)")
+        until = runs["finished_at"].max()
+        history = ledger.query("audit/history", until=until)
+        inputs = ledger.query(
+            "audit/inputs", run_id=run_id, ingest=bool((runs["stage"] == "ingest").any()), until=until
+        )
+        pack = pack_logic.PackInputs(
+            run_id=run_id,
+            runs=runs,
+            inputs=inputs,
+            checkpoints=ledger.query("audit/checkpoints", run_id=run_id),
+            changes=ledger.query("audit/changes", run_id=run_id),
+            quarantine=ledger.query("audit/quarantine", run_id=run_id),
+            history=history,
+            manual=ledger.query("audit/manual_decisions", until=until),
+            blobs=ledger.evidence_blobs(pack_logic.referenced_shas(history)),
+        )
+    pack.artifacts, pack.artifacts_note = read_run_artifacts(run_id)
+    pack.data_docs = pack_logic.read_data_docs(settings.home / "data_docs" / run_id)
+    content = pack_logic.build_pack(pack)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".part")
+    partial.write_bytes(content)
+    partial.replace(out)
+    typer.echo(
+        f"{out}: run {run_id} ({', '.join(runs['stage'])}), {len(pack.changes)} change(s),"
+        f" {len(pack.checkpoints)} checkpoint(s), {len(pack.artifacts)} artifact(s),"
+        f" {len(pack.data_docs)} Data Docs file(s), {len(history)} run(s) of history; {len(content):,} bytes"
+    )
+
+
+@audit_app.command("replay")
+def audit_replay(
+    pack_file: Annotated[Path, typer.Argument(help="An evidence pack written by `o2c audit pack`.")],
+    home: Annotated[str, typer.Option("--home", help="An empty workspace folder to replay into.")],
+    as_json: AsJson = False,
+) -> None:
+    """Run a pack's history again on an empty ledger, with the rule, contract and input files as they
+    were, and compare every run's outcome, counts and changes with the original's; exit 1 on any
+    difference."""
+    import subprocess
+    import tempfile
+
+    from prefect.settings import PREFECT_API_URL
+
+    from tasks import replay
+    from tasks.audit_pack import PackProblem, open_pack
+    from tasks.ledger import open_ledger
+
+    settings = load_settings(home)
+    if settings.ledger_path.exists():
+        _fail(f"{settings.ledger_path} exists: a replay needs an empty workspace")
+    try:
+        manifest, archive = open_pack(pack_file)
+        history = json.loads(archive.read("history.json"))
+        runs = replay.plan(history)
+    except (PackProblem, replay.ReplayRefused) as exc:
+        _fail(f"cannot replay {pack_file.name}: {exc}")
+    env = {**os.environ, "O2C_HOME": str(settings.home), "O2C_MAILER": "file"}  # a replay mails no one
+    env.pop("O2C_CLI", None)
+    if PREFECT_API_URL.value():
+        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="o2c-replay-") as work:
+        steps = replay.materialise(runs, lambda digest: archive.read(f"blobs/{digest}"), Path(work))
+        groups: list[list[dict[str, Any]]] = []
+        for step in steps:
+            if groups and groups[-1][0]["rules_dir"] == step["rules_dir"]:
+                groups[-1].append(step)
+            else:
+                groups.append([step])
+        for number, group in enumerate(groups, start=1):
+            steps_file, results_file = (
+                Path(work) / f"steps-{number}.json",
+                Path(work) / f"results-{number}.json",
+            )
+            steps_file.write_text(json.dumps(group))
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "flows.replay",
+                    str(steps_file),
+                    str(results_file),
+                    str(settings.home),
+                ],
+                env={
+                    **env,
+                    "O2C_RULES_DIR": group[0]["rules_dir"],
+                    "O2C_CONTRACTS_DIR": group[0]["contracts_dir"],
+                },
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0 or not results_file.exists():
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                _fail(f"the replay process stopped: {' / '.join(tail)}", EXIT_STAGE_FAILED)
+            results.extend(json.loads(results_file.read_text()))
+    original_changes = _pack_changes(archive, manifest["run_id"])
+    report = []
+    problems: list[str] = []
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        for run, result in zip(runs, results, strict=True):
+            record = ledger.row("audit/run", run_id=result["run_id"]) or {}
+            replayed = {"outcome": record.get("outcome"), "counts": json.loads(record.get("counts") or "{}")}
+            changes = ledger.query("audit/changes", run_id=result["run_id"]).to_dict("records")
+            # The pack holds the changes of its own run; the earlier runs compare by outcome and counts.
+            mine = original_changes if run.original_run_id == manifest["run_id"] else changes
+            found = replay.compare_run(run, replayed, mine, changes)
+            problems.extend(found)
+            report.append(
+                {
+                    "stage": run.stage,
+                    "as_of": run.as_of,
+                    "original_run_id": run.original_run_id,
+                    "replay_run_id": result["run_id"],
+                    "outcome": replayed["outcome"],
+                    "changes": len(changes),
+                    "same": not found,
+                }
+            )
+    if as_json:
+        typer.echo(json.dumps({"runs": report, "differences": problems, "same": not problems}, indent=2))
+    else:
+        for r in report:
+            typer.echo(
+                f"{r['stage']:<10} {r['as_of']}  {r['outcome'] or '?':<9} {r['changes']:>6} change(s)"
+                f"  {'same' if r['same'] else 'DIFFERENT'}  {r['original_run_id']} -> {r['replay_run_id']}"
+            )
+        typer.echo("\n".join(problems) if problems else f"replayed {len(report)} run(s): the same outputs")
+    if problems:
+        raise typer.Exit(EXIT_STAGE_FAILED)
+
+
+def _pack_changes(archive: Any, run_id: str) -> list[dict[str, Any]]:
+    import io
+
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(archive.read("changes.csv")), dtype=str, keep_default_na=False)
+    return frame.to_dict("records")
+
+
 case_app = typer.Typer(no_args_is_help=True, help="Open, resolve and list disputes, deductions and promises.")
 app.add_typer(case_app, name="case")
 
@@ -721,6 +881,36 @@ def unapply(
         f"removed {removed['allocation_id']}: {removed['amount']} {removed['currency']} from payment"
         f" {removed['payment_id']} to invoice {removed['invoice_id']} (rule {removed['rule']})"
     )
+
+
+@app.command()
+def serve(
+    home: Home = None,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Print the deployments and their schedules, and serve nothing.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many runs at once (default: no limit).")
+    ] = None,
+) -> None:
+    """Serve every deployment of prefect.yaml from this process, with its schedules, until stopped
+    (Ctrl-C pauses their schedules): for a team without a work pool. Needs PREFECT_API_URL."""
+    from flows.serve import read_specs, serve_all
+
+    specs = read_specs()
+    for spec in specs:
+        flow_name = spec.entrypoint.rsplit(":", 1)[1]
+        typer.echo(f"{spec.name:<32} {flow_name:<16} {spec.schedule_text()}")
+    if list_only:
+        return
+    settings = load_settings(home)
+    os.environ["O2C_HOME"] = str(settings.home)  # every run this process starts works in this workspace
+    os.environ.pop("O2C_CLI", None)  # runs it serves were started by a schedule or the UI, not the CLI
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        _fail("o2c serve needs a Prefect server: set PREFECT_API_URL (prefect server start prints it)")
+    serve_all(specs, limit=limit)
 
 
 @app.command()

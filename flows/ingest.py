@@ -13,6 +13,7 @@ from tasks import ingest
 from tasks.artifacts import current_run_id
 from tasks.checkpoint import load_contract
 from tasks.config import load_settings
+from tasks.evidence import Evidence, input_evidence
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
 
@@ -39,6 +40,10 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
     if raw.notes:
         pub.counts["statement_problems"] = len(raw.notes)
     pub.inserts["ingest_batches"] = ingest.batch_record(batch)
+    if not dry_run:
+        kept = Evidence()
+        input_evidence(kept, raw.source, raw.dataset, raw.mapping_path)
+        pub.evidence["inputs"], pub.blobs = kept.inputs, kept.blobs
     pub.updates.append(("ingest/batch_counts", {"batch_id": batch.batch_id}))
     return (
         finish(settings, pub, [batch.checkpoint], dry_run=dry_run)

@@ -32,6 +32,19 @@ def started_by() -> str:
     return started_by_of(run)
 
 
+def run_parameters() -> dict[str, Any]:
+    """The running flow's parameters as JSON values, without the workspace folder (kept as evidence,
+    so a replay runs the stage as it ran)."""
+    from prefect.runtime import flow_run
+
+    try:
+        parameters = dict(flow_run.parameters or {})
+    except Exception:  # outside a flow run there are none
+        return {}
+    parameters.pop("home", None)
+    return json.loads(json.dumps(parameters, default=str))
+
+
 def started_by_of(run: Any) -> str:
     """Who or what started a given flow run (see `started_by`)."""
     import os
@@ -105,3 +118,37 @@ def stage_summary_markdown(
             if cp.halt_reason:
                 lines.append(f"| | | halted: {cp.halt_reason} | | | |")
     return "\n".join(lines) + "\n"
+
+
+def read_run_artifacts(run_id: str) -> tuple[list[dict[str, Any]], str]:
+    """What a flow run published, read back from the Prefect API, and a note on where from (or why
+    none could be read)."""
+    import uuid
+
+    try:
+        wanted = uuid.UUID(run_id)
+    except ValueError:
+        return [], f"{run_id!r} is not a Prefect flow-run id: no artifacts"
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+        from prefect.settings import PREFECT_API_URL
+
+        with get_client(sync_client=True) as client:
+            found = client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[wanted]))
+            )
+        source = PREFECT_API_URL.value() or "Prefect's local database"
+    except Exception as exc:  # the API is elsewhere and down: the pack says so and goes on
+        return [], f"the Prefect API could not be read: {str(exc).splitlines()[0]}"
+    artifacts = [
+        {
+            "key": a.key,
+            "type": a.type,
+            "description": a.description,
+            "created": a.created.isoformat() if a.created else None,
+            "data": a.data,
+        }
+        for a in sorted(found, key=lambda a: (a.created or 0, a.key or ""))
+    ]
+    return artifacts, f"read from {source}"

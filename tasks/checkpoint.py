@@ -65,6 +65,7 @@ class CheckpointResult:
     details: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "passed"  # passed, quarantined, halted
     halt_reason: str | None = None
+    validation: Any = field(default=None, repr=False, compare=False)  # GX's result, for the Data Docs
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -229,6 +230,7 @@ def run_checkpoint(
     }
     if len(frame):
         validation = _validate(with_reference_flags(frame, contract, known_keys), compile_suite(contract))
+        result.validation = validation
         for outcome in validation.results:
             config = outcome.expectation_config
             column = (

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RULES_DIR = PROJECT_ROOT / "rules"
-CONTRACTS_DIR = PROJECT_ROOT / "data_contracts"
+# A replay (`o2c audit replay`) runs with the rule and contract files as an earlier run had them.
+RULES_DIR = Path(os.environ.get("O2C_RULES_DIR") or PROJECT_ROOT / "rules")
+CONTRACTS_DIR = Path(os.environ.get("O2C_CONTRACTS_DIR") or PROJECT_ROOT / "data_contracts")
 SQL_DIR = PROJECT_ROOT / "sql"
 
 STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate", "report")

@@ -139,6 +139,7 @@ class RawSource:
     row_problems: dict[int, list[str]] = field(default_factory=dict)  # found while reading (a bad statement)
     notes: list[str] = field(default_factory=list)  # problems reported with the batch, not per row
     quarantine_ceiling: float | None = None  # overrides the contract's (a bank file quarantines by statement)
+    mapping_path: str | None = None  # the mapping file it was read with, kept as evidence
 
 
 def read_file_sources(path: Path, mapping: Mapping | None = None) -> list[RawSource]:
@@ -537,7 +538,9 @@ def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> 
     if sql_url:
         if not mapping:
             raise SourceRejected("--sql needs --mapping (naming the dataset and the table or query)")
-        return [read_sql_source(sql_url, load_mapping(Path(mapping)))]
+        source = read_sql_source(sql_url, load_mapping(Path(mapping)))
+        source.mapping_path = mapping
+        return [source]
     sources = []
     for path in map(Path, paths):
         if path.suffix.lower() not in FILE_SUFFIXES and path.exists():
@@ -547,5 +550,8 @@ def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> 
             continue
         sidecar = path.with_name(path.name + ".mapping.yaml")
         chosen = Path(mapping) if mapping else (sidecar if sidecar.exists() else None)
-        sources.extend(read_file_sources(path, load_mapping(chosen) if chosen else None))
+        read = read_file_sources(path, load_mapping(chosen) if chosen else None)
+        for source in read:
+            source.mapping_path = str(chosen) if chosen else None
+        sources.extend(read)
     return sorted(sources, key=lambda s: (DATASETS.index(s.dataset), s.source))

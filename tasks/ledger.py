@@ -58,6 +58,7 @@ LEDGER_TABLES = (
     "checkpoint_runs",
     "stage_runs",
     "audit_log",
+    "evidence_files",
 )
 
 # Entities whose every inserted row is written to the audit log, with its key column.
@@ -119,6 +120,8 @@ class Publication:
     outcome: str = "completed"
     rule_version: str | None = None
     started_by: str | None = None  # cli, schedule, ui or api, order_to_cash run, python
+    evidence: dict[str, Any] = field(default_factory=dict)  # {"files": {path: sha256}, "inputs": [...]}
+    blobs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content of every file in evidence
 
 
 class Ledger:
@@ -184,19 +187,22 @@ class Ledger:
                 self.con.execute(load_sql(sql_name), params)
             self._write_quarantine(pub)
             self._write_checkpoints(pub)
+            self._write_evidence(pub)
+            counts, evidence, outcome = self._merged_run(pub)
             self.con.execute(
                 "insert or replace into stage_runs"
-                " (run_id, stage, as_of, outcome, counts, finished_at, started_by, rule_version)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                " (run_id, stage, as_of, outcome, counts, finished_at, started_by, rule_version, evidence)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     pub.run_id,
                     pub.stage,
                     pub.as_of,
-                    pub.outcome,
-                    json.dumps(pub.counts, default=str),
+                    outcome,
+                    json.dumps(counts, default=str),
                     _now(),
                     pub.started_by,
                     pub.rule_version,
+                    json.dumps(evidence, sort_keys=True),
                 ],
             )
             self.con.commit()
@@ -216,6 +222,10 @@ class Ledger:
                 checkpoints=pub.checkpoints,
                 counts=pub.counts,
                 outcome=pub.outcome,
+                rule_version=pub.rule_version,
+                started_by=pub.started_by,
+                evidence=pub.evidence,
+                blobs=pub.blobs,
             )
         )
 
@@ -302,6 +312,56 @@ class Ledger:
         finally:
             self.con.unregister("replacement_rows")
         return self._insert_new(table, frame, pub)
+
+    def _merged_run(self, pub: Publication) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """A run that publishes in several steps (ingest: one per source) keeps one `stage_runs` row:
+        counts summed, inputs listed together, halted if any step halted."""
+        row = self.con.execute(
+            "select counts, evidence, outcome from stage_runs where run_id = ? and stage = ?",
+            [pub.run_id, pub.stage],
+        ).fetchone()
+        if row is None:
+            return pub.counts, pub.evidence, pub.outcome
+        counts = json.loads(row[0])
+        for name, value in pub.counts.items():
+            if isinstance(value, int) and isinstance(counts.get(name), int):
+                counts[name] += value
+            else:
+                counts[name] = value
+        earlier = json.loads(row[1] or "{}")
+        evidence = {
+            "files": {**earlier.get("files", {}), **pub.evidence.get("files", {})},
+            "inputs": [*earlier.get("inputs", []), *pub.evidence.get("inputs", [])],
+            "parameters": pub.evidence.get("parameters", earlier.get("parameters", {})),
+        }
+        outcome = "halted" if "halted" in (row[2], pub.outcome) else pub.outcome
+        return counts, evidence, outcome
+
+    def _write_evidence(self, pub: Publication) -> None:
+        """Store each evidence file the ledger does not hold yet (content-addressed: once ever)."""
+        if not pub.blobs:
+            return
+        wanted = list(pub.blobs)
+        held = {
+            r[0]
+            for r in self.con.execute(
+                "select sha256 from evidence_files where list_contains(?, sha256)", [wanted]
+            ).fetchall()
+        }
+        for sha in wanted:
+            if sha not in held:
+                self.con.execute(
+                    "insert into evidence_files (sha256, size, content, first_run_id, stored_at)"
+                    " values (?, ?, ?, ?, ?)",
+                    [sha, len(pub.blobs[sha]), pub.blobs[sha], pub.run_id, _now()],
+                )
+
+    def evidence_blobs(self, shas: list[str]) -> dict[str, bytes]:
+        """The stored content of each evidence file asked for."""
+        rows = self.con.execute(
+            "select sha256, content from evidence_files where list_contains(?, sha256)", [shas]
+        ).fetchall()
+        return {sha: bytes(content) for sha, content in rows}
 
     def _columns(self, table: str) -> set[str]:
         rows = self.con.execute(

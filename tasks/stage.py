@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from tasks.artifacts import publish_markdown, publish_table, stage_summary_markdown, started_by
+from tasks.artifacts import (
+    publish_link,
+    publish_markdown,
+    publish_table,
+    run_parameters,
+    stage_summary_markdown,
+    started_by,
+)
 from tasks.checkpoint import CheckpointResult
 from tasks.config import Settings
+from tasks.evidence import snapshot
 from tasks.ledger import Publication, open_ledger
 
 # Names of the Failed states that mean "the input or the policy is wrong", not "the system broke".
@@ -71,11 +80,26 @@ def finish(
     }
     pub.started_by = pub.started_by or started_by()
     if not dry_run:
+        kept = snapshot()
+        pub.evidence = {
+            "files": kept.files,
+            "inputs": pub.evidence.get("inputs", []),
+            "parameters": run_parameters(),
+        }
+        pub.blobs = {**kept.blobs, **pub.blobs}
         with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
             if halted:
                 ledger.record_checkpoints(pub)
             else:
                 summary["inserted"] = ledger.publish(pub)
+        docs = write_data_docs(settings, pub, checkpoints)
+        if docs is not None:
+            summary["data_docs"] = str(docs)
+            publish_link(
+                f"{pub.stage}-data-docs",
+                docs.resolve().as_uri(),
+                f"{pub.stage}: Great Expectations Data Docs of this run's checkpoints (offline)",
+            )
     publish_markdown(
         f"{pub.stage}-summary",
         stage_summary_markdown(pub.stage, pub.as_of.isoformat(), pub.counts, checkpoints, dry_run),
@@ -91,6 +115,41 @@ def finish(
         reasons = "; ".join(f"{cp.dataset} ({cp.source}): {cp.halt_reason}" for cp in halted)
         summary["halt_message"] = f"{pub.stage} halted, nothing published: {reasons}"
     return summary
+
+
+def write_data_docs(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult]) -> Path | None:
+    """Great Expectations' Data Docs page of each checkpoint GX validated, and the run's index, under
+    `$O2C_HOME/data_docs/<run id>/<stage>/`, readable offline. A run that checks in several steps
+    (ingest: one per source) adds its pages; the index lists them all. Returns the index."""
+    from tasks import data_docs
+
+    validated = [cp for cp in checkpoints if cp.validation is not None]
+    if not validated:
+        return None
+    folder = settings.home / "data_docs" / pub.run_id / pub.stage
+    listing = folder / "checkpoints.json"
+    entries = json.loads(listing.read_text()) if listing.exists() else []
+    pages = []
+    for cp in validated:
+        name = _page_name(cp, {e["page"] for e in entries})
+        title = f"{pub.stage} as of {pub.as_of}: {cp.dataset} from {cp.source}"
+        pages.append((name, data_docs.validation_page(cp.validation, title=title)))
+        entries.append({**{k: v for k, v in cp.as_record().items() if k != "details"}, "page": name})
+    title = f"Data Docs: {pub.stage} as of {pub.as_of} (run {pub.run_id})"
+    data_docs.write_docs(folder, pages, data_docs.index_page(entries, title=title))
+    partial = listing.with_name(listing.name + ".part")
+    partial.write_text(json.dumps(entries, indent=2, default=str))
+    partial.replace(listing)
+    return folder / "index.html"
+
+
+def _page_name(cp: CheckpointResult, taken: set[str]) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"{cp.dataset}-{Path(cp.source).name}")
+    name, n = f"{stem}.html", 1
+    while name in taken:
+        n += 1
+        name = f"{stem}-{n}.html"
+    return name
 
 
 def summary_json(summary: dict[str, Any]) -> str:

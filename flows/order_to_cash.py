@@ -14,6 +14,7 @@ from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, S
 from flows.reconcile import reconcile_flow
 from flows.remind import remind_flow
 from flows.report import report_flow
+from tasks.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.failure_notice import STOPPED_AT
 from tasks.stage import resolve_as_of, run_name
 
@@ -70,6 +71,16 @@ def order_to_cash(
             options.update(sources.model_dump())
         state = STAGE_FLOWS[stage](**options, return_state=True)
         if state.is_failed() or state.is_crashed():
+            publish_markdown(
+                "order-to-cash-summary",
+                pipeline_summary_markdown(str(day), chosen, results, (stage, state.message or state.name)),
+                f"order to cash as of {day}: stopped at {stage}",
+            )
             return Failed(name=state.name, message=f"{STOPPED_AT}{stage}: {state.message}", data=results)
         results[stage] = state.result()
+    publish_markdown(
+        "order-to-cash-summary",
+        pipeline_summary_markdown(str(day), chosen, results),
+        f"order to cash as of {day}: every stage's outcome and counts",
+    )
     return results

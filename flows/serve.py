@@ -87,6 +87,9 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
 
 def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
     """Register every deployment and run what its schedules (or the UI) ask for, until stopped."""
+    import os
+
     from prefect import serve
 
+    os.chdir(PROJECT_ROOT)  # entrypoints are relative to the project, as in prefect.yaml
     serve(*runner_deployments(specs), limit=limit, print_starting_message=True)

@@ -152,3 +152,34 @@ def read_run_artifacts(run_id: str) -> tuple[list[dict[str, Any]], str]:
         for a in sorted(found, key=lambda a: (a.created or 0, a.key or ""))
     ]
     return artifacts, f"read from {source}"
+
+
+def pipeline_summary_markdown(
+    as_of: str, stages: list[str], results: dict[str, Any], failed: tuple[str, str] | None = None
+) -> str:
+    """The whole pipeline's run on one page: each stage's outcome and counts, where it stopped."""
+
+    def outcome_and_counts(result: Any) -> tuple[str, dict[str, Any]]:
+        parts = result if isinstance(result, list) else [result]
+        counts: dict[str, Any] = {}
+        outcomes = set()
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            outcomes.add(str(part.get("outcome", "completed")))
+            for name, value in (part.get("counts") or {}).items():
+                counts[name] = counts.get(name, 0) + value if isinstance(value, int) else value
+        return (", ".join(sorted(outcomes)) or "nothing to do"), counts
+
+    lines = [f"# Order to cash as of {as_of}", "", "| stage | outcome | counts |", "|---|---|---|"]
+    for stage in stages:
+        if stage in results:
+            outcome, counts = outcome_and_counts(results[stage])
+            shown = ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+        elif failed and failed[0] == stage:
+            outcome, shown = "**failed**", failed[1].replace("|", "/")
+        else:
+            outcome, shown = "did not run", "-"
+        lines.append(f"| {stage} | {outcome} | {shown} |")
+    lines += ["", "Each stage's own summary, checkpoints and tables are on its subflow run's Artifacts tab."]
+    return "\n".join(lines) + "\n"

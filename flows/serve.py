@@ -28,6 +28,7 @@ class DeploymentSpec:
     tags: tuple[str, ...]
     schedules: tuple[dict[str, Any], ...]
     parameters: dict[str, Any] = field(default_factory=dict)
+    concurrency_limit: int | None = None
 
     def schedule_text(self) -> str:
         shown = []
@@ -48,6 +49,7 @@ def read_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
             tags=tuple(d.get("tags") or ()),
             schedules=tuple(d.get("schedules") or ()),
             parameters=dict(d.get("parameters") or {}),
+            concurrency_limit=d.get("concurrency_limit"),
         )
         for d in document.get("deployments") or []
     ]
@@ -80,6 +82,7 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
             tags=list(spec.tags),
             schedules=[_schedule(s) for s in spec.schedules],
             parameters=spec.parameters,
+            concurrency_limit=spec.concurrency_limit,
         )
         for spec in specs
     ]

@@ -308,8 +308,22 @@ def test_finance_ops_run_the_pipeline_from_the_prefect_ui(
             assert deployment.entrypoint == wanted[name]["entrypoint"]
             assert deployment.work_pool_name == POOL
             assert deployment.pull_steps == spec["pull"]
-            registered = [(s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules]
-            declared = [(s["cron"], s["timezone"], True) for s in wanted[name].get("schedules") or []]
+            # one run of a deployment at a time (Prefect's limit), and the ledger's lock across them
+            limit = deployment.global_concurrency_limit
+            assert limit is not None and limit.limit == wanted[name]["concurrency_limit"] == 1, name
+            registered = [
+                (
+                    # Prefect stores an rrule with a DTSTART line of its own in front
+                    getattr(s.schedule, "cron", None) or str(s.schedule.rrule).splitlines()[-1],
+                    s.schedule.timezone,
+                    s.active,
+                )
+                for s in deployment.schedules
+            ]
+            declared = [
+                (s.get("cron") or s.get("rrule"), s["timezone"], True)
+                for s in wanted[name].get("schedules") or []
+            ]
             assert registered == declared, name
             zoned += sum(1 for _cron, zone, _active in registered if zone)
         assert zoned and any(s.schedule.timezone for s in deployments[DEPLOYMENT.split("/")[1]].schedules)

@@ -37,6 +37,8 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
         "rows_quarantined": len(batch.quarantine),
         "rows_checked_ok": batch.row_count - len(batch.quarantine),
     }
+    for currency, total in sorted(batch.control_totals.items()):  # the file's amounts as read, exact
+        pub.counts[f"{raw.dataset}_amount_minor_{currency}"] = total
     if raw.notes:
         pub.counts["statement_problems"] = len(raw.notes)
     pub.inserts["ingest_batches"] = ingest.batch_record(batch)

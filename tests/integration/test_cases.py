@@ -267,7 +267,12 @@ def test_cases_load_from_csv_with_bad_rows_quarantined(book: Path, tmp_path: Pat
         f"C-5,deduction,K2,Y-1,1.00,EUR,freight,,,{TODAY},,resolved\n"
     )
     (result,) = ingest_flow(paths=[str(path)], as_of=TODAY, home=str(book))
-    assert result["counts"] == {"rows_read": 5, "rows_quarantined": 2, "rows_checked_ok": 3}
+    assert result["counts"] == {
+        "rows_read": 5,
+        "rows_quarantined": 2,
+        "rows_checked_ok": 3,
+        "cases_amount_minor_EUR": 3600,  # the control total as read: 20 + 5 + 5 + 5 + 1
+    }
     with open_ledger(load_settings(book).ledger_path) as ledger:
         loaded = ledger.table("cases")
         reasons = ledger.table("quarantine").set_index("row_number")["reasons"]

@@ -32,7 +32,12 @@ def test_a_statement_pays_an_invoice_and_is_read_once(home: Path, tmp_path: Path
     statement = tmp_path / "in" / "bank-2026-11-02.sta"
     statement.write_text(mt940("230,00"))
     first = ingest_flow(paths=[str(statement)], as_of=AS_OF, home=str(home))
-    assert first[0]["counts"] == {"rows_read": 1, "rows_quarantined": 0, "rows_checked_ok": 1}
+    assert first[0]["counts"] == {
+        "rows_read": 1,
+        "rows_quarantined": 0,
+        "rows_checked_ok": 1,
+        "payments_amount_minor_EUR": 15000,  # the control total: the one credit, 150,00
+    }
     copy = tmp_path / "in" / "bank-copy.sta"
     copy.write_text(mt940("230,00").replace(":20:STARTUMS", ":20:STARTUMS "))  # other bytes, same payments
     ingest_flow(paths=[str(statement), str(copy)], as_of=AS_OF, home=str(home))

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
 from rules.policy import load_policy
@@ -22,7 +22,7 @@ from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer, render_owner_notice
 from tasks.outbox import OWNER_NOTICES, deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read open items, customers, reminders, cases and settled invoices", cache_policy=NO_CACHE)
@@ -165,12 +165,7 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=OWNER_NOTICES)
 
 
-@flow(
-    name="escalate",
-    flow_run_name=run_name("escalate"),
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("escalate")
 def escalate_flow(
     as_of: date | None = None,
     dry_run: bool = False,

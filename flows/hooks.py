@@ -77,3 +77,19 @@ def _run_url(run_id: str) -> str | None:
 
     base = PREFECT_UI_URL.value()
     return f"{base.rstrip('/')}/runs/flow-run/{run_id}" if base else None
+
+
+def o2c_flow(name: str, run_label: str | None = None, **options: Any) -> Any:
+    """The Prefect `flow` decorator as every o2c flow uses it: its name, a readable run name (the
+    label and the business date: `reconcile 2026-11-20`), and the failure e-mail on failure or crash."""
+    from prefect import flow
+
+    from tasks.stage import run_name
+
+    return flow(
+        name=name,
+        flow_run_name=run_name(run_label or name),
+        on_failure=[notify_failure],
+        on_crashed=[notify_failure],
+        **options,
+    )

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from tasks import ingest
 from tasks.artifacts import current_run_id
 from tasks.checkpoint import load_contract
 from tasks.config import load_settings
 from tasks.evidence import Evidence, input_evidence
 from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="load source", cache_policy=NO_CACHE)
@@ -57,13 +57,7 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
     )
 
 
-@flow(
-    name="ingest",
-    flow_run_name=run_name("ingest"),
-    log_prints=True,
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("ingest", log_prints=True)
 def ingest_flow(
     paths: list[str] | None = None,
     mapping: str | None = None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from tasks import documents as documents_logic
 from tasks import invoice, invoice_mail, subscriptions
 from tasks.artifacts import current_run_id, publish_table
@@ -17,7 +17,7 @@ from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer
 from tasks.outbox import INVOICE_MAILS, deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
@@ -119,12 +119,7 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=INVOICE_MAILS)
 
 
-@flow(
-    name="invoice",
-    flow_run_name=run_name("invoice"),
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("invoice")
 def invoice_flow(
     as_of: date | None = None,
     dry_run: bool = False,

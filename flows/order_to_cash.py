@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
-
 from flows.escalate import escalate_flow
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from flows.ingest import ingest_flow
 from flows.invoice import invoice_flow
 from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, Sources, Stages
@@ -16,7 +14,7 @@ from flows.remind import remind_flow
 from flows.report import report_flow
 from tasks.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.failure_notice import STOPPED_AT
-from tasks.stage import resolve_as_of, run_name
+from tasks.stage import resolve_as_of
 
 STAGE_FLOWS = {
     "ingest": ingest_flow,
@@ -30,12 +28,7 @@ STAGE_FLOWS = {
 PROFILED = {"reconcile", "remind", "escalate"}
 
 
-@flow(
-    name="order_to_cash",
-    flow_run_name=run_name("order-to-cash"),
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("order_to_cash", "order-to-cash")
 def order_to_cash(
     as_of: AsOf = None,
     dry_run: bool = False,

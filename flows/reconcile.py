@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.matching import MatchingPolicy
 from rules.policy import load_policy
@@ -18,7 +18,7 @@ from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.matching import PayerDirectory
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read unapplied cash, invoices and payers", cache_policy=NO_CACHE)
@@ -83,12 +83,7 @@ def publish(
     return summary
 
 
-@flow(
-    name="reconcile",
-    flow_run_name=run_name("reconcile"),
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("reconcile")
 def reconcile_flow(
     as_of: date | None = None,
     dry_run: bool = False,

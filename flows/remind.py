@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
 from rules.policy import load_policy
@@ -19,7 +19,7 @@ from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer
 from tasks.outbox import deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)
@@ -73,12 +73,7 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id())
 
 
-@flow(
-    name="remind",
-    flow_run_name=run_name("remind"),
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("remind")
 def remind_flow(
     as_of: date | None = None,
     dry_run: bool = False,

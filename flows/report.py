@@ -7,10 +7,10 @@ import json
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.hooks import notify_failure
+from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
 from tasks import report, report_html
 from tasks.artifacts import current_run_id, publish_link, publish_markdown
@@ -19,7 +19,7 @@ from tasks.config import Settings, load_settings
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer
 from tasks.outbox import REPORT_MAILS, deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of, run_name
+from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read the ledger as of the date", cache_policy=NO_CACHE)
@@ -82,12 +82,7 @@ def deliver(settings: Settings) -> dict[str, int]:
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=REPORT_MAILS)
 
 
-@flow(
-    name="report",
-    flow_run_name=run_name("report"),
-    on_failure=[notify_failure],
-    on_crashed=[notify_failure],
-)
+@o2c_flow("report")
 def report_flow(
     as_of: date | None = None,
     dry_run: bool = False,

@@ -29,6 +29,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from tests.integration.test_report_page import FLAGS
+
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the project's virtualenv: prefect, o2c
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -36,13 +38,6 @@ AS_OF = "2026-11-20"
 POOL = "o2c"
 DEPLOYMENT = "order_to_cash/order-to-cash-weekday-morning"
 STAGES = ("ingest", "invoice", "reconcile", "remind", "escalate", "report")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 RUN_DEADLINE_SECONDS = 240
 
 
@@ -84,6 +79,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     for pid in below:  # whatever it started in sessions of their own
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _until_final(client: Any, run_id: Any, runner: subprocess.Popen[bytes], log: Path) -> Any:
+    """The flow run once it is final; fails when the process running it exits or time runs out."""
+    deadline = time.monotonic() + RUN_DEADLINE_SECONDS
+    while not (flow_run := client.read_flow_run(run_id)).state.is_final():
+        assert runner.poll() is None, f"{runner.args} exited {runner.returncode}:\n{_tail(log)}"
+        assert time.monotonic() < deadline, (
+            f"run still {flow_run.state.name} after {RUN_DEADLINE_SECONDS} s:\n{_tail(log)}"
+        )
+        time.sleep(2)
+    return flow_run
 
 
 def served_deployments(client: Any) -> list[tuple[str, str]]:
@@ -348,13 +355,7 @@ def test_finance_ops_run_the_pipeline_from_the_prefect_ui(
     # 3. The whole pipeline, started through the API the UI's "Run" button uses.
     with _client(url) as client:
         flow_run = run_deployment(DEPLOYMENT, parameters={"as_of": AS_OF}, timeout=0)
-        deadline = time.monotonic() + RUN_DEADLINE_SECONDS
-        while not (flow_run := client.read_flow_run(flow_run.id)).state.is_final():
-            assert worker.poll() is None, f"the worker exited {worker.returncode}:\n{_tail(worker_log)}"
-            assert time.monotonic() < deadline, (
-                f"run still {flow_run.state.name} after {RUN_DEADLINE_SECONDS} s:\n{_tail(worker_log)}"
-            )
-            time.sleep(2)
+        flow_run = _until_final(client, flow_run.id, worker, worker_log)
         lap("worker and run")
         assert flow_run.state.is_completed(), (
             f"{flow_run.name}: {flow_run.state.name}: {flow_run.state.message}\n{_tail(worker_log, 8000)}"
@@ -446,13 +447,7 @@ def test_finance_ops_run_the_pipeline_from_the_prefect_ui(
             for schedule in deployment.schedules:
                 client.update_deployment_schedule(deployment.id, schedule.id, active=False)
         report_run = run_deployment("report/report-month-end", parameters={"as_of": "2026-11-21"}, timeout=0)
-        deadline = time.monotonic() + RUN_DEADLINE_SECONDS
-        while not (report_run := client.read_flow_run(report_run.id)).state.is_final():
-            assert served.poll() is None, f"o2c serve exited {served.returncode}:\n{_tail(serve_log)}"
-            assert time.monotonic() < deadline, (
-                f"served run still {report_run.state.name}:\n{_tail(serve_log)}"
-            )
-            time.sleep(2)
+        report_run = _until_final(client, report_run.id, served, serve_log)
         assert report_run.state.is_completed(), f"{report_run.state.message}\n{_tail(serve_log, 8000)}"
     lap("o2c serve")
     audit = json.loads(

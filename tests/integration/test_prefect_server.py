@@ -352,8 +352,13 @@ def test_finance_ops_run_the_pipeline_from_the_prefect_ui(
         "worker", [prefect, "worker", "start", "--pool", POOL, "--type", "process"], worker_env
     )
 
-    # 3. The whole pipeline, started through the API the UI's "Run" button uses.
+    # 3. The whole pipeline, started through the API the UI's "Run" button uses. Parameters the
+    # form would not accept are refused by the server before any run exists.
     with _client(url) as client:
+        for bad in ({"stages": ["bill"]}, {"policy_profile": "lenient"}, {"stages": []}):
+            with pytest.raises(Exception, match="409 Conflict"):
+                run_deployment(DEPLOYMENT, parameters=bad, timeout=0)
+        assert client.read_flow_runs() == []
         flow_run = run_deployment(DEPLOYMENT, parameters={"as_of": AS_OF}, timeout=0)
         flow_run = _until_final(client, flow_run.id, worker, worker_log)
         lap("worker and run")

@@ -197,7 +197,7 @@ _INDEX_TEMPLATE = """<!DOCTYPE html>
 <td class="num">{{ entry.rows_checked }}</td>
 <td class="num">{{ entry.rows_failed }}</td>
 <td><code>{{ entry.contract_hash }}</code></td>
-<td><a href="{{ entry.href }}">{{ entry.page }}</a></td>
+<td>{% if entry.page %}<a href="{{ entry.href }}">{{ entry.page }}</a>{% else %}no rows to check: Great Expectations had nothing to validate{% endif %}</td>
 </tr>
 {% endfor %}
 </tbody>
@@ -546,12 +546,13 @@ def index_page(entries: Iterable[Mapping[str, Any]], *, title: str) -> str:
 
     Each entry holds `dataset`, `source`, `outcome` (passed, quarantined or halted), `rows_checked`,
     `rows_failed`, `contract_hash` (as in `CheckpointResult.as_record()`) and `page`, the file name
-    of its Data Docs page relative to the index. Everything is HTML-escaped.
+    of its Data Docs page relative to the index (empty: a checkpoint on no rows, listed without a
+    page). Everything is HTML-escaped.
     """
     rows = []
     for entry in entries:
         outcome = str(entry["outcome"])
-        page = str(entry["page"])
+        page = str(entry.get("page") or "")
         rows.append(
             {
                 "dataset": str(entry["dataset"]),

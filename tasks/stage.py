@@ -118,22 +118,24 @@ def finish(
 
 
 def write_data_docs(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult]) -> Path | None:
-    """Great Expectations' Data Docs page of each checkpoint GX validated, and the run's index, under
+    """Great Expectations' Data Docs page of each checkpoint GX validated, and the run's index of
+    every checkpoint (one on no rows is listed without a page), under
     `$O2C_HOME/data_docs/<run id>/<stage>/`, readable offline. A run that checks in several steps
     (ingest: one per source) adds its pages; the index lists them all. Returns the index."""
     from tasks import data_docs
 
-    validated = [cp for cp in checkpoints if cp.validation is not None]
-    if not validated:
+    if not checkpoints:
         return None
     folder = settings.home / "data_docs" / pub.run_id / pub.stage
     listing = folder / "checkpoints.json"
     entries = json.loads(listing.read_text()) if listing.exists() else []
     pages = []
-    for cp in validated:
-        name = _page_name(cp, {e["page"] for e in entries})
-        title = f"{pub.stage} as of {pub.as_of}: {cp.dataset} from {cp.source}"
-        pages.append((name, data_docs.validation_page(cp.validation, title=title)))
+    for cp in checkpoints:
+        name = ""  # a checkpoint on no rows: listed, with nothing for GX to show
+        if cp.validation is not None:
+            name = _page_name(cp, {e["page"] for e in entries})
+            title = f"{pub.stage} as of {pub.as_of}: {cp.dataset} from {cp.source}"
+            pages.append((name, data_docs.validation_page(cp.validation, title=title)))
         entries.append({**{k: v for k, v in cp.as_record().items() if k != "details"}, "page": name})
     title = f"Data Docs: {pub.stage} as of {pub.as_of} (run {pub.run_id})"
     data_docs.write_docs(folder, pages, data_docs.index_page(entries, title=title))

@@ -202,7 +202,13 @@ def test_every_stage_run_writes_its_data_docs_offline(home: Path, tmp_path: Path
     assert index.name == "index.html" and index.parent.name == stage
     text = index.read_text()
     assert "allocations-reconcile-stage.html" in text  # the only checkpoint with rows to check
-    assert "invoice_adjustments" not in text  # no write-offs: GX had nothing to validate
+    for dataset in ("invoice_adjustments", "deduction_cases"):  # no write-offs, no deductions
+        assert f"<td>{dataset}</td>" in text
+    assert text.count("no rows to check") == 2
+    assert sorted(p.name for p in index.parent.glob("*.html")) == [
+        "allocations-reconcile-stage.html",
+        "index.html",
+    ]
     ingest_docs = list((home / "data_docs").glob("*/ingest/index.html"))
     assert len(ingest_docs) == 1
     listing = json.loads((ingest_docs[0].parent / "checkpoints.json").read_text())

@@ -180,8 +180,14 @@ def render_plain(template: str, context: dict[str, Any], subject: str, *, kind: 
 
 
 class DeliveryRefused(Exception):
-    """The provider refused this message for good (a 4xx other than 429, or retries used up): the
-    message is marked `failed` with the reason."""
+    """The provider refused this message for good (a 4xx other than 429, or no recipient): the
+    message is marked `failed` with the reason and never tried again."""
+
+
+class DeliveryRetryable(Exception):
+    """The provider did not take the message for a passing reason (a 429 or a 5xx once the mailer's
+    own retries are used up): it was not delivered, and a later delivery tries again, a bounded
+    number of times (`retrying`, see tasks/outbox.py)."""
 
 
 class DeliveryInDoubt(Exception):
@@ -189,9 +195,9 @@ class DeliveryInDoubt(Exception):
     message is marked `unknown` and never sent again automatically (at most once)."""
 
 
-class DeliveryDeferred(Exception):
-    """The message never left (the provider could not be reached): it stays `queued` for the next
-    delivery."""
+class DeliveryDeferred(DeliveryRetryable):
+    """The message never left (the provider could not be reached): retried by a later delivery like
+    any passing failure."""
 
 
 class Mailer(Protocol):
@@ -233,9 +239,12 @@ class SendGridMailer:
     Each message carries the categories `o2c` and its kind (`reminder`, `invoice`) and the custom
     argument `reminder_id` or `invoice_id`, so SendGrid's event webhooks can be tied back to the outbox. A 429 waits as
     SendGrid asks (`Retry-After`, else `X-RateLimit-Reset`, at most `max_wait` seconds); a 5xx or a
-    connection that could not be made is retried with exponential backoff; any other 4xx fails that
-    message only. A request that went out and got no answer within the timeout is never retried:
-    SendGrid may have accepted it, and a customer must not get the same reminder twice.
+    connection that could not be made is retried with exponential backoff; once those attempts are
+    used up the failure is `DeliveryRetryable` (`DeliveryDeferred` when SendGrid was never reached),
+    for a later delivery to try again. Any other 4xx is `DeliveryRefused`: that message only, for
+    good. A request that went out and got no answer within the timeout is never retried
+    (`DeliveryInDoubt`): SendGrid may have accepted it, and a customer must not get the same
+    reminder twice.
     """
 
     def __init__(
@@ -309,12 +318,12 @@ class SendGridMailer:
                 return str(response.headers.get("X-Message-Id") or message["message_id"])
             except HTTPError as exc:
                 status = int(getattr(exc, "status_code", 0) or 0)
-                if status == 429 and not last:
-                    self.sleep(self._rate_limit_wait(exc.headers, delay))
-                elif status >= 500 and not last:
-                    self.sleep(delay)
-                else:
+                passing = status == 429 or status >= 500
+                if passing and last:
+                    raise DeliveryRetryable(f"SendGrid answered {status}: {_body(exc)}") from None
+                if not passing:
                     raise DeliveryRefused(f"SendGrid answered {status}: {_body(exc)}") from None
+                self.sleep(self._rate_limit_wait(exc.headers, delay) if status == 429 else delay)
             except urllib.error.URLError as exc:  # the request never reached SendGrid
                 if last:
                     raise DeliveryDeferred(f"SendGrid could not be reached: {exc.reason}") from None

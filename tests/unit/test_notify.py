@@ -12,7 +12,16 @@ import pytest
 
 from rules.policy import PolicyError
 from tasks.config import Settings
-from tasks.notify import FileMailer, make_mailer, render_reminder
+from tasks.notify import (
+    DeliveryDeferred,
+    DeliveryInDoubt,
+    DeliveryRefused,
+    DeliveryRetryable,
+    FileMailer,
+    SendGridMailer,
+    make_mailer,
+    render_reminder,
+)
 
 ITEMS = [
     {
@@ -158,6 +167,80 @@ def test_make_mailer(tmp_path: Path) -> None:
         make_mailer(Settings(home=tmp_path, mailer="sendgrid"))
     with pytest.raises(ValueError, match="must be 'file' or 'sendgrid', not 'pigeon'"):
         make_mailer(Settings(home=tmp_path, mailer="pigeon"))
+
+
+class ScriptedClient:
+    """Stands in for the SendGrid client: raises each scripted answer in turn, then accepts."""
+
+    def __init__(self, *answers: BaseException) -> None:
+        self.answers, self.calls = list(answers), 0
+
+    def send(self, mail: Any) -> Any:
+        self.calls += 1
+        if self.answers:
+            raise self.answers.pop(0)
+        return type("Response", (), {"headers": {"X-Message-Id": "sg-1"}})()
+
+
+def http_error(status: int) -> BaseException:
+    from python_http_client.exceptions import HTTPError
+
+    return HTTPError(status, "reason", b'{"errors":[{"message":"said so"}]}', {"Retry-After": "3"})
+
+
+def scripted(
+    *answers: BaseException, attempts: int = 3
+) -> tuple[SendGridMailer, ScriptedClient, list[float]]:
+    waits: list[float] = []
+    mailer = SendGridMailer(
+        "SG.unit", "ar@example.com", "http://127.0.0.1:9", attempts=attempts, sleep=waits.append
+    )
+    client = ScriptedClient(*answers)
+    mailer.client = client  # type: ignore[assignment]
+    return mailer, client, waits
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+def test_a_passing_failure_after_the_in_call_retries_is_retryable(status: int) -> None:
+    mailer, client, waits = scripted(*(http_error(status) for _ in range(3)))
+    with pytest.raises(DeliveryRetryable, match=f"SendGrid answered {status}: .*said so"):
+        mailer.send(MESSAGE)
+    assert client.calls == 3 and len(waits) == 2
+
+
+def test_a_passing_failure_that_clears_within_the_call_delivers() -> None:
+    mailer, client, waits = scripted(http_error(503), http_error(429))
+    assert mailer.send(MESSAGE) == "sg-1"
+    assert client.calls == 3 and waits == [1.0, 3.0]  # backoff, then Retry-After
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
+def test_another_4xx_is_refused_for_good_at_once(status: int) -> None:
+    mailer, client, waits = scripted(http_error(status))
+    with pytest.raises(DeliveryRefused, match=f"SendGrid answered {status}") as raised:
+        mailer.send(MESSAGE)
+    assert not isinstance(raised.value, DeliveryRetryable)
+    assert client.calls == 1 and waits == []
+
+
+def test_no_recipient_is_refused_before_any_request() -> None:
+    mailer, client, _ = scripted()
+    with pytest.raises(DeliveryRefused, match="no e-mail address"):
+        mailer.send({**MESSAGE, "recipient": ""})
+    assert client.calls == 0
+
+
+def test_a_provider_never_reached_is_retryable_and_no_answer_is_in_doubt() -> None:
+    import urllib.error
+
+    mailer, client, _ = scripted(*(urllib.error.URLError("refused") for _ in range(3)))
+    with pytest.raises(DeliveryDeferred, match="could not be reached") as raised:
+        mailer.send(MESSAGE)
+    assert isinstance(raised.value, DeliveryRetryable) and client.calls == 3
+    mailer, client, _ = scripted(TimeoutError("timed out"))
+    with pytest.raises(DeliveryInDoubt, match="may have accepted"):
+        mailer.send(MESSAGE)
+    assert client.calls == 1  # a request that may have arrived is never repeated
 
 
 def render_in(template: str = "reminder", folder: Path | None = None) -> Any:

@@ -30,7 +30,7 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         return {
             "open_items": ledger.query("report/open_items_as_of", as_of=as_of),
-            "current": ledger.query("escalate/current_states"),
+            "current": ledger.query("escalate/current_states", as_of=as_of),
             "customers": ledger.query("escalate/customers"),
             "dunning_levels": ledger.query("escalate/dunning_levels", as_of=as_of),
             "open_cases": ledger.query("escalate/open_cases"),
@@ -93,7 +93,8 @@ def publish(
         run_id,
         "escalate",
         as_of,
-        inserts={"escalations": result.entered, "credit_holds": holds, "owner_notices": notices},
+        inserts={"credit_holds": holds, "owner_notices": notices},
+        scoped_replacements={"escalations": (result.entered, {"entered_on": as_of})},
         replacements={"worklist": result.worklist, "customer_ratings": result.ratings.assign(as_of=as_of)},
         rule_version=version,
         counts={

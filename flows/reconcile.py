@@ -30,6 +30,7 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
             "accounts": ledger.query("reconcile/payer_accounts"),
             "names": ledger.query("reconcile/customer_names"),
             "rejected": ledger.query("reconcile/rejected_matches"),
+            "paired": ledger.query("reconcile/paired", as_of=as_of),
         }
 
 
@@ -50,6 +51,7 @@ def match(
         policy=policy,
         payers=payers,
         rejected=set(zip(facts["rejected"]["payment_id"], facts["rejected"]["invoice_id"], strict=True)),
+        paired=set(zip(facts["paired"]["payment_id"], facts["paired"]["invoice_id"], strict=True)),
     )
 
 

@@ -23,25 +23,28 @@ from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)
-def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any]:
+def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any, Any]:
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         customers = ledger.query("remind/customers")
         facts = DunningFacts(
             items=remind.dunning_items(ledger.query("report/open_items_as_of", as_of=as_of), as_of),
             customers=customers,
-            history=ledger.query("remind/history"),
+            history=ledger.query("remind/history", as_of=as_of),
             cases=ledger.query("remind/cases"),
             unapplied=ledger.query("remind/unapplied", as_of=as_of),
             reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
         )
-        return facts, customers, ledger.query("remind/latest_run")
+        reminded = ledger.query("remind/reminded_on", as_of=as_of)
+        return facts, customers, ledger.query("remind/latest_run"), reminded
 
 
 @task(name="plan reminders", cache_policy=NO_CACHE)
 def plan(
-    facts: DunningFacts, customers: Any, policy: DunningPolicy, version: str, as_of: date
+    facts: DunningFacts, customers: Any, reminded: Any, policy: DunningPolicy, version: str, as_of: date
 ) -> remind.Dunning:
-    return remind.plan_reminders(facts, customers, policy, as_of=as_of, rule_version=version)
+    return remind.plan_reminders(
+        facts, customers, policy, as_of=as_of, rule_version=version, reminded_on_date=reminded
+    )
 
 
 @task(name="check and queue reminders", cache_policy=NO_CACHE)
@@ -93,8 +96,8 @@ def remind_flow(
     try:
         policy, version = load_policy("dunning", DunningPolicy, profile=policy_profile)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            facts, customers, latest = read_facts(settings, day)
-            dunning = plan(facts, customers, policy, version, day)
+            facts, customers, latest, reminded = read_facts(settings, day)
+            dunning = plan(facts, customers, reminded, policy, version, day)
             summary = queue(settings, dunning, version, day, dry_run)
             if summary["outcome"] == "halted":
                 return conclude(summary)

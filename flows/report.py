@@ -54,7 +54,13 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
         run_id,
         "report",
         as_of,
-        inserts={"kpi_snapshots": pd.DataFrame(snapshots), "report_mails": mails},
+        inserts={"report_mails": mails},
+        scoped_replacements={
+            "kpi_snapshots": (
+                pd.DataFrame(snapshots, columns=["as_of", "currency", "figures"]),
+                {"as_of": as_of},
+            )
+        },
         counts={"currencies": len(figures), "report_emails_queued": len(mails)},
     )
     summary = finish(settings, pub, [check], dry_run=dry_run)

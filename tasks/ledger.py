@@ -104,7 +104,10 @@ class Publication:
 
     `inserts` add rows whose key is new (rows already present are left as they are, which makes a
     re-run change nothing); `replacements` replace a whole table's content (derived state such as the
-    worklist); `upserts` insert or replace by key (counters such as invoice numbers); `updates` are (sql name, parameters) pairs run in order after the inserts.
+    worklist); `scoped_replacements` replace the rows of a table that match a scope (column ->
+    value; the escalation states entered on the run's date, the KPI snapshot of the date) with the
+    frame's rows; `upserts` insert or replace by key (counters such as invoice numbers); `updates`
+    are (sql name, parameters) pairs run in order after the inserts.
     """
 
     run_id: str
@@ -112,6 +115,7 @@ class Publication:
     as_of: date
     inserts: dict[str, pd.DataFrame] = field(default_factory=dict)
     replacements: dict[str, pd.DataFrame] = field(default_factory=dict)
+    scoped_replacements: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = field(default_factory=dict)
     upserts: dict[str, pd.DataFrame] = field(default_factory=dict)
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     quarantine: pd.DataFrame | None = None
@@ -181,6 +185,8 @@ class Ledger:
                 inserted[table] = self._insert_new(table, frame, pub)
             for table, frame in pub.replacements.items():
                 inserted[table] = self._replace(table, frame, pub)
+            for table, (frame, scope) in pub.scoped_replacements.items():
+                inserted[table] = self._replace(table, frame, pub, scope=scope)
             for table, frame in pub.upserts.items():
                 inserted[table] = self._insert_new(table, frame, pub, replace=True)
             for sql_name, params in pub.updates:
@@ -299,19 +305,50 @@ class Ledger:
             self.con.unregister("staged_rows")
         return int(row[0]) if row else 0
 
-    def _replace(self, table: str, frame: pd.DataFrame, pub: Publication) -> int:
-        """Make `table` hold exactly `frame`'s rows; rows that stay the same keep the run that wrote them."""
+    def _replace(
+        self, table: str, frame: pd.DataFrame, pub: Publication, scope: dict[str, Any] | None = None
+    ) -> int:
+        """Make `table` (or the rows of it within `scope`, column -> value) hold exactly `frame`'s
+        rows. Rows that stay the same are left as they are, with the run that wrote them, so that
+        running again with the same facts changes nothing; removed rows of an audited table are
+        written to the audit log."""
+        if table not in LEDGER_TABLES:
+            raise ValueError(f"unknown ledger table {table!r}")
         columns = self._columns(table) - {"run_id"}
-        staged = frame[[c for c in frame.columns if c in columns]]
-        same = " and ".join(f"t.{c} is not distinct from s.{c}" for c in staged.columns)
+        scope = scope or {}
+        unknown = set(scope) - columns
+        if unknown:
+            raise ValueError(f"{table} has no column(s) {', '.join(sorted(unknown))} to scope by")
+        staged = frame[[c for c in frame.columns if c in columns]].reset_index(drop=True)
+        same = " and ".join(f"t.{c} is not distinct from s.{c}" for c in staged.columns) or "true"
+        staged = staged.assign(o2c_position=range(len(staged)))
+        within = " and ".join(f"t.{c} = ${c}" for c in scope) or "true"
         self.con.register("replacement_rows", staged)
         try:
-            self.con.execute(
-                f"delete from {table} t where not exists (select 1 from replacement_rows s where {same})"
-            )
+            gone = f"{within} and not exists (select 1 from replacement_rows s where {same})"
+            key = AUDITED.get(table)
+            if key:
+                self.con.execute(
+                    f"insert into audit_log (run_id, stage, entity, key, action, before, rule_version,"
+                    f" created_at) select $run_id, $stage, $entity, t.{key}::varchar, 'delete',"
+                    f" to_json(t)::varchar, $rule_version, $now from {table} t where {gone}",
+                    {
+                        **scope,
+                        "run_id": pub.run_id,
+                        "stage": pub.stage,
+                        "entity": table,
+                        "rule_version": pub.rule_version,
+                        "now": _now(),
+                    },
+                )
+            self.con.execute(f"delete from {table} t where {gone}", scope or None)
+            missing = self.con.execute(
+                f"select s.o2c_position from replacement_rows s"
+                f" where not exists (select 1 from {table} t where {same}) order by 1"
+            ).fetchall()
         finally:
             self.con.unregister("replacement_rows")
-        return self._insert_new(table, frame, pub)
+        return self._insert_new(table, frame.iloc[[row[0] for row in missing]], pub)
 
     def _merged_run(self, pub: Publication) -> tuple[dict[str, Any], dict[str, Any], str]:
         """A run that publishes in several steps (ingest: one per source) keeps one `stage_runs` row:
@@ -553,12 +590,28 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
     """Open the ledger at `path` under the exclusive writer lock, migrated to the newest schema."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _writer_lock(path.with_suffix(".lock"), lock_timeout):
-        con = duckdb.connect(str(path))
+        con = _connect(path)
         try:
             _migrate(con)
+            con.execute("set lock_configuration = true")
             yield Ledger(con)
         finally:
             con.close()
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """The ledger file opened with DuckDB's own access to files, the network and extensions off:
+    SQL can read and write the ledger and nothing else. Whatever a stage must read (an input file,
+    a frame) the code hands to DuckDB itself; a text that reached SQL cannot open a file. The
+    configuration is locked once the ledger is migrated, so no statement can switch it back on."""
+    return duckdb.connect(
+        str(path),
+        config={
+            "enable_external_access": False,
+            "autoload_known_extensions": False,
+            "autoinstall_known_extensions": False,
+        },
+    )
 
 
 _process_locks: dict[Path, threading.RLock] = {}

@@ -27,7 +27,7 @@ import yaml
 from rules.matching import MatchingPolicy
 from tasks.config import RULES_DIR
 from tasks.matching import PayerDirectory, closest, combinations_summing_to, normalise_account, rf_payload
-from tasks.money import round_half_up_div
+from tasks.money import round_half_up_div, to_major_str
 from tasks.references import InvoiceKeys, find_named
 from tasks.short_payments import ADJUSTMENT_COLUMNS, settle_residual
 
@@ -59,14 +59,16 @@ class Decision:
 class OpenBook:
     """The invoices of a batch with their open amounts, updated as cash is applied."""
 
-    def __init__(self, invoices: pd.DataFrame, as_of: date, rule_version: str) -> None:
+    def __init__(
+        self, invoices: pd.DataFrame, as_of: date, rule_version: str, keys: InvoiceKeys | None = None
+    ) -> None:
         self.as_of, self.rule_version = as_of, rule_version
         ids = invoices["invoice_id"].tolist()
         self.open_left = dict(zip(ids, invoices["open_minor"].astype("int64").tolist(), strict=True))
         self._due: dict[str, Any] | None = None
         self.customer = dict(zip(ids, invoices["customer_id"].tolist(), strict=True))
         self.discount = _discount_terms(invoices)
-        self.keys = InvoiceKeys(invoices)
+        self.keys = keys if keys is not None else InvoiceKeys(invoices)
         self.invoices = invoices
         self._by_customer: dict[tuple[str, str], list[str]] | None = None
         self._by_amount: dict[tuple[str, int], list[str]] | None = None
@@ -157,8 +159,11 @@ def apply_cash(
     policy: MatchingPolicy | None = None,
     payers: PayerDirectory | None = None,
     rejected: set[tuple[str, str]] | None = None,
+    paired: set[tuple[str, str]] | None = None,
 ) -> CashApplication:
-    """Apply each payment to the invoices it pays, in passes, most certain first.
+    """Apply each payment to the invoices it pays, in passes, most certain first, until nothing
+    more can be applied: the result is a fixed point, so running reconcile again on the ledger it
+    wrote applies nothing and leaves the same exception queue.
 
     payments: payment_id, value_date, currency, unapplied_minor, reference (optional: payer_name,
     payer_account, creditor_reference, end_to_end_id). invoices: invoice_id, customer_id, currency,
@@ -166,14 +171,64 @@ def apply_cash(
     Payments that name invoices go first, then those matched by who paid and how much. Only a
     decision scoring at least the policy's auto-apply score is applied; the rest become exceptions.
     `rejected` holds (payment, invoice) matches a person took back: they are never made again.
+    `paired` holds the (payment, invoice) pairs the ledger already has an allocation for.
+
+    Why rounds: a payment decided early in a round may have been doubtful only because an invoice
+    that a later payment of the same round paid was still open (two invoices near its amount, say).
+    Each round decides every payment with cash left against the open amounts the previous round
+    left, exactly as a new run would read them from the ledger; the last round applies nothing,
+    and its exceptions, with their reasons and suggestions, are the queue as it stands. The
+    allocations do not depend on the order the payments arrive in: they are taken by value date,
+    then payment id.
     """
     policy = policy or DEFAULT_POLICY
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
-    book = OpenBook(invoices, as_of, rule_version)
+    rejected = set(rejected or ())
+    paired = set(paired or ())
+    ordered = _by_value_date(payments)
+    invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+    keys = InvoiceKeys(invoices)
+    rounds: list[CashApplication] = []
+    remaining, book_frame = ordered, invoices
+    while True:
+        book = OpenBook(book_frame, as_of, rule_version, keys=keys)
+        cash = _one_round(remaining, book, as_of, rule_version, policy, payers, rejected, paired)
+        rounds.append(cash)
+        if not len(cash.allocations) and not len(cash.write_offs):
+            break
+        paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
+        left = remaining["payment_id"].map(
+            dict(zip(cash.unapplied["payment_id"], cash.unapplied["unapplied_minor"], strict=True))
+        )
+        remaining = remaining.assign(unapplied_minor=left.astype("int64"))
+        remaining = remaining[remaining["unapplied_minor"] > 0].reset_index(drop=True)
+        book_frame = book_frame.assign(
+            open_minor=book_frame["invoice_id"].map(book.open_left).astype("int64")
+        )
+    return _combined(ordered, rounds, paired)
+
+
+def _by_value_date(payments: pd.DataFrame) -> pd.DataFrame:
+    """Payments in the order cash is applied: by value date, then payment id, whatever order they came in."""
+    if not len(payments):
+        return payments.reset_index(drop=True)
+    return payments.sort_values(["value_date", "payment_id"], kind="stable").reset_index(drop=True)
+
+
+def _one_round(
+    ordered: pd.DataFrame,
+    book: OpenBook,
+    as_of: date,
+    rule_version: str,
+    policy: MatchingPolicy,
+    payers: PayerDirectory,
+    rejected: set[tuple[str, str]],
+    paired: set[tuple[str, str]],
+) -> CashApplication:
+    """One pass of every matching rule over the payments, against the book's open amounts."""
     decided: dict[str, Decision] = {}
-    ordered = payments.sort_values(["value_date", "payment_id"]) if len(payments) else payments
     named = named_invoices(ordered, book.keys)
-    certain = _certain(ordered, named, book, payers, policy, rejected or set())
+    certain = _certain(ordered, named, book, payers, policy, rejected | paired)
     for invoice_id in certain["invoice_id"].tolist():
         book.open_left[invoice_id] = 0
     done = set(certain["payment_id"].tolist())
@@ -185,12 +240,85 @@ def apply_cash(
             rest.append(payment)
         else:
             decided[payment.payment_id] = _settle(
-                _respect(decision, payment, rejected), payment, book, policy
+                _respect(decision, payment, rejected, paired), payment, book, policy
             )
     for payment in rest:
-        decision = _respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected)
+        decision = _respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
         decided[payment.payment_id] = _settle(decision, payment, book, policy)
     return _outcome(ordered, decided, certain, book, as_of, rule_version)
+
+
+def _combined(
+    payments: pd.DataFrame, rounds: list[CashApplication], paired: set[tuple[str, str]]
+) -> CashApplication:
+    """The rounds as one cash application: every round's allocations, write-offs and cases, the
+    unapplied cash and exception queue of the last round (the state a new run would find)."""
+    last = rounds[-1]
+    allocations, write_offs, cases = (
+        _stacked([getattr(r, name) for r in rounds]) for name in ("allocations", "write_offs", "cases")
+    )
+    left = dict(zip(last.unapplied["payment_id"], last.unapplied["unapplied_minor"], strict=True))
+    unapplied = pd.DataFrame(
+        {
+            "payment_id": payments["payment_id"].to_numpy(),
+            "currency": payments["currency"].to_numpy(),
+            "unapplied_minor": payments["payment_id"].map(left).fillna(0).astype("int64").to_numpy()
+            if len(payments)
+            else [],
+        },
+        columns=["payment_id", "currency", "unapplied_minor"],
+    )
+    exceptions = _with_cash_already_applied(last.exceptions, paired)
+    counts = {
+        "payments_considered": len(payments),
+        "payments_matched": int(allocations["payment_id"].nunique()) if len(allocations) else 0,
+        "allocations": len(allocations),
+        "payments_left_unapplied": int((unapplied["unapplied_minor"] > 0).sum()) if len(unapplied) else 0,
+        "exceptions": len(exceptions),
+        "small_differences_written_off": int((write_offs["kind"] == "small_difference").sum()),
+        "early_payment_discounts": int((write_offs["kind"] == "early_payment_discount").sum()),
+        "deduction_cases_opened": len(cases),
+        "matching_rounds": len(rounds),
+    }
+    by_rule = allocations.groupby("rule")["payment_id"].nunique().to_dict() if len(allocations) else {}
+    counts.update({f"payments_by_{rule}": int(n) for rule, n in sorted(by_rule.items())})
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
+
+
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other (the first, with its columns, when all are empty)."""
+    filled = [frame for frame in frames if len(frame)]
+    if len(filled) <= 1:
+        return filled[0] if filled else frames[0]
+    return pd.concat(filled, ignore_index=True)
+
+
+def _with_cash_already_applied(exceptions: pd.DataFrame, paired: set[tuple[str, str]]) -> pd.DataFrame:
+    """An exception for cash left over on a payment that already paid invoices says so: how much is
+    left and what it paid, then why the rest fits nothing (unless that is only that the invoices it
+    names are paid, which the first part already says)."""
+    if not len(exceptions) or not paired:
+        return exceptions
+    paid: dict[str, list[str]] = {}
+    for payment_id, invoice_id in sorted(paired):
+        paid.setdefault(payment_id, []).append(invoice_id)
+    reasons = []
+    for payment_id, currency, left, reason in zip(
+        exceptions["payment_id"],
+        exceptions["currency"],
+        exceptions["unapplied_minor"],
+        exceptions["reason"],
+        strict=True,
+    ):
+        if payment_id not in paid:
+            reasons.append(reason)
+            continue
+        head = f"{to_major_str(int(left), currency)} {currency} left over after paying {', '.join(paid[payment_id])}"
+        reasons.append(head if reason.startswith(_NAMES_PAID) else f"{head}; {reason}")
+    return exceptions.assign(reason=reasons)
+
+
+_NAMES_PAID = "names invoice(s) already paid"
 
 
 def named_invoices(payments: pd.DataFrame, keys: InvoiceKeys) -> pd.DataFrame:
@@ -337,15 +465,28 @@ _KNOWN_ACCOUNT = "payer account"
 _UNKNOWN_ACCOUNT = "payer account not known"
 
 
-def _respect(decision: Decision, payment: Any, rejected: set[tuple[str, str]] | None) -> Decision:
-    """Drop the parts of a decision that a person has taken back before."""
-    if not rejected or not decision.parts:
+def _respect(
+    decision: Decision, payment: Any, rejected: set[tuple[str, str]], paired: set[tuple[str, str]]
+) -> Decision:
+    """Drop the parts of a decision that a person has taken back before, or that pair the payment
+    with an invoice it already has an allocation for (an allocation is made once per pair)."""
+    if not decision.parts or not (rejected or paired):
         return decision
-    kept = [(i, a) for i, a in decision.parts if (payment.payment_id, i) not in rejected]
+    kept = [
+        (i, a)
+        for i, a in decision.parts
+        if (payment.payment_id, i) not in rejected and (payment.payment_id, i) not in paired
+    ]
     if kept:
         return Decision(kept, decision.rule, decision.score, decision.evidence)
+    taken_back = any((payment.payment_id, i) in rejected for i, _ in decision.parts)
     return Decision(
-        [], "exception", 0.0, decision.evidence, reason="a person took this match back", suggestions=[]
+        [],
+        "exception",
+        0.0,
+        decision.evidence,
+        reason="a person took this match back" if taken_back else "it already paid the invoice(s) it fits",
+        suggestions=[],
     )
 
 
@@ -375,7 +516,7 @@ def by_reference(
             rule,
             0.0,
             evidence,
-            reason=f"names invoice(s) already paid: {', '.join(sorted(named))}",
+            reason=f"{_NAMES_PAID}: {', '.join(sorted(named))}",
             suggestions=[],
         )
     # the payer's account can contradict a reference; a name alone is too weak to overrule one

@@ -69,10 +69,17 @@ def plan_reminders(
     *,
     as_of: date,
     rule_version: str,
+    reminded_on_date: pd.DataFrame | None = None,
 ) -> Dunning:
     """Who gets which reminder on `as_of`: one message per customer, every invoice at its level,
-    fees and interest shown apart; and who is left alone, with the reason."""
+    fees and interest shown apart; and who is left alone, with the reason.
+
+    `reminded_on_date` (customer_id, reminder_id) holds the reminders already queued for `as_of`:
+    a customer gets one reminder a day. The same reminder decided again (keyed by customer, level
+    and invoice set) is not queued or counted again; a different one, because the facts changed
+    since, leaves the customer out with the reason."""
     evaluation = evaluate(facts, policy, as_of)
+    earlier = _already_reminded(reminded_on_date)
     by_id = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     reminders: list[dict[str, object]] = []
     items: list[dict[str, object]] = []
@@ -85,6 +92,7 @@ def plan_reminders(
     )
     open_items = facts.items[(facts.items["open_minor"] > 0) & facts.items["customer_id"].isin(wanting)]
     statements = dict(tuple(open_items.groupby("customer_id"))) if len(open_items) else {}
+    replaced: list[dict[str, str]] = []
     for customer_id in sorted(rows_of):
         group = rows_of[customer_id]
         customer = by_id[customer_id]
@@ -92,6 +100,17 @@ def plan_reminders(
         invoice_ids = ";".join(sorted(row.invoice_id for row in group))
         level = int(message_row["level"])
         reminder_id = "R-" + hashlib.sha256(f"{customer_id}|{level}|{invoice_ids}".encode()).hexdigest()[:16]
+        if reminder_id in earlier.get(customer_id, ()):
+            continue  # queued by an earlier run of the same day: the same message, not a second one
+        if customer_id in earlier:
+            replaced.append(
+                {
+                    "customer_id": customer_id,
+                    "invoice_id": "",
+                    "reason": f"already reminded on {as_of.isoformat()} ({', '.join(earlier[customer_id])})",
+                }
+            )
+            continue
         totals = message_row["totals"]
         message = render_reminder(
             customer={"customer_id": customer_id, "name": customer["name"]},
@@ -138,7 +157,14 @@ def plan_reminders(
             }
             for row in group
         )
-    exclusions = evaluation.exclusions.assign(as_of=as_of)
+    exclusions = evaluation.exclusions
+    if replaced:
+        exclusions = (
+            pd.concat([exclusions, pd.DataFrame(replaced)], ignore_index=True)
+            .sort_values(["customer_id", "invoice_id"])
+            .reset_index(drop=True)
+        )
+    exclusions = exclusions.assign(as_of=as_of)
     counts = {
         "invoices_at_a_level": evaluation.reached,
         "customers_reminded": len(reminders),
@@ -152,6 +178,16 @@ def plan_reminders(
         counts,
         exclusions[["as_of", "customer_id", "invoice_id", "reason"]],
     )
+
+
+def _already_reminded(reminded: pd.DataFrame | None) -> dict[str, list[str]]:
+    """The reminder ids already queued per customer on the run's date."""
+    out: dict[str, list[str]] = {}
+    if reminded is None or not len(reminded):
+        return out
+    for customer_id, reminder_id in zip(reminded["customer_id"], reminded["reminder_id"], strict=True):
+        out.setdefault(str(customer_id), []).append(str(reminder_id))
+    return out
 
 
 def _total_view(total: dict[str, int], currency: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
--- The highest level each invoice has already been reminded at, and when its customer was last
--- reminded about it (messages that were not lost in delivery).
+-- The highest level each invoice had been reminded at before the as-of date, and when its customer
+-- was last reminded about it (messages that were not lost in delivery). Reminders of the date
+-- itself are not history: they are what a run of that date decides, so a second run of the same
+-- day decides the same again instead of reading its own output as an earlier reminder.
 select ri.invoice_id, r.customer_id, max(ri.level) as last_level, max(r.as_of) as last_reminded_on
 from reminder_items ri
 join reminders r using (reminder_id)
 where r.status <> 'failed'
+  and r.as_of < $as_of
 group by ri.invoice_id, r.customer_id

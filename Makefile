@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --python $(PYTHON) --compile-bytecode
 	touch $@
 
 env: $(VENV)/.synced

@@ -19,6 +19,7 @@ from tasks import cases, escalate
 from tasks.artifacts import current_run_id, publish_table
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
+from tasks.crash import crash_point
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer, render_owner_notice
 from tasks.outbox import OWNER_NOTICES, deliver_pending
@@ -125,6 +126,7 @@ def publish(
     if len(promises):
         publish_table("escalate-promises", promises, "promises to pay kept or broken as of this run")
     if len(result.agency) and not dry_run and summary["outcome"] != "halted":
+        crash_point("escalate: the states published, the agency hand-over not yet written")
         summary["agency_file"] = str(write_agency_file(settings.home, result.agency, as_of))
     return summary
 

@@ -16,6 +16,8 @@ from tasks import report, report_html
 from tasks.artifacts import current_run_id, publish_link, publish_markdown
 from tasks.checkpoint import load_contract, run_checkpoint
 from tasks.config import Settings, load_settings
+from tasks.crash import crash_point
+from tasks.files import write_whole
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.notify import make_mailer
 from tasks.outbox import REPORT_MAILS, deliver_pending
@@ -66,13 +68,10 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
     summary = finish(settings, pub, [check], dry_run=dry_run)
     publish_markdown("report-headline", markdown, f"Receivables as of {as_of}")
     if not dry_run:
-        settings.reports.mkdir(parents=True, exist_ok=True)
-        (settings.reports / f"report-{as_of}.json").write_text(json.dumps(document, indent=2) + "\n")
-        (settings.reports / f"report-{as_of}.md").write_text(markdown)
-        page = settings.reports / f"report-{as_of}.html"
-        partial = page.with_name(page.name + ".part")
-        partial.write_text(html, encoding="utf-8")
-        partial.replace(page)
+        write_whole(settings.reports / f"report-{as_of}.json", json.dumps(document, indent=2) + "\n")
+        crash_point("report: the JSON written, the Markdown and the page not yet")
+        write_whole(settings.reports / f"report-{as_of}.md", markdown)
+        page = write_whole(settings.reports / f"report-{as_of}.html", html)
         summary["report_files"] = [
             str(settings.reports / f"report-{as_of}.{ext}") for ext in ("md", "json", "html")
         ]

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tasks.crash import crash_point
+from tasks.files import write_whole
 from tasks.money import to_major_str
 from tasks.notify import _environment
 
@@ -320,13 +322,9 @@ def write_documents(
             seller(row.get("legal_entity")) if callable(seller) else seller,
             parts_of.get(row["invoice_id"]),
         )
-        _write_whole(folder / f"{row['invoice_id']}.html", render_html(doc).encode())
-        _write_whole(pdf_path, render_pdf(doc))  # last: its presence means both are there
+        write_whole(folder / f"{row['invoice_id']}.html", render_html(doc).encode())
+        if not written:
+            crash_point("invoice documents: the first one's HTML written, its PDF not yet")
+        write_whole(pdf_path, render_pdf(doc))  # last: its presence means both are there
         written += 1
     return {"documents_written": written, "documents_already_there": kept}
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)

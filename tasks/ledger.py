@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from tasks.config import SQL_DIR
+from tasks.crash import crash_point
 
 LEDGER_TABLES = (
     "customers",
@@ -134,6 +135,12 @@ class Ledger:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
+    def _commit(self, what: str) -> None:
+        """Commit the open transaction; the crash harness may kill the process on either side."""
+        crash_point(f"commit {what}: before")
+        self.con.commit()
+        crash_point(f"commit {what}: after")
+
     # -- reads -------------------------------------------------------------------------------
     def query(self, name: str, **params: Any) -> pd.DataFrame:
         """Run the named SQL file with bound parameters and return a frame."""
@@ -211,7 +218,7 @@ class Ledger:
                     json.dumps(evidence, sort_keys=True),
                 ],
             )
-            self.con.commit()
+            self._commit(f"{pub.stage}: publish")
         except BaseException:
             self.con.rollback()
             raise
@@ -276,7 +283,7 @@ class Ledger:
                         _now(),
                     ],
                 )
-            self.con.commit()
+            self._commit(f"{table}: delivery states")
         except BaseException:
             self.con.rollback()
             raise
@@ -478,7 +485,7 @@ class Ledger:
                         _now(),
                     ],
                 )
-            self.con.commit()
+            self._commit("a person's decision")
         except BaseException:
             self.con.rollback()
             raise
@@ -522,7 +529,7 @@ class Ledger:
                     load_sql("reconcile/manual_learn_payer"),
                     {"account": payer_account, "customer_id": customer_id, "run_id": allocation["run_id"]},
                 )
-            self.con.commit()
+            self._commit("a manual allocation")
         except BaseException:
             self.con.rollback()
             raise
@@ -554,7 +561,7 @@ class Ledger:
                 {"allocation_id": allocation_id, "decided_by": by, "run_id": run_id},
             )
             self.con.execute(load_sql("reconcile/manual_delete_allocation"), {"allocation_id": allocation_id})
-            self.con.commit()
+            self._commit("an unapplied allocation")
         except BaseException:
             self.con.rollback()
             raise

@@ -23,6 +23,7 @@ from tasks.artifacts import (
 )
 from tasks.checkpoint import CheckpointResult
 from tasks.config import Settings
+from tasks.crash import crash_point
 from tasks.evidence import snapshot
 from tasks.ledger import Publication, open_ledger
 
@@ -87,12 +88,14 @@ def finish(
             "parameters": run_parameters(),
         }
         pub.blobs = {**kept.blobs, **pub.blobs}
+        crash_point(f"{pub.stage}: checkpoints validated, not yet published")
         with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
             if halted:
                 ledger.record_checkpoints(pub)
             else:
                 summary["inserted"] = ledger.publish(pub)
         docs = write_data_docs(settings, pub, checkpoints)
+        crash_point(f"{pub.stage}: published, Data Docs written")
         if docs is not None:
             summary["data_docs"] = str(docs)
             publish_link(

@@ -567,6 +567,69 @@ class Ledger:
             raise
         return removed
 
+    # -- the outbox's delivery states (tasks/outbox.py, tasks/outbox_decisions.py) -------------
+    def move_messages(
+        self,
+        table: str,
+        moves: list[dict[str, Any]],
+        *,
+        run_id: str,
+        now: datetime,
+        stage: str | None = None,
+        decided_by: str | None = None,
+    ) -> int:
+        """Move messages of one outbox table to new delivery states in one transaction, set-based:
+        one audit row per message (status before and after, the reason, the next attempt, who
+        decided), then one update (`outbox/audit_moves`, `outbox/move`).
+
+        Each move names `message_id`, the state it must still be in (`expected`), and its new
+        `status`, `reason`, `ref` (the provider's reference; None keeps it), `next_attempt_at`,
+        `transient_failures` (None keeps it) and `failure`. A message no longer in its expected state
+        is left as it is. `stage` defaults to the stage that sends the table. Returns how many
+        messages moved."""
+        if not moves:
+            return 0
+        key, sender = OUTBOX_TABLES[table]  # the fixed list: table and key are never input
+        frame = pd.DataFrame(
+            {
+                "message_id": pd.Series([m["message_id"] for m in moves], dtype="object"),
+                "expected": pd.Series([m["expected"] for m in moves], dtype="object"),
+                "status": pd.Series([m["status"] for m in moves], dtype="object"),
+                "reason": pd.Series([m.get("reason") for m in moves], dtype="object"),
+                "ref": pd.Series([m.get("ref") for m in moves], dtype="object"),
+                "next_attempt_at": pd.Series(
+                    [m.get("next_attempt_at") for m in moves], dtype="datetime64[us]"
+                ),
+                "transient_failures": pd.Series([m.get("transient_failures") for m in moves], dtype="Int64"),
+                "failure": pd.Series([m.get("failure") for m in moves], dtype="object"),
+            }
+        )
+
+        def sql(name: str) -> str:
+            return load_sql(name).replace("{table}", table).replace("{key}", key)
+
+        self.con.register("outbox_moves", frame)
+        self.con.begin()
+        try:
+            self.con.execute(
+                sql("outbox/audit_moves"),
+                {
+                    "run_id": run_id,
+                    "stage": stage or sender,
+                    "entity": table,
+                    "decided_by": decided_by,
+                    "created_at": _now(),  # the audit log keeps the real time, whatever clock a run is given
+                },
+            )
+            moved = self.con.execute(sql("outbox/move"), {"now": now}).fetchone()
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        finally:
+            self.con.unregister("outbox_moves")
+        return int(moved[0]) if moved else 0
+
 
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)

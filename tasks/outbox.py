@@ -1,9 +1,22 @@
-"""Delivering the outbox at most once: reminders and invoice e-mails.
+"""Delivering the outbox at most once, and trying again what failed for a passing reason.
 
-Messages are marked `sending` in the ledger (one transaction per batch) before the mailer is called,
-and `sent`, `failed` (with the reason) or `unknown` after. A message left `sending` by a crash is
-never re-sent blindly: the next delivery marks it `unknown` for a person to resolve. A message the
-mailer could not hand over at all, or held back by the per-customer daily cap, stays `queued`.
+Every outbox message (reminders, invoice e-mails, owner notices, report e-mails) is in one state:
+
+- `queued`: waiting for the next delivery of its stage;
+- `sending`: handed to the mailer (marked before the call, one transaction per batch);
+- `sent`: the mailer accepted it;
+- `failed`: refused for good (a 4xx other than 429, no address, any other error), never tried
+  again; or given up after its retries (`failure` = `transient`), which a person may queue again;
+- `retrying`: a passing failure (a 429 or 5xx once the mailer's own retries are used up, or the
+  provider unreachable); a later delivery sends it again once `next_attempt_at` has come, after
+  `RetrySchedule` (5 min, 30 min, 2 h, 12 h); the 5th such failure in a row gives up: `failed`,
+  "gave up after 5 attempts: <reason>";
+- `unknown`: the request went out and no answer came, or a crash left it `sending`: the provider
+  may have accepted it, so it is never sent again by itself; a person checks and queues it again
+  (`o2c outbox retry`) or marks it sent (`o2c outbox mark-sent`, tasks/outbox_decisions.py).
+
+A message held back by the per-customer daily cap stays as it is. Times come from the `now` clock a
+delivery is given; nothing below reads the wall clock itself.
 """
 
 from __future__ import annotations
@@ -11,13 +24,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tasks.config import Settings
 from tasks.ledger import open_ledger
-from tasks.notify import DeliveryDeferred, DeliveryInDoubt, Mailer
+from tasks.notify import DeliveryInDoubt, DeliveryRetryable, Mailer
 
 BATCH_SIZE = 100  # messages committed as `sending` together: the most a crash can leave in doubt
 
@@ -29,7 +42,7 @@ class Outbox:
     kind: str  # the SendGrid category and the name of the custom argument `<kind>_id`
     table: str
     key: str
-    pending: str  # the query of queued messages
+    pending: str  # the query of messages due: queued, or retrying with their next attempt come
     capped: bool  # whether the per-customer daily cap applies (reminders: yes; invoices: no)
 
 
@@ -37,6 +50,44 @@ REMINDERS = Outbox("reminder", "reminders", "reminder_id", "remind/pending", cap
 INVOICE_MAILS = Outbox("invoice", "invoice_mails", "mail_id", "invoice/pending_mails", capped=False)
 OWNER_NOTICES = Outbox("escalation", "owner_notices", "mail_id", "escalate/pending_notices", capped=False)
 REPORT_MAILS = Outbox("report", "report_mails", "mail_id", "report/pending_mails", capped=False)
+OUTBOXES = (REMINDERS, INVOICE_MAILS, OWNER_NOTICES, REPORT_MAILS)
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """How long a message that failed for a passing reason waits before a delivery tries it again:
+    `delays[k - 1]` after its k-th such failure in a row; the attempt after the last delay is the
+    last one (with the standard delays: 5 attempts, over at least 14 h 35 min)."""
+
+    delays: tuple[timedelta, ...] = (
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=2),
+        timedelta(hours=12),
+    )
+
+    @property
+    def attempts(self) -> int:
+        """How many attempts in a row a message gets before it is given up."""
+        return len(self.delays) + 1
+
+    def after_failure(self, failures: int, reason: str, now: datetime) -> tuple[str, str, datetime | None]:
+        """The state of a message whose `failures`-th passing failure in a row (this one counted)
+        happened at `now`: `retrying` with the reason and the earliest next attempt, or, with no
+        attempt left, `failed` with "gave up after N attempts: <reason>" and no next attempt."""
+        if failures < 1:
+            raise ValueError("a failure is counted from 1")
+        if failures >= self.attempts:
+            return "failed", f"gave up after {failures} attempts: {reason}", None
+        return "retrying", reason, now + self.delays[failures - 1]
+
+
+RETRIES = RetrySchedule()
+
+
+def wall_clock() -> datetime:
+    """The local time to the second, as the ledger keeps its timestamps."""
+    return datetime.now().replace(microsecond=0)
 
 
 def deliver_pending(
@@ -47,26 +98,34 @@ def deliver_pending(
     outbox: Outbox = REMINDERS,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = wall_clock,
+    retries: RetrySchedule = RETRIES,
 ) -> dict[str, int]:
-    """Deliver every queued message of one kind; return how many were sent, failed, found in doubt
-    and held.
+    """Deliver every message of one kind that is due; return how many were sent, failed for good,
+    are retrying, were found in doubt and were held.
 
-    At most `settings.mail_daily_cap` reminders go to one customer per day (the rest wait in the
-    queue), and at most `settings.mail_rate_per_second` messages leave per second.
+    Due: `queued`, or `retrying` with its next attempt at or before `now()`. At most
+    `settings.mail_daily_cap` reminders go to one customer per day (the rest wait), and at most
+    `settings.mail_rate_per_second` messages leave per second (`clock` and `sleep` pace them).
     """
-    counts = {"sent": 0, "failed": 0, "unknown": 0, "held": 0}
-    today = datetime.now(UTC).date()
+    counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
+    started = now()
     gap = 1.0 / settings.mail_rate_per_second if settings.mail_rate_per_second > 0 else 0.0
     next_slot = clock()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        in_doubt = ledger.table(outbox.table).query("status == 'sending'")[outbox.key].tolist()
-        ledger.set_message_statuses(
+        in_doubt = ledger.query("outbox/in_doubt", entity=outbox.table)["message_id"].tolist()
+        reason = "found 'sending' after an interrupted delivery"
+        ledger.move_messages(
             outbox.table,
-            [(mid, "unknown", "found 'sending' after an interrupted delivery", None) for mid in in_doubt],
-            run_id,
+            [
+                {"message_id": m, "expected": "sending", "status": "unknown", "reason": reason}
+                for m in in_doubt
+            ],
+            run_id=run_id,
+            now=started,
         )
         counts["unknown"] = len(in_doubt)
-        params = {"today": today} if outbox.capped else {}
+        params: dict[str, Any] = {"now": started, **({"today": started.date()} if outbox.capped else {})}
         pending: list[dict[str, Any]] = ledger.query(outbox.pending, **params).to_dict("records")
         sent_today: dict[str, int] = {}
         ready = []
@@ -80,17 +139,59 @@ def deliver_pending(
             ready.append(message)
         for start in range(0, len(ready), BATCH_SIZE):
             batch = ready[start : start + BATCH_SIZE]
-            ids = [m[outbox.key] for m in batch]
-            ledger.set_message_statuses(outbox.table, [(mid, "sending", None, None) for mid in ids], run_id)
-            outcomes: list[tuple[str, str, str | None, str | None]] = []
+            sending = [
+                {"message_id": m[outbox.key], "expected": m["status"], "status": "sending"} for m in batch
+            ]
+            ledger.move_messages(outbox.table, sending, run_id=run_id, now=now())
+            results = []
             for row in batch:
                 wait = next_slot - clock()
                 if wait > 0:
                     sleep(wait)
                 next_slot = max(next_slot, clock()) + gap
-                outcomes.append(_deliver(mailer, outbox, row, settings.home, counts))
-            ledger.set_message_statuses(outbox.table, outcomes, run_id)
+                results.append((row, *_hand_over(mailer, outbox, row, settings.home)))
+            settled_at = now()
+            moves = [
+                settle(
+                    row[outbox.key], _count(row.get("transient_failures")), ref, error, settled_at, retries
+                )
+                for row, ref, error in results
+            ]
+            for move in moves:
+                counts[move["status"]] += 1
+            ledger.move_messages(outbox.table, moves, run_id=run_id, now=settled_at)
     return counts
+
+
+def settle(
+    message_id: str,
+    failures: int,
+    ref: str | None,
+    error: Exception | None,
+    now: datetime,
+    retries: RetrySchedule = RETRIES,
+) -> dict[str, Any]:
+    """The move of one message the mailer was just given (it is `sending`), from what the mailer
+    said at `now`: `sent` with the provider's reference; `unknown` when no answer came; `retrying`
+    (or, its attempts used up, `failed`) for a passing failure, `failures` being the passing
+    failures in a row before this one; `failed` for good for anything else."""
+    move: dict[str, Any] = {"message_id": message_id, "expected": "sending"}
+    if error is None:
+        return {**move, "status": "sent", "ref": ref, "transient_failures": 0}
+    reason = str(error)[:500] or type(error).__name__
+    if isinstance(error, DeliveryInDoubt):
+        return {**move, "status": "unknown", "reason": reason}
+    if isinstance(error, DeliveryRetryable):
+        status, reason, next_attempt_at = retries.after_failure(failures + 1, reason, now)
+        return {
+            **move,
+            "status": status,
+            "reason": reason,
+            "next_attempt_at": next_attempt_at,
+            "transient_failures": failures + 1,
+            "failure": "transient",
+        }
+    return {**move, "status": "failed", "reason": reason, "failure": "permanent"}
 
 
 def message_of(outbox: Outbox, row: dict[str, Any], home: Path) -> dict[str, Any]:
@@ -118,21 +219,19 @@ def message_of(outbox: Outbox, row: dict[str, Any], home: Path) -> dict[str, Any
     }
 
 
-def _deliver(
-    mailer: Mailer, outbox: Outbox, row: dict[str, Any], home: Path, counts: dict[str, int]
-) -> tuple[str, str, str | None, str | None]:
-    """One message through the mailer: its new state, the reason and the provider's reference."""
-    mid = row[outbox.key]
+def _hand_over(
+    mailer: Mailer, outbox: Outbox, row: dict[str, Any], home: Path
+) -> tuple[str | None, Exception | None]:
+    """One message through the mailer: the provider's reference, or what went wrong."""
     try:
-        ref = mailer.send(message_of(outbox, row, home))
-    except DeliveryInDoubt as exc:
-        counts["unknown"] += 1
-        return mid, "unknown", str(exc)[:500], None
-    except DeliveryDeferred as exc:
-        counts["held"] += 1
-        return mid, "queued", str(exc)[:500], None
+        return mailer.send(message_of(outbox, row, home)), None
     except Exception as exc:  # one message failing must not stop the others
-        counts["failed"] += 1
-        return mid, "failed", str(exc)[:500], None
-    counts["sent"] += 1
-    return mid, "sent", None, ref
+        return None, exc
+
+
+def _count(value: Any) -> int:
+    """A count cell that may be empty (NULL, NaN, NA) as an int."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

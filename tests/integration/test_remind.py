@@ -54,7 +54,7 @@ def test_one_consolidated_message_per_customer_in_the_outbox(home: Path, tmp_pat
     _prepare(home, tmp_path)
     summary = remind_flow(as_of=AS_OF, home=str(home))
     assert summary["counts"]["customers_reminded"] == 2
-    assert summary["delivery"] == {"sent": 2, "failed": 0, "unknown": 0, "held": 0}
+    assert summary["delivery"] == {"sent": 2, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
     with open_ledger(load_settings(home).ledger_path) as ledger:
         reminders = ledger.table("reminders").set_index("customer_id")
     assert reminders.loc["C1", "invoice_ids"] == "A-1;A-2"
@@ -124,7 +124,7 @@ def test_a_message_in_doubt_is_not_resent_and_one_failure_does_not_stop_the_rest
         ledger.set_reminder_status(ids["C2"], "queued", None, None, "test")
     delivered: list[str] = []
     counts = deliver_pending(settings, FailingFor("buchhaltung@mueller.example", delivered), "test-run")
-    assert counts == {"sent": 0, "failed": 1, "unknown": 1, "held": 0}
+    assert counts == {"sent": 0, "failed": 1, "retrying": 0, "unknown": 1, "held": 0}
     assert delivered == []
     with open_ledger(settings.ledger_path) as ledger:
         status = ledger.table("reminders").set_index("customer_id")

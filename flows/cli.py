@@ -805,6 +805,100 @@ def writeoff_list(as_json: AsJson = False, home: Home = None) -> None:
         )
 
 
+outbox_app = typer.Typer(
+    no_args_is_help=True, help="E-mails that need a person: in doubt, failed or retrying; retry or mark sent."
+)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Any state: queued, sending, sent, retrying, failed or unknown."),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="reminder, invoice, escalation or report.")
+    ] = None,
+    as_json: AsJson = False,
+    home: Home = None,
+) -> None:
+    """Messages needing attention (unknown, failed, retrying), newest first: id, kind, recipient,
+    status, attempts, next attempt, reason."""
+    from tasks import outbox_decisions
+
+    with _deciding(home) as (ledger, _settings, _run_id):
+        rows = outbox_decisions.needing_attention(ledger, status=status, kind=kind)
+    shown = [
+        {
+            "message_id": r["message_id"],
+            "kind": r["kind"],
+            "customer_id": r["customer_id"],
+            "recipient": r["recipient"],
+            "as_of": _day(r["as_of"]),
+            "status": r["status"],
+            "attempts": int(r["attempts"] or 0),
+            "last_attempt_at": _moment(r["last_attempt_at"]),
+            "next_attempt_at": _moment(r["next_attempt_at"]),
+            "reason": r["status_reason"],
+        }
+        for r in rows
+    ]
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    if not shown:
+        typer.echo("no messages need attention" if status is None else f"no messages {status}")
+    for r in shown:
+        typer.echo(
+            f"{r['message_id']}  {r['kind']:<10} {r['recipient'] or '(no address)'}  {r['status']:<8}"
+            f"  attempts {r['attempts']}  next {r['next_attempt_at'] or '-'}  {r['reason'] or ''}"
+        )
+
+
+def _moment(value: Any) -> str | None:
+    """A timestamp cell as YYYY-MM-DDTHH:MM:SS, or None where there is none."""
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat(timespec="seconds")
+
+
+def _outbox_decision(message_id: str, by: str, home: str | None, *, retry: bool) -> None:
+    from tasks import outbox_decisions
+
+    decide = outbox_decisions.retry if retry else outbox_decisions.mark_sent
+    with _deciding(home) as (ledger, _settings, run_id):
+        row = decide(ledger, message_id, by, run_id=run_id, now=datetime.now().replace(microsecond=0))
+    if retry:
+        typer.echo(
+            f"{row['message_id']} queued again by {row['decided_by']} (was {row['before']});"
+            f" the next {outbox_decisions.stage_of(row)} run delivers it"
+        )
+    else:
+        typer.echo(f"{row['message_id']} marked sent by {row['decided_by']} (was {row['before']})")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    message_id: Annotated[str, typer.Argument(help="The message id (from `o2c outbox list`).")],
+    by: By,
+    home: Home = None,
+) -> None:
+    """Queue a message in doubt (unknown) or given up (failed after its retries) again, once you
+    have checked the provider did not deliver it: the next delivery sends it."""
+    _outbox_decision(message_id, by, home, retry=True)
+
+
+@outbox_app.command("mark-sent")
+def outbox_mark_sent(
+    message_id: Annotated[str, typer.Argument(help="The message id (from `o2c outbox list`).")],
+    by: By,
+    home: Home = None,
+) -> None:
+    """Mark a message in doubt (unknown) sent, once you have checked the provider delivered it."""
+    _outbox_decision(message_id, by, home, retry=False)
+
+
 @app.command()
 def status(as_json: AsJson = False, home: Home = None) -> None:
     """Row counts of the ledger's tables and the latest run of each stage."""

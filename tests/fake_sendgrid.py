@@ -3,7 +3,9 @@
 It records every request (path, headers, JSON body) and answers each with the next behaviour
 queued by the test: `accept` (202 with an `X-Message-Id`), `rate_limit` (429 with `Retry-After`),
 `error` (500), `refuse` (400 with SendGrid's error body), or `hang` (reads the request, then
-answers nothing for longer than any client waits). With nothing queued it accepts.
+answers nothing for longer than any client waits). With nothing queued it accepts. Behaviours
+queued for one recipient (`for_recipient`) answer that recipient's requests first, whatever the order
+the messages leave in.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class FakeSendGrid:
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
     behaviours: list[str] = field(default_factory=list)
+    by_recipient: dict[str, list[str]] = field(default_factory=dict)
     retry_after: str = "1"
     hang_seconds: float = 5.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,9 +44,28 @@ class FakeSendGrid:
         self.behaviours.extend(behaviours)
         return self
 
-    def next_behaviour(self) -> str:
+    def for_recipient(self, address: str, *behaviours: str) -> FakeSendGrid:
+        """Answer the next requests to `address` with these behaviours, in turn."""
+        self.by_recipient.setdefault(address, []).extend(behaviours)
+        return self
+
+    def next_behaviour(self, recipient: str | None = None) -> str:
         with self._lock:
+            mine = self.by_recipient.get(recipient or "")
+            if mine:
+                return mine.pop(0)
             return self.behaviours.pop(0) if self.behaviours else "accept"
+
+    def to(self, address: str) -> list[Recorded]:
+        """The requests that were addressed to `address`."""
+        return [r for r in self.requests if _recipient(r.body) == address]
+
+
+def _recipient(body: dict[str, Any]) -> str | None:
+    try:
+        return str(body["personalizations"][0]["to"][0]["email"])
+    except (KeyError, IndexError, TypeError):
+        return None
 
 
 def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
@@ -57,7 +79,7 @@ def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
             with fake._lock:
                 fake.requests.append(Recorded(self.path, dict(self.headers.items()), body))
                 number = len(fake.requests)
-            behaviour = fake.next_behaviour()
+            behaviour = fake.next_behaviour(_recipient(body))
             if behaviour == "hang":
                 threading.Event().wait(fake.hang_seconds)
                 return

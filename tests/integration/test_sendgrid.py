@@ -1,6 +1,8 @@
 """Reminders delivered through the real `sendgrid` library against a local fake SendGrid v3 API:
 the payloads, waiting on 429, retrying 5xx, failing one message on 4xx, a hang left in doubt, and
-a crash between the call and the `sent` mark that never leads to a second e-mail."""
+a crash between the call and the `sent` mark that never leads to a second e-mail; passing failures
+retried by later runs (with the clock given) until sent or given up; and a person resolving a
+message in doubt through `o2c outbox`."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import base64
 import dataclasses
 import logging
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,10 @@ def queued(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: Fa
     fake.then("refuse", "refuse", "refuse")  # the flow's own delivery: refused, then re-queued below
     remind_flow(as_of=AS_OF, home=str(home))
     with open_ledger(load_settings(home).ledger_path) as ledger:
-        ledger.con.execute("update reminders set status = 'queued', status_reason = null")
+        ledger.con.execute(
+            "update reminders set status = 'queued', status_reason = null, attempts = 0,"
+            " last_attempt_at = null, failure = null"
+        )
     fake.requests.clear()
     fake.behaviours.clear()
     return home
@@ -80,7 +85,7 @@ def test_the_remind_flow_delivers_through_sendgrid_with_categories_and_the_remin
     monkeypatch.setenv("O2C_SENDGRID_HOST", fake.host)
     monkeypatch.setenv("O2C_SENDGRID_SANDBOX", "1")
     summary = remind_flow(as_of=AS_OF, home=str(home))
-    assert summary["delivery"] == {"sent": 2, "failed": 1, "unknown": 0, "held": 0}
+    assert summary["delivery"] == {"sent": 2, "failed": 1, "retrying": 0, "unknown": 0, "held": 0}
     assert len(fake.requests) == 2  # C3 has no address: refused before any request
     with open_ledger(load_settings(home).ledger_path) as ledger:
         reminders = ledger.table("reminders").set_index("customer_id")
@@ -109,20 +114,18 @@ def test_a_429_waits_as_sendgrid_asks_then_delivers_once(queued: Path, fake: Fak
     waits: list[float] = []
     counts = deliver_pending(load_settings(queued), mailer(fake, waits), "test")
     assert waits == [7.0]
-    assert counts == {"sent": 2, "failed": 1, "unknown": 0, "held": 0}
+    assert counts == {"sent": 2, "failed": 1, "retrying": 0, "unknown": 0, "held": 0}
     assert len(fake.requests) == 3  # one refused by the rate limit, then each message once
 
 
-def test_a_5xx_is_retried_with_backoff_and_gives_up_after_the_last_attempt(
-    queued: Path, fake: FakeSendGrid
-) -> None:
+def test_a_5xx_is_retried_with_backoff_then_left_for_a_later_run(queued: Path, fake: FakeSendGrid) -> None:
     fake.then("error", "error", "error", "error")  # the first message: every attempt fails
     waits: list[float] = []
     counts = deliver_pending(load_settings(queued), mailer(fake, waits, attempts=4), "test")
     assert waits == [1.0, 2.0, 4.0]
-    assert counts["failed"] == 2 and counts["sent"] == 1  # the other address still goes out
-    failed = [s for s in statuses(queued).values() if s[0] == "failed"]
-    assert any(reason and "SendGrid answered 500" in reason for _, reason in failed)
+    assert counts == {"sent": 1, "failed": 1, "retrying": 1, "unknown": 0, "held": 0}
+    retrying = [reason for status, reason in statuses(queued).values() if status == "retrying"]
+    assert len(retrying) == 1 and retrying[0] and retrying[0].startswith("SendGrid answered 500")
 
 
 def test_a_4xx_fails_that_message_only_with_the_reason_stored(queued: Path, fake: FakeSendGrid) -> None:
@@ -130,7 +133,7 @@ def test_a_4xx_fails_that_message_only_with_the_reason_stored(queued: Path, fake
     waits: list[float] = []
     counts = deliver_pending(load_settings(queued), mailer(fake, waits), "test")
     assert waits == []  # a 400 is not retried
-    assert counts == {"sent": 1, "failed": 2, "unknown": 0, "held": 0}
+    assert counts == {"sent": 1, "failed": 2, "retrying": 0, "unknown": 0, "held": 0}
     reasons = [reason for status, reason in statuses(queued).values() if status == "failed"]
     assert any("SendGrid answered 400" in r and "valid address" in r for r in reasons if r)
 
@@ -142,10 +145,11 @@ def test_a_hang_leaves_the_message_in_doubt_and_it_is_never_sent_again(
     fake.then("hang")
     settings = load_settings(queued)
     counts = deliver_pending(settings, mailer(fake, timeout=0.5), "test")
-    assert counts == {"sent": 1, "failed": 1, "unknown": 1, "held": 0}
+    assert counts == {"sent": 1, "failed": 1, "retrying": 0, "unknown": 1, "held": 0}
     asked = len(fake.requests)
-    again = deliver_pending(settings, mailer(fake, timeout=0.5), "test")
-    assert again == {"sent": 0, "failed": 0, "unknown": 0, "held": 0}
+    days_later = datetime.now() + timedelta(days=2)  # no answer is never retried, however long after
+    again = deliver_pending(settings, mailer(fake, timeout=0.5), "test", now=lambda: days_later)
+    assert again == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
     assert len(fake.requests) == asked == 2
     unknown = [reason for status, reason in statuses(queued).values() if status == "unknown"]
     assert unknown and "may have accepted" in unknown[0]
@@ -169,7 +173,7 @@ def test_a_crash_between_the_call_and_the_sent_mark_never_sends_twice(
     assert len(fake.requests) == 1
     assert sorted(s for s, _ in statuses(queued).values()) == ["sending", "sending", "sending"]
     counts = deliver_pending(settings, mailer(fake), "next-run")
-    assert counts == {"sent": 0, "failed": 0, "unknown": 3, "held": 0}
+    assert counts == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 3, "held": 0}
     assert len(fake.requests) == 1  # nothing in doubt is sent again
 
 
@@ -185,7 +189,7 @@ def test_the_daily_cap_holds_a_second_message_to_the_same_customer(queued: Path,
             " from reminders where customer_id = 'C1'"
         )
     counts = deliver_pending(settings, mailer(fake), "second")
-    assert counts == {"sent": 0, "failed": 0, "unknown": 0, "held": 1}
+    assert counts == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 1}
     assert statuses(queued)["C1"] in {("sent", None), ("queued", None)}
 
 
@@ -249,7 +253,7 @@ def test_an_invoice_e_mail_goes_through_sendgrid_with_its_pdf(
     monkeypatch.setenv("SENDGRID_API_KEY", KEY)
     monkeypatch.setenv("O2C_SENDGRID_HOST", fake.host)
     summary = invoice_flow(as_of=AS_OF, home=str(home))
-    assert summary["delivery"] == {"sent": 1, "failed": 0, "unknown": 0, "held": 0}
+    assert summary["delivery"] == {"sent": 1, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
     (request,) = fake.requests
     body = request.body
     assert body["subject"] == "Invoice O2C-2026-000001 from Example Trading Ltd"
@@ -264,3 +268,177 @@ def test_an_invoice_e_mail_goes_through_sendgrid_with_its_pdf(
         mails = ledger.table("invoice_mails")
     assert mails[["invoice_id", "status"]].values.tolist() == [["O2C-2026-000001", "sent"]]
     assert mails.at[0, "delivered_ref"].startswith("fake-")
+
+
+# -- passing failures retried by later runs, and a person resolving what is in doubt ------------
+BOLD = "ap@bold.example"  # C1's address
+T0 = datetime(2026, 11, 20, 9, 0, 0)
+
+
+def reminder(home: Path, customer_id: str) -> dict[str, Any]:
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        rows = ledger.table("reminders").set_index("customer_id")
+    return {"reminder_id": rows.loc[customer_id, "reminder_id"], **rows.loc[customer_id].to_dict()}
+
+
+def deliver_at(home: Path, sendgrid: SendGridMailer, at: datetime, run_id: str = "run") -> dict[str, int]:
+    return deliver_pending(load_settings(home), sendgrid, run_id, now=lambda: at)
+
+
+@pytest.mark.parametrize(("behaviour", "status"), [("error", 500), ("rate_limit", 429)])
+def test_a_reminder_sendgrid_answered_a_passing_failure_is_sent_by_a_later_run(
+    queued: Path, fake: FakeSendGrid, behaviour: str, status: int
+) -> None:
+    fake.for_recipient(BOLD, behaviour, behaviour)  # both of the mailer's attempts in the first run
+    waits: list[float] = []
+    first = deliver_at(queued, mailer(fake, waits, attempts=2), T0, "run-1")
+    assert first == {"sent": 1, "failed": 1, "retrying": 1, "unknown": 0, "held": 0}
+    assert len(waits) == 1  # the mailer's own retry, within the call
+    c1 = reminder(queued, "C1")
+    assert c1["status"] == "retrying" and c1["status_reason"].startswith(f"SendGrid answered {status}")
+    assert (c1["next_attempt_at"], c1["attempts"], c1["transient_failures"]) == (
+        T0 + timedelta(minutes=5),
+        1,
+        1,
+    )
+    too_soon = deliver_at(queued, mailer(fake, attempts=2), T0 + timedelta(minutes=4), "run-2")
+    assert too_soon == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
+    assert len(fake.to(BOLD)) == 2
+    later = deliver_at(queued, mailer(fake, attempts=2), T0 + timedelta(minutes=5), "run-3")
+    assert later == {"sent": 1, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
+    c1 = reminder(queued, "C1")
+    assert c1["status"] == "sent" and c1["delivered_ref"].startswith("fake-") and c1["attempts"] == 2
+    deliver_at(queued, mailer(fake, attempts=2), T0 + timedelta(days=1), "run-4")
+    assert len(fake.to(BOLD)) == 3  # two refused for a passing reason, one accepted: sent once
+
+
+def test_after_five_passing_failures_in_a_row_the_reminder_is_given_up(
+    queued: Path, fake: FakeSendGrid
+) -> None:
+    fake.for_recipient(BOLD, *["error"] * 5)
+    at = T0
+    for run in range(1, 6):
+        deliver_at(queued, mailer(fake, attempts=1), at, f"run-{run}")
+        c1 = reminder(queued, "C1")
+        if run < 5:
+            assert c1["status"] == "retrying" and c1["transient_failures"] == run
+            at = c1["next_attempt_at"]
+    assert at == T0 + timedelta(minutes=5 + 30 + 120 + 720)
+    assert c1["status"] == "failed" and c1["failure"] == "transient"
+    assert c1["status_reason"].startswith("gave up after 5 attempts: SendGrid answered 500")
+    deliver_at(queued, mailer(fake, attempts=1), at + timedelta(days=7), "run-6")
+    assert len(fake.to(BOLD)) == 5 and reminder(queued, "C1")["status"] == "failed"
+
+
+def test_sendgrid_unreachable_is_retried_by_a_later_run(queued: Path, fake: FakeSendGrid) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: the connection is never made
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    nowhere = SendGridMailer(
+        KEY, "receivables@example.com", f"http://127.0.0.1:{closed}", attempts=2, sleep=[].append
+    )
+    first = deliver_at(queued, nowhere, T0, "run-1")
+    assert first == {"sent": 0, "failed": 1, "retrying": 2, "unknown": 0, "held": 0}
+    assert "could not be reached" in reminder(queued, "C1")["status_reason"]
+    later = deliver_at(queued, mailer(fake), T0 + timedelta(minutes=6), "run-2")
+    assert later == {"sent": 2, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
+    assert len(fake.requests) == 2
+
+
+def o2c(home: Path, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    return CliRunner().invoke(app, [*args, "--home", str(home)])
+
+
+def outbox_audit(home: Path, key: str) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    import json
+
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        rows = ledger.con.execute(
+            "select run_id, stage, before, after from audit_log where key = ? and stage = 'outbox' order by audit_id",
+            [key],
+        ).fetchall()
+    return [(r[0], r[1], json.loads(r[2]), json.loads(r[3])) for r in rows]
+
+
+def test_a_message_in_doubt_is_listed_then_queued_again_by_a_person_and_sent_once(
+    queued: Path, fake: FakeSendGrid
+) -> None:
+    import json
+
+    fake.hang_seconds = 3.0
+    fake.for_recipient(BOLD, "hang")
+    deliver_at(queued, mailer(fake, timeout=0.5), T0, "run-1")
+    c1, c3 = reminder(queued, "C1")["reminder_id"], reminder(queued, "C3")["reminder_id"]
+    listed = o2c(queued, "outbox", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 2  # C1 in doubt, C3 refused (no address); C2's sent reminder needs nothing
+    assert lines[0].startswith(
+        f"{c1}  reminder   {BOLD}  unknown   attempts 1  next -  no answer from SendGrid"
+    )
+    assert lines[1].startswith(f"{c3}  reminder   (no address)  failed    attempts 1")
+    shown = json.loads(
+        o2c(queued, "outbox", "list", "--json", "--kind", "reminder", "--status", "unknown").stdout
+    )
+    assert [(r["message_id"], r["status"], r["attempts"], r["recipient"]) for r in shown] == [
+        (c1, "unknown", 1, BOLD)
+    ]
+    assert json.loads(o2c(queued, "outbox", "list", "--json", "--kind", "invoice").stdout) == []
+
+    refused = o2c(queued, "outbox", "retry", c3, "--by", "ann")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert (
+        refused.stderr
+        == f"error: {c3} was refused for good (the customer has no e-mail address): it is not sent again\n"
+    )
+    retried = o2c(queued, "outbox", "retry", c1, "--by", "ann")
+    assert retried.exit_code == 0, retried.output
+    assert retried.stdout == f"{c1} queued again by ann (was unknown); the next remind run delivers it\n"
+    twice = o2c(queued, "outbox", "retry", c1, "--by", "ann")
+    assert twice.exit_code == 2 and twice.stderr.count("\n") == 1 and f"{c1} is queued" in twice.stderr
+    assert outbox_audit(queued, c1) == [
+        (
+            outbox_audit(queued, c1)[0][0],
+            "outbox",
+            {"status": "unknown"},
+            {"status": "queued", "reason": "queued again by ann", "by": "ann"},
+        )
+    ]
+    assert outbox_audit(queued, c1)[0][0].startswith("cli:")
+
+    counts = deliver_at(queued, mailer(fake), T0 + timedelta(hours=1), "run-2")
+    assert counts == {"sent": 1, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
+    deliver_at(queued, mailer(fake), T0 + timedelta(days=1), "run-3")
+    assert len(fake.to(BOLD)) == 2  # the request that hung, and the one the person allowed
+    assert reminder(queued, "C1")["status"] == "sent"
+
+
+def test_mark_sent_closes_a_message_the_provider_did_deliver(queued: Path, fake: FakeSendGrid) -> None:
+    fake.hang_seconds = 3.0
+    fake.for_recipient(BOLD, "hang")
+    deliver_at(queued, mailer(fake, timeout=0.5), T0, "run-1")
+    c1 = reminder(queued, "C1")["reminder_id"]
+    unknown_id = o2c(queued, "outbox", "mark-sent", "R-nothing", "--by", "bob")
+    assert unknown_id.exit_code == 2 and unknown_id.stderr == "error: no outbox message 'R-nothing'\n"
+    no_name = o2c(queued, "outbox", "mark-sent", c1, "--by", " ")
+    assert no_name.exit_code == 2 and no_name.stderr == "error: --by must name the person who decides\n"
+    marked = o2c(queued, "outbox", "mark-sent", c1, "--by", "bob")
+    assert marked.exit_code == 0, marked.output
+    assert marked.stdout == f"{c1} marked sent by bob (was unknown)\n"
+    row = reminder(queued, "C1")
+    assert (row["status"], row["sent_at"], row["status_reason"]) == ("sent", T0, "marked sent by bob")
+    again = o2c(queued, "outbox", "mark-sent", c1, "--by", "bob")
+    assert again.exit_code == 2 and again.stderr.startswith(f"error: {c1} is sent: only a message in doubt")
+    assert [a[2:] for a in outbox_audit(queued, c1)] == [
+        ({"status": "unknown"}, {"status": "sent", "reason": "marked sent by bob", "by": "bob"})
+    ]
+    assert c1 not in o2c(queued, "outbox", "list").stdout
+    assert c1 in o2c(queued, "outbox", "list", "--status", "sent").stdout
+    deliver_at(queued, mailer(fake), T0 + timedelta(days=1), "run-2")
+    assert len(fake.to(BOLD)) == 1  # the one request, never repeated

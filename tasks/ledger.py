@@ -622,7 +622,7 @@ class Ledger:
                 },
             )
             moved = self.con.execute(sql("outbox/move"), {"now": now}).fetchone()
-            self.con.commit()
+            self._commit(f"{table}: delivery states")
         except BaseException:
             self.con.rollback()
             raise

@@ -461,3 +461,30 @@ def test_every_outbox_table_has_the_columns_a_retry_needs(ledger: Ledger) -> Non
     for outbox in (REMINDERS, INVOICE_MAILS, OWNER_NOTICES, REPORT_MAILS):
         columns = set(ledger.table(outbox.table).columns)
         assert {"attempts", "last_attempt_at", "next_attempt_at", "transient_failures", "failure"} <= columns
+
+
+def test_a_move_from_a_state_the_message_has_left_changes_nothing(settings: Settings) -> None:
+    """The guard a person's decision relies on: a message is moved only from the state the move
+    expects, and only a message that moved gets an audit row."""
+    stale, fresh = queue(settings, REMINDERS, "a@one.example", "b@two.example")
+    moves = [
+        {"message_id": stale, "expected": "unknown", "status": "sent", "reason": "marked sent by ann"},
+        {"message_id": fresh, "expected": "queued", "status": "sending"},
+    ]
+    with open_ledger(settings.ledger_path) as opened:
+        moved = opened.move_messages(
+            "reminders", moves, run_id="cli:5", now=T0, stage="outbox", decided_by="ann"
+        )
+    assert moved == 1
+    assert (state(settings, REMINDERS, stale)["status"], state(settings, REMINDERS, stale)["sent_at"]) == (
+        "queued",
+        None,
+    )
+    assert (state(settings, REMINDERS, fresh)["status"], state(settings, REMINDERS, fresh)["attempts"]) == (
+        "sending",
+        1,
+    )
+    assert audit(settings, stale) == []
+    assert [a[2:] for a in audit(settings, fresh)] == [
+        ({"status": "queued"}, {"status": "sending", "reason": None, "by": "ann"})
+    ]

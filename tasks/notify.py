@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from rules.policy import PolicyError
 from tasks.config import RULES_DIR, Settings
+from tasks.crash import crash_point
 
 SUBJECTS = {
     "en": {0: "Upcoming payment: invoices falling due", "other": "Payment reminder: open invoices"},
@@ -314,7 +315,9 @@ class SendGridMailer:
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
+                crash_point("sendgrid: the request is about to go out")
                 response = self.client.send(mail)
+                crash_point("sendgrid: SendGrid answered, the answer not yet passed on")
                 return str(response.headers.get("X-Message-Id") or message["message_id"])
             except HTTPError as exc:
                 status = int(getattr(exc, "status_code", 0) or 0)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.config import Settings
+from tasks.crash import crash_point
 from tasks.ledger import open_ledger
 from tasks.notify import DeliveryInDoubt, DeliveryRetryable, Mailer
 
@@ -149,7 +150,9 @@ def deliver_pending(
                 if wait > 0:
                     sleep(wait)
                 next_slot = max(next_slot, clock()) + gap
+                crash_point(f"{outbox.table}: a message is about to be handed to the mailer")
                 results.append((row, *_hand_over(mailer, outbox, row, settings.home)))
+                crash_point(f"{outbox.table}: the mailer took a message, its state not yet written")
             settled_at = now()
             moves = [
                 settle(

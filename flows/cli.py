@@ -64,7 +64,9 @@ def _run_flow(flow_fn: Any, **params: Any) -> Any:
     if state.is_failed() or state.is_crashed():
         code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
         _fail(state.message or "the flow run failed", code)
-    return state.result()
+    from tasks.flow_returns import result_of
+
+    return result_of(state)
 
 
 def _print(value: Any, as_json: bool) -> None:

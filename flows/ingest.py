@@ -90,4 +90,4 @@ def ingest_flow(
                     return conclude(results[-1])
     except data_errors() as exc:
         return failed(exc)
-    return results
+    return conclude(results)

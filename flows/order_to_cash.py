@@ -14,6 +14,7 @@ from flows.remind import remind_flow
 from flows.report import report_flow
 from tasks.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.failure_notice import STOPPED_AT
+from tasks.flow_returns import remember, result_of
 from tasks.stage import resolve_as_of
 
 STAGE_FLOWS = {
@@ -70,10 +71,10 @@ def order_to_cash(
                 f"order to cash as of {day}: stopped at {stage}",
             )
             return Failed(name=state.name, message=f"{STOPPED_AT}{stage}: {state.message}", data=results)
-        results[stage] = state.result()
+        results[stage] = result_of(state)
     publish_markdown(
         "order-to-cash-summary",
         pipeline_summary_markdown(str(day), chosen, results),
         f"order to cash as of {day}: every stage's outcome and counts",
     )
-    return results
+    return remember(results)

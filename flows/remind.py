@@ -105,6 +105,6 @@ def remind_flow(
                 summary["planned"] = remind.dry_run_view(dunning, latest)
             else:
                 summary["delivery"] = deliver(settings)
-            return summary
+            return conclude(summary)
     except data_errors() as exc:
         return failed(exc)

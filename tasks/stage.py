@@ -25,6 +25,7 @@ from tasks.checkpoint import CheckpointResult
 from tasks.config import Settings
 from tasks.crash import crash_point
 from tasks.evidence import snapshot
+from tasks.flow_returns import remember
 from tasks.ledger import Publication, open_ledger
 
 # Names of the Failed states that mean "the input or the policy is wrong", not "the system broke".
@@ -52,7 +53,7 @@ def conclude(result: Any) -> Any:
 
     if isinstance(result, dict) and result.get("outcome") == "halted":
         return Failed(name="Halted", message=result["halt_message"], data=result)
-    return result
+    return remember(result)
 
 
 def failed(exc: Exception) -> Any:

@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: env demo test lint bench clean
+.PHONY: env demo test lint bench soak clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -27,6 +27,16 @@ lint: env
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy tasks rules
+
+# The long proofs: every crash point of three books and 50 double starts (tests/crash/harness.py),
+# then the money invariants at 20,000 Hypothesis examples. Prints what it tried and how long it took.
+soak: env
+	@began=$$(date +%s); status=0; \
+	$(VENV)/bin/python -m tests.crash.harness --books 3 --pairs 50 || status=1; \
+	HYPOTHESIS_PROFILE=soak $(VENV)/bin/pytest -q -p no:cacheprovider --hypothesis-show-statistics \
+		tests/unit/test_money_properties.py || status=1; \
+	echo "make soak: $$(( ($$(date +%s) - began) / 60 )) min, $$([ $$status = 0 ] && echo passed || echo FAILED)"; \
+	exit $$status
 
 bench: env
 	$(VENV)/bin/o2c bench --invoices 10000

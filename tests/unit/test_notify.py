@@ -159,7 +159,10 @@ def test_sending_the_same_message_again_overwrites_it(tmp_path: Path) -> None:
     assert len(list(tmp_path.iterdir())) == 1
 
 
-def test_make_mailer(tmp_path: Path) -> None:
+def test_make_mailer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No Prefect Secret block either: looking one up starts Prefect's local API (tens of seconds);
+    # reading the key from a real block is tests/integration/test_sendgrid.py's.
+    monkeypatch.setattr("tasks.notify._secret", lambda block_name: None)
     mailer = make_mailer(Settings(home=tmp_path))
     assert isinstance(mailer, FileMailer)
     assert mailer.folder == tmp_path / "outbox"

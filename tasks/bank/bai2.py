@@ -6,10 +6,16 @@ balances the bank states (type codes 010 opening, 015 closing) become the openin
 balance, and every transaction detail (16 record, with its 88 continuations) one entry. BAI2
 amounts carry no decimal point: they count the currency's minor unit, so 1234 in USD is 12.34.
 
-A file is used whole or refused whole with `StatementRejected`: anything the library cannot read
-or whose totals do not add up, an account with neither entries nor balances, a currency that
-neither the account nor its group states or that we do not know, and a detail whose amount is
-missing or whose type code is neither a credit nor a debit. Nothing is guessed or repaired.
+A file is used whole or refused whole with `StatementRejected`: a file cut short (a group,
+account or the file itself without its trailer, a record cut mid-way), records out of order,
+anything the library cannot read or whose totals do not add up, an account with neither entries
+nor balances, a currency that neither the account nor its group states or that we do not know,
+and a detail whose amount is missing or whose type code is neither a credit nor a debit. A
+refusal names the line and the record where it can. Nothing is guessed or repaired.
+
+The structure (01 (02 (03 16* 49)+ 98)+ 99, with 88 continuing any record) is checked before the
+library reads the file: the library neither reports a missing trailer nor stops at the end of a
+file cut after a transaction detail (it reads that last record again, for ever).
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bai2 import bai2 as bai2_reader
 from bai2.constants import FundsType, TypeCodeTransaction
+from bai2.exceptions import IntegrityException
+from bai2.helpers import IteratorHelper
+from bai2.parsers import Bai2FileParser
 
 from tasks.bank.model import (
     BOOKED,
@@ -56,19 +64,140 @@ def read_bai2(path: Path) -> list[Statement]:
     return statements
 
 
+_RECORD_NAMES = {
+    "01": "file header",
+    "02": "group header",
+    "03": "account identifier",
+    "16": "transaction detail",
+    "49": "account trailer",
+    "88": "continuation",
+    "98": "group trailer",
+    "99": "file trailer",
+}
+
+
+class _PastTheEnd(Exception):
+    """The library asked for a record after the last one (it would otherwise loop on the last)."""
+
+
+class _Records(IteratorHelper):
+    """The library's record iterator, counting the records it hands out so that a failure can be
+    placed on its line, and refusing to be advanced again once the records have run out."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.position = -1
+        self.exhausted = False
+        super().__init__(lines)
+
+    def advance(self) -> None:
+        if self.exhausted:
+            raise _PastTheEnd
+        try:
+            super().advance()
+        except StopIteration:
+            self.exhausted = True
+            raise
+        self.position += 1
+
+
 def _parse(path: Path) -> Any:
-    """Let the library read the file, including its record counts and control totals."""
+    """Check the file's structure, then let the library read it, with its record counts and totals."""
     if not path.is_file():
         raise rejection(path, "file not found")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise rejection(path, "not UTF-8/ASCII text") from None
+    numbered = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
+    numbered = [(number, line) for number, line in numbered if line]
+    records = _structure(path, numbered)
+    records_seen = _Records([line for _number, line in numbered])
     try:
-        return bai2_reader.parse_from_string(text, check_integrity=True)
+        return Bai2FileParser(records_seen, check_integrity=True).parse()
     except Exception as exc:  # any complaint of the library means the file is unreadable as BAI2
         message = " ".join(str(exc).split())[:200]
-        raise rejection(path, f"the bai2 library cannot read it: {type(exc).__name__}: {message}") from None
+        if isinstance(exc, IntegrityException):  # found when a section closes: no one line to name
+            raise rejection(
+                path, f"the bai2 library cannot read it: {type(exc).__name__}: {message}"
+            ) from None
+        line, code = records[min(max(records_seen.position, 0), len(records) - 1)]
+        where = f"line {line} ({_RECORD_NAMES[code]}, {code})"
+        if isinstance(exc, IndexError | _PastTheEnd):
+            raise rejection(
+                path, f"{where} is cut short: it lacks fields its record type must have"
+            ) from None
+        raise rejection(
+            path, f"the bai2 library cannot read {where}: {type(exc).__name__}: {message}"
+        ) from None
+
+
+def _structure(path: Path, numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The records of the file as (line of their first row, record code), once its layout is known
+    to be whole: a file header first, every group and account closed by its trailer, the file
+    trailer last. Refused, naming the line, when a record is unknown, out of place or missing."""
+    if not numbered:
+        raise rejection(path, "empty: no BAI2 records in it")
+    records: list[tuple[int, str]] = []
+    group: int | None = None  # line of the open group header
+    account: int | None = None  # line of the open account identifier
+    stage = "start"  # start -> file (after 01) -> end (after 99)
+    for line, text in numbered:
+        code = text[:2]
+        if code not in _RECORD_NAMES:  # the library reads the fields from the 4th character on
+            raise rejection(path, f"line {line}: {text[:2]!r} is not a BAI2 record code")
+        name = f"line {line}: {_RECORD_NAMES[code]} ({code})"
+        if code == "88":
+            if not records:
+                raise rejection(path, f"{name} continues no record")
+            continue
+        records.append((line, code))
+        if stage == "end":
+            raise rejection(path, f"{name} after the file trailer (99)")
+        if stage == "start" and code != "01":
+            raise rejection(path, f"{name} where the file header (01) must come first")
+        if code == "01":
+            if stage != "start":
+                raise rejection(path, f"{name}: a second file header")
+            stage = "file"
+        elif code == "02":
+            if group is not None:
+                raise rejection(
+                    path, f"{name}: the group of line {group} has no group trailer (98) before it"
+                )
+            group = line
+        elif code == "03":
+            if group is None:
+                raise rejection(path, f"{name} outside a group (no group header, 02, before it)")
+            if account is not None:
+                raise rejection(
+                    path, f"{name}: the account of line {account} has no account trailer (49) before it"
+                )
+            account = line
+        elif code in ("16", "49"):
+            if account is None:
+                raise rejection(path, f"{name} outside an account (no account identifier, 03, before it)")
+            if code == "49":
+                account = None
+        elif code == "98":
+            if account is not None:
+                raise rejection(path, f"{name}: the account of line {account} has no account trailer (49)")
+            if group is None:
+                raise rejection(path, f"{name} closes no group (no group header, 02, before it)")
+            group = None
+        elif code == "99":
+            if group is not None:
+                raise rejection(path, f"{name}: the group of line {group} has no group trailer (98)")
+            stage = "end"
+    last = numbered[-1][0]
+    if account is not None:
+        missing = f"the account of line {account} has no account trailer (49)"
+    elif group is not None:
+        missing = f"the group of line {group} has no group trailer (98)"
+    elif stage != "end":
+        missing = "there is no file trailer (99)"
+    else:
+        return records
+    raise rejection(path, f"cut short: {missing}; the file ends at line {last}")
 
 
 def _statement(
@@ -77,7 +206,12 @@ def _statement(
     """One account of one group as a canonical statement."""
     header = account.header
     label = f"account {header.customer_account_number or '?'} (group/account {position})"
-    balances = {item.type_code.code: item.amount for item in header.summary_items}
+    # A summary field may leave its type code (no summary) or its amount (not reported) empty.
+    balances = {
+        item.type_code.code: item.amount
+        for item in header.summary_items
+        if item.type_code is not None and item.amount is not None
+    }
     has_balance = _OPENING_LEDGER in balances or _CLOSING_LEDGER in balances
     if not account.children and not has_balance:
         raise rejection(path, f"{label} has no transactions and no balances")

@@ -2,9 +2,12 @@
 camt.054 (debit/credit notification), every version of the family (camt.05x.001.NN).
 
 A file gives one `Statement` per report, statement or notification in it, each with its entries as a
-table of transactions (one row per transaction detail). The reader trusts nothing: DTDs and entities
+table of transactions (one row per transaction detail, each for its own amount; a batch whose details
+state no amounts is one row for the entry). The statement's currency is the account's (`Acct/Ccy`),
+else the one currency its balances and entries state. The reader trusts nothing: DTDs and entities
 are forbidden, the root must be a camt message, and an entry without a readable amount, currency or
-credit/debit indicator rejects the whole file with `StatementRejected`. Nothing is repaired or guessed.
+credit/debit indicator, a batch whose details do not add up to the entry, or amounts in more than one
+currency reject the whole file with `StatementRejected`. Nothing is repaired or guessed.
 The reader is pure: no clock, environment, network or orchestration.
 """
 
@@ -21,6 +24,7 @@ from defusedxml import ElementTree as SafeET
 from tasks.bank import camt_fields as fields
 from tasks.bank.camt_fields import Camt, FieldProblem
 from tasks.bank.model import ENTRY_COLUMNS, Statement, StatementRejected, entries_frame, rejection
+from tasks.money import to_major_str
 
 __all__ = ["ENTRY_COLUMNS", "MAX_FILE_BYTES", "Statement", "StatementRejected", "read_camt"]
 
@@ -121,12 +125,32 @@ def _statement(
         statement_id=camt.text(record, "Id"),
         sequence_number=camt.first_text(record, "ElctrncSeqNb", "LglSeqNb"),
         account=fields.account_id(camt, camt.find(record, "Acct")),
-        currency=camt.text(record, "Acct/Ccy"),
+        currency=_currency(camt, record, label),
         opening_balance_minor=opening,
         closing_balance_minor=closing,
         created_at=camt.text(record, "CreDtTm"),
         entries=entries_frame(rows),
     )
+
+
+def _currency(camt: Camt, record: Element, label: str) -> str | None:
+    """The account's currency: `Acct/Ccy`, else the one currency all its balances and entries state.
+
+    `Acct/Ccy` is optional and many banks leave it out while every amount states its currency.
+    When the account names none and its balances and entries are not all in one currency, the
+    statement has no currency it can be checked in, and the file is refused.
+    """
+    stated = camt.text(record, "Acct/Ccy")
+    if stated is not None:
+        return stated
+    amounts = [*camt.find_all(record, "Bal/Amt"), *camt.find_all(record, "Ntry/Amt")]
+    found = sorted({(node.get("Ccy") or "").strip() for node in amounts} - {""})
+    if len(found) > 1:
+        raise FieldProblem(
+            f"{label}: the account states no currency (Acct/Ccy) and its balances and entries"
+            f" disagree ({', '.join(found)})"
+        )
+    return found[0] if found else None
 
 
 def _balances(camt: Camt, record: Element, label: str) -> tuple[int | None, int | None]:
@@ -149,7 +173,13 @@ def _balances(camt: Camt, record: Element, label: str) -> tuple[int | None, int 
 
 
 def _entry_rows(camt: Camt, entry: Element, what: str) -> list[dict[str, Any]]:
-    """The transactions of one entry: one per transaction detail, or the entry itself when it has none."""
+    """The transactions of one entry: one per transaction detail, or the entry itself when it has none.
+
+    A batched entry (several details) books the sum of its details: each detail is one transaction
+    for its own amount (`Amt`, else `AmtDtls/TxAmt/Amt`), and the details must add up to the
+    entry. When a detail of a batch states no amount of its own, the batch cannot be split and is one
+    transaction for the entry's amount. Each transaction of a batch gets its own `transaction_key`.
+    """
     minor, currency = fields.amount(camt.find(entry, "Amt"), what)
     entry_direction = fields.direction(camt, entry, what)
     details = camt.find_all(entry, "NtryDtls/TxDtls")
@@ -161,25 +191,116 @@ def _entry_rows(camt: Camt, entry: Element, what: str) -> list[dict[str, Any]]:
         "status": camt.first_text(entry, "Sts/Cd", "Sts/Prtry", "Sts"),
     }
     entry_reference = camt.text(entry, "AcctSvcrRef")
+    entry_row = {
+        **shared,
+        "bank_reference": entry_reference,
+        "amount_minor": minor,
+        "currency": currency,
+        "credit_debit": entry_direction,
+        "bank_transaction_code": entry_code,
+    }
     if not details:
-        row = {"bank_reference": entry_reference, "amount_minor": minor, "currency": currency}
-        return [{**shared, **row, "credit_debit": entry_direction, "bank_transaction_code": entry_code}]
+        return [entry_row]
     rows = []
     for number, detail in enumerate(details, start=1):
-        detail_what = f"{what} detail {number}"
-        row = _detail_row(camt, detail, detail_what, (minor, currency, entry_direction))
+        row = _detail_row(camt, detail, f"{what} detail {number}", (minor, currency, entry_direction))
         detail_reference = camt.text(detail, "Refs/AcctSvcrRef")
         row["bank_reference"] = detail_reference if len(details) > 1 else entry_reference or detail_reference
         row["bank_transaction_code"] = row["bank_transaction_code"] or entry_code
         rows.append({**shared, **row})
-    return rows
+    if len(details) == 1:
+        return rows
+    if not all(_own_amount(camt, detail) is not None for detail in details):
+        return [_batch_as_one(entry_row, rows)]
+    _check_batch_total(what, rows, minor, currency, entry_direction)
+    keys = _detail_keys(camt, details, entry_reference or shared["entry_reference"])
+    return [{**row, "transaction_key": key} for row, key in zip(rows, keys, strict=True)]
+
+
+# References that say there is no reference (SEPA's NOTPROVIDED, SWIFT's NONREF).
+_NO_REFERENCE = {"NOTPROVIDED", "NONREF", "NONE"}
+
+
+def _detail_keys(camt: Camt, details: list[Element], entry_reference: str | None) -> list[str | None]:
+    """The identity of each detail of a batched entry: distinct within the entry, the same every read.
+
+    The detail's own account servicer reference when no other detail of the entry has it (it is
+    the bank's own reference, as unique as an entry's); else its transaction id, else its end-to-end
+    id (chosen by the payer, so qualified by the entry's reference), each only when no other detail of
+    the entry shares it; else the entry's reference and the detail's position ("REF/2"). None (a hash
+    of the entry's content is used) when neither the detail nor the entry has any reference.
+    """
+    paths = ("Refs/AcctSvcrRef", "Refs/TxId", "Refs/EndToEndId")
+    columns = [[_reference(camt.text(detail, path)) for detail in details] for path in paths]
+    keys: list[str | None] = []
+    for position, _detail in enumerate(details):
+        key = None
+        for field, values in enumerate(columns):
+            value = values[position]
+            if value is None or values.count(value) > 1 or value == entry_reference:
+                continue
+            key = value if field == 0 or entry_reference is None else f"{entry_reference}/{value}"
+            break
+        if key is None and entry_reference is not None:
+            key = f"{entry_reference}/{position + 1}"
+        keys.append(key)
+    for position, key in enumerate(keys):  # a reference that happens to equal another's fallback
+        if key is not None and keys.count(key) > 1 and entry_reference is not None:
+            keys[position] = f"{entry_reference}/{position + 1}"
+    return keys
+
+
+def _reference(value: str | None) -> str | None:
+    return None if value is None or value.upper() in _NO_REFERENCE else value
+
+
+def _own_amount(camt: Camt, detail: Element) -> Element | None:
+    """The amount element a transaction detail states for itself, if any."""
+    node = camt.find(detail, "Amt")
+    return node if node is not None else camt.find(detail, "AmtDtls/TxAmt/Amt")
+
+
+def _check_batch_total(
+    what: str, rows: list[dict[str, Any]], minor: int, currency: str, direction: str
+) -> None:
+    """The details of a batch in the entry's currency must add up to what the entry books."""
+    if any(row["currency"] != currency for row in rows):
+        return  # details in another currency (instructed amounts) cannot be summed against the entry
+    signed = sum(
+        row["amount_minor"] if row["credit_debit"] == fields.CREDIT else -row["amount_minor"] for row in rows
+    )
+    booked = minor if direction == fields.CREDIT else -minor
+    if signed != booked:
+        raise FieldProblem(
+            f"{what}: its {len(rows)} transaction details add up to {to_major_str(signed, currency)} {currency},"
+            f" the entry books {to_major_str(booked, currency)} {currency}"
+        )
+
+
+def _batch_as_one(entry_row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A batch whose details do not state their amounts: one transaction for the entry's amount,
+    with what all its details agree on (counterparty, references) and all their remittance texts."""
+
+    def agreed(column: str) -> Any:
+        values = {row[column] for row in rows}
+        return values.pop() if len(values) == 1 else None
+
+    texts = list(dict.fromkeys(row["remittance_text"] for row in rows if row["remittance_text"]))
+    party = ("counterparty_name", "counterparty_account", "counterparty_bic")
+    same_side = agreed("credit_debit") == entry_row["credit_debit"]
+    return {
+        **entry_row,
+        **{column: agreed(column) if same_side else None for column in party},
+        "creditor_reference": agreed("creditor_reference"),
+        "end_to_end_id": agreed("end_to_end_id"),
+        "remittance_text": " ".join(texts) or None,
+        "bank_transaction_code": entry_row["bank_transaction_code"] or agreed("bank_transaction_code"),
+    }
 
 
 def _detail_row(camt: Camt, detail: Element, what: str, entry_money: tuple[int, str, str]) -> dict[str, Any]:
     """One transaction detail: its own amount and direction where given, else the entry's."""
-    amount_node = camt.find(detail, "Amt")
-    if amount_node is None:
-        amount_node = camt.find(detail, "AmtDtls/TxAmt/Amt")
+    amount_node = _own_amount(camt, detail)
     minor, currency, credit_debit = entry_money
     if amount_node is not None:
         minor, currency = fields.amount(amount_node, what)

@@ -4,6 +4,10 @@ A statement is one account's report from the bank for one period: who (account, 
 balance the bank says it had at the start and at the end, and the booked entries in between.
 Money is always an integer count of the currency's minor unit; balances are signed (credit
 positive, debit negative) while entry amounts are positive with the direction in `credit_debit`.
+
+`transaction_key` is set by a reader only where the bank reference cannot tell an entry's
+transactions apart (the details of a batched camt entry, which share the entry's reference): it is
+unique within the statement and the same on every read of the file, and it identifies the payment.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pandas as pd
 ENTRY_COLUMNS: tuple[str, ...] = (
     "bank_reference",
     "entry_reference",
+    "transaction_key",
     "booking_date",
     "value_date",
     "amount_minor",

@@ -5,20 +5,40 @@ The maintained `mt940` library does the reading; this module decides what of it 
 opening and closing balance the bank states (`:60a:`/`:62a:`) and one entry per `:61:` line, with
 the details of its `:86:` line. A file is used whole or refused whole: anything the library cannot
 read, a file without any `:20:` statement, a statement with neither entries nor balances, an
-unknown or missing currency, or an amount that is not an exact decimal raises `StatementRejected`.
-Nothing is guessed or repaired on the way.
+MT940 statement without its closing balance (a file cut short), an unknown or missing currency,
+or an amount that is not an exact decimal raises `StatementRejected`. Nothing is guessed or
+repaired on the way. Bank shapes read as the banks send them: a `:28C:` wrapped over lines, a
+`:61:` customer reference longer than 16 characters (ING, SNS), the currency some banks append
+to the `:25:` account (split off, and then the statement's currency when no balance states one),
+and the counterparty account on the second line of Rabobank's old `:61:`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import mt940
 from mt940.models import Amount, Balance, Transactions
-from mt940.tags import StatementASNB, StatementGLS, Tag
+from mt940.tags import (
+    AvailableBalance,
+    BalanceBase,
+    ClosingBalance,
+    FinalClosingBalance,
+    FinalOpeningBalance,
+    ForwardAvailableBalance,
+    IntermediateClosingBalance,
+    IntermediateOpeningBalance,
+    OpeningBalance,
+    StatementASNB,
+    StatementGLS,
+    StatementNumber,
+    Tag,
+)
+from mt940.tags import Statement as StatementLine
 
 from tasks.bank.model import (
     BOOKED,
@@ -31,18 +51,125 @@ from tasks.bank.model import (
     known_currency,
     rejection,
 )
-from tasks.money import MoneyError, to_minor
+from tasks.money import MoneyError, is_currency, to_minor
+
+# The library logs every tag it cannot match at ERROR level, as several lines with its regular
+# expression (through `logging` only; it never prints). That reaches the terminal through Python's
+# last-resort handler or Prefect's console handler, while the refusal below already says it in one
+# line naming the file, so its loggers ("mt940" and the per-tag "mt940.tags.<Tag>") are silenced.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
 
 # Every opt-in fix of the library: reversals signed like the money movement they are (RC is money
 # out), the `?31` counterparty account kept apart from the name, `:86:` details never truncated, a
 # byte-order mark dropped, and a missing KREF never wiping the `:61:` customer reference.
 _OPTIONS = mt940.Options.all()
 
+# The library finds a tag's processors and result keys by the CamelCase words of its class name
+# ("StatementNumber" -> statement_number), so these subclasses add only capitals, as its own
+# StatementASNB does: they parse differently and are processed exactly like the tag they replace.
+
+
+class StatementNumberWRAPPED(StatementNumber):
+    """`:28C:` statement number and page, also when the bank wraps the value over lines (ING)."""
+
+    def parse(self, transactions: Transactions, value: str) -> dict[str, str | None]:
+        return super().parse(transactions, re.sub(r"\s+", "", value))
+
+
+class StatementLONGREF(StatementLine):
+    """The `:61:` statement line with a customer reference longer than SWIFT's 16 characters.
+
+    ING and SNS write references (an end-to-end id, the counterparty's IBAN) of up to 34 characters
+    where SWIFT allows 16. A reference whose 16th character is not a space goes on to the next space
+    or `//`; one that is padded to 16 characters with spaces ends there, so Rabobank's old layout
+    (a padded reference followed by the counterparty's name on the same line) reads as before.
+    """
+
+    pattern: ClassVar[str] = StatementLine.pattern.replace(
+        r"(?P<customer_reference>((?!//)[^\n]){0,16})",
+        r"(?P<customer_reference>((?!//)[^\n]){0,16}((?<=\S)((?!//)\S)+)?)",
+    )
+
+
+if StatementLONGREF.pattern == StatementLine.pattern:  # pragma: no cover - a library upgrade
+    raise ImportError("mt940: the :61: pattern changed; StatementLONGREF no longer applies")
+
+
+class MalformedField(Exception):
+    """A tag whose value the library would read only in part (it ignores what its pattern leaves)."""
+
+
+# A balance: D/C mark, YYMMDD date, ISO currency and an amount with a decimal comma, nothing after.
+_BALANCE_TEXT = re.compile(r"[DC]\d{6}[A-Z]{3}(?P<amount>\d+(?:,\d*)?)\s*")
+
+
+def _whole_balance(tag: type[BalanceBase]) -> BalanceBase:
+    """The library's balance tag (`:60F:`, `:62F:`, ...), refusing a value it would read in part.
+
+    Its pattern reads up to 16 amount characters and ignores the rest of the line, so
+    `C261102EUR1.130,00` (a thousands separator) would be a balance of 1.00 and `C261102105000,00`
+    (no currency) one in currency "105". Only the first line is the balance (the last tag of a
+    message carries its envelope on the next lines); zeros padding an amount beyond 16 characters
+    change nothing and are let be.
+    """
+
+    class Whole(tag):  # type: ignore[misc,valid-type]  # one subclass per balance tag
+        def parse(self, transactions: Transactions, value: str) -> dict[str, str | None]:
+            data = super().parse(transactions, value)
+            line = value.split("\n", 1)[0]  # later lines: the message's envelope (`-}{5:}`, headers)
+            found = _BALANCE_TEXT.fullmatch(line)
+            if found is None or _number(found["amount"]) != _number(data.get("amount")):
+                raise MalformedField(
+                    f":{self.id}: balance {line!r} is not a D/C mark, a YYMMDD date, a currency and"
+                    " an amount (digits and a decimal comma)"
+                )
+            return data
+
+    Whole.__name__ = Whole.__qualname__ = f"{tag.__name__}WHOLE"  # the slug comes from the name
+    return Whole()
+
+
+def _number(text: str | None) -> Decimal | None:
+    """An MT940 amount ("1000,50", zero-padded or not) as a number, None when it is not one."""
+    try:
+        return Decimal((text or "").replace(",", ".", 1))
+    except ArithmeticError:
+        return None
+
+
+class StatementWHOLE(StatementLONGREF):
+    """The `:61:` line with its transaction type (a capital and three more, `NTRF`, `N541`, `S   `)
+    required, as SWIFT has it: the library leaves it optional and so reads `C1.5,00NTRF` as an
+    amount of 1 followed by the reference `.5,00NTRF` (and `C1e3NTRF` as 1 with the type `e3NT`)."""
+
+    pattern: ClassVar[str] = StatementLONGREF.pattern.replace(
+        r"(?P<id>[A-Z][A-Z0-9 ]{3})?", r"(?P<id>(?-i:[A-Z])[A-Z0-9 ]{3})"
+    )
+
+
+if StatementWHOLE.pattern == StatementLONGREF.pattern:  # pragma: no cover - a library upgrade
+    raise ImportError("mt940: the :61: pattern changed; StatementWHOLE no longer applies")
+
+_STATEMENT_NUMBER = StatementNumberWRAPPED()
+_BALANCES: dict[int | str, Tag] = {
+    tag.id: _whole_balance(tag)
+    for tag in (
+        OpeningBalance,
+        FinalOpeningBalance,
+        IntermediateOpeningBalance,
+        ClosingBalance,
+        FinalClosingBalance,
+        IntermediateClosingBalance,
+        AvailableBalance,
+        ForwardAvailableBalance,
+    )
+}
+
 #: Bank dialects of the `:61:` statement line the library knows; the caller says which bank it is.
 DIALECTS: dict[str, dict[int | str, Tag]] = {
-    "swift": {},
-    "asnb": {61: StatementASNB()},  # ASN Bank: IBAN in the customer reference, name on the next line
-    "gls": {61: StatementGLS()},  # GLS Bank: customer references longer than 16 characters
+    "swift": {**_BALANCES, 28: _STATEMENT_NUMBER, 61: StatementWHOLE()},
+    "asnb": {**_BALANCES, 28: _STATEMENT_NUMBER, 61: StatementASNB()},  # ASN: IBAN as reference
+    "gls": {**_BALANCES, 28: _STATEMENT_NUMBER, 61: StatementGLS()},  # GLS: references of any length
 }
 
 _OPENING = ("final_opening_balance", "opening_balance", "intermediate_opening_balance")
@@ -66,17 +193,38 @@ def read_mt940(path: Path, *, dialect: str = "swift") -> list[Statement]:
 
 
 def _parse(path: Path, dialect: str) -> list[Transactions]:
-    """Let the library split the file into `:20:` blocks and read their tags."""
+    """Split the file into its `:20:` blocks, as the library does, and let the library read the
+    tags of each; a block it cannot read is refused naming the statement."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown MT940 dialect {dialect!r}; known: {', '.join(DIALECTS)}")
     if not path.is_file():
         raise rejection(path, "file not found")
     try:
-        blocks = mt940.parse_statements(path, tags=dict(DIALECTS[dialect]) or None, options=_OPTIONS)
-    except Exception as exc:  # any complaint of the library means the file is unreadable as MT940
-        raise rejection(path, f"the mt940 library cannot read it: {_complaint(exc)}") from None
-    if not blocks:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise rejection(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp852")  # the library's own fallback: every byte is a character
+    texts = [
+        part
+        for part in re.split(r"(?m)^(?=:20:)", text.removeprefix("\ufeff"))
+        if part.strip().startswith(":20:")
+    ]
+    if not texts:
         raise rejection(path, "no statement in it (no :20: transaction reference)")
+    blocks = []
+    for number, part in enumerate(texts, start=1):
+        reference = part.strip()[4:].split("\n", 1)[0].strip()
+        where = f"statement {number} (:20:{reference})"
+        try:
+            [block] = mt940.parse_statements(part, tags=dict(DIALECTS[dialect]), options=_OPTIONS)
+        except MalformedField as problem:
+            raise rejection(path, f"{where}: {problem}") from None
+        except Exception as exc:  # any complaint of the library means the file is unreadable as MT940
+            raise rejection(path, f"{where}: the mt940 library cannot read it: {_complaint(exc)}") from None
+        blocks.append(block)
     return blocks
 
 
@@ -88,24 +236,83 @@ def _statement(path: Path, block: Transactions, dialect: str) -> Statement:
     closing_balance = _first(data, _CLOSING)
     if not len(block) and opening_balance is None and closing_balance is None:
         raise rejection(path, f"{label} has no transactions and no balances")
-    currency = _currency(path, block.currency, label)
+    account, account_currency = _account(data.get("account_identification"))
+    if account_currency and block.currency and account_currency != block.currency:
+        raise rejection(
+            path,
+            f"{label}: account {account} is in {account_currency} (:25:), its balances in {block.currency}",
+        )
+    currency = _currency(path, block.currency or account_currency, label)
     kind = _message_type(data)
+    opening = _balance(path, opening_balance, currency, f"{label} opening balance")
+    closing = _balance(path, closing_balance, currency, f"{label} closing balance")
+    if kind == "MT940" and closing_balance is None:
+        raise rejection(
+            path,
+            f"{label} has no closing balance (:62F: or :62M:): the statement is incomplete, the file"
+            " may be cut short",
+        )
+    bank = _bank_code(account)
     return Statement(
         source=str(path),
         message_type=kind,
         version=kind,
         statement_id=field_text(data.get("transaction_reference")),
         sequence_number=_sequence(data),
-        account=field_text(data.get("account_identification")),
+        account=account,
         currency=currency,
-        opening_balance_minor=_balance(path, opening_balance, currency, f"{label} opening balance"),
-        closing_balance_minor=_balance(path, closing_balance, currency, f"{label} closing balance"),
+        opening_balance_minor=opening,
+        closing_balance_minor=closing,
         created_at=_created_at(data),
         entries=entries_frame(
-            _entry(path, transaction.data, currency, f"{label} entry {number}", dialect)
+            _entry(path, transaction.data, currency, f"{label} entry {number}", dialect, bank)
             for number, transaction in enumerate(block, start=1)
         ),
     )
+
+
+def _account(value: object) -> tuple[str | None, str | None]:
+    """The `:25:` account and the currency some banks append to it (`NL12RABO0123456789EUR`,
+    `NL71RABO0123456789 EUR`, Rabobank's old `1291.99.348EUR`), as (account, currency or None).
+
+    Three trailing letters are a currency only when they are an ISO 4217 code set off by a space
+    or glued to an account number ending in a digit, and the whole is not a valid IBAN as written
+    (Seychelles IBANs end in their currency: SC18SSCB11010000000000001497USD is one account).
+    """
+    text = field_text(value)
+    if text is None:
+        return None, None
+    found = re.fullmatch(r"(?P<account>.*?[0-9A-Za-z])(?P<space>\s*)(?P<currency>[A-Z]{3})", text)
+    if found is None or not is_currency(found["currency"]) or _valid_iban(text):
+        return text, None
+    account = found["account"]
+    if found["space"] or account[-1].isdigit():
+        return account, found["currency"]
+    return text, None
+
+
+def _looks_like_iban(text: str) -> bool:
+    return re.fullmatch(r"[A-Z]{2}\d{2}[A-Za-z0-9]{11,30}", text) is not None
+
+
+def _valid_iban(text: str | None) -> bool:
+    """An IBAN with correct ISO 13616 mod-97 check digits (no spaces)."""
+    if text is None or not _looks_like_iban(text):
+        return False
+    digits = "".join(str(int(char, 36)) for char in (text[4:] + text[:4]).upper())
+    return int(digits) % 97 == 1
+
+
+def _bank_code(account: str | None) -> str | None:
+    """The bank of a Dutch account: the IBAN's bank code (RABO, INGB, SNSB, ...), or RABO for
+    Rabobank's old dotted account number (1291.99.348); None for any other account."""
+    text = account or ""
+    if re.fullmatch(r"NL\d{2}[A-Z]{4}\d{10}", text.upper()):
+        return text[4:8].upper()
+    return "RABO" if re.fullmatch(r"\d{4}\.\d{2}\.\d{3}", text) else None
+
+
+_VOLKSBANK = {"ASNB", "SNSB", "RBRB"}  # ASN Bank, SNS, RegioBank: one bank, one MT940 layout
 
 
 def _message_type(data: dict[str, Any]) -> str:
@@ -131,12 +338,18 @@ def _balance(path: Path, balance: Balance | None, currency: str, label: str) -> 
     return _minor(path, amount.amount, currency, label)
 
 
-def _entry(path: Path, data: dict[str, Any], currency: str, label: str, dialect: str) -> dict[str, Any]:
+def _entry(
+    path: Path, data: dict[str, Any], currency: str, label: str, dialect: str, bank: str | None = None
+) -> dict[str, Any]:
     """One `:61:` line and its `:86:` details as a canonical entry row.
 
     ASN Bank writes the counterparty IBAN where the customer reference belongs and the
-    counterparty name as supplementary details; the "asnb" dialect files them as such.
+    counterparty name as supplementary details; the "asnb" dialect files them as such, and so does
+    the standard one for an account of the Volksbank banks (ASN, SNS, RegioBank), which all write
+    it so. Rabobank's old layout writes the counterparty's account on the second line of the `:61:`
+    (its supplementary details): that is the counterparty account when the `:86:` names none.
     """
+    volksbank = bank in _VOLKSBANK
     amount = data.get("amount")
     if not isinstance(amount, Amount):
         raise rejection(path, f"{label} has no readable amount")
@@ -156,11 +369,26 @@ def _entry(path: Path, data: dict[str, Any], currency: str, label: str, dialect:
         "status": BOOKED,
         **_details(data),
     }
-    if dialect == "asnb":
+    if dialect == "asnb" or (dialect == "swift" and volksbank):
         row["counterparty_account"] = row.pop("entry_reference")
         row["entry_reference"] = None
         row["counterparty_name"] = row["counterparty_name"] or field_words(data.get("extra_details"))
+    elif row["counterparty_account"] is None:
+        row["counterparty_account"] = _supplementary_account(data.get("extra_details"), bank == "RABO")
     return row
+
+
+def _supplementary_account(value: object, rabobank: bool) -> str | None:
+    """The counterparty account a `:61:` carries as its supplementary details, when that is all
+    they are: an IBAN with valid check digits from any bank; in a Rabobank statement, where that
+    line is the counterparty's account by the bank's own layout, any IBAN or the old Dutch bank or
+    giro number (`0123456789`, `P001234567`) as written."""
+    text = (field_text(value) or "").upper()
+    if _valid_iban(text):
+        return text
+    if rabobank and (_looks_like_iban(text) or re.fullmatch(r"P?\d{1,10}", text)):
+        return text
+    return None
 
 
 def _direction(path: Path, mark: object, label: str) -> str:
@@ -281,7 +509,11 @@ def _customer_reference(value: object) -> str | None:
 
 
 def _complaint(exc: Exception) -> str:
-    """The library's complaint on one short line, without memory addresses."""
+    """The library's complaint on one short line, without memory addresses or class names: a tag
+    it cannot match is named as the file writes it (`:61:`) with the start of its value."""
+    if isinstance(exc, RuntimeError) and len(exc.args) == 3 and isinstance(exc.args[1], Tag):
+        value = " ".join(str(exc.args[2]).split())
+        return f"its :{exc.args[1].id}: field {value[:80]!r} does not have that field's layout"
     first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     text = re.sub(r" object at 0x[0-9a-fA-F]+", "", " ".join(first.split()))
     return f"{type(exc).__name__}: {text[:200]}"

@@ -3,9 +3,9 @@
 Pure. `read_statements` picks the reader by the file's content (camt XML, BAI2, MT940/MT942);
 `integrity_problems` checks each statement (opening + credits - debits = closing, continuous
 sequence numbers, one currency per account); `payments_rows` turns the credits (incoming money)
-into canonical payment rows, each identified by its bank reference or, where the bank gives none,
-by a hash of the statement, the entry's position and its content, so the same statement read twice
-adds nothing.
+into canonical payment rows, each identified by its transaction key (a transaction of a batched
+entry) or its bank reference or, where the bank gives neither, by a hash of the statement, the
+entry's position and its content, so the same statement read twice adds nothing.
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ def statement_format(path: Path, head: bytes) -> str | None:
 def read_statements(path: Path) -> list[Statement]:
     """Every statement in a bank file; StatementRejected with one line when it cannot be read."""
     try:
-        head = path.read_bytes()[:4096]
+        content = path.read_bytes()
     except OSError as exc:
         raise rejection(path, f"cannot be read ({exc.strerror})") from None
-    kind = statement_format(path, head)
+    if not content.removeprefix(b"\xef\xbb\xbf").strip():
+        raise rejection(path, "empty: no bank statement in it")
+    kind = statement_format(path, content[:4096])
     if kind == "camt":
         return read_camt(path)
     if kind == "bai2":
@@ -142,9 +144,10 @@ def _payment_row(statement: Statement, source: str, index: int, entry: object) -
     currency = text("currency")
     amount = to_major_str(int(getattr(entry, "amount_minor")), currency)  # noqa: B009
     reference = text("bank_reference")
+    key = text("transaction_key") or reference
     statement_key = statement.statement_id or Path(source).name
-    if reference:
-        payment_id = f"{statement.account or 'account'}:{reference}"
+    if key:
+        payment_id = f"{statement.account or 'account'}:{key}"
     else:
         content = "|".join(
             [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,12 @@ REJECTED = {
     "ministryofjustice/account_trailer_amount_blank_example.bai2": "account 12345 (group/account 1/1) has no "
     "transactions and no balances",
     # meant to fail: record code 00 and dates with slashes
-    "moov/errors/sample-parseError.txt": "cannot read it: ValueError: '00' is not a valid RecordCode",
+    "moov/errors/sample-parseError.txt": "line 1: '00' is not a BAI2 record code",
     # an 03 record whose summary is split mid-field across 88 continuations
-    "moov/sample2.txt": "cannot read it: NotSupportedYetException: Type code '190500000' is not supported yet",
-    # several records on one physical line
-    "moov/sample3.txt": "cannot read it: ValueError: invalid literal for int() with base 10",
+    "moov/sample2.txt": "cannot read line 7 (account identifier, 03): NotSupportedYetException: Type code"
+    " '190500000' is not supported yet",
+    # several records on one physical line: the 02 hides on line 1, behind the 01
+    "moov/sample3.txt": "line 2: account identifier (03) outside a group (no group header, 02, before it)",
     # the account trailer claims 26 records where there are 18 (and a nonsense control total)
     "moov/sample4-continuations-newline-delimited.txt": "cannot read it: IntegrityException: Invalid number "
     "of records for Account. expected 26, found 18",
@@ -158,6 +160,7 @@ def test_a_report_gives_exactly_the_expected_entries(tmp_path: Path) -> None:
             **common,
             "bank_reference": "BANKREF1",
             "entry_reference": "CUSTREF1",
+            "transaction_key": None,
             "value_date": "2024-02-29",
             "amount_minor": 25075,
             "credit_debit": "CRDT",
@@ -168,6 +171,7 @@ def test_a_report_gives_exactly_the_expected_entries(tmp_path: Path) -> None:
             **common,
             "bank_reference": "BANKREF2",
             "entry_reference": "CUSTREF2",
+            "transaction_key": None,
             "value_date": None,
             "amount_minor": 237625,
             "credit_debit": "DBIT",
@@ -202,7 +206,7 @@ def test_the_group_currency_is_used_when_the_account_states_none(tmp_path: Path)
             "16,890,",
             "type code 890 (Contains Non-monetary Information) is not a credit or a debit",
         ),
-        ("01,SENDER", "00,SENDER", "the bai2 library cannot read it"),
+        ("01,SENDER", "00,SENDER", "line 1: '00' is not a BAI2 record code"),
     ],
 )
 def test_unreadable_or_incomplete_reports_are_refused(
@@ -224,3 +228,121 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
 def test_a_float_amount_is_refused() -> None:
     with pytest.raises(StatementRejected, match="not a whole number"):
         _minor(Path("f.bai2"), 12.5, "USD", "detail 1")
+
+
+# --- shapes of real files: an empty summary type code, and files cut short (tests/fixtures/bank) ---
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bank"
+
+
+def _read_within(path: Path, seconds: float = 20) -> list[Statement] | StatementRejected:
+    """`read_bai2(path)`, failing the test instead of hanging when the reader does not return."""
+    outcome: list[list[Statement] | StatementRejected] = []
+
+    def read() -> None:
+        try:
+            outcome.append(read_bai2(path))
+        except StatementRejected as refused:
+            outcome.append(refused)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"reading {path.name} did not finish in {seconds} s"
+    assert outcome, f"reading {path.name} raised something other than StatementRejected"
+    return outcome[0]
+
+
+def test_empty_summary_type_codes_and_amounts_are_read() -> None:
+    """`03,987654321,USD,,,,/` (no summary) and `010,,,` (a balance type without its amount) are
+    legal BAI2: the first account keeps its balances, the others have none stated."""
+    statements = read_bai2(FIXTURES / "bai2_empty_summary_type_code.bai2")
+    summary = [
+        (s.account, s.opening_balance_minor, s.closing_balance_minor, len(s.entries)) for s in statements
+    ]
+    assert summary == [
+        ("123456789", 100000, 125075, 1),
+        ("987654321", None, None, 1),
+        ("555555555", None, None, 1),
+    ]
+    assert [s.entries["amount_minor"].tolist() for s in statements] == [[25075], [5000], [1200]]
+
+
+def test_a_file_cut_after_a_transaction_detail_is_refused_not_read_for_ever() -> None:
+    refused = _read_within(FIXTURES / "bai2_cut_after_detail.bai2")
+    assert isinstance(refused, StatementRejected)
+    assert str(refused) == (
+        "bai2_cut_after_detail.bai2: cut short: the account of line 3 has no account trailer (49);"
+        " the file ends at line 4"
+    )
+
+
+def test_a_record_cut_mid_way_is_refused_naming_its_line() -> None:
+    assert_refused_for(
+        read_bai2,
+        FIXTURES / "bai2_cut_in_file_trailer.bai2",
+        "line 7 (file trailer, 99) is cut short: it lacks fields its record type must have",
+    )
+
+
+@pytest.mark.parametrize(
+    ("keep", "reason"),
+    [
+        (1, "cut short: there is no file trailer (99); the file ends at line 1"),
+        (2, "cut short: the group of line 2 has no group trailer (98); the file ends at line 2"),
+        (3, "cut short: the account of line 3 has no account trailer (49); the file ends at line 3"),
+        (4, "cut short: the account of line 3 has no account trailer (49); the file ends at line 4"),
+        (5, "cut short: the account of line 3 has no account trailer (49); the file ends at line 5"),
+        (6, "cut short: the account of line 3 has no account trailer (49); the file ends at line 6"),
+        (7, "cut short: the group of line 2 has no group trailer (98); the file ends at line 7"),
+        (8, "cut short: there is no file trailer (99); the file ends at line 8"),
+    ],
+)
+def test_a_report_cut_after_any_line_is_refused_naming_what_is_missing(
+    tmp_path: Path, keep: int, reason: str
+) -> None:
+    text = "".join(REPORT.splitlines(keepends=True)[:keep])
+    refused = _read_within(_write(tmp_path, text, "cut.bai2"))
+    assert isinstance(refused, StatementRejected)
+    assert str(refused) == f"cut.bai2: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [
+        ("16,475,237625,0,BANKREF2,CUSTREF2,CHECK PAID 1001/", "16,475"),  # a detail without its amount
+        ("49,250150,5/", "49,"),
+        ("98,250150,1,7/", "98,250150"),
+    ],
+)
+def test_a_record_cut_inside_is_refused_naming_its_line(tmp_path: Path, cut: str, reason: str) -> None:
+    line = REPORT.splitlines().index(cut) + 1
+    refused = _read_within(_write(tmp_path, REPORT.replace(cut, reason), "cut.bai2"))
+    assert isinstance(refused, StatementRejected)
+    message = str(refused)
+    assert message.startswith(f"cut.bai2: line {line} (") and "is cut short" in message, message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (
+            "02,RECEIVER",
+            "88,RECEIVER",
+            "line 3: account identifier (03) outside a group",
+        ),  # 88 continues the 01
+        ("03,123456789", "16,123456789", "line 3: transaction detail (16) outside an account"),
+        ("98,250150,1,7/", "49,250150,5/\n98,250150,1,7/", "line 8: account trailer (49) outside an account"),
+        (
+            "99,250150,1,9/",
+            "99,250150,1,9/\n02,X,Y,1,240229,2400,USD,2/",
+            "line 10: group header (02) after the file trailer",
+        ),
+        ("01,SENDER", "88,SENDER", "line 1: continuation (88) continues no record"),
+    ],
+)
+def test_records_out_of_place_are_refused_naming_the_line(
+    tmp_path: Path, old: str, new: str, reason: str
+) -> None:
+    assert_refused_for(read_bai2, _write(tmp_path, REPORT.replace(old, new), "bad.bai2"), reason)

@@ -296,17 +296,28 @@ def _from_json_dict(data: Mapping[str, Any], limit: int) -> Any:
 
 
 def _trim(value: Any, limit: int) -> Any:
-    """A copy of `value` with lists cut to `limit` entries and long strings shortened."""
+    """A copy of `value` with lists cut to `limit` entries and long strings shortened.
+
+    Strings are HTML-escaped as well: GX's renderer puts the values a check found (what the data
+    held) into the page as markup, so a name such as `"><b>x` would become bold text and a
+    `<script>` would vanish with the sanitiser; escaped, the page shows what the file held.
+    """
     if isinstance(value, Mapping):
         return {key: _trim(item, limit) for key, item in value.items()}
     if isinstance(value, list):
         return [_trim(item, limit) for item in value[:limit]]
     if isinstance(value, str):
-        if len(value) <= TEXT_LIMIT:
-            return value
-        return f"{value[:TEXT_LIMIT]} … ({len(value) - TEXT_LIMIT:,} more characters left out)"
+        if len(value) > TEXT_LIMIT:
+            value = f"{value[:TEXT_LIMIT]} … ({len(value) - TEXT_LIMIT:,} more characters left out)"
+        return html.escape(value, quote=False)
     if hasattr(value, "head") and hasattr(value, "iloc"):  # a frame of unexpected rows
-        return value.head(limit).copy()
+        head = value.head(limit).copy()
+        for column in head.columns:
+            if head[column].dtype == object:
+                head[column] = head[column].map(
+                    lambda v: html.escape(v, quote=False) if isinstance(v, str) else v
+                )
+        return head
     return copy.deepcopy(value)
 
 

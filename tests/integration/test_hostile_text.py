@@ -13,8 +13,7 @@ the collection agency and noticed to their account owners. Then:
 - the invoice PDFs: the text literally, extractable;
 - every e-mail's headers: one sane recipient, no line break in a header, the subject as rendered;
 - the agency hand-over file and the statements reminders attach: as the exports;
-- the Data Docs pages: nothing the data brought runs (a known gap, marked xfail: they show a
-  refused value as markup, not as text).
+- the Data Docs pages: nothing the data brought runs, and a refused value shows as text.
 
 Ingest trims spaces, tabs and line ends around every value (a person's stray whitespace), so a
 value given with a leading tab or carriage return is kept from its first visible character: the
@@ -460,12 +459,6 @@ def test_every_page_in_the_workspace_is_inert(ran: Workspace) -> None:
         _inert(path.read_text(encoding="utf-8"), where, ACTIVE_TAGS if data_docs else FOREIGN_TAGS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Great Expectations renders an unexpected value as HTML, not text: tasks/data_docs.py's"
-    " make_offline drops a <script> with its content (so the value is not shown) and keeps a <b>"
-    " as markup; nothing runs, but the page does not show what the file held",
-)
 def test_data_docs_show_a_refused_value_as_text(ran: Workspace) -> None:
     (page,) = ran.home.glob("data_docs/*/ingest/customers-customers-csv.html")
     text = _inert(page.read_text(encoding="utf-8"), page.name)

@@ -305,3 +305,54 @@ def test_chromium_renders_the_page_offline(page: str, tmp_path: Path) -> None:
     assert "values must be greater than or equal to" in dom
     assert "unexpected values found" in dom
     assert "amount_minor" in dom
+
+
+def test_a_value_the_data_held_shows_as_text_never_as_markup() -> None:
+    from html.parser import HTMLParser
+
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    values = ['"><b>bold', "<script>alert(1)</script>", "&amp; Co", "a < b"]
+    outcome = ExpectationValidationResult(
+        success=False,
+        expectation_config=ExpectationConfiguration(
+            type="expect_column_values_to_be_in_set", kwargs={"column": "name", "value_set": ["x"]}
+        ),
+        result={
+            "element_count": 4,
+            "unexpected_count": 4,
+            "unexpected_percent": 100.0,
+            "partial_unexpected_list": values,
+            "partial_unexpected_counts": [{"value": v, "count": 1} for v in values],
+            "partial_unexpected_index_list": [0, 1, 2, 3],
+        },
+    )
+    suite = ExpectationSuiteValidationResult(
+        success=False,
+        results=[outcome],
+        suite_name="customers",
+        statistics={"evaluated_expectations": 1, "successful_expectations": 0},
+    )
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.text: list[str] = []
+            self.tags: list[str] = []
+
+        def handle_data(self, data: str) -> None:
+            self.text.append(data)
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.append(tag)
+
+    reader = Reader()
+    reader.feed(validation_page(suite, title="customers"))
+    shown = "".join(reader.text)
+    for value in values:
+        assert value in shown, value
+    assert "b" not in reader.tags and "script" not in reader.tags

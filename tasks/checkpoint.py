@@ -1,12 +1,14 @@
 """Data contracts compiled to Great Expectations suites, run on pandas frames between stages.
 
 A contract (`data_contracts/<dataset>.yaml`) names the dataset's grain, its key, its columns
-(type, required, unique, allowed and refused values, minimum), row rules comparing two columns, references to
+(type, required, unique, allowed and refused values, minimum, and for text the longest value and
+whether line breaks may occur), row rules comparing two columns, references to
 other datasets, and what a failure does: `quarantine` (bad rows leave, the rest goes on) or `halt`
 (nothing is published), with a ceiling on the quarantined share above which it halts anyway.
 
 `run_checkpoint(frame, contract, ...)` returns a `CheckpointResult`: the outcome, the rows that
-failed with every reason, and one detail entry per expectation for the evidence.
+failed with every reason, and one detail entry per expectation for the evidence. A halted result
+lists its first reasons (`failure_lines`), so the halt message says what to fix in the file.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ import pandas as pd
 import yaml
 
 from tasks.config import CONTRACTS_DIR
+from tasks.parse import shown
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate", "terms"}
+COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate", "terms", "email"}
+TEXT_TYPES = {"string", "terms", "email"}  # text kept as text: bounded by `max_length`
 TYPED_SUFFIX = {"money": "_minor", "rate": "_ppm"}
+# The longest value a text column takes when its contract names no `max_length`: far beyond any
+# name, reference or note a business file carries, far below what would hurt the ledger or a mailer.
+DEFAULT_MAX_LENGTH = 1_000
+HALT_LINES = 10  # reason lines under a halt's first line, the count of the rest among them
 
 
 class ContractError(ValueError):
@@ -54,6 +62,17 @@ class Contract:
     def required(self) -> list[str]:
         return [name for name, spec in self.columns.items() if spec.get("required")]
 
+    def max_length(self, name: str) -> int | None:
+        """The most characters a value of text column `name` may have (None: not a text column)."""
+        spec = self.columns[name]
+        if spec["type"] not in TEXT_TYPES:
+            return None
+        return int(spec.get("max_length", DEFAULT_MAX_LENGTH))
+
+    def multiline(self, name: str) -> bool:
+        """Whether values of column `name` may hold tabs and line breaks (free text, as a note)."""
+        return bool(self.columns[name].get("multiline", False))
+
 
 @dataclass
 class CheckpointResult:
@@ -66,6 +85,45 @@ class CheckpointResult:
     outcome: str = "passed"  # passed, quarantined, halted
     halt_reason: str | None = None
     validation: Any = field(default=None, repr=False, compare=False)  # GX's result, for the Data Docs
+    # How the failed rows are named in a halt's listing: by the number a person sees in the file
+    # (ingest), else by their key; and the file's own name of each mapped column.
+    first_row_number: int | None = None
+    row_keys: dict[int, str] = field(default_factory=dict)  # of the first failed rows only
+    column_labels: dict[str, str] = field(default_factory=dict)
+    row_values: dict[int, dict[str, str]] = field(default_factory=dict)  # the first failed rows, as read
+
+    def failure_lines(self, limit: int = HALT_LINES) -> list[str]:
+        """The first reasons, one line each (file, row, column, value, rule), at most `limit` lines
+        with the count of the rest as the last: what a person needs to fix the file."""
+        found = [(row, reason) for row in sorted(self.failed_rows) for reason in self.failed_rows[row]]
+        if limit <= 0 or not found:
+            return []
+        shown = found if len(found) <= limit else found[: limit - 1]
+        lines = [f"{self._row_label(row)}: {self._labelled(row, reason)}" for row, reason in shown]
+        if len(found) > len(shown):
+            rest = len(found) - len(shown)
+            rows = len({row for row, _ in found[len(shown) :]})
+            lines.append(f"... and {rest:,} more reason(s) in {rows:,} row(s)")
+        return lines
+
+    def _row_label(self, row: int) -> str:
+        if self.first_row_number is not None:  # a file's row, numbered as a person sees it
+            return f"{Path(self.source).name or self.source} row {self.first_row_number + row}"
+        key = self.row_keys.get(row)  # a stage's output: the row's key
+        return f"{self.dataset} {key}" if key else f"{self.dataset} row {row + 1}"
+
+    def _labelled(self, row: int, reason: str) -> str:
+        """`column: value: rule`, the column also by its name in the file where a mapping renamed it;
+        the value as read is added where the rule does not quote it (a bound, a duplicate key)."""
+        column, sep, rest = reason.partition(": ")
+        if not sep:
+            return reason
+        value = self.row_values.get(row, {}).get(column)
+        if value is not None and value.strip() and not rest.startswith(("'", '"')):
+            rest = f"{shown(value)}: {rest}"
+        label = self.column_labels.get(column)
+        named = f"{column} ({label} in the file)" if label and label != column else column
+        return f"{named}: {rest}"
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -104,6 +162,7 @@ def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
     for name, spec in columns.items():
         if (spec or {}).get("type") not in COLUMN_TYPES:
             problems.append(f"column {name}: type must be one of {sorted(COLUMN_TYPES)}")
+        problems.extend(_text_rule_problems(name, spec or {}))
     for key_column in data.get("key") or []:
         if key_column not in columns:
             problems.append(f"key column {key_column} is not a declared column")
@@ -129,6 +188,26 @@ def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
         max_quarantine_share=float(data.get("max_quarantine_share", 1.0)),
         version=hashlib.sha256(raw_text).hexdigest()[:12],
     )
+
+
+def _text_rule_problems(name: str, spec: dict[str, Any]) -> list[str]:
+    """What is wrong with a column's `max_length` and `multiline`, which only text columns take."""
+    problems = []
+    text = spec.get("type") in TEXT_TYPES
+    if "max_length" in spec:
+        limit = spec["max_length"]
+        if not text:
+            problems.append(
+                f"column {name}: max_length is for text columns ({', '.join(sorted(TEXT_TYPES))})"
+            )
+        elif isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            problems.append(f"column {name}: max_length must be a whole number of characters, at least 1")
+    if "multiline" in spec:
+        if spec.get("type") != "string":
+            problems.append(f"column {name}: multiline is for string columns")
+        elif not isinstance(spec["multiline"], bool):
+            problems.append(f"column {name}: multiline must be true or false")
+    return problems
 
 
 def compile_suite(contract: Contract) -> Any:
@@ -216,14 +295,27 @@ def run_checkpoint(
     known_keys: dict[str, set[str]] | None = None,
     prior_failures: dict[int, list[str]] | None = None,
     ceiling: float | None = None,
+    first_row_number: int | None = None,
+    column_labels: dict[str, str] | None = None,
+    raw_rows: pd.DataFrame | None = None,
 ) -> CheckpointResult:
     """Validate `frame` (index = row positions) against `contract` with Great Expectations.
 
     `prior_failures` are reasons found while parsing (a malformed amount); they are merged with the
     expectations' findings so each failed row carries every reason once. A failed expectation whose
     `exception_info` says it raised is treated as a halt: a check that could not run is no pass.
+    `first_row_number` (the number a person sees for position 0 of a file), `column_labels`
+    (canonical column -> the file's own name) and `raw_rows` (the text as read, same index) only say
+    how a halt's listing names rows, columns and values.
     """
-    result = CheckpointResult(contract.dataset, source, contract.version, rows_checked=len(frame))
+    result = CheckpointResult(
+        contract.dataset,
+        source,
+        contract.version,
+        rows_checked=len(frame),
+        first_row_number=first_row_number,
+        column_labels=dict(column_labels or {}),
+    )
     failed: dict[int, list[str]] = {int(k): list(v) for k, v in (prior_failures or {}).items()}
     parse_failed_columns = {
         (row, reason.split(":", 1)[0]) for row, reasons in failed.items() for reason in reasons
@@ -269,14 +361,37 @@ def run_checkpoint(
     result.failed_rows = failed
     if result.outcome != "halted" and failed:
         share = len(failed) / max(len(frame), 1)
+        limit = contract.max_quarantine_share if ceiling is None else ceiling
         if contract.on_failure == "halt":
             result.outcome, result.halt_reason = "halted", f"{len(failed)} row(s) break the contract"
-        elif share > (contract.max_quarantine_share if ceiling is None else ceiling):
+        elif share > limit:
             result.outcome = "halted"
-            result.halt_reason = f"{share:.0%} of rows break the contract, above the ceiling of {contract.max_quarantine_share:.0%}"
+            result.halt_reason = f"{share:.0%} of rows break the contract, above the ceiling of {limit:.0%}"
         else:
             result.outcome = "quarantined"
+    if result.outcome == "halted":
+        first_failed = sorted(failed)[:HALT_LINES]
+        if first_row_number is None:
+            result.row_keys = _row_keys(frame, contract, first_failed)
+        if raw_rows is not None:
+            result.row_values = {
+                row: {str(c): str(v) for c, v in raw_rows.loc[row].items()}
+                for row in first_failed
+                if row in raw_rows.index
+            }
     return result
+
+
+def _row_keys(frame: pd.DataFrame, contract: Contract, rows: list[int]) -> dict[int, str]:
+    """The key of each of `rows` as text (`P1/I1`), for naming rows of a frame no file numbers."""
+    columns = [contract.typed_column(k) for k in contract.key if contract.typed_column(k) in frame.columns]
+    if not columns:
+        return {}
+    keys = {}
+    for row in rows:
+        if row in frame.index:
+            keys[row] = "/".join(str(frame.at[row, c]) for c in columns)
+    return keys
 
 
 def _base_column(contract: Contract, column: str) -> str:

@@ -2,18 +2,36 @@
 
 Reading (`read_source`, `read_sql_source`) turns a file or a query into text columns; a source that
 cannot be read as its dataset at all raises `SourceRejected` with one line naming the file and the
-problem. `prepare_batch` is pure: text rows, the contract and what the ledger already knows in,
-typed rows per ledger table, quarantined rows with every reason and the checkpoint result out.
+problem (and the row and column where there is one). `prepare_batch` is pure: text rows, the
+contract and what the ledger already knows in, typed rows per ledger table, quarantined rows with
+every reason and the checkpoint result out.
+
+A file is refused whole, before any row is typed, when its shape cannot be trusted:
+- a CSV that is not UTF-8 (a UTF-8 byte-order mark is allowed and dropped), holds a NUL byte, has
+  a header naming a column twice, is separated by something other than commas, has a row with more
+  or fewer fields than its header, has broken quoting, or has a header and no rows;
+- a compressed file that would inflate beyond `MAX_INFLATED_BYTES` or `MAX_INFLATION_RATIO` times
+  its size (a zip bomb): an XLSX or Parquet file from the sizes it declares, before anything is
+  inflated; a .csv.gz (whose sizes are not declared) as soon as its inflated bytes pass the limit;
+- an XLSX that is no workbook (a renamed CSV, an old .xls), or whose header names a column twice;
+- a mapping file that is not a small regular YAML file of keys, that names a column its dataset
+  does not have, or (through `read_sources`) that lies outside the workspace and the shipped
+  `data_contracts/mappings/`, a sidecar mapping that is a link leading out of its folder among them.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
 import json
 import re
+import string
 import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +42,32 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tasks import parse
 from tasks.checkpoint import CheckpointResult, Contract, load_contract, run_checkpoint
-from tasks.order_book import ORDER_BOOK, SPLIT, split_order_book, split_parts
+from tasks.config import CONTRACTS_DIR, PROJECT_ROOT
+from tasks.money import CURRENCY_EXPONENTS
+from tasks.order_book import ORDER_BOOK, PARTS, SPLIT, split_order_book, split_parts
 from tasks.terms import TermsError, parse_terms
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
 DATASETS = ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases")
 FILE_SUFFIXES = (".csv", ".parquet", ".xlsx", ".gz")  # .csv.gz: a gzip-compressed CSV
+
+# What a compressed file may inflate to: far beyond any business file (the UCI Online Retail book is
+# 48 MB as CSV), far below what would take the machine down. Real tables deflate 5 to 20 times; a
+# zip bomb about 1,000 times: above the ratio (and the floor) a file is refused as a bomb.
+MAX_INFLATED_BYTES = 512 * 1024 * 1024
+MAX_INFLATION_RATIO = 100
+RATIO_FLOOR_BYTES = 16 * 1024 * 1024  # smaller than this inflated, any ratio is harmless
+MAX_ARCHIVE_MEMBERS = 10_000  # an XLSX workbook holds a few dozen parts
+MAX_MAPPING_BYTES = 256 * 1024  # a mapping is a page of YAML
+# Where a mapping named on the command line (or a run's parameters) may lie, besides the workspace.
+SHIPPED_MAPPINGS = (PROJECT_ROOT / "data_contracts" / "mappings", CONTRACTS_DIR / "mappings")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = {  # the longest first: a UTF-32 LE mark starts with the UTF-16 LE one
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
 
 
 class SourceRejected(Exception):
@@ -43,6 +81,36 @@ def _check_patterns(extract: dict[str, str]) -> None:
                 raise ValueError(f"extract.{column}: the pattern needs a group, as ^(\\d+)")
         except re.error as exc:
             raise ValueError(f"extract.{column}: not a regular expression ({exc})") from None
+
+
+def _check_columns(
+    datasets: tuple[str, ...],
+    columns: dict[str, str],
+    constants: dict[str, str],
+    templates: dict[str, str],
+    what: str,
+) -> None:
+    """Refuse a mapping that names a canonical column its dataset(s) do not have: it would be read
+    and dropped without a word. A mapped column only a template uses (`{raw_no}`) is a helper."""
+    known: set[str] = set()
+    for dataset in datasets:
+        known |= set(load_contract(dataset).columns)
+    helpers = {
+        name
+        for template in templates.values()
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name
+    }
+    unknown = [
+        c
+        for c in dict.fromkeys([*columns, *constants, *templates])
+        if c not in known and not (c in columns and c in helpers)
+    ]
+    if unknown:
+        names = ", ".join(repr(c) for c in unknown[:5])
+        raise ValueError(
+            f"names column(s) {names} that {what} does not have (it has: {', '.join(sorted(known))})"
+        )
 
 
 class Part(BaseModel):
@@ -62,6 +130,7 @@ class Part(BaseModel):
         if self.dataset not in DATASETS:
             raise ValueError(f"part dataset must be one of {', '.join(DATASETS)}")
         _check_patterns(self.extract)
+        _check_columns((self.dataset,), self.columns, self.constants, self.templates, self.dataset)
         return self
 
 
@@ -93,19 +162,62 @@ class Mapping(BaseModel):
         if (self.dataset == SPLIT) != bool(self.parts):
             raise ValueError("dataset split needs parts, and only a split has parts")
         _check_patterns(self.extract)
+        if self.default_currency is not None and self.default_currency not in CURRENCY_EXPONENTS:
+            raise ValueError(
+                f"default_currency {self.default_currency!r} is not an ISO 4217 code in capitals, as EUR"
+            )
+        if self.dataset == ORDER_BOOK:
+            _check_columns(PARTS, self.columns, self.constants, self.templates, "an order book")
+        elif self.dataset != SPLIT:
+            _check_columns((self.dataset,), self.columns, {}, {}, self.dataset)
+        elif self.columns:
+            raise ValueError("a split maps its columns in each of its parts, not above them")
         return self
 
 
 def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file: a small regular UTF-8 YAML file of keys, without aliases.
+
+    A file that is not a mapping is refused without quoting it: a mistaken path (`/etc/passwd`)
+    never shows its content in the message."""
+    if not path.exists():
+        raise SourceRejected(f"{path}: mapping file not found")
+    if not path.is_file():
+        raise SourceRejected(f"{path.name}: a mapping must be a regular file (this is a folder or a device)")
+    size = path.stat().st_size
+    if size > MAX_MAPPING_BYTES:
+        raise SourceRejected(
+            f"{path.name}: not a valid mapping ({size:,} bytes; a mapping file is at most {MAX_MAPPING_BYTES:,})"
+        )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceRejected(f"{path.name}: not a valid mapping (not UTF-8 text)") from None
+    try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise SourceRejected(
+                f"{path.name}: not a valid mapping (it uses YAML aliases, *name; write each value out)"
+            )
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SourceRejected(f"{path.name}: not a valid mapping (not YAML{where})") from None
+    if not isinstance(data, dict):
+        raise SourceRejected(
+            f"{path.name}: not a valid mapping (a mapping file is YAML keys such as dataset: and columns:)"
+        )
+    try:
         return Mapping.model_validate(data)
-    except FileNotFoundError:
-        raise SourceRejected(f"{path}: mapping file not found") from None
-    except (yaml.YAMLError, ValidationError) as exc:
-        first = str(exc).splitlines()
-        detail = "; ".join(line.strip() for line in first[1:3]) if len(first) > 1 else str(exc)
+    except ValidationError as exc:
+        detail = "; ".join(_validation_problem(error) for error in exc.errors(include_input=False)[:3])
         raise SourceRejected(f"{path.name}: not a valid mapping ({detail})") from None
+
+
+def _validation_problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def detect_dataset(path: Path, mapping: Mapping | None) -> str:
@@ -157,31 +269,30 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, bytes]:
     """A CSV (plain or gzip-compressed), Parquet or XLSX file as text columns, and its bytes."""
     if not path.exists():
         raise SourceRejected(f"{path}: file not found")
+    if not path.is_file():
+        raise SourceRejected(f"{path.name}: not a regular file (a folder, a device or a pipe)")
     content = path.read_bytes()
-    suffix = ".csv" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
+    name = path.name
+    suffix = ".csv" if name.lower().endswith(".csv.gz") else path.suffix.lower()
     try:
-        if path.name.lower().endswith(".gz"):
+        if name.lower().endswith(".gz"):
             if suffix != ".csv":
-                raise SourceRejected(f"{path.name}: only CSV files may be gzip-compressed (.csv.gz)")
-            frame = _read_csv(gzip.decompress(content))
+                raise SourceRejected(f"{name}: only CSV files may be gzip-compressed (.csv.gz)")
+            frame = _read_csv(_gunzip(content, name), name)
         elif suffix == ".csv":
-            frame = _read_csv(content)
+            frame = _read_csv(content, name)
         elif suffix == ".parquet":
-            frame = _as_text(pd.read_parquet(io.BytesIO(content)))
+            frame = _read_parquet(content, name)
         elif suffix == ".xlsx":
-            frame = _as_text(pd.read_excel(io.BytesIO(content), dtype=object))
+            frame = _read_xlsx(content, name)
         else:
-            raise SourceRejected(
-                f"{path.name}: unsupported file type {suffix!r} (use .csv, .parquet or .xlsx)"
-            )
+            raise SourceRejected(f"{name}: unsupported file type {suffix!r} (use .csv, .parquet or .xlsx)")
     except SourceRejected:
         raise
-    except UnicodeDecodeError:
-        raise SourceRejected(f"{path.name}: not UTF-8 text") from None
     except Exception as exc:  # any parser's complaint means the file is not readable as a table
-        raise SourceRejected(
-            f"{path.name}: cannot be read as {suffix[1:].upper()} ({_first_line(exc)})"
-        ) from None
+        raise SourceRejected(f"{name}: cannot be read as {suffix[1:].upper()} ({_first_line(exc)})") from None
+    if frame.empty and len(frame.columns):
+        raise SourceRejected(f"{name}: a header and no rows: nothing to load (an empty export?)")
     return frame, content
 
 
@@ -290,6 +401,9 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
         known_keys=known,
         prior_failures=failures,
         ceiling=raw.quarantine_ceiling,
+        first_row_number=raw.first_row_number,
+        column_labels=_column_labels(raw.mapping),
+        raw_rows=raw.rows,
     )
     bad = sorted(result.failed_rows)
     good = typed.drop(index=bad)
@@ -311,6 +425,11 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     return PreparedBatch(
         raw.dataset, raw.source, batch_id, raw.fingerprint, tables, quarantine, result, totals, len(raw.rows)
     )
+
+
+def _column_labels(mapping: Mapping | Part | None) -> dict[str, str]:
+    """Canonical column -> the file's own name, for a halt's listing (`amount (Betrag in the file)`)."""
+    return dict(mapping.columns) if mapping is not None else {}
 
 
 def conflicts_with_ledger(
@@ -357,15 +476,27 @@ def parse_rows(
     """Typed columns for every contract column, plus the parse failures per row position."""
     typed = pd.DataFrame(index=rows.index)
     failures: dict[int, list[str]] = {}
+    refused: set[tuple[int, str]] = set()  # (row, column) whose text was refused before typing
 
     def fail(mask: pd.Series, column: str, why: str) -> None:
-        for i in mask[mask].index:
-            failures.setdefault(int(i), []).append(f"{column}: {rows.at[i, column]!r} {why}")
+        for i in mask[mask.fillna(False).astype(bool)].index:
+            if (int(i), column) not in refused:
+                failures.setdefault(int(i), []).append(f"{column}: {parse.shown(rows.at[i, column])} {why}")
+
+    for name, why in text_problems(rows, contract).items():
+        for i, reason in why.items():
+            failures.setdefault(i, []).append(f"{name}: {reason}")
+            refused.add((i, name))
 
     currency = None
     if "currency" in contract.columns:
         currency, bad = parse.parse_currency(rows["currency"])
-        fail(bad, "currency", "is not an ISO 4217 currency")
+        for i in bad[bad.fillna(False).astype(bool)].index:
+            if (int(i), "currency") not in refused:
+                value = rows.at[i, "currency"]
+                failures.setdefault(int(i), []).append(
+                    f"currency: {parse.shown(value)} {parse.currency_problem(value)}"
+                )
     elif "order_id" in rows.columns:  # order lines are priced in their order's currency
         currency = rows["order_id"].str.strip().map(context.order_currency)
     for name, spec in contract.columns.items():
@@ -374,11 +505,20 @@ def parse_rows(
             typed[name] = currency
         elif kind in ("string",):
             typed[name] = parse.parse_text(rows[name])
+        elif kind == "email":
+            typed[name] = parse.parse_text(rows[name])
+            problems = parse.email_problems(rows[name])
+            for i in problems[problems.notna()].index:
+                if (int(i), name) not in refused:
+                    failures.setdefault(int(i), []).append(
+                        f"{name}: {parse.shown(rows.at[i, name])} {problems[i]}"
+                    )
         elif kind == "terms":
             typed[name] = parse.parse_text(rows[name])
             problems = typed[name].map(_terms_problem)
             for i in problems[problems.notna()].index:
-                failures.setdefault(int(i), []).append(f"{name}: {problems[i]}")
+                if (int(i), name) not in refused:
+                    failures.setdefault(int(i), []).append(f"{name}: {problems[i]}")
         elif kind == "integer":
             typed[name], bad = parse.parse_integer(rows[name])
             fail(bad, name, "is not a whole number")
@@ -402,6 +542,30 @@ def parse_rows(
             what = "decimals" if kind == "rate" else "the currency's decimals"
             fail(too_precise, name, f"has more than {what}")
     return typed, failures
+
+
+def text_problems(rows: pd.DataFrame, contract: Contract) -> dict[str, dict[int, str]]:
+    """Per column, the rows whose text is refused before it is typed, with the reason: a control
+    character inside the value (any column; tab and line breaks only where the contract says
+    `multiline`), or text longer than the column's `max_length`."""
+    found: dict[str, dict[int, str]] = {}
+    for name in contract.columns:
+        values = rows[name]
+        control = parse.control_characters(values, multiline=contract.multiline(name))
+        for i in control[control.notna()].index:
+            found.setdefault(name, {})[int(i)] = (
+                f"{parse.shown(values[i])} contains control character"
+                f" {parse.describe_character(str(control[i]))}"
+            )
+        limit = contract.max_length(name)
+        if limit is None:
+            continue
+        lengths = parse.too_long(values, limit)
+        for i in lengths[lengths.notna()].index:
+            found.setdefault(name, {}).setdefault(
+                int(i), f"{parse.shown(values[i])} is longer than the {limit:,} characters allowed"
+            )
+    return found
 
 
 def _terms_problem(text: object) -> str | None:
@@ -487,13 +651,242 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_csv(content: bytes) -> pd.DataFrame:
-    """Text columns of a CSV; a row with more fields than the header is an error, never a shift."""
+def _read_csv(content: bytes, name: str) -> pd.DataFrame:
+    """Text columns of a CSV whose shape was checked first (`_check_csv`): every row as many fields
+    as the header, never a shift, a padding or a truncation."""
+    text = _decode_csv(content, name)
+    _check_csv(text, name)
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
-        return pd.read_csv(
-            io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8", index_col=False
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
+
+
+def _decode_csv(content: bytes, name: str) -> str:
+    """A CSV's bytes as text: UTF-8, a UTF-8 byte-order mark dropped. Invalid bytes are kept as
+    escapes (`surrogateescape`) so that `_check_csv` can say in which row and column they are."""
+    if not content.strip():
+        raise SourceRejected(f"{name}: the file is empty")
+    for mark, encoding in _WIDE_BOMS.items():
+        if content.startswith(mark):
+            raise SourceRejected(
+                f"{name}: {encoding} text (it starts with a {encoding} byte-order mark); save it as UTF-8"
+            )
+    head = content[:4096]
+    half = len(head) // 2
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if half >= 8 and max(odd, even) >= 0.8 * half and min(odd, even) <= 0.1 * half:  # ASCII as UTF-16
+        raise SourceRejected(
+            f"{name}: UTF-16 text without a byte-order mark (every other byte is NUL); save it as UTF-8"
         )
+    return content.removeprefix(_UTF8_BOM).decode("utf-8", errors="surrogateescape")
+
+
+# In a column's name: control characters (a line break in a spreadsheet's header cell is fine),
+# byte-order marks and zero-width characters, which make `amount` fail to match `amount`.
+_INVISIBLE_IN_HEADER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2060\ufeff]")
+_BAD_CHARACTER = re.compile("[\x00\udc80-\udcff]")  # NUL, or a byte that is not UTF-8 (escaped)
+
+
+@contextmanager
+def _csv_fields_of_any_size() -> Iterator[None]:
+    """The csv module refuses fields above 128 KiB; the contract's `max_length` judges them instead,
+    naming the row and column."""
+    previous = csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _check_csv(text: str, name: str) -> None:
+    """Refuse a CSV whose shape cannot be trusted, naming the file, the row (the header is row 1,
+    as the quarantine counts; blank lines are skipped) and the column where there is one."""
+    find_bad = _BAD_CHARACTER.search(text) is not None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    row, line = 0, 0  # the last record read: its row number and the line it ended on
+    start = 1  # the line the record being read starts on
+    with _csv_fields_of_any_size():
+        try:
+            header = None
+            for record in reader:
+                start, line = line + 1, reader.line_num
+                if not record or (len(record) == 1 and record[0] and not record[0].strip(" \t")):
+                    continue  # a blank line, skipped as the parser skips it
+                row += 1
+                if find_bad:
+                    _refuse_bad_characters(record, header, _where(name, row, start))
+                if header is None:
+                    header = _checked_header(record, name)
+                    width = len(header)
+                elif len(record) != width:
+                    raise SourceRejected(
+                        f"{_where(name, row, start)}: {len(record)} field(s) where the header has {width}"
+                        " (an unquoted comma, or a missing or stray delimiter)"
+                    )
+        except csv.Error as exc:
+            raise SourceRejected(f"{_where(name, row + 1, line + 1)}: {_quoting_problem(str(exc))}") from None
+    if header is None:
+        raise SourceRejected(f"{name}: the file is empty")
+    if row == 1:
+        raise SourceRejected(f"{name}: a header and no rows: nothing to load (an empty export?)")
+
+
+def _where(name: str, row: int, first_line: int) -> str:
+    """`customers.csv row 4` (and `(line 6)` where the row does not start on its own line number)."""
+    return f"{name} row {row}" + (f" (line {first_line})" if first_line != row else "")
+
+
+def _checked_header(record: list[str], name: str, where: str = "row 1: the header") -> list[str]:
+    """The header's names, refused when it names a column twice (whichever copy would be read, the
+    other is dropped without a word) or when the file is separated by something else than commas."""
+    names = [field.strip() for field in record]
+    if len(names) == 1:
+        for delimiter, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if delimiter in names[0]:
+                raise SourceRejected(
+                    f"{name} {where} is one column {parse.shown(names[0])}: the file is separated by"
+                    f" {label}, not commas; export it comma-separated"
+                )
+    seen: dict[str, int] = {}
+    for number, column in enumerate(names, start=1):
+        invisible = _INVISIBLE_IN_HEADER.search(column)
+        if invisible:
+            raise SourceRejected(
+                f"{name} {where}'s column {number} {parse.shown(column)} holds the invisible character"
+                f" {parse.describe_character(invisible.group())} (a second byte-order mark, or a copy and paste?)"
+            )
+        if not column:
+            continue  # an unnamed column (a trailing comma on every line) is never read
+        key = column.casefold()
+        if key in seen:
+            first = names[seen[key] - 1]
+            twice = (
+                f"{parse.shown(column)} twice"
+                if first == column
+                else f"{parse.shown(first)} and {parse.shown(column)}"
+            )
+            raise SourceRejected(
+                f"{name} {where} names column {twice} (columns {seen[key]} and {number}); keep one"
+            )
+        seen[key] = number
+    return names
+
+
+def _refuse_bad_characters(record: list[str], header: list[str] | None, where: str) -> None:
+    """Refuse the first NUL or non-UTF-8 byte of a record, naming its column (`header` None: the
+    record is the header)."""
+    for number, value in enumerate(record, start=1):
+        found = _BAD_CHARACTER.search(value)
+        if found is None:
+            continue
+        if header is None:
+            label = f"the header (column {number})"
+        elif number <= len(header) and header[number - 1]:
+            label = f"column {parse.shown(header[number - 1])}"
+        else:
+            label = f"column {number}"
+        if found.group() == "\x00":
+            raise SourceRejected(
+                f"{where}, {label}: a NUL byte (U+0000); a CSV file holds text, never NUL (is it binary?)"
+            )
+        byte = ord(found.group()) - 0xDC00
+        raise SourceRejected(
+            f"{where}, {label}: byte 0x{byte:02X} is not UTF-8 (Latin-1 or Windows-1252?); save the file as UTF-8"
+        )
+
+
+def _quoting_problem(message: str) -> str:
+    if "expected after" in message:
+        return 'a quote inside a field that is not quoted as a whole (quote the field, and double its quotes: "")'
+    if "unexpected end of data" in message:
+        return "a quoted field is never closed (a missing closing quote)"
+    return f"malformed CSV ({message})"
+
+
+def _gunzip(content: bytes, name: str) -> bytes:
+    """A .csv.gz inflated, refused once it passes the bomb limits (it is never inflated further)."""
+    limit = _inflation_limit(len(content))
+    chunks, size = [], 0
+    with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise SourceRejected(f"{name}: {_bomb(len(content), limit)}")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _inflation_limit(compressed: int) -> int:
+    return min(MAX_INFLATED_BYTES, max(RATIO_FLOOR_BYTES, MAX_INFLATION_RATIO * compressed))
+
+
+def _bomb(compressed: int, inflated: int, exact: bool = False) -> str:
+    size = f"{inflated:,} bytes" if exact else f"more than {inflated:,} bytes"
+    return (
+        f"inflates from {compressed:,} to {size}, beyond the limits"
+        f" ({MAX_INFLATED_BYTES:,} bytes, {MAX_INFLATION_RATIO} times its size): a zip bomb or not a business file"
+    )
+
+
+def _read_xlsx(content: bytes, name: str) -> pd.DataFrame:
+    """The first sheet of an XLSX workbook as text columns. The archive's declared sizes are checked
+    before anything is inflated (Python's zipfile never inflates a member beyond its declared size:
+    a member that lies about it fails its CRC instead)."""
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        if content.startswith(b"\xd0\xcf\x11\xe0"):
+            raise SourceRejected(f"{name}: an Excel 97-2003 workbook (.xls), not XLSX; save it as .xlsx")
+        if _looks_like_text(content):
+            raise SourceRejected(f"{name}: text, not an XLSX workbook (a CSV renamed .xlsx? name it .csv)")
+        raise SourceRejected(f"{name}: not an XLSX workbook (not a zip archive)")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_ARCHIVE_MEMBERS:
+            raise SourceRejected(f"{name}: {len(members):,} parts in the archive; a workbook has a few dozen")
+        inflated = sum(m.file_size for m in members)
+        if inflated > _inflation_limit(len(content)):
+            raise SourceRejected(f"{name}: {_bomb(len(content), inflated, exact=True)}")
+        for member in members:
+            if member.file_size > RATIO_FLOOR_BYTES and member.file_size > MAX_INFLATION_RATIO * max(
+                member.compress_size, 1
+            ):
+                raise SourceRejected(
+                    f"{name}: part {member.filename} {_bomb(member.compress_size, member.file_size, exact=True)}"
+                )
+        if "xl/workbook.xml" not in archive.namelist():
+            raise SourceRejected(f"{name}: a zip archive but not an XLSX workbook (no xl/workbook.xml)")
+    table = pd.read_excel(io.BytesIO(content), dtype=object, header=None)
+    if table.empty:
+        raise SourceRejected(f"{name}: the first sheet is empty")
+    header = [_cell_text(v) for v in table.iloc[0]]
+    names = _checked_header(header, name)
+    columns = [column or f"Unnamed: {number}" for number, column in enumerate(names)]
+    body = table.iloc[1:].reset_index(drop=True)
+    body.columns = columns
+    return _as_text(body)
+
+
+def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
+    """A Parquet file as text columns, refused from its footer when its data would inflate beyond
+    the limits."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(io.BytesIO(content))
+    metadata = parquet.metadata
+    inflated = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if inflated > _inflation_limit(len(content)):
+        raise SourceRejected(f"{name}: {_bomb(len(content), inflated, exact=True)}")
+    _checked_header([str(c) for c in parquet.schema_arrow.names], name, where="the schema")
+    return _as_text(pd.read_parquet(io.BytesIO(content)))
+
+
+def _looks_like_text(content: bytes) -> bool:
+    head = content[:4096]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            return False
+    return b"\x00" not in head
 
 
 def _first_line(exc: BaseException) -> str:
@@ -533,12 +926,23 @@ def batch_record(batch: PreparedBatch) -> pd.DataFrame:
     )
 
 
-def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> list[RawSource]:
-    """Read every source before loading any, so an unreadable one stops the run with nothing written."""
+def read_sources(
+    paths: list[str], mapping: str | None, sql_url: str | None, *, workspace: Path | None = None
+) -> list[RawSource]:
+    """Read every source before loading any, so an unreadable one stops the run with nothing written.
+
+    A mapping named here must lie (links and `..` resolved) inside `workspace` (default: the running
+    flow's `home`) or the shipped `data_contracts/mappings/`; a sidecar mapping beside a file may not
+    be a link leading out of that file's folder."""
+    chosen_mapping = None
+    if mapping:
+        chosen_mapping = _named_mapping(
+            Path(mapping), workspace if workspace is not None else _flow_workspace()
+        )
     if sql_url:
-        if not mapping:
+        if chosen_mapping is None:
             raise SourceRejected("--sql needs --mapping (naming the dataset and the table or query)")
-        source = read_sql_source(sql_url, load_mapping(Path(mapping)))
+        source = read_sql_source(sql_url, load_mapping(chosen_mapping))
         source.mapping_path = mapping
         return [source]
     sources = []
@@ -548,10 +952,54 @@ def read_sources(paths: list[str], mapping: str | None, sql_url: str | None) -> 
 
             sources.append(read_statement_source(path))
             continue
-        sidecar = path.with_name(path.name + ".mapping.yaml")
-        chosen = Path(mapping) if mapping else (sidecar if sidecar.exists() else None)
+        chosen = chosen_mapping or _sidecar(path)
         read = read_file_sources(path, load_mapping(chosen) if chosen else None)
         for source in read:
             source.mapping_path = str(chosen) if chosen else None
         sources.extend(read)
     return sorted(sources, key=lambda s: (DATASETS.index(s.dataset), s.source))
+
+
+def _named_mapping(path: Path, workspace: Path | None) -> Path:
+    """A mapping named by whoever started the run, refused when it lies outside the places a mapping
+    may come from: a mistaken or hostile path (`../../etc/passwd`, a link out) is never read."""
+    if workspace is None:
+        return path
+    real = path.resolve()
+    roots = [workspace.resolve(), *(folder.resolve() for folder in SHIPPED_MAPPINGS)]
+    if any(real.is_relative_to(root) for root in roots):
+        return path
+    shown = f"{path} (a link to {real})" if path.is_symlink() else str(path)
+    raise SourceRejected(
+        f"{shown}: a mapping file must lie inside the workspace ({roots[0]}) or data_contracts/mappings/;"
+        " copy it there"
+    )
+
+
+def _sidecar(path: Path) -> Path | None:
+    """The `<file>.mapping.yaml` beside a file, if there is one; a link that leads out of the file's
+    folder is refused (a mapping dropped into an inbox is read from the inbox only)."""
+    sidecar = path.with_name(path.name + ".mapping.yaml")
+    if not sidecar.is_symlink():
+        return sidecar if sidecar.exists() else None
+    real = sidecar.resolve()
+    if not real.is_relative_to(path.parent.resolve()):
+        raise SourceRejected(
+            f"{sidecar.name}: a mapping beside a file must lie in its folder, not link to {real}"
+        )
+    return sidecar if sidecar.exists() else None
+
+
+def _flow_workspace() -> Path | None:
+    """The running ingest flow's workspace (its `home` parameter), or None outside a flow run."""
+    from prefect.runtime import flow_run
+
+    try:
+        if not flow_run.id:
+            return None
+        home = (flow_run.parameters or {}).get("home")
+    except Exception:  # outside a flow run there is none
+        return None
+    from tasks.config import load_settings
+
+    return load_settings(home).home

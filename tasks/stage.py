@@ -21,7 +21,7 @@ from tasks.artifacts import (
     stage_summary_markdown,
     started_by,
 )
-from tasks.checkpoint import CheckpointResult
+from tasks.checkpoint import HALT_LINES, CheckpointResult
 from tasks.config import Settings
 from tasks.crash import crash_point
 from tasks.evidence import snapshot
@@ -116,9 +116,25 @@ def finish(
             "rows kept out of the ledger, with every reason",
         )
     if halted:
-        reasons = "; ".join(f"{cp.dataset} ({cp.source}): {cp.halt_reason}" for cp in halted)
-        summary["halt_message"] = f"{pub.stage} halted, nothing published: {reasons}"
+        quarantine_kept = not dry_run and pub.quarantine is not None and not pub.quarantine.empty
+        summary["halt_message"] = halt_message(pub.stage, halted, quarantine_kept=quarantine_kept)
     return summary
+
+
+def halt_message(stage: str, halted: list[CheckpointResult], *, quarantine_kept: bool = False) -> str:
+    """What a halted stage says (the CLI's stderr, the Prefect state's message): a first line with
+    what happened, then at most `HALT_LINES` lines of reasons (file, row, column, value, rule), the
+    last of them the count of the rest, so a person can fix the file without opening the ledger."""
+    reasons = "; ".join(f"{cp.dataset} ({cp.source}): {cp.halt_reason}" for cp in halted)
+    lines = [f"{stage} halted, nothing published: {reasons}"]
+    budget = HALT_LINES
+    for cp in halted:
+        listed = cp.failure_lines(budget)
+        budget -= len(listed)
+        lines.extend(f"  {line}" for line in listed)
+    if quarantine_kept and lines[-1].startswith("  ... and "):
+        lines[-1] += " (every row and reason: o2c export quarantine)"
+    return "\n".join(lines)
 
 
 def write_data_docs(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult]) -> Path | None:

@@ -95,7 +95,11 @@ def test_bad_rows_are_quarantined_with_every_reason_and_the_rest_loaded(home: Pa
             "invoice_id,customer_id,issue_date,currency,amount\nI-1,C1,2026-10-01,EUR,1.00\n",
             "invoices.csv: missing required column(s) due_date for dataset invoices",
         ),
-        ("payments.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "payments.csv: "),
+        (
+            "payments.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+            "payments.csv row 1, the header (column 1): byte 0x89 is not UTF-8",
+        ),
         ("mystery.csv", "a,b\n1,2\n", "mystery.csv: cannot tell which dataset this file is"),
     ],
 )
@@ -153,7 +157,7 @@ columns:
 
 
 def _sql_ingest(home: Path, tmp_path: Path, url: str) -> None:
-    mapping = write(tmp_path, "crm.mapping.yaml", SQL_MAPPING)
+    mapping = write(home / "mappings", "crm.mapping.yaml", SQL_MAPPING)  # a mapping lies in the workspace
     result = runner.invoke(
         app, ["ingest", "--sql", url, "--mapping", str(mapping), "--home", str(home), "--json"]
     )
@@ -265,3 +269,32 @@ def test_payment_terms_that_cannot_be_read_quarantine_their_customer(home: Path,
     assert "customers.csv" in quarantine.loc[0, "source"] and quarantine.loc[0, "row_number"] == "3"
     with open_ledger(load_settings(home).ledger_path) as ledger:
         assert ledger.table("customers")["payment_terms"].tolist() == ["2% 10 net 30"]
+
+
+def test_a_halted_ingest_says_which_rows_to_fix_and_loads_nothing(home: Path, tmp_path: Path) -> None:
+    good = "".join(f"I-{n},C1,2026-10-01,2026-10-31,EUR,10.00,\n" for n in range(1, 5))
+    bad = "".join(f"I-{n},C1,2026-10-01,2026-10-31,EUr,1e{n},\n" for n in range(5, 16))
+    files = tmp_path / "in"
+    customers = write(files, "customers.csv", CUSTOMERS)
+    invoices = write(files, "invoices.csv", INVOICES.splitlines()[0] + "\n" + good + bad)
+    result = runner.invoke(app, ["ingest", str(customers), str(invoices), "--home", str(home)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("error:")]
+    assert len(errors) == 1
+    assert lines[errors[0]] == (
+        f"error: ingest halted, nothing published: invoices ({invoices}): 73% of rows break the contract,"
+        " above the ceiling of 50%"
+    )
+    listing = lines[errors[0] + 1 :]
+    assert listing[:2] == [
+        "  invoices.csv row 6: currency: 'EUr' is not an ISO 4217 currency (codes are written in capitals, as EUR)",
+        "  invoices.csv row 6: amount: '1e5' is not a decimal number",
+    ]
+    assert len(listing) == 10
+    assert (
+        listing[-1] == "  ... and 13 more reason(s) in 7 row(s) (every row and reason: o2c export quarantine)"
+    )
+    assert counts(home)["invoices"] == 0
+    assert counts(home)["customers"] == 2  # the file before it was loaded in its own run step

@@ -8,7 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.checkpoint import CheckpointResult, Contract, ContractError, load_contract, run_checkpoint
+from tasks.checkpoint import (
+    DEFAULT_MAX_LENGTH,
+    HALT_LINES,
+    CheckpointResult,
+    Contract,
+    ContractError,
+    load_contract,
+    run_checkpoint,
+)
 from tasks.config import CONTRACTS_DIR
 
 from .tables import table
@@ -94,6 +102,11 @@ BROKEN = [
     (dict(columns="{a: {type: text}}"), "column a: type must be one of"),
     (dict(columns="{a: {required: true}}"), "column a: type must be one of"),
     (dict(key="[b]"), "key column b is not a declared column"),
+    (dict(columns="{a: {type: money, max_length: 10}}"), "column a: max_length is for text columns"),
+    (dict(columns="{a: {type: string, max_length: 0}}"), "column a: max_length must be a whole number"),
+    (dict(columns="{a: {type: string, max_length: '20'}}"), "column a: max_length must be a whole number"),
+    (dict(columns="{a: {type: email, multiline: true}}"), "column a: multiline is for string columns"),
+    (dict(columns="{a: {type: string, multiline: 'yes'}}"), "column a: multiline must be true or false"),
 ]
 
 
@@ -355,3 +368,77 @@ def test_billed_invoices_due_before_issue_halt() -> None:
     result = run_checkpoint(invoices, load_contract("billed_invoices"), source="invoice stage")
     assert result.outcome == "halted"
     assert normalised(result.failed_rows) == {1: ["due_date: must be >= issue_date (due_on_or_after_issue)"]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Text columns: their longest value, and whether they are free text
+
+
+def test_text_columns_are_bounded_by_their_max_length_or_the_default() -> None:
+    customers = load_contract("customers")
+    assert customers.max_length("name") == 256
+    assert customers.max_length("segment") == DEFAULT_MAX_LENGTH
+    assert customers.max_length("email") == DEFAULT_MAX_LENGTH  # an address is bounded by its own rule too
+    assert customers.max_length("credit_limit") is None  # not text
+    assert customers.columns["email"]["type"] == "email"
+    assert customers.columns["account_owner"]["type"] == "email"
+
+
+def test_only_declared_free_text_may_hold_line_breaks() -> None:
+    assert load_contract("order_lines").multiline("description")
+    assert load_contract("cases").multiline("reason_text")
+    assert not load_contract("customers").multiline("name")
+
+
+# ---------------------------------------------------------------------------------------------------
+# A halt's first reasons
+
+
+def halted_result(rows: int, **fields: object) -> CheckpointResult:
+    result = CheckpointResult("payments", "/in/bank.csv", "v", rows_checked=rows, outcome="halted", **fields)
+    result.failed_rows = {i: [f"amount: '{i}x' is not a decimal number"] for i in range(rows)}
+    return result
+
+
+def test_failure_lines_name_the_file_row_column_value_and_rule() -> None:
+    result = halted_result(2, first_row_number=2)
+    assert result.failure_lines() == [
+        "bank.csv row 2: amount: '0x' is not a decimal number",
+        "bank.csv row 3: amount: '1x' is not a decimal number",
+    ]
+
+
+def test_failure_lines_are_at_most_ten_the_last_counting_the_rest() -> None:
+    lines = halted_result(25, first_row_number=2).failure_lines()
+    assert len(lines) == HALT_LINES == 10
+    assert lines[8] == "bank.csv row 10: amount: '8x' is not a decimal number"
+    assert lines[-1] == "... and 16 more reason(s) in 16 row(s)"
+    assert halted_result(3, first_row_number=2).failure_lines(limit=0) == []
+
+
+def test_failure_lines_add_the_value_a_rule_does_not_quote_and_the_files_own_column_name() -> None:
+    result = halted_result(
+        1, first_row_number=2, column_labels={"amount": "Betrag"}, row_values={0: {"amount": "-5.00"}}
+    )
+    result.failed_rows = {0: ["amount: must be >= 1", "amount: '-5.00x' is not a decimal number"]}
+    assert result.failure_lines() == [
+        "bank.csv row 2: amount (Betrag in the file): '-5.00': must be >= 1",
+        "bank.csv row 2: amount (Betrag in the file): '-5.00x' is not a decimal number",
+    ]
+
+
+def test_failure_lines_of_a_stage_output_name_rows_by_their_key(strict_entries: Contract) -> None:
+    frame = frame_of(BAD).iloc[[0, 1, 7]]
+    result = run_checkpoint(frame, strict_entries, source="reconcile stage", known_keys=KNOWN)
+    assert result.failure_lines() == ["entries E2: account: not one of cash, receivables, revenue"]
+
+
+def test_a_halt_lists_the_values_as_read(entries: Contract) -> None:
+    frame = frame_of(BAD).iloc[:11]
+    raw = frame.astype(str)
+    result = run_checkpoint(
+        frame, entries, source="/in/entries.csv", known_keys=KNOWN, first_row_number=2, raw_rows=raw
+    )
+    lines = result.failure_lines()
+    assert lines[0] == "entries.csv row 3: account: 'bank': not one of cash, receivables, revenue"
+    assert "entries.csv row 4: customer_id: 'C9': unknown customer" in lines

@@ -57,7 +57,7 @@ INVOICES = csv(
     INV-005,C2,2026-01-06,2026-02-05,JPY,1500.0,
     INV-006,C1,2026-01-07,2026-02-06,KWD,1.234,
     INV-007,C1,2026-01-07,2026-02-06,USD,38.0,
-    INV-008,C1,2026-01-07,2026-02-06,eur,10.50,
+    INV-008,C1,2026-01-07,2026-02-06,EUR,10.50,
     INV-009, C2 ,2026-01-08,2026-02-07, EUR , 99.90 ,
     INV-010,C2,2026-01-08,2026-02-07,GBP,400,
     INV-011,C2,2026-01-08,2026-02-07,EUR,+12.00,
@@ -73,9 +73,11 @@ INVOICES = csv(
     INV-REQ,,2026-01-09,2026-02-08,EUR,10.00,
     INV-DUP,C1,2026-01-09,2026-02-08,EUR,10.00,
     INV-DUP,C2,2026-01-09,2026-02-08,EUR,11.00,
+    INV-CAS,C1,2026-01-09,2026-02-08,EUr,10.00,
+    INV-013,C1,2026-01-09,2026-02-08,EUR,13.00,
     """,
 )
-GOOD = [f"INV-{n:03d}" for n in range(1, 13)]
+GOOD = [f"INV-{n:03d}" for n in range(1, 14)]
 
 # key      the reason, which names the column first
 QUARANTINED = [
@@ -89,6 +91,7 @@ QUARANTINED = [
     ("INV-DAT", "issue_date: '2026-02-30' is not a date in the format %Y-%m-%d"),
     ("INV-REQ", "customer_id: required value is missing"),
     ("INV-DUP", "invoice_id: duplicate key in this batch"),
+    ("INV-CAS", "currency: 'EUr' is not an ISO 4217 currency (codes are written in capitals, as EUR)"),
 ]
 
 
@@ -164,6 +167,7 @@ def test_good_rows_are_kept_with_amounts_in_minor_units(invoices_batch: Prepared
         ("INV-010", "GBP", 40000),
         ("INV-011", "EUR", 1200),
         ("INV-012", "EUR", 123456789),
+        ("INV-013", "EUR", 1300),
     ]
     got = [(i, ledger.at[i, "currency"], int(ledger.at[i, "amount_minor"])) for i, _c, _a in expected]
     assert got == expected
@@ -187,23 +191,23 @@ def test_quarantine_rows_point_at_the_line_a_person_sees(invoices_batch: Prepare
     assert set(q["dataset"]) == {"invoices"}
     assert q.at["INV-MAL", "source"].endswith("invoices_2026-01.csv")
     assert json.loads(q.at["INV-MAL", "raw_record"])["amount"] == "12,50"
-    assert len(invoices_batch.quarantine) == 11
-    assert invoices_batch.row_count == 23
+    assert len(invoices_batch.quarantine) == 12
+    assert invoices_batch.row_count == 25
 
 
 def test_checkpoint_result_names_the_contract(invoices_batch: PreparedBatch) -> None:
     record = invoices_batch.checkpoint.as_record()
     assert record["dataset"] == "invoices"
-    assert record["rows_checked"] == 23
-    assert record["rows_failed"] == 11
+    assert record["rows_checked"] == 25
+    assert record["rows_failed"] == 12
     assert record["outcome"] == "quarantined"
     assert len(record["contract_hash"]) == 12
 
 
 def test_batch_record_counts(invoices_batch: PreparedBatch) -> None:
     record = batch_record(invoices_batch).iloc[0]
-    assert record["row_count"] == 23
-    assert record["rows_quarantined"] == 11
+    assert record["row_count"] == 25
+    assert record["rows_quarantined"] == 12
     assert record["fingerprint"] == invoices_batch.fingerprint
 
 
@@ -512,15 +516,19 @@ def test_apply_mapping_without_a_currency_and_no_default_is_rejected() -> None:
 
 # file name              content                                    the message says
 REJECTED = [
-    ("payments.csv", bytes(range(256)) * 4, "payments.csv: not UTF-8 text"),
-    ("payments.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "payments.csv: not UTF-8 text"),
-    ("payments.csv", b"", "payments.csv: cannot be read as CSV"),
+    ("payments.csv", bytes(range(256)) * 4, "payments.csv row 1, the header (column 1): a NUL byte"),
+    (
+        "payments.csv",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "payments.csv row 1, the header (column 1): byte 0x89 is not UTF-8",
+    ),
+    ("payments.csv", b"", "payments.csv: the file is empty"),
     (
         "payments.csv",
         b"Dear team,\nplease find the payments attached.\n",
-        "payments.csv: missing required column",
+        "payments.csv row 2: 1 field(s) where the header has 2",
     ),
-    ("payments.xlsx", b"not a workbook", "payments.xlsx: cannot be read as XLSX"),
+    ("payments.xlsx", b"not a workbook", "payments.xlsx: text, not an XLSX workbook"),
     ("payments.parquet", b"not parquet", "payments.parquet: cannot be read as PARQUET"),
     ("payments.txt", b"payment_id\n", "payments.txt: unsupported file type '.txt'"),
     ("statement.csv", b"payment_id\n", "statement.csv: cannot tell which dataset this file is"),
@@ -601,3 +609,137 @@ def test_read_sources_uses_a_sidecar_mapping_and_orders_by_dataset(tmp_path: Pat
     assert [s.dataset for s in sources] == ["customers", "payments"]
     assert sources[1].rows.at[0, "currency"] == "EUR"
     assert inbox_files(tmp_path) == [tmp_path / "bank.csv", tmp_path / "customers.csv"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a file may hold (tests/hostile/ has the refusals; these are the things that must still load)
+
+
+def test_a_utf8_byte_order_mark_as_excel_writes_it_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"\xef\xbb\xbfcustomer_id,name,currency\r\nC1,M\xc3\xbcller,EUR\r\n")
+    raw = read_source(path)
+    assert raw.rows.loc[0, ["customer_id", "name", "currency"]].tolist() == ["C1", "Müller", "EUR"]
+
+
+def test_free_text_may_hold_tabs_and_line_breaks_a_name_may_not(tmp_path: Path) -> None:
+    lines = write(
+        tmp_path,
+        "order_lines.csv",
+        'order_id,line_no,sku,description,quantity,unit_price,tax_rate\nSO1,1,B1,"bolt\tM8\nzinc",2,1.50,0.19\n',
+    )
+    batch = prepare_batch(read_source(lines), IngestContext(order_currency={"SO1": "EUR"}))
+    assert batch.quarantine.empty
+    assert batch.tables["order_lines"]["description"].tolist() == ["bolt\tM8\nzinc"]
+    names = write(
+        tmp_path,
+        "customers.csv",
+        'customer_id,name,currency\nC1,"Acme\nGmbH",EUR\nC2,Globex,EUR\nC3,Initech,EUR\n',
+    )
+    batch = prepare_batch(read_source(names), IngestContext())
+    assert reasons_of(batch, "C1") == ["name: 'Acme\\nGmbH' contains control character U+000A (line feed)"]
+
+
+def test_surrounding_spaces_tabs_and_line_ends_are_trimmed_not_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "customers.csv", 'customer_id,name,email,currency\nC1,"\tAcme \r\n",ap@acme.example ,EUR\n'
+    )
+    batch = prepare_batch(read_source(path), IngestContext())
+    assert batch.quarantine.empty
+    row = batch.tables["customers"].iloc[0]
+    assert (row["name"], row["email"]) == ("Acme", "ap@acme.example")
+
+
+def test_an_email_address_is_one_bare_address(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "customers.csv",
+        "customer_id,name,email,currency\n"
+        "C1,Acme,ap@acme.example,EUR\nC2,Globex,,EUR\nC3,Initech,it@xn--bcher-kva.example,EUR\n"
+        'C4,Hooli,"Hooli AP <ap@hooli.example>",EUR\n',
+    )
+    batch = prepare_batch(read_source(path), IngestContext())
+    assert sorted(batch.tables["customers"]["customer_id"]) == ["C1", "C2", "C3"]
+    assert reasons_of(batch, "C4") == [
+        "email: 'Hooli AP <ap@hooli.example>' is not a bare address: give it as ap@example.com, without a name or <>"
+    ]
+
+
+def test_a_halt_lists_the_first_reasons_under_what_happened(tmp_path: Path) -> None:
+    from tasks.stage import halt_message
+
+    rows = "".join(f"B{n},2026-02-01,{'abc' if n % 4 else '12.50'},EUR\n" for n in range(1, 16))
+    path = write(tmp_path, "bank.csv", "Ref,Datum,Betrag,currency\n" + rows)
+    mapping = Mapping(
+        dataset="payments", columns={"payment_id": "Ref", "value_date": "Datum", "amount": "Betrag"}
+    )
+    batch = prepare_batch(read_source(path, mapping), IngestContext())
+    assert batch.halted and batch.tables == {}
+    lines = halt_message("ingest", [batch.checkpoint], quarantine_kept=True).splitlines()
+    assert lines[0] == (
+        f"ingest halted, nothing published: payments ({path}): 80% of rows break the contract,"
+        " above the ceiling of 50%"
+    )
+    assert lines[1] == "  bank.csv row 2: amount (Betrag in the file): 'abc' is not a decimal number"
+    assert len(lines) == 11
+    assert lines[-1] == "  ... and 3 more reason(s) in 3 row(s) (every row and reason: o2c export quarantine)"
+
+
+def test_a_gzip_csv_within_the_limits_is_read(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "customers.csv.gz"
+    path.write_bytes(gzip.compress(b"customer_id,name,currency\n" + b"C1,Acme,EUR\n"))
+    assert read_source(path).rows.loc[0, "name"] == "Acme"
+
+
+def test_a_mapping_column_only_a_template_uses_is_a_helper() -> None:
+    mapping = Mapping(
+        dataset="order_book",
+        columns={"raw_no": "InvoiceNo", "customer_id": "CustomerID"},
+        templates={"order_id": "SO-{raw_no}"},
+    )
+    assert mapping.columns["raw_no"] == "InvoiceNo"
+    with pytest.raises(ValueError, match="names column\\(s\\) 'raw_no' that an order book does not have"):
+        Mapping(dataset="order_book", columns={"raw_no": "InvoiceNo", "customer_id": "CustomerID"})
+
+
+def test_a_mapping_that_is_not_a_mapping_is_never_quoted(tmp_path: Path) -> None:
+    path = write(tmp_path, "passwd", "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin\n")
+    with pytest.raises(SourceRejected) as caught:
+        load_mapping(path)
+    assert "root" not in str(caught.value)
+    assert str(caught.value).startswith("passwd: not a valid mapping")
+
+
+def test_a_named_mapping_is_read_from_the_workspace_or_the_shipped_folder(tmp_path: Path) -> None:
+    from tasks.config import PROJECT_ROOT
+
+    workspace = tmp_path / "home"
+    (workspace / "mappings").mkdir(parents=True)
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in", "bank.csv", "Ref,Datum,Betrag\nP1,2026-02-01,1.00\n")
+    inside = write(
+        workspace / "mappings",
+        "bank.yaml",
+        "dataset: payments\ndefault_currency: EUR\ncolumns: {payment_id: Ref, value_date: Datum, amount: Betrag}\n",
+    )
+    sources = read_sources([str(tmp_path / "in" / "bank.csv")], str(inside), None, workspace=workspace)
+    assert sources[0].rows.at[0, "payment_id"] == "P1"
+    shipped = PROJECT_ROOT / "data_contracts" / "mappings" / "ibm_ar.yaml"
+    with pytest.raises(SourceRejected, match="mapped column"):  # read (it maps another layout), not refused
+        read_sources([str(tmp_path / "in" / "bank.csv")], str(shipped), None, workspace=workspace)
+    outside = write(tmp_path, "bank.yaml", inside.read_text())
+    with pytest.raises(SourceRejected, match="a mapping file must lie inside the workspace"):
+        read_sources([str(tmp_path / "in" / "bank.csv")], str(outside), None, workspace=workspace)
+
+
+def test_a_sidecar_linked_within_its_folder_is_read(tmp_path: Path) -> None:
+    write(tmp_path, "bank.csv", "Ref,Datum,Betrag\nP1,2026-02-01,1.00\n")
+    write(
+        tmp_path,
+        "shared.mapping.yaml",
+        "dataset: payments\ndefault_currency: EUR\ncolumns: {payment_id: Ref, value_date: Datum, amount: Betrag}\n",
+    )
+    (tmp_path / "bank.csv.mapping.yaml").symlink_to(tmp_path / "shared.mapping.yaml")
+    assert read_sources([str(tmp_path / "bank.csv")], None, None)[0].dataset == "payments"

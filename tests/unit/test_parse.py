@@ -80,11 +80,55 @@ def test_exponents_for() -> None:
     assert parse.exponents_for(currencies).tolist() == [2, 0, 3, pd.NA]
 
 
-def test_parse_currency() -> None:
-    values = pd.Series(["EUR", " usd ", "jpy", "XYZ", "", "EURO"])
+def test_parse_currency_takes_exact_upper_case_codes_only() -> None:
+    values = pd.Series(["EUR", " USD ", "jpy", "EUr", "XYZ", "", "EURO"])
     codes, bad = parse.parse_currency(values)
-    assert codes.tolist() == ["EUR", "USD", "JPY", pd.NA, pd.NA, pd.NA]
-    assert bad.tolist() == [False, False, False, True, False, True]
+    assert codes.tolist()[:2] == ["EUR", "USD"]
+    assert codes[2:].isna().all()  # never corrected to upper case
+    assert bad.tolist() == [False, False, True, True, True, False, True]
+
+
+def test_a_mis_cased_currency_says_how_to_write_it() -> None:
+    assert parse.currency_problem("EUr") == (
+        "is not an ISO 4217 currency (codes are written in capitals, as EUR)"
+    )
+    assert parse.currency_problem("XYZ") == "is not an ISO 4217 currency"
+
+
+def test_control_characters_are_found_tab_and_line_breaks_only_refused_outside_free_text() -> None:
+    values = pd.Series(["Acme\x00", "a\tb", "line\nbreak", " trimmed\n", "esc\x1b[31m", "ok", "", "\u2028x"])
+    found = parse.control_characters(values).tolist()
+    assert found == ["\x00", "\t", "\n", pd.NA, "\x1b", pd.NA, pd.NA, "\u2028"]
+    free = parse.control_characters(values, multiline=True).tolist()
+    assert free == ["\x00", pd.NA, pd.NA, pd.NA, "\x1b", pd.NA, pd.NA, "\u2028"]
+
+
+def test_describe_character_names_what_a_person_cannot_see() -> None:
+    assert parse.describe_character("\x00") == "U+0000 (NUL)"
+    assert parse.describe_character("\r") == "U+000D (carriage return)"
+    assert parse.describe_character("\x01") == "U+0001"
+
+
+def test_too_long_gives_the_length_of_values_above_the_limit() -> None:
+    lengths = parse.too_long(pd.Series(["abc", "abcd", " abc ", ""]), 3)
+    assert lengths.tolist() == [pd.NA, 4, pd.NA, pd.NA]
+
+
+def test_shown_quotes_a_value_without_copying_a_huge_one() -> None:
+    assert parse.shown("a\nb") == "'a\\nb'"
+    huge = parse.shown("x" * 10_000_000)
+    assert huge == f"{'x' * 60!r}... (10,000,000 characters)"
+
+
+def test_email_problems() -> None:
+    values = pd.Series(
+        ["ap@acme.example", "", "ap@acme.example\r\nBcc: x@evil.example", "Acme <ap@acme.example>", "no-at"]
+    )
+    problems = parse.email_problems(values).tolist()
+    assert [pd.isna(p) for p in problems[:2]] == [True, True]
+    assert "line break" in problems[2]
+    assert "not a bare address" in problems[3]
+    assert "not an e-mail address" in problems[4]
 
 
 def test_parse_integer() -> None:

@@ -129,6 +129,7 @@ def ingest_command(
 ) -> None:
     """Load files or an SQL source into the ledger; bad rows go to quarantine with every reason."""
     from flows.ingest import ingest_flow
+    from tasks.artifacts import SecretURL
 
     if not paths and not sql:
         _fail("name one or more files, or --sql URL --mapping FILE")
@@ -137,7 +138,7 @@ def ingest_command(
         ingest_flow,
         paths=[str(p) for p in paths or []],
         mapping=str(mapping) if mapping else None,
-        sql_url=sql,
+        sql_url=SecretURL(sql) if sql else None,  # Prefect keeps the run's parameters: no password
         as_of=_date(as_of),
         dry_run=dry_run,
         home=str(settings.home),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr, WithJsonSchema
 
 from flows.hooks import o2c_flow
 from tasks import ingest
@@ -16,6 +17,10 @@ from tasks.config import load_settings
 from tasks.evidence import Evidence, input_evidence
 from tasks.ledger import Publication, hold_ledger, open_ledger
 from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+
+# A URL as typed (the UI's form, a Python call), or one the `o2c` command wraps in a `SecretURL` so
+# that Prefect stores it without its password; the form shows a text field either way.
+SqlUrl = Annotated[str | SecretStr | None, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "null"}]})]
 
 
 @task(name="load source", cache_policy=NO_CACHE)
@@ -61,7 +66,7 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
 def ingest_flow(
     paths: list[str] | None = None,
     mapping: str | None = None,
-    sql_url: str | None = None,
+    sql_url: SqlUrl = None,
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
@@ -82,7 +87,8 @@ def ingest_flow(
         paths = [str(p) for p in ingest.inbox_files(settings.inbox)]
     results: list[dict[str, Any]] = []
     try:
-        sources = ingest.read_sources(paths or [], mapping, sql_url)
+        url = sql_url.get_secret_value() if isinstance(sql_url, SecretStr) else sql_url
+        sources = ingest.read_sources(paths or [], mapping, url)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             for raw in sources:
                 results.append(load_source(str(settings.home), raw, day, dry_run))

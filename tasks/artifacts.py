@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pandas as pd
+from pydantic import SecretStr
 
 from tasks.checkpoint import CheckpointResult
 
@@ -34,7 +35,7 @@ def started_by() -> str:
 
 def run_parameters() -> dict[str, Any]:
     """The running flow's parameters as JSON values, without the workspace folder (kept as evidence,
-    so a replay runs the stage as it ran)."""
+    so a replay runs the stage as it ran), an SQL source's URL without its password."""
     from prefect.runtime import flow_run
 
     try:
@@ -42,7 +43,38 @@ def run_parameters() -> dict[str, Any]:
     except Exception:  # outside a flow run there are none
         return {}
     parameters.pop("home", None)
-    return json.loads(json.dumps(parameters, default=str))
+    return _without_passwords(json.loads(json.dumps(parameters, default=str)))
+
+
+def hide_password(url: str) -> str:
+    """A SQLAlchemy URL with its password shown as `***`; a text SQLAlchemy cannot read as a URL is
+    not shown at all."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "***"
+
+
+class SecretURL(SecretStr):
+    """A SQLAlchemy URL that shows itself without its password: what Prefect stores as a run's
+    parameter, and what a log, a repr or the evidence print, is `hide_password` of it; the code that
+    connects asks for `get_secret_value()`."""
+
+    def _display(self) -> str:
+        return hide_password(self.get_secret_value())
+
+
+def _without_passwords(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: hide_password(v) if k == "sql_url" and isinstance(v, str) else _without_passwords(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_passwords(v) for v in value]
+    return value
 
 
 def started_by_of(run: Any) -> str:

@@ -663,7 +663,12 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
         con = _connect(path)
         try:
             _migrate(con)
-            con.execute("set lock_configuration = true")
+            # A ledger opened again inside an open one (the writer lock is re-entrant in a thread)
+            # shares its database, already locked: locking it again would be refused.
+            # (fetchall: a result left unfinished would block the caller's register() and sql())
+            ((locked,),) = con.execute("select current_setting('lock_configuration')").fetchall()
+            if not locked:
+                con.execute("set lock_configuration = true")
             yield Ledger(con)
         finally:
             con.close()

@@ -239,6 +239,11 @@ def _invoices(
     ]
     amounts = (regular["net_minor"] + regular["tax_minor"]).astype("int64")
     discounts = [t.discount(as_of, int(a)) for t, a in zip(terms, amounts, strict=True)]
+    # a discount that rounds to nothing (2 % of 0.24) or to the whole amount is not offered at all
+    discounts = [
+        (day, value) if value is not None and 0 < value < int(a) else (None, None)
+        for (day, value), a in zip(discounts, amounts, strict=True)
+    ]
     invoices = pd.DataFrame(
         {
             "invoice_id": [f"{series}-{year}-{n:06d}" for n in numbers],

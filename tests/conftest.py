@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -22,3 +23,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("O2C_HOME", str(workspace))
     monkeypatch.setenv("O2C_MAILER", "file")
     return workspace
+
+
+# Hypothesis profiles for the property tests (tests/unit/test_money_properties.py), chosen with
+# HYPOTHESIS_PROFILE: "dev" (default) is quick and reproducible (derandomized: the same examples
+# every run); "soak" runs 20,000 examples per property from a fresh random seed, and prints the
+# blob that reproduces a failure (no example database is written into the project).
+settings.register_profile("dev", max_examples=25, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("soak", max_examples=20_000, deadline=None, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -27,7 +27,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # Hypothesis profiles for the property tests (tests/unit/test_money_properties.py), chosen with
 # HYPOTHESIS_PROFILE: "dev" (default) is quick and reproducible (derandomized: the same examples
-# every run); "soak" runs 20,000 examples per property from a fresh random seed, and prints the
+# every run); "soak" runs 2,250 examples per property from a fresh random seed, and prints the
 # blob that reproduces a failure (no example database is written into the project).
 settings.register_profile("dev", max_examples=25, deadline=None, derandomize=True, print_blob=True)
 # soak: 20,250 examples in all, 2,250 for each of the nine properties (the heavy ones, a reconcile per

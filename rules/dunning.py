@@ -291,8 +291,8 @@ def _disputed(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:
         return pd.Series(False, index=frame.index), ""
     disputes = cases[cases["kind"].isin(["dispute", "deduction"])]
     case_id = frame["invoice_id"].map(_series(disputes, "invoice_id", "case_id"))
-    kind = frame["invoice_id"].map(_series(disputes, "invoice_id", "kind")).fillna("")
-    return case_id.notna(), "open " + kind + " case " + case_id.fillna("")
+    kind = _text(frame["invoice_id"].map(_series(disputes, "invoice_id", "kind")))
+    return case_id.notna(), "open " + kind + " case " + _text(case_id)
 
 
 def _promised(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:
@@ -307,7 +307,13 @@ def _promised(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:
     by_invoice = _series(until[named], "invoice_id", "due")
     by_customer = _series(until[~named], "customer_id", "due")
     promised = frame["invoice_id"].map(by_invoice).fillna(frame["customer_id"].map(by_customer))
-    return promised.notna(), "promise to pay until " + promised.fillna("")
+    return promised.notna(), "promise to pay until " + _text(promised)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """`values` as text, "" where missing: an empty or all-missing lookup is float, and text
+    cannot be added to a float series."""
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def _covered(frame: pd.DataFrame, facts: DunningFacts, as_of: date) -> Rule:

@@ -223,6 +223,26 @@ def test_a_running_promise_to_pay_stops_reminders_and_a_broken_one_does_not() ->
     ]
 
 
+def test_cases_that_leave_no_invoice_to_look_at_end_the_evaluation_quietly() -> None:
+    """Every invoice at a level under an open dispute, and a promise elsewhere: the promise rule
+    then looks at no invoice at all (met on a generated book: the run stopped with a traceback)."""
+    only = """
+    | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+    | I-1        | C1          | EUR      | 2026-01-01 | 2026-02-01 | 100_00     |
+"""
+    cases = "\n".join(
+        [NO_CASES, "| K1 | dispute | C1 | I-1 | open | |", "| P1 | promise | C2 | | open | 2026-04-15 |"]
+    )
+    result = evaluate(facts(only, cases=cases), POLICY, AS_OF)
+    assert levels(result.items) == []
+    assert result.exclusions.values.tolist() == [["C1", "I-1", "open dispute case K1"]]
+    # the dispute rule itself with nothing left to look at (the one customer tagged no-dunning)
+    quiet = only.replace("| C1          |", "| QUIET       |")
+    result = evaluate(facts(quiet, cases=cases.replace("| C1 |", "| QUIET |")), POLICY, AS_OF)
+    assert levels(result.items) == []
+    assert result.exclusions.values.tolist() == [["QUIET", "", "customer is tagged no-dunning"]]
+
+
 def test_a_customer_tagged_no_dunning_is_left_alone() -> None:
     result = evaluate(
         facts("""

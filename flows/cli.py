@@ -55,12 +55,24 @@ def _fail(message: str, code: int = EXIT_DATA_PROBLEM) -> None:
 
 def _run_flow(flow_fn: Any, **params: Any) -> Any:
     """Run a flow through Prefect and return its result; a failed run exits with its message."""
+    from prefect.exceptions import PrefectHTTPStatusError
+
     from tasks.stage import DATA_PROBLEM_STATES, data_errors
 
     try:
         state = flow_fn(**params, return_state=True)
     except data_errors() as exc:
         _fail(str(exc))
+    except PrefectHTTPStatusError as exc:  # the run could not even be recorded: say so in one line
+        from prefect.settings import PREFECT_API_URL
+
+        response = exc.response
+        _fail(
+            f"the Prefect API at {PREFECT_API_URL.value() or 'its local address'} answered"
+            f" {response.status_code} {response.reason_phrase} to {response.request.method}"
+            f" {response.request.url.path}; a stage that had not published changed nothing: run it again",
+            EXIT_STAGE_FAILED,
+        )
     if state.is_failed() or state.is_crashed():
         code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
         _fail(state.message or "the flow run failed", code)

@@ -527,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--books", type=int, default=len(BOOKS), help="how many of the books (1-3)")
+    parser.add_argument(
+        "--only", action="append", choices=list(BOOKS), help="these books (repeat), instead of --books"
+    )
     parser.add_argument("--pairs", type=int, default=50, help="double starts, on the first book")
     parser.add_argument("--points", choices=("all", "quick"), default="all")
     parser.add_argument(
@@ -560,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
                     free.put(harness)
 
             with ThreadPoolExecutor(max_workers=len(harnesses)) as pool:
-                for number, book in enumerate(list(BOOKS)[: options.books]):
+                books = options.only or list(BOOKS)[: options.books]
+                for number, book in enumerate(books):
                     names, expected = harnesses[0].reference(book)
                     points = range(1, len(names) + 1) if options.points == "all" else quick_points(names)
                     print(f"{book}: {len(names)} crash points ({len(set(names))} distinct names)", flush=True)

@@ -438,13 +438,18 @@ class Harness:
                     f"the run after resolving the messages in doubt failed (exit {code}): {err[-1500:]}"
                 )
             received = self.provider.received_since(start)
+        self._settle(home, received, expected, problems)
+        return Outcome(point, name, not problems, problems, len(in_doubt), round(time.monotonic() - began, 1))
+
+    def _settle(self, home: Path, received: list[str], expected: State, problems: list[str]) -> None:
+        """The last checks of a workspace: no message received twice, the state as `expected`;
+        a workspace that passed is removed."""
         twice = [m for m, n in Counter(received).items() if n > 1]
         if twice:
             problems.append(f"sent twice: {twice[:5]}")
         problems += read_state(home).differences(expected)
         if not problems:
             shutil.rmtree(home, ignore_errors=True)
-        return Outcome(point, name, not problems, problems, len(in_doubt), round(time.monotonic() - began, 1))
 
     def _resolve(self, home: Path, in_doubt: set[str], received: list[str]) -> None:
         """What a person does with a message in doubt: asks the provider (here: its record), by the
@@ -471,13 +476,7 @@ class Harness:
                 problems.append(f"a run of the pair failed (exit {code}): {err[-1500:]}")
             if "Traceback" in err:
                 problems.append(f"a run of the pair printed a traceback: {err[-1500:]}")
-        received = self.provider.received_since(start)
-        twice = [m for m, n in Counter(received).items() if n > 1]
-        if twice:
-            problems.append(f"sent twice: {twice[:5]}")
-        problems += read_state(home).differences(expected)
-        if not problems:
-            shutil.rmtree(home, ignore_errors=True)
+        self._settle(home, self.provider.received_since(start), expected, problems)
         return Outcome(pair, "double start", not problems, problems, 0, round(time.monotonic() - began, 1))
 
 

@@ -25,7 +25,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import typer  # noqa: E402
 
-from tasks.config import STAGES, load_settings  # noqa: E402
+from tasks.platform.config import STAGES, load_settings  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Order-to-cash pipeline.")
 
@@ -57,7 +57,7 @@ def _run_flow(flow_fn: Any, **params: Any) -> Any:
     """Run a flow through Prefect and return its result; a failed run exits with its message."""
     from prefect.exceptions import PrefectHTTPStatusError
 
-    from tasks.stage import DATA_PROBLEM_STATES, data_errors
+    from tasks.platform.stage import DATA_PROBLEM_STATES, data_errors
 
     try:
         state = flow_fn(**params, return_state=True)
@@ -76,7 +76,7 @@ def _run_flow(flow_fn: Any, **params: Any) -> Any:
     if state.is_failed() or state.is_crashed():
         code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
         _fail(state.message or "the flow run failed", code)
-    from tasks.flow_returns import result_of
+    from tasks.platform.flow_returns import result_of
 
     return result_of(state)
 
@@ -85,7 +85,7 @@ def _print(value: Any, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(value, indent=2, default=str))
         return
-    from tasks.presentation import describe
+    from tasks.platform.presentation import describe
 
     typer.echo(describe(value))
 
@@ -97,8 +97,8 @@ def _deciding(home: str | None) -> Iterator[tuple[Any, Any, str]]:
     import uuid
 
     from rules.policy import PolicyError
-    from tasks.cash_decisions import DecisionRefused
-    from tasks.ledger import LedgerBusy, open_ledger
+    from tasks.platform.cash_decisions import DecisionRefused
+    from tasks.platform.ledger import LedgerBusy, open_ledger
 
     settings = load_settings(home)
     try:
@@ -117,7 +117,7 @@ def generate(
     as_of: AsOf = None,
 ) -> None:
     """Write a synthetic, realistic book of business (deterministic for a seed) as canonical CSVs."""
-    from tasks.generate import generate_book, write_book
+    from tools.generate import generate_book, write_book
 
     book = generate_book(
         customers=customers, invoices=invoices, seed=seed, as_of=_date(as_of) or date.today()
@@ -141,7 +141,7 @@ def ingest_command(
 ) -> None:
     """Load files or an SQL source into the ledger; bad rows go to quarantine with every reason."""
     from flows.ingest import ingest_flow
-    from tasks.artifacts import SecretURL
+    from tasks.platform.artifacts import SecretURL
 
     if not paths and not sql:
         _fail("name one or more files, or --sql URL --mapping FILE")
@@ -209,8 +209,8 @@ def report(
 ) -> None:
     """Receivables, ageing, DSO, CEI, payment habits, forecast and collection work per currency, as the
     ledger stood on a date; `--html` also writes the report with its charts."""
-    from tasks import report as report_logic
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
+    from tasks.report import figures as report_logic
 
     settings = load_settings(home)
     day = _date(as_of) or date.today()
@@ -218,7 +218,7 @@ def report(
         inputs = report_logic.read_inputs(ledger, day, period_days)
     _figures, document = report_logic.compute_all(inputs, day, period_days)
     if html is not None:
-        from tasks.report_html import render
+        from tasks.report.html import render
 
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render(document, inputs["history"]), encoding="utf-8")
@@ -241,8 +241,9 @@ def summary(
 ) -> None:
     """What became of a file's rows: in, quarantined by reason, loaded, invoiced and credited,
     with counts and amounts, and whether they balance."""
-    from tasks import file_summary, ingest
-    from tasks.ledger import open_ledger
+    from tasks.ingest import canonical as ingest
+    from tasks.ingest import file_summary
+    from tasks.platform.ledger import open_ledger
 
     settings = load_settings(home)
     try:
@@ -296,7 +297,7 @@ def audit_runs(
 ) -> None:
     """Every stage run: stage, business date, who or what started it, outcome, counts, the rule
     version and the hash of each contract it used."""
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
 
     settings = load_settings(home)
     day = _date(since) or date(1970, 1, 1)
@@ -336,7 +337,7 @@ def audit_show(
     home: Home = None,
 ) -> None:
     """What one run changed in the ledger, row by row, from the audit log."""
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
 
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
@@ -362,9 +363,9 @@ def audit_pack(
     """The evidence of one run in one zip file: input fingerprints, checkpoint results, its changes,
     its artifacts, its Data Docs, the rule and contract files as they were, and the history a replay
     needs."""
-    from tasks import audit_pack as pack_logic
-    from tasks.artifacts import read_run_artifacts
-    from tasks.ledger import open_ledger
+    from tasks.platform.artifacts import read_run_artifacts
+    from tasks.platform.ledger import open_ledger
+    from tasks.report import audit_pack as pack_logic
 
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
@@ -415,9 +416,9 @@ def audit_replay(
 
     from prefect.settings import PREFECT_API_URL
 
-    from tasks import replay
-    from tasks.audit_pack import PackProblem, open_pack
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
+    from tasks.report import replay
+    from tasks.report.audit_pack import PackProblem, open_pack
 
     settings = load_settings(home)
     if settings.ledger_path.exists():
@@ -541,7 +542,7 @@ def case_open(
 ) -> None:
     """Open a case; prints its id (CASE-000001)."""
 
-    from tasks import cases
+    from tasks.escalate import cases
 
     with _deciding(home) as (ledger, settings, run_id):
         row = cases.open_case(
@@ -579,8 +580,8 @@ def case_resolve(
 ) -> None:
     """Close an open case: resolved (optionally with a credit note) or rejected."""
 
-    from tasks import cases
-    from tasks import documents as documents_logic
+    from tasks.escalate import cases
+    from tasks.invoice import documents as documents_logic
 
     with _deciding(home) as (ledger, settings, run_id):
         closed = cases.resolve_case(
@@ -618,8 +619,8 @@ def case_list(
     home: Home = None,
 ) -> None:
     """Cases, open ones first by due date: kind, customer, invoices, amount, reason, owner, status."""
-    from tasks.ledger import open_ledger
-    from tasks.money import to_major_str
+    from tasks.platform.ledger import open_ledger
+    from tasks.platform.money import to_major_str
 
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
@@ -679,7 +680,7 @@ def hold_place(
 ) -> None:
     """Put a customer on credit hold; prints the hold id."""
 
-    from tasks import holds
+    from tasks.escalate import holds
 
     with _deciding(home) as (ledger, settings, run_id):
         hold = holds.place(ledger, customer, reason, by, run_id=run_id, today=date.today())
@@ -695,7 +696,7 @@ def hold_release(
 ) -> None:
     """Release a credit hold, with the reason; prints the holds released."""
 
-    from tasks import holds
+    from tasks.escalate import holds
 
     with _deciding(home) as (ledger, settings, run_id):
         released = holds.release(ledger, target, reason, by, run_id=run_id, today=date.today())
@@ -722,7 +723,7 @@ def writeoff_propose(
 ) -> None:
     """Propose writing an amount off an invoice; prints the proposal id (WO-000001)."""
 
-    from tasks import writeoffs
+    from tasks.escalate import writeoffs
 
     with _deciding(home) as (ledger, settings, run_id):
         row = writeoffs.propose(ledger, invoice, amount, reason, by, run_id=run_id)
@@ -733,8 +734,8 @@ def _writeoff_decision(write_off_id: str, by: str, approve: bool, note: str | No
 
     from rules.policy import load_policy
     from rules.writeoffs import WriteOffPolicy
-    from tasks import writeoffs
-    from tasks.money import to_major_str
+    from tasks.escalate import writeoffs
+    from tasks.platform.money import to_major_str
 
     with _deciding(home) as (ledger, _settings, run_id):
         policy, version = load_policy("writeoffs", WriteOffPolicy)
@@ -779,8 +780,8 @@ def writeoff_reject(
 @writeoff_app.command("list")
 def writeoff_list(as_json: AsJson = False, home: Home = None) -> None:
     """Every write-off, newest first: amount, invoice, status, who proposed and who decided."""
-    from tasks.ledger import open_ledger
-    from tasks.money import to_major_str
+    from tasks.platform.ledger import open_ledger
+    from tasks.platform.money import to_major_str
 
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
@@ -840,7 +841,7 @@ def outbox_list(
 ) -> None:
     """Messages needing attention (unknown, failed, retrying), newest first: id, kind, recipient,
     status, attempts, next attempt, reason."""
-    from tasks import outbox_decisions
+    from tasks.platform import outbox_decisions
 
     with _deciding(home) as (ledger, _settings, _run_id):
         rows = outbox_decisions.needing_attention(ledger, status=status, kind=kind)
@@ -879,7 +880,7 @@ def _moment(value: Any) -> str | None:
 
 
 def _outbox_decision(message_id: str, by: str, home: str | None, *, retry: bool) -> None:
-    from tasks import outbox_decisions
+    from tasks.platform import outbox_decisions
 
     decide = outbox_decisions.retry if retry else outbox_decisions.mark_sent
     with _deciding(home) as (ledger, _settings, run_id):
@@ -917,7 +918,7 @@ def outbox_mark_sent(
 @app.command()
 def status(as_json: AsJson = False, home: Home = None) -> None:
     """Row counts of the ledger's tables and the latest run of each stage."""
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
 
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
@@ -938,8 +939,8 @@ def export(
     home: Home = None,
 ) -> None:
     """Write a ledger view as CSV or XLSX, amounts in major units, formulas neutralised."""
-    from tasks.export import EXPORTS, to_major_units, write
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
+    from tasks.report.export import EXPORTS, to_major_units, write
 
     if name not in EXPORTS:
         _fail(f"unknown export {name!r}; use one of {', '.join(EXPORTS)}")
@@ -967,7 +968,7 @@ def apply_command(
 ) -> None:
     """Apply cash from a payment to an invoice by hand (working the exception queue); prints the allocation id."""
 
-    from tasks.cash_decisions import apply_manually
+    from tasks.platform.cash_decisions import apply_manually
 
     with _deciding(home) as (ledger, settings, run_id):
         applied = apply_manually(ledger, payment, invoice, amount, by, run_id=run_id, today=date.today())
@@ -982,7 +983,7 @@ def unapply(
 ) -> None:
     """Take an allocation back: the cash is unapplied on its payment and open on its invoice again."""
 
-    from tasks.cash_decisions import unapply as unapply_allocation
+    from tasks.platform.cash_decisions import unapply as unapply_allocation
 
     with _deciding(home) as (ledger, settings, run_id):
         removed = unapply_allocation(ledger, allocation, by, run_id=run_id)
@@ -1032,8 +1033,8 @@ def demo(
 ) -> None:
     """Generate a book into the inbox and run all six stages on it, on the embedded ledger."""
     from flows.order_to_cash import order_to_cash
-    from tasks.generate import generate_book, write_book
-    from tasks.presentation import demo_summary
+    from tasks.platform.presentation import demo_summary
+    from tools.generate import generate_book, write_book
 
     settings = load_settings(home)
     day = _date(as_of) or date.today()
@@ -1041,7 +1042,7 @@ def demo(
     written = write_book(book, settings.inbox)
     typer.echo(f"generated {invoices} invoices for {customers} customers into {settings.inbox}")
     result = _run_flow(order_to_cash, as_of=day, home=str(settings.home))
-    from tasks.ledger import open_ledger
+    from tasks.platform.ledger import open_ledger
 
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         worklist = ledger.query("export/worklist")
@@ -1066,7 +1067,7 @@ def bench(
     """Generate a book of N invoices and time each stage: wall seconds, rows per second, peak memory."""
     if ctx.invoked_subcommand is not None:
         return
-    from tasks.bench import run_benchmark
+    from tools.bench import run_benchmark
 
     for line in run_benchmark(
         invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed, home=home
@@ -1082,7 +1083,7 @@ def bench_match(
     home: BenchHome = None,
 ) -> None:
     """Generate, ingest and reconcile a book; print cash-application quality against the truth."""
-    from tasks.bench import run_match_benchmark
+    from tools.bench import run_match_benchmark
 
     for line in run_match_benchmark(
         invoices=invoices, customers=customers or max(invoices // 50, 10), seed=seed, home=home
@@ -1099,7 +1100,7 @@ def bench_reconcile(
     home: BenchHome = None,
 ) -> None:
     """Time reconcile at volume: N payments against N open invoices, through the real flow."""
-    from tasks.bench import run_reconcile_benchmark
+    from tools.bench import run_reconcile_benchmark
 
     for line in run_reconcile_benchmark(payments=payments, seed=seed, home=home):
         typer.echo(line)
@@ -1112,7 +1113,7 @@ def bench_invoice(
     home: BenchHome = None,
 ) -> None:
     """Time the invoice stage billing N order lines of fulfilled orders, through the real flow."""
-    from tasks.bench import run_invoice_benchmark
+    from tools.bench import run_invoice_benchmark
 
     for line in run_invoice_benchmark(lines=lines, seed=seed, home=home):
         typer.echo(line)
@@ -1125,14 +1126,14 @@ def bench_dunning(
     render: Annotated[bool, typer.Option("--render", help="Also render the messages.")] = False,
 ) -> None:
     """Time the dunning policy over N open invoices (pure, in memory): seconds and peak memory."""
-    from tasks.bench import run_dunning_benchmark
+    from tools.bench import run_dunning_benchmark
 
     for line in run_dunning_benchmark(invoices=invoices, seed=seed, render=render):
         typer.echo(line)
 
 
 def main() -> None:
-    from tasks.config import SettingsError
+    from tasks.platform.config import SettingsError
 
     os.environ["O2C_CLI"] = "1"  # runs started here say so in the audit trail
     try:

@@ -15,15 +15,16 @@ from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
 from rules.policy import load_policy
-from tasks import cases, escalate
-from tasks.artifacts import current_run_id, publish_table
-from tasks.checkpoint import load_contract, run_checkpoint
-from tasks.config import Settings, load_settings
-from tasks.crash import crash_point
-from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.notify import make_mailer, render_owner_notice
-from tasks.outbox import OWNER_NOTICES, deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.escalate import cases
+from tasks.escalate import decide as escalate
+from tasks.platform.artifacts import current_run_id, publish_table
+from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.config import Settings, load_settings
+from tasks.platform.crash import crash_point
+from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.mail import make_mailer, render_owner_notice
+from tasks.platform.outbox import OWNER_NOTICES, deliver_pending
+from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read open items, customers, reminders, cases and settled invoices", cache_policy=NO_CACHE)
@@ -156,7 +157,7 @@ def render_notices(notices: Any, as_of: date, seller: str) -> Any:
 
 def write_agency_file(home: Path, agency: Any, as_of: date) -> Path:
     """The hand-over for the collection agency: one CSV per run date, written whole."""
-    from tasks.export import write_csv
+    from tasks.report.export import write_csv
 
     target = home / "agency" / f"agency-{as_of.isoformat()}.csv"
     write_csv(agency, target)

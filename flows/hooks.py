@@ -27,16 +27,16 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
 def _notify(flow: Any, flow_run: Any, state: Any) -> None:
     from datetime import date
 
-    from tasks.config import load_settings
-    from tasks.failure_notice import (
+    from tasks.platform.config import load_settings
+    from tasks.platform.failure_notice import (
         RunFailure,
         failure_messages,
         pipeline_outcome,
         send_failure_notice,
         stage_outcome,
     )
-    from tasks.ledger import LedgerBusy, open_ledger
-    from tasks.notify import make_mailer
+    from tasks.platform.ledger import LedgerBusy, open_ledger
+    from tasks.platform.mail import make_mailer
 
     parameters = flow_run.parameters or {}
     settings = load_settings(parameters.get("home"))
@@ -55,7 +55,7 @@ def _notify(flow: Any, flow_run: Any, state: Any) -> None:
                 unchanged = stage_outcome(ledger.row("audit/run", run_id=str(flow_run.id)), str(flow_run.id))
         except LedgerBusy:
             unchanged = "unknown: the ledger was busy when this notice was written; see `o2c audit runs`."
-    from tasks.artifacts import started_by_of
+    from tasks.platform.artifacts import started_by_of
 
     failure = RunFailure(
         flow=flow.name,
@@ -84,7 +84,7 @@ def o2c_flow(name: str, run_label: str | None = None, **options: Any) -> Any:
     label and the business date: `reconcile 2026-11-20`), and the failure e-mail on failure or crash."""
     from prefect import flow
 
-    from tasks.stage import run_name
+    from tasks.platform.stage import run_name
 
     return flow(
         name=name,

@@ -10,13 +10,13 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr, WithJsonSchema
 
 from flows.hooks import o2c_flow
-from tasks import ingest
-from tasks.artifacts import current_run_id
-from tasks.checkpoint import load_contract
-from tasks.config import load_settings
-from tasks.evidence import Evidence, input_evidence
-from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.ingest import canonical as ingest
+from tasks.platform.artifacts import current_run_id
+from tasks.platform.checkpoint import load_contract
+from tasks.platform.config import load_settings
+from tasks.platform.evidence import Evidence, input_evidence
+from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 # A URL as typed (the UI's form, a Python call), or one the `o2c` command wraps in a `SecretURL` so
 # that Prefect stores it without its password; the form shows a text field either way.

@@ -9,15 +9,17 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.hooks import o2c_flow
-from tasks import documents as documents_logic
-from tasks import invoice, invoice_mail, subscriptions
-from tasks.artifacts import current_run_id, publish_table
-from tasks.checkpoint import load_contract, run_checkpoint
-from tasks.config import Settings, load_settings
-from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.notify import make_mailer
-from tasks.outbox import INVOICE_MAILS, deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.invoice import billing as invoice
+from tasks.invoice import documents as documents_logic
+from tasks.invoice import mail as invoice_mail
+from tasks.invoice import subscriptions
+from tasks.platform.artifacts import current_run_id, publish_table
+from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.config import Settings, load_settings
+from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.mail import make_mailer
+from tasks.platform.outbox import INVOICE_MAILS, deliver_pending
+from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)

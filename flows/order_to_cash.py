@@ -12,10 +12,10 @@ from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, S
 from flows.reconcile import reconcile_flow
 from flows.remind import remind_flow
 from flows.report import report_flow
-from tasks.artifacts import pipeline_summary_markdown, publish_markdown
-from tasks.failure_notice import STOPPED_AT
-from tasks.flow_returns import remember, result_of
-from tasks.stage import resolve_as_of
+from tasks.platform.artifacts import pipeline_summary_markdown, publish_markdown
+from tasks.platform.failure_notice import STOPPED_AT
+from tasks.platform.flow_returns import remember, result_of
+from tasks.platform.stage import resolve_as_of
 
 STAGE_FLOWS = {
     "ingest": ingest_flow,

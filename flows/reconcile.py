@@ -12,13 +12,13 @@ from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.matching import MatchingPolicy
 from rules.policy import load_policy
-from tasks import reconcile
-from tasks.artifacts import current_run_id, publish_table
-from tasks.checkpoint import load_contract, run_checkpoint
-from tasks.config import Settings, load_settings
-from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.matching import PayerDirectory
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.artifacts import current_run_id, publish_table
+from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.config import Settings, load_settings
+from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.reconcile import apply as reconcile
+from tasks.reconcile.matching import PayerDirectory
 
 
 @task(name="read unapplied cash, invoices and payers", cache_policy=NO_CACHE)

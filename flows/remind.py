@@ -12,14 +12,14 @@ from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
 from rules.policy import load_policy
-from tasks import remind
-from tasks.artifacts import current_run_id, publish_table
-from tasks.checkpoint import load_contract, run_checkpoint
-from tasks.config import Settings, load_settings
-from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.notify import make_mailer
-from tasks.outbox import deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.artifacts import current_run_id, publish_table
+from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.config import Settings, load_settings
+from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.mail import make_mailer
+from tasks.platform.outbox import deliver_pending
+from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.remind import plan as remind
 
 
 @task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)

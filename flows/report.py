@@ -12,16 +12,17 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
-from tasks import report, report_html
-from tasks.artifacts import current_run_id, publish_link, publish_markdown
-from tasks.checkpoint import load_contract, run_checkpoint
-from tasks.config import Settings, load_settings
-from tasks.crash import crash_point
-from tasks.files import write_whole
-from tasks.ledger import Publication, hold_ledger, open_ledger
-from tasks.notify import make_mailer
-from tasks.outbox import REPORT_MAILS, deliver_pending
-from tasks.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown
+from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.config import Settings, load_settings
+from tasks.platform.crash import crash_point
+from tasks.platform.files import write_whole
+from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.mail import make_mailer
+from tasks.platform.outbox import REPORT_MAILS, deliver_pending
+from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.report import figures as report
+from tasks.report import html as report_html
 
 
 @task(name="read the ledger as of the date", cache_policy=NO_CACHE)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tasks.config import PROJECT_ROOT
+from tasks.platform.config import PROJECT_ROOT
 
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 

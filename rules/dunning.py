@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tasks.config import RULES_DIR
-from tasks.money import MoneyError, to_minor
+from tasks.platform.config import RULES_DIR
+from tasks.platform.money import MoneyError, to_minor
 
 NO_DUNNING_TAG = "no-dunning"
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tasks.money import MoneyError, to_minor
+from tasks.platform.money import MoneyError, to_minor
 
 ACTIONS = ("worklist", "credit_hold", "notify_owner", "agency_file", "propose_write_off")
 RATINGS = ("A", "B", "C", "D")

@@ -9,7 +9,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tasks.config import RULES_DIR
+from tasks.platform.config import RULES_DIR
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from tasks.money import MoneyError, to_minor
+from tasks.platform.money import MoneyError, to_minor
 
 
 class WriteOffPolicy(BaseModel):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.config import CONTRACTS_DIR, PROJECT_ROOT, STAGE_CONTRACTS, STAGES
+from tasks.platform.config import CONTRACTS_DIR, PROJECT_ROOT, STAGE_CONTRACTS, STAGES
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer.main
 
 from flows.cli import app
-from tasks.config import PROJECT_ROOT, STAGES
-from tasks.export import EXPORTS
+from tasks.platform.config import PROJECT_ROOT, STAGES
+from tasks.report.export import EXPORTS
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks import generate as generate_module
-from tasks import generate_text
-from tasks.generate import Book, generate_book, write_book
-from tasks.money import exponent, line_amounts, to_minor
+from tasks.platform.money import exponent, line_amounts, to_minor
+from tools import generate as generate_module
+from tools import generate_text
+from tools.generate import Book, generate_book, write_book
 
 AS_OF = date(2026, 3, 31)
 HEADERS = {

@@ -2,7 +2,7 @@
 
 For a book, the harness first runs `o2c run all` once without interruption, with
 `O2C_CRASH_TRACE` set: that run lists every crash point in the order a run meets them (see
-`tasks/crash.py`), and its ledger, outbox and files are the reference. Then, for each point N, on a
+`tasks/platform/crash.py`), and its ledger, outbox and files are the reference. Then, for each point N, on a
 fresh workspace with the same inbox:
 
 1. `o2c run all` with `O2C_CRASH_AT=N`: the process must die there (exit code 97), at the point
@@ -188,7 +188,7 @@ class State:
 def read_state(home: Path) -> State:
     import duckdb
 
-    from tasks.ledger import LEDGER_TABLES
+    from tasks.platform.ledger import LEDGER_TABLES
 
     state = State()
     con = duckdb.connect(str(home / "ledger.duckdb"), read_only=True)
@@ -340,7 +340,7 @@ class Harness:
     # -- workspaces ------------------------------------------------------------------------
     def book(self, name: str) -> Path:
         if name not in self.books:
-            from tasks.generate import generate_book, write_book
+            from tools.generate import generate_book, write_book
 
             folder = self.root / "books" / name
             write_book(generate_book(as_of=AS_OF, **BOOKS[name]), folder)

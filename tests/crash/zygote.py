@@ -36,7 +36,7 @@ def _child(request: dict) -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     from flows import cli
-    from tasks import crash
+    from tasks.platform import crash
 
     crash.reset()
     sys.argv = ["o2c", *request["args"]]
@@ -74,7 +74,7 @@ def main() -> None:
 
     import flows.cli  # noqa: F401
     import flows.order_to_cash  # noqa: F401
-    import tasks.checkpoint  # noqa: F401
+    import tasks.platform.checkpoint  # noqa: F401
 
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

@@ -395,8 +395,8 @@ def ingest_in_process(args: list[str], home: Path) -> Outcome:
     """What `o2c ingest ARGS --home HOME` does before it touches the ledger, without Prefect: the
     flow's `read_sources`, then per source `prepare_batch` against an empty ledger (a fresh
     workspace) and, for a halt, the stage's `halt_message` (the text the CLI prints after `error: `)."""
-    from tasks import ingest
-    from tasks.stage import halt_message
+    from tasks.ingest import canonical as ingest
+    from tasks.platform.stage import halt_message
 
     paths, mapping = [], None
     given = iter(args)

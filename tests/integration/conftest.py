@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.generate import generate_book, write_book
+from tools.generate import generate_book, write_book
 
 AS_OF = date(2026, 11, 20)
 DATASETS_FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"

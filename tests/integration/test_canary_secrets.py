@@ -51,8 +51,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tasks.generate import generate_book, write_book
 from tests.fake_sendgrid import FakeSendGrid, Recorded, _handler, _recipient
+from tools.generate import generate_book, write_book
 
 BIN = Path(sys.executable).parent  # the project's virtualenv: prefect, o2c
 AS_OF = "2026-11-20"

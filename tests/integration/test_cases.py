@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from flows.escalate import escalate_flow
 from flows.ingest import ingest_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import load
 
 TODAY = date.today()

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import load
 
 AS_OF = date(2026, 11, 20)

@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 from flows.reconcile import reconcile_flow
-from tasks.config import PROJECT_ROOT, load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import PROJECT_ROOT, load_settings
+from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import load
 
 AS_OF = date(2026, 11, 20)
@@ -40,7 +40,7 @@ def test_a_run_waits_while_another_process_holds_the_ledger(home: Path, tmp_path
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from tasks.ledger import hold_ledger\n"
+            "import sys, time; from pathlib import Path; from tasks.platform.ledger import hold_ledger\n"
             "with hold_ledger(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(4)\n",
             str(load_settings(home).ledger_path),
         ],

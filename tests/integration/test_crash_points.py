@@ -20,7 +20,7 @@ from tests.crash.harness import Harness, State, read_state
 pytestmark = pytest.mark.integration
 
 BOOK = "few-customers"
-# One point of each kind; the names are those `tasks/crash.py` traces (the first of each is tried).
+# One point of each kind; the names are those `tasks/platform/crash.py` traces (the first of each is tried).
 QUICK = (
     "commit reconcile: publish: after",
     "reminders: the mailer took a message, its state not yet written",

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.escalate import escalate_flow
 from flows.ingest import ingest_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 
 AS_OF = date(2026, 11, 20)
 FILES = {

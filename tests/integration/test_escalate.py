@@ -12,8 +12,8 @@ from flows.cli import app
 from flows.escalate import escalate_flow
 from flows.ingest import ingest_flow
 from flows.reconcile import reconcile_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import PAYMENT_HEADER, load
 
 AS_OF = date(2026, 11, 20)

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.reconcile import reconcile_flow
 from flows.remind import remind_flow
-from tasks.config import PROJECT_ROOT
-from tasks.ledger import open_ledger
+from tasks.platform.config import PROJECT_ROOT
+from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import load
 
 AS_OF = date(2026, 11, 20)

@@ -36,9 +36,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.config import load_settings
-from tasks.export import EXPORTS
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
+from tasks.report.export import EXPORTS
 
 HOSTILE = (
     '=HYPERLINK("http://evil","x")',

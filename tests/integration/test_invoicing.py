@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.ingest import ingest_flow
 from flows.invoice import invoice_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 
 AS_OF = date(2026, 11, 20)
 FILES = {
@@ -269,7 +269,7 @@ def test_a_legal_entity_bills_in_its_series_under_its_own_name(
 def test_a_run_that_fails_while_booking_leaves_no_gap_in_the_numbers(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.ledger import Ledger
+    from tasks.platform.ledger import Ledger
 
     folder = tmp_path / "in"
     folder.mkdir()

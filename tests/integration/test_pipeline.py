@@ -10,8 +10,8 @@ import pytest
 
 from flows.ingest import ingest_flow
 from flows.order_to_cash import order_to_cash
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 from tests.integration.conftest import AS_OF, book_files
 
 BUSINESS_TABLES = (
@@ -117,7 +117,7 @@ def test_ageing_sums_to_open_amount_and_every_row_has_its_run(ran: tuple[Path, d
     document = result["report"]["report"]
     assert document["as_of"] == AS_OF.isoformat()
     for currency, fig in document["currencies"].items():
-        from tasks.money import to_minor
+        from tasks.platform.money import to_minor
 
         buckets = sum(to_minor(v, currency) for v in fig["ageing"].values())
         assert buckets == to_minor(fig["open_amount"], currency)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tasks.bench import run_match_benchmark
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
+from tools.bench import run_match_benchmark
 
 
 def test_bench_match_measures_against_the_truth(tmp_path: Path) -> None:

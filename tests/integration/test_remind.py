@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.remind import remind_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
-from tasks.outbox import deliver_pending
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
+from tasks.platform.outbox import deliver_pending
 from tests.integration.ledger_builder import load
 
 

@@ -15,7 +15,7 @@ from flows.ingest import ingest_flow
 from flows.order_to_cash import order_to_cash
 from flows.remind import remind_flow
 from flows.report import report_flow
-from tasks.ledger import open_ledger
+from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import CUSTOMER_HEADER, load
 
 AS_OF = date(2026, 11, 20)

@@ -18,10 +18,10 @@ import pytest
 
 from flows.invoice import invoice_flow
 from flows.remind import remind_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
-from tasks.notify import SendGridMailer, make_mailer
-from tasks.outbox import deliver_pending
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
+from tasks.platform.mail import SendGridMailer, make_mailer
+from tasks.platform.outbox import deliver_pending
 from tests.fake_sendgrid import FakeSendGrid, fake_sendgrid
 from tests.integration.ledger_builder import load
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from flows.ingest import ingest_flow
 from flows.reconcile import reconcile_flow
-from tasks.config import load_settings
-from tasks.ledger import open_ledger
+from tasks.platform.config import load_settings
+from tasks.platform.ledger import open_ledger
 from tests.integration.conftest import DATASETS_FOLDER
 from tests.integration.ledger_builder import load
 

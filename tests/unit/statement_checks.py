@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.bank.model import StatementRejected
+from tasks.ingest.bank.model import StatementRejected
 
 
 def assert_refused_for(reader: Callable[[Path], object], path: Path, reason: str) -> None:

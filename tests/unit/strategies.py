@@ -25,8 +25,8 @@ from datetime import date, timedelta
 
 from hypothesis import strategies as st
 
-from tasks.money import exponent
-from tasks.terms import parse_terms
+from tasks.platform.money import exponent
+from tasks.platform.terms import parse_terms
 
 CURRENCIES = ("EUR", "USD", "JPY", "KWD")
 NAMES = ("Acme GmbH", "Globex Ltd", "Initech SA", "Umbrella plc", "Hooli Inc", "Stark Industries AG")

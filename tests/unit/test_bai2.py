@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.bank.bai2 import _minor, read_bai2
-from tasks.bank.model import ENTRY_COLUMNS, Statement, StatementRejected
+from tasks.ingest.bank.bai2 import _minor, read_bai2
+from tasks.ingest.bank.model import ENTRY_COLUMNS, Statement, StatementRejected
 from tests.unit.statement_checks import assert_refused_for
 
 BANK_STATEMENTS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "bank_statements"

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from tasks.bank.camt import ENTRY_COLUMNS, StatementRejected, read_camt
-from tasks.bank.statements import payments_rows
+from tasks.ingest.bank.camt import ENTRY_COLUMNS, StatementRejected, read_camt
+from tasks.ingest.bank.statements import payments_rows
 
 CAMT_DIR = (
     Path(__file__).resolve().parents[2].parent
@@ -558,8 +558,8 @@ def test_a_batch_sharing_one_reference_gives_each_credit_its_own_payment() -> No
 
 def test_a_batch_of_credits_reaches_the_ledger_whole() -> None:
     """Through the ingest source and the payments contract: no credit is a duplicate of another."""
-    from tasks.bank.source import read_statement_source
-    from tasks.ingest import IngestContext, prepare_batch
+    from tasks.ingest.bank.source import read_statement_source
+    from tasks.ingest.canonical import IngestContext, prepare_batch
 
     batch = prepare_batch(
         read_statement_source(FIXTURES / "camt053_batch_shared_reference.xml"), IngestContext()

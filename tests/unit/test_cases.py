@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tasks.cases import promise_outcomes, split_gross
+from tasks.escalate.cases import promise_outcomes, split_gross
 
 from .tables import table
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.checkpoint import (
+from tasks.platform.checkpoint import (
     DEFAULT_MAX_LENGTH,
     HALT_LINES,
     CheckpointResult,
@@ -17,7 +17,7 @@ from tasks.checkpoint import (
     load_contract,
     run_checkpoint,
 )
-from tasks.config import CONTRACTS_DIR
+from tasks.platform.config import CONTRACTS_DIR
 
 from .tables import table
 

@@ -11,8 +11,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasks.checkpoint import _validate, compile_suite, load_contract, with_reference_flags
-from tasks.data_docs import LIST_LIMIT, index_page, make_offline, trimmed, validation_page, write_docs
+from tasks.platform.checkpoint import _validate, compile_suite, load_contract, with_reference_flags
+from tasks.platform.data_docs import (
+    LIST_LIMIT,
+    index_page,
+    make_offline,
+    trimmed,
+    validation_page,
+    write_docs,
+)
 
 from .tables import table
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from tasks.documents import document, render_html, render_pdf
+from tasks.invoice.documents import document, render_html, render_pdf
 
 INVOICE = {
     "invoice_id": "O2C-2026-000042",

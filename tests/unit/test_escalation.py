@@ -10,7 +10,7 @@ import pytest
 
 from rules.escalation import EscalationPolicy, evaluate, threshold_minor
 from rules.policy import PolicyError, load_policy
-from tasks.escalate import Escalation, escalate, exposure, ratings
+from tasks.escalate.decide import Escalation, escalate, exposure, ratings
 
 from .tables import table
 

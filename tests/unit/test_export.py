@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from tasks.export import neutralise_cell, write
+from tasks.report.export import neutralise_cell, write
 
 FRAME = pd.DataFrame(
     {

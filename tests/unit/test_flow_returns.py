@@ -8,7 +8,7 @@ import pytest
 from prefect.exceptions import MissingResult
 from prefect.states import Completed
 
-from tasks import flow_returns
+from tasks.platform import flow_returns
 
 
 def _state(run_id: uuid.UUID, data: object = None) -> Completed:

@@ -1,5 +1,5 @@
 """Hostile and broken bank files: every file of tests/hostile/bank is refused through the reader that
-`o2c ingest` uses for a bank file (`tasks.bank.source.read_statement_source`), with one line that
+`o2c ingest` uses for a bank file (`tasks.ingest.bank.source.read_statement_source`), with one line that
 names the file and says why, no other exception, nothing printed, and no payment rows.
 
 Each file is one case: XML attacks on camt (entity expansion, external entities, a network DTD,
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.bank.source import read_statement_source
-from tasks.ingest import SourceRejected
+from tasks.ingest.bank.source import read_statement_source
+from tasks.ingest.canonical import SourceRejected
 
 PROJECT = Path(__file__).resolve().parents[2]
 CORPUS = PROJECT / "tests" / "hostile" / "bank"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.ingest import (
+from tasks.ingest.canonical import (
     IngestContext,
     Mapping,
     PreparedBatch,
@@ -666,7 +666,7 @@ def test_an_email_address_is_one_bare_address(tmp_path: Path) -> None:
 
 
 def test_a_halt_lists_the_first_reasons_under_what_happened(tmp_path: Path) -> None:
-    from tasks.stage import halt_message
+    from tasks.platform.stage import halt_message
 
     rows = "".join(f"B{n},2026-02-01,{'abc' if n % 4 else '12.50'},EUR\n" for n in range(1, 16))
     path = write(tmp_path, "bank.csv", "Ref,Datum,Betrag,currency\n" + rows)
@@ -713,7 +713,7 @@ def test_a_mapping_that_is_not_a_mapping_is_never_quoted(tmp_path: Path) -> None
 
 
 def test_a_named_mapping_is_read_from_the_workspace_or_the_shipped_folder(tmp_path: Path) -> None:
-    from tasks.config import PROJECT_ROOT
+    from tasks.platform.config import PROJECT_ROOT
 
     workspace = tmp_path / "home"
     (workspace / "mappings").mkdir(parents=True)

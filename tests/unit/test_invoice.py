@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tasks.invoice import Billing, bill_orders, line_totals
+from tasks.invoice.billing import Billing, bill_orders, line_totals
 
 from .tables import table
 
@@ -247,7 +247,7 @@ def test_the_completeness_control_balances_orders_in_with_invoiced_and_skipped()
 
 
 def test_the_completeness_checkpoint_halts_when_an_order_is_lost() -> None:
-    from tasks.checkpoint import load_contract, run_checkpoint
+    from tasks.platform.checkpoint import load_contract, run_checkpoint
 
     lost = table("""
         | currency | orders_in | amount_in_minor | orders_out | amount_out_minor |

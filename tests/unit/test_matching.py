@@ -8,8 +8,13 @@ from datetime import date
 
 import pandas as pd
 
-from tasks.matching import PayerDirectory, combinations_summing_to, normalise_name, rf_reference_valid
-from tasks.reconcile import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.apply import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.matching import (
+    PayerDirectory,
+    combinations_summing_to,
+    normalise_name,
+    rf_reference_valid,
+)
 from tests.unit.tables import table
 
 AS_OF = date(2026, 3, 31)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tasks.money import (
+from tasks.platform.money import (
     MoneyError,
     allocate,
     exponent,

@@ -27,14 +27,21 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tasks.cases import split_gross
-from tasks.escalate import exposure
-from tasks.invoice import bill_orders, line_totals
-from tasks.matching import PayerDirectory
-from tasks.money import CURRENCY_EXPONENTS, allocate, line_amounts, round_half_up_div, to_major_str, to_minor
-from tasks.reconcile import DEFAULT_POLICY, CashApplication, apply_cash
-from tasks.report import BUCKETS, figures, forecast, indicators
-from tasks.terms import parse_terms
+from tasks.escalate.cases import split_gross
+from tasks.escalate.decide import exposure
+from tasks.invoice.billing import bill_orders, line_totals
+from tasks.platform.money import (
+    CURRENCY_EXPONENTS,
+    allocate,
+    line_amounts,
+    round_half_up_div,
+    to_major_str,
+    to_minor,
+)
+from tasks.platform.terms import parse_terms
+from tasks.reconcile.apply import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.matching import PayerDirectory
+from tasks.report.figures import BUCKETS, figures, forecast, indicators
 
 from .strategies import (
     CURRENCIES,

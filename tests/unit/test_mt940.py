@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasks.bank.model import ENTRY_COLUMNS, Statement, StatementRejected
-from tasks.bank.mt940 import _minor, read_mt940
-from tasks.money import to_minor
+from tasks.ingest.bank.model import ENTRY_COLUMNS, Statement, StatementRejected
+from tasks.ingest.bank.mt940 import _minor, read_mt940
+from tasks.platform.money import to_minor
 from tests.unit.statement_checks import assert_refused_for
 
 BANK_STATEMENTS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "bank_statements"
@@ -546,7 +546,7 @@ def test_a_refusal_prints_nothing_in_a_fresh_interpreter(tmp_path: Path) -> None
 
     bad = _write(tmp_path, ":20:X\n:25:1\n:28C:1\n:60F:C240301EUR1,00\n:61:24030\n", "bad.sta")
     code = (
-        "import sys; from pathlib import Path; from tasks.bank.mt940 import read_mt940\n"
+        "import sys; from pathlib import Path; from tasks.ingest.bank.mt940 import read_mt940\n"
         "try:\n    read_mt940(Path(sys.argv[1]))\nexcept Exception as exc:\n    print(exc)\n"
     )
     done = subprocess.run(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from rules.policy import PolicyError
-from tasks.config import Settings
-from tasks.notify import (
+from tasks.platform.config import Settings
+from tasks.platform.mail import (
     DeliveryDeferred,
     DeliveryInDoubt,
     DeliveryRefused,
@@ -162,7 +162,7 @@ def test_sending_the_same_message_again_overwrites_it(tmp_path: Path) -> None:
 def test_make_mailer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No Prefect Secret block either: looking one up starts Prefect's local API (tens of seconds);
     # reading the key from a real block is tests/integration/test_sendgrid.py's.
-    monkeypatch.setattr("tasks.notify._secret", lambda block_name: None)
+    monkeypatch.setattr("tasks.platform.mail._secret", lambda block_name: None)
     mailer = make_mailer(Settings(home=tmp_path))
     assert isinstance(mailer, FileMailer)
     assert mailer.folder == tmp_path / "outbox"
@@ -283,7 +283,7 @@ def test_a_template_that_does_not_exist_fails_with_its_name() -> None:
 def test_a_setting_that_cannot_be_read_names_its_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, message: str
 ) -> None:
-    from tasks.config import SettingsError, load_settings
+    from tasks.platform.config import SettingsError, load_settings
 
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as caught:
@@ -292,7 +292,7 @@ def test_a_setting_that_cannot_be_read_names_its_variable(
 
 
 def test_entity_names_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from tasks.config import load_settings
+    from tasks.platform.config import load_settings
 
     monkeypatch.setenv("O2C_SELLER_NAMES", "DE01=Beispiel GmbH; FR01=Exemple SARL")
     settings = load_settings(tmp_path)

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tasks.file_summary import line_amount, reason_class, summarise
-from tasks.ingest import (
+from tasks.ingest.canonical import (
     IngestContext,
     Mapping,
     SourceRejected,
@@ -21,6 +20,7 @@ from tasks.ingest import (
     prepare_batch,
     read_file_sources,
 )
+from tasks.ingest.file_summary import line_amount, reason_class, summarise
 
 PROJECT = Path(__file__).resolve().parents[2]
 RETAIL_MAPPING = PROJECT / "data_contracts" / "mappings" / "online_retail.yaml"

@@ -17,12 +17,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from tasks import outbox_decisions
-from tasks.cash_decisions import DecisionRefused
-from tasks.config import SQL_DIR, Settings
-from tasks.ledger import Ledger, open_ledger
-from tasks.notify import DeliveryDeferred, DeliveryInDoubt, DeliveryRefused, DeliveryRetryable
-from tasks.outbox import (
+from tasks.platform import outbox_decisions
+from tasks.platform.cash_decisions import DecisionRefused
+from tasks.platform.config import SQL_DIR, Settings
+from tasks.platform.ledger import Ledger, open_ledger
+from tasks.platform.mail import DeliveryDeferred, DeliveryInDoubt, DeliveryRefused, DeliveryRetryable
+from tasks.platform.outbox import (
     INVOICE_MAILS,
     OUTBOXES,
     OWNER_NOTICES,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from tasks import parse
+from tasks.platform import parse
 
 # text        exponent  scaled  malformed  too_precise
 DECIMALS = [

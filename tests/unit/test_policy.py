@@ -10,7 +10,7 @@ import pytest
 from rules.dunning import DunningPolicy
 from rules.escalation import EscalationPolicy
 from rules.policy import PolicyError, load_policy
-from tasks.config import RULES_DIR
+from tasks.platform.config import RULES_DIR
 
 
 @pytest.mark.parametrize(("name", "model"), [("dunning", DunningPolicy), ("escalation", EscalationPolicy)])

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tasks.reconcile import CashApplication, apply_cash
+from tasks.reconcile.apply import CashApplication, apply_cash
 
 from .tables import table
 

@@ -15,8 +15,8 @@ from datetime import date
 
 import pandas as pd
 
-from tasks.matching import PayerDirectory
-from tasks.reconcile import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.apply import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.matching import PayerDirectory
 from tests.unit.tables import table
 
 AS_OF = date(2026, 3, 31)

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tasks.references import InvoiceKeys, find_named, keys_of
+from tasks.reconcile.references import InvoiceKeys, find_named, keys_of
 
 # text               keys
 KEYS = [

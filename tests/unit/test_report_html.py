@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from tasks.report_html import bar_chart, dso_trend, render
+from tasks.report.html import bar_chart, dso_trend, render
 
 DOCUMENT = {
     "as_of": "2026-03-31",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.evidence import Evidence, input_evidence, sha256, snapshot
-from tasks.failure_notice import RunFailure, failure_messages, pipeline_outcome, stage_outcome
-from tasks.replay import ReplayRefused, ReplayRun, compare_run, normalised, plan
+from tasks.platform.evidence import Evidence, input_evidence, sha256, snapshot
+from tasks.platform.failure_notice import RunFailure, failure_messages, pipeline_outcome, stage_outcome
+from tasks.report.replay import ReplayRefused, ReplayRun, compare_run, normalised, plan
 
 STAGES = ["ingest", "invoice", "reconcile", "remind", "escalate", "report"]
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from tasks.reconcile import DEFAULT_POLICY, apply_cash
-from tasks.short_payments import reason_code, settle_residual
+from tasks.reconcile.apply import DEFAULT_POLICY, apply_cash
+from tasks.reconcile.short_payments import reason_code, settle_residual
 from tests.unit.tables import table
 
 AS_OF = date(2026, 3, 31)
@@ -105,7 +105,7 @@ DISCOUNTED = table("""
 
 
 def with_terms(payments: str, accounts: dict[str, str] | None = None):  # noqa: ANN201
-    from tasks.matching import PayerDirectory
+    from tasks.reconcile.matching import PayerDirectory
 
     payers = PayerDirectory(accounts or {}, {"ACME": "Acme GmbH"}, 90)
     return apply_cash(

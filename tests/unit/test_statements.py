@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.bank.model import Statement, entries_frame
-from tasks.bank.statements import integrity_problems, payments_rows, statement_format
+from tasks.ingest.bank.model import Statement, entries_frame
+from tasks.ingest.bank.statements import integrity_problems, payments_rows, statement_format
 
 
 def entry(amount_minor: int, credit_debit: str = "CRDT", **fields: object) -> dict[str, object]:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tasks.subscriptions import periods_due, shift
+from tasks.invoice.subscriptions import periods_due, shift
 
 from .tables import table
 

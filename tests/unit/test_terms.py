@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tasks.terms import Terms, TermsError, parse_terms
+from tasks.platform.terms import Terms, TermsError, parse_terms
 
 # terms             issued       due          discount until  discount on 1000.00
 CASES = [

@@ -1,0 +1,80 @@
+"""The invoice e-mail: each invoice and credit note the invoice stage bills goes to its customer
+with its PDF attached, through the same outbox and mailer as reminders.
+
+Pure: the run's invoices and the customer master in, the messages to queue and the invoices that
+cannot be e-mailed (no address) out. The PDF is read at delivery from `documents/<invoice_id>.pdf`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from tasks.platform.mail import render_invoice_mail
+
+MAIL_COLUMNS = [
+    "mail_id",
+    "invoice_id",
+    "customer_id",
+    "language",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "document",
+    "as_of",
+    "status",
+]
+
+
+def document_path(invoice_id: str) -> str:
+    """Where an invoice's PDF lives, relative to the workspace."""
+    return f"documents/{invoice_id}.pdf"
+
+
+def plan_invoice_mails(
+    invoices: pd.DataFrame, customers: pd.DataFrame, *, seller: str | Callable[[Any], str], as_of: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One queued message per invoice whose customer has an e-mail address; the others are
+    returned apart with the reason, so a person can send them another way."""
+    by_customer: dict[str, dict[str, Any]] = (
+        customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
+    )
+    mails: list[dict[str, Any]] = []
+    unmailed: list[dict[str, Any]] = []
+    for invoice in invoices.to_dict("records"):
+        customer = {"customer_id": invoice["customer_id"], **by_customer.get(invoice["customer_id"], {})}
+        address = customer.get("email")
+        if not isinstance(address, str) or not address.strip():
+            unmailed.append(
+                {
+                    "invoice_id": invoice["invoice_id"],
+                    "customer_id": invoice["customer_id"],
+                    "reason": "the customer has no e-mail address",
+                }
+            )
+            continue
+        name = seller(invoice.get("legal_entity")) if callable(seller) else seller
+        message = render_invoice_mail(invoice=invoice, customer=customer, seller=name)
+        mails.append(
+            {
+                "mail_id": f"MAIL-{invoice['invoice_id']}",
+                "invoice_id": invoice["invoice_id"],
+                "customer_id": invoice["customer_id"],
+                "language": message.language,
+                "recipient": address.strip(),
+                "subject": message.subject,
+                "body_text": message.text,
+                "body_html": message.html,
+                "document": document_path(str(invoice["invoice_id"])),
+                "as_of": as_of,
+                "status": "queued",
+            }
+        )
+    return (
+        pd.DataFrame(mails, columns=MAIL_COLUMNS),
+        pd.DataFrame(unmailed, columns=["invoice_id", "customer_id", "reason"]),
+    )

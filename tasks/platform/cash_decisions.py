@@ -1,0 +1,178 @@
+"""A person's cash decisions: apply a payment to an invoice by hand, or take an allocation back.
+
+This is how the exception queue is worked: reconcile leaves the payments it could not apply with
+confidence in `payment_exceptions`; a person applies them (`o2c apply`) or undoes a wrong match
+(`o2c unapply`). The rules are the ledger's invariants: never apply more than a payment has
+unapplied or more than an invoice owes, only within one currency, one allocation per (payment,
+invoice) pair. A refused decision raises `DecisionRefused` with one line and writes nothing; an
+accepted one lands in one transaction with its audit row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from tasks.platform.ledger import Ledger
+from tasks.platform.money import MoneyError, to_major_str, to_minor
+
+RULE_MANUAL = "manual"
+RULE_VERSION_MANUAL = "manual"
+
+
+class DecisionRefused(ValueError):
+    """A manual decision the ledger's rules do not allow; the message is one line for the person."""
+
+
+def normalise_account(account: str) -> str:
+    """A payer account as `payer_accounts` keeps it: upper case, no spaces (`de89 3704` -> `DE893704`)."""
+    return "".join(account.split()).upper()
+
+
+def apply_manually(
+    ledger: Ledger,
+    payment_id: str,
+    invoice_id: str,
+    amount_text: str | None,
+    by: str,
+    run_id: str,
+    today: date,
+) -> dict[str, Any]:
+    """Apply cash from a payment to an invoice as `by` decided; return the allocation written.
+
+    `amount_text` is a decimal in major units of the payment's currency; None applies the lesser of
+    the payment's unapplied amount and the invoice's open amount.
+    """
+    by = _person(by)
+    payment = ledger.row("reconcile/manual_payment", payment_id=payment_id)
+    if payment is None:
+        raise DecisionRefused(f"payment {payment_id!r} does not exist")
+    invoice = ledger.row("reconcile/manual_invoice", invoice_id=invoice_id)
+    if invoice is None:
+        raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
+    currency = str(payment["currency"])
+    if invoice["currency"] != currency:
+        raise DecisionRefused(
+            f"payment {payment_id} is in {currency} but invoice {invoice_id} is in {invoice['currency']};"
+            " cash is applied only within one currency"
+        )
+    allocation_id = f"{payment_id}/{invoice_id}"
+    existing = ledger.row(
+        "reconcile/manual_allocation",
+        allocation_id=allocation_id,
+        payment_id=payment_id,
+        invoice_id=invoice_id,
+    )
+    if existing is not None:
+        raise DecisionRefused(
+            f"payment {payment_id} is already applied to invoice {invoice_id} (allocation"
+            f" {existing['allocation_id']}, {to_major_str(int(existing['amount_minor']), currency)} {currency});"
+            f" unapply it first: o2c unapply --allocation {existing['allocation_id']} --by NAME"
+        )
+    unapplied = int(payment["unapplied_minor"])
+    open_minor = int(invoice["open_minor"])
+    if amount_text is None:
+        if unapplied <= 0:
+            raise DecisionRefused(f"payment {payment_id} has no unapplied cash left")
+        if open_minor <= 0:
+            raise DecisionRefused(f"invoice {invoice_id} has nothing open")
+        amount = min(unapplied, open_minor)
+    else:
+        amount = _amount(amount_text, currency)
+        if amount > unapplied:
+            raise DecisionRefused(
+                f"--amount {to_major_str(amount, currency)} {currency} is more than the"
+                f" {to_major_str(unapplied, currency)} {currency} payment {payment_id} has unapplied;"
+                " never apply more than a payment has"
+            )
+        if amount > open_minor:
+            raise DecisionRefused(
+                f"--amount {to_major_str(amount, currency)} {currency} is more than the"
+                f" {to_major_str(open_minor, currency)} {currency} invoice {invoice_id} has open;"
+                " never apply more than an invoice owes"
+            )
+    allocation = {
+        "allocation_id": allocation_id,
+        "payment_id": payment_id,
+        "invoice_id": invoice_id,
+        "amount_minor": amount,
+        "rule": RULE_MANUAL,
+        "rule_version": RULE_VERSION_MANUAL,
+        "score": 1.0,
+        "evidence": json.dumps({"decided_by": by}),
+        "as_of": today,
+        "run_id": run_id,
+        "decided_by": by,
+    }
+    account = payment.get("payer_account")
+    learned = normalise_account(account) if isinstance(account, str) else ""
+    if not ledger.record_manual_allocation(
+        allocation, payer_account=learned or None, customer_id=str(invoice["customer_id"])
+    ):
+        raise DecisionRefused(
+            f"the ledger changed while applying payment {payment_id} to invoice {invoice_id}; nothing was"
+            " written, try again"
+        )
+    return {
+        **allocation,
+        "currency": currency,
+        "amount": to_major_str(amount, currency),
+        "payment_unapplied_after": to_major_str(unapplied - amount, currency),
+        "invoice_open_after": to_major_str(open_minor - amount, currency),
+        "payer_account_learned": learned or None,
+        "customer_id": invoice["customer_id"],
+    }
+
+
+def unapply(ledger: Ledger, allocation_id: str, by: str, run_id: str) -> dict[str, Any]:
+    """Remove an allocation as `by` decided; return the row removed (with its amount in major units)."""
+    by = _person(by)
+    removed = ledger.remove_manual_allocation(allocation_id, by=by, run_id=run_id)
+    if removed is None:
+        raise DecisionRefused(f"allocation {allocation_id!r} does not exist")
+    return {**removed, "amount": to_major_str(int(removed["amount_minor"]), str(removed["currency"]))}
+
+
+def person(by: str) -> str:
+    """The name of the person who decides (`--by`), required."""
+    name = " ".join((by or "").split())
+    if not name:
+        raise DecisionRefused("--by must name the person who decides")
+    return name
+
+
+def audit_row(
+    run_id: str, stage: str, entity: str, key: str, action: str, before: Any, after: Any
+) -> dict[str, Any]:
+    """One audit-log row of a person's (or a stage's) decision, before and after as JSON."""
+    return {
+        "run_id": run_id,
+        "stage": stage,
+        "entity": entity,
+        "key": key,
+        "action": action,
+        "before": None if before is None else json.dumps(before, default=str),
+        "after": json.dumps(after, default=str),
+    }
+
+
+_person = person
+
+
+def amount_in(text: str, currency: str, option: str) -> int:
+    """An amount a person typed (`option`, as `--amount`) in minor units of `currency`."""
+    try:
+        return to_minor(text, currency)
+    except MoneyError as exc:
+        raise DecisionRefused(f"{option} {text!r}: {exc}") from None
+
+
+def _amount(text: str, currency: str) -> int:
+    try:
+        amount = to_minor(text, currency)
+    except MoneyError as exc:
+        raise DecisionRefused(f"--amount is not a valid {currency} amount: {exc}") from None
+    if amount <= 0:
+        raise DecisionRefused(f"--amount {text.strip()!r} must be more than zero")
+    return amount

@@ -1,0 +1,126 @@
+"""The one place that knows where things live and which implementations are chosen.
+
+Business code asks this module for the workspace, the mailer kind and the lock timeout; it never
+reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# A replay (`o2c audit replay`) runs with the rule and contract files as an earlier run had them.
+RULES_DIR = Path(os.environ.get("O2C_RULES_DIR") or PROJECT_ROOT / "rules")
+CONTRACTS_DIR = Path(os.environ.get("O2C_CONTRACTS_DIR") or PROJECT_ROOT / "data_contracts")
+SQL_DIR = PROJECT_ROOT / "sql"
+
+STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate", "report")
+"""The ordered stages of order-to-cash. Adding a stage means adding its companions and one entry here."""
+
+STAGE_CONTRACTS: dict[str, tuple[str, ...]] = {
+    "ingest": ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases"),
+    "invoice": ("billed_invoices", "invoice_lines", "invoice_control"),
+    "reconcile": ("allocations", "invoice_adjustments", "deduction_cases"),
+    "remind": ("reminders",),
+    "escalate": ("worklist",),
+    "report": ("ageing",),
+}
+"""The contracts that guard what each stage reads and publishes (`data_contracts/<name>.yaml`)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    mailer: str = "file"
+    sendgrid_api_key: str | None = None
+    sendgrid_host: str | None = None
+    mail_from: str = "receivables@example.com"
+    sendgrid_sandbox: bool = False
+    sendgrid_timeout_seconds: float = 10.0
+    sendgrid_secret_block: str = "sendgrid-api-key"
+    mail_daily_cap: int = 1
+    mail_rate_per_second: float = 10.0
+    lock_timeout_seconds: float = 600.0
+    invoice_series: str = "O2C"
+    seller_name: str = "Example Trading Ltd"
+    entity_names: tuple[tuple[str, str], ...] = ()
+    report_recipients: tuple[str, ...] = ()  # the distribution list the report is e-mailed to
+    ops_recipients: tuple[str, ...] = ()  # finance ops, told by e-mail when a run fails
+
+    def seller_of(self, legal_entity: object) -> str:
+        """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
+        workspace's `O2C_SELLER_NAME`."""
+        return dict(self.entity_names).get(str(legal_entity or ""), self.seller_name)
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "ledger.duckdb"
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    def __repr__(self) -> str:  # never print the API key
+        return f"Settings(home={str(self.home)!r}, mailer={self.mailer!r})"
+
+
+def load_settings(home: str | Path | None = None) -> Settings:
+    """Settings from the environment; `home` (the `--home` option) wins over `O2C_HOME`."""
+    chosen = Path(home or os.environ.get("O2C_HOME") or "var").resolve()
+    return Settings(
+        home=chosen,
+        mailer=os.environ.get("O2C_MAILER", "file"),
+        sendgrid_api_key=os.environ.get("SENDGRID_API_KEY") or None,
+        sendgrid_host=os.environ.get("O2C_SENDGRID_HOST") or None,
+        mail_from=os.environ.get("O2C_MAIL_FROM", "receivables@example.com"),
+        sendgrid_sandbox=os.environ.get("O2C_SENDGRID_SANDBOX", "") in ("1", "true", "yes"),
+        sendgrid_timeout_seconds=_number("O2C_SENDGRID_TIMEOUT", "10", float),
+        sendgrid_secret_block=os.environ.get("O2C_SENDGRID_SECRET_BLOCK", "sendgrid-api-key"),
+        mail_daily_cap=_number("O2C_MAIL_DAILY_CAP", "1", int),
+        mail_rate_per_second=_number("O2C_MAIL_RATE", "10", float),
+        lock_timeout_seconds=_number("O2C_LOCK_TIMEOUT", "600", float),
+        invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
+        seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
+        entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
+        report_recipients=_addresses("O2C_REPORT_RECIPIENTS"),
+        ops_recipients=_addresses("O2C_OPS_RECIPIENTS"),
+    )
+
+
+def _addresses(variable: str) -> tuple[str, ...]:
+    """A list of e-mail addresses, separated by commas or semicolons."""
+    return tuple(a.strip() for a in os.environ.get(variable, "").replace(";", ",").split(",") if a.strip())
+
+
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be read; the message names the variable."""
+
+
+def _number(name: str, default: str, kind: type[int] | type[float]) -> Any:
+    raw = os.environ.get(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
+def _entity_names(text: str) -> tuple[tuple[str, str], ...]:
+    """`DE01=Example GmbH;FR01=Example SARL` as pairs; a part without `=` is a configuration error."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        entity, sep, name = part.partition("=")
+        if not sep or not entity.strip() or not name.strip():
+            raise SettingsError(f"O2C_SELLER_NAMES: {part!r} is not ENTITY=Name")
+        pairs.append((entity.strip(), name.strip()))
+    return tuple(pairs)

@@ -1,0 +1,2 @@
+"""Reconcile: unapplied payments and open invoices in; allocations, short-payment deductions, the
+exception queue and suggestions out."""

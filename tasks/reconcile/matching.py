@@ -1,0 +1,196 @@
+"""The pieces cash application is built from: structured references, who paid, amount search.
+
+Pure functions; `tasks/reconcile/apply.py` runs them as passes over a batch of payments.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+_LEGAL_FORMS = frozenset(
+    [
+        "gmbh",
+        "ag",
+        "kg",
+        "ohg",
+        "se",
+        "sarl",
+        "sas",
+        "sa",
+        "ltd",
+        "limited",
+        "plc",
+        "llc",
+        "inc",
+        "corp",
+        "co",
+        "bv",
+        "nv",
+        "spa",
+        "srl",
+        "kk",
+        "ab",
+        "oy",
+        "u",
+        "und",
+        "cie",
+    ]
+)
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def rf_reference_valid(text: str) -> bool:
+    """ISO 11649 creditor reference check: `RF` + two check digits + up to 21 letters or digits,
+    valid when the rearranged number modulo 97 is 1."""
+    compact = re.sub(r"\s+", "", text or "").upper()
+    if not re.fullmatch(r"RF\d{2}[A-Z0-9]{1,21}", compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(digits) % 97 == 1
+
+
+def rf_payload(text: str) -> str | None:
+    """The reference inside a valid RF creditor reference (`RF18INV2026000123` -> `INV2026000123`)."""
+    compact = re.sub(r"\s+", "", text or "").upper()
+    return compact[4:] if rf_reference_valid(compact) else None
+
+
+def normalise_account(account: str | None) -> str:
+    return re.sub(r"\s+", "", account or "").upper()
+
+
+def normalise_name(name: str | None) -> str:
+    """A company name without legal form, punctuation and case: `ACME GmbH.` -> `acme`,
+    `Chevalier S.A.` -> `chevalier` (single letters in a row are one abbreviation: `s a` -> `sa`)."""
+    words = _NON_WORD.sub(" ", (name or "").lower()).split()
+    joined: list[str] = []
+    for word in words:
+        if len(word) == 1 and joined and len(joined[-1]) <= 2 and joined[-1].isalpha() and word.isalpha():
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return " ".join(w for w in joined if w not in _LEGAL_FORMS)
+
+
+class PayerDirectory:
+    """Who a payer is: by bank account (master data and confirmed matches), else by name."""
+
+    def __init__(self, accounts: dict[str, str], names: dict[str, str], name_threshold: float) -> None:
+        self.accounts = {normalise_account(a): c for a, c in accounts.items()}
+        self.customer_by_name: dict[str, list[str]] = {}
+        for customer_id, name in names.items():
+            self.customer_by_name.setdefault(normalise_name(name), []).append(customer_id)
+        self.choices = [n for n in self.customer_by_name if n]
+        self.threshold = name_threshold
+        self._seen: dict[tuple[str, str], tuple[str | None, float, str]] = {}
+        self._grams = _GramIndex(self.choices) if len(self.choices) > _SCAN_ALL_UP_TO else None
+
+    def identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
+        """(customer_id, confidence 0-1, how) of the payer; (None, 0, reason) when unknown."""
+        key = (account or "", name or "")
+        if key not in self._seen:
+            self._seen[key] = self._identify(account, name)
+        return self._seen[key]
+
+    def _identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
+        known = self.accounts.get(normalise_account(account))
+        if known:
+            return known, 1.0, "payer account"
+        wanted = normalise_name(name)
+        if not wanted or not self.choices:
+            return None, 0.0, "no payer account or name"
+        choices = self._grams.likely(wanted) if self._grams else self.choices
+        ranked = process.extract(wanted, choices, scorer=fuzz.token_set_ratio, limit=2)
+        if not ranked or ranked[0][1] < self.threshold:
+            return None, 0.0, f"payer name {name!r} matches no customer"
+        best = ranked[0]
+        if len(ranked) > 1 and ranked[1][1] >= best[1] - 2:
+            return None, 0.0, f"payer name {name!r} fits several customers"
+        customers = self.customer_by_name[best[0]]
+        if len(customers) > 1:
+            return None, 0.0, f"payer name {name!r} fits several customers"
+        return customers[0], float(best[1]) / 100, f"payer name ~ {best[0]!r} ({best[1]:.0f})"
+
+
+_SCAN_ALL_UP_TO = 2_000  # names compared one by one below this many customers
+_LIKELY = 64  # names compared in full when there are more: those sharing the most rare trigrams
+
+
+def _trigrams(name: str) -> set[str]:
+    padded = f"  {name} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+class _GramIndex:
+    """Which customer names are worth comparing with a payer name, among tens of thousands.
+
+    Comparing a payer name with every customer's name costs milliseconds per name at 50,000
+    customers. A name scoring above the threshold shares most of its letter trigrams with the
+    payer name, so the names sharing the most of its rarer trigrams (a trigram found in over 5 %
+    of names, like `ltd` or `ust`, says little) are the only ones compared in full.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        postings: dict[str, list[int]] = {}
+        for position, name in enumerate(names):
+            for gram in _trigrams(name):
+                postings.setdefault(gram, []).append(position)
+        self.names = names
+        self.common = max(len(names) // 20, _LIKELY)
+        self.postings = {g: np.asarray(p, dtype=np.int64) for g, p in postings.items()}
+
+    def likely(self, name: str) -> list[str]:
+        """The names sharing the most rare trigrams with `name`; all names if it has none rare."""
+        found = [self.postings[g] for g in _trigrams(name) if g in self.postings]
+        rare = [p for p in found if len(p) <= self.common]
+        if not rare:
+            return self.names
+        shared = np.bincount(np.concatenate(rare), minlength=len(self.names))
+        top = np.argpartition(-shared, min(_LIKELY, len(shared) - 1))[:_LIKELY]
+        return [self.names[i] for i in sorted(top.tolist()) if shared[i] > 0]
+
+
+def combinations_summing_to(
+    amounts: Sequence[int], target: int, *, max_items: int, budget_seconds: float, limit: int = 2
+) -> tuple[list[tuple[int, ...]], bool]:
+    """Index sets of `amounts` (2 to `max_items` of them) that sum exactly to `target`.
+
+    Stops after `limit` solutions (two mean the answer is ambiguous) or when the time budget runs
+    out; the flag says whether the search was complete.
+    """
+    order = sorted(range(len(amounts)), key=lambda i: -amounts[i])
+    values = [amounts[i] for i in order]
+    suffix = [0] * (len(values) + 1)
+    for i in range(len(values) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + values[i]
+    found: list[tuple[int, ...]] = []
+    deadline = time.perf_counter() + budget_seconds
+    complete = True
+    stack: list[tuple[int, int, tuple[int, ...]]] = [(0, 0, ())]
+    while stack:
+        if time.perf_counter() > deadline:
+            complete = False
+            break
+        start, total, chosen = stack.pop()
+        if total == target and len(chosen) >= 2:
+            found.append(tuple(sorted(order[i] for i in chosen)))
+            if len(found) >= limit:
+                break
+            continue
+        if len(chosen) >= max_items or start >= len(values) or total + suffix[start] < target:
+            continue
+        for i in range(len(values) - 1, start - 1, -1):
+            if total + values[i] <= target:
+                stack.append((i + 1, total + values[i], (*chosen, i)))
+    return found, complete
+
+
+def closest(amounts: Iterable[tuple[str, int]], target: int, count: int) -> list[tuple[str, int]]:
+    """The `count` (invoice, open amount) pairs nearest to `target`, nearest first."""
+    return sorted(amounts, key=lambda pair: (abs(pair[1] - target), pair[0]))[:count]

@@ -1,0 +1,127 @@
+"""What is left on an invoice that a payment clearly meant to settle.
+
+Pure. A residual within the small-difference threshold is written off with its reason; a larger
+one opens a deduction case for the residual, with the reason taken from the remittance text where
+it gives one. Either way the invoice's amount = allocated + written off + open still holds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from rules.matching import MatchingPolicy
+from tasks.platform.money import to_major_str
+
+# Words in remittance text that say why a customer paid less, by reason code.
+REASON_WORDS = {
+    "discount_taken": r"skonto|discount|rabatt|escompte|remise",
+    "damaged_goods": r"damage|defect|besch[aä]digt|d[ée]fectueu|defekt",
+    "returned_goods": r"return|retour|r[üu]cksendung|gutschrift",
+    "bank_charges": r"\bfees?\b|charges|geb[üu]hr|frais",
+    "pricing": r"\bprice\b|preis|\bprix\b",
+}
+SETTLING_RULES = (
+    "structured_reference",
+    "invoice_number",
+    "amount_within_tolerance",
+    "early_payment_discount",
+)
+
+
+# The columns of an `invoice_adjustments` row: what is taken off an invoice's open amount other
+# than by cash (a small difference, an early-payment discount, a credit note).
+ADJUSTMENT_COLUMNS = [
+    "adjustment_id",
+    "invoice_id",
+    "payment_id",
+    "kind",
+    "amount_minor",
+    "currency",
+    "reason",
+    "rule_version",
+    "as_of",
+]
+
+
+def reason_code(remittance: str) -> str:
+    for code, pattern in REASON_WORDS.items():
+        if re.search(pattern, remittance or "", re.IGNORECASE):
+            return code
+    return "unexplained_short_payment"
+
+
+def settle_residual(
+    *,
+    rule: str,
+    payment_id: str,
+    invoice_id: str,
+    customer_id: str,
+    currency: str,
+    residual: int,
+    meant: int,
+    remittance: str,
+    policy: MatchingPolicy,
+    as_of: date,
+    rule_version: str,
+    discount: tuple[date, int, int] | None = None,
+    value_date: date | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(write-off, deduction case) for `residual` minor units left on an invoice after a payment
+    applied by `rule` that meant to settle `meant` (the invoice's open amount before it).
+
+    An invoice offering an early-payment discount (`discount`: last day, amount, invoice amount),
+    paid in full less at most that discount by its last day, has the residual written off as the
+    discount taken. Paid later, the same shortfall is a deduction case: a discount taken late.
+    """
+    if residual <= 0 or rule not in SETTLING_RULES:
+        return None, None
+    late = False
+    if discount is not None and meant == discount[2] and residual <= discount[1]:
+        last_day, _, _ = discount
+        if value_date is not None and value_date <= last_day:
+            return {
+                "adjustment_id": f"{payment_id}/{invoice_id}/early_payment_discount",
+                "invoice_id": invoice_id,
+                "payment_id": payment_id,
+                "kind": "early_payment_discount",
+                "amount_minor": residual,
+                "currency": currency,
+                "rule_version": rule_version,
+                "reason": f"early-payment discount taken by {value_date.isoformat()} (offered until {last_day.isoformat()})",
+                "as_of": as_of,
+            }, None
+        late = True
+    limit = min(
+        int(meant * policy.short_payment.write_off.percent / 100),
+        policy.short_payment.write_off.absolute_minor(currency),
+    )
+    if residual <= limit:
+        return {
+            "adjustment_id": f"{payment_id}/{invoice_id}/small_difference",
+            "invoice_id": invoice_id,
+            "payment_id": payment_id,
+            "kind": "small_difference",
+            "amount_minor": residual,
+            "currency": currency,
+            "rule_version": rule_version,
+            "as_of": as_of,
+            "reason": f"short payment of {to_major_str(residual, currency)} {currency} written off"
+            f" (at most {to_major_str(limit, currency)})",
+        }, None
+    return None, {
+        "case_id": f"D-{payment_id}/{invoice_id}",
+        "kind": "deduction",
+        "customer_id": customer_id,
+        "invoice_id": invoice_id,
+        "payment_id": payment_id,
+        "amount_minor": residual,
+        "currency": currency,
+        "reason_code": "late_discount" if late else reason_code(remittance),
+        "reason_text": remittance or None,
+        "owner": None,
+        "opened_on": as_of,
+        "due_on": as_of + timedelta(days=policy.short_payment.deduction_case_days),
+        "status": "open",
+    }

@@ -1,0 +1,1 @@
+"""Developer tools outside the product's stages: the synthetic book generator and the benchmarks."""

@@ -44,7 +44,7 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
 
 
 @task(name="settle promises to pay", cache_policy=NO_CACHE)
-def settle_promises(settings: Settings, as_of: date) -> Any:
+def settle_promises(settings: Settings, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kept or broken: each open promise against the cash applied to what it covers."""
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         promises, cash = ledger.query("cases/open_promises"), ledger.query("cases/promise_cash")

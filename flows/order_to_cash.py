@@ -55,7 +55,7 @@ def order_to_cash(
     from prefect.states import Failed
 
     day = resolve_as_of(as_of)
-    chosen = [stage for stage in ALL_STAGES if stage in stages]
+    chosen: list[str] = [stage for stage in ALL_STAGES if stage in stages]
     results: dict[str, Any] = {}
     for stage in chosen:
         options: dict[str, Any] = {"as_of": day, "dry_run": dry_run, "home": home}

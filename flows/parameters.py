@@ -9,17 +9,45 @@ flows' docstrings (`Args:`). The server rejects a deployment run whose parameter
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import core_schema
 
 from rules.policy import STANDARD_PROFILE, policy_profiles
 
 Stage = Literal["ingest", "invoice", "reconcile", "remind", "escalate", "report"]
 ALL_STAGES: list[Stage] = ["ingest", "invoice", "reconcile", "remind", "escalate", "report"]
 
+
+def _known_profile(value: str) -> str:
+    profiles = policy_profiles()
+    if value not in profiles:
+        raise ValueError(f"Input should be {' or '.join(repr(p) for p in profiles)}")
+    return value
+
+
+class _ProfileChoice:
+    """How a policy profile is validated and shown: a text that names one of the profiles shipped in
+    rules/profiles/ (or `standard`), offered in the UI as a choice list (a JSON-schema enum, as a
+    Literal of those names gives). The profiles are listed when a schema is built or a value
+    checked, not when this module is imported."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(_known_profile, core_schema.str_schema())
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"enum": policy_profiles(), "type": "string"}
+
+
 # A choice list in the UI: the profiles shipped in rules/profiles/ when the flow was loaded.
-PolicyProfile = Literal[tuple(policy_profiles())]  # type: ignore[valid-type]
+PolicyProfile: TypeAlias = Annotated[str, _ProfileChoice]
 
 # Bounds live in the types (the UI enforces them); descriptions in the flows' docstrings.
 AsOf = date | None

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.platform.config import CONTRACTS_DIR, PROJECT_ROOT, STAGE_CONTRACTS, STAGES
+from tasks.platform.config import CONTRACTS_DIR, PROJECT_ROOT
+from tasks.platform.stages import STAGE_CONTRACTS, STAGES
 
 
 @pytest.mark.parametrize("stage", STAGES)

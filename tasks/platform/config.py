@@ -17,19 +17,7 @@ RULES_DIR = Path(os.environ.get("O2C_RULES_DIR") or PROJECT_ROOT / "rules")
 CONTRACTS_DIR = Path(os.environ.get("O2C_CONTRACTS_DIR") or PROJECT_ROOT / "data_contracts")
 SQL_DIR = PROJECT_ROOT / "sql"
 
-STAGES: tuple[str, ...] = ("ingest", "invoice", "reconcile", "remind", "escalate", "report")
-"""The ordered stages of order-to-cash. Adding a stage means adding its companions and one entry here."""
-
-STAGE_CONTRACTS: dict[str, tuple[str, ...]] = {
-    "ingest": ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases"),
-    "invoice": ("billed_invoices", "invoice_lines", "invoice_control"),
-    "reconcile": ("allocations", "invoice_adjustments", "deduction_cases"),
-    "remind": ("reminders",),
-    "escalate": ("worklist",),
-    "report": ("ageing",),
-}
-"""The contracts that guard what each stage reads and publishes (`data_contracts/<name>.yaml`)."""
-
+from tasks.platform.stages import STAGE_CONTRACTS, STAGES  # noqa: E402,F401  TEMP-REEXPORT until importers move
 
 @dataclass(frozen=True)
 class Settings:

@@ -1,0 +1,67 @@
+"""The stage runner: what every stage flow does around its own read -> decide -> publish.
+
+It owns the settings (the workspace), the business date (the one clock reading of a stage run), the
+stage's policy (loaded through `rules/policy.py`, with its version and the chosen profile), the hold
+on the ledger for the whole run, and the data problems, which end the run in a Failed state with one
+clear line instead of a traceback. A flow hands it a function of one `StageRun`; that function reads
+the ledger, decides and publishes, and returns the stage's summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from rules.policy import STANDARD_PROFILE, load_policy
+from tasks.platform.config import Settings, load_settings
+from tasks.platform.ledger import hold_ledger
+from tasks.platform.stage import conclude, data_errors, failed, resolve_as_of
+from tasks.platform.stages import Stage, stage
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What one run of a stage works with; the same for every task it calls."""
+
+    stage: Stage
+    settings: Settings
+    as_of: date
+    dry_run: bool
+    policy: Any = None
+    version: str | None = None
+    """The policy's version (file digest and profile), recorded with every decision."""
+
+
+def run_stage(
+    name: str,
+    body: Callable[[StageRun], Any],
+    *,
+    as_of: date | None,
+    dry_run: bool,
+    home: str | None,
+    policy: type[BaseModel] | None = None,
+    policy_profile: str | None = None,
+) -> Any:
+    """Run one stage: settings, date and policy first, then `body` under the ledger's hold.
+
+    `policy` is the model of the stage's first policy file in the registry (for instance
+    `MatchingPolicy` for `rules/matching.yaml`); `policy_profile` chooses a profile where the
+    registry says one applies. The return is the stage's summary, or a Failed state when a
+    checkpoint halted it or its input or policy is wrong."""
+    entry = stage(name)
+    settings = load_settings(home)
+    day = resolve_as_of(as_of)
+    try:
+        loaded, version = None, None
+        if policy is not None:
+            profile = (policy_profile if entry.profiled else None) or STANDARD_PROFILE
+            loaded, version = load_policy(entry.policies[0], policy, profile=profile)
+        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
+            run = StageRun(entry, settings, day, dry_run, loaded, version)
+            return conclude(body(run))
+    except data_errors() as exc:
+        return failed(exc)

@@ -1,32 +1,28 @@
-"""The whole pipeline: the six stages in order, each as its own subflow."""
+"""The whole pipeline: every stage of the registry in order, each as its own subflow."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from flows.escalate import escalate_flow
 from flows.hooks import o2c_flow
-from flows.ingest import ingest_flow
-from flows.invoice import invoice_flow
 from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, Sources, Stages
-from flows.reconcile import reconcile_flow
-from flows.remind import remind_flow
-from flows.report import report_flow
 from tasks.platform.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.platform.failure_notice import STOPPED_AT
 from tasks.platform.flow_returns import remember, result_of
 from tasks.platform.stage import resolve_as_of
+from tasks.platform.stages import PROFILED, REGISTRY, Stage
 
-STAGE_FLOWS = {
-    "ingest": ingest_flow,
-    "invoice": invoice_flow,
-    "reconcile": reconcile_flow,
-    "remind": remind_flow,
-    "escalate": escalate_flow,
-    "report": report_flow,
-}
-# The stages whose policy a profile may replace.
-PROFILED = {"reconcile", "remind", "escalate"}
+
+def _flow(entry: Stage) -> Any:
+    """The Prefect flow a registry entry names (`module:function`)."""
+    module, name = entry.flow.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+STAGE_FLOWS: dict[str, Any] = {entry.name: _flow(entry) for entry in REGISTRY}
+"""The flow of every stage, in pipeline order (`tasks/platform/stages.py`)."""
+TAKES_SOURCES = {entry.name for entry in REGISTRY if entry.takes_sources}
 
 
 @o2c_flow("order_to_cash", "order-to-cash")
@@ -61,7 +57,7 @@ def order_to_cash(
         options: dict[str, Any] = {"as_of": day, "dry_run": dry_run, "home": home}
         if stage in PROFILED:
             options["policy_profile"] = policy_profile
-        if stage == "ingest" and sources is not None:
+        if stage in TAKES_SOURCES and sources is not None:
             options.update(sources.model_dump())
         state = STAGE_FLOWS[stage](**options, return_state=True)
         if state.is_failed() or state.is_crashed():

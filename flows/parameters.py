@@ -9,15 +9,19 @@ flows' docstrings (`Args:`). The server rejects a deployment run whose parameter
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import core_schema
 
 from rules.policy import STANDARD_PROFILE, policy_profiles
+from tasks.platform.stages import STAGES
 
-Stage = Literal["ingest", "invoice", "reconcile", "remind", "escalate", "report"]
-ALL_STAGES: list[Stage] = ["ingest", "invoice", "reconcile", "remind", "escalate", "report"]
+if TYPE_CHECKING:
+    Stage: TypeAlias = str
+else:  # the registry's stage names, in pipeline order: a choice list in the UI
+    Stage = Literal[STAGES]
+ALL_STAGES: list[Stage] = list(STAGES)
 
 
 def _known_profile(value: str) -> str:

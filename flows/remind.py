@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.hooks import o2c_flow
@@ -42,9 +42,12 @@ def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any,
 def plan(
     facts: DunningFacts, customers: Any, reminded: Any, policy: DunningPolicy, version: str, as_of: date
 ) -> remind.Dunning:
-    return remind.plan_reminders(
+    dunning = remind.plan_reminders(
         facts, customers, policy, as_of=as_of, rule_version=version, reminded_on_date=reminded
     )
+    for problem in dunning.problems:
+        get_run_logger().warning("dunning policy: %s", problem)
+    return dunning
 
 
 @task(name="check and queue reminders", cache_policy=NO_CACHE)

@@ -1,5 +1,5 @@
-"""Dunning policy (`rules/dunning.yaml`) and its evaluation: who gets which reminder today, and who
-is left alone and why.
+"""Dunning evaluation: under the policy (`rules/dunning.yaml`, its model in
+`rules/dunning_policy.py`), who gets which reminder today, who is left alone and why.
 
 Evaluation is pure, stateless and vectorised: from the facts (open items, reminder history, cases,
 promises, unapplied cash, customer tags) and `as_of`, the same facts always give the same answer,
@@ -13,98 +13,13 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tasks.platform.config import RULES_DIR
-from tasks.platform.money import MoneyError, to_minor
+from rules.dunning_messages import interest, messages
+from rules.dunning_policy import DunningPolicy, Level, ladder_table
+
+__all__ = ["DunningFacts", "DunningPolicy", "Evaluation", "Level", "evaluate"]
 
 NO_DUNNING_TAG = "no-dunning"
-
-
-def _amounts(value: dict[str, str], what: str) -> dict[str, str]:
-    """A per-currency amount table: exact decimal strings, and a `default` for other currencies."""
-    if value and "default" not in value:
-        raise ValueError(f"{what} needs a 'default' amount for currencies not listed")
-    for currency, amount in value.items():
-        try:
-            minor = to_minor(str(amount), "JPY" if currency == "default" else currency)
-        except MoneyError as exc:
-            raise ValueError(f"{what} {currency}: {exc}") from None
-        if minor < 0:
-            raise ValueError(f"{what} {currency}: must not be negative")
-    return {k: str(v) for k, v in value.items()}
-
-
-def _minor_for(table: dict[str, str], currency: str) -> int:
-    if not table:
-        return 0
-    return to_minor(table.get(currency, table["default"]), currency)
-
-
-class Level(BaseModel):
-    """One rung of a profile's ladder."""
-
-    level: int = Field(ge=0)
-    name: str
-    days: int = Field(description="days relative to the due date (negative: before it)")
-    template: str = "reminder"
-    channel: str = "email"
-    before_due_only: bool = False
-    min_days_since_previous: int = Field(default=0, ge=0)
-    min_open: dict[str, str] = Field(default_factory=dict)
-    fee: dict[str, str] = Field(default_factory=dict)
-    interest_percent_per_year: float = Field(default=0, ge=0, le=100)
-    attach_statement: bool = False
-
-    @field_validator("min_open", "fee")
-    @classmethod
-    def _money(cls, value: dict[str, str], info: object) -> dict[str, str]:
-        return _amounts(value, getattr(info, "field_name", "amount"))
-
-    @field_validator("template")
-    @classmethod
-    def _template(cls, value: str) -> str:
-        if not (RULES_DIR / "templates" / f"{value}.en.txt").is_file():
-            raise ValueError(f"template {value!r} has no rules/templates/{value}.en.txt")
-        return value
-
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, value: str) -> str:
-        if value not in ("email",):
-            raise ValueError(f"channel {value!r} is not one this product delivers (email)")
-        return value
-
-    def min_open_minor(self, currency: str) -> int:
-        return _minor_for(self.min_open, currency)
-
-    def fee_minor(self, currency: str) -> int:
-        return _minor_for(self.fee, currency)
-
-
-class Profile(BaseModel):
-    levels: list[Level] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Profile:
-        numbers = [lv.level for lv in self.levels]
-        days = [lv.days for lv in self.levels]
-        if numbers != sorted(set(numbers)) or days != sorted(days):
-            raise ValueError("levels must be listed in increasing level and days, each level once")
-        return self
-
-
-class DunningPolicy(BaseModel):
-    version: int
-    default_profile: str
-    pay_within_days: int = Field(default=10, ge=1, le=90)
-    profiles: dict[str, Profile]
-
-    @model_validator(mode="after")
-    def _default_exists(self) -> DunningPolicy:
-        if self.default_profile not in self.profiles:
-            raise ValueError(f"default_profile {self.default_profile!r} is not a profile")
-        return self
 
 
 @dataclass
@@ -155,50 +70,95 @@ ITEM_COLUMNS = [
 EXCLUSION_COLUMNS = ["customer_id", "invoice_id", "reason"]
 
 
-def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> Evaluation:
-    """Each customer's reminder today, every invoice at its level, and every exclusion with its reason."""
-    frame = _reached(facts.items, facts.customers, policy, as_of)
-    reached = len(frame)
-    excluded: list[pd.DataFrame] = []
+def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> tuple[Evaluation, list[str]]:
+    """Each customer's reminder today, every invoice at its level, and every exclusion with its
+    reason; and the problems met on the way, as messages (a customer naming a dunning profile the
+    policy does not have, dunned under the default one), which change no decision."""
+    sieve = _Sieve(_reached(facts.items, facts.customers, policy, as_of))
+    reached = len(sieve.frame)
+    _hold_back(sieve, facts, as_of)
+    sieve.frame = _with_news(_cap_one_step(sieve.frame, facts.history, policy), facts.history)
+    _space_out(sieve, facts, policy, as_of)
+    _exclude_small(sieve, policy)
+    frame = sieve.frame
+    frame = frame[frame.groupby("customer_id")["is_new"].transform("any")]
+    frame["interest_minor"] = interest(frame, policy)
+    frame = frame.sort_values(["customer_id", "due_date", "invoice_id"]).reset_index(drop=True)
+    decisions = Evaluation(
+        frame[ITEM_COLUMNS + ["profile", "template"]],
+        messages(frame, policy),
+        sieve.exclusions(),
+        reached,
+    )
+    return decisions, _problems(facts, policy)
 
-    def exclude(mask: pd.Series, reason: pd.Series | str, whole_customer: bool = False) -> None:
-        nonlocal frame
+
+class _Sieve:
+    """The invoices still in the running (`frame`), and every exclusion made so far with its reason."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.excluded: list[pd.DataFrame] = []
+
+    def exclude(self, mask: pd.Series, reason: pd.Series | str, whole_customer: bool = False) -> None:
+        """Take the rows of `mask` out, each with its reason (one row per customer, no invoice,
+        when the `whole_customer` is left alone)."""
         if not mask.any():
             return
-        gone = frame[mask]
+        gone = self.frame[mask]
         why = reason[mask] if isinstance(reason, pd.Series) else reason
         rows = pd.DataFrame(
             {"customer_id": gone["customer_id"], "invoice_id": gone["invoice_id"], "reason": why}
         )
         if whole_customer:
             rows = rows.drop_duplicates("customer_id").assign(invoice_id="")
-        excluded.append(rows)
-        frame = frame[~mask]
+        self.excluded.append(rows)
+        self.frame = self.frame[~mask]
 
+    def exclusions(self) -> pd.DataFrame:
+        found = (
+            pd.concat(self.excluded, ignore_index=True)
+            if self.excluded
+            else pd.DataFrame(columns=EXCLUSION_COLUMNS)
+        )
+        return found[EXCLUSION_COLUMNS].sort_values(["customer_id", "invoice_id"]).reset_index(drop=True)
+
+
+def _hold_back(sieve: _Sieve, facts: DunningFacts, as_of: date) -> None:
+    """Leave out everyone while payments are not reconciled, customers tagged no-dunning, and the
+    invoices under a dispute, a running promise or covered by unapplied cash."""
     if facts.reconcile_pending:
-        exclude(pd.Series(True, index=frame.index), facts.reconcile_pending, whole_customer=True)
+        everyone = pd.Series(True, index=sieve.frame.index)
+        sieve.exclude(everyone, facts.reconcile_pending, whole_customer=True)
     tags = (
         facts.customers.set_index("customer_id")["tags"].fillna("") if len(facts.customers) else pd.Series()
     )
-    tagged = frame["customer_id"].map(tags).fillna("").str.split(";").map(lambda t: NO_DUNNING_TAG in t)
-    exclude(tagged.astype(bool), f"customer is tagged {NO_DUNNING_TAG}", whole_customer=True)
+    tagged = sieve.frame["customer_id"].map(tags).fillna("").str.split(";").map(lambda t: NO_DUNNING_TAG in t)
+    sieve.exclude(tagged.astype(bool), f"customer is tagged {NO_DUNNING_TAG}", whole_customer=True)
     for rule in (_disputed, _promised, _covered):
-        mask, why = rule(frame, facts, as_of)
-        exclude(mask, why)
+        mask, why = rule(sieve.frame, facts, as_of)
+        sieve.exclude(mask, why)
 
-    frame = _cap_one_step(frame, facts.history, policy)
-    last = frame["invoice_id"].map(_series(facts.history, "invoice_id", "last_level"))
+
+def _with_news(frame: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Mark each invoice new at its level (never reminded at it or above) and keep the customers
+    with something new to say."""
+    last = frame["invoice_id"].map(_series(history, "invoice_id", "last_level"))
     frame["is_new"] = last.isna() | (frame["level"] > last.fillna(-1))
-    frame = frame[frame.groupby("customer_id")["is_new"].transform("any")]
+    return frame[frame.groupby("customer_id")["is_new"].transform("any")]
 
-    ladder = _ladder_table(policy)
+
+def _space_out(sieve: _Sieve, facts: DunningFacts, policy: DunningPolicy, as_of: date) -> None:
+    """Leave out a customer reminded fewer days ago than its message's level waits."""
+    frame = sieve.frame
+    ladder = ladder_table(policy)
     level_of = frame.groupby("customer_id")["level"].transform("max")
     rung = ladder.reindex(pd.MultiIndex.from_arrays([frame["profile"], level_of]))
     spacing = rung["min_days_since_previous"].to_numpy()
     last_on = _customer_last_reminded(facts.history, facts.items)
     since = (pd.Timestamp(as_of) - pd.to_datetime(frame["customer_id"].map(last_on))).dt.days
     too_soon = pd.Series((since.to_numpy() < spacing) & since.notna().to_numpy(), index=frame.index)
-    exclude(
+    sieve.exclude(
         too_soon,
         "last reminded "
         + since.fillna(0).astype("int64").astype(str)
@@ -206,19 +166,23 @@ def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> Evaluat
         + pd.Series(spacing, index=frame.index).astype("int64").astype(str),
         whole_customer=True,
     )
-    frame = _exclude_small(frame, policy, exclude)
-    frame = frame[frame.groupby("customer_id")["is_new"].transform("any")]
-    frame["interest_minor"] = _interest(frame, policy)
-    frame = frame.sort_values(["customer_id", "due_date", "invoice_id"]).reset_index(drop=True)
-    exclusions = (
-        pd.concat(excluded, ignore_index=True) if excluded else pd.DataFrame(columns=EXCLUSION_COLUMNS)
-    )
-    return Evaluation(
-        frame[ITEM_COLUMNS + ["profile", "template"]],
-        _messages(frame, policy),
-        exclusions[EXCLUSION_COLUMNS].sort_values(["customer_id", "invoice_id"]).reset_index(drop=True),
-        reached,
-    )
+
+
+def _problems(facts: DunningFacts, policy: DunningPolicy) -> list[str]:
+    """Customers with open items who name a dunning profile the policy does not have (they are
+    dunned under the default profile, as `rules/dunning.yaml` says), one message each."""
+    customers = facts.customers
+    if not len(customers) or "dunning_profile" not in customers:
+        return []
+    named = customers.drop_duplicates("customer_id")
+    profile = named["dunning_profile"]
+    owing = named["customer_id"].isin(facts.items.loc[facts.items["open_minor"] > 0, "customer_id"])
+    unknown = named[profile.notna() & (profile.astype(str) != "") & ~profile.isin(list(policy.profiles))]
+    unknown = unknown[owing[unknown.index]].sort_values("customer_id")
+    return [
+        f"customer {c}: dunning profile {p!r} is not in the policy; dunned under {policy.default_profile!r}"
+        for c, p in zip(unknown["customer_id"], unknown["dunning_profile"], strict=True)
+    ]
 
 
 def _series(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
@@ -253,25 +217,8 @@ def _reached(
     return _name_levels(frame, policy)
 
 
-def _ladder_table(policy: DunningPolicy) -> pd.DataFrame:
-    rows = [
-        {
-            "profile": name,
-            "level": lv.level,
-            "level_name": lv.name,
-            "template": lv.template,
-            "courtesy": lv.before_due_only,
-            "min_days_since_previous": lv.min_days_since_previous,
-            "interest_percent_per_year": lv.interest_percent_per_year,
-        }
-        for name, profile in policy.profiles.items()
-        for lv in profile.levels
-    ]
-    return pd.DataFrame(rows).set_index(["profile", "level"])
-
-
 def _name_levels(frame: pd.DataFrame, policy: DunningPolicy) -> pd.DataFrame:
-    ladder = _ladder_table(policy)
+    ladder = ladder_table(policy)
     rung = ladder.reindex(pd.MultiIndex.from_arrays([frame["profile"], frame["level"]]))
     return frame.assign(level_name=rung["level_name"].to_numpy(), template=rung["template"].to_numpy())
 
@@ -360,24 +307,23 @@ def _customer_last_reminded(history: pd.DataFrame, items: pd.DataFrame) -> pd.Se
     return pd.to_datetime(history["last_reminded_on"]).groupby(history["customer_id"]).max()
 
 
-def _exclude_small(frame: pd.DataFrame, policy: DunningPolicy, exclude) -> pd.DataFrame:  # noqa: ANN001
-    """Drop a customer's invoices in a currency whose open amount at a level is below the minimum of
-    the message's level."""
+def _exclude_small(sieve: _Sieve, policy: DunningPolicy) -> None:
+    """Leave out a customer's invoices in a currency whose open amount at a level is below the
+    minimum of the message's level."""
+    frame = sieve.frame
     if not len(frame):
-        return frame
+        return
     level = frame.groupby("customer_id")["level"].transform("max")
     totals = frame.groupby(["customer_id", "currency"])["open_minor"].transform("sum")
     minimum = pd.Series(_minimums(frame, level, policy), index=frame.index)
-    small = totals < minimum
-    exclude(
-        small,
+    sieve.exclude(
+        totals < minimum,
         "open amount "
         + totals.astype(str)
         + " below the level's minimum of "
         + minimum.astype(str)
         + " minor units",
     )
-    return frame[~small]
 
 
 def _minimums(frame: pd.DataFrame, level: pd.Series, policy: DunningPolicy) -> np.ndarray:
@@ -389,81 +335,3 @@ def _minimums(frame: pd.DataFrame, level: pd.Series, policy: DunningPolicy) -> n
         for p, n, c in zip(unique["profile"], unique["level"], unique["currency"], strict=True)
     ]
     return keys.merge(unique, on=["profile", "level", "currency"], how="left")["minimum"].to_numpy()
-
-
-def _interest(frame: pd.DataFrame, policy: DunningPolicy) -> np.ndarray:
-    """Interest to date on each overdue invoice at a level that charges it: open amount x annual
-    rate x days past due / 365, rounded half up to the minor unit."""
-    if not len(frame):
-        return np.zeros(0, dtype=np.int64)
-    ladder = _ladder_table(policy)
-    rate = ladder.reindex(pd.MultiIndex.from_arrays([frame["profile"], frame["level"]]))[
-        "interest_percent_per_year"
-    ].to_numpy()
-    # exact: the rate in millionths of a percent keeps the arithmetic in integers
-    ppm = np.rint(rate * 1_000_000).astype(np.int64)
-    days = np.maximum(frame["days_past_due"].to_numpy(), 0).astype(np.int64)
-    interest = np.zeros(len(frame), dtype=np.int64)
-    charged = np.flatnonzero((ppm > 0) & (days > 0))
-    denominator = 100 * 1_000_000 * 365
-    amounts = frame["open_minor"].to_numpy()
-    interest[charged] = [  # Python integers: the product can exceed 64 bits
-        (int(amounts[i]) * int(ppm[i]) * int(days[i]) * 2 + denominator) // (2 * denominator) for i in charged
-    ]
-    return interest
-
-
-def _level(policy: DunningPolicy, profile: str, level: int) -> Level:
-    return next(x for x in policy.profiles[profile].levels if x.level == int(level))
-
-
-def _messages(frame: pd.DataFrame, policy: DunningPolicy) -> pd.DataFrame:
-    """One row per customer: its message's level, and per currency the open amount, interest and
-    the fee of that currency's highest level in the message."""
-    columns = ["customer_id", "profile", "level", "level_name", "template", "attach_statement", "totals"]
-    if not len(frame):
-        return pd.DataFrame(columns=columns)
-    top = frame.loc[frame.groupby("customer_id")["level"].idxmax()].sort_values("customer_id")
-    sums = (
-        frame.groupby(["customer_id", "currency"], sort=True)
-        .agg(
-            profile=("profile", "first"),
-            open_minor=("open_minor", "sum"),
-            interest_minor=("interest_minor", "sum"),
-            level=("level", "max"),
-        )
-        .reset_index()
-    )
-    fees = {
-        key: _level(policy, key[0], key[1]).fee_minor(key[2])
-        for key in set(zip(sums["profile"], sums["level"], sums["currency"], strict=True))
-    }
-    totals: dict[str, dict[str, dict[str, int]]] = {}
-    for row in sums.itertuples(index=False):
-        fee = fees[(row.profile, row.level, row.currency)]
-        open_minor, interest = int(row.open_minor), int(row.interest_minor)
-        totals.setdefault(row.customer_id, {})[row.currency] = {
-            "open_minor": open_minor,
-            "interest_minor": interest,
-            "fee_minor": fee,
-            "total_minor": open_minor + interest + fee,
-        }
-    statement = {
-        (name, lv.level): lv.attach_statement
-        for name, profile in policy.profiles.items()
-        for lv in profile.levels
-    }
-    return pd.DataFrame(
-        {
-            "customer_id": top["customer_id"].to_numpy(),
-            "profile": top["profile"].to_numpy(),
-            "level": top["level"].astype("int64").to_numpy(),
-            "level_name": top["level_name"].to_numpy(),
-            "template": top["template"].to_numpy(),
-            "attach_statement": [
-                statement[(p, int(lv))] for p, lv in zip(top["profile"], top["level"], strict=True)
-            ],
-            "totals": [totals[c] for c in top["customer_id"]],
-        },
-        columns=columns,
-    )

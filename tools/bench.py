@@ -396,7 +396,7 @@ def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator
     yield f"facts: {invoices} open invoices, {len(facts.customers)} customers, {len(facts.history)} reminded before, {len(facts.cases)} cases (built in {time.perf_counter() - begin:.1f} s)"
     with peak_memory() as memory:
         begin = time.perf_counter()
-        result = evaluate(facts, policy, as_of)
+        result, _problems = evaluate(facts, policy, as_of)
         seconds = time.perf_counter() - begin
     yield (
         f"policy evaluated: {seconds:.2f} s, {invoices / seconds:.0f} invoices/s, peak {memory['peak'] / 2**20:.0f} MB;"

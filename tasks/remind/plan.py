@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from rules.dunning import DunningFacts, DunningPolicy, evaluate
+from rules.dunning import DunningFacts, DunningPolicy, Evaluation, evaluate
 from tasks.platform.mail import render_reminder
 from tasks.platform.money import to_major_str
 
@@ -26,6 +26,7 @@ class Dunning:
     items: pd.DataFrame
     counts: dict[str, int]
     exclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: list[str] = field(default_factory=list)  # what the policy could not follow, as messages
 
 
 def dunning_items(items: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -78,106 +79,136 @@ def plan_reminders(
     a customer gets one reminder a day. The same reminder decided again (keyed by customer, level
     and invoice set) is not queued or counted again; a different one, because the facts changed
     since, leaves the customer out with the reason."""
-    evaluation = evaluate(facts, policy, as_of)
+    evaluation, problems = evaluate(facts, policy, as_of)
     earlier = _already_reminded(reminded_on_date)
     by_id = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
-    reminders: list[dict[str, object]] = []
-    items: list[dict[str, object]] = []
     messages = evaluation.messages.set_index("customer_id").to_dict("index")
     rows_of: dict[str, list[Any]] = {}
     for row in evaluation.items.itertuples(index=False):
         rows_of.setdefault(row.customer_id, []).append(row)
-    wanting = set(
-        evaluation.messages.loc[evaluation.messages["attach_statement"].astype(bool), "customer_id"]
-    )
-    open_items = facts.items[(facts.items["open_minor"] > 0) & facts.items["customer_id"].isin(wanting)]
-    statements = dict(tuple(open_items.groupby("customer_id"))) if len(open_items) else {}
+    statements = _statement_items(evaluation, facts)
+    reminders: list[dict[str, object]] = []
+    items: list[dict[str, object]] = []
     replaced: list[dict[str, str]] = []
     for customer_id in sorted(rows_of):
-        group = rows_of[customer_id]
-        customer = by_id[customer_id]
-        message_row = messages[customer_id]
+        group, message_row = rows_of[customer_id], messages[customer_id]
         invoice_ids = ";".join(sorted(row.invoice_id for row in group))
-        level = int(message_row["level"])
-        reminder_id = "R-" + hashlib.sha256(f"{customer_id}|{level}|{invoice_ids}".encode()).hexdigest()[:16]
+        reminder_id = _reminder_id(customer_id, int(message_row["level"]), invoice_ids)
         if reminder_id in earlier.get(customer_id, ()):
             continue  # queued by an earlier run of the same day: the same message, not a second one
         if customer_id in earlier:
-            replaced.append(
-                {
-                    "customer_id": customer_id,
-                    "invoice_id": "",
-                    "reason": f"already reminded on {as_of.isoformat()} ({', '.join(earlier[customer_id])})",
-                }
-            )
+            why = f"already reminded on {as_of.isoformat()} ({', '.join(earlier[customer_id])})"
+            replaced.append({"customer_id": customer_id, "invoice_id": "", "reason": why})
             continue
-        totals = message_row["totals"]
-        message = render_reminder(
-            customer={"customer_id": customer_id, "name": customer["name"]},
-            language=str(customer["language"] or "en"),
-            items=[_item_view(row) for row in group],
-            totals={cur: _total_view(t, cur) for cur, t in totals.items()},
-            max_level=level,
-            level_name=str(message_row["level_name"]),
-            as_of=as_of,
-            pay_by=as_of + timedelta(days=policy.pay_within_days),
-            template=str(message_row["template"]),
+        reminder = _reminder(
+            reminder_id, by_id[customer_id], customer_id, message_row, group, policy, as_of, rule_version
         )
-        reminders.append(
-            {
-                "reminder_id": reminder_id,
-                "customer_id": customer_id,
-                "level": level,
-                "level_name": message.level_name,
-                "invoice_ids": invoice_ids,
-                "as_of": as_of,
-                "language": message.language,
-                "recipient": customer["email"],
-                "subject": message.subject,
-                "body_text": message.text,
-                "body_html": message.html,
-                "status": "queued",
-                "rule_version": rule_version,
-                "profile": message_row["profile"],
-                "totals": json.dumps(totals, sort_keys=True),
-                "statement_csv": _statement(customer_id, statements.get(customer_id), as_of)
-                if message_row["attach_statement"]
-                else None,
-            }
-        )
-        items.extend(
-            {
-                "reminder_id": reminder_id,
-                "invoice_id": row.invoice_id,
-                "level": int(row.level),
-                "open_amount_minor": int(row.open_minor),
-                "currency": row.currency,
-                "days_past_due": int(row.days_past_due),
-                "interest_minor": int(row.interest_minor),
-            }
-            for row in group
-        )
-    exclusions = evaluation.exclusions
+        if message_row["attach_statement"]:
+            reminder["statement_csv"] = _statement(customer_id, statements.get(customer_id), as_of)
+        reminders.append(reminder)
+        items.extend(_reminder_items(reminder_id, group))
+    exclusions = _left_out(evaluation.exclusions, replaced, as_of)
+    return Dunning(
+        pd.DataFrame(reminders, columns=REMINDER_COLUMNS),
+        pd.DataFrame(items, columns=ITEM_COLUMNS),
+        _counts(evaluation.reached, len(reminders), len(items), exclusions),
+        exclusions[["as_of", "customer_id", "invoice_id", "reason"]],
+        problems,
+    )
+
+
+def _reminder_id(customer_id: str, level: int, invoice_ids: str) -> str:
+    """The reminder's key: the same customer, level and invoice set give the same id."""
+    return "R-" + hashlib.sha256(f"{customer_id}|{level}|{invoice_ids}".encode()).hexdigest()[:16]
+
+
+def _statement_items(evaluation: Evaluation, facts: DunningFacts) -> dict[str, pd.DataFrame]:
+    """The open items of each customer whose message carries a statement of account."""
+    messages = evaluation.messages
+    wanting = set(messages.loc[messages["attach_statement"].astype(bool), "customer_id"])
+    open_items = facts.items[(facts.items["open_minor"] > 0) & facts.items["customer_id"].isin(wanting)]
+    return dict(tuple(open_items.groupby("customer_id"))) if len(open_items) else {}
+
+
+def _reminder(
+    reminder_id: str,
+    customer: dict[str, Any],
+    customer_id: str,
+    message_row: dict[str, Any],
+    group: list[Any],
+    policy: DunningPolicy,
+    as_of: date,
+    rule_version: str,
+) -> dict[str, object]:
+    """One customer's reminder, rendered in the customer's language, as an outbox row (without its
+    statement of account)."""
+    level, totals = int(message_row["level"]), message_row["totals"]
+    message = render_reminder(
+        customer={"customer_id": customer_id, "name": customer["name"]},
+        language=str(customer["language"] or "en"),
+        items=[_item_view(row) for row in group],
+        totals={cur: _total_view(t, cur) for cur, t in totals.items()},
+        max_level=level,
+        level_name=str(message_row["level_name"]),
+        as_of=as_of,
+        pay_by=as_of + timedelta(days=policy.pay_within_days),
+        template=str(message_row["template"]),
+    )
+    return {
+        "reminder_id": reminder_id,
+        "customer_id": customer_id,
+        "level": level,
+        "level_name": message.level_name,
+        "invoice_ids": ";".join(sorted(row.invoice_id for row in group)),
+        "as_of": as_of,
+        "language": message.language,
+        "recipient": customer["email"],
+        "subject": message.subject,
+        "body_text": message.text,
+        "body_html": message.html,
+        "status": "queued",
+        "rule_version": rule_version,
+        "profile": message_row["profile"],
+        "totals": json.dumps(totals, sort_keys=True),
+        "statement_csv": None,
+    }
+
+
+def _reminder_items(reminder_id: str, group: list[Any]) -> list[dict[str, object]]:
+    """The invoices a reminder lists, each at its level."""
+    return [
+        {
+            "reminder_id": reminder_id,
+            "invoice_id": row.invoice_id,
+            "level": int(row.level),
+            "open_amount_minor": int(row.open_minor),
+            "currency": row.currency,
+            "days_past_due": int(row.days_past_due),
+            "interest_minor": int(row.interest_minor),
+        }
+        for row in group
+    ]
+
+
+def _left_out(exclusions: pd.DataFrame, replaced: list[dict[str, str]], as_of: date) -> pd.DataFrame:
+    """The policy's exclusions and the customers already reminded today, dated `as_of`."""
     if replaced:
         exclusions = (
             pd.concat([exclusions, pd.DataFrame(replaced)], ignore_index=True)
             .sort_values(["customer_id", "invoice_id"])
             .reset_index(drop=True)
         )
-    exclusions = exclusions.assign(as_of=as_of)
-    counts = {
-        "invoices_at_a_level": evaluation.reached,
-        "customers_reminded": len(reminders),
-        "invoices_in_messages": len(items),
+    return exclusions.assign(as_of=as_of)
+
+
+def _counts(reached: int, reminders: int, items: int, exclusions: pd.DataFrame) -> dict[str, int]:
+    return {
+        "invoices_at_a_level": reached,
+        "customers_reminded": reminders,
+        "invoices_in_messages": items,
         "customers_left_out": int(exclusions.loc[exclusions["invoice_id"] == "", "customer_id"].nunique()),
         "invoices_left_out": int((exclusions["invoice_id"] != "").sum()),
     }
-    return Dunning(
-        pd.DataFrame(reminders, columns=REMINDER_COLUMNS),
-        pd.DataFrame(items, columns=ITEM_COLUMNS),
-        counts,
-        exclusions[["as_of", "customer_id", "invoice_id", "reason"]],
-    )
 
 
 def _already_reminded(reminded: pd.DataFrame | None) -> dict[str, list[str]]:

@@ -94,7 +94,7 @@ def test_level_by_days_past_due(days: int, previous: int | None, expected: int |
     history = NO_HISTORY
     if previous is not None:
         history += f"\n| I | C1 | {previous} | 2026-01-01 |"
-    result = evaluate(
+    result, _problems = evaluate(
         facts(
             f"""
         | invoice_id | customer_id | currency | issue_date | due_date            | open_minor |
@@ -109,7 +109,7 @@ def test_level_by_days_past_due(days: int, previous: int | None, expected: int |
 
 
 def test_each_customer_is_dunned_by_its_profile_and_unknown_profiles_by_the_default() -> None:
-    result = evaluate(
+    result, _problems = evaluate(
         facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
         | A          | KEY         | EUR      | 2026-01-01 | 2026-03-21 | 500_00     |
@@ -127,6 +127,21 @@ def test_each_customer_is_dunned_by_its_profile_and_unknown_profiles_by_the_defa
         ["D", "standard", 1],  # a profile the policy does not have: the default
         ["C", "small-business", 1],  # 3 days is enough for small business
     ]
+
+
+def test_an_unknown_profile_is_reported_as_a_problem_and_changes_no_decision() -> None:
+    items = """
+        | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
+        | D          | ODD         | EUR      | 2026-01-01 | 2026-03-24 | 50_00      |
+        | A          | C1          | EUR      | 2026-01-01 | 2026-03-01 | 50_00      |
+    """
+    result, problems = evaluate(facts(items), POLICY, AS_OF)
+    assert problems == [
+        "customer ODD: dunning profile 'no-such-profile' is not in the policy; dunned under 'standard'"
+    ]
+    assert result.items["invoice_id"].tolist() == ["A", "D"]
+    _, none = evaluate(facts(items.replace("| ODD ", "| C2  ")), POLICY, AS_OF)
+    assert none == []
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -150,7 +165,7 @@ ITEMS = """
 
 
 def test_a_customer_never_reminded_starts_at_the_first_reminder_however_late() -> None:
-    result = evaluate(facts(ITEMS), POLICY, AS_OF)
+    result, _problems = evaluate(facts(ITEMS), POLICY, AS_OF)
     assert levels(result.items) == [["I-1", 1], ["I-2", 1], ["I-3", 0], ["I-5", 1], ["I-6", 1]]
     assert result.messages[["customer_id", "level", "level_name"]].values.tolist() == [
         ["C1", 1, "first_reminder"],
@@ -161,7 +176,7 @@ def test_a_customer_never_reminded_starts_at_the_first_reminder_however_late() -
 
 def test_a_customer_moves_up_one_level_per_run() -> None:
     history = NO_HISTORY + "\n| I-1 | C1 | 1 | 2026-03-10 |\n| I-2 | C1 | 1 | 2026-03-10 |"
-    result = evaluate(facts(ITEMS, history), POLICY, AS_OF)
+    result, _problems = evaluate(facts(ITEMS, history), POLICY, AS_OF)
     c1 = result.items[result.items["customer_id"] == "C1"]
     assert levels(c1) == [["I-1", 2], ["I-2", 1], ["I-3", 0]]  # I-1 could be at 3: one step only
     assert c1["is_new"].tolist() == [True, False, True]
@@ -172,19 +187,19 @@ def test_no_repeat_for_the_same_level() -> None:
         f"\n| {i} | {c} | {lv} | 2026-03-01 |"
         for i, c, lv in [("I-1", "C1", 1), ("I-2", "C1", 1), ("I-3", "C1", 0), ("I-5", "C2", 1)]
     )
-    result = evaluate(facts(ITEMS, history), POLICY, AS_OF)
+    result, _problems = evaluate(facts(ITEMS, history), POLICY, AS_OF)
     # C1's I-1 may rise to level 2, so C1 gets a message; C2 has nothing new; C3 was never reminded
     assert result.messages["customer_id"].tolist() == ["C1", "C3"]
 
 
 def test_the_next_level_waits_for_its_days_since_the_previous_reminder() -> None:
     history = NO_HISTORY + "\n| I-1 | C1 | 1 | {day} |\n| I-2 | C1 | 1 | {day} |"
-    too_soon = evaluate(facts(ITEMS, history.format(day="2026-03-22")), POLICY, AS_OF)  # 9 days
+    too_soon, _problems = evaluate(facts(ITEMS, history.format(day="2026-03-22")), POLICY, AS_OF)  # 9 days
     assert "C1" not in too_soon.messages["customer_id"].tolist()
     assert too_soon.exclusions[too_soon.exclusions["customer_id"] == "C1"].values.tolist() == [
         ["C1", "", "last reminded 9 days ago; this level waits 10"]
     ]
-    on_time = evaluate(facts(ITEMS, history.format(day="2026-03-21")), POLICY, AS_OF)  # 10 days
+    on_time, _problems = evaluate(facts(ITEMS, history.format(day="2026-03-21")), POLICY, AS_OF)  # 10 days
     assert on_time.messages.loc[on_time.messages["customer_id"] == "C1", "level"].tolist() == [2]
 
 
@@ -194,7 +209,7 @@ def test_the_next_level_waits_for_its_days_since_the_previous_reminder() -> None
 
 def with_cases(*rows: str) -> Any:
     """ITEMS evaluated with these case rows (case_id | kind | customer_id | invoice_id | status | due_on)."""
-    return evaluate(facts(ITEMS, cases="\n".join([NO_CASES, *rows])), POLICY, AS_OF)
+    return evaluate(facts(ITEMS, cases="\n".join([NO_CASES, *rows])), POLICY, AS_OF)[0]
 
 
 def test_an_open_dispute_or_deduction_case_stops_reminders_for_its_invoice_only() -> None:
@@ -233,18 +248,18 @@ def test_cases_that_leave_no_invoice_to_look_at_end_the_evaluation_quietly() -> 
     cases = "\n".join(
         [NO_CASES, "| K1 | dispute | C1 | I-1 | open | |", "| P1 | promise | C2 | | open | 2026-04-15 |"]
     )
-    result = evaluate(facts(only, cases=cases), POLICY, AS_OF)
+    result, _problems = evaluate(facts(only, cases=cases), POLICY, AS_OF)
     assert levels(result.items) == []
     assert result.exclusions.values.tolist() == [["C1", "I-1", "open dispute case K1"]]
     # the dispute rule itself with nothing left to look at (the one customer tagged no-dunning)
     quiet = only.replace("| C1          |", "| QUIET       |")
-    result = evaluate(facts(quiet, cases=cases.replace("| C1 |", "| QUIET |")), POLICY, AS_OF)
+    result, _problems = evaluate(facts(quiet, cases=cases.replace("| C1 |", "| QUIET |")), POLICY, AS_OF)
     assert levels(result.items) == []
     assert result.exclusions.values.tolist() == [["QUIET", "", "customer is tagged no-dunning"]]
 
 
 def test_a_customer_tagged_no_dunning_is_left_alone() -> None:
-    result = evaluate(
+    result, _problems = evaluate(
         facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
         | Q-1        | QUIET       | EUR      | 2026-01-01 | 2026-02-01 | 900_00     |
@@ -258,7 +273,7 @@ def test_a_customer_tagged_no_dunning_is_left_alone() -> None:
 
 
 def test_unapplied_cash_that_covers_the_overdue_amount_stops_reminders_in_that_currency() -> None:
-    covered = evaluate(
+    covered, _problems = evaluate(
         facts(ITEMS, unapplied=NO_CASH + "\n| C1 | EUR | 150_00 |\n| C2 | EUR | 29_99 |"), POLICY, AS_OF
     )
     assert levels(covered.items) == [["I-3", 0], ["I-5", 1], ["I-6", 1]]  # C2's cash is a cent short
@@ -273,7 +288,7 @@ def test_no_reminder_at_all_while_payments_wait_for_reconcile() -> None:
         {"payments_loaded_at": "2026-03-31 08:00:00", "reconciled_at": "2026-03-30 18:00:00"}
     )
     assert why == "reconcile has not run since payments were loaded at 2026-03-31 08:00:00"
-    result = evaluate(facts(ITEMS, pending=why), POLICY, AS_OF)
+    result, _problems = evaluate(facts(ITEMS, pending=why), POLICY, AS_OF)
     assert result.items.empty
     assert result.exclusions.values.tolist() == [[c, "", why] for c in ("C1", "C2", "C3")]
     assert (
@@ -286,7 +301,7 @@ def test_no_reminder_at_all_while_payments_wait_for_reconcile() -> None:
 
 
 def test_below_the_minimum_open_amount_there_is_no_reminder() -> None:
-    result = evaluate(
+    result, _problems = evaluate(
         facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
         | S-1        | C1          | EUR      | 2026-01-01 | 2026-03-01 | 9_99       |
@@ -303,8 +318,8 @@ def test_below_the_minimum_open_amount_there_is_no_reminder() -> None:
 
 
 def test_the_same_facts_always_give_the_same_answer() -> None:
-    one = evaluate(facts(ITEMS), POLICY, AS_OF)
-    two = evaluate(facts(ITEMS), POLICY, AS_OF)
+    one, _problems = evaluate(facts(ITEMS), POLICY, AS_OF)
+    two, _problems = evaluate(facts(ITEMS), POLICY, AS_OF)
     pd.testing.assert_frame_equal(one.items, two.items)
     pd.testing.assert_frame_equal(one.exclusions, two.exclusions)
 
@@ -327,7 +342,7 @@ AT_LEVEL_2 = (
 def test_interest_per_day_overdue_and_one_fee_per_currency_at_the_final_notice() -> None:
     """The fee of a currency is that of its highest level in the message: a currency with only a
     courtesy note in it carries no fee."""
-    result = evaluate(facts(LATE, AT_LEVEL_2), POLICY, AS_OF)
+    result, _problems = evaluate(facts(LATE, AT_LEVEL_2), POLICY, AS_OF)
     # L-1: 60 days, L-3: 49 days, at the final notice (8 % a year); L-2: 21 days, second reminder
     assert result.items[["invoice_id", "level", "days_past_due", "interest_minor"]].values.tolist() == [
         ["L-1", 3, 60, 13_15],  # 1000.00 x 8 % x 60 / 365 = 13.150... -> 13.15
@@ -352,7 +367,7 @@ def test_interest_rounds_half_up_to_the_minor_unit() -> None:
             },
         }
     )
-    result = evaluate(
+    result, _problems = evaluate(
         facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
         | H-1        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 50         |
@@ -363,7 +378,7 @@ def test_interest_rounds_half_up_to_the_minor_unit() -> None:
     )
     # 36.5 % a year is 0.1 % a day: 50 x 0.001 = 0.05 -> 0; 1 day on 500 would be 0.5 -> 1
     assert result.items["interest_minor"].tolist() == [0, 0]
-    bigger = evaluate(
+    bigger, _problems = evaluate(
         facts("""
         | invoice_id | customer_id | currency | issue_date | due_date   | open_minor |
         | H-3        | C1          | EUR      | 2026-01-01 | 2026-03-30 | 500        |

@@ -1,0 +1,122 @@
+"""The dunning policy as `rules/dunning.yaml` states it: per profile, a ladder of levels (days
+relative to the due date, template, channel, spacing, minimum open amount, fee, interest, whether
+a statement of account goes with it), validated when the file is loaded.
+
+What the levels mean for a customer on a date is worked out in `rules/dunning.py`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from tasks.platform.config import RULES_DIR
+from tasks.platform.money import MoneyError, to_minor
+
+
+def _amounts(value: dict[str, str], what: str) -> dict[str, str]:
+    """A per-currency amount table: exact decimal strings, and a `default` for other currencies."""
+    if value and "default" not in value:
+        raise ValueError(f"{what} needs a 'default' amount for currencies not listed")
+    for currency, amount in value.items():
+        try:
+            minor = to_minor(str(amount), "JPY" if currency == "default" else currency)
+        except MoneyError as exc:
+            raise ValueError(f"{what} {currency}: {exc}") from None
+        if minor < 0:
+            raise ValueError(f"{what} {currency}: must not be negative")
+    return {k: str(v) for k, v in value.items()}
+
+
+def _minor_for(table: dict[str, str], currency: str) -> int:
+    if not table:
+        return 0
+    return to_minor(table.get(currency, table["default"]), currency)
+
+
+class Level(BaseModel):
+    """One rung of a profile's ladder."""
+
+    level: int = Field(ge=0)
+    name: str
+    days: int = Field(description="days relative to the due date (negative: before it)")
+    template: str = "reminder"
+    channel: str = "email"
+    before_due_only: bool = False
+    min_days_since_previous: int = Field(default=0, ge=0)
+    min_open: dict[str, str] = Field(default_factory=dict)
+    fee: dict[str, str] = Field(default_factory=dict)
+    interest_percent_per_year: float = Field(default=0, ge=0, le=100)
+    attach_statement: bool = False
+
+    @field_validator("min_open", "fee")
+    @classmethod
+    def _money(cls, value: dict[str, str], info: object) -> dict[str, str]:
+        return _amounts(value, getattr(info, "field_name", "amount"))
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if not (RULES_DIR / "templates" / f"{value}.en.txt").is_file():
+            raise ValueError(f"template {value!r} has no rules/templates/{value}.en.txt")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if value not in ("email",):
+            raise ValueError(f"channel {value!r} is not one this product delivers (email)")
+        return value
+
+    def min_open_minor(self, currency: str) -> int:
+        return _minor_for(self.min_open, currency)
+
+    def fee_minor(self, currency: str) -> int:
+        return _minor_for(self.fee, currency)
+
+
+class Profile(BaseModel):
+    levels: list[Level] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Profile:
+        numbers = [lv.level for lv in self.levels]
+        days = [lv.days for lv in self.levels]
+        if numbers != sorted(set(numbers)) or days != sorted(days):
+            raise ValueError("levels must be listed in increasing level and days, each level once")
+        return self
+
+
+class DunningPolicy(BaseModel):
+    version: int
+    default_profile: str
+    pay_within_days: int = Field(default=10, ge=1, le=90)
+    profiles: dict[str, Profile]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> DunningPolicy:
+        if self.default_profile not in self.profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not a profile")
+        return self
+
+
+def ladder_table(policy: DunningPolicy) -> pd.DataFrame:
+    """Every level of every profile, one row each, indexed by (profile, level)."""
+    rows = [
+        {
+            "profile": name,
+            "level": lv.level,
+            "level_name": lv.name,
+            "template": lv.template,
+            "courtesy": lv.before_due_only,
+            "min_days_since_previous": lv.min_days_since_previous,
+            "interest_percent_per_year": lv.interest_percent_per_year,
+        }
+        for name, profile in policy.profiles.items()
+        for lv in profile.levels
+    ]
+    return pd.DataFrame(rows).set_index(["profile", "level"])
+
+
+def level_of(policy: DunningPolicy, profile: str, level: int) -> Level:
+    return next(x for x in policy.profiles[profile].levels if x.level == int(level))

@@ -23,10 +23,18 @@ def test_stage_has_its_companions(stage: str) -> None:
     for dataset in STAGE_CONTRACTS[stage]:
         assert (CONTRACTS_DIR / f"{dataset}.yaml").is_file(), dataset
     assert list((PROJECT_ROOT / "tests").rglob(f"test_{stage}.py")), "tests"
-    entrypoints = {
-        d["entrypoint"] for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
-    }
-    assert any(e.startswith(f"flows/{stage}.py:") for e in entrypoints), "deployment"
+
+
+def test_every_stage_can_be_deployed() -> None:
+    """Every stage runs from a deployment: the pipeline's (whose `stages` choices are the registry's),
+    and a stage's own deployment, where it has one, runs that stage's registry flow."""
+    from tasks.platform.stages import REGISTRY
+
+    entrypoints = {d["entrypoint"] for d in DEPLOYMENTS}
+    assert "flows/order_to_cash.py:order_to_cash" in entrypoints
+    flows = {entry.flow.replace(".", "/", entry.flow.count(".")).replace(":", ".py:") for entry in REGISTRY}
+    assert entrypoints - {"flows/order_to_cash.py:order_to_cash"} <= flows
+    assert len(entrypoints) > 1, "the shipped stages have deployments of their own"
 
 
 def test_stage_list_and_pipeline_agree() -> None:

@@ -23,6 +23,7 @@ from tasks.platform.outbox import REPORT_MAILS, deliver_pending
 from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
 from tasks.report import figures as report
 from tasks.report import html as report_html
+from tasks.report.ageing import DEFAULT_PERIOD_DAYS, ageing_check_frame
 
 
 @task(name="read the ledger as of the date", cache_policy=NO_CACHE)
@@ -42,7 +43,7 @@ def compute(items: Any, as_of: date, period_days: int) -> Any:
 @task(name="check and publish report", cache_policy=NO_CACHE)
 def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
     figures, document, html = computed
-    check = run_checkpoint(report.ageing_check_frame(figures), load_contract("ageing"), source="report stage")
+    check = run_checkpoint(ageing_check_frame(figures), load_contract("ageing"), source="report stage")
     run_id = current_run_id()
     snapshots = [
         {"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()
@@ -93,7 +94,7 @@ def report_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
-    period_days: PeriodDays = report.DEFAULT_PERIOD_DAYS,
+    period_days: PeriodDays = DEFAULT_PERIOD_DAYS,
 ) -> dict[str, Any]:
     """Publish the receivables report as of the date: open amount, ageing, DSO, CEI, payment habits,
     forecast and collection work per currency, as JSON, Markdown and a page with charts, and e-mail

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.platform.mail import _environment
-from tasks.report.figures import BUCKETS
+from tasks.report.ageing import BUCKETS
 
 WIDTH, HEIGHT, PAD = 560, 220, 36
 # Figures the page shows; one a currency lacks (nothing settled, no month to judge) reads "n/a".

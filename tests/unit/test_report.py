@@ -8,7 +8,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from tasks.report.figures import BUCKETS, ageing_check_frame, as_json, as_markdown, bucket_of, figures
+from tasks.report.ageing import BUCKETS, ageing_check_frame, bucket_of, figures
+from tasks.report.figures import as_json, as_markdown
 
 from .tables import table
 
@@ -275,7 +276,7 @@ SETTLED = """
 
 
 def test_payment_behaviour_worked_by_hand() -> None:
-    from tasks.report.figures import payment_behaviour
+    from tasks.report.kpis import payment_behaviour
 
     got = payment_behaviour(table(SETTLED))
     # EUR: days to settle 14, 40, 40 -> 94 / 3 = 31.333 -> 31.33; days late 0, 10, 10 -> 20 / 3 = 6.67;
@@ -306,7 +307,7 @@ THEN = """
 
 
 def test_collection_indicators_worked_by_hand() -> None:
-    from tasks.report.figures import indicators
+    from tasks.report.kpis import indicators
 
     got = indicators(table(NOW), table(THEN), as_of=AS_OF, period_days=90)["EUR"]
     # Receivables 350.00 (I1 100, I2 200, I4 50), current 200.00 (I2), sales of the period 600.00
@@ -329,14 +330,14 @@ def test_collection_indicators_worked_by_hand() -> None:
 
 
 def test_over_a_thirty_day_period_both_cei_variants_agree() -> None:
-    from tasks.report.figures import indicators
+    from tasks.report.kpis import indicators
 
     got = indicators(table(NOW), table(THEN), as_of=AS_OF, period_days=30)["EUR"]
     assert got["cei_period_total"] == got["cei_monthly_average"]
 
 
 def test_countback_edges() -> None:
-    from tasks.report.figures import countback
+    from tasks.report.kpis import countback
 
     items = table(NOW)
     assert countback(0, items, AS_OF) == 0
@@ -362,7 +363,7 @@ OPEN_NOW = """
 
 
 def test_the_forecast_follows_each_customers_habit() -> None:
-    from tasks.report.figures import forecast
+    from tasks.report.kpis import forecast
 
     got = forecast(table(OPEN_NOW), table(HISTORY), AS_OF)["EUR"]
     # C1 pays (100 x 10 + 300 x 2) / 400 = 4 days late; C2 has no history and takes the currency's
@@ -374,7 +375,7 @@ def test_the_forecast_follows_each_customers_habit() -> None:
 
 
 def test_the_at_risk_rate_of_the_month_ninety_days_back() -> None:
-    from tasks.report.figures import at_risk
+    from tasks.report.kpis import at_risk
 
     billed = """
         | invoice_id | customer_id | currency | issue_date | due_date   | amount_minor | open_minor |
@@ -400,7 +401,7 @@ def test_the_at_risk_rate_of_the_month_ninety_days_back() -> None:
 
 
 def test_operations_as_the_cases_stood_on_the_date() -> None:
-    from tasks.report.figures import operations
+    from tasks.report.operations import operations
 
     cases = table("""
         | case_id | kind      | opened_on  | status_then | resolved_on | amount_minor | currency |

@@ -1,0 +1,30 @@
+"""The only part of the code that talks to the store: a DuckDB file under the workspace.
+
+Reads return pandas frames with money as integer minor units. A stage's writes are gathered in a
+`Publication` and land in one transaction, or not at all. Writers are serialized by an exclusive
+file lock beside the ledger, so two runs at once wait for each other instead of failing on DuckDB's
+own file lock.
+
+The rest of the code talks to "the ledger" as one unit and imports from here; the package's
+modules are `tables` (table names, audited entities, outbox tables, SQL files), `lock` (the writer
+lock), `connection` (opening and migrating the file, the only `duckdb.connect`), `core` (the
+`Ledger`, composed of `reads`, `publish`, `delivery_states` and `cash_decisions`).
+"""
+
+from tasks.platform.ledger.connection import open_ledger
+from tasks.platform.ledger.core import Ledger
+from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
+from tasks.platform.ledger.publish import Publication
+from tasks.platform.ledger.tables import AUDITED, LEDGER_TABLES, OUTBOX_TABLES, load_sql
+
+__all__ = [
+    "AUDITED",
+    "LEDGER_TABLES",
+    "OUTBOX_TABLES",
+    "Ledger",
+    "LedgerBusy",
+    "Publication",
+    "hold_ledger",
+    "load_sql",
+    "open_ledger",
+]

@@ -1,0 +1,31 @@
+"""The open connection every part of the `Ledger` works through, and how a part commits.
+
+`LedgerBase` holds the DuckDB connection that `open_ledger` opened under the writer lock; the reads,
+the publication of a stage's writes, the outbox's delivery states and a person's cash decisions are
+mixins over it (tasks/platform/ledger/core.py puts them together as `Ledger`).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from tasks.platform.crash import crash_point
+
+
+class LedgerBase:
+    """An open connection to the ledger, held under the writer lock."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def _commit(self, what: str) -> None:
+        """Commit the open transaction; the crash harness may kill the process on either side."""
+        crash_point(f"commit {what}: before")
+        self.con.commit()
+        crash_point(f"commit {what}: after")
+
+    def _columns(self, table: str) -> set[str]:
+        rows = self.con.execute(
+            "select column_name from information_schema.columns where table_name = ?", [table]
+        ).fetchall()
+        return {r[0] for r in rows}

@@ -1,0 +1,73 @@
+"""Opening the ledger: the DuckDB file under the writer lock, migrated to the newest schema, with
+DuckDB's own access to files, the network and extensions switched off and locked so.
+
+This is the only place in the code that calls `duckdb.connect`
+(tests/integration/test_ledger_lockdown.py holds it to that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from tasks.platform.config import SQL_DIR
+from tasks.platform.ledger.core import Ledger
+from tasks.platform.ledger.lock import writer_lock
+from tasks.platform.ledger.tables import now
+
+
+@contextmanager
+def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
+    """Open the ledger at `path` under the exclusive writer lock, migrated to the newest schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path.with_suffix(".lock"), lock_timeout):
+        con = _connect(path)
+        try:
+            _migrate(con)
+            # A ledger opened again inside an open one (the writer lock is re-entrant in a thread)
+            # shares its database, already locked: locking it again would be refused.
+            # (fetchall: a result left unfinished would block the caller's register() and sql())
+            ((locked,),) = con.execute("select current_setting('lock_configuration')").fetchall()
+            if not locked:
+                con.execute("set lock_configuration = true")
+            yield Ledger(con)
+        finally:
+            con.close()
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """The ledger file opened with DuckDB's own access to files, the network and extensions off:
+    SQL can read and write the ledger and nothing else. Whatever a stage must read (an input file,
+    a frame) the code hands to DuckDB itself; a text that reached SQL cannot open a file. The
+    configuration is locked once the ledger is migrated, so no statement can switch it back on."""
+    return duckdb.connect(
+        str(path),
+        config={
+            "enable_external_access": False,
+            "autoload_known_extensions": False,
+            "autoinstall_known_extensions": False,
+        },
+    )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply the numbered migrations in `sql/schema/` that this ledger has not run yet."""
+    con.execute(
+        "create table if not exists schema_migrations (version integer primary key, name varchar, applied_at timestamp)"
+    )
+    done = {row[0] for row in con.execute("select version from schema_migrations").fetchall()}
+    for path in sorted((SQL_DIR / "schema").glob("*.sql")):
+        version = int(path.name.split("_", 1)[0])
+        if version in done:
+            continue
+        con.begin()
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("insert into schema_migrations values (?, ?, ?)", [version, path.name, now()])
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise

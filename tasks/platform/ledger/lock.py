@@ -1,0 +1,82 @@
+"""The writer lock: one exclusive file lock beside the ledger (`ledger.lock`), so that two runs at
+once wait for each other instead of failing on DuckDB's own file lock.
+
+The lock is re-entrant within one thread (a stage's tasks open the ledger while its flow holds
+it); other threads of this process wait on an in-process lock, other processes on `flock`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class LedgerBusy(RuntimeError):
+    """Another run held the ledger for longer than the lock timeout."""
+
+
+_process_locks: dict[Path, threading.RLock] = {}
+_process_guard = threading.Lock()
+_depth = threading.local()
+
+
+@contextmanager
+def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
+    """Hold the writer lock across a whole stage (read, compute, check, publish), so that no other
+    run changes the ledger between this stage's read and its write.
+
+    Re-entrant within one thread (a stage's tasks open the ledger while the flow holds it); other
+    threads of this process and other processes wait for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path.with_suffix(".lock"), lock_timeout):
+        yield
+
+
+@contextmanager
+def writer_lock(lock_path: Path, timeout: float) -> Iterator[None]:
+    """Hold the lock file `lock_path`: re-entered in this thread, waited for by any other."""
+    with _process_guard:
+        in_process = _process_locks.setdefault(lock_path, threading.RLock())
+    if not in_process.acquire(timeout=timeout):
+        raise LedgerBusy(f"the ledger {lock_path.with_suffix('.duckdb')} stayed busy for {timeout:.0f} s")
+    depths: dict[Path, int] = _depth.__dict__.setdefault("held", {})
+    try:
+        if depths.get(lock_path, 0) > 0:
+            depths[lock_path] += 1
+            try:
+                yield
+            finally:
+                depths[lock_path] -= 1
+            return
+        with _flock(lock_path, timeout):
+            depths[lock_path] = 1
+            try:
+                yield
+            finally:
+                depths[lock_path] = 0
+    finally:
+        in_process.release()
+
+
+@contextmanager
+def _flock(lock_path: Path, timeout: float) -> Iterator[None]:
+    deadline = time.monotonic() + timeout
+    with open(lock_path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LedgerBusy(
+                        f"the ledger {lock_path.with_suffix('.duckdb')} stayed busy for {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,69 @@
+"""Reading the ledger: named SQL files with bound parameters, whole tables, row counts, the rows
+holding given keys, and the stored content of evidence files. Frames come back as pandas, money as
+integer minor units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from tasks.platform.ledger.base import LedgerBase
+from tasks.platform.ledger.tables import LEDGER_TABLES, known_table, load_sql
+
+
+class Reads(LedgerBase):
+    """What a stage or a command reads from the ledger."""
+
+    def query(self, name: str, **params: Any) -> pd.DataFrame:
+        """Run the named SQL file with bound parameters and return a frame."""
+        return self.con.execute(load_sql(name), params or None).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.con.execute(f"select * from {known_table(name)}").df()
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every ledger table."""
+        result = {}
+        for name in LEDGER_TABLES:
+            row = self.con.execute(f"select count(*) from {name}").fetchone()
+            result[name] = int(row[0]) if row else 0
+        return result
+
+    def scalar(self, name: str, **params: Any) -> Any:
+        row = self.con.execute(load_sql(name), params or None).fetchone()
+        return row[0] if row else None
+
+    def row(self, name: str, **params: Any) -> dict[str, Any] | None:
+        """The first row of the named SQL file as a dict by column name, or None when it has none."""
+        cursor = self.con.execute(load_sql(name), params or None)
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        return dict(zip([column[0] for column in cursor.description], found, strict=True))
+
+    def rows_with_keys(self, table: str, keys: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `table` whose key (the columns of `keys`) appears in `keys`."""
+        known_table(table)
+        columns = [c for c in keys.columns if c in self._columns(table)]
+        wanted = keys[columns].dropna().drop_duplicates()
+        self.con.register("wanted_keys", wanted)
+        try:
+            join = " and ".join(f"t.{c}::varchar = trim(w.{c}::varchar)" for c in columns)
+            return self.con.execute(
+                f"select t.* from {table} t where exists (select 1 from wanted_keys w where {join})"
+            ).df()
+        finally:
+            self.con.unregister("wanted_keys")
+
+    def batch_exists(self, batch_id: str) -> bool:
+        row = self.con.execute("select 1 from ingest_batches where batch_id = ?", [batch_id]).fetchone()
+        return row is not None
+
+    def evidence_blobs(self, shas: list[str]) -> dict[str, bytes]:
+        """The stored content of each evidence file asked for."""
+        rows = self.con.execute(
+            "select sha256, content from evidence_files where list_contains(?, sha256)", [shas]
+        ).fetchall()
+        return {sha: bytes(content) for sha, content in rows}

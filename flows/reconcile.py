@@ -17,8 +17,9 @@ from tasks.platform.checkpoint import load_contract, run_checkpoint
 from tasks.platform.config import Settings, load_settings
 from tasks.platform.ledger import Publication, hold_ledger, open_ledger
 from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
-from tasks.reconcile import apply as reconcile
+from tasks.reconcile.apply import apply_cash
 from tasks.reconcile.matching import PayerDirectory
+from tasks.reconcile.outcome import CashApplication
 
 
 @task(name="read unapplied cash, invoices and payers", cache_policy=NO_CACHE)
@@ -35,15 +36,13 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
 
 
 @task(name="apply cash", cache_policy=NO_CACHE)
-def match(
-    facts: dict[str, Any], policy: MatchingPolicy, version: str, as_of: date
-) -> reconcile.CashApplication:
+def match(facts: dict[str, Any], policy: MatchingPolicy, version: str, as_of: date) -> CashApplication:
     payers = PayerDirectory(
         dict(zip(facts["accounts"]["account"], facts["accounts"]["customer_id"], strict=True)),
         dict(zip(facts["names"]["customer_id"], facts["names"]["name"], strict=True)),
         policy.payer.name_threshold,
     )
-    return reconcile.apply_cash(
+    return apply_cash(
         facts["payments"],
         facts["invoices"],
         as_of=as_of,
@@ -57,7 +56,7 @@ def match(
 
 @task(name="check and publish allocations", cache_policy=NO_CACHE)
 def publish(
-    settings: Settings, cash: reconcile.CashApplication, version: str, as_of: date, dry_run: bool
+    settings: Settings, cash: CashApplication, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
     checks = [
         run_checkpoint(cash.allocations, load_contract("allocations"), source="reconcile stage"),

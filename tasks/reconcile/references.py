@@ -153,6 +153,8 @@ def _forms_repaired(
 
 
 def _find_chunk(texts: pd.DataFrame, first: int, index: InvoiceKeys, require_digit: bool) -> pd.DataFrame:
+    """`find_named` over one chunk of texts (`first`: the row of its first text in the batch): every
+    run of up to `MAX_WORDS_IN_NUMBER` words, as read and OCR-repaired, looked up by both keys."""
     if not len(texts) or not len(index.owners):
         return _EMPTY.copy()
     words, parents = words_of(pa.array(texts["text"].to_numpy(), pa.string(), from_pandas=True))
@@ -187,6 +189,21 @@ def _find_chunk(texts: pd.DataFrame, first: int, index: InvoiceKeys, require_dig
                 keys_of_run.append(pc.binary_join_element_wise(prefix, key, ":"))
     if not starts_of:
         return _EMPTY.copy()
+    return _found(texts, first, words, parents, index, starts_of, widths_of, keys_of_run)
+
+
+def _found(
+    texts: pd.DataFrame,
+    first: int,
+    words: pa.Array,
+    parents: np.ndarray,
+    index: InvoiceKeys,
+    starts_of: list[np.ndarray],
+    widths_of: list[np.ndarray],
+    keys_of_run: list[pa.Array],
+) -> pd.DataFrame:
+    """The runs of words whose keys name an invoice, as rows of `find_named`: per text row the
+    first (shortest, earliest) run naming each invoice, with the words as its evidence."""
     where = pc.index_in(pa.chunked_array(keys_of_run).combine_chunks(), value_set=index.lookup)
     matched = pc.is_valid(where).to_numpy(zero_copy_only=False)
     found = pd.DataFrame(

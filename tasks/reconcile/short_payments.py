@@ -81,44 +81,60 @@ def settle_residual(
     if discount is not None and meant == discount[2] and residual <= discount[1]:
         last_day, _, _ = discount
         if value_date is not None and value_date <= last_day:
-            return {
-                "adjustment_id": f"{payment_id}/{invoice_id}/early_payment_discount",
-                "invoice_id": invoice_id,
-                "payment_id": payment_id,
-                "kind": "early_payment_discount",
-                "amount_minor": residual,
-                "currency": currency,
-                "rule_version": rule_version,
-                "reason": f"early-payment discount taken by {value_date.isoformat()} (offered until {last_day.isoformat()})",
-                "as_of": as_of,
-            }, None
+            reason = f"early-payment discount taken by {value_date.isoformat()} (offered until {last_day.isoformat()})"
+            adjustment = _adjustment("early_payment_discount", payment_id, invoice_id, residual, currency)
+            return {**adjustment, "rule_version": rule_version, "reason": reason, "as_of": as_of}, None
         late = True
     limit = min(
         int(meant * policy.short_payment.write_off.percent / 100),
         policy.short_payment.write_off.absolute_minor(currency),
     )
     if residual <= limit:
-        return {
-            "adjustment_id": f"{payment_id}/{invoice_id}/small_difference",
-            "invoice_id": invoice_id,
-            "payment_id": payment_id,
-            "kind": "small_difference",
-            "amount_minor": residual,
-            "currency": currency,
-            "rule_version": rule_version,
-            "as_of": as_of,
-            "reason": f"short payment of {to_major_str(residual, currency)} {currency} written off"
-            f" (at most {to_major_str(limit, currency)})",
-        }, None
-    return None, {
+        reason = (
+            f"short payment of {to_major_str(residual, currency)} {currency} written off"
+            f" (at most {to_major_str(limit, currency)})"
+        )
+        adjustment = _adjustment("small_difference", payment_id, invoice_id, residual, currency)
+        return {**adjustment, "rule_version": rule_version, "as_of": as_of, "reason": reason}, None
+    code = "late_discount" if late else reason_code(remittance)
+    return None, _deduction_case(
+        payment_id, invoice_id, customer_id, residual, currency, code, remittance, policy, as_of
+    )
+
+
+def _adjustment(kind: str, payment_id: str, invoice_id: str, amount: int, currency: str) -> dict[str, Any]:
+    """The first columns of an `invoice_adjustments` row taking `amount` off the invoice."""
+    return {
+        "adjustment_id": f"{payment_id}/{invoice_id}/{kind}",
+        "invoice_id": invoice_id,
+        "payment_id": payment_id,
+        "kind": kind,
+        "amount_minor": amount,
+        "currency": currency,
+    }
+
+
+def _deduction_case(
+    payment_id: str,
+    invoice_id: str,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    code: str,
+    remittance: str,
+    policy: MatchingPolicy,
+    as_of: date,
+) -> dict[str, Any]:
+    """An open deduction case for `amount` short on the invoice, due in the policy's days."""
+    return {
         "case_id": f"D-{payment_id}/{invoice_id}",
         "kind": "deduction",
         "customer_id": customer_id,
         "invoice_id": invoice_id,
         "payment_id": payment_id,
-        "amount_minor": residual,
+        "amount_minor": amount,
         "currency": currency,
-        "reason_code": "late_discount" if late else reason_code(remittance),
+        "reason_code": code,
         "reason_text": remittance or None,
         "owner": None,
         "opened_on": as_of,

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import random
 from datetime import date
+from functools import cache
 
 import pandas as pd
 
-from tasks.reconcile.apply import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.apply import apply_cash
 from tasks.reconcile.matching import (
     PayerDirectory,
     combinations_summing_to,
     normalise_name,
     rf_reference_valid,
 )
+from tasks.reconcile.outcome import CashApplication
+from tasks.reconcile.policy import default_policy
 from tests.unit.tables import table
 
 AS_OF = date(2026, 3, 31)
@@ -27,16 +30,21 @@ INVOICES = table("""
     | INV-2026-000201 | GLOBEX      | EUR      | 2026-01-15 | 300_00     |
     | INV-2026-000202 | GLOBEX      | EUR      | 2026-01-16 | 0          |
 """)
-PAYERS = PayerDirectory(
-    {"DE89370400440532013000": "ACME", "GB29NWBK60161331926819": "GLOBEX"},
-    {"ACME": "Acme GmbH", "GLOBEX": "Globex Corporation Ltd"},
-    DEFAULT_POLICY.payer.name_threshold,
-)
+
+
+@cache
+def payers() -> PayerDirectory:
+    """The payer directory of these books (the policy's name threshold, read when first used)."""
+    return PayerDirectory(
+        {"DE89370400440532013000": "ACME", "GB29NWBK60161331926819": "GLOBEX"},
+        {"ACME": "Acme GmbH", "GLOBEX": "Globex Corporation Ltd"},
+        default_policy().payer.name_threshold,
+    )
 
 
 def run(payments: str) -> CashApplication:
     return apply_cash(
-        table(payments), INVOICES, as_of=AS_OF, rule_version="t", policy=DEFAULT_POLICY, payers=PAYERS
+        table(payments), INVOICES, as_of=AS_OF, rule_version="t", policy=default_policy(), payers=payers()
     )
 
 
@@ -77,8 +85,8 @@ def test_a_structured_reference_names_the_invoice() -> None:
         INVOICES,
         as_of=AS_OF,
         rule_version="t",
-        policy=DEFAULT_POLICY,
-        payers=PAYERS,
+        policy=default_policy(),
+        payers=payers(),
     )
     assert applied(cash) == [("P1", "INV-2026-000104", 8000, "structured_reference")]
 
@@ -174,8 +182,8 @@ def test_a_short_payment_within_tolerance_of_one_invoice_only() -> None:
 
 def test_payer_names_are_compared_without_legal_form() -> None:
     assert normalise_name("ACME GmbH.") == "acme"
-    assert PAYERS.identify(None, "Globex Corp")[0] == "GLOBEX"
-    assert PAYERS.identify(None, "Initech")[0] is None
+    assert payers().identify(None, "Globex Corp")[0] == "GLOBEX"
+    assert payers().identify(None, "Initech")[0] is None
 
 
 def test_combination_search_reports_ambiguity_and_respects_its_bounds() -> None:

@@ -8,7 +8,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tasks.reconcile.apply import CashApplication, apply_cash
+from tasks.reconcile.apply import apply_cash
+from tasks.reconcile.outcome import CashApplication
+from tasks.reconcile.policy import default_policy
 
 from .tables import table
 
@@ -27,7 +29,9 @@ OPEN = table("""
 def pay(payments: str, invoices: pd.DataFrame = OPEN) -> CashApplication:
     if "customer_id" not in invoices.columns:  # these cases are about references, not payers
         invoices = invoices.assign(customer_id="C1")
-    return apply_cash(table(payments), invoices, as_of=AS_OF, rule_version="reference-v1")
+    return apply_cash(
+        table(payments), invoices, as_of=AS_OF, rule_version="reference-v1", policy=default_policy()
+    )
 
 
 def counts_of(cash: CashApplication) -> dict[str, int]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import cache
 
 import pandas as pd
 
-from tasks.reconcile.apply import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.apply import apply_cash
 from tasks.reconcile.matching import PayerDirectory
+from tasks.reconcile.outcome import CashApplication
+from tasks.reconcile.policy import default_policy
 from tests.unit.tables import table
 
 AS_OF = date(2026, 3, 31)
@@ -32,11 +35,16 @@ PAYMENTS = table("""
     | P000001232 | 2026-03-20 | GBP      | 2803_23         | Payment   | GB64BARC88367838737582 |
     | P000001300 | 2026-03-25 | GBP      | 600_00          | INV-2026-000500 | GB29NWBK60161331926819 |
 """)
-PAYERS = PayerDirectory(
-    {"GB64BARC88367838737582": "ACME", "GB29NWBK60161331926819": "GLOBEX"},
-    {"ACME": "Acme Ltd", "GLOBEX": "Globex Ltd"},
-    DEFAULT_POLICY.payer.name_threshold,
-)
+
+
+@cache
+def payers() -> PayerDirectory:
+    """The payer directory of these books (the policy's name threshold, read when first used)."""
+    return PayerDirectory(
+        {"GB64BARC88367838737582": "ACME", "GB29NWBK60161331926819": "GLOBEX"},
+        {"ACME": "Acme Ltd", "GLOBEX": "Globex Ltd"},
+        default_policy().payer.name_threshold,
+    )
 
 
 def reconcile(payments: pd.DataFrame, invoices: pd.DataFrame, paired: set | None = None) -> CashApplication:
@@ -45,8 +53,8 @@ def reconcile(payments: pd.DataFrame, invoices: pd.DataFrame, paired: set | None
         invoices,
         as_of=AS_OF,
         rule_version="t",
-        policy=DEFAULT_POLICY,
-        payers=PAYERS,
+        policy=default_policy(),
+        payers=payers(),
         paired=paired,
     )
 

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from tasks.reconcile.apply import DEFAULT_POLICY, apply_cash
+from tasks.reconcile.apply import apply_cash
+from tasks.reconcile.policy import default_policy
 from tasks.reconcile.short_payments import reason_code, settle_residual
 from tests.unit.tables import table
 
@@ -19,7 +20,7 @@ INVOICES = table("""
 
 
 def run(payments: str):  # noqa: ANN201
-    return apply_cash(table(payments), INVOICES, as_of=AS_OF, rule_version="t", policy=DEFAULT_POLICY)
+    return apply_cash(table(payments), INVOICES, as_of=AS_OF, rule_version="t", policy=default_policy())
 
 
 def test_a_few_cents_short_are_written_off_and_the_invoice_is_settled() -> None:
@@ -85,7 +86,7 @@ def test_only_rules_that_meant_to_settle_the_invoice_leave_a_residual() -> None:
         residual=10,
         meant=1000_00,
         remittance="",
-        policy=DEFAULT_POLICY,
+        policy=default_policy(),
         as_of=AS_OF,
         rule_version="t",
     )
@@ -109,7 +110,7 @@ def with_terms(payments: str, accounts: dict[str, str] | None = None):  # noqa: 
 
     payers = PayerDirectory(accounts or {}, {"ACME": "Acme GmbH"}, 90)
     return apply_cash(
-        table(payments), DISCOUNTED, as_of=AS_OF, rule_version="t", policy=DEFAULT_POLICY, payers=payers
+        table(payments), DISCOUNTED, as_of=AS_OF, rule_version="t", policy=default_policy(), payers=payers
     )
 
 
@@ -195,7 +196,7 @@ def test_a_credit_note_re_bases_the_discount_on_what_the_invoice_still_bills(
         REDUCED,
         as_of=AS_OF,
         rule_version="t",
-        policy=DEFAULT_POLICY,
+        policy=default_policy(),
     )
     if kind is None:
         assert "early_payment_discount" not in set(cash.write_offs.get("kind", []))

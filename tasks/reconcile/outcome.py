@@ -1,0 +1,255 @@
+"""What a cash-application run gives back, and how its rows are written.
+
+`CashApplication` holds the allocations, the cash left unapplied, the exception queue (with
+suggestions), the small differences and discounts written off, the deduction cases opened, and the
+run's counts. `outcome` turns one round's decisions (and its vectorised certain matches) into these
+frames; `combined` joins the rounds of a run into the one result the flow publishes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from tasks.platform.money import to_major_str
+from tasks.reconcile.book import OpenBook
+from tasks.reconcile.decisions import NAMES_PAID, Decision
+from tasks.reconcile.short_payments import ADJUSTMENT_COLUMNS
+
+EXCEPTION_COLUMNS = ["payment_id", "currency", "unapplied_minor", "reason", "suggestions", "as_of"]
+WRITE_OFF_COLUMNS = ADJUSTMENT_COLUMNS
+CASE_COLUMNS = [
+    "case_id",
+    "kind",
+    "customer_id",
+    "invoice_id",
+    "payment_id",
+    "amount_minor",
+    "currency",
+    "reason_code",
+    "reason_text",
+    "owner",
+    "opened_on",
+    "due_on",
+    "status",
+]
+ALLOCATION_COLUMNS = [
+    "allocation_id",
+    "payment_id",
+    "invoice_id",
+    "amount_minor",
+    "currency",
+    "rule",
+    "rule_version",
+    "score",
+    "evidence",
+    "as_of",
+    "payment_unapplied_after_minor",
+    "invoice_open_after_minor",
+]
+
+
+@dataclass
+class CashApplication:
+    allocations: pd.DataFrame
+    unapplied: pd.DataFrame  # payment_id, currency, unapplied_minor after this run
+    exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the exception queue
+    counts: dict[str, int] = field(default_factory=dict)
+    write_offs: pd.DataFrame = field(default_factory=pd.DataFrame)  # small differences written off
+    cases: pd.DataFrame = field(default_factory=pd.DataFrame)  # deduction cases for larger short payments
+
+
+def outcome(
+    payments: pd.DataFrame,
+    decided: dict[str, Decision],
+    certain: pd.DataFrame,
+    book: OpenBook,
+    as_of: date,
+    rule_version: str,
+) -> CashApplication:
+    """One round as a cash application: the passes' decisions and the certain matches as
+    allocations in payment order, what is left on each payment, the exceptions, write-offs, cases."""
+    rows, exception_rows, remaining_of = _decided_rows(payments, decided, book, as_of, rule_version)
+    allocations = pd.concat(
+        [
+            frame
+            for frame in (
+                pd.DataFrame(rows, columns=ALLOCATION_COLUMNS),
+                _certain_allocations(certain, payments, as_of, rule_version),
+            )
+            if len(frame)
+        ]
+        or [pd.DataFrame(columns=ALLOCATION_COLUMNS)],
+        ignore_index=True,
+    )
+    position = pd.Series(np.arange(len(payments)), index=payments["payment_id"].to_numpy())
+    allocations = allocations.iloc[
+        np.argsort(position.reindex(allocations["payment_id"]).to_numpy(), kind="stable")
+    ].reset_index(drop=True)
+    unapplied = unapplied_frame(payments, remaining_of)
+    exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
+    write_offs = pd.DataFrame([w for d in decided.values() for w in d.write_offs], columns=WRITE_OFF_COLUMNS)
+    cases = pd.DataFrame([c for d in decided.values() for c in d.cases], columns=CASE_COLUMNS)
+    counts = run_counts(payments, allocations, unapplied, exceptions, write_offs, cases)
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
+
+
+def _decided_rows(
+    payments: pd.DataFrame, decided: dict[str, Decision], book: OpenBook, as_of: date, rule_version: str
+) -> tuple[list[dict[str, object]], list[dict[str, object]], dict[str, int]]:
+    """(allocation rows, exception rows, cash left per payment) of the payments the passes decided."""
+    rows, exception_rows = [], []
+    remaining_of: dict[str, int] = {}
+    for payment in payments[payments["payment_id"].isin(decided.keys())].itertuples(index=False):
+        decision = decided[payment.payment_id]
+        remaining = int(payment.unapplied_minor)
+        for invoice_id, amount in decision.parts:
+            remaining -= amount
+            rows.append(
+                {
+                    "allocation_id": f"{payment.payment_id}/{invoice_id}",
+                    "payment_id": payment.payment_id,
+                    "invoice_id": invoice_id,
+                    "amount_minor": amount,
+                    "currency": payment.currency,
+                    "rule": decision.rule,
+                    "rule_version": rule_version,
+                    "score": round(decision.score, 4),
+                    "evidence": json.dumps(decision.evidence, default=str),
+                    "as_of": as_of,
+                    "payment_unapplied_after_minor": remaining,
+                    "invoice_open_after_minor": book.open_left[invoice_id],
+                }
+            )
+        remaining_of[payment.payment_id] = remaining
+        if not decision.parts:
+            exception_rows.append(
+                {
+                    "payment_id": payment.payment_id,
+                    "currency": payment.currency,
+                    "unapplied_minor": remaining,
+                    "reason": decision.reason or "no invoice found",
+                    "as_of": as_of,
+                    "suggestions": json.dumps(decision.suggestions),
+                }
+            )
+    return rows, exception_rows, remaining_of
+
+
+def _certain_allocations(
+    certain: pd.DataFrame, payments: pd.DataFrame, as_of: date, rule_version: str
+) -> pd.DataFrame:
+    """The certain matches as allocation rows: each pays its invoice exactly, leaving nothing."""
+    currency = payments.set_index("payment_id")["currency"] if len(payments) else pd.Series(dtype=object)
+    return pd.DataFrame(
+        {
+            "allocation_id": certain["payment_id"] + "/" + certain["invoice_id"],
+            "payment_id": certain["payment_id"],
+            "invoice_id": certain["invoice_id"],
+            "amount_minor": certain["amount_minor"],
+            "currency": certain["payment_id"].map(currency),
+            "rule": certain["rule"],
+            "rule_version": rule_version,
+            "score": certain["score"].astype(float).round(4),
+            "evidence": certain["evidence"],
+            "as_of": as_of,
+            "payment_unapplied_after_minor": 0,
+            "invoice_open_after_minor": 0,
+        },
+        columns=ALLOCATION_COLUMNS,
+    )
+
+
+def unapplied_frame(payments: pd.DataFrame, left: dict[str, int]) -> pd.DataFrame:
+    """payment_id, currency, unapplied_minor of every payment: `left` where given, else 0."""
+    return pd.DataFrame(
+        {
+            "payment_id": payments["payment_id"].to_numpy(),
+            "currency": payments["currency"].to_numpy(),
+            "unapplied_minor": payments["payment_id"].map(left).fillna(0).astype("int64").to_numpy()
+            if len(payments)
+            else [],
+        },
+        columns=["payment_id", "currency", "unapplied_minor"],
+    )
+
+
+def run_counts(
+    payments: pd.DataFrame,
+    allocations: pd.DataFrame,
+    unapplied: pd.DataFrame,
+    exceptions: pd.DataFrame,
+    write_offs: pd.DataFrame,
+    cases: pd.DataFrame,
+    **extra: int,
+) -> dict[str, int]:
+    """The counts a run reports; `extra` ones come before the per-rule counts."""
+    counts = {
+        "payments_considered": len(payments),
+        "payments_matched": int(allocations["payment_id"].nunique()) if len(allocations) else 0,
+        "allocations": len(allocations),
+        "payments_left_unapplied": int((unapplied["unapplied_minor"] > 0).sum()) if len(unapplied) else 0,
+        "exceptions": len(exceptions),
+        "small_differences_written_off": int((write_offs["kind"] == "small_difference").sum()),
+        "early_payment_discounts": int((write_offs["kind"] == "early_payment_discount").sum()),
+        "deduction_cases_opened": len(cases),
+        **extra,
+    }
+    by_rule = allocations.groupby("rule")["payment_id"].nunique().to_dict() if len(allocations) else {}
+    counts.update({f"payments_by_{rule}": int(n) for rule, n in sorted(by_rule.items())})
+    return counts
+
+
+def combined(
+    payments: pd.DataFrame, rounds: list[CashApplication], paired: set[tuple[str, str]]
+) -> CashApplication:
+    """The rounds as one cash application: every round's allocations, write-offs and cases, the
+    unapplied cash and exception queue of the last round (the state a new run would find)."""
+    last = rounds[-1]
+    allocations, write_offs, cases = (
+        _stacked([getattr(r, name) for r in rounds]) for name in ("allocations", "write_offs", "cases")
+    )
+    left = dict(zip(last.unapplied["payment_id"], last.unapplied["unapplied_minor"], strict=True))
+    unapplied = unapplied_frame(payments, left)
+    exceptions = _with_cash_already_applied(last.exceptions, paired)
+    counts = run_counts(
+        payments, allocations, unapplied, exceptions, write_offs, cases, matching_rounds=len(rounds)
+    )
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
+
+
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other (the first, with its columns, when all are empty)."""
+    filled = [frame for frame in frames if len(frame)]
+    if len(filled) <= 1:
+        return filled[0] if filled else frames[0]
+    return pd.concat(filled, ignore_index=True)
+
+
+def _with_cash_already_applied(exceptions: pd.DataFrame, paired: set[tuple[str, str]]) -> pd.DataFrame:
+    """An exception for cash left over on a payment that already paid invoices says so: how much is
+    left and what it paid, then why the rest fits nothing (unless that is only that the invoices it
+    names are paid, which the first part already says)."""
+    if not len(exceptions) or not paired:
+        return exceptions
+    paid: dict[str, list[str]] = {}
+    for payment_id, invoice_id in sorted(paired):
+        paid.setdefault(payment_id, []).append(invoice_id)
+    reasons = []
+    for payment_id, currency, left, reason in zip(
+        exceptions["payment_id"],
+        exceptions["currency"],
+        exceptions["unapplied_minor"],
+        exceptions["reason"],
+        strict=True,
+    ):
+        if payment_id not in paid:
+            reasons.append(reason)
+            continue
+        head = f"{to_major_str(int(left), currency)} {currency} left over after paying {', '.join(paid[payment_id])}"
+        reasons.append(head if reason.startswith(NAMES_PAID) else f"{head}; {reason}")
+    return exceptions.assign(reason=reasons)

@@ -1,0 +1,239 @@
+"""The matching passes one payment goes through when the vectorised certain case did not decide it.
+
+Passes 1 and 2 (`by_reference`): the invoices a structured reference, else the remittance text,
+names, filled oldest due first. Passes 3 and 4 (`by_payer_and_amount`): who paid (account, then
+name), then which of their open invoices the amount fits: exactly one of exactly this amount, one
+paid early less its discount, the one set summing to it, one within tolerance, or all of them with
+cash to spare. Each pass returns a `Decision`; nothing here touches the open book.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from rules.matching import MatchingPolicy
+from tasks.reconcile.book import OpenBook
+from tasks.reconcile.decisions import (
+    KNOWN_ACCOUNT,
+    NAMES_PAID,
+    UNKNOWN_ACCOUNT,
+    Decision,
+    exception,
+    text_of,
+)
+from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to, normalise_account
+
+
+def by_reference(
+    payment: Any,
+    named_by: tuple[str, dict[str, str]] | None,
+    book: OpenBook,
+    payers: PayerDirectory,
+    policy: MatchingPolicy,
+) -> Decision | None:
+    """Passes 1 and 2: the invoices a structured reference, else the remittance text, names."""
+    if named_by is None:
+        return None
+    rule, named = named_by
+    score = (
+        policy.scores.structured_reference if rule == "structured_reference" else policy.scores.invoice_number
+    )
+    open_named = [i for i in named if book.open_left[i] > 0]
+    evidence: dict[str, object] = {"reference": text_of(payment.reference), "matched": named}
+    if not open_named:
+        return Decision(
+            [],
+            rule,
+            0.0,
+            evidence,
+            reason=f"{NAMES_PAID}: {', '.join(sorted(named))}",
+            suggestions=[],
+        )
+    # the payer's account can contradict a reference; a name alone is too weak to overrule one
+    customer = payers.accounts.get(normalise_account(text_of(getattr(payment, "payer_account", ""))))
+    evidence["payer"] = KNOWN_ACCOUNT if customer else UNKNOWN_ACCOUNT
+    if customer and all(book.customer[i] != customer for i in open_named):
+        score = min(score, policy.scores.reference_other_customer)
+        evidence["warning"] = f"the payer's account belongs to {customer}, the invoices to another customer"
+    order = sorted(open_named, key=lambda i: (book.due[i], i))
+    return _fill(order, int(payment.unapplied_minor), book, rule, score, evidence)
+
+
+def _fill(
+    order: list[str], amount: int, book: OpenBook, rule: str, score: float, evidence: dict[str, object]
+) -> Decision:
+    parts = []
+    for invoice_id in order:
+        share = min(amount, book.open_left[invoice_id])
+        if share > 0:
+            parts.append((invoice_id, share))
+            amount -= share
+    return Decision(parts, rule, score, evidence)
+
+
+def by_payer_and_amount(
+    payment: Any, book: OpenBook, payers: PayerDirectory, policy: MatchingPolicy
+) -> Decision:
+    """Passes 3 and 4: who paid, then which of their open invoices the amount fits."""
+    amount = int(payment.unapplied_minor)
+    customer, confidence, how = payers.identify(
+        text_of(getattr(payment, "payer_account", "")), text_of(getattr(payment, "payer_name", ""))
+    )
+    evidence: dict[str, object] = {"reference": text_of(payment.reference), "payer": how}
+    if customer is None:
+        return _amount_only(payment, amount, book, policy, evidence, how)
+    candidates = book.open_of(customer, payment.currency)
+    decision = _by_exact_amount(payment, customer, candidates, book, policy, confidence, evidence)
+    if decision is None:
+        decision = _by_sum_or_tolerance(payment, candidates, book, policy, confidence, evidence)
+    if decision is not None:
+        return decision
+    opens = [book.open_left[i] for i in candidates]
+    return exception(
+        evidence,
+        f"no open invoice of {customer} fits",
+        closest(zip(candidates, opens, strict=True), amount, policy.suggestions),
+        policy,
+    )
+
+
+def _by_exact_amount(
+    payment: Any,
+    customer: str,
+    candidates: list[str],
+    book: OpenBook,
+    policy: MatchingPolicy,
+    confidence: float,
+    evidence: dict[str, object],
+) -> Decision | None:
+    """The one open invoice of exactly the amount (an exception when several are), else the one
+    paid by its discount's last day less that discount; None when neither fits."""
+    amount = int(payment.unapplied_minor)
+    exact = [i for i in candidates if book.open_left[i] == amount]
+    if len(exact) == 1:
+        return Decision(
+            [(exact[0], amount)], "exact_amount", policy.scores.exact_amount * confidence, evidence
+        )
+    if len(exact) > 1:
+        return exception(
+            evidence,
+            f"{len(exact)} open invoices of {customer} have exactly this amount",
+            [(i, amount) for i in exact],
+            policy,
+        )
+    discounted = [i for i in candidates if _discount_fits(book, i, amount, payment.value_date)]
+    if len(discounted) == 1:
+        return Decision(
+            [(discounted[0], amount)],
+            "early_payment_discount",
+            policy.scores.early_payment_discount * confidence,
+            evidence | {"discount": _discount_evidence(book, discounted[0])},
+        )
+    return None
+
+
+def _by_sum_or_tolerance(
+    payment: Any,
+    candidates: list[str],
+    book: OpenBook,
+    policy: MatchingPolicy,
+    confidence: float,
+    evidence: dict[str, object],
+) -> Decision | None:
+    """The one set of invoices the amount sums, else the one invoice within tolerance (and no other
+    plausibly near), else, when the amount is more than all of them, all of them; None otherwise."""
+    amount = int(payment.unapplied_minor)
+    chosen = _unique_combination(candidates, amount, book, policy)
+    if chosen:
+        return Decision(
+            [(i, book.open_left[i]) for i in chosen],
+            "amount_combination",
+            policy.scores.amount_combination * confidence,
+            evidence,
+        )
+    near = [
+        i
+        for i in candidates
+        if abs(book.open_left[i] - amount) <= _tolerance(book.open_left[i], payment.currency, policy)
+    ]
+    plausible = [
+        i
+        for i in candidates
+        if abs(book.open_left[i] - amount) * 100 <= book.open_left[i] * policy.tolerance.ambiguity_percent
+    ]
+    if len(near) == 1 and len(plausible) == 1:
+        return Decision(
+            [(near[0], min(amount, book.open_left[near[0]]))],
+            "amount_within_tolerance",
+            policy.scores.amount_within_tolerance * confidence,
+            evidence,
+        )
+    if candidates and amount > sum(book.open_left[i] for i in candidates):
+        return _fill(
+            candidates, amount, book, "overpayment", policy.scores.overpayment * confidence, evidence
+        )
+    return None
+
+
+def _discount_fits(book: OpenBook, invoice_id: str, amount: int, value_date: Any) -> bool:
+    """The payment is the whole invoice less its early-payment discount, paid by the discount's
+    last day, onto an invoice nothing has been paid on yet."""
+    terms = book.discount.get(invoice_id)
+    if terms is None:
+        return False
+    last_day, discount, full = terms
+    return (
+        book.open_left[invoice_id] == full
+        and amount == full - discount
+        and pd.Timestamp(value_date).date() <= last_day
+    )
+
+
+def _discount_evidence(book: OpenBook, invoice_id: str) -> str:
+    last_day, discount, _ = book.discount[invoice_id]
+    return f"{discount} minor units if paid by {last_day.isoformat()}"
+
+
+def _unique_combination(
+    candidates: list[str], amount: int, book: OpenBook, policy: MatchingPolicy
+) -> list[str]:
+    """The one set of open invoices, falling due close together, whose open amounts sum to the payment;
+    empty when there is none, several, or the search ran out of time."""
+    window = candidates[: policy.combination.max_candidates]
+    combos, complete = combinations_summing_to(
+        [book.open_left[i] for i in window],
+        amount,
+        max_items=policy.combination.max_invoices,
+        budget_seconds=policy.combination.time_budget_ms / 1000,
+        limit=8,
+    )
+    span = pd.Timedelta(days=policy.combination.max_due_span_days)
+    close = [
+        c for c in combos if max(book.due[window[i]] for i in c) - min(book.due[window[i]] for i in c) <= span
+    ]
+    if not complete or len(close) != 1 or len(combos) >= 8:
+        return []
+    return [window[i] for i in close[0]]
+
+
+def _amount_only(
+    payment: Any, amount: int, book: OpenBook, policy: MatchingPolicy, evidence: dict[str, object], how: str
+) -> Decision:
+    """An unknown payer: invoices of exactly this amount are suggestions, never applied."""
+    fits = [
+        (i, amount) for i in book.by_amount.get((payment.currency, amount), []) if book.open_left[i] == amount
+    ]
+    return exception(
+        evidence,
+        f"unknown payer ({how})",
+        fits[: policy.suggestions],
+        policy,
+        score=policy.scores.amount_only,
+    )
+
+
+def _tolerance(open_minor: int, currency: str, policy: MatchingPolicy) -> int:
+    by_percent = int(open_minor * policy.tolerance.percent / 100)
+    return min(by_percent, policy.tolerance.absolute_minor(currency))

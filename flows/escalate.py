@@ -3,7 +3,7 @@ collection agency, a write-off proposal or their account owner's attention."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,14 @@ from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
 from rules.policy import load_policy
-from tasks.escalate import cases
+from tasks.escalate import cases, records
 from tasks.escalate import decide as escalate
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import load_contract, run_checkpoint
 from tasks.platform.config import Settings, load_settings
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Publication, hold_ledger, open_ledger
-from tasks.platform.mail import make_mailer, render_owner_notice
+from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import OWNER_NOTICES, deliver_pending
 from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
 
@@ -76,21 +76,20 @@ def decide(
 
 @task(name="check and publish states, worklist, holds and proposals", cache_policy=NO_CACHE)
 def publish(
-    settings: Settings, result: escalate.Escalation, promises: Any, version: str, as_of: date, dry_run: bool
+    settings: Settings,
+    result: escalate.Escalation,
+    promises: Any,
+    version: str,
+    as_of: date,
+    dry_run: bool,
+    now: datetime,
 ) -> dict[str, Any]:
+    """Check the worklist and publish the decisions; `now` is the moment the records are stamped
+    with (the run's start)."""
     check = run_checkpoint(result.worklist, load_contract("worklist"), source="escalate stage")
     run_id = current_run_id()
-    holds = result.holds.assign(
-        hold_id=[
-            f"HOLD-{c}-{k}-{as_of.isoformat()}"
-            for c, k in zip(result.holds["customer_id"], result.holds["currency"], strict=True)
-        ],
-        status="active",
-        placed_on=as_of,
-        placed_by="escalate stage",
-        placed_reason=result.holds["reason"],
-    )
-    notices = render_notices(result.notices, as_of, settings.seller_name)
+    holds = records.hold_rows(result.holds, as_of)
+    notices = records.owner_notices(result.notices, as_of, settings.seller_name)
     pub = Publication(
         run_id,
         "escalate",
@@ -106,11 +105,9 @@ def publish(
             "promises_broken": int((promises["status"] == "broken").sum()),
         },
     )
-    now = pd.Timestamp.now().floor("s").to_pydatetime()
-    pub.updates = cases.outcome_updates(promises, run_id) + [
-        ("escalate/propose_write_off", {**row, "now": now, "run_id": run_id})
-        for row in result.write_offs.to_dict("records")
-    ]
+    pub.updates = cases.outcome_updates(promises, run_id, now) + records.proposal_updates(
+        result.write_offs, now, run_id
+    )
     summary = finish(settings, pub, [check], dry_run=dry_run)
     for group, lines in result.worklist.groupby("collector_group", sort=True):
         publish_table(
@@ -130,29 +127,6 @@ def publish(
         crash_point("escalate: the states published, the agency hand-over not yet written")
         summary["agency_file"] = str(write_agency_file(settings.home, result.agency, as_of))
     return summary
-
-
-def render_notices(notices: Any, as_of: date, seller: str) -> Any:
-    rows = []
-    for row in notices.to_dict("records"):
-        owner = row.get("account_owner")
-        if not isinstance(owner, str) or not owner.strip():
-            continue
-        message = render_owner_notice(row, as_of=as_of, seller=seller)
-        rows.append(
-            {
-                "mail_id": f"OWN-{row['customer_id']}-{row['currency']}-{row['state']}-{as_of.isoformat()}",
-                "customer_id": row["customer_id"],
-                "recipient": owner.strip(),
-                "subject": message.subject,
-                "body_text": message.text,
-                "body_html": message.html,
-                "as_of": as_of,
-                "status": "queued",
-            }
-        )
-    columns = ["mail_id", "customer_id", "recipient", "subject", "body_text", "body_html", "as_of", "status"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def write_agency_file(home: Path, agency: Any, as_of: date) -> Path:
@@ -185,6 +159,7 @@ def escalate_flow(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
     """
+    now = pd.Timestamp.now().floor("s").to_pydatetime()  # the one clock reading: records' timestamps
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
@@ -193,7 +168,7 @@ def escalate_flow(
             facts = read_facts(settings, day)
             promises, broken = settle_promises(settings, day)
             result = decide(facts, broken, policy, version, day)
-            summary = publish(settings, result, promises, version, day, dry_run)
+            summary = publish(settings, result, promises, version, day, dry_run, now)
             if not dry_run and summary["outcome"] != "halted":
                 summary["delivery"] = deliver(settings)
             return conclude(summary)

@@ -12,6 +12,7 @@ over_credit_limit (open receivables + unbilled orders above the customer's credi
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -173,9 +174,13 @@ def _tags(frame: pd.DataFrame) -> pd.Series:
     return raw.fillna("").astype(str).map(lambda t: {x.strip().lower() for x in t.split(";") if x.strip()})
 
 
-def evaluate(facts: pd.DataFrame, policy: EscalationPolicy) -> pd.DataFrame:
-    """The state of each customer and currency: `facts` with `state`, `reason` and `actions`
-    (comma-separated) added. A fact column that is absent counts as 0 (or unrated, no tags)."""
+def evaluate(facts: pd.DataFrame, policy: EscalationPolicy, as_of: date) -> tuple[pd.DataFrame, list[str]]:
+    """The state of each customer and currency on `as_of` (the day the facts were computed for:
+    they carry their own day counts): `facts` with `state`, `reason` and `actions`
+    (comma-separated) added. A fact column that is absent counts as 0 (or unrated, no tags).
+
+    Also the problems met, as messages: a state comparing with an amount the policy gives for
+    neither the currency nor a default (its condition then holds for no line of that currency)."""
     frame = facts.copy()
     for column in ("overdue_invoices", "dunning_level", "broken_promises"):
         if column not in frame:
@@ -184,40 +189,59 @@ def evaluate(facts: pd.DataFrame, policy: EscalationPolicy) -> pd.DataFrame:
         frame["rating"] = ""
     tags = _tags(frame)
     frame["state"], frame["reason"], frame["actions"] = "", "", ""
+    problems: list[str] = []
     undecided = pd.Series(True, index=frame.index)
     for state in policy.states:
-        holds = undecided.copy()
-        cond = state.when
-        if cond.oldest_days_past_due_over is not None:
-            holds &= frame["oldest_days_past_due"] > cond.oldest_days_past_due_over
-        if cond.overdue_amount_over is not None:
-            limits = frame["currency"].map(lambda c, a=cond.overdue_amount_over: threshold_minor(a, c))
-            holds &= frame["overdue_amount_minor"] > limits
-        if cond.overdue_amount_at_most is not None:
-            limits = frame["currency"].map(lambda c, a=cond.overdue_amount_at_most: threshold_minor(a, c))
-            holds &= frame["overdue_amount_minor"] <= limits
-        if cond.overdue_invoices_at_least is not None:
-            holds &= frame["overdue_invoices"] >= cond.overdue_invoices_at_least
-        if cond.dunning_level_at_least is not None:
-            holds &= frame["dunning_level"] >= cond.dunning_level_at_least
-        if cond.broken_promises_at_least is not None:
-            holds &= frame["broken_promises"] >= cond.broken_promises_at_least
-        if cond.rating_in is not None:
-            holds &= frame["rating"].fillna("").isin(cond.rating_in)
-        if cond.tags_any is not None:
-            wanted = {t.lower() for t in cond.tags_any}
-            holds &= tags.map(lambda have, w=wanted: bool(have & w))
-        if cond.tags_none is not None:
-            refused = {t.lower() for t in cond.tags_none}
-            holds &= tags.map(lambda have, r=refused: not (have & r))
-        if cond.over_credit_limit is not None:
-            over = (
-                frame["over_credit_limit"]
-                if "over_credit_limit" in frame
-                else pd.Series(False, index=frame.index)
-            )
-            holds &= over.astype(bool) == cond.over_credit_limit
+        holds = undecided & _holds(frame, tags, state, problems)
         frame.loc[holds, ["state", "actions"]] = [state.name, ",".join(state.actions)]
         frame.loc[holds, "reason"] = [_reason(state, currency) for currency in frame.loc[holds, "currency"]]
         undecided &= ~holds
-    return frame
+    return frame, problems
+
+
+def _holds(frame: pd.DataFrame, tags: pd.Series, state: State, problems: list[str]) -> pd.Series:
+    """Where every condition of `state` holds; a threshold missing for a currency is added to
+    `problems` and holds nowhere in that currency."""
+    holds = pd.Series(True, index=frame.index)
+    cond = state.when
+    if cond.oldest_days_past_due_over is not None:
+        holds &= frame["oldest_days_past_due"] > cond.oldest_days_past_due_over
+    if cond.overdue_amount_over is not None:
+        holds &= frame["overdue_amount_minor"] > _limits(frame, cond.overdue_amount_over, state, problems)
+    if cond.overdue_amount_at_most is not None:
+        holds &= frame["overdue_amount_minor"] <= _limits(frame, cond.overdue_amount_at_most, state, problems)
+    if cond.overdue_invoices_at_least is not None:
+        holds &= frame["overdue_invoices"] >= cond.overdue_invoices_at_least
+    if cond.dunning_level_at_least is not None:
+        holds &= frame["dunning_level"] >= cond.dunning_level_at_least
+    if cond.broken_promises_at_least is not None:
+        holds &= frame["broken_promises"] >= cond.broken_promises_at_least
+    if cond.rating_in is not None:
+        holds &= frame["rating"].fillna("").isin(cond.rating_in)
+    if cond.tags_any is not None:
+        wanted = {t.lower() for t in cond.tags_any}
+        holds &= tags.map(lambda have, w=wanted: bool(have & w))
+    if cond.tags_none is not None:
+        refused = {t.lower() for t in cond.tags_none}
+        holds &= tags.map(lambda have, r=refused: not (have & r))
+    if cond.over_credit_limit is not None:
+        over = (
+            frame["over_credit_limit"]
+            if "over_credit_limit" in frame
+            else pd.Series(False, index=frame.index)
+        )
+        holds &= over.astype(bool) == cond.over_credit_limit
+    return holds
+
+
+def _limits(frame: pd.DataFrame, amounts: dict[str, str], state: State, problems: list[str]) -> pd.Series:
+    """Each line's threshold in its currency's minor units; NaN (never exceeded, never reached)
+    where the policy has none, with a problem per such currency."""
+    known: dict[str, int | float] = {}
+    for currency in pd.unique(frame["currency"]):
+        if currency in amounts or "default" in amounts:
+            known[currency] = threshold_minor(amounts, currency)
+        else:
+            known[currency] = float("nan")
+            problems.append(f"state {state.name}: no threshold for {currency} and no default")
+    return frame["currency"].map(known)

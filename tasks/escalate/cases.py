@@ -13,7 +13,7 @@ Refused decisions raise `DecisionRefused` with one line and write nothing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -301,9 +301,9 @@ def broken_counts(before: pd.DataFrame, outcomes: pd.DataFrame, promises: pd.Dat
     return total.rename("broken_promises").rename_axis("customer_id").reset_index()
 
 
-def outcome_updates(outcomes: pd.DataFrame, run_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The ledger statements that close kept and broken promises, each with its audit row."""
-    now = pd.Timestamp.now().floor("s").to_pydatetime()
+def outcome_updates(outcomes: pd.DataFrame, run_id: str, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The ledger statements that close kept and broken promises, each with its audit row stamped
+    `now`."""
     updates: list[tuple[str, dict[str, Any]]] = []
     for row in outcomes.itertuples(index=False):
         closing = {

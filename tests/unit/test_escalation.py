@@ -10,7 +10,8 @@ import pytest
 
 from rules.escalation import EscalationPolicy, evaluate, threshold_minor
 from rules.policy import PolicyError, load_policy
-from tasks.escalate.decide import Escalation, escalate, exposure, ratings
+from tasks.escalate.decide import Escalation, escalate
+from tasks.escalate.facts import exposure, ratings
 
 from .tables import table
 
@@ -56,7 +57,7 @@ FACTS = """
 
 @pytest.fixture(scope="module")
 def decided() -> pd.DataFrame:
-    return evaluate(table(FACTS), POLICY)
+    return evaluate(table(FACTS), POLICY, AS_OF)[0]
 
 
 @pytest.mark.parametrize("customer", [row.split("|")[1].strip() for row in FACTS.strip().splitlines()[1:]])
@@ -282,7 +283,7 @@ def test_a_default_threshold_that_loads_can_be_applied_to_every_currency(tmp_pat
         | customer_id | currency | open_amount_minor | overdue_amount_minor | oldest_days_past_due |
         | C1          | KRW      | 900000            | 900000               | 90                   |
     """)
-    assert evaluate(facts, policy).at[0, "state"] == WORKLIST
+    assert evaluate(facts, policy, AS_OF)[0].at[0, "state"] == WORKLIST
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -315,14 +316,14 @@ V2 = """
 def test_each_v2_state_at_its_boundaries(customer: str) -> None:
     facts = table(V2)
     facts["over_credit_limit"] = facts["over_credit_limit"].astype(str) == "True"
-    row = evaluate(facts, POLICY).set_index("customer_id").loc[customer]
+    row = evaluate(facts, POLICY, AS_OF)[0].set_index("customer_id").loc[customer]
     assert row["state"] == row["expected"]
 
 
 def test_the_reason_of_a_list_condition_reads_as_words() -> None:
     facts = table(V2)
     facts["over_credit_limit"] = facts["over_credit_limit"].astype(str) == "True"
-    row = evaluate(facts, POLICY).set_index("customer_id").loc["WATCH-C"]
+    row = evaluate(facts, POLICY, AS_OF)[0].set_index("customer_id").loc["WATCH-C"]
     assert row["reason"] == "rated C/D and something overdue"
     assert row["actions"] == "worklist"
 
@@ -472,3 +473,30 @@ def test_only_the_last_twelve_months_count_for_the_rating() -> None:
     rated = ratings(settled, POLICY.rating, date(2027, 4, 2)).set_index("customer_id")
     assert sorted(rated.index) == ["WEIGHT"]
     assert rated.at["WEIGHT", "settled_invoices"] == 1 and rated.at["WEIGHT", "rating"] == "D"  # 120 days
+
+
+def test_a_threshold_missing_for_a_currency_is_a_problem_and_holds_nowhere_in_it() -> None:
+    policy = EscalationPolicy.model_validate(
+        {
+            "version": 1,
+            "states": [
+                {
+                    "name": WORKLIST,
+                    "when": {"overdue_amount_over": {"EUR": "500.00"}},
+                    "actions": ["worklist"],
+                },
+                {"name": "clear"},
+            ],
+        }
+    )
+    facts = table("""
+        | customer_id | currency | open_amount_minor | overdue_amount_minor | oldest_days_past_due |
+        | C1          | CHF      | 900_00            | 900_00               | 90                   |
+        | C2          | EUR      | 900_00            | 900_00               | 90                   |
+        | C3          | CHF      | 100_00            | 100_00               | 90                   |
+    """)
+    states, problems = evaluate(facts, policy, AS_OF)
+    assert states["state"].tolist() == ["clear", WORKLIST, "clear"]
+    assert problems == [f"state {WORKLIST}: no threshold for CHF and no default"]
+    with pytest.raises(ValueError, match="no threshold for USD and no default"):  # I-5 is in USD
+        escalate(table(ITEMS), pd.DataFrame(), policy, as_of=AS_OF, rule_version="v1")

@@ -28,7 +28,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tasks.escalate.cases import split_gross
-from tasks.escalate.decide import exposure
+from tasks.escalate.facts import exposure
 from tasks.invoice.billing import bill_orders, line_totals
 from tasks.platform.money import (
     CURRENCY_EXPONENTS,

@@ -4,7 +4,9 @@ every payment habit and every kind of messy remittance data really turns up in a
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import pkgutil
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,7 +18,6 @@ import pytest
 
 from tasks.platform.money import exponent, line_amounts, to_minor
 from tools import generate as generate_module
-from tools import generate_text
 from tools.generate import Book, generate_book, write_book
 
 AS_OF = date(2026, 3, 31)
@@ -161,8 +162,15 @@ def test_amounts_have_exactly_the_currency_decimals(any_book: Book, dataset: str
         assert to_minor(amount, currency) > 0
 
 
+GENERATOR_MODULES = [generate_module] + [
+    importlib.import_module(f"tools.generate.{part.name}")
+    for part in pkgutil.iter_modules(generate_module.__path__)
+]
+
+
 def test_generator_reads_neither_clock_nor_environment_nor_prefect() -> None:
-    for module in (generate_module, generate_text):
+    assert {m.__name__.rsplit(".", 1)[-1] for m in GENERATOR_MODULES} >= {"generate", "text", "payments"}
+    for module in GENERATOR_MODULES:
         source = inspect.getsource(module)
         imported = {
             alias.name.split(".")[0]

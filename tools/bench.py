@@ -128,7 +128,7 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
     from tasks.platform.config import load_settings
     from tasks.platform.ledger import open_ledger
     from tasks.platform.money import to_minor
-    from tasks.reconcile import match_quality
+    from tasks.reconcile.match_quality import match_quality
     from tools.generate import generate_book, write_book
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-match-"))

@@ -49,22 +49,10 @@ def open_case(
     customer = ledger.row("cases/customer", customer_id=customer_id)
     if customer is None:
         raise DecisionRefused(f"customer {customer_id!r} does not exist")
-    currency = str(customer["currency"])
     ids = sorted(set(invoice_ids))
-    if ids:
-        found = ledger.query("cases/invoices", ids=ids).set_index("invoice_id")
-        missing = [i for i in ids if i not in found.index]
-        if missing:
-            raise DecisionRefused(f"invoice(s) {', '.join(missing)} do not exist")
-        others = [i for i in ids if found.at[i, "customer_id"] != customer_id]
-        if others:
-            raise DecisionRefused(f"invoice(s) {', '.join(others)} belong to another customer")
-        currencies = set(found["currency"])
-        if len(currencies) > 1:
-            raise DecisionRefused("the invoices of one case must share one currency")
-        currency = currencies.pop()
-    elif kind != "promise":
+    if not ids and kind != "promise":
         raise DecisionRefused(f"a {kind} names the invoice(s) it is about (--invoice)")
+    currency = _case_currency(ledger, customer_id, ids) if ids else str(customer["currency"])
     amount = amount_in(amount_text, currency, "--amount")
     if amount <= 0:
         raise DecisionRefused(f"--amount must be more than 0 {currency}")
@@ -89,6 +77,22 @@ def open_case(
     }
     ledger.decide([("cases/insert", row)], [_audit_of(run_id, case_id, "open", None, row | {"by": by})])
     return row
+
+
+def _case_currency(ledger: Ledger, customer_id: str, ids: list[str]) -> str:
+    """The one currency of the invoices a case names, refused unless they all exist and are the
+    customer's."""
+    found = ledger.query("cases/invoices", ids=ids).set_index("invoice_id")
+    missing = [i for i in ids if i not in found.index]
+    if missing:
+        raise DecisionRefused(f"invoice(s) {', '.join(missing)} do not exist")
+    others = [i for i in ids if found.at[i, "customer_id"] != customer_id]
+    if others:
+        raise DecisionRefused(f"invoice(s) {', '.join(others)} belong to another customer")
+    currencies = set(found["currency"])
+    if len(currencies) > 1:
+        raise DecisionRefused("the invoices of one case must share one currency")
+    return str(currencies.pop())
 
 
 def resolve_case(
@@ -157,6 +161,8 @@ def _credit_note(
     run_id: str,
     today: date,
 ) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The credit note a dispute resolved in the customer's favour issues on its invoice: its id,
+    numbered in the invoice's `<series>-CN`, and the ledger statements that book it."""
     invoice = ledger.row("cases/invoice", invoice_id=invoice_id)
     if invoice is None:
         raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
@@ -168,13 +174,33 @@ def _credit_note(
             f"--credit-note must be more than 0 and at most what is open on {invoice_id}"
             f" ({to_major_str(max(open_minor, 0), currency)} {currency})"
         )
-    net, tax = split_gross(gross, invoice.get("net_minor"), invoice.get("tax_minor"))
     cn_series = f"{invoice['legal_entity'] or series}-CN"
     number = int(ledger.scalar("cases/sequence", series=cn_series, year=today.year)) + 1
     note_id = f"{cn_series}-{today.year}-{number:06d}"
     reason = f"case {case['case_id']}: dispute {case['reason_code']} resolved"
     base = {"currency": currency, "run_id": run_id}
     return note_id, [
+        *_credit_note_document(note_id, invoice, invoice_id, gross, reason, base, today),
+        *_credit_note_settlement(note_id, invoice_id, gross, base, today),
+        (
+            "cases/sequence_set",
+            {"series": cn_series, "year": today.year, "last_number": number, "run_id": run_id},
+        ),
+    ]
+
+
+def _credit_note_document(
+    note_id: str,
+    invoice: dict[str, Any],
+    invoice_id: str,
+    gross: int,
+    reason: str,
+    base: dict[str, Any],
+    today: date,
+) -> list[tuple[str, dict[str, Any]]]:
+    """The credit note itself and its one line, net and tax in the invoice's proportion."""
+    net, tax = split_gross(gross, invoice.get("net_minor"), invoice.get("tax_minor"))
+    return [
         (
             "cases/credit_note_insert",
             base
@@ -201,6 +227,14 @@ def _credit_note(
                 "tax_minor": -tax,
             },
         ),
+    ]
+
+
+def _credit_note_settlement(
+    note_id: str, invoice_id: str, gross: int, base: dict[str, Any], today: date
+) -> list[tuple[str, dict[str, Any]]]:
+    """The two adjustments that take the credit off the invoice and settle the credit note."""
+    return [
         (
             "cases/credit_note_adjustment",
             base
@@ -222,10 +256,6 @@ def _credit_note(
                 "reason": f"applied to invoice {invoice_id}",
                 "as_of": today,
             },
-        ),
-        (
-            "cases/sequence_set",
-            {"series": cn_series, "year": today.year, "last_number": number, "run_id": run_id},
         ),
     ]
 

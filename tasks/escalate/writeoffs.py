@@ -90,26 +90,8 @@ def decide(
         raise DecisionRefused(
             f"write-off {write_off_id} is already {current['status']} (by {current['decided_by']})"
         )
-    currency, amount = str(current["currency"]), int(current["amount_minor"])
-    shown = f"{to_major_str(amount, currency)} {currency}"
     if approve:
-        if by == current["proposed_by"]:
-            raise DecisionRefused(
-                f"{by} proposed write-off {write_off_id} and cannot approve it: another person must"
-            )
-        limit = policy.limit_minor(by, currency)
-        if limit is None:
-            raise DecisionRefused(f"{by} may not approve write-offs in {currency} (see rules/writeoffs.yaml)")
-        if amount > limit:
-            raise DecisionRefused(
-                f"{by} may approve write-offs up to {to_major_str(limit, currency)} {currency}; {write_off_id} is {shown}"
-            )
-        open_now = int(current["open_minor"] or 0)
-        if amount > open_now:
-            raise DecisionRefused(
-                f"invoice {current['invoice_id']} has only {to_major_str(max(open_now, 0), currency)} {currency}"
-                f" open now; write-off {write_off_id} of {shown} no longer fits (reject it and propose again)"
-            )
+        _may_approve(current, write_off_id, by, policy)
     elif not (note or "").strip():
         raise DecisionRefused("a rejection needs --reason")
     status = "approved" if approve else "rejected"
@@ -141,6 +123,30 @@ def decide(
         guard="writeoffs/decide",
     )
     return {**current, "status": status, "decided_by": by}
+
+
+def _may_approve(current: dict[str, Any], write_off_id: str, by: str, policy: WriteOffPolicy) -> None:
+    """Refuse the approval unless `by` is another person than the proposer, within their limit in
+    the currency, and the amount still fits what is open on the invoice."""
+    currency, amount = str(current["currency"]), int(current["amount_minor"])
+    shown = f"{to_major_str(amount, currency)} {currency}"
+    if by == current["proposed_by"]:
+        raise DecisionRefused(
+            f"{by} proposed write-off {write_off_id} and cannot approve it: another person must"
+        )
+    limit = policy.limit_minor(by, currency)
+    if limit is None:
+        raise DecisionRefused(f"{by} may not approve write-offs in {currency} (see rules/writeoffs.yaml)")
+    if amount > limit:
+        raise DecisionRefused(
+            f"{by} may approve write-offs up to {to_major_str(limit, currency)} {currency}; {write_off_id} is {shown}"
+        )
+    open_now = int(current["open_minor"] or 0)
+    if amount > open_now:
+        raise DecisionRefused(
+            f"invoice {current['invoice_id']} has only {to_major_str(max(open_now, 0), currency)} {currency}"
+            f" open now; write-off {write_off_id} of {shown} no longer fits (reject it and propose again)"
+        )
 
 
 def _now() -> datetime:

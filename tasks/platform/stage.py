@@ -40,7 +40,7 @@ def data_errors() -> tuple[type[Exception], ...]:
     """The problems that come from input or policy, reported as one clear line, never a traceback."""
     from rules.policy import PolicyError
     from tasks.ingest.canonical import SourceRejected
-    from tasks.platform.checkpoint import ContractError
+    from tasks.platform.contracts import ContractError
     from tasks.platform.ledger import LedgerBusy
     from tasks.platform.money import MoneyError
 

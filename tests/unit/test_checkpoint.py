@@ -8,16 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.platform.checkpoint import (
-    DEFAULT_MAX_LENGTH,
-    HALT_LINES,
-    CheckpointResult,
-    Contract,
-    ContractError,
-    load_contract,
-    run_checkpoint,
-)
+from tasks.platform.checkpoint import HALT_LINES, CheckpointResult, run_checkpoint
 from tasks.platform.config import CONTRACTS_DIR
+from tasks.platform.contracts import DEFAULT_MAX_LENGTH, Contract, ContractError, load_contract
 
 from .tables import table
 

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasks.platform.checkpoint import _validate, compile_suite, load_contract, with_reference_flags
+from tasks.platform.contracts import load_contract
 from tasks.platform.data_docs import (
     LIST_LIMIT,
     index_page,
@@ -20,6 +20,8 @@ from tasks.platform.data_docs import (
     validation_page,
     write_docs,
 )
+from tasks.platform.expectations import compile_suite, with_reference_flags
+from tasks.platform.expectations import validate as gx_validate
 
 from .tables import table
 
@@ -46,7 +48,7 @@ def invoice_frame(text: str = INVOICES) -> pd.DataFrame:
 
 def validate(frame: pd.DataFrame) -> Any:
     contract = load_contract("invoices")
-    return _validate(with_reference_flags(frame, contract, KNOWN), compile_suite(contract))
+    return gx_validate(with_reference_flags(frame, contract, KNOWN), compile_suite(contract))
 
 
 @pytest.fixture(scope="module")

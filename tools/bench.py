@@ -1,7 +1,9 @@
 """`o2c bench`: time every stage on a generated book of N invoices, through the real flows.
 
 Prints, per stage, wall seconds, rows per second and the process's peak resident memory while the
-stage ran (sampled every 10 ms from /proc), so figures are measured, never asserted by tests.
+stage ran (sampled every 10 ms from /proc), so figures are measured, never asserted by tests. The
+single-stage benchmarks (`o2c bench match`, `reconcile`, `invoice`, `dunning`) time one stage on the
+generator's book or on the larger inputs of `tools/bench_books.py`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
 
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * _PAGE
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 @contextmanager
@@ -186,82 +186,6 @@ def _ingest_frames(book: dict[str, Any], workspace: Path, as_of: date) -> Iterat
     yield f"ingest: {time.perf_counter() - begin:.1f} s, not counted below"
 
 
-def scale_book(payments: int, seed: int, as_of: date) -> dict[str, Any]:
-    """A book for timing reconcile at volume: `payments` open invoices and as many payments.
-
-    Mix (of payments): 80 % name their invoice in the remittance, spelled as banks carry it (exact,
-    lower case, spaces, no separators, leading zeros dropped, inside other text); 10 % pay the exact
-    amount from the customer's known account with no reference; 5 % pay part of a named invoice;
-    5 % are receipts no rule can place. Returns frames for customers, invoices and payments.
-    """
-    import random
-
-    import pandas as pd
-
-    rng = random.Random(seed)
-    customers = max(payments // 20, 10)
-    ids = [f"INV-2026-{i:07d}" for i in range(1, payments + 1)]
-    owners = [rng.randrange(customers) for _ in ids]
-    issued = [as_of.toordinal() - rng.randrange(15, 200) for _ in ids]
-    amounts = [rng.randrange(1_000, 2_000_000) for _ in ids]
-    spellings = [
-        lambda i: i,
-        lambda i: f"Payment {i.lower()}",
-        lambda i: f"INV {i[4:8]} {i[9:]} thank you",
-        lambda i: i.replace("-", ""),
-        lambda i: f"RE {i[:9]}{i[9:].lstrip('0')} ACME",
-    ]
-    references, paid, names, accounts = [], [], [], []
-    for k, (invoice_id, owner, amount) in enumerate(zip(ids, owners, amounts, strict=True)):
-        kind = rng.random()
-        account = f"DE{owner:020d}"
-        if kind < 0.80:
-            references.append(spellings[k % len(spellings)](invoice_id))
-            paid.append(amount)
-        elif kind < 0.90:
-            references.append("")
-            paid.append(amount)
-        elif kind < 0.95:
-            references.append(f"part payment {invoice_id}")
-            paid.append(amount // 2)
-        else:
-            references.append("transfer")
-            paid.append(rng.randrange(100, 50_000))
-            account = f"GB{rng.randrange(10**18):020d}"
-        names.append(f"Customer {owner} Ltd")
-        accounts.append(account)
-    customer_frame = pd.DataFrame(
-        {
-            "customer_id": [f"C{c:07d}" for c in range(customers)],
-            "name": [f"Customer {c} Ltd" for c in range(customers)],
-            "currency": "EUR",
-            "bank_accounts": [f"DE{c:020d}" for c in range(customers)],
-        }
-    )
-    invoice_frame = pd.DataFrame(
-        {
-            "invoice_id": ids,
-            "customer_id": [f"C{c:07d}" for c in owners],
-            "issue_date": [date.fromordinal(d) for d in issued],
-            "due_date": [date.fromordinal(d + 30) for d in issued],
-            "currency": "EUR",
-            "amount": [f"{a // 100}.{a % 100:02d}" for a in amounts],
-        }
-    )
-    payment_frame = pd.DataFrame(
-        {
-            "payment_id": [f"P{k:09d}" for k in range(payments)],
-            "value_date": [date.fromordinal(min(d + 30, as_of.toordinal())) for d in issued],
-            "amount": [f"{a // 100}.{a % 100:02d}" for a in paid],
-            "currency": "EUR",
-            "payer_name": names,
-            "payer_account": accounts,
-            "reference": references,
-        }
-    )
-    return {"customers": customer_frame, "invoices": invoice_frame, "payments": payment_frame}
-
-
 def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> Iterator[str]:
     """Ingest `payments` open invoices and as many payments through the ingest flow, then time the
     reconcile stage through its flow (and the pure matcher alone on the same facts)."""
@@ -269,6 +193,7 @@ def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> It
     from rules.matching import MatchingPolicy
     from rules.policy import load_policy
     from tasks.platform.config import load_settings
+    from tools.bench_books import scale_book
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-reconcile-"))
     as_of = date(2026, 11, 20)
@@ -298,89 +223,6 @@ def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> It
     yield f"after the run, left for a second run to consider: {counts['payments_considered']} payments"
 
 
-def dunning_facts(invoices: int, seed: int, as_of: date) -> Any:
-    """Facts for timing the dunning policy: `invoices` open invoices of invoices / 20 customers over
-    the three profiles, due from 60 days ahead to 120 days ago; a third of the customers reminded
-    before, some disputes and promises, some unapplied cash, a few customers tagged no-dunning."""
-    import numpy as np
-    import pandas as pd
-
-    from rules.dunning import DunningFacts
-
-    rng = np.random.default_rng(seed)
-    customers = max(invoices // 20, 10)
-    ids = np.array([f"INV-{i:08d}" for i in range(invoices)], dtype=object)
-    owner = rng.integers(0, customers, invoices)
-    customer_ids = np.array([f"C{c:07d}" for c in range(customers)], dtype=object)
-    due = pd.Timestamp(as_of) + pd.to_timedelta(rng.integers(-120, 60, invoices), unit="D")
-    items = pd.DataFrame(
-        {
-            "invoice_id": ids,
-            "customer_id": customer_ids[owner],
-            "currency": np.where(rng.random(invoices) < 0.8, "EUR", "USD"),
-            "issue_date": due - pd.Timedelta(days=30),
-            "due_date": due,
-            "open_minor": rng.integers(500, 500_000, invoices),
-        }
-    )
-    profiles = np.array(["standard", "strategic", "small-business"], dtype=object)
-    tags = np.where(rng.random(customers) < 0.01, "no-dunning", "")
-    customer_frame = pd.DataFrame(
-        {
-            "customer_id": customer_ids,
-            "dunning_profile": profiles[rng.integers(0, 3, customers)],
-            "tags": tags,
-        }
-    )
-    reminded = items[items["customer_id"].isin(customer_ids[rng.random(customers) < 0.33])]
-    reminded = reminded[reminded["due_date"] < pd.Timestamp(as_of) - pd.Timedelta(days=10)]
-    history = pd.DataFrame(
-        {
-            "invoice_id": reminded["invoice_id"],
-            "customer_id": reminded["customer_id"],
-            "last_level": rng.integers(0, 3, len(reminded)),
-            "last_reminded_on": pd.Timestamp(as_of)
-            - pd.to_timedelta(rng.integers(5, 40, len(reminded)), unit="D"),
-        }
-    )
-    disputed = items.sample(frac=0.01, random_state=seed)
-    promised = customer_frame.sample(frac=0.02, random_state=seed + 1)
-    cases = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "case_id": "D-" + disputed["invoice_id"],
-                    "kind": "dispute",
-                    "customer_id": disputed["customer_id"],
-                    "invoice_id": disputed["invoice_id"],
-                    "status": "open",
-                    "due_on": pd.NaT,
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "case_id": "P-" + promised["customer_id"],
-                    "kind": "promise",
-                    "customer_id": promised["customer_id"],
-                    "invoice_id": "",
-                    "status": "open",
-                    "due_on": pd.Timestamp(as_of) + pd.Timedelta(days=10),
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    cash_owners = customer_frame.sample(frac=0.05, random_state=seed + 2)["customer_id"]
-    unapplied = pd.DataFrame(
-        {
-            "customer_id": cash_owners,
-            "currency": "EUR",
-            "unapplied_minor": rng.integers(100, 5_000_000, len(cash_owners)),
-        }
-    )
-    return DunningFacts(items, customer_frame, history, cases, unapplied, None)
-
-
 def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator[str]:
     """Time the dunning policy (pure, in memory) over `invoices` open invoices; with `render`, also
     the consolidated messages (Jinja2, one per customer reminded)."""
@@ -388,6 +230,7 @@ def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator
     from rules.dunning import DunningPolicy, evaluate
     from rules.policy import load_policy
     from tasks.remind.plan import plan_reminders
+    from tools.bench_books import dunning_facts
 
     as_of = date(2026, 11, 20)
     policy, version = load_policy("dunning", DunningPolicy)
@@ -414,60 +257,10 @@ def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator
         yield f"messages rendered: {len(dunning.reminders)} in {seconds:.2f} s (with the evaluation), peak {memory['peak'] / 2**20:.0f} MB"
 
 
-def invoicing_book(lines: int, seed: int, as_of: date) -> dict[str, Any]:
-    """Customers, fulfilled orders and `lines` order lines (four per order on average) for timing the
-    invoice stage; a third of the customers on `2% 10 net 30`, a third on `eom 15`, the rest net."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    orders = max(lines // 4, 1)
-    customers = max(orders // 25, 10)
-    customer_ids = np.array([f"C{c:07d}" for c in range(customers)], dtype=object)
-    terms = np.array(["2% 10 net 30", "eom 15", ""], dtype=object)[np.arange(customers) % 3]
-    order_ids = np.array([f"SO-{o:08d}" for o in range(orders)], dtype=object)
-    owner = rng.integers(0, customers, orders)
-    fulfilled = pd.Timestamp(as_of) - pd.to_timedelta(rng.integers(0, 20, orders), unit="D")
-    per_order = np.bincount(rng.integers(0, orders, lines), minlength=orders)
-    per_order[per_order == 0] = 1  # every order has a line
-    order_of_line = np.repeat(np.arange(orders), per_order)
-    line_no = np.concatenate([np.arange(1, n + 1) for n in per_order])
-    count = len(order_of_line)
-    return {
-        "customers": pd.DataFrame(
-            {
-                "customer_id": customer_ids,
-                "name": ["Customer " + c for c in customer_ids],
-                "currency": "EUR",
-                "payment_terms_days": 30,
-                "payment_terms": terms,
-            }
-        ),
-        "orders": pd.DataFrame(
-            {
-                "order_id": order_ids,
-                "customer_id": customer_ids[owner],
-                "order_date": (fulfilled - pd.Timedelta(days=3)).strftime("%Y-%m-%d"),
-                "currency": "EUR",
-                "status": "fulfilled",
-                "fulfilled_date": fulfilled.strftime("%Y-%m-%d"),
-            }
-        ),
-        "order_lines": pd.DataFrame(
-            {
-                "order_id": order_ids[order_of_line],
-                "line_no": line_no,
-                "quantity": rng.integers(1, 20, count),
-                "unit_price": [f"{p // 100}.{p % 100:02d}" for p in rng.integers(50, 100_000, count)],
-                "tax_rate": np.array(["0.19", "0.07", "0"], dtype=object)[rng.integers(0, 3, count)],
-            }
-        ),
-    }
-
-
 def run_invoice_benchmark(*, lines: int, seed: int, home: str | None) -> Iterator[str]:
     """Ingest fulfilled orders with `lines` order lines, then time the invoice stage through its flow."""
     from flows.invoice import invoice_flow
+    from tools.bench_books import invoicing_book
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-invoice-"))
     as_of = date(2026, 11, 20)

@@ -17,6 +17,7 @@ from typing import Any
 from tasks.platform.cash_decisions import DecisionRefused, person
 from tasks.platform.ledger import OUTBOX_TABLES, Ledger
 from tasks.platform.outbox import OUTBOXES
+from tasks.platform.presentation import day_text, moment_text
 
 KINDS = tuple(o.kind for o in OUTBOXES)
 STATUSES = ("queued", "sending", "sent", "retrying", "failed", "unknown")
@@ -34,6 +35,28 @@ def needing_attention(
         raise DecisionRefused(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     rows: list[dict[str, Any]] = ledger.query("outbox/list", status=status, kind=kind).to_dict("records")
     return rows
+
+
+def attention_list(
+    ledger: Ledger, *, status: str | None = None, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """The messages of `needing_attention` as `o2c outbox list` shows them: id, kind, recipient,
+    business date, status, attempts, last and next attempt, reason."""
+    return [
+        {
+            "message_id": r["message_id"],
+            "kind": r["kind"],
+            "customer_id": r["customer_id"],
+            "recipient": r["recipient"],
+            "as_of": day_text(r["as_of"]),
+            "status": r["status"],
+            "attempts": int(r["attempts"] or 0),
+            "last_attempt_at": moment_text(r["last_attempt_at"]),
+            "next_attempt_at": moment_text(r["next_attempt_at"]),
+            "reason": r["status_reason"],
+        }
+        for r in needing_attention(ledger, status=status, kind=kind)
+    ]
 
 
 def retry(ledger: Ledger, message_id: str, by: str, *, run_id: str, now: datetime) -> dict[str, Any]:

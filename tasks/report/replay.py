@@ -5,15 +5,28 @@ used (by sha256), its parameters and, for ingest, the files it read. A replay la
 of files out as a `rules/` and `data_contracts/` folder, writes the input files back (with their
 mapping beside them), and runs the same stages for the same business dates in the same order on an
 empty workspace. Then it compares, run by run, the outcome, the counts and every change in the audit
-log. Pure, except `materialise`, which writes the pack's files into a work folder.
+log. `load` reads and checks the pack, `run_steps` runs its stages in child processes (`flows.replay`,
+one per set of rule and contract files, on the replay's workspace) and `compare` reads the replay's
+ledger; `plan`, `normalised` and `compare_run` are pure, and `materialise` writes the pack's files
+into a work folder.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tasks.platform.ledger import Ledger
+from tasks.report.audit import run_changes, run_outcome
+from tasks.report.audit_pack import open_pack
 
 # Values that differ between any two runs by nature: the run's id and the moment it wrote a row.
 VOLATILE_KEYS = {"run_id", "created_at", "updated_at", "loaded_at", "finished_at", "stored_at"}
@@ -21,6 +34,10 @@ VOLATILE_KEYS = {"run_id", "created_at", "updated_at", "loaded_at", "finished_at
 
 class ReplayRefused(ValueError):
     """A history that cannot be replayed faithfully, with the reason."""
+
+
+class ReplayStopped(RuntimeError):
+    """A replay process that ended without its results, with the last lines it wrote."""
 
 
 @dataclass
@@ -163,3 +180,114 @@ def compare_run(
             f"original, {len(only_after)} only in the replay (e.g. {sample})"
         )
     return problems
+
+
+@dataclass
+class LoadedPack:
+    """An evidence pack checked against its manifest, open, with the runs its history replays."""
+
+    manifest: dict[str, Any]
+    archive: zipfile.ZipFile
+    runs: list[ReplayRun]
+
+
+@dataclass
+class ReplayReport:
+    """Run by run, what the replay did and whether it matched; every difference found."""
+
+    runs: list[dict[str, Any]]
+    differences: list[str]
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+
+def load(pack_file: Path) -> LoadedPack:
+    """The pack and the runs to replay; raises `PackProblem` for a pack that cannot be read or
+    checked, `ReplayRefused` for a history a replay cannot redo."""
+    manifest, archive = open_pack(pack_file)
+    history = json.loads(archive.read("history.json"))
+    return LoadedPack(manifest, archive, plan(history))
+
+
+def run_steps(pack: LoadedPack, home: Path) -> list[dict[str, Any]]:
+    """Run the pack's stages again on the workspace `home`, one child process per consecutive set
+    of rule and contract files; each run's result (its new run id and state), in order. A replay
+    mails no one, and its runs were not started from the command line."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "O2C_HOME": str(home), "O2C_MAILER": "file"}
+    env.pop("O2C_CLI", None)
+    if PREFECT_API_URL.value():
+        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="o2c-replay-") as work:
+        steps = materialise(pack.runs, lambda digest: pack.archive.read(f"blobs/{digest}"), Path(work))
+        for number, group in enumerate(_by_file_set(steps), start=1):
+            results.extend(_run_group(group, Path(work), number, home, env))
+    return results
+
+
+def _by_file_set(steps: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive steps that use the same rule and contract files, together."""
+    groups: list[list[dict[str, Any]]] = []
+    for step in steps:
+        if groups and groups[-1][0]["rules_dir"] == step["rules_dir"]:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+def _run_group(
+    group: list[dict[str, Any]], work: Path, number: int, home: Path, env: dict[str, str]
+) -> list[dict[str, Any]]:
+    steps_file, results_file = work / f"steps-{number}.json", work / f"results-{number}.json"
+    steps_file.write_text(json.dumps(group))
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.replay", str(steps_file), str(results_file), str(home)],
+        env={**env, "O2C_RULES_DIR": group[0]["rules_dir"], "O2C_CONTRACTS_DIR": group[0]["contracts_dir"]},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 or not results_file.exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise ReplayStopped(f"the replay process stopped: {' / '.join(tail)}")
+    found: list[dict[str, Any]] = json.loads(results_file.read_text())
+    return found
+
+
+def pack_changes(archive: zipfile.ZipFile) -> list[dict[str, Any]]:
+    """The changes of the pack's own run, as its `changes.csv` holds them."""
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(archive.read("changes.csv")), dtype=str, keep_default_na=False)
+    rows: list[dict[str, Any]] = frame.to_dict("records")
+    return rows
+
+
+def compare(pack: LoadedPack, results: list[dict[str, Any]], ledger: Ledger) -> ReplayReport:
+    """Each replayed run against its original, from the replay's ledger. The pack holds the changes
+    of its own run; the earlier runs compare by outcome and counts."""
+    original_changes = pack_changes(pack.archive)
+    report = []
+    problems: list[str] = []
+    for run, result in zip(pack.runs, results, strict=True):
+        replayed = run_outcome(ledger, result["run_id"])
+        changes = run_changes(ledger, result["run_id"])
+        mine = original_changes if run.original_run_id == pack.manifest["run_id"] else changes
+        found = compare_run(run, replayed, mine, changes)
+        problems.extend(found)
+        report.append(
+            {
+                "stage": run.stage,
+                "as_of": run.as_of,
+                "original_run_id": run.original_run_id,
+                "replay_run_id": result["run_id"],
+                "outcome": replayed["outcome"],
+                "changes": len(changes),
+                "same": not found,
+            }
+        )
+    return ReplayReport(report, problems)

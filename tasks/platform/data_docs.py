@@ -1,41 +1,37 @@
-"""Great Expectations Data Docs for each checkpoint run, readable offline.
+"""Great Expectations Data Docs for each checkpoint run, readable offline: the validation page.
 
 `validation_page(result, title=...)` renders one GX validation result with GX's own Data Docs
 renderers (`ValidationResultsPageRenderer` and `DefaultJinjaPageView`, as GX's site builder does)
 and makes the page self-contained: GX's page frame pulls Bootstrap, Font Awesome, jQuery,
 bootstrap-table and Vega from CDNs, links its logo from S3 and points at `static/...` files of a
 Data Docs site. Here the frame templates are swapped for ones without any of that, every remaining
-script, external or dangling reference is stripped, and a small stylesheet of our own is inlined.
-Nothing on the page needs JavaScript: GX's collapsed sections ("Show more info...", the query that
-retrieves all unexpected rows) are simply shown, and a chart, which only Vega can draw, is replaced
-by a note.
+script, external or dangling reference is stripped (tasks/platform/offline_html.py), and a small
+stylesheet of our own is inlined. Nothing on the page needs JavaScript: GX's collapsed sections
+("Show more info...", the query that retrieves all unexpected rows) are simply shown, and a chart,
+which only Vega can draw, is replaced by a note.
 
 Results come from `result_format COMPLETE`, so a large file's `unexpected_list` and
 `unexpected_index_list` can hold 100,000+ entries; the page is rendered from a copy whose lists are
 trimmed to `LIST_LIMIT` entries (GX then labels the table "Sampled Unexpected Values"). The
 unexpected count and percentage stay exact.
 
-`index_page(entries, title=...)` lists the checkpoint pages of one run and `write_docs(...)` writes
-the pages and `index.html` into one folder, each file whole.
-
-Great Expectations is imported inside the functions: importing it takes seconds.
+The run's index of its pages and writing them into one folder are in
+tasks/platform/data_docs_site.py. Great Expectations is imported inside the functions: importing
+it takes seconds.
 """
 
 from __future__ import annotations
 
 import copy
 import html
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from functools import cache
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from tasks.platform.offline_html import make_offline
 
 LIST_LIMIT = 20
 TEXT_LIMIT = 400  # e.g. GX's `unexpected_index_query`, which names every unexpected row
-OUTCOMES = ("passed", "quarantined", "halted")
 
 # A compact stand-in for the Bootstrap classes GX's templates use, plus the status colours.
 STYLESHEET = """
@@ -171,42 +167,6 @@ _TEMPLATE_OVERRIDES = {
     "bootstrap_table_js_functions.j2": "",
 }
 
-_INDEX_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{{ title }}</title>
-<style>{{ stylesheet }}</style>
-</head>
-<body>
-<header class="o2c-header">
-<h1>{{ title }}</h1>
-<p>{{ entries | length }} checkpoint(s): {% for outcome, count in counts %}{{ count }} {{ outcome }}{% if not loop.last %}, {% endif %}{% endfor %}</p>
-</header>
-<div class="container-fluid">
-<table class="table">
-<thead><tr><th>Dataset</th><th>Source</th><th>Outcome</th><th class="num">Rows checked</th>
-<th class="num">Rows failed</th><th>Contract hash</th><th>Data Docs page</th></tr></thead>
-<tbody>
-{% for entry in entries %}
-<tr>
-<td>{{ entry.dataset }}</td>
-<td>{{ entry.source }}</td>
-<td><span class="outcome outcome-{{ entry.outcome_class }}">{{ entry.outcome }}</span></td>
-<td class="num">{{ entry.rows_checked }}</td>
-<td class="num">{{ entry.rows_failed }}</td>
-<td><code>{{ entry.contract_hash }}</code></td>
-<td>{% if entry.page %}<a href="{{ entry.href }}">{{ entry.page }}</a>{% else %}no rows to check: Great Expectations had nothing to validate{% endif %}</td>
-</tr>
-{% endfor %}
-</tbody>
-</table>
-</div>
-</body>
-</html>
-"""
-
 
 # ---------------------------------------------------------------------------------------------------
 # The validation page
@@ -335,285 +295,3 @@ def _page_view() -> Any:
     assert view.env.loader is not None
     view.env.loader = ChoiceLoader([DictLoader(_TEMPLATE_OVERRIDES), view.env.loader])
     return view
-
-
-# ---------------------------------------------------------------------------------------------------
-# Making an HTML page self-contained
-
-_DROP_WITH_CONTENT = {"script", "iframe", "object", "embed", "applet", "frame", "frameset", "template"}
-_DROP_TAG = {"link", "base", "source", "track", "param", "portal"}
-_URL_ATTRIBUTES = {
-    "href",
-    "src",
-    "srcset",
-    "imagesrcset",
-    "action",
-    "formaction",
-    "poster",
-    "background",
-    "data",
-    "cite",
-    "longdesc",
-    "manifest",
-    "ping",
-    "lowsrc",
-    "dynsrc",
-    "codebase",
-    "archive",
-    "xlink:href",
-}
-_DROPPED_ATTRIBUTES = {"integrity", "crossorigin", "nonce"}
-_SCHEME = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:|[/\\]{2})", re.IGNORECASE)
-_HOME_LINK = re.compile(r"^(?:\.\./)*index\.html$")
-_VOID = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "param",
-    "source",
-    "track",
-    "wbr",
-}
-# Font Awesome icons GX's renderers use, as text (the icon font is not there offline).
-_ICONS = {
-    "fa-times": ("\u2717", "failed", "text-danger"),
-    "fa-check-circle": ("\u2713", "passed", "text-success"),
-    "fa-check": ("\u2713", "passed", "text-success"),
-    "fa-exclamation-triangle": ("\u26a0", "warning", "text-warning"),
-    "fa-question-circle": ("?", "unknown", ""),
-    "fa-comment": ("\u2709", "note", ""),
-}
-_CSS_URL = re.compile(r"url\(\s*(?:\"[^\"]*\"|'[^']*'|[^)]*)\s*\)", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"@import\b[^;]*;?", re.IGNORECASE)
-_CSS_ACTIVE = re.compile(r"\b(?:expression|image-set|-webkit-image-set)\s*\(", re.IGNORECASE)
-
-
-def offline_css(css: str) -> str:
-    """`css` without `@import` rules and `url(...)` references (local or remote)."""
-    css = _CSS_IMPORT.sub("", css)
-    css = _CSS_URL.sub("none", css)
-    return _CSS_ACTIVE.sub("none(", css)
-
-
-def _is_external(url: str) -> bool:
-    """Any scheme (`https:`, `javascript:`, `data:`...) or a protocol-relative `//host` URL."""
-    return bool(_SCHEME.match(url))
-
-
-class _Offline(HTMLParser):
-    """Re-emits a page without scripts, external references, dead local links or event handlers."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.out: list[str] = []
-        self._skip = 0  # depth inside an element dropped with its content
-        self._anchors: list[str | None] = []  # the end tag each open <a> gets, None: unwrapped
-        self._in_style = False
-
-    # -- tags
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=False)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=True)
-
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], *, closed: bool) -> None:
-        if self._skip:
-            if tag in _DROP_WITH_CONTENT and not closed:
-                self._skip += 1
-            return
-        if tag in _DROP_WITH_CONTENT:
-            if not closed:
-                self._skip = 1
-            return
-        if tag in _DROP_TAG:
-            return
-        values = dict(attrs)
-        if tag == "meta" and (values.get("http-equiv") or "").lower() == "refresh":
-            return
-        kept: list[tuple[str, str | None]] = []
-        dead_reference = False
-        for name, value in attrs:
-            if name.startswith("on") or name in _DROPPED_ATTRIBUTES:
-                continue
-            if name == "style" and value:
-                value = offline_css(value)
-            if name in _URL_ATTRIBUTES:
-                target = (value or "").strip()
-                if tag == "a" and name == "href" and values.get("data-toggle"):
-                    continue  # a Bootstrap collapse toggle: its section is shown anyway
-                if tag == "a" and name == "href" and target.startswith("#"):
-                    kept.append((name, target))
-                elif tag == "a" and name == "href" and _HOME_LINK.match(target):
-                    kept.append((name, "index.html"))  # the run's index, written beside the page
-                elif target:
-                    dead_reference = True  # remote, or a Data Docs site file that is not here
-                continue
-            kept.append((name, value))
-        if tag == "a":
-            if dead_reference or "href" not in dict(kept):
-                toggle = bool(values.get("data-toggle"))
-                self._anchors.append("</span>" if toggle and not closed else None)
-                if toggle:
-                    self.out.append('<span class="o2c-toggle">')
-                return
-            self._anchors.append("</a>")
-        elif dead_reference and tag in {"img", "video", "audio", "input", "image", "picture"}:
-            alt = values.get("alt")
-            if alt:
-                self.out.append(html.escape(alt))
-            return
-        icon = _icon(values.get("class") or "") if tag in {"i", "span"} else None
-        if icon:
-            kept = [(n, v) for n, v in kept if n not in {"title", "aria-hidden"}]
-            kept.append(("title", icon[1]))
-        self.out.append(_render_tag(tag, kept, closed=closed and tag not in _VOID))
-        if icon:
-            self.out.append(f'<span class="ge-icon" aria-label="{icon[1]}">{icon[0]}</span>')
-        if tag == "style" and not closed:
-            self._in_style = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skip:
-            if tag in _DROP_WITH_CONTENT:
-                self._skip -= 1
-            return
-        if tag in _DROP_WITH_CONTENT or tag in _DROP_TAG or tag in _VOID:
-            return
-        if tag == "a":
-            end = self._anchors.pop() if self._anchors else None
-            if end:
-                self.out.append(end)
-            return
-        if tag == "style":
-            self._in_style = False
-        self.out.append(f"</{tag}>")
-
-    # -- everything else
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        self.out.append(offline_css(data) if self._in_style else data)
-
-    def handle_entityref(self, name: str) -> None:
-        if not self._skip:
-            self.out.append(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        if not self._skip:
-            self.out.append(f"&#{name};")
-
-    def handle_decl(self, decl: str) -> None:
-        self.out.append(f"<!{decl}>")
-
-    def handle_comment(self, data: str) -> None:
-        pass  # comments can hide conditional includes; the page needs none
-
-    def handle_pi(self, data: str) -> None:
-        pass
-
-    def unknown_decl(self, data: str) -> None:
-        pass
-
-
-def _icon(classes: str) -> tuple[str, str, str] | None:
-    names = classes.split()
-    if not any(name in {"fa", "fas", "far", "fab"} for name in names):
-        return None
-    return next((_ICONS[name] for name in names if name in _ICONS), None)
-
-
-def _render_tag(tag: str, attrs: Sequence[tuple[str, str | None]], *, closed: bool) -> str:
-    parts = [tag]
-    for name, value in attrs:
-        parts.append(name if value is None else f'{name}="{html.escape(value, quote=True)}"')
-    return f"<{' '.join(parts)}{' /' if closed else ''}>"
-
-
-def make_offline(page: str) -> str:
-    """`page` without `<script>`s, `<link>`s, external or dangling references, CSS `url()`/`@import`
-    or event handlers; links to the Data Docs home become `index.html`, in-page anchors stay."""
-    parser = _Offline()
-    parser.feed(page)
-    parser.close()
-    return re.sub(r"\n\s*\n+", "\n", "".join(parser.out))
-
-
-# ---------------------------------------------------------------------------------------------------
-# The index of a run and writing the files
-
-
-def index_page(entries: Iterable[Mapping[str, Any]], *, title: str) -> str:
-    """A self-contained index of one run's checkpoint pages.
-
-    Each entry holds `dataset`, `source`, `outcome` (passed, quarantined or halted), `rows_checked`,
-    `rows_failed`, `contract_hash` (as in `CheckpointResult.as_record()`) and `page`, the file name
-    of its Data Docs page relative to the index (empty: a checkpoint on no rows, listed without a
-    page). Everything is HTML-escaped.
-    """
-    rows = []
-    for entry in entries:
-        outcome = str(entry["outcome"])
-        page = str(entry.get("page") or "")
-        rows.append(
-            {
-                "dataset": str(entry["dataset"]),
-                "source": str(entry["source"]),
-                "outcome": outcome,
-                "outcome_class": outcome if outcome in OUTCOMES else "unknown",
-                "rows_checked": _count(entry["rows_checked"]),
-                "rows_failed": _count(entry["rows_failed"]),
-                "contract_hash": str(entry["contract_hash"]),
-                "page": page,
-                # quoted, so a name such as `javascript:x` stays a relative file name
-                "href": quote(page, safe=""),
-            }
-        )
-    counts = [(outcome, sum(r["outcome"] == outcome for r in rows)) for outcome in OUTCOMES]
-    return _index_template().render(
-        title=title, entries=rows, counts=[(o, n) for o, n in counts if n], stylesheet=STYLESHEET
-    )
-
-
-def _count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-@cache
-def _index_template() -> Any:
-    from jinja2 import Environment
-
-    environment = Environment(autoescape=True)
-    return environment.from_string(_INDEX_TEMPLATE)
-
-
-def write_docs(folder: Path, pages: list[tuple[str, str]], index_html: str) -> list[Path]:
-    """Write each `(file name, html)` page and `index.html` into `folder`, each one whole
-    (written to `<name>.part`, then renamed over the old file). Returns the paths, index last."""
-    names = [name for name, _ in pages]
-    for name in names:
-        if not name or Path(name).name != name or name in {".", ".."} or name.endswith(".part"):
-            raise ValueError(f"page file name {name!r} must be a plain file name")
-        if name == "index.html":
-            raise ValueError("index.html is the index's own file name")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"page file names written twice: {', '.join(duplicates)}")
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in [*pages, ("index.html", index_html)]:
-        path = folder / name
-        part = folder / f"{name}.part"
-        part.write_text(text, encoding="utf-8")
-        part.replace(path)
-        written.append(path)
-    return written

@@ -142,7 +142,7 @@ def write_data_docs(settings: Settings, pub: Publication, checkpoints: list[Chec
     every checkpoint (one on no rows is listed without a page), under
     `$O2C_HOME/data_docs/<run id>/<stage>/`, readable offline. A run that checks in several steps
     (ingest: one per source) adds its pages; the index lists them all. Returns the index."""
-    from tasks.platform import data_docs
+    from tasks.platform import data_docs, data_docs_site
 
     if not checkpoints:
         return None
@@ -158,7 +158,7 @@ def write_data_docs(settings: Settings, pub: Publication, checkpoints: list[Chec
             pages.append((name, data_docs.validation_page(cp.validation, title=title)))
         entries.append({**{k: v for k, v in cp.as_record().items() if k != "details"}, "page": name})
     title = f"Data Docs: {pub.stage} as of {pub.as_of} (run {pub.run_id})"
-    data_docs.write_docs(folder, pages, data_docs.index_page(entries, title=title))
+    data_docs_site.write_docs(folder, pages, data_docs_site.index_page(entries, title=title))
     partial = listing.with_name(listing.name + ".part")
     partial.write_text(json.dumps(entries, indent=2, default=str))
     partial.replace(listing)

@@ -12,16 +12,11 @@ import pandas as pd
 import pytest
 
 from tasks.platform.contracts import load_contract
-from tasks.platform.data_docs import (
-    LIST_LIMIT,
-    index_page,
-    make_offline,
-    trimmed,
-    validation_page,
-    write_docs,
-)
+from tasks.platform.data_docs import LIST_LIMIT, trimmed, validation_page
+from tasks.platform.data_docs_site import index_page, write_docs
 from tasks.platform.expectations import compile_suite, with_reference_flags
 from tasks.platform.expectations import validate as gx_validate
+from tasks.platform.offline_html import make_offline
 
 from .tables import table
 

@@ -7,7 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tasks.invoice.billing import Billing, bill_orders, line_totals
+from tasks.invoice.billing import Billing, bill_orders
+from tasks.invoice.issue import line_totals
 
 from .tables import table
 

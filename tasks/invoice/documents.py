@@ -126,21 +126,7 @@ def document(
     def money(minor: Any) -> str:
         return to_major_str(int(minor), currency)
 
-    shown = [
-        {
-            "line_no": str(int(line["line_no"])),
-            "item": " ".join(
-                str(x) for x in (line.get("sku") or "", line.get("description") or "") if x
-            ).strip(),
-            "quantity": str(int(line["quantity"])),
-            "unit_price": money(line["unit_price_minor"]),
-            "tax_rate": _percent(int(line["tax_rate_ppm"])),
-            "net": money(line["net_minor"]),
-            "tax": money(line["tax_minor"]),
-            "total": money(int(line["net_minor"]) + int(line["tax_minor"])),
-        }
-        for line in sorted(lines, key=lambda x: int(x["line_no"]))
-    ]
+    shown = [_line_view(line, money) for line in sorted(lines, key=lambda x: int(x["line_no"]))]
     note = ""
     discount, last_day = invoice.get("discount_amount_minor"), invoice.get("discount_date")
     if _present(discount) and _present(last_day):
@@ -165,15 +151,36 @@ def document(
         credits_note=labels["credits"].format(invoice=invoice.get("credit_for_invoice"))
         if invoice.get("kind") == "credit_note"
         else "",
-        instalment_notes=tuple(
-            labels["instalment"].format(
-                n=int(part["instalment"]),
-                amount=money(part["amount_minor"]),
-                currency=currency,
-                due=_day(part["due_date"]),
-            )
-            for part in sorted(instalments or [], key=lambda p: int(p["instalment"]))
-        ),
+        instalment_notes=_instalment_notes(instalments or [], labels, currency, money),
+    )
+
+
+def _line_view(line: dict[str, Any], money: Callable[[Any], str]) -> dict[str, str]:
+    """One invoice line as printed."""
+    return {
+        "line_no": str(int(line["line_no"])),
+        "item": " ".join(str(x) for x in (line.get("sku") or "", line.get("description") or "") if x).strip(),
+        "quantity": str(int(line["quantity"])),
+        "unit_price": money(line["unit_price_minor"]),
+        "tax_rate": _percent(int(line["tax_rate_ppm"])),
+        "net": money(line["net_minor"]),
+        "tax": money(line["tax_minor"]),
+        "total": money(int(line["net_minor"]) + int(line["tax_minor"])),
+    }
+
+
+def _instalment_notes(
+    instalments: list[dict[str, Any]], labels: dict[str, str], currency: str, money: Callable[[Any], str]
+) -> tuple[str, ...]:
+    """One sentence per instalment of an invoice paid in parts, in order."""
+    return tuple(
+        labels["instalment"].format(
+            n=int(part["instalment"]),
+            amount=money(part["amount_minor"]),
+            currency=currency,
+            due=_day(part["due_date"]),
+        )
+        for part in sorted(instalments, key=lambda p: int(p["instalment"]))
     )
 
 
@@ -223,6 +230,14 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
         pdf.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
         pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
     pdf.add_page()
+    _pdf_heading(pdf, family, doc)
+    _pdf_lines(pdf, family, doc)
+    _pdf_totals(pdf, family, doc)
+    return bytes(pdf.output())
+
+
+def _pdf_heading(pdf: Any, family: str, doc: InvoiceDocument) -> None:
+    """The title, the seller, the customer, the invoice's number and dates, and its order."""
     pdf.set_font(family, "B", 16)
     pdf.cell(0, 10, f"{doc.title} {doc.invoice_id}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 10)
@@ -236,6 +251,10 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     ):
         pdf.cell(0, 6, f"{label}: {value}" if value else label, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
+
+
+def _pdf_lines(pdf: Any, family: str, doc: InvoiceDocument) -> None:
+    """The table of lines, its heading repeated on each new page."""
     widths = (12, 58, 18, 26, 20, 26, 22)  # 182 mm of the 190 between margins
     heads = tuple(doc.labels[h] for h in ("line", "item", "quantity", "unit_price", "tax_rate", "net", "tax"))
 
@@ -271,6 +290,11 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
             ),
             6,
         )
+
+
+def _pdf_totals(pdf: Any, family: str, doc: InvoiceDocument) -> None:
+    """Net, tax and total, the discount and instalments, and what to pay by when (or, on a credit
+    note, which invoice it credits)."""
     pdf.ln(3)
     pdf.set_font(family, "", 10)
     for label, amount in ((doc.labels["net"], doc.net), (doc.labels["tax"], doc.tax)):
@@ -287,7 +311,6 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     else:
         pay = doc.labels["pay"].format(total=doc.total, currency=doc.currency, due=doc.due_date)
         pdf.multi_cell(0, 6, pay, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
 
 
 def write_documents(

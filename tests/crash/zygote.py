@@ -35,7 +35,7 @@ def _child(request: dict) -> None:
         os.close(handle)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    from flows import cli
+    import cli
     from tasks.platform import crash
 
     crash.reset()
@@ -72,7 +72,7 @@ def _wait(pid: int, timeout: float) -> int | None:
 def main() -> None:
     import great_expectations  # noqa: F401
 
-    import flows.cli  # noqa: F401
+    import cli  # noqa: F401
     import flows.order_to_cash  # noqa: F401
     import tasks.platform.checkpoint  # noqa: F401
 

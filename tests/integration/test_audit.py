@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from flows.order_to_cash import order_to_cash
 from tests.integration.ledger_builder import load
 

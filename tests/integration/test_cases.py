@@ -40,7 +40,7 @@ def cli(home: Path, *args: str) -> tuple[int, str]:
 
 
 def app_():  # noqa: ANN202
-    from flows.cli import app
+    from cli import app
 
     return app
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from flows.escalate import escalate_flow
 from flows.ingest import ingest_flow
 from tasks.platform.config import load_settings

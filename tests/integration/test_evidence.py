@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from flows.reconcile import reconcile_flow
 from flows.remind import remind_flow
 from tasks.platform.config import PROJECT_ROOT

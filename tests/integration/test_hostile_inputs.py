@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from tests.hostile.corpus import BUSINESS_TABLES, Case, assert_message, load_cases, stage
 
 O2C = Path(sys.executable).with_name("o2c")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from tests.integration.conftest import DATASETS_FOLDER
 
 FILE = DATASETS_FOLDER / "ibm_ar" / "WA_Fn-UseC_-Accounts-Receivable.csv"

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
 

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from flows.ingest import ingest_flow
 from flows.invoice import invoice_flow
 from tasks.platform.config import load_settings

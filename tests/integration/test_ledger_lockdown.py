@@ -22,7 +22,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from tasks.platform.config import PROJECT_ROOT
 from tasks.platform.ledger import Ledger, open_ledger
 from tools.generate import generate_book, write_book

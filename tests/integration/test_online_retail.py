@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from flows.invoice import invoice_flow
 from tests.integration.conftest import DATASETS_FOLDER
 

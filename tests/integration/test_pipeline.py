@@ -194,7 +194,7 @@ def test_billed_invoices_keep_their_lines_and_their_terms(ran: tuple[Path, dict]
     from pypdf import PdfReader
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from cli import app
 
     home, _ = ran
     with open_ledger(load_settings(home).ledger_path) as ledger:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from flows.remind import remind_flow
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger

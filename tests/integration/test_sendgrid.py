@@ -350,7 +350,7 @@ def test_sendgrid_unreachable_is_retried_by_a_later_run(queued: Path, fake: Fake
 def o2c(home: Path, *args: str) -> Any:
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from cli import app
 
     return CliRunner().invoke(app, [*args, "--home", str(home)])
 

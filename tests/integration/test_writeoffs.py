@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from cli import app
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import load

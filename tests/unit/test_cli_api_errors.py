@@ -7,7 +7,7 @@ import pytest
 import typer
 from prefect.exceptions import PrefectHTTPStatusError
 
-from flows.cli import EXIT_STAGE_FAILED, _run_flow
+from cli.common import EXIT_STAGE_FAILED, run_flow
 
 
 def test_a_run_the_api_could_not_record_ends_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,7 +19,7 @@ def test_a_run_the_api_could_not_record_ends_with_one_line(capsys: pytest.Captur
         raise PrefectHTTPStatusError.from_httpx_error(error)
 
     with pytest.raises(typer.Exit) as ended:
-        _run_flow(flow, as_of=None)
+        run_flow(flow, as_of=None)
     assert ended.value.exit_code == EXIT_STAGE_FAILED
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err

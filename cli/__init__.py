@@ -1,0 +1,64 @@
+"""The `o2c` command: the public interface finance ops, schedules and scripts call.
+
+Every command takes `--home DIR` (default `$O2C_HOME`, else `./var`). Stages run as Prefect flows
+(the ephemeral API unless `PREFECT_API_URL` points at a server). A data problem ends the command
+with one line naming the file, row and column and a non-zero exit, never a traceback.
+
+The commands live by audience: `cli/operate.py` (finance ops running the pipeline),
+`cli/collect.py` (collectors' decisions), `cli/audit.py` (auditors) and `cli/develop.py`
+(developers); `cli/common.py` holds what they share. Importing this package gives Prefect and Great
+Expectations the CLI's environment defaults (no analytics, quiet logs), before either is imported.
+"""
+
+from __future__ import annotations
+
+from cli.common import EXIT_DATA_PROBLEM, set_environment_defaults
+
+set_environment_defaults()
+
+import typer  # noqa: E402
+
+from cli import audit, collect, develop, operate  # noqa: E402
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Order-to-cash pipeline.")
+for _name, _command in (
+    ("generate", develop.generate),
+    ("ingest", operate.ingest),
+    ("run", operate.run),
+    ("report", operate.report),
+    ("summary", operate.summary),
+    ("status", operate.status),
+    ("export", operate.export),
+    ("apply", collect.apply),
+    ("unapply", collect.unapply),
+    ("serve", operate.serve),
+    ("demo", operate.demo),
+):
+    app.command(_name)(_command)
+for _name, _group in (
+    ("audit", audit.audit_app),
+    ("case", collect.case_app),
+    ("hold", collect.hold_app),
+    ("writeoff", collect.writeoff_app),
+    ("outbox", collect.outbox_app),
+    ("bench", develop.bench_app),
+):
+    app.add_typer(_group, name=_name)
+
+
+def main() -> None:
+    """The console script: run the command line, a bad setting or Ctrl-C ending it in one line."""
+    import os
+    import sys
+
+    from tasks.platform.config import SettingsError
+
+    os.environ["O2C_CLI"] = "1"  # runs started here say so in the audit trail
+    try:
+        app()
+    except SettingsError as exc:  # a bad environment variable: one line, never a traceback
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_DATA_PROBLEM)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

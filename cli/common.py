@@ -1,0 +1,134 @@
+"""What every `o2c` command shares: the option types, the exit codes, and the helpers that turn a
+task's answer or refusal into the command's output and exit code.
+
+A data problem ends a command with one line naming what is wrong and exit code 2, a failed stage
+with exit code 1, never a traceback. The helpers import Prefect and the ledger only when a command
+runs, so `o2c --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from tasks.platform.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tasks.platform.ledger import Ledger
+
+Home = Annotated[str | None, typer.Option("--home", help="Workspace folder (default $O2C_HOME or ./var).")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default today).")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Compute and show, write and send nothing.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+By = Annotated[str, typer.Option("--by", help="Name of the person who decides.")]
+
+EXIT_DATA_PROBLEM = 2
+EXIT_STAGE_FAILED = 1
+
+# Set before Prefect is imported: no analytics, and time for the ephemeral API to start on a slow disk.
+ENVIRONMENT_DEFAULTS = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+
+def set_environment_defaults() -> None:
+    """Give Prefect and Great Expectations the CLI's defaults, where the environment sets none."""
+    for name, value in ENVIRONMENT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def fail(message: str, code: int = EXIT_DATA_PROBLEM) -> NoReturn:
+    """End the command with one line on stderr and the exit code."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def as_date(text: str | None, default: date | None = None) -> date | None:
+    """A YYYY-MM-DD option as a date (`default` where it was not given); anything else ends the
+    command."""
+    if text is None:
+        return default
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--as-of {text!r} is not a date in the form YYYY-MM-DD")
+
+
+def run_flow(flow_fn: Any, **params: Any) -> Any:
+    """Run a flow through Prefect and return its result; a failed run exits with its message."""
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    from tasks.platform.stage import DATA_PROBLEM_STATES, data_errors
+
+    try:
+        state = flow_fn(**params, return_state=True)
+    except data_errors() as exc:
+        fail(str(exc))
+    except PrefectHTTPStatusError as exc:  # the run could not even be recorded: say so in one line
+        from prefect.settings import PREFECT_API_URL
+
+        response = exc.response
+        fail(
+            f"the Prefect API at {PREFECT_API_URL.value() or 'its local address'} answered"
+            f" {response.status_code} {response.reason_phrase} to {response.request.method}"
+            f" {response.request.url.path}; a stage that had not published changed nothing: run it again",
+            EXIT_STAGE_FAILED,
+        )
+    if state.is_failed() or state.is_crashed():
+        code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
+        fail(state.message or "the flow run failed", code)
+    from tasks.platform.flow_returns import result_of
+
+    return result_of(state)
+
+
+def show(value: Any, as_json: bool) -> None:
+    """Print a flow's summary or a document: as JSON, or as readable text."""
+    if as_json:
+        typer.echo(json.dumps(value, indent=2, default=str))
+        return
+    from tasks.platform.presentation import describe
+
+    typer.echo(describe(value))
+
+
+def echo_json(value: Any) -> None:
+    """Print a list or document of plain values as indented JSON."""
+    typer.echo(json.dumps(value, indent=2))
+
+
+@contextmanager
+def reading(settings: Settings) -> Iterator[Ledger]:
+    """The workspace's ledger, open for a command that reads it."""
+    from tasks.platform.ledger import open_ledger
+
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        yield ledger
+
+
+@contextmanager
+def deciding(home: str | None) -> Iterator[tuple[Ledger, Settings, str]]:
+    """A person's decision on the ledger: the open ledger, the settings and the decision's run id; a
+    refused decision, a busy ledger or a bad policy ends the command with one line."""
+    import uuid
+
+    from rules.policy import PolicyError
+    from tasks.platform.cash_decisions import DecisionRefused
+    from tasks.platform.ledger import LedgerBusy
+
+    settings = load_settings(home)
+    try:
+        with reading(settings) as ledger:
+            yield ledger, settings, f"cli:{uuid.uuid4()}"
+    except (DecisionRefused, LedgerBusy, PolicyError) as exc:
+        fail(str(exc))

@@ -1,0 +1,254 @@
+"""The commands finance operations run the pipeline with: load files (`ingest`), run a stage or all
+six (`run`), look at the workspace (`status`), the receivables report (`report`), what became of one
+file (`summary`), ledger views as files (`export`), serving the scheduled deployments (`serve`), and
+the demo on a generated book (`demo`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.common import (
+    EXIT_STAGE_FAILED,
+    AsJson,
+    AsOf,
+    DryRun,
+    Home,
+    as_date,
+    echo_json,
+    fail,
+    reading,
+    run_flow,
+    show,
+)
+from tasks.platform.config import STAGES, load_settings
+
+
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files to load (CSV, Parquet, XLSX).")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Mapping YAML for another layout.")
+    ] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="SQLAlchemy URL of an SQL source.")] = None,
+    as_of: AsOf = None,
+    dry_run: DryRun = False,
+    home: Home = None,
+    as_json: AsJson = False,
+) -> None:
+    """Load files or an SQL source into the ledger; bad rows go to quarantine with every reason."""
+    from flows.ingest import ingest_flow
+    from tasks.platform.artifacts import SecretURL
+
+    if not paths and not sql:
+        fail("name one or more files, or --sql URL --mapping FILE")
+    settings = load_settings(home)
+    result = run_flow(
+        ingest_flow,
+        paths=[str(p) for p in paths or []],
+        mapping=str(mapping) if mapping else None,
+        sql_url=SecretURL(sql) if sql else None,  # Prefect keeps the run's parameters: no password
+        as_of=as_date(as_of),
+        dry_run=dry_run,
+        home=str(settings.home),
+    )
+    show(result, as_json)
+
+
+def run(
+    stage: Annotated[str, typer.Argument(help=f"One of {', '.join(STAGES)}, or all.")],
+    as_of: AsOf = None,
+    dry_run: DryRun = False,
+    home: Home = None,
+    as_json: AsJson = False,
+    no_documents: Annotated[
+        bool, typer.Option("--no-documents", help="invoice: bill without documents or e-mails.")
+    ] = False,
+    no_email: Annotated[bool, typer.Option("--no-email", help="invoice: bill without e-mailing.")] = False,
+    policy_profile: Annotated[
+        str | None,
+        typer.Option("--policy-profile", help="Rules to apply: standard, or a folder of rules/profiles/."),
+    ] = None,
+) -> None:
+    """Run one stage, or all six in order, through Prefect."""
+    from flows.order_to_cash import STAGE_FLOWS, order_to_cash
+
+    if stage != "all" and stage not in STAGE_FLOWS:
+        fail(f"unknown stage {stage!r}; use one of {', '.join(STAGES)} or all")
+    settings = load_settings(home)
+    flow_fn = order_to_cash if stage == "all" else STAGE_FLOWS[stage]
+    options = _stage_options(stage, no_documents, no_email, policy_profile)
+    result = run_flow(flow_fn, as_of=as_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
+    show(result, as_json)
+
+
+def _stage_options(
+    stage: str, no_documents: bool, no_email: bool, policy_profile: str | None
+) -> dict[str, Any]:
+    """The flow parameters `run`'s options give, refused where the stage has no such option."""
+    from flows.order_to_cash import PROFILED
+    from rules.policy import policy_profiles
+
+    options: dict[str, Any] = {}
+    if no_documents or no_email:
+        if stage != "invoice":
+            fail("--no-documents and --no-email are options of the invoice stage")
+        options = {"documents": not no_documents, "email": not no_email}
+    if policy_profile is not None:
+        if policy_profile not in policy_profiles():
+            fail(f"unknown policy profile {policy_profile!r}; one of {', '.join(policy_profiles())}")
+        if stage != "all" and stage not in PROFILED:
+            fail(f"--policy-profile applies to {', '.join(sorted(PROFILED))} and all, not {stage}")
+        options["policy_profile"] = policy_profile
+    return options
+
+
+def report(
+    as_of: AsOf = None,
+    as_json: AsJson = False,
+    period_days: Annotated[int, typer.Option("--period-days", min=1, help="DSO period in days.")] = 90,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the report with its charts to this HTML file.")
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Receivables, ageing, DSO, CEI, payment habits, forecast and collection work per currency, as the
+    ledger stood on a date; `--html` also writes the report with its charts."""
+    from tasks.report import figures
+
+    settings = load_settings(home)
+    day = as_date(as_of) or date.today()
+    with reading(settings) as ledger:
+        inputs = figures.read_inputs(ledger, day, period_days)
+    _figures, document = figures.compute_all(inputs, day, period_days)
+    if html is not None:
+        from tasks.report.html import render
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render(document, inputs["history"]), encoding="utf-8")
+    if as_json:
+        echo_json(document)
+    else:
+        typer.echo(figures.as_markdown(document))
+
+
+def summary(
+    path: Annotated[
+        Path, typer.Argument(help="A file of orders, order lines or an order book, as ingested.")
+    ],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="The mapping it was ingested with.")
+    ] = None,
+    as_json: AsJson = False,
+    home: Home = None,
+) -> None:
+    """What became of a file's rows: in, quarantined by reason, loaded, invoiced and credited,
+    with counts and amounts, and whether they balance."""
+    from tasks.ingest import file_trace
+    from tasks.ingest.canonical import SourceRejected
+
+    settings = load_settings(home)
+    try:
+        sources = file_trace.read_sources(path, mapping)
+    except SourceRejected as exc:
+        fail(str(exc))
+    if "order_lines" not in sources:
+        fail(f"{path.name}: summary is for files holding order lines (an order book or order_lines*.csv)")
+    with reading(settings) as ledger:
+        result = file_trace.summarise(ledger, path, sources)
+    if as_json:
+        echo_json(result)
+        return
+    typer.echo(f"{path.name} ({result['currency']})")
+    for row in result["figures"]:
+        amount = f"{row['amount']:>16}" if row["amount"] is not None else ""
+        typer.echo(f"  {row['what']:<72} {row['rows']:>9,} {amount}")
+    for name, ok in result["controls"].items():
+        typer.echo(f"  control: {name}: {'balances' if ok else 'DOES NOT BALANCE'}")
+    if not all(result["controls"].values()):
+        raise typer.Exit(EXIT_STAGE_FAILED)
+
+
+def status(as_json: AsJson = False, home: Home = None) -> None:
+    """Row counts of the ledger's tables and the latest run of each stage."""
+    from tasks.report.views import workspace_status
+
+    settings = load_settings(home)
+    with reading(settings) as ledger:
+        document = workspace_status(ledger, settings.home)
+    show(document, as_json)
+
+
+def export(
+    name: Annotated[str, typer.Argument(help="allocations, unapplied, reminders, worklist or quarantine.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (.xlsx: an XLSX workbook).")],
+    home: Home = None,
+) -> None:
+    """Write a ledger view as CSV or XLSX, amounts in major units, formulas neutralised."""
+    from tasks.report.export import EXPORTS, to_major_units, write
+    from tasks.report.views import export_view
+
+    if name not in EXPORTS:
+        fail(f"unknown export {name!r}; use one of {', '.join(EXPORTS)}")
+    settings = load_settings(home)
+    with reading(settings) as ledger:
+        frame = export_view(ledger, name)
+    write(to_major_units(frame), out)
+    typer.echo(f"{len(frame)} row(s) written to {out}")
+
+
+def serve(
+    home: Home = None,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Print the deployments and their schedules, and serve nothing.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many runs at once (default: no limit).")
+    ] = None,
+) -> None:
+    """Serve every deployment of prefect.yaml from this process, with its schedules, until stopped
+    (Ctrl-C pauses their schedules): for a team without a work pool. Needs PREFECT_API_URL."""
+    from flows.serve import read_specs, serve_all
+
+    specs = read_specs()
+    for spec in specs:
+        flow_name = spec.entrypoint.rsplit(":", 1)[1]
+        typer.echo(f"{spec.name:<32} {flow_name:<16} {spec.schedule_text()}")
+    if list_only:
+        return
+    settings = load_settings(home)
+    os.environ["O2C_HOME"] = str(settings.home)  # every run this process starts works in this workspace
+    os.environ.pop("O2C_CLI", None)  # runs it serves were started by a schedule or the UI, not the CLI
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        fail("o2c serve needs a Prefect server: set PREFECT_API_URL (prefect server start prints it)")
+    serve_all(specs, limit=limit)
+
+
+def demo(
+    home: Home = None,
+    customers: Annotated[int, typer.Option(min=1)] = 60,
+    invoices: Annotated[int, typer.Option(min=1)] = 800,
+    seed: int = 42,
+    as_of: AsOf = None,
+) -> None:
+    """Generate a book into the inbox and run all six stages on it, on the embedded ledger."""
+    from flows.order_to_cash import order_to_cash
+    from tasks.platform.presentation import demo_summary
+    from tasks.report.views import export_view
+    from tools.generate import generate_book, write_book
+
+    settings = load_settings(home)
+    day = as_date(as_of) or date.today()
+    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=day)
+    written = write_book(book, settings.inbox)
+    typer.echo(f"generated {invoices} invoices for {customers} customers into {settings.inbox}")
+    result = run_flow(order_to_cash, as_of=day, home=str(settings.home))
+    with reading(settings) as ledger:
+        worklist = export_view(ledger, "worklist")
+    typer.echo(demo_summary(result, settings, truth=written.get("truth_allocations"), worklist=worklist))

@@ -6,7 +6,7 @@ zip file (`pack`), and a pack's history run again on an empty ledger and compare
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -85,7 +85,7 @@ def audit_pack(
     if pack is None:
         fail(f"no run {run_id!r} in the ledger (see `o2c audit runs`)")
     audit.add_outside_evidence(pack, settings.home)
-    content = build_pack(pack)
+    content = build_pack(pack, made_at=datetime.now(UTC))
     audit.write_pack(content, out)
     typer.echo(
         f"{out}: run {run_id} ({', '.join(pack.runs['stage'])}), {len(pack.changes)} change(s),"

@@ -10,7 +10,9 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr, WithJsonSchema
 
 from flows.hooks import o2c_flow
-from tasks.ingest import canonical as ingest
+from tasks.ingest.canonical import batch_record, prepare_batch
+from tasks.ingest.model import IngestContext, RawSource
+from tasks.ingest.sources import inbox_files, read_sources
 from tasks.platform.artifacts import current_run_id
 from tasks.platform.checkpoint import load_contract
 from tasks.platform.config import load_settings
@@ -24,18 +26,18 @@ SqlUrl = Annotated[str | SecretStr | None, WithJsonSchema({"anyOf": [{"type": "s
 
 
 @task(name="load source", cache_policy=NO_CACHE)
-def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: bool) -> dict[str, Any]:
+def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) -> dict[str, Any]:
     settings = load_settings(home)
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
         if ledger.batch_exists(batch_id):
             return {"source": raw.source, "dataset": raw.dataset, "outcome": "already ingested", "counts": {}}
-        context = ingest.IngestContext(
+        context = IngestContext(
             customers=set(ledger.query("ingest/known_customers")["customer_id"]),
             order_currency=dict(ledger.query("ingest/known_orders").itertuples(index=False, name=None)),
             existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(load_contract(raw.dataset).key)]),
         )
-    batch = ingest.prepare_batch(raw, context)
+    batch = prepare_batch(raw, context)
     pub = Publication(current_run_id(), "ingest", as_of, inserts=batch.tables, quarantine=batch.quarantine)
     pub.counts = {
         "rows_read": batch.row_count,
@@ -46,7 +48,7 @@ def load_source(home: str | None, raw: ingest.RawSource, as_of: date, dry_run: b
         pub.counts[f"{raw.dataset}_amount_minor_{currency}"] = total
     if raw.notes:
         pub.counts["statement_problems"] = len(raw.notes)
-    pub.inserts["ingest_batches"] = ingest.batch_record(batch)
+    pub.inserts["ingest_batches"] = batch_record(batch)
     if not dry_run:
         kept = Evidence()
         input_evidence(kept, raw.source, raw.dataset, raw.mapping_path)
@@ -84,11 +86,11 @@ def ingest_flow(
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     if not paths and not sql_url:
-        paths = [str(p) for p in ingest.inbox_files(settings.inbox)]
+        paths = [str(p) for p in inbox_files(settings.inbox)]
     results: list[dict[str, Any]] = []
     try:
         url = sql_url.get_secret_value() if isinstance(sql_url, SecretStr) else sql_url
-        sources = ingest.read_sources(paths or [], mapping, url)
+        sources = read_sources(paths or [], mapping, url)
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
             for raw in sources:
                 results.append(load_source(str(settings.home), raw, day, dry_run))

@@ -14,24 +14,16 @@ from __future__ import annotations
 
 import re
 import string
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from tasks.ingest.model import Mapping, RawSource, SourceRejected
 from tasks.platform.checkpoint import load_contract
-
-if TYPE_CHECKING:
-    from tasks.ingest.canonical import Mapping, RawSource
-
-ORDER_BOOK = "order_book"
-SPLIT = "split"
-PARTS = ("customers", "orders", "order_lines")
 
 
 def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerprint: str) -> list[RawSource]:
     """The customers, orders and order lines of one order-book file (see the module's docstring)."""
-    from tasks.ingest.canonical import RawSource, SourceRejected
-
     frame = frame.rename(columns=lambda c: str(c).strip()).fillna("")
     duplicate_of = _first_copies(frame)
     rows = transform(frame, mapping, source)
@@ -85,8 +77,6 @@ def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerp
 def transform(frame: pd.DataFrame, mapping: Any, source: str) -> pd.DataFrame:
     """A file's rows under canonical names: its mapped columns renamed, then `extract`,
     `constants` and `templates` applied (the mapping or one of its parts)."""
-    from tasks.ingest.canonical import SourceRejected
-
     missing = [src for src in mapping.columns.values() if src not in frame.columns]
     if missing:
         raise SourceRejected(f"{source}: mapped column(s) not in the file: {', '.join(missing)}")
@@ -110,8 +100,6 @@ def split_parts(frame: pd.DataFrame, mapping: Any, source: str, fingerprint: str
     accounts-receivable file gives customers, invoices and the payments that settled them). A part
     with `distinct: true` keeps the first row per key (a customer named on many rows); every row
     keeps its row number in the file."""
-    from tasks.ingest.canonical import RawSource, SourceRejected
-
     frame = frame.rename(columns=lambda c: str(c).strip()).fillna("")
     sources = []
     for part in mapping.parts:
@@ -139,8 +127,6 @@ def split_parts(frame: pd.DataFrame, mapping: Any, source: str, fingerprint: str
 
 def _fill(template: str, rows: pd.DataFrame, source: str) -> pd.Series:
     """A template such as "Customer {customer_id}" filled in for every row, column-wise."""
-    from tasks.ingest.canonical import SourceRejected
-
     filled = pd.Series("", index=rows.index, dtype=object)
     for literal, field, _spec, _conversion in string.Formatter().parse(template):
         filled = filled + literal

@@ -559,7 +559,8 @@ def test_a_batch_sharing_one_reference_gives_each_credit_its_own_payment() -> No
 def test_a_batch_of_credits_reaches_the_ledger_whole() -> None:
     """Through the ingest source and the payments contract: no credit is a duplicate of another."""
     from tasks.ingest.bank.source import read_statement_source
-    from tasks.ingest.canonical import IngestContext, prepare_batch
+    from tasks.ingest.canonical import prepare_batch
+    from tasks.ingest.model import IngestContext
 
     batch = prepare_batch(
         read_statement_source(FIXTURES / "camt053_batch_shared_reference.xml"), IngestContext()

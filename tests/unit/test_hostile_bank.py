@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tasks.ingest.bank.source import read_statement_source
-from tasks.ingest.canonical import SourceRejected
+from tasks.ingest.model import SourceRejected
 
 PROJECT = Path(__file__).resolve().parents[2]
 CORPUS = PROJECT / "tests" / "hostile" / "bank"

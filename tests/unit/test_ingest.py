@@ -14,20 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.ingest.canonical import (
-    IngestContext,
-    Mapping,
-    PreparedBatch,
-    SourceRejected,
-    apply_mapping,
-    batch_record,
-    detect_dataset,
-    inbox_files,
-    load_mapping,
-    prepare_batch,
-    read_source,
-    read_sources,
-)
+from tasks.ingest.canonical import PreparedBatch, batch_record, prepare_batch
+from tasks.ingest.mappings import apply_mapping, load_mapping
+from tasks.ingest.model import IngestContext, Mapping, SourceRejected
+from tasks.ingest.sources import detect_dataset, inbox_files, read_source, read_sources
 
 INVOICE_HEADER = "invoice_id,customer_id,issue_date,due_date,currency,amount,order_id"
 PAYMENT_HEADER = "payment_id,value_date,amount,currency,payer_name,payer_account,reference"

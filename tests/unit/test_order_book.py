@@ -12,15 +12,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tasks.ingest.canonical import (
-    IngestContext,
-    Mapping,
-    SourceRejected,
-    load_mapping,
-    prepare_batch,
-    read_file_sources,
-)
+from tasks.ingest.canonical import prepare_batch
 from tasks.ingest.file_summary import line_amount, reason_class, summarise
+from tasks.ingest.mappings import load_mapping
+from tasks.ingest.model import IngestContext, Mapping, SourceRejected
+from tasks.ingest.sources import read_file_sources
 
 PROJECT = Path(__file__).resolve().parents[2]
 RETAIL_MAPPING = PROJECT / "data_contracts" / "mappings" / "online_retail.yaml"

@@ -13,7 +13,7 @@ from rules.policy import load_policy
 from rules.statements import StatementPolicy
 from tasks.ingest.bank.model import StatementRejected
 from tasks.ingest.bank.statements import integrity_problems, payments_rows, read_statements
-from tasks.ingest.canonical import RawSource, SourceRejected
+from tasks.ingest.model import RawSource, SourceRejected
 
 
 def read_statement_source(path: Path) -> RawSource:

@@ -55,16 +55,51 @@ def summarise(
     def major(minor: Any) -> Decimal:
         return Decimal(0) if minor is None or pd.isna(minor) else Decimal(int(minor)) / scale
 
-    rows: list[dict[str, Any]] = []
-
-    def add(what: str, n: int, amount: Decimal | None = None) -> None:
-        shown = None if amount is None else f"{amount:.2f}" if amount == round(amount, 2) else f"{amount:f}"
-        rows.append({"what": what, "rows": int(n), "amount": shown})
-
     in_amount = sum((a for a in amounts if a is not None), Decimal(0))
-    add("customers in the file", counts_in.get("customers", 0))
-    add("orders in the file", counts_in.get("orders", 0))
-    add("order lines in the file", len(lines), in_amount)
+    rows = [
+        _figure("customers in the file", counts_in.get("customers", 0)),
+        _figure("orders in the file", counts_in.get("orders", 0)),
+        _figure("order lines in the file", len(lines), in_amount),
+    ]
+    q_amount = _quarantined_figures(rows, quarantined, amount_of, first_row_number)
+    loaded_amount = major(got["order lines"].net_minor)
+    on_invoices = major(got["lines on invoices"].net_minor)
+    on_credits = major(got["lines on credit notes"].net_minor)
+    rows += [
+        _figure("customers loaded", got["customers"].n),
+        _figure("orders loaded", got["orders"].n),
+        _figure("order lines loaded", got["order lines"].n, loaded_amount),
+        _figure("orders invoiced", got["orders invoiced"].n),
+        _figure("order lines on invoices", got["lines on invoices"].n, on_invoices),
+        _figure("orders credited (credit notes)", got["orders credited"].n),
+        _figure("order lines on credit notes", got["lines on credit notes"].n, on_credits),
+        _figure(
+            "order lines loaded, not billed",
+            int(got["order lines"].n) - int(got["lines on invoices"].n) - int(got["lines on credit notes"].n),
+            loaded_amount - on_invoices - on_credits,
+        ),
+    ]
+    lines_q = int((quarantined["dataset"] == "order_lines").sum())
+    controls = {
+        "lines in = quarantined + loaded": len(lines) == lines_q + int(got["order lines"].n),
+        "amount in = quarantined + loaded": in_amount == q_amount + loaded_amount,
+    }
+    return {"currency": currency, "figures": rows, "controls": controls}
+
+
+def _figure(what: str, n: int, amount: Decimal | None = None) -> dict[str, Any]:
+    """One line of the table: what, how many rows, and their amount (two decimals where exact)."""
+    shown = None if amount is None else f"{amount:.2f}" if amount == round(amount, 2) else f"{amount:f}"
+    return {"what": what, "rows": int(n), "amount": shown}
+
+
+def _quarantined_figures(
+    rows: list[dict[str, Any]],
+    quarantined: pd.DataFrame,
+    amount_of: dict[Any, Decimal | None],
+    first_row_number: int,
+) -> Decimal:
+    """Append the quarantined rows by dataset and reason class; the quarantined order lines' amount."""
     q_amount = Decimal(0)
     for dataset in ("customers", "orders", "order_lines"):
         mine = quarantined[quarantined["dataset"] == dataset]
@@ -78,28 +113,5 @@ def summarise(
                 found = [amount_of.get(int(r) - first_row_number) for r in group["row_number"]]
                 amount = sum((a for a in found if a is not None), Decimal(0))
                 q_amount += amount
-            add(f"{label} quarantined: {why}", len(group), amount)
-    add("customers loaded", got["customers"].n)
-    add("orders loaded", got["orders"].n)
-    loaded_amount = major(got["order lines"].net_minor)
-    add("order lines loaded", got["order lines"].n, loaded_amount)
-    on_invoices, on_credits = (
-        major(got["lines on invoices"].net_minor),
-        major(got["lines on credit notes"].net_minor),
-    )
-    add("orders invoiced", got["orders invoiced"].n)
-    add("order lines on invoices", got["lines on invoices"].n, on_invoices)
-    add("orders credited (credit notes)", got["orders credited"].n)
-    add("order lines on credit notes", got["lines on credit notes"].n, on_credits)
-    unbilled = loaded_amount - on_invoices - on_credits
-    add(
-        "order lines loaded, not billed",
-        int(got["order lines"].n) - int(got["lines on invoices"].n) - int(got["lines on credit notes"].n),
-        unbilled,
-    )
-    lines_q = int((quarantined["dataset"] == "order_lines").sum())
-    controls = {
-        "lines in = quarantined + loaded": len(lines) == lines_q + int(got["order lines"].n),
-        "amount in = quarantined + loaded": in_amount == q_amount + loaded_amount,
-    }
-    return {"currency": currency, "figures": rows, "controls": controls}
+            rows.append(_figure(f"{label} quarantined: {why}", len(group), amount))
+    return q_amount

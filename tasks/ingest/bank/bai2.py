@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from bai2.constants import FundsType, TypeCodeTransaction
 from bai2.exceptions import IntegrityException
@@ -138,9 +138,7 @@ def _structure(path: Path, numbered: list[tuple[int, str]]) -> list[tuple[int, s
     if not numbered:
         raise rejection(path, "empty: no BAI2 records in it")
     records: list[tuple[int, str]] = []
-    group: int | None = None  # line of the open group header
-    account: int | None = None  # line of the open account identifier
-    stage = "start"  # start -> file (after 01) -> end (after 99)
+    layout = _Layout(path)
     for line, text in numbered:
         code = text[:2]
         if code not in _RECORD_NAMES:  # the library reads the fields from the 4th character on
@@ -151,53 +149,73 @@ def _structure(path: Path, numbered: list[tuple[int, str]]) -> list[tuple[int, s
                 raise rejection(path, f"{name} continues no record")
             continue
         records.append((line, code))
-        if stage == "end":
-            raise rejection(path, f"{name} after the file trailer (99)")
-        if stage == "start" and code != "01":
-            raise rejection(path, f"{name} where the file header (01) must come first")
-        if code == "01":
-            if stage != "start":
-                raise rejection(path, f"{name}: a second file header")
-            stage = "file"
-        elif code == "02":
-            if group is not None:
-                raise rejection(
-                    path, f"{name}: the group of line {group} has no group trailer (98) before it"
-                )
-            group = line
-        elif code == "03":
-            if group is None:
-                raise rejection(path, f"{name} outside a group (no group header, 02, before it)")
-            if account is not None:
-                raise rejection(
-                    path, f"{name}: the account of line {account} has no account trailer (49) before it"
-                )
-            account = line
-        elif code in ("16", "49"):
-            if account is None:
-                raise rejection(path, f"{name} outside an account (no account identifier, 03, before it)")
-            if code == "49":
-                account = None
-        elif code == "98":
-            if account is not None:
-                raise rejection(path, f"{name}: the account of line {account} has no account trailer (49)")
-            if group is None:
-                raise rejection(path, f"{name} closes no group (no group header, 02, before it)")
-            group = None
-        elif code == "99":
-            if group is not None:
-                raise rejection(path, f"{name}: the group of line {group} has no group trailer (98)")
-            stage = "end"
+        layout.take(code, line, name)
     last = numbered[-1][0]
-    if account is not None:
-        missing = f"the account of line {account} has no account trailer (49)"
-    elif group is not None:
-        missing = f"the group of line {group} has no group trailer (98)"
-    elif stage != "end":
+    if layout.account is not None:
+        missing = f"the account of line {layout.account} has no account trailer (49)"
+    elif layout.group is not None:
+        missing = f"the group of line {layout.group} has no group trailer (98)"
+    elif layout.stage != "end":
         missing = "there is no file trailer (99)"
     else:
         return records
     raise rejection(path, f"cut short: {missing}; the file ends at line {last}")
+
+
+class _Layout:
+    """Where the records read so far leave the file: the open group and account, and whether the
+    file header and trailer have come. `take` refuses a record that is out of place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.group: int | None = None  # line of the open group header
+        self.account: int | None = None  # line of the open account identifier
+        self.stage = "start"  # start -> file (after 01) -> end (after 99)
+
+    def take(self, code: str, line: int, name: str) -> None:
+        if self.stage == "end":
+            self._refuse(f"{name} after the file trailer (99)")
+        if self.stage == "start" and code != "01":
+            self._refuse(f"{name} where the file header (01) must come first")
+        if code == "01":
+            if self.stage != "start":
+                self._refuse(f"{name}: a second file header")
+            self.stage = "file"
+        elif code == "02":
+            if self.group is not None:
+                self._refuse(f"{name}: the group of line {self.group} has no group trailer (98) before it")
+            self.group = line
+        elif code == "03":
+            if self.group is None:
+                self._refuse(f"{name} outside a group (no group header, 02, before it)")
+            if self.account is not None:
+                self._refuse(
+                    f"{name}: the account of line {self.account} has no account trailer (49) before it"
+                )
+            self.account = line
+        elif code in ("16", "49"):
+            if self.account is None:
+                self._refuse(f"{name} outside an account (no account identifier, 03, before it)")
+            if code == "49":
+                self.account = None
+        else:
+            self._close(code, name)
+
+    def _close(self, code: str, name: str) -> None:
+        """A group trailer (98) or the file trailer (99)."""
+        if code == "98":
+            if self.account is not None:
+                self._refuse(f"{name}: the account of line {self.account} has no account trailer (49)")
+            if self.group is None:
+                self._refuse(f"{name} closes no group (no group header, 02, before it)")
+            self.group = None
+        elif code == "99":
+            if self.group is not None:
+                self._refuse(f"{name}: the group of line {self.group} has no group trailer (98)")
+            self.stage = "end"
+
+    def _refuse(self, problem: str) -> NoReturn:
+        raise rejection(self.path, problem)
 
 
 def _statement(

@@ -14,17 +14,17 @@ from prefect.cache_policies import NO_CACHE
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
-from rules.policy import load_policy
 from tasks.escalate import cases, records
 from tasks.escalate import decide as escalate
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import load_contract, run_checkpoint
-from tasks.platform.config import Settings, load_settings
+from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
-from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import OWNER_NOTICES, deliver_pending
-from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.stage import finish
 
 
 @task(name="read open items, customers, reminders, cases and settled invoices", cache_policy=NO_CACHE)
@@ -159,18 +159,23 @@ def escalate_flow(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
     """
-    now = pd.Timestamp.now().floor("s").to_pydatetime()  # the one clock reading: records' timestamps
-    settings = load_settings(home)
-    day = resolve_as_of(as_of)
-    try:
-        policy, version = load_policy("escalation", EscalationPolicy, profile=policy_profile)
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            facts = read_facts(settings, day)
-            promises, broken = settle_promises(settings, day)
-            result = decide(facts, broken, policy, version, day)
-            summary = publish(settings, result, promises, version, day, dry_run, now)
-            if not dry_run and summary["outcome"] != "halted":
-                summary["delivery"] = deliver(settings)
-            return conclude(summary)
-    except data_errors() as exc:
-        return failed(exc)
+    return run_stage(
+        "escalate",
+        _escalate,
+        as_of=as_of,
+        dry_run=dry_run,
+        home=home,
+        policy=EscalationPolicy,
+        policy_profile=policy_profile,
+    )
+
+
+def _escalate(run: StageRun) -> dict[str, Any]:
+    """Read the facts, settle promises, decide the states, publish them, then deliver the notices."""
+    facts = read_facts(run.settings, run.as_of)
+    promises, broken = settle_promises(run.settings, run.as_of)
+    result = decide(facts, broken, run.policy, run.version, run.as_of)
+    summary = publish(run.settings, result, promises, run.version, run.as_of, run.dry_run, run.now)
+    if not run.dry_run and summary["outcome"] != "halted":
+        summary["delivery"] = deliver(run.settings)
+    return summary

@@ -17,8 +17,9 @@ from tasks.platform.artifacts import current_run_id
 from tasks.platform.checkpoint import load_contract
 from tasks.platform.config import load_settings
 from tasks.platform.evidence import Evidence, input_evidence
-from tasks.platform.ledger import Publication, hold_ledger, open_ledger
-from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.stage import finish
 
 # A URL as typed (the UI's form, a Python call), or one the `o2c` command wraps in a `SecretURL` so
 # that Prefect stores it without its password; the form shows a text field either way.
@@ -83,19 +84,21 @@ def ingest_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
     """
-    settings = load_settings(home)
-    day = resolve_as_of(as_of)
-    if not paths and not sql_url:
-        paths = [str(p) for p in inbox_files(settings.inbox)]
+    url = sql_url.get_secret_value() if isinstance(sql_url, SecretStr) else sql_url
+
+    def sources(run: StageRun) -> list[RawSource]:
+        """The named files and SQL source, else every file of the inbox, read and checked."""
+        named = paths or ([] if url else [str(p) for p in inbox_files(run.settings.inbox)])
+        return read_sources(named, mapping, url)
+
+    return run_stage("ingest", _ingest, as_of=as_of, dry_run=dry_run, home=home, prepare=sources)
+
+
+def _ingest(run: StageRun) -> Any:
+    """Load each source in turn; stop at the first whose checkpoints halt."""
     results: list[dict[str, Any]] = []
-    try:
-        url = sql_url.get_secret_value() if isinstance(sql_url, SecretStr) else sql_url
-        sources = read_sources(paths or [], mapping, url)
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            for raw in sources:
-                results.append(load_source(str(settings.home), raw, day, dry_run))
-                if results[-1].get("outcome") == "halted":
-                    return conclude(results[-1])
-    except data_errors() as exc:
-        return failed(exc)
-    return conclude(results)
+    for raw in run.inputs:
+        results.append(load_source(str(run.settings.home), raw, run.as_of, run.dry_run))
+        if results[-1].get("outcome") == "halted":
+            return results[-1]
+    return results

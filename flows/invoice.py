@@ -15,11 +15,12 @@ from tasks.invoice import mail as invoice_mail
 from tasks.invoice import subscriptions
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import load_contract, run_checkpoint
-from tasks.platform.config import Settings, load_settings
-from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.config import Settings
+from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import INVOICE_MAILS, deliver_pending
-from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.stage import finish
 
 
 @task(name="read unbilled orders", cache_policy=NO_CACHE)
@@ -140,23 +141,27 @@ def invoice_flow(
         documents: Write each invoice's HTML and PDF (off: no documents, so no e-mails either).
         email: E-mail each customer its invoice with the PDF attached.
     """
-    settings = load_settings(home)
-    day = resolve_as_of(as_of)
-    try:
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            facts = read_unbilled(settings, day)
-            billing = bill(facts, day, settings.invoice_series)
-            no_mail = invoice_mail.plan_invoice_mails(
-                billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day
-            )
-            mails = plan_mails(settings, billing, facts["customers"], day) if documents and email else no_mail
-            summary = publish(settings, billing, mails, day, dry_run)
-            if dry_run or summary["outcome"] == "halted":
-                return conclude(summary)
-            if documents:
-                summary["documents"] = write_documents(settings)
-            if documents and email:
-                summary["delivery"] = deliver(settings)
-            return conclude(summary)
-    except data_errors() as exc:
-        return failed(exc)
+
+    def body(run: StageRun) -> dict[str, Any]:
+        return _invoice(run, documents=documents, email=email)
+
+    return run_stage("invoice", body, as_of=as_of, dry_run=dry_run, home=home)
+
+
+def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
+    """Read what is unbilled, bill it, plan the e-mails, publish; then the documents and delivery."""
+    settings, day = run.settings, run.as_of
+    facts = read_unbilled(settings, day)
+    billing = bill(facts, day, settings.invoice_series)
+    no_mail = invoice_mail.plan_invoice_mails(
+        billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day
+    )
+    mails = plan_mails(settings, billing, facts["customers"], day) if documents and email else no_mail
+    summary = publish(settings, billing, mails, day, run.dry_run)
+    if run.dry_run or summary["outcome"] == "halted":
+        return summary
+    if documents:
+        summary["documents"] = write_documents(settings)
+    if documents and email:
+        summary["delivery"] = deliver(settings)
+    return summary

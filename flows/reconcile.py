@@ -11,12 +11,12 @@ from prefect.cache_policies import NO_CACHE
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.matching import MatchingPolicy
-from rules.policy import load_policy
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import load_contract, run_checkpoint
-from tasks.platform.config import Settings, load_settings
-from tasks.platform.ledger import Publication, hold_ledger, open_ledger
-from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.config import Settings
+from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.stage import finish
 from tasks.reconcile.apply import apply_cash
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.outcome import CashApplication
@@ -100,13 +100,19 @@ def reconcile_flow(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
     """
-    settings = load_settings(home)
-    day = resolve_as_of(as_of)
-    try:
-        policy, version = load_policy("matching", MatchingPolicy, profile=policy_profile)
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            facts = read_facts(settings, day)
-            cash = match(facts, policy, version, day)
-            return conclude(publish(settings, cash, version, day, dry_run))
-    except data_errors() as exc:
-        return failed(exc)
+    return run_stage(
+        "reconcile",
+        _reconcile,
+        as_of=as_of,
+        dry_run=dry_run,
+        home=home,
+        policy=MatchingPolicy,
+        policy_profile=policy_profile,
+    )
+
+
+def _reconcile(run: StageRun) -> dict[str, Any]:
+    """Read unapplied cash and open invoices, apply the cash, check and publish."""
+    facts = read_facts(run.settings, run.as_of)
+    cash = match(facts, run.policy, run.version, run.as_of)
+    return publish(run.settings, cash, run.version, run.as_of, run.dry_run)

@@ -11,14 +11,14 @@ from prefect.cache_policies import NO_CACHE
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
-from rules.policy import load_policy
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import load_contract, run_checkpoint
-from tasks.platform.config import Settings, load_settings
-from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.config import Settings
+from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import deliver_pending
-from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.stage import finish
 from tasks.remind import plan as remind
 
 
@@ -94,20 +94,26 @@ def remind_flow(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
     """
-    settings = load_settings(home)
-    day = resolve_as_of(as_of)
-    try:
-        policy, version = load_policy("dunning", DunningPolicy, profile=policy_profile)
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            facts, customers, latest, reminded = read_facts(settings, day)
-            dunning = plan(facts, customers, reminded, policy, version, day)
-            summary = queue(settings, dunning, version, day, dry_run)
-            if summary["outcome"] == "halted":
-                return conclude(summary)
-            if dry_run:
-                summary["planned"] = remind.dry_run_view(dunning, latest)
-            else:
-                summary["delivery"] = deliver(settings)
-            return conclude(summary)
-    except data_errors() as exc:
-        return failed(exc)
+    return run_stage(
+        "remind",
+        _remind,
+        as_of=as_of,
+        dry_run=dry_run,
+        home=home,
+        policy=DunningPolicy,
+        policy_profile=policy_profile,
+    )
+
+
+def _remind(run: StageRun) -> dict[str, Any]:
+    """Read the open items and history, plan the reminders, queue them, then deliver."""
+    facts, customers, latest, reminded = read_facts(run.settings, run.as_of)
+    dunning = plan(facts, customers, reminded, run.policy, run.version, run.as_of)
+    summary = queue(run.settings, dunning, run.version, run.as_of, run.dry_run)
+    if summary["outcome"] == "halted":
+        return summary
+    if run.dry_run:
+        summary["planned"] = remind.dry_run_view(dunning, latest)
+    else:
+        summary["delivery"] = deliver(run.settings)
+    return summary

@@ -14,13 +14,14 @@ from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
 from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown
 from tasks.platform.checkpoint import load_contract, run_checkpoint
-from tasks.platform.config import Settings, load_settings
+from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
-from tasks.platform.ledger import Publication, hold_ledger, open_ledger
+from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import REPORT_MAILS, deliver_pending
-from tasks.platform.stage import conclude, data_errors, failed, finish, resolve_as_of
+from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.stage import finish
 from tasks.report import figures as report
 from tasks.report import html as report_html
 from tasks.report.ageing import DEFAULT_PERIOD_DAYS, ageing_check_frame
@@ -106,15 +107,18 @@ def report_flow(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         period_days: The period DSO and CEI look back over, in days (1 to 3660).
     """
-    settings = load_settings(home)
-    day = resolve_as_of(as_of)
-    try:
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            items = read_items(settings, day, period_days)
-            figures = compute(items, day, period_days)
-            summary = publish(settings, figures, day, dry_run)
-            if settings.report_recipients and not dry_run and summary["outcome"] != "halted":
-                summary["delivery"] = deliver(settings)
-            return conclude(summary)
-    except data_errors() as exc:
-        return failed(exc)
+
+    def body(run: StageRun) -> dict[str, Any]:
+        return _report(run, period_days)
+
+    return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home)
+
+
+def _report(run: StageRun, period_days: int) -> dict[str, Any]:
+    """Read the items as of the date, compute the figures, publish them, then e-mail the report."""
+    items = read_items(run.settings, run.as_of, period_days)
+    figures = compute(items, run.as_of, period_days)
+    summary = publish(run.settings, figures, run.as_of, run.dry_run)
+    if run.settings.report_recipients and not run.dry_run and summary["outcome"] != "halted":
+        summary["delivery"] = deliver(run.settings)
+    return summary

@@ -10,8 +10,8 @@ the ledger, decides and publishes, and returns the stage's summary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,10 +30,14 @@ class StageRun:
     stage: Stage
     settings: Settings
     as_of: date
+    now: datetime
+    """The moment the run started (to the second): the timestamp its records are stamped with."""
     dry_run: bool
     policy: Any = None
-    version: str | None = None
+    version: str = ""
     """The policy's version (file digest and profile), recorded with every decision."""
+    inputs: Any = None
+    """What `prepare` read before the ledger was held (ingest: the sources, read and checked)."""
 
 
 def run_stage(
@@ -45,23 +49,28 @@ def run_stage(
     home: str | None,
     policy: type[BaseModel] | None = None,
     policy_profile: str | None = None,
+    prepare: Callable[[StageRun], Any] | None = None,
 ) -> Any:
     """Run one stage: settings, date and policy first, then `body` under the ledger's hold.
 
     `policy` is the model of the stage's first policy file in the registry (for instance
     `MatchingPolicy` for `rules/matching.yaml`); `policy_profile` chooses a profile where the
-    registry says one applies. The return is the stage's summary, or a Failed state when a
+    registry says one applies; `prepare`, when given, reads the stage's inputs before the ledger is
+    held (a file refused never waits for the ledger), and `body` finds them in `run.inputs`. The return is the stage's summary, or a Failed state when a
     checkpoint halted it or its input or policy is wrong."""
     entry = stage(name)
+    now = datetime.now().replace(microsecond=0)
     settings = load_settings(home)
     day = resolve_as_of(as_of)
     try:
-        loaded, version = None, None
+        loaded, version = None, ""
         if policy is not None:
             profile = (policy_profile if entry.profiled else None) or STANDARD_PROFILE
             loaded, version = load_policy(entry.policies[0], policy, profile=profile)
+        run = StageRun(entry, settings, day, now, dry_run, loaded, version)
+        if prepare is not None:
+            run = replace(run, inputs=prepare(run))
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            run = StageRun(entry, settings, day, dry_run, loaded, version)
             return conclude(body(run))
     except data_errors() as exc:
         return failed(exc)

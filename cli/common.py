@@ -97,7 +97,7 @@ def show(value: Any, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(value, indent=2, default=str))
         return
-    from tasks.platform.presentation import describe
+    from cli.views import describe
 
     typer.echo(describe(value))
 

@@ -26,7 +26,8 @@ from cli.common import (
     run_flow,
     show,
 )
-from tasks.platform.config import STAGES, load_settings
+from tasks.platform.config import load_settings
+from tasks.platform.stages import STAGES
 
 
 def ingest(
@@ -149,7 +150,7 @@ def summary(
     """What became of a file's rows: in, quarantined by reason, loaded, invoiced and credited,
     with counts and amounts, and whether they balance."""
     from tasks.ingest import file_trace
-    from tasks.ingest.canonical import SourceRejected
+    from tasks.ingest.model import SourceRejected
 
     settings = load_settings(home)
     try:
@@ -238,8 +239,8 @@ def demo(
     as_of: AsOf = None,
 ) -> None:
     """Generate a book into the inbox and run all six stages on it, on the embedded ledger."""
+    from cli.views import demo_summary
     from flows.order_to_cash import order_to_cash
-    from tasks.platform.presentation import demo_summary
     from tasks.report.views import export_view
     from tools.generate import generate_book, write_book
 

@@ -16,27 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.ingest.mappings import load_mapping
-from tasks.ingest.model import IngestContext, Mapping, Part, RawSource, SourceRejected
+from tasks.ingest.model import IngestContext, Mapping, Part, RawSource
 from tasks.ingest.rows import conflicts_with_ledger, parse_rows
-from tasks.ingest.sources import read_file_sources, read_sources
 from tasks.platform.checkpoint import CheckpointResult, Contract, load_contract, run_checkpoint
-
-# SourceRejected, load_mapping, read_file_sources and read_sources live in model, mappings and
-# sources; they stay importable from here for the callers that read them through this module (`o2c
-# summary` in flows/cli.py, moving to cli/, `data_errors` in tasks/platform/stage.py, and the
-# hostile-input corpus in tests/hostile/corpus.py).
-__all__ = [
-    "IngestContext",
-    "PreparedBatch",
-    "SourceRejected",
-    "batch_record",
-    "load_mapping",
-    "prepare_batch",
-    "read_file_sources",
-    "read_sources",
-    "to_ledger_tables",
-]
 
 
 @dataclass

@@ -9,20 +9,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasks.ingest import canonical, file_summary
+from tasks.ingest import file_summary
+from tasks.ingest.mappings import load_mapping
+from tasks.ingest.model import RawSource
+from tasks.ingest.sources import read_file_sources
 from tasks.platform.ledger import Ledger
 
 
-def read_sources(path: Path, mapping: Path | None = None) -> dict[str, canonical.RawSource]:
+def read_sources(path: Path, mapping: Path | None = None) -> dict[str, RawSource]:
     """The file's sources by dataset; without `mapping`, the `<file>.mapping.yaml` beside it if there
-    is one. Raises `canonical.SourceRejected` for a file ingest would refuse."""
+    is one. Raises `tasks.ingest.model.SourceRejected` for a file ingest would refuse."""
     sidecar = path.with_name(path.name + ".mapping.yaml")
     chosen = mapping or (sidecar if sidecar.exists() else None)
-    loaded = canonical.load_mapping(chosen) if chosen else None
-    return {s.dataset: s for s in canonical.read_file_sources(path, loaded)}
+    loaded = load_mapping(chosen) if chosen else None
+    return {s.dataset: s for s in read_file_sources(path, loaded)}
 
 
-def summarise(ledger: Ledger, path: Path, sources: dict[str, canonical.RawSource]) -> dict[str, Any]:
+def summarise(ledger: Ledger, path: Path, sources: dict[str, RawSource]) -> dict[str, Any]:
     """The figures and controls of a file holding order lines, from what the ledger holds of its
     batches (`file_summary.summarise`)."""
     batch = {d: f"{d}:{s.fingerprint[:24]}" for d, s in sources.items()}

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from tasks.platform.checkpoint import load_contract
 from tasks.platform.money import CURRENCY_EXPONENTS
+from tasks.platform.problems import InputRejected
 
 # The order datasets are loaded in, so that references (an order's customer) resolve.
 DATASETS = ("customers", "subscriptions", "orders", "order_lines", "invoices", "payments", "cases")
@@ -29,7 +30,7 @@ SPLIT = "split"  # one file read as several datasets, one mapping part each
 PARTS = ("customers", "orders", "order_lines")  # the datasets of an order book
 
 
-class SourceRejected(Exception):
+class SourceRejected(InputRejected):
     """A source that cannot be read as its dataset at all; nothing of it reaches the ledger."""
 
 

@@ -17,7 +17,6 @@ RULES_DIR = Path(os.environ.get("O2C_RULES_DIR") or PROJECT_ROOT / "rules")
 CONTRACTS_DIR = Path(os.environ.get("O2C_CONTRACTS_DIR") or PROJECT_ROOT / "data_contracts")
 SQL_DIR = PROJECT_ROOT / "sql"
 
-from tasks.platform.stages import STAGE_CONTRACTS, STAGES  # noqa: E402,F401  TEMP-REEXPORT until importers move
 
 @dataclass(frozen=True)
 class Settings:

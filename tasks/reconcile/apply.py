@@ -16,7 +16,6 @@ run gives back `outcome.py`, and the standard policy for callers outside the flo
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
@@ -28,7 +27,6 @@ from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
 from tasks.reconcile.passes import by_payer_and_amount, by_reference
-from tasks.reconcile.policy import default_policy
 from tasks.reconcile.references import InvoiceKeys
 
 __all__ = ["CashApplication", "apply_cash"]
@@ -131,11 +129,3 @@ def _one_round(
         decision = respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
         decided[payment.payment_id] = settle(decision, payment, book, policy)
     return outcome(ordered, decided, sure, book, as_of, rule_version)
-
-
-def __getattr__(name: str) -> Any:
-    """`DEFAULT_POLICY`, still importable from here for older callers: the standard matching policy,
-    loaded through `rules.policy` on first use (`default_policy()`), never at import."""
-    if name == "DEFAULT_POLICY":
-        return default_policy()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

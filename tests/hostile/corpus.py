@@ -395,7 +395,9 @@ def ingest_in_process(args: list[str], home: Path) -> Outcome:
     """What `o2c ingest ARGS --home HOME` does before it touches the ledger, without Prefect: the
     flow's `read_sources`, then per source `prepare_batch` against an empty ledger (a fresh
     workspace) and, for a halt, the stage's `halt_message` (the text the CLI prints after `error: `)."""
-    from tasks.ingest import canonical as ingest
+    from tasks.ingest.canonical import prepare_batch
+    from tasks.ingest.model import IngestContext, SourceRejected
+    from tasks.ingest.sources import read_sources
     from tasks.platform.stage import halt_message
 
     paths, mapping = [], None
@@ -407,11 +409,11 @@ def ingest_in_process(args: list[str], home: Path) -> Outcome:
             paths.append(arg)
     batches = []
     try:
-        sources = ingest.read_sources(paths, mapping, None, workspace=home)
-    except ingest.SourceRejected as exc:
+        sources = read_sources(paths, mapping, None, workspace=home)
+    except SourceRejected as exc:
         return Outcome("refused", str(exc), batches)
     for raw in sources:
-        batch = ingest.prepare_batch(raw, ingest.IngestContext())
+        batch = prepare_batch(raw, IngestContext())
         batches.append(batch)
         if batch.halted:
             kept = not batch.quarantine.empty

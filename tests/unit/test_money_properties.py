@@ -39,9 +39,12 @@ from tasks.platform.money import (
     to_minor,
 )
 from tasks.platform.terms import parse_terms
-from tasks.reconcile.apply import DEFAULT_POLICY, CashApplication, apply_cash
+from tasks.reconcile.apply import apply_cash
 from tasks.reconcile.matching import PayerDirectory
-from tasks.report.figures import BUCKETS, figures, forecast, indicators
+from tasks.reconcile.outcome import CashApplication
+from tasks.reconcile.policy import default_policy
+from tasks.report.ageing import BUCKETS, figures
+from tasks.report.kpis import forecast, indicators
 
 from .strategies import (
     CURRENCIES,
@@ -60,8 +63,8 @@ from .strategies import (
 # The amount-combination search stops after 5 ms (rules/matching.yaml): on a loaded machine that
 # could make a result depend on timing rather than on the book. The properties give it time enough
 # to always finish, so every outcome depends on the data only.
-POLICY = DEFAULT_POLICY.model_copy(
-    update={"combination": DEFAULT_POLICY.combination.model_copy(update={"time_budget_ms": 10_000})}
+POLICY = default_policy().model_copy(
+    update={"combination": default_policy().combination.model_copy(update={"time_budget_ms": 10_000})}
 )
 BUCKET_NAMES = [name for name, _low, _high in BUCKETS]
 PERIOD_DAYS = 90

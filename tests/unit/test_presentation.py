@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli.views import demo_summary
 from tasks.platform.config import Settings
-from tasks.platform.presentation import demo_summary
 
 from .tables import table
 

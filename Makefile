@@ -21,12 +21,12 @@ demo: env
 	$(VENV)/bin/o2c demo
 
 test: env
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 lint: env
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy tasks rules
+	$(VENV)/bin/mypy rules tasks flows tools cli
 
 # The long proofs: every crash point of three books and 50 double starts (tests/crash/harness.py),
 # then the money invariants at 20,000 Hypothesis examples. Prints what it tried and how long it took.

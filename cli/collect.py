@@ -247,10 +247,10 @@ def writeoff_reject(
 
 
 def _writeoff_decision(write_off_id: str, by: str, approve: bool, note: str | None, home: str | None) -> None:
-    from rules.policy import load_policy
     from rules.writeoffs import WriteOffPolicy
     from tasks.escalate import writeoffs
     from tasks.platform.money import to_major_str
+    from tasks.platform.policy import load_policy
 
     today = date.today()
     with deciding(home) as (ledger, _settings, run_id):

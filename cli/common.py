@@ -122,9 +122,9 @@ def deciding(home: str | None) -> Iterator[tuple[Ledger, Settings, str]]:
     refused decision, a busy ledger or a bad policy ends the command with one line."""
     import uuid
 
-    from rules.policy import PolicyError
     from tasks.platform.cash_decisions import DecisionRefused
     from tasks.platform.ledger import LedgerBusy
+    from tasks.platform.policy import PolicyError
 
     settings = load_settings(home)
     try:

@@ -92,7 +92,7 @@ def _stage_options(
 ) -> dict[str, Any]:
     """The flow parameters `run`'s options give, refused where the stage has no such option."""
     from flows.order_to_cash import PROFILED
-    from rules.policy import policy_profiles
+    from tasks.platform.policy import policy_profiles
 
     options: dict[str, Any] = {}
     if no_documents or no_email:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import core_schema
 
-from rules.policy import STANDARD_PROFILE, policy_profiles
+from tasks.platform.policy import STANDARD_PROFILE, policy_profiles
 from tasks.platform.stages import STAGES
 
 if TYPE_CHECKING:

@@ -191,8 +191,8 @@ def run_reconcile_benchmark(*, payments: int, seed: int, home: str | None) -> It
     reconcile stage through its flow (and the pure matcher alone on the same facts)."""
     from flows.reconcile import match, read_facts, reconcile_flow
     from rules.matching import MatchingPolicy
-    from rules.policy import load_policy
     from tasks.platform.config import load_settings
+    from tasks.platform.policy import load_policy
     from tools.bench_books import scale_book
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-reconcile-"))
@@ -228,7 +228,7 @@ def run_dunning_benchmark(*, invoices: int, seed: int, render: bool) -> Iterator
     the consolidated messages (Jinja2, one per customer reminded)."""
 
     from rules.dunning import DunningPolicy, evaluate
-    from rules.policy import load_policy
+    from tasks.platform.policy import load_policy
     from tasks.remind.plan import plan_reminders
     from tools.bench_books import dunning_facts
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
-from rules.policy import PolicyError
 from tasks.platform.config import RULES_DIR, Settings
 from tasks.platform.crash import crash_point
+from tasks.platform.policy import PolicyError
 
 SUBJECTS = {
     "en": {0: "Upcoming payment: invoices falling due", "other": "Payment reminder: open invoices"},

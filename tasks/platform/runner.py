@@ -1,7 +1,7 @@
 """The stage runner: what every stage flow does around its own read -> decide -> publish.
 
 It owns the settings (the workspace), the business date (the one clock reading of a stage run), the
-stage's policy (loaded through `rules/policy.py`, with its version and the chosen profile), the hold
+stage's policy (loaded through `tasks/platform/policy.py`, with its version and the chosen profile), the hold
 on the ledger for the whole run, and the data problems, which end the run in a Failed state with one
 clear line instead of a traceback. A flow hands it a function of one `StageRun`; that function reads
 the ledger, decides and publishes, and returns the stage's summary.
@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rules.policy import STANDARD_PROFILE, load_policy
 from tasks.platform.config import Settings, load_settings
 from tasks.platform.ledger import hold_ledger
+from tasks.platform.policy import STANDARD_PROFILE, load_policy
 from tasks.platform.stage import conclude, data_errors, failed, resolve_as_of
 from tasks.platform.stages import Stage, stage
 

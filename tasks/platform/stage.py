@@ -38,10 +38,10 @@ class StageHalted(RuntimeError):
 
 def data_errors() -> tuple[type[Exception], ...]:
     """The problems that come from input or policy, reported as one clear line, never a traceback."""
-    from rules.policy import PolicyError
     from tasks.platform.contracts import ContractError
     from tasks.platform.ledger import LedgerBusy
     from tasks.platform.money import MoneyError
+    from tasks.platform.policy import PolicyError
     from tasks.platform.problems import InputRejected
 
     return (StageHalted, InputRejected, PolicyError, ContractError, MoneyError, LedgerBusy)

@@ -54,7 +54,7 @@ def apply_cash(
     decision scoring at least the policy's auto-apply score is applied; the rest become exceptions.
     `rejected` holds (payment, invoice) matches a person took back: they are never made again.
     `paired` holds the (payment, invoice) pairs the ledger already has an allocation for.
-    `policy` is the matching policy: the flow loads it through `rules.policy.load_policy`;
+    `policy` is the matching policy: the flow loads it through `tasks.platform.policy.load_policy`;
     `tasks.reconcile.policy.default_policy()` gives the standard one.
 
     Why rounds: a payment decided early in a round may have been doubtful only because an invoice

@@ -1,6 +1,6 @@
 """The standard matching policy, for callers that run cash application outside the flow.
 
-The reconcile flow loads its policy through `rules.policy.load_policy` (with the run's profile and
+The reconcile flow loads its policy through `tasks.platform.policy.load_policy` (with the run's profile and
 its version label) and passes it in; benchmarks and tests that want the shipped `rules/matching.yaml`
 call `default_policy()`, which loads it the same way when first called (never at import).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from rules.matching import MatchingPolicy
-from rules.policy import load_policy
+from tasks.platform.policy import load_policy
 
 
 @cache

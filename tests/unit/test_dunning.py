@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from rules.dunning import DunningFacts, DunningPolicy, evaluate
-from rules.policy import PolicyError, load_policy
+from tasks.platform.policy import PolicyError, load_policy
 from tasks.remind.plan import Dunning, dry_run_view, dunning_items, plan_reminders, reconcile_pending
 
 from .tables import table

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from rules.escalation import EscalationPolicy, evaluate, threshold_minor
-from rules.policy import PolicyError, load_policy
 from tasks.escalate.decide import Escalation, escalate
 from tasks.escalate.facts import exposure, ratings
+from tasks.platform.policy import PolicyError, load_policy
 
 from .tables import table
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from rules.policy import PolicyError
 from tasks.platform.config import Settings
 from tasks.platform.mail import (
     DeliveryDeferred,
@@ -22,6 +21,7 @@ from tasks.platform.mail import (
     make_mailer,
     render_reminder,
 )
+from tasks.platform.policy import PolicyError
 
 ITEMS = [
     {

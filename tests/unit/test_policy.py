@@ -9,8 +9,8 @@ import pytest
 
 from rules.dunning import DunningPolicy
 from rules.escalation import EscalationPolicy
-from rules.policy import PolicyError, load_policy
 from tasks.platform.config import RULES_DIR
+from tasks.platform.policy import PolicyError, load_policy
 
 
 @pytest.mark.parametrize(("name", "model"), [("dunning", DunningPolicy), ("escalation", EscalationPolicy)])

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from rules.policy import load_policy
 from rules.statements import StatementPolicy
 from tasks.ingest.bank.model import StatementRejected
 from tasks.ingest.bank.statements import integrity_problems, payments_rows, read_statements
 from tasks.ingest.model import RawSource, SourceRejected
+from tasks.platform.policy import load_policy
 
 
 def read_statement_source(path: Path) -> RawSource:

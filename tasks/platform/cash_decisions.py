@@ -45,55 +45,13 @@ def apply_manually(
     the payment's unapplied amount and the invoice's open amount.
     """
     by = _person(by)
-    payment = ledger.row("reconcile/manual_payment", payment_id=payment_id)
-    if payment is None:
-        raise DecisionRefused(f"payment {payment_id!r} does not exist")
-    invoice = ledger.row("reconcile/manual_invoice", invoice_id=invoice_id)
-    if invoice is None:
-        raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
+    payment, invoice = _payment_and_invoice(ledger, payment_id, invoice_id)
     currency = str(payment["currency"])
-    if invoice["currency"] != currency:
-        raise DecisionRefused(
-            f"payment {payment_id} is in {currency} but invoice {invoice_id} is in {invoice['currency']};"
-            " cash is applied only within one currency"
-        )
-    allocation_id = f"{payment_id}/{invoice_id}"
-    existing = ledger.row(
-        "reconcile/manual_allocation",
-        allocation_id=allocation_id,
-        payment_id=payment_id,
-        invoice_id=invoice_id,
-    )
-    if existing is not None:
-        raise DecisionRefused(
-            f"payment {payment_id} is already applied to invoice {invoice_id} (allocation"
-            f" {existing['allocation_id']}, {to_major_str(int(existing['amount_minor']), currency)} {currency});"
-            f" unapply it first: o2c unapply --allocation {existing['allocation_id']} --by NAME"
-        )
     unapplied = int(payment["unapplied_minor"])
     open_minor = int(invoice["open_minor"])
-    if amount_text is None:
-        if unapplied <= 0:
-            raise DecisionRefused(f"payment {payment_id} has no unapplied cash left")
-        if open_minor <= 0:
-            raise DecisionRefused(f"invoice {invoice_id} has nothing open")
-        amount = min(unapplied, open_minor)
-    else:
-        amount = _amount(amount_text, currency)
-        if amount > unapplied:
-            raise DecisionRefused(
-                f"--amount {to_major_str(amount, currency)} {currency} is more than the"
-                f" {to_major_str(unapplied, currency)} {currency} payment {payment_id} has unapplied;"
-                " never apply more than a payment has"
-            )
-        if amount > open_minor:
-            raise DecisionRefused(
-                f"--amount {to_major_str(amount, currency)} {currency} is more than the"
-                f" {to_major_str(open_minor, currency)} {currency} invoice {invoice_id} has open;"
-                " never apply more than an invoice owes"
-            )
+    amount = _amount_to_apply(amount_text, currency, unapplied, open_minor, payment_id, invoice_id)
     allocation = {
-        "allocation_id": allocation_id,
+        "allocation_id": f"{payment_id}/{invoice_id}",
         "payment_id": payment_id,
         "invoice_id": invoice_id,
         "amount_minor": amount,
@@ -123,6 +81,65 @@ def apply_manually(
         "payer_account_learned": learned or None,
         "customer_id": invoice["customer_id"],
     }
+
+
+def _payment_and_invoice(
+    ledger: Ledger, payment_id: str, invoice_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The payment and the invoice a person named, refused unless both exist, share a currency and
+    the payment is not applied to the invoice yet."""
+    payment = ledger.row("reconcile/manual_payment", payment_id=payment_id)
+    if payment is None:
+        raise DecisionRefused(f"payment {payment_id!r} does not exist")
+    invoice = ledger.row("reconcile/manual_invoice", invoice_id=invoice_id)
+    if invoice is None:
+        raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
+    currency = str(payment["currency"])
+    if invoice["currency"] != currency:
+        raise DecisionRefused(
+            f"payment {payment_id} is in {currency} but invoice {invoice_id} is in {invoice['currency']};"
+            " cash is applied only within one currency"
+        )
+    existing = ledger.row(
+        "reconcile/manual_allocation",
+        allocation_id=f"{payment_id}/{invoice_id}",
+        payment_id=payment_id,
+        invoice_id=invoice_id,
+    )
+    if existing is not None:
+        raise DecisionRefused(
+            f"payment {payment_id} is already applied to invoice {invoice_id} (allocation"
+            f" {existing['allocation_id']}, {to_major_str(int(existing['amount_minor']), currency)} {currency});"
+            f" unapply it first: o2c unapply --allocation {existing['allocation_id']} --by NAME"
+        )
+    return payment, invoice
+
+
+def _amount_to_apply(
+    amount_text: str | None, currency: str, unapplied: int, open_minor: int, payment_id: str, invoice_id: str
+) -> int:
+    """The minor units to apply: the amount typed, refused above what the payment has unapplied or
+    the invoice has open; none typed, the lesser of the two, refused when either is nothing."""
+    if amount_text is None:
+        if unapplied <= 0:
+            raise DecisionRefused(f"payment {payment_id} has no unapplied cash left")
+        if open_minor <= 0:
+            raise DecisionRefused(f"invoice {invoice_id} has nothing open")
+        return min(unapplied, open_minor)
+    amount = _amount(amount_text, currency)
+    if amount > unapplied:
+        raise DecisionRefused(
+            f"--amount {to_major_str(amount, currency)} {currency} is more than the"
+            f" {to_major_str(unapplied, currency)} {currency} payment {payment_id} has unapplied;"
+            " never apply more than a payment has"
+        )
+    if amount > open_minor:
+        raise DecisionRefused(
+            f"--amount {to_major_str(amount, currency)} {currency} is more than the"
+            f" {to_major_str(open_minor, currency)} {currency} invoice {invoice_id} has open;"
+            " never apply more than an invoice owes"
+        )
+    return amount
 
 
 def unapply(ledger: Ledger, allocation_id: str, by: str, run_id: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any
 
 from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
-from tasks.platform.ledger import open_ledger
+from tasks.platform.ledger import Ledger, open_ledger
 from tasks.platform.mail import DeliveryInDoubt, DeliveryRetryable, Mailer
 
 BATCH_SIZE = 100  # messages committed as `sending` together: the most a crash can leave in doubt
@@ -112,32 +112,12 @@ def deliver_pending(
     counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
     started = now()
     gap = 1.0 / settings.mail_rate_per_second if settings.mail_rate_per_second > 0 else 0.0
-    next_slot = clock()
+    pace = _Pace(clock, sleep, gap, clock())
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        in_doubt = ledger.query("outbox/in_doubt", entity=outbox.table)["message_id"].tolist()
-        reason = "found 'sending' after an interrupted delivery"
-        ledger.move_messages(
-            outbox.table,
-            [
-                {"message_id": m, "expected": "sending", "status": "unknown", "reason": reason}
-                for m in in_doubt
-            ],
-            run_id=run_id,
-            now=started,
-        )
-        counts["unknown"] = len(in_doubt)
+        counts["unknown"] = _mark_in_doubt(ledger, outbox, run_id, started)
         params: dict[str, Any] = {"now": started, **({"today": started.date()} if outbox.capped else {})}
         pending: list[dict[str, Any]] = ledger.query(outbox.pending, **params).to_dict("records")
-        sent_today: dict[str, int] = {}
-        ready = []
-        for message in pending:
-            if outbox.capped:
-                already = sent_today.setdefault(message["customer_id"], int(message["sent_today"]))
-                if already >= settings.mail_daily_cap:
-                    counts["held"] += 1
-                    continue
-                sent_today[message["customer_id"]] = already + 1
-            ready.append(message)
+        ready = _within_cap(pending, outbox, settings.mail_daily_cap, counts)
         for start in range(0, len(ready), BATCH_SIZE):
             batch = ready[start : start + BATCH_SIZE]
             sending = [
@@ -146,10 +126,7 @@ def deliver_pending(
             ledger.move_messages(outbox.table, sending, run_id=run_id, now=now())
             results = []
             for row in batch:
-                wait = next_slot - clock()
-                if wait > 0:
-                    sleep(wait)
-                next_slot = max(next_slot, clock()) + gap
+                pace.wait()
                 crash_point(f"{outbox.table}: a message is about to be handed to the mailer")
                 results.append((row, *_hand_over(mailer, outbox, row, settings.home)))
                 crash_point(f"{outbox.table}: the mailer took a message, its state not yet written")
@@ -164,6 +141,55 @@ def deliver_pending(
                 counts[move["status"]] += 1
             ledger.move_messages(outbox.table, moves, run_id=run_id, now=settled_at)
     return counts
+
+
+@dataclass
+class _Pace:
+    """At most one message per `gap` seconds of `clock`, waiting with `sleep`."""
+
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    gap: float
+    next_slot: float
+
+    def wait(self) -> None:
+        """Wait for the next slot and take it."""
+        wait = self.next_slot - self.clock()
+        if wait > 0:
+            self.sleep(wait)
+        self.next_slot = max(self.next_slot, self.clock()) + self.gap
+
+
+def _mark_in_doubt(ledger: Ledger, outbox: Outbox, run_id: str, started: datetime) -> int:
+    """Move the messages an interrupted delivery left `sending` to `unknown`; return how many."""
+    in_doubt = ledger.query("outbox/in_doubt", entity=outbox.table)["message_id"].tolist()
+    reason = "found 'sending' after an interrupted delivery"
+    ledger.move_messages(
+        outbox.table,
+        [{"message_id": m, "expected": "sending", "status": "unknown", "reason": reason} for m in in_doubt],
+        run_id=run_id,
+        now=started,
+    )
+    return len(in_doubt)
+
+
+def _within_cap(
+    pending: list[dict[str, Any]], outbox: Outbox, daily_cap: int, counts: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The due messages that may leave today: for a capped outbox, at most `daily_cap` per customer
+    counting those sent today already; each one held back is counted in `counts["held"]`."""
+    if not outbox.capped:
+        return list(pending)
+    sent_today: dict[str, int] = {}
+    ready = []
+    for message in pending:
+        already = sent_today.setdefault(message["customer_id"], int(message["sent_today"]))
+        if already >= daily_cap:
+            counts["held"] += 1
+            continue
+        sent_today[message["customer_id"]] = already + 1
+        ready.append(message)
+    return ready
 
 
 def settle(

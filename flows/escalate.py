@@ -17,8 +17,9 @@ from rules.escalation import EscalationPolicy
 from tasks.escalate import cases, records
 from tasks.escalate import decide as escalate
 from tasks.platform.artifacts import current_run_id, publish_table
-from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
+from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer

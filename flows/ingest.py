@@ -14,8 +14,8 @@ from tasks.ingest.canonical import batch_record, prepare_batch
 from tasks.ingest.model import IngestContext, RawSource
 from tasks.ingest.sources import inbox_files, read_sources
 from tasks.platform.artifacts import current_run_id
-from tasks.platform.checkpoint import load_contract
 from tasks.platform.config import load_settings
+from tasks.platform.contracts import load_contract
 from tasks.platform.evidence import Evidence, input_evidence
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.runner import StageRun, run_stage

@@ -14,8 +14,9 @@ from tasks.invoice import documents as documents_logic
 from tasks.invoice import mail as invoice_mail
 from tasks.invoice import subscriptions
 from tasks.platform.artifacts import current_run_id, publish_table
-from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
+from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import INVOICE_MAILS, deliver_pending

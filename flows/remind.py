@@ -12,8 +12,9 @@ from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
 from tasks.platform.artifacts import current_run_id, publish_table
-from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
+from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import deliver_pending

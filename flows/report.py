@@ -13,8 +13,9 @@ from prefect.cache_policies import NO_CACHE
 from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
 from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown
-from tasks.platform.checkpoint import load_contract, run_checkpoint
+from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
+from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.ledger import Publication, open_ledger

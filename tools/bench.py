@@ -95,7 +95,8 @@ def _start_platform() -> None:
     """Start Prefect's API and import Great Expectations once, so stage figures measure stage work."""
     from prefect.client.orchestration import get_client
 
-    from tasks.platform.checkpoint import load_contract, run_checkpoint
+    from tasks.platform.checkpoint import run_checkpoint
+    from tasks.platform.contracts import load_contract
 
     with get_client(sync_client=True) as client:
         client.api_healthcheck()

@@ -18,7 +18,8 @@ import pandas as pd
 
 from tasks.ingest.model import IngestContext, Mapping, Part, RawSource
 from tasks.ingest.rows import conflicts_with_ledger, parse_rows
-from tasks.platform.checkpoint import CheckpointResult, Contract, load_contract, run_checkpoint
+from tasks.platform.checkpoint import CheckpointResult, run_checkpoint
+from tasks.platform.contracts import Contract, load_contract
 
 
 @dataclass

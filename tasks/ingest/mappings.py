@@ -18,8 +18,8 @@ import yaml
 from pydantic import ValidationError
 
 from tasks.ingest.model import Mapping, SourceRejected
-from tasks.platform.checkpoint import load_contract
 from tasks.platform.config import CONTRACTS_DIR, PROJECT_ROOT
+from tasks.platform.contracts import load_contract
 
 MAX_MAPPING_BYTES = 256 * 1024  # a mapping is a page of YAML
 # Where a mapping named on the command line (or a run's parameters) may lie, besides the workspace.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from tasks.platform.checkpoint import load_contract
+from tasks.platform.contracts import load_contract
 from tasks.platform.money import CURRENCY_EXPONENTS
 from tasks.platform.problems import InputRejected
 

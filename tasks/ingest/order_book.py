@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.ingest.model import Mapping, RawSource, SourceRejected
-from tasks.platform.checkpoint import load_contract
+from tasks.platform.contracts import load_contract
 
 
 def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerprint: str) -> list[RawSource]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tasks.ingest.model import IngestContext
 from tasks.platform import parse
-from tasks.platform.checkpoint import Contract
+from tasks.platform.contracts import Contract
 from tasks.platform.terms import TermsError, parse_terms
 
 

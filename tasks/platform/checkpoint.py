@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.platform.contracts import Contract, ContractError, load_contract
+from tasks.platform.contracts import Contract
 from tasks.platform.expectations import (
     compile_suite,
     quiet_great_expectations,
@@ -29,9 +29,6 @@ from tasks.platform.parse import shown
 __all__ = [
     "HALT_LINES",
     "CheckpointResult",
-    "Contract",
-    "ContractError",
-    "load_contract",
     "run_checkpoint",
 ]
 

@@ -60,7 +60,8 @@ NEW_FILES = {
 
         from flows.hooks import o2c_flow
         from tasks.platform.artifacts import current_run_id
-        from tasks.platform.checkpoint import load_contract, run_checkpoint
+        from tasks.platform.checkpoint import run_checkpoint
+        from tasks.platform.contracts import load_contract
         from tasks.platform.ledger import Publication, open_ledger
         from tasks.platform.runner import StageRun, run_stage
         from tasks.platform.stage import finish

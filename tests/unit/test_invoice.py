@@ -248,7 +248,8 @@ def test_the_completeness_control_balances_orders_in_with_invoiced_and_skipped()
 
 
 def test_the_completeness_checkpoint_halts_when_an_order_is_lost() -> None:
-    from tasks.platform.checkpoint import load_contract, run_checkpoint
+    from tasks.platform.checkpoint import run_checkpoint
+    from tasks.platform.contracts import load_contract
 
     lost = table("""
         | currency | orders_in | amount_in_minor | orders_out | amount_out_minor |

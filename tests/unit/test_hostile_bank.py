@@ -8,17 +8,12 @@ closing balance or mid-`:61:`, BAI2 without its trailers or mid-record), garbled
 currencies, impossible dates, empty files and binary junk under each suffix. `REASONS` gives the
 part of the refusal each case must show; a file added to the folder must be added there too.
 
-Three of the cases also go through the real command line (`o2c ingest`, then `o2c status --json`),
-which is slow (a Prefect flow run per file), so they are marked `integration`.
+Three of the cases also go through the real command line, as integration tests
+(`tests/integration/test_hostile_bank_cli.py`): a unit test starts no Prefect server.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -117,45 +112,3 @@ def test_a_hostile_file_is_refused_in_one_line_naming_it(
 
 
 # --- the same through the command line -------------------------------------------------------------
-
-CLI_CASES = ["camt_xxe_file_passwd.xml", "mt940_cut_mid_61.sta", "bai2_no_trailers.bai"]
-
-
-@pytest.fixture(scope="module")
-def prefect_api_url() -> Iterator[str]:
-    """The Prefect API the command's flow run reports to: the one already running, else a test server."""
-    from prefect.settings import PREFECT_API_URL
-
-    running = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
-    if running:
-        yield str(running)
-        return
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield str(PREFECT_API_URL.value())
-
-
-def _o2c(*args: str, api_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PREFECT_API_URL": api_url, "DO_NOT_TRACK": "1"}
-    command = Path(sys.executable).with_name("o2c")
-    return subprocess.run(
-        [str(command), *args], env=env, capture_output=True, text=True, cwd=PROJECT, timeout=300
-    )
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("name", CLI_CASES)
-def test_o2c_ingest_refuses_a_hostile_file_in_one_line(
-    name: str, tmp_path: Path, prefect_api_url: str
-) -> None:
-    home = tmp_path / "home"
-    done = _o2c("ingest", str(CORPUS / name), "--home", str(home), api_url=prefect_api_url)
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr  # no log lines of the library or of Prefect beside it
-    assert lines[0].startswith(f"error: {name}: ") and REASONS[name] in lines[0], lines[0]
-    assert "Traceback" not in done.stderr + done.stdout
-    status = _o2c("status", "--json", "--home", str(home), api_url=prefect_api_url)
-    assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["tables"]["payments"] == 0

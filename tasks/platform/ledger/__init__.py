@@ -11,7 +11,7 @@ lock), `connection` (opening and migrating the file, the only `duckdb.connect`),
 `Ledger`, composed of `reads`, `publish`, `delivery_states` and `cash_decisions`).
 """
 
-from tasks.platform.ledger.connection import open_ledger
+from tasks.platform.ledger.connection import memory_ledger, open_ledger
 from tasks.platform.ledger.core import Ledger
 from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
 from tasks.platform.ledger.publish import Publication
@@ -26,5 +26,6 @@ __all__ = [
     "Publication",
     "hold_ledger",
     "load_sql",
+    "memory_ledger",
     "open_ledger",
 ]

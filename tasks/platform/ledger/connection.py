@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from tasks.platform.config import SQL_DIR
 from tasks.platform.ledger.core import Ledger
 from tasks.platform.ledger.lock import writer_lock
-from tasks.platform.ledger.tables import now
+from tasks.platform.ledger.tables import known_table, now
 
 
 @contextmanager
@@ -38,7 +39,44 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
             con.close()
 
 
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+@contextmanager
+def memory_ledger(tables: dict[str, pd.DataFrame] | None = None) -> Iterator[Ledger]:
+    """A ledger in memory, migrated to the newest schema, holding these literal tables' rows (no
+    file, no lock): for a test of a query or of a read-decide step on a few rows. Each frame's
+    columns must be columns of its table; a required text or number column it leaves out is filled
+    with `-` or 0 (the run id, a batch id), every other column it leaves out takes its default."""
+    con = _connect(":memory:")
+    try:
+        _migrate(con)
+        for name, frame in (tables or {}).items():
+            _insert_literal(con, known_table(name), frame)
+        con.execute("set lock_configuration = true")
+        yield Ledger(con)
+    finally:
+        con.close()
+
+
+NEUTRAL = {"VARCHAR": "'-'", "INTEGER": "0", "BIGINT": "0", "DOUBLE": "0", "BOOLEAN": "false"}
+
+
+def _insert_literal(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    required = con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_name = ? and is_nullable = 'NO' and column_default is null",
+        [table],
+    ).fetchall()
+    filled = {c: NEUTRAL[kind] for c, kind in required if c not in frame.columns and kind in NEUTRAL}
+    given = [f'"{c}"' for c in frame.columns]
+    con.register("literal_rows", frame)
+    try:
+        columns = ", ".join([*given, *(f'"{c}"' for c in filled)])
+        values = ", ".join([*given, *filled.values()])
+        con.execute(f"insert into {table} ({columns}) select {values} from literal_rows")
+    finally:
+        con.unregister("literal_rows")
+
+
+def _connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     """The ledger file opened with DuckDB's own access to files, the network and extensions off:
     SQL can read and write the ledger and nothing else. Whatever a stage must read (an input file,
     a frame) the code hands to DuckDB itself; a text that reached SQL cannot open a file. The

@@ -8,11 +8,11 @@ mark-sent`).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from cli.common import AsJson, By, Home, as_date, deciding, echo_json, reading
+from cli.common import AsJson, By, Home, as_date, deciding, reading, show_rows
 from tasks.platform.config import load_settings
 
 case_app = typer.Typer(no_args_is_help=True, help="Open, resolve and list disputes, deductions and promises.")
@@ -163,17 +163,15 @@ def case_list(
     settings = load_settings(home)
     with reading(settings) as ledger:
         shown = listing.cases(ledger, status=status, kind=kind)
-    if as_json:
-        echo_json(shown)
-        return
-    if not shown:
-        typer.echo("no cases")
-    for r in shown:
-        due_text = f" due {r['due_on']}" if r["due_on"] else ""
-        typer.echo(
-            f"{r['case_id']}  {r['kind']:<9} {r['customer_id']:<10} {','.join(r['invoices']) or '(customer)'}"
-            f"  {r['amount']:>12} {r['currency']}  {r['reason_code']}  {r['status']}{due_text}  owner {r['owner']}"
-        )
+    show_rows(shown, as_json, _case_line, "no cases")
+
+
+def _case_line(r: dict[str, Any]) -> str:
+    due_text = f" due {r['due_on']}" if r["due_on"] else ""
+    return (
+        f"{r['case_id']}  {r['kind']:<9} {r['customer_id']:<10} {','.join(r['invoices']) or '(customer)'}"
+        f"  {r['amount']:>12} {r['currency']}  {r['reason_code']}  {r['status']}{due_text}  owner {r['owner']}"
+    )
 
 
 @hold_app.command("place")
@@ -280,17 +278,15 @@ def writeoff_list(as_json: AsJson = False, home: Home = None) -> None:
     settings = load_settings(home)
     with reading(settings) as ledger:
         shown = listing.writeoffs(ledger)
-    if as_json:
-        echo_json(shown)
-        return
-    if not shown:
-        typer.echo("no write-offs")
-    for r in shown:
-        decided = f", {r['status']} by {r['decided_by']}" if r["decided_by"] else ""
-        typer.echo(
-            f"{r['write_off_id']}  {r['invoice_id']}  {r['amount']:>12} {r['currency']}  {r['status']:<8}"
-            f"  proposed by {r['proposed_by']}{decided}: {r['reason']}"
-        )
+    show_rows(shown, as_json, _writeoff_line, "no write-offs")
+
+
+def _writeoff_line(r: dict[str, Any]) -> str:
+    decided = f", {r['status']} by {r['decided_by']}" if r["decided_by"] else ""
+    return (
+        f"{r['write_off_id']}  {r['invoice_id']}  {r['amount']:>12} {r['currency']}  {r['status']:<8}"
+        f"  proposed by {r['proposed_by']}{decided}: {r['reason']}"
+    )
 
 
 @outbox_app.command("list")
@@ -311,16 +307,15 @@ def outbox_list(
 
     with deciding(home) as (ledger, _settings, _run_id):
         shown = outbox_decisions.attention_list(ledger, status=status, kind=kind)
-    if as_json:
-        echo_json(shown)
-        return
-    if not shown:
-        typer.echo("no messages need attention" if status is None else f"no messages {status}")
-    for r in shown:
-        typer.echo(
-            f"{r['message_id']}  {r['kind']:<10} {r['recipient'] or '(no address)'}  {r['status']:<8}"
-            f"  attempts {r['attempts']}  next {r['next_attempt_at'] or '-'}  {r['reason'] or ''}"
-        )
+    empty = "no messages need attention" if status is None else f"no messages {status}"
+    show_rows(shown, as_json, _message_line, empty)
+
+
+def _message_line(r: dict[str, Any]) -> str:
+    return (
+        f"{r['message_id']}  {r['kind']:<10} {r['recipient'] or '(no address)'}  {r['status']:<8}"
+        f"  attempts {r['attempts']}  next {r['next_attempt_at'] or '-'}  {r['reason'] or ''}"
+    )
 
 
 @outbox_app.command("retry")

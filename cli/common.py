@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -105,6 +105,19 @@ def show(value: Any, as_json: bool) -> None:
 def echo_json(value: Any) -> None:
     """Print a list or document of plain values as indented JSON."""
     typer.echo(json.dumps(value, indent=2))
+
+
+def show_rows(
+    rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str], empty: str | None = None
+) -> None:
+    """A register as JSON (`--json`), else one line a row, or `empty` when there is none."""
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows and empty:
+        typer.echo(empty)
+    for row in rows:
+        typer.echo(line(row))
 
 
 @contextmanager

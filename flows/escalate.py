@@ -48,7 +48,10 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
 def settle_promises(settings: Settings, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kept or broken: each open promise against the cash applied to what it covers."""
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        promises, cash = ledger.query("cases/open_promises"), ledger.query("cases/promise_cash")
+        promises, cash = (
+            ledger.query("escalate/cases/open_promises"),
+            ledger.query("escalate/cases/promise_cash"),
+        )
         broken_before = ledger.query("escalate/broken_promises", as_of=as_of)
     outcomes = cases.promise_outcomes(promises, cash, as_of)
     return outcomes, cases.broken_counts(broken_before, outcomes, promises)

@@ -52,7 +52,9 @@ def _notify(flow: Any, flow_run: Any, state: Any) -> None:
         stage = flow.name
         try:
             with open_ledger(settings.ledger_path, lock_timeout=30) as ledger:
-                unchanged = stage_outcome(ledger.row("audit/run", run_id=str(flow_run.id)), str(flow_run.id))
+                unchanged = stage_outcome(
+                    ledger.row("report/audit/run", run_id=str(flow_run.id)), str(flow_run.id)
+                )
         except LedgerBusy:
             unchanged = "unknown: the ledger was busy when this notice was written; see `o2c audit runs`."
     from tasks.platform.artifacts import started_by_of

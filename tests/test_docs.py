@@ -111,6 +111,7 @@ def test_every_stage_and_export_is_documented() -> None:
     docs = _docs_text()
     for stage in STAGES:
         assert f"`{stage}`" in docs, f"stage {stage} is not named in docs/"
+    assert "worklist" in EXPORTS and "allocations" in EXPORTS, EXPORTS  # the exports were found at all
     for name in EXPORTS:
         assert f"`{name}`" in docs, f"export {name} is not named in docs/"
 

@@ -46,7 +46,7 @@ def open_case(
         raise DecisionRefused(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if not (reason_code or "").strip():
         raise DecisionRefused("--reason needs a reason code (as pricing, quality, not_received)")
-    customer = ledger.row("cases/customer", customer_id=customer_id)
+    customer = ledger.row("escalate/cases/customer", customer_id=customer_id)
     if customer is None:
         raise DecisionRefused(f"customer {customer_id!r} does not exist")
     ids = sorted(set(invoice_ids))
@@ -60,7 +60,7 @@ def open_case(
         raise DecisionRefused("a promise needs --due, the day the customer promised to pay by")
     if due_on is not None and due_on < today:
         raise DecisionRefused(f"--due {due_on.isoformat()} is before today ({today.isoformat()})")
-    case_id = str(ledger.scalar("cases/next_id"))
+    case_id = str(ledger.scalar("escalate/cases/next_id"))
     row = {
         "case_id": case_id,
         "kind": kind,
@@ -75,14 +75,16 @@ def open_case(
         "due_on": due_on,
         "run_id": run_id,
     }
-    ledger.decide([("cases/insert", row)], [_audit_of(run_id, case_id, "open", None, row | {"by": by})])
+    ledger.decide(
+        [("escalate/cases/insert", row)], [_audit_of(run_id, case_id, "open", None, row | {"by": by})]
+    )
     return row
 
 
 def _case_currency(ledger: Ledger, customer_id: str, ids: list[str]) -> str:
     """The one currency of the invoices a case names, refused unless they all exist and are the
     customer's."""
-    found = ledger.query("cases/invoices", ids=ids).set_index("invoice_id")
+    found = ledger.query("escalate/cases/invoices", ids=ids).set_index("invoice_id")
     missing = [i for i in ids if i not in found.index]
     if missing:
         raise DecisionRefused(f"invoice(s) {', '.join(missing)} do not exist")
@@ -111,7 +113,7 @@ def resolve_case(
     with `credit_text` (major units) issues a credit note against its one invoice. Returns the
     closed case, with the credit note's id where one was issued."""
     by = person(by)
-    case = ledger.row("cases/one", case_id=case_id)
+    case = ledger.row("escalate/cases/one", case_id=case_id)
     if case is None:
         raise DecisionRefused(f"case {case_id!r} does not exist")
     if case["status"] != "open":
@@ -141,11 +143,11 @@ def resolve_case(
         "resolution": (note or "").strip() or None,
         "credit_note_id": credit_note_id,
     }
-    steps.insert(0, ("cases/close", closing))
+    steps.insert(0, ("escalate/cases/close", closing))
     done = ledger.decide(
         steps,
         [_audit_of(run_id, case_id, status, {"status": "open"}, closing)],
-        guard="cases/close",
+        guard="escalate/cases/close",
     )
     if not done:
         raise DecisionRefused(f"case {case_id} was closed by someone else meanwhile")
@@ -163,7 +165,7 @@ def _credit_note(
 ) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
     """The credit note a dispute resolved in the customer's favour issues on its invoice: its id,
     numbered in the invoice's `<series>-CN`, and the ledger statements that book it."""
-    invoice = ledger.row("cases/invoice", invoice_id=invoice_id)
+    invoice = ledger.row("escalate/cases/invoice", invoice_id=invoice_id)
     if invoice is None:
         raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
     currency = str(invoice["currency"])
@@ -175,7 +177,7 @@ def _credit_note(
             f" ({to_major_str(max(open_minor, 0), currency)} {currency})"
         )
     cn_series = f"{invoice['legal_entity'] or series}-CN"
-    number = int(ledger.scalar("cases/sequence", series=cn_series, year=today.year)) + 1
+    number = int(ledger.scalar("escalate/cases/sequence", series=cn_series, year=today.year)) + 1
     note_id = f"{cn_series}-{today.year}-{number:06d}"
     reason = f"case {case['case_id']}: dispute {case['reason_code']} resolved"
     base = {"currency": currency, "run_id": run_id}
@@ -183,7 +185,7 @@ def _credit_note(
         *_credit_note_document(note_id, invoice, invoice_id, gross, reason, base, today),
         *_credit_note_settlement(note_id, invoice_id, gross, base, today),
         (
-            "cases/sequence_set",
+            "escalate/cases/sequence_set",
             {"series": cn_series, "year": today.year, "last_number": number, "run_id": run_id},
         ),
     ]
@@ -202,7 +204,7 @@ def _credit_note_document(
     net, tax = split_gross(gross, invoice.get("net_minor"), invoice.get("tax_minor"))
     return [
         (
-            "cases/credit_note_insert",
+            "escalate/cases/credit_note_insert",
             base
             | {
                 "invoice_id": note_id,
@@ -216,7 +218,7 @@ def _credit_note_document(
             },
         ),
         (
-            "cases/credit_note_line",
+            "escalate/cases/credit_note_line",
             base
             | {
                 "invoice_id": note_id,
@@ -236,7 +238,7 @@ def _credit_note_settlement(
     """The two adjustments that take the credit off the invoice and settle the credit note."""
     return [
         (
-            "cases/credit_note_adjustment",
+            "escalate/cases/credit_note_adjustment",
             base
             | {
                 "adjustment_id": f"{note_id}/{invoice_id}",
@@ -247,7 +249,7 @@ def _credit_note_settlement(
             },
         ),
         (
-            "cases/credit_note_adjustment",
+            "escalate/cases/credit_note_adjustment",
             base
             | {
                 "adjustment_id": f"{note_id}/applied",
@@ -345,7 +347,7 @@ def outcome_updates(outcomes: pd.DataFrame, run_id: str, now: datetime) -> list[
             "credit_note_id": None,
         }
         audit = _audit_of(run_id, str(row.case_id), str(row.status), {"status": "open"}, closing)
-        updates += [("cases/close", closing), ("cases/audit", audit | {"created_at": now})]
+        updates += [("escalate/cases/close", closing), ("escalate/cases/audit", audit | {"created_at": now})]
     return updates
 
 

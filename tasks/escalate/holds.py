@@ -26,12 +26,12 @@ def place(
 ) -> dict[str, Any]:
     """Put a customer on credit hold by hand; return the hold."""
     by, reason = _said(by, "--by (who decides)"), _said(reason, "--reason (why)")
-    customer = ledger.row("holds/customer", customer_id=customer_id)
+    customer = ledger.row("escalate/holds/customer", customer_id=customer_id)
     if customer is None:
         raise DecisionRefused(f"customer {customer_id!r} does not exist")
     if int(customer["active"]):
         raise DecisionRefused(f"customer {customer_id} is already on credit hold")
-    hold_id = str(ledger.scalar("holds/next_id"))
+    hold_id = str(ledger.scalar("escalate/holds/next_id"))
     hold: dict[str, Any] = {
         "hold_id": hold_id,
         "customer_id": customer_id,
@@ -40,7 +40,7 @@ def place(
         "reason": reason,
         "run_id": run_id,
     }
-    ledger.decide([("holds/place", hold)], [_audit_of(run_id, hold_id, "place", None, hold)])
+    ledger.decide([("escalate/holds/place", hold)], [_audit_of(run_id, hold_id, "place", None, hold)])
     return hold
 
 
@@ -50,11 +50,11 @@ def release(
     """Release a hold (by its id) or every hold in force on a customer (by the customer's id), with
     the reason; return the holds released."""
     by, reason = _said(by, "--by (who decides)"), _said(reason, "--reason (why the hold may go)")
-    active = ledger.query("holds/active_of", hold_id=target, customer_id=target).to_dict("records")
+    active = ledger.query("escalate/holds/active_of", hold_id=target, customer_id=target).to_dict("records")
     if not active:
         raise DecisionRefused(f"no credit hold in force for {target!r}")
     steps = [
-        ("holds/release", {"hold_id": h["hold_id"], "today": today, "by": by, "reason": reason})
+        ("escalate/holds/release", {"hold_id": h["hold_id"], "today": today, "by": by, "reason": reason})
         for h in active
     ]
     audits = [

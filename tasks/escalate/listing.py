@@ -14,7 +14,7 @@ from tasks.platform.presentation import day_text
 
 def cases(ledger: Ledger, *, status: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
     """Cases, open ones first by due date, of one status and one kind (None: any)."""
-    rows = ledger.query("cases/list").to_dict("records")
+    rows = ledger.query("escalate/cases/list").to_dict("records")
     return [
         {
             "case_id": r["case_id"],
@@ -42,7 +42,7 @@ def cases(ledger: Ledger, *, status: str | None = None, kind: str | None = None)
 def writeoffs(ledger: Ledger) -> list[dict[str, Any]]:
     """Every write-off, newest first: amount, invoice, status, who proposed and who decided, and
     what is open on the invoice now."""
-    rows = ledger.query("writeoffs/list").to_dict("records")
+    rows = ledger.query("escalate/writeoffs/list").to_dict("records")
     return [
         {
             "write_off_id": r["write_off_id"],

@@ -36,7 +36,7 @@ def propose(
     by = person(by)
     if not (reason or "").strip():
         raise DecisionRefused("--reason must say why the amount is written off")
-    invoice = ledger.row("writeoffs/invoice", invoice_id=invoice_id)
+    invoice = ledger.row("escalate/writeoffs/invoice", invoice_id=invoice_id)
     if invoice is None:
         raise DecisionRefused(f"invoice {invoice_id!r} does not exist")
     currency = str(invoice["currency"])
@@ -49,7 +49,7 @@ def propose(
             f"invoice {invoice_id} has {to_major_str(max(free, 0), currency)} {currency} open and not already"
             f" proposed for write-off; {to_major_str(amount, currency)} {currency} is more"
         )
-    write_off_id = str(ledger.scalar("writeoffs/next_id"))
+    write_off_id = str(ledger.scalar("escalate/writeoffs/next_id"))
     row = {
         "write_off_id": write_off_id,
         "invoice_id": invoice_id,
@@ -63,7 +63,7 @@ def propose(
         "run_id": run_id,
     }
     ledger.decide(
-        [("writeoffs/insert", row)],
+        [("escalate/writeoffs/insert", row)],
         [_audit_of(run_id, write_off_id, "propose", None, {**row, "now": str(row["now"])})],
     )
     return row
@@ -83,7 +83,7 @@ def decide(
 ) -> dict[str, Any]:
     """Approve (and book) or reject a proposal as `by`; return the decided write-off."""
     by = person(by)
-    current = ledger.row("writeoffs/one", write_off_id=write_off_id)
+    current = ledger.row("escalate/writeoffs/one", write_off_id=write_off_id)
     if current is None:
         raise DecisionRefused(f"write-off {write_off_id!r} does not exist")
     if current["status"] != "proposed":
@@ -96,11 +96,11 @@ def decide(
         raise DecisionRefused("a rejection needs --reason")
     status = "approved" if approve else "rejected"
     params = {"write_off_id": write_off_id, "status": status, "decided_by": by, "now": _now(), "note": note}
-    steps = [("writeoffs/decide", params)]
+    steps = [("escalate/writeoffs/decide", params)]
     if approve:
         steps.append(
             (
-                "writeoffs/book",
+                "escalate/writeoffs/book",
                 {
                     "write_off_id": write_off_id,
                     "rule_version": rule_version,
@@ -120,7 +120,7 @@ def decide(
                 {"status": status, "by": by, "note": note},
             )
         ],
-        guard="writeoffs/decide",
+        guard="escalate/writeoffs/decide",
     )
     return {**current, "status": status, "decided_by": by}
 

@@ -30,12 +30,12 @@ def summarise(ledger: Ledger, path: Path, sources: dict[str, RawSource]) -> dict
     batches (`file_summary.summarise`)."""
     batch = {d: f"{d}:{s.fingerprint[:24]}" for d, s in sources.items()}
     loaded = ledger.query(
-        "summary/loaded",
+        "ingest/summary/loaded",
         customers_batch=batch.get("customers", ""),
         orders_batch=batch.get("orders", ""),
         lines_batch=batch["order_lines"],
     )
-    quarantined = ledger.query("summary/quarantined", source=str(path))
+    quarantined = ledger.query("ingest/summary/quarantined", source=str(path))
     lines = sources["order_lines"]
     return file_summary.summarise(
         lines.rows, lines.first_row_number, {d: len(s.rows) for d, s in sources.items()}, quarantined, loaded

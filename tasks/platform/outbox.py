@@ -162,7 +162,7 @@ class _Pace:
 
 def _mark_in_doubt(ledger: Ledger, outbox: Outbox, run_id: str, started: datetime) -> int:
     """Move the messages an interrupted delivery left `sending` to `unknown`; return how many."""
-    in_doubt = ledger.query("outbox/in_doubt", entity=outbox.table)["message_id"].tolist()
+    in_doubt = ledger.query("platform/outbox/in_doubt", entity=outbox.table)["message_id"].tolist()
     reason = "found 'sending' after an interrupted delivery"
     ledger.move_messages(
         outbox.table,

@@ -33,7 +33,9 @@ def needing_attention(
         raise DecisionRefused(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
     if kind is not None and kind not in KINDS:
         raise DecisionRefused(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    rows: list[dict[str, Any]] = ledger.query("outbox/list", status=status, kind=kind).to_dict("records")
+    rows: list[dict[str, Any]] = ledger.query("platform/outbox/list", status=status, kind=kind).to_dict(
+        "records"
+    )
     return rows
 
 
@@ -110,7 +112,9 @@ def stage_of(message: dict[str, Any]) -> str:
 
 
 def _message(ledger: Ledger, message_id: str) -> dict[str, Any]:
-    found: list[dict[str, Any]] = ledger.query("outbox/one", message_id=message_id).to_dict("records")
+    found: list[dict[str, Any]] = ledger.query("platform/outbox/one", message_id=message_id).to_dict(
+        "records"
+    )
     if not found:
         raise DecisionRefused(f"no outbox message {message_id!r}")
     if len(found) > 1:  # ids carry their kind's prefix (R-, MAIL-, OWN-, RPT-): never expected

@@ -20,7 +20,7 @@ from tasks.report import audit_pack
 def runs_since(ledger: Ledger, since: date) -> list[dict[str, Any]]:
     """Every stage run finished on or after `since`: stage, business date, who or what started it,
     outcome, counts, the rule version and the contracts it used."""
-    rows = ledger.query("audit/runs", since=since).to_dict("records")
+    rows = ledger.query("report/audit/runs", since=since).to_dict("records")
     return [
         {
             "run_id": r["run_id"],
@@ -39,7 +39,7 @@ def runs_since(ledger: Ledger, since: date) -> list[dict[str, Any]]:
 
 def run_changes(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
     """The audit-log rows one run wrote, as the ledger holds them."""
-    rows: list[dict[str, Any]] = ledger.query("audit/changes", run_id=run_id).to_dict("records")
+    rows: list[dict[str, Any]] = ledger.query("report/audit/changes", run_id=run_id).to_dict("records")
     return rows
 
 
@@ -53,30 +53,30 @@ def changes_shown(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
 
 def run_outcome(ledger: Ledger, run_id: str) -> dict[str, Any]:
     """A run's outcome and counts as its stage record has them (None and {} where there is none)."""
-    record = ledger.row("audit/run", run_id=run_id) or {}
+    record = ledger.row("report/audit/run", run_id=run_id) or {}
     return {"outcome": record.get("outcome"), "counts": json.loads(record.get("counts") or "{}")}
 
 
 def pack_inputs(ledger: Ledger, run_id: str) -> audit_pack.PackInputs | None:
     """What the ledger holds of one run for its evidence pack, with the history up to it and the
     evidence files that history names; None when the ledger has no such run."""
-    runs = ledger.query("audit/run_rows", run_id=run_id)
+    runs = ledger.query("report/audit/run_rows", run_id=run_id)
     if runs.empty:
         return None
     until = runs["finished_at"].max()
-    history = ledger.query("audit/history", until=until)
+    history = ledger.query("report/audit/history", until=until)
     inputs = ledger.query(
-        "audit/inputs", run_id=run_id, ingest=bool((runs["stage"] == "ingest").any()), until=until
+        "report/audit/inputs", run_id=run_id, ingest=bool((runs["stage"] == "ingest").any()), until=until
     )
     return audit_pack.PackInputs(
         run_id=run_id,
         runs=runs,
         inputs=inputs,
-        checkpoints=ledger.query("audit/checkpoints", run_id=run_id),
-        changes=ledger.query("audit/changes", run_id=run_id),
-        quarantine=ledger.query("audit/quarantine", run_id=run_id),
+        checkpoints=ledger.query("report/audit/checkpoints", run_id=run_id),
+        changes=ledger.query("report/audit/changes", run_id=run_id),
+        quarantine=ledger.query("report/audit/quarantine", run_id=run_id),
         history=history,
-        manual=ledger.query("audit/manual_decisions", until=until),
+        manual=ledger.query("report/audit/manual_decisions", until=until),
         blobs=ledger.evidence_blobs(audit_pack.referenced_shas(history)),
     )
 

@@ -1,6 +1,6 @@
 """Exports: ledger views as CSV or XLSX, amounts in major units.
 
-Every export is a SQL file in `sql/export/`; columns ending in `_minor` are written as decimal
+Every export is a SQL file in `sql/report/export/`; columns ending in `_minor` are written as decimal
 strings in their row's currency and lose the suffix (`amount_minor` -> `amount`). Text that a
 spreadsheet would run as a formula (a cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage
 return) is neutralised with a leading `'`; numbers, negative amounts among them, stay numbers.
@@ -18,7 +18,7 @@ import pandas as pd
 from tasks.platform.config import SQL_DIR
 from tasks.platform.money import to_major_str
 
-EXPORTS = tuple(sorted(p.stem for p in (SQL_DIR / "export").glob("*.sql")))
+EXPORTS = tuple(sorted(p.stem for p in (SQL_DIR / "report" / "export").glob("*.sql")))
 
 
 def to_major_units(frame: pd.DataFrame) -> pd.DataFrame:

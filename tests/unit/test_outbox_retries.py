@@ -164,7 +164,7 @@ def queue(settings: Settings, outbox: Outbox, *recipients: str) -> list[str]:
 
 def state(settings: Settings, outbox: Outbox, message_id: str) -> dict[str, Any]:
     with open_ledger(settings.ledger_path) as ledger:
-        row = ledger.row("outbox/one", message_id=message_id)
+        row = ledger.row("platform/outbox/one", message_id=message_id)
     assert row is not None
     return row
 
@@ -449,7 +449,7 @@ def test_older_failures_are_kept_failed_but_those_that_passed_may_be_queued_agai
         )
     con.close()
     with open_ledger(path) as ledger:
-        rows = ledger.query("outbox/list", status="failed", kind=None).set_index("message_id")
+        rows = ledger.query("platform/outbox/list", status="failed", kind=None).set_index("message_id")
         assert rows.loc["R-1", "failure"] == "transient" and rows.loc["R-2", "failure"] == "permanent"
         assert rows.loc["R-1", "status"] == "failed" and int(rows.loc["R-1", "transient_failures"]) == 0
         outbox_decisions.retry(ledger, "R-1", "ann", run_id="cli:4", now=T0)

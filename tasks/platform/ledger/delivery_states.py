@@ -105,8 +105,8 @@ class DeliveryStates(LedgerBase):
         try:
             audit = {"run_id": run_id, "stage": stage or sender, "entity": table, "decided_by": decided_by}
             # the audit log keeps the real time, whatever clock a run is given
-            self.con.execute(sql("outbox/audit_moves"), {**audit, "created_at": wall_clock()})
-            moved = self.con.execute(sql("outbox/move"), {"now": now}).fetchone()
+            self.con.execute(sql("platform/outbox/audit_moves"), {**audit, "created_at": wall_clock()})
+            moved = self.con.execute(sql("platform/outbox/move"), {"now": now}).fetchone()
             self._commit(f"{table}: delivery states")
         except BaseException:
             self.con.rollback()

@@ -1,7 +1,7 @@
 -- Outbox messages to their new delivery states, each only if it is still in the state the move
 -- expects (`expected`): a message `sending` counts one more attempt, one `sent` its time (a message
 -- a person marks sent: when it was last handed over), one `retrying` its next attempt. `{table}`
--- and `{key}` as in outbox/audit_moves.sql. Returns how many messages moved.
+-- and `{key}` as in platform/outbox/audit_moves.sql. Returns how many messages moved.
 update {table} as t
 set status = m.status,
     status_reason = m.reason,

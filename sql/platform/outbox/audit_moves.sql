@@ -1,4 +1,4 @@
--- One audit row per outbox message that moves to a new delivery state (see outbox/move.sql), written
+-- One audit row per outbox message that moves to a new delivery state (see platform/outbox/move.sql), written
 -- before the move so that `before` is the state it leaves; `after` names the next attempt of a
 -- message `retrying` and who decided a person's move. `{table}` and `{key}` are an outbox table and
 -- its key column, put in by the code from its fixed list (tasks/platform/ledger.py OUTBOX_TABLES), never from

@@ -1,7 +1,7 @@
 -- One audit row per outbox message that moves to a new delivery state (see platform/outbox/move.sql), written
 -- before the move so that `before` is the state it leaves; `after` names the next attempt of a
 -- message `retrying` and who decided a person's move. `{table}` and `{key}` are an outbox table and
--- its key column, put in by the code from its fixed list (tasks/platform/ledger.py OUTBOX_TABLES), never from
+-- its key column, put in by the code from its fixed list (tasks/platform/ledger/tables.py OUTBOX_TABLES), never from
 -- input; `outbox_moves` holds the moves (message_id, expected, status, reason, next_attempt_at).
 insert into audit_log (run_id, stage, entity, key, action, before, after, created_at)
 select $run_id, $stage, $entity, t.{key}, 'status',

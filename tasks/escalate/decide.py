@@ -17,6 +17,7 @@ import pandas as pd
 from rules.escalation import EscalationPolicy, Weights, evaluate
 from tasks.escalate.facts import customer_facts, exposure, ratings
 from tasks.platform.money import to_major_str
+from tasks.platform.policy import PolicyError
 
 WORKLIST_COLUMNS = [
     "collector_group",
@@ -97,7 +98,8 @@ def escalate(
     currency, none while one is active), `propose_write_off` a proposal per overdue invoice not
     proposed before, `agency_file` the customer's open invoices for the hand-over, `notify_owner`
     a notice on entering the state. A policy the facts cannot be held against (a threshold missing
-    for a currency) raises ValueError naming the first such problem."""
+    for a currency) raises PolicyError (a ValueError) naming the policy file and the first such
+    problem: the run ends with that one line, not a traceback."""
     rated = ratings(settled if settled is not None else pd.DataFrame(), policy.rating, as_of)
     known = {"dunning_levels": dunning_levels, "broken_promises": broken_promises, "open_cases": open_cases}
     facts = customer_facts(
@@ -105,7 +107,7 @@ def escalate(
     )
     states, problems = evaluate(facts, policy, as_of)
     if problems:
-        raise ValueError(problems[0])
+        raise PolicyError(f"escalation.yaml: {problems[0]}")
     changed, entered = _changes(states, current, as_of, rule_version)
     acting = states["actions"].str.split(",")
 

@@ -10,9 +10,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.hooks import o2c_flow
 from tasks.invoice import billing as invoice
-from tasks.invoice import documents as documents_logic
+from tasks.invoice import ledger_documents, subscriptions
 from tasks.invoice import mail as invoice_mail
-from tasks.invoice import subscriptions
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
@@ -107,11 +106,7 @@ def write_documents(settings: Settings) -> dict[str, int]:
         missing = [i for i in billed if not (folder / f"{i}.pdf").exists()]
         if not missing:
             return {"documents_written": 0, "documents_already_there": len(billed)}
-        invoices = ledger.query("invoice/document_invoices", ids=missing)
-        lines = ledger.query("invoice/document_lines", ids=missing)
-        parts = ledger.query("invoice/document_instalments", ids=missing)
-        customers = ledger.query("invoice/customers")
-    written = documents_logic.write_documents(invoices, lines, customers, folder, settings.seller_of, parts)
+        written = ledger_documents.write_from_ledger(ledger, missing, folder, settings.seller_of)
     return {
         "documents_written": written["documents_written"],
         "documents_already_there": len(billed) - len(missing),

@@ -1,7 +1,8 @@
 """The documents of invoices and credit notes already in the ledger: an HTML and a PDF file for each
 one asked for, written from its ledger rows (header, lines, instalments and customer) by
-`tasks/invoice/documents.py`. Used when a person's decision bills something, such as the credit
-note of a dispute resolved for the customer (`o2c case resolve --credit-note`).
+`tasks/invoice/documents.py`. Used by the invoice flow for every billed invoice that has no
+documents yet, and when a person's decision bills something, such as the credit note of a dispute
+resolved for the customer (`o2c case resolve --credit-note`).
 """
 
 from __future__ import annotations

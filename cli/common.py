@@ -9,6 +9,7 @@ runs, so `o2c --help` stays quick.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,26 +71,87 @@ def run_flow(flow_fn: Any, **params: Any) -> Any:
 
     from tasks.platform.stage import DATA_PROBLEM_STATES, data_errors
 
+    one_line_api_errors()
     try:
         state = flow_fn(**params, return_state=True)
     except data_errors() as exc:
         fail(str(exc))
     except PrefectHTTPStatusError as exc:  # the run could not even be recorded: say so in one line
-        from prefect.settings import PREFECT_API_URL
-
-        response = exc.response
-        fail(
-            f"the Prefect API at {PREFECT_API_URL.value() or 'its local address'} answered"
-            f" {response.status_code} {response.reason_phrase} to {response.request.method}"
-            f" {response.request.url.path}; a stage that had not published changed nothing: run it again",
-            EXIT_STAGE_FAILED,
-        )
+        fail(_api_refused(exc), EXIT_STAGE_FAILED)
     if state.is_failed() or state.is_crashed():
+        cause = _exception_of(state)
+        if isinstance(cause, PrefectHTTPStatusError):  # a run the API stopped recording part-way
+            fail(_api_refused(cause), EXIT_STAGE_FAILED)
         code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
         fail(state.message or "the flow run failed", code)
     from tasks.platform.flow_returns import result_of
 
     return result_of(state)
+
+
+def _api_refused(exc: Any) -> str:
+    """One line for a request the Prefect API refused: which API, what it answered, to what."""
+    from prefect.settings import PREFECT_API_URL
+
+    response = exc.response
+    return (
+        f"the Prefect API at {PREFECT_API_URL.value() or 'its local address'} answered"
+        f" {response.status_code} {response.reason_phrase} to {response.request.method}"
+        f" {response.request.url.path}; a stage that had not published changed nothing: run it again"
+    )
+
+
+def _exception_of(state: Any) -> BaseException | None:
+    """The exception a failed run ended with, where Prefect still holds it in this process."""
+    try:
+        outcome = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - a result that cannot be read back names no cause
+        return None
+    return outcome if isinstance(outcome, BaseException) else None
+
+
+class _OneLineApiErrorFormatter(logging.Formatter):
+    """The terminal's formatter, except that an error of the Prefect API (or of the connection to
+    it) is shown as its message alone: o2c says what happened in its own `error:` line. The record
+    is left as it was, so the run's log in the API keeps the traceback."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        if not _is_api_error(error):
+            return self.inner.format(record)
+        kept = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return f"{self.inner.format(record)} ({type(error).__name__})"
+        finally:
+            record.exc_info, record.exc_text = kept
+
+
+def _is_api_error(error: BaseException | None) -> bool:
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    seen = 0
+    while error is not None and seen < 10:  # the cause chain, bounded
+        if isinstance(error, PrefectHTTPStatusError | httpx.TransportError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def one_line_api_errors() -> None:
+    """Give the terminal's log handlers the one-line form of Prefect API errors (idempotent)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers + logging.getLogger("prefect").handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not isinstance(
+            handler.formatter, _OneLineApiErrorFormatter
+        ):
+            handler.setFormatter(_OneLineApiErrorFormatter(handler.formatter))
 
 
 def show(value: Any, as_json: bool) -> None:

@@ -6,19 +6,17 @@ with one line naming the file, row and column and a non-zero exit, never a trace
 
 The commands live by audience: `cli/operate.py` (finance ops running the pipeline),
 `cli/collect.py` (collectors' decisions), `cli/audit.py` (auditors) and `cli/develop.py`
-(developers); `cli/common.py` holds what they share. Importing this package gives Prefect and Great
-Expectations the CLI's environment defaults (no analytics, quiet logs), before either is imported.
+(developers); `cli/common.py` holds what they share. Importing this package imports neither Prefect
+nor Great Expectations: `main` gives both the CLI's environment defaults (no analytics, quiet
+logs) before a command imports them.
 """
 
 from __future__ import annotations
 
+import typer
+
+from cli import audit, collect, develop, operate
 from cli.common import EXIT_DATA_PROBLEM, set_environment_defaults
-
-set_environment_defaults()
-
-import typer  # noqa: E402
-
-from cli import audit, collect, develop, operate  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Order-to-cash pipeline.")
 for _name, _command in (
@@ -48,12 +46,11 @@ for _name, _group in (
 
 def main() -> None:
     """The console script: run the command line, a bad setting or Ctrl-C ending it in one line."""
-    import os
     import sys
 
     from tasks.platform.config import SettingsError
 
-    os.environ["O2C_CLI"] = "1"  # runs started here say so in the audit trail
+    set_environment_defaults()
     try:
         app()
     except SettingsError as exc:  # a bad environment variable: one line, never a traceback

@@ -143,7 +143,9 @@ def case_resolve(
         )
         if closed["credit_note_id"]:
             ids = [closed["credit_note_id"]]
-            write_from_ledger(ledger, ids, settings.home / "documents", settings.seller_of)
+            write_from_ledger(
+                ledger, ids, settings.home / "documents", settings.seller_of, settings.templates
+            )
     extra = f", credit note {closed['credit_note_id']}" if closed["credit_note_id"] else ""
     typer.echo(f"{closed['case_id']} {closed['status']} by {closed['resolved_by']}{extra}")
 
@@ -251,8 +253,8 @@ def _writeoff_decision(write_off_id: str, by: str, approve: bool, note: str | No
     from tasks.platform.policy import load_policy
 
     today = date.today()
-    with deciding(home) as (ledger, _settings, run_id):
-        policy, version = load_policy("writeoffs", WriteOffPolicy)
+    with deciding(home) as (ledger, settings, run_id):
+        policy, version = load_policy("writeoffs", WriteOffPolicy, rules_dir=settings.rules_dir)
         row = writeoffs.decide(
             ledger,
             write_off_id,

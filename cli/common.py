@@ -69,11 +69,13 @@ def run_flow(flow_fn: Any, **params: Any) -> Any:
     """Run a flow through Prefect and return its result; a failed run exits with its message."""
     from prefect.exceptions import PrefectHTTPStatusError
 
+    from tasks.platform.artifacts import started_from_the_cli
     from tasks.platform.stage import DATA_PROBLEM_STATES, data_errors
 
     one_line_api_errors()
     try:
-        state = flow_fn(**params, return_state=True)
+        with started_from_the_cli():  # the run's record says the o2c command started it
+            state = flow_fn(**params, return_state=True)
     except data_errors() as exc:
         fail(str(exc))
     except PrefectHTTPStatusError as exc:  # the run could not even be recorded: say so in one line

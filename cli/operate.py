@@ -82,13 +82,13 @@ def run(
         fail(f"unknown stage {stage!r}; use one of {', '.join(STAGES)} or all")
     settings = load_settings(home)
     flow_fn = order_to_cash if stage == "all" else STAGE_FLOWS[stage]
-    options = _stage_options(stage, no_documents, no_email, policy_profile)
+    options = _stage_options(stage, no_documents, no_email, policy_profile, settings.rules_dir)
     result = run_flow(flow_fn, as_of=as_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
     show(result, as_json)
 
 
 def _stage_options(
-    stage: str, no_documents: bool, no_email: bool, policy_profile: str | None
+    stage: str, no_documents: bool, no_email: bool, policy_profile: str | None, rules_dir: Path
 ) -> dict[str, Any]:
     """The flow parameters `run`'s options give, refused where the stage has no such option."""
     from flows.order_to_cash import PROFILED
@@ -100,8 +100,9 @@ def _stage_options(
             fail("--no-documents and --no-email are options of the invoice stage")
         options = {"documents": not no_documents, "email": not no_email}
     if policy_profile is not None:
-        if policy_profile not in policy_profiles():
-            fail(f"unknown policy profile {policy_profile!r}; one of {', '.join(policy_profiles())}")
+        known = policy_profiles(rules_dir)
+        if policy_profile not in known:
+            fail(f"unknown policy profile {policy_profile!r}; one of {', '.join(known)}")
         if stage != "all" and stage not in PROFILED:
             fail(f"--policy-profile applies to {', '.join(sorted(PROFILED))} and all, not {stage}")
         options["policy_profile"] = policy_profile
@@ -130,7 +131,7 @@ def report(
         from tasks.report.html import render
 
         html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(render(document, inputs["history"]), encoding="utf-8")
+        html.write_text(render(document, inputs["history"], settings.templates), encoding="utf-8")
     if as_json:
         echo_json(document)
     else:
@@ -223,7 +224,6 @@ def serve(
         return
     settings = load_settings(home)
     os.environ["O2C_HOME"] = str(settings.home)  # every run this process starts works in this workspace
-    os.environ.pop("O2C_CLI", None)  # runs it serves were started by a schedule or the UI, not the CLI
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():

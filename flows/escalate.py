@@ -90,10 +90,12 @@ def publish(
 ) -> dict[str, Any]:
     """Check the worklist and publish the decisions; `now` is the moment the records are stamped
     with (the run's start)."""
-    check = run_checkpoint(result.worklist, load_contract("worklist"), source="escalate stage")
+    check = run_checkpoint(
+        result.worklist, load_contract("worklist", settings.contracts_dir), source="escalate stage"
+    )
     run_id = current_run_id()
     holds = records.hold_rows(result.holds, as_of)
-    notices = records.owner_notices(result.notices, as_of, settings.seller_name)
+    notices = records.owner_notices(result.notices, as_of, settings.seller_name, settings.templates)
     pub = Publication(
         run_id,
         "escalate",

@@ -70,7 +70,9 @@ def _notify(flow: Any, flow_run: Any, state: Any) -> None:
         unchanged=unchanged,
         run_url=_run_url(str(flow_run.id)),
     )
-    messages = failure_messages(failure, settings.ops_recipients, seller=settings.seller_name)
+    messages = failure_messages(
+        failure, settings.ops_recipients, seller=settings.seller_name, folder=settings.templates
+    )
     send_failure_notice(make_mailer(settings), messages)
 
 

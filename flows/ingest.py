@@ -36,7 +36,10 @@ def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) ->
         context = IngestContext(
             customers=set(ledger.query("ingest/known_customers")["customer_id"]),
             order_currency=dict(ledger.query("ingest/known_orders").itertuples(index=False, name=None)),
-            existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(load_contract(raw.dataset).key)]),
+            existing=ledger.rows_with_keys(
+                raw.dataset, raw.rows[list(load_contract(raw.dataset, settings.contracts_dir).key)]
+            ),
+            contracts_dir=settings.contracts_dir,
         )
     batch = prepare_batch(raw, context)
     pub = Publication(current_run_id(), "ingest", as_of, inserts=batch.tables, quarantine=batch.quarantine)
@@ -89,7 +92,8 @@ def ingest_flow(
     def sources(run: StageRun) -> list[RawSource]:
         """The named files and SQL source, else every file of the inbox, read and checked."""
         named = paths or ([] if url else [str(p) for p in inbox_files(run.settings.inbox)])
-        return read_sources(named, mapping, url)
+        folders = {"contracts_dir": run.settings.contracts_dir, "rules_dir": run.settings.rules_dir}
+        return read_sources(named, mapping, url, workspace=run.settings.home, **folders)
 
     return run_stage("ingest", _ingest, as_of=as_of, dry_run=dry_run, home=home, prepare=sources)
 

@@ -54,7 +54,7 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
 @task(name="plan invoice e-mails", cache_policy=NO_CACHE)
 def plan_mails(settings: Settings, billing: invoice.Billing, customers: Any, as_of: date) -> Any:
     return invoice_mail.plan_invoice_mails(
-        billing.invoices, customers, seller=settings.seller_of, as_of=as_of
+        billing.invoices, customers, seller=settings.seller_of, as_of=as_of, templates=settings.templates
     )
 
 
@@ -64,10 +64,20 @@ def publish(
 ) -> dict[str, Any]:
     queued, unmailed = mails
     checks = [
-        run_checkpoint(billing.invoices, load_contract("billed_invoices"), source="invoice stage"),
-        run_checkpoint(billing.lines, load_contract("invoice_lines"), source="invoice stage"),
-        run_checkpoint(billing.control, load_contract("invoice_control"), source="invoice stage"),
-        run_checkpoint(billing.adjustments, load_contract("invoice_adjustments"), source="invoice stage"),
+        run_checkpoint(
+            billing.invoices, load_contract("billed_invoices", settings.contracts_dir), source="invoice stage"
+        ),
+        run_checkpoint(
+            billing.lines, load_contract("invoice_lines", settings.contracts_dir), source="invoice stage"
+        ),
+        run_checkpoint(
+            billing.control, load_contract("invoice_control", settings.contracts_dir), source="invoice stage"
+        ),
+        run_checkpoint(
+            billing.adjustments,
+            load_contract("invoice_adjustments", settings.contracts_dir),
+            source="invoice stage",
+        ),
     ]
     pub = Publication(
         current_run_id(),
@@ -106,7 +116,9 @@ def write_documents(settings: Settings) -> dict[str, int]:
         missing = [i for i in billed if not (folder / f"{i}.pdf").exists()]
         if not missing:
             return {"documents_written": 0, "documents_already_there": len(billed)}
-        written = ledger_documents.write_from_ledger(ledger, missing, folder, settings.seller_of)
+        written = ledger_documents.write_from_ledger(
+            ledger, missing, folder, settings.seller_of, settings.templates
+        )
     return {
         "documents_written": written["documents_written"],
         "documents_already_there": len(billed) - len(missing),

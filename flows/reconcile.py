@@ -60,9 +60,17 @@ def publish(
     settings: Settings, cash: CashApplication, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
     checks = [
-        run_checkpoint(cash.allocations, load_contract("allocations"), source="reconcile stage"),
-        run_checkpoint(cash.write_offs, load_contract("invoice_adjustments"), source="reconcile stage"),
-        run_checkpoint(cash.cases, load_contract("deduction_cases"), source="reconcile stage"),
+        run_checkpoint(
+            cash.allocations, load_contract("allocations", settings.contracts_dir), source="reconcile stage"
+        ),
+        run_checkpoint(
+            cash.write_offs,
+            load_contract("invoice_adjustments", settings.contracts_dir),
+            source="reconcile stage",
+        ),
+        run_checkpoint(
+            cash.cases, load_contract("deduction_cases", settings.contracts_dir), source="reconcile stage"
+        ),
     ]
     inserts = {"allocations": cash.allocations, "invoice_adjustments": cash.write_offs, "cases": cash.cases}
     pub = Publication(

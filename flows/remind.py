@@ -41,10 +41,19 @@ def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any,
 
 @task(name="plan reminders", cache_policy=NO_CACHE)
 def plan(
-    facts: DunningFacts, customers: Any, reminded: Any, policy: DunningPolicy, version: str, as_of: date
+    facts: DunningFacts,
+    customers: Any,
+    reminded: Any,
+    run: StageRun,
 ) -> remind.Dunning:
     dunning = remind.plan_reminders(
-        facts, customers, policy, as_of=as_of, rule_version=version, reminded_on_date=reminded
+        facts,
+        customers,
+        run.policy,
+        as_of=run.as_of,
+        rule_version=run.version,
+        reminded_on_date=reminded,
+        templates=run.settings.templates,
     )
     for problem in dunning.problems:
         get_run_logger().warning("dunning policy: %s", problem)
@@ -55,7 +64,9 @@ def plan(
 def queue(
     settings: Settings, dunning: remind.Dunning, version: str, as_of: date, dry_run: bool
 ) -> dict[str, Any]:
-    check = run_checkpoint(dunning.reminders, load_contract("reminders"), source="remind stage")
+    check = run_checkpoint(
+        dunning.reminders, load_contract("reminders", settings.contracts_dir), source="remind stage"
+    )
     pub = Publication(
         current_run_id(),
         "remind",
@@ -109,7 +120,7 @@ def remind_flow(
 def _remind(run: StageRun) -> dict[str, Any]:
     """Read the open items and history, plan the reminders, queue them, then deliver."""
     facts, customers, latest, reminded = read_facts(run.settings, run.as_of)
-    dunning = plan(facts, customers, reminded, run.policy, run.version, run.as_of)
+    dunning = plan(facts, customers, reminded, run)
     summary = queue(run.settings, dunning, run.version, run.as_of, run.dry_run)
     if summary["outcome"] == "halted":
         return summary

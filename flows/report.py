@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -37,15 +38,17 @@ def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
 
 
 @task(name="compute figures", cache_policy=NO_CACHE)
-def compute(items: Any, as_of: date, period_days: int) -> Any:
+def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
     figures, document = report.compute_all(items, as_of, period_days)
-    return figures, document, report_html.render(document, items["history"])
+    return figures, document, report_html.render(document, items["history"], templates)
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
 def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
     figures, document, html = computed
-    check = run_checkpoint(ageing_check_frame(figures), load_contract("ageing"), source="report stage")
+    check = run_checkpoint(
+        ageing_check_frame(figures), load_contract("ageing", settings.contracts_dir), source="report stage"
+    )
     run_id = current_run_id()
     snapshots = [
         {"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()
@@ -54,7 +57,12 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
 
     markdown = report.as_markdown(document)
     mails = report_html.report_mails(
-        document, markdown, settings.report_recipients, f"reports/report-{as_of}.html", settings.seller_name
+        document,
+        markdown,
+        settings.report_recipients,
+        f"reports/report-{as_of}.html",
+        settings.seller_name,
+        settings.templates,
     )
     pub = Publication(
         run_id,
@@ -118,7 +126,7 @@ def report_flow(
 def _report(run: StageRun, period_days: int) -> dict[str, Any]:
     """Read the items as of the date, compute the figures, publish them, then e-mail the report."""
     items = read_items(run.settings, run.as_of, period_days)
-    figures = compute(items, run.as_of, period_days)
+    figures = compute(items, run.as_of, period_days, run.settings.templates)
     summary = publish(run.settings, figures, run.as_of, run.dry_run)
     if run.settings.report_recipients and not run.dry_run and summary["outcome"] != "halted":
         summary["delivery"] = deliver(run.settings)

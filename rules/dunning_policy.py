@@ -8,9 +8,9 @@ What the levels mean for a customer on a date is worked out in `rules/dunning.py
 from __future__ import annotations
 
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from tasks.platform.config import RULES_DIR
+from tasks.platform.config import SHIPPED_RULES
 from tasks.platform.money import MoneyError, to_minor
 
 
@@ -56,8 +56,9 @@ class Level(BaseModel):
 
     @field_validator("template")
     @classmethod
-    def _template(cls, value: str) -> str:
-        if not (RULES_DIR / "templates" / f"{value}.en.txt").is_file():
+    def _template(cls, value: str, info: ValidationInfo) -> str:
+        rules_dir = (info.context or {}).get("rules_dir", SHIPPED_RULES)  # the folder the policy came from
+        if not (rules_dir / "templates" / f"{value}.en.txt").is_file():
             raise ValueError(f"template {value!r} has no rules/templates/{value}.en.txt")
         return value
 

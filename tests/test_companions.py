@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.platform.config import CONTRACTS_DIR, PROJECT_ROOT
+from tasks.platform.config import PROJECT_ROOT, SHIPPED_CONTRACTS
 from tasks.platform.stages import STAGE_CONTRACTS, STAGES
 
 
@@ -21,7 +21,7 @@ def test_stage_has_its_companions(stage: str) -> None:
     assert list((PROJECT_ROOT / "sql" / stage).glob("*.sql")), "sql folder"
     assert stage in STAGE_CONTRACTS and STAGE_CONTRACTS[stage], "contracts"
     for dataset in STAGE_CONTRACTS[stage]:
-        assert (CONTRACTS_DIR / f"{dataset}.yaml").is_file(), dataset
+        assert (SHIPPED_CONTRACTS / f"{dataset}.yaml").is_file(), dataset
     assert list((PROJECT_ROOT / "tests").rglob(f"test_{stage}.py")), "tests"
 
 
@@ -45,7 +45,7 @@ def test_stage_list_and_pipeline_agree() -> None:
 
 def test_every_contract_is_used_by_a_stage() -> None:
     used = {name for names in STAGE_CONTRACTS.values() for name in names}
-    assert {p.stem for p in CONTRACTS_DIR.glob("*.yaml")} == used
+    assert {p.stem for p in SHIPPED_CONTRACTS.glob("*.yaml")} == used
 
 
 DEPLOYMENTS = yaml.safe_load((Path(__file__).resolve().parent.parent / "prefect.yaml").read_text())[

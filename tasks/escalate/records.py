@@ -9,10 +9,12 @@ recording come from the caller.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.mail import render_owner_notice
 
 NOTICE_COLUMNS = [
@@ -42,7 +44,9 @@ def hold_rows(holds: pd.DataFrame, as_of: date) -> pd.DataFrame:
     )
 
 
-def owner_notices(notices: pd.DataFrame, as_of: date, seller: str) -> pd.DataFrame:
+def owner_notices(
+    notices: pd.DataFrame, as_of: date, seller: str, templates: Path = SHIPPED_TEMPLATES
+) -> pd.DataFrame:
     """Each notice to an account owner rendered as an outbox row; a customer without an owner
     gets none."""
     rows = []
@@ -50,7 +54,7 @@ def owner_notices(notices: pd.DataFrame, as_of: date, seller: str) -> pd.DataFra
         owner = row.get("account_owner")
         if not isinstance(owner, str) or not owner.strip():
             continue
-        message = render_owner_notice(row, as_of=as_of, seller=seller)
+        message = render_owner_notice(row, as_of=as_of, seller=seller, folder=templates)
         rows.append(
             {
                 "mail_id": f"OWN-{row['customer_id']}-{row['currency']}-{row['state']}-{as_of.isoformat()}",

@@ -44,7 +44,7 @@ class PreparedBatch:
 
 def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     """Parse, check and split one source's rows into ledger rows and quarantined rows."""
-    contract = load_contract(raw.dataset)
+    contract = load_contract(raw.dataset, context.contracts_dir)
     date_format = raw.mapping.date_format if raw.mapping else "%Y-%m-%d"
     typed, failures = parse_rows(raw.rows, contract, date_format, context)
     for row, reasons in raw.row_problems.items():  # first: they say what is wrong with the row as a whole

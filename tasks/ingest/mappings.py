@@ -18,15 +18,13 @@ import yaml
 from pydantic import ValidationError
 
 from tasks.ingest.model import Mapping, SourceRejected
-from tasks.platform.config import CONTRACTS_DIR, PROJECT_ROOT
+from tasks.platform.config import SHIPPED_CONTRACTS
 from tasks.platform.contracts import load_contract
 
 MAX_MAPPING_BYTES = 256 * 1024  # a mapping is a page of YAML
-# Where a mapping named on the command line (or a run's parameters) may lie, besides the workspace.
-SHIPPED_MAPPINGS = (PROJECT_ROOT / "data_contracts" / "mappings", CONTRACTS_DIR / "mappings")
 
 
-def load_mapping(path: Path) -> Mapping:
+def load_mapping(path: Path, contracts_dir: Path = SHIPPED_CONTRACTS) -> Mapping:
     """Read and check a mapping file: a small regular UTF-8 YAML file of keys, without aliases.
 
     A file that is not a mapping is refused without quoting it: a mistaken path (`/etc/passwd`)
@@ -59,7 +57,7 @@ def load_mapping(path: Path) -> Mapping:
             f"{path.name}: not a valid mapping (a mapping file is YAML keys such as dataset: and columns:)"
         )
     try:
-        return Mapping.model_validate(data)
+        return Mapping.model_validate(data, context={"contracts_dir": contracts_dir})
     except ValidationError as exc:
         detail = "; ".join(_validation_problem(error) for error in exc.errors(include_input=False)[:3])
         raise SourceRejected(f"{path.name}: not a valid mapping ({detail})") from None
@@ -71,13 +69,15 @@ def _validation_problem(error: Any) -> str:
     return f"{where}: {message}" if where else message
 
 
-def named_mapping(path: Path, workspace: Path | None) -> Path:
+def named_mapping(path: Path, workspace: Path | None, contracts_dir: Path = SHIPPED_CONTRACTS) -> Path:
     """A mapping named by whoever started the run, refused when it lies outside the places a mapping
-    may come from: a mistaken or hostile path (`../../etc/passwd`, a link out) is never read."""
+    may come from (the workspace, the shipped `data_contracts/mappings/` and the run's contracts
+    folder's `mappings/`): a mistaken or hostile path (`../../etc/passwd`, a link out) is never read."""
     if workspace is None:
         return path
     real = path.resolve()
-    roots = [workspace.resolve(), *(folder.resolve() for folder in SHIPPED_MAPPINGS)]
+    shipped = (SHIPPED_CONTRACTS / "mappings", contracts_dir / "mappings")
+    roots = [workspace.resolve(), *(folder.resolve() for folder in shipped)]
     if any(real.is_relative_to(root) for root in roots):
         return path
     shown = f"{path} (a link to {real})" if path.is_symlink() else str(path)
@@ -101,9 +101,15 @@ def sidecar_mapping(path: Path) -> Path | None:
     return sidecar if sidecar.exists() else None
 
 
-def apply_mapping(frame: pd.DataFrame, dataset: str, mapping: Mapping | None, source: str) -> pd.DataFrame:
+def apply_mapping(
+    frame: pd.DataFrame,
+    dataset: str,
+    mapping: Mapping | None,
+    source: str,
+    contracts_dir: Path = SHIPPED_CONTRACTS,
+) -> pd.DataFrame:
     """Rename source columns to canonical ones and check that every required column is there."""
-    contract = load_contract(dataset)
+    contract = load_contract(dataset, contracts_dir)
     frame = frame.rename(columns=lambda c: str(c).strip())
     renames = {src: canonical for canonical, src in (mapping.columns if mapping else {}).items()}
     missing_sources = [src for src in renames if src not in frame.columns]

@@ -15,10 +15,12 @@ import hashlib
 import re
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
+from tasks.platform.config import SHIPPED_CONTRACTS
 from tasks.platform.contracts import load_contract
 from tasks.platform.money import CURRENCY_EXPONENTS
 from tasks.platform.problems import InputRejected
@@ -47,18 +49,25 @@ def _check_patterns(extract: dict[str, str]) -> None:
             raise ValueError(f"extract.{column}: not a regular expression ({exc})") from None
 
 
+def _contracts_of(info: ValidationInfo) -> Path:
+    """The contracts folder a mapping is checked against: the run's (`load_mapping` passes it in the
+    validation context), else the shipped one."""
+    return Path((info.context or {}).get("contracts_dir", SHIPPED_CONTRACTS))
+
+
 def _check_columns(
     datasets: tuple[str, ...],
     columns: dict[str, str],
     constants: dict[str, str],
     templates: dict[str, str],
     what: str,
+    contracts_dir: Path,
 ) -> None:
     """Refuse a mapping that names a canonical column its dataset(s) do not have: it would be read
     and dropped without a word. A mapped column only a template uses (`{raw_no}`) is a helper."""
     known: set[str] = set()
     for dataset in datasets:
-        known |= set(load_contract(dataset).columns)
+        known |= set(load_contract(dataset, contracts_dir).columns)
     helpers = {
         name
         for template in templates.values()
@@ -90,11 +99,13 @@ class Part(BaseModel):
     date_format: str | None = None  # default: the mapping's
 
     @model_validator(mode="after")
-    def _known(self) -> Part:
+    def _known(self, info: ValidationInfo) -> Part:
         if self.dataset not in DATASETS:
             raise ValueError(f"part dataset must be one of {', '.join(DATASETS)}")
         _check_patterns(self.extract)
-        _check_columns((self.dataset,), self.columns, self.constants, self.templates, self.dataset)
+        _check_columns(
+            (self.dataset,), self.columns, self.constants, self.templates, self.dataset, _contracts_of(info)
+        )
         return self
 
 
@@ -116,7 +127,7 @@ class Mapping(BaseModel):
     parts: list[Part] = []
 
     @model_validator(mode="after")
-    def _known_dataset(self) -> Mapping:
+    def _known_dataset(self, info: ValidationInfo) -> Mapping:
         if self.dataset not in (*DATASETS, ORDER_BOOK, SPLIT):
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, {ORDER_BOOK} or {SPLIT}")
         if (self.extract or self.constants or self.templates) and self.dataset != ORDER_BOOK:
@@ -130,10 +141,11 @@ class Mapping(BaseModel):
             raise ValueError(
                 f"default_currency {self.default_currency!r} is not an ISO 4217 code in capitals, as EUR"
             )
+        contracts = _contracts_of(info)
         if self.dataset == ORDER_BOOK:
-            _check_columns(PARTS, self.columns, self.constants, self.templates, "an order book")
+            _check_columns(PARTS, self.columns, self.constants, self.templates, "an order book", contracts)
         elif self.dataset != SPLIT:
-            _check_columns((self.dataset,), self.columns, {}, {}, self.dataset)
+            _check_columns((self.dataset,), self.columns, {}, {}, self.dataset, contracts)
         elif self.columns:
             raise ValueError("a split maps its columns in each of its parts, not above them")
         return self
@@ -162,3 +174,4 @@ class IngestContext:
     customers: set[str] = field(default_factory=set)
     order_currency: dict[str, str] = field(default_factory=dict)
     existing: pd.DataFrame | None = None  # ledger rows of this dataset whose key the batch repeats
+    contracts_dir: Path = SHIPPED_CONTRACTS  # the run's contracts (its Settings' `contracts_dir`)

@@ -14,15 +14,23 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from tasks.ingest.model import Mapping, RawSource, SourceRejected
+from tasks.platform.config import SHIPPED_CONTRACTS
 from tasks.platform.contracts import load_contract
 
 
-def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerprint: str) -> list[RawSource]:
+def split_order_book(
+    frame: pd.DataFrame,
+    mapping: Mapping,
+    source: str,
+    fingerprint: str,
+    contracts_dir: Path = SHIPPED_CONTRACTS,
+) -> list[RawSource]:
     """The customers, orders and order lines of one order-book file (see the module's docstring)."""
     frame = frame.rename(columns=lambda c: str(c).strip()).fillna("")
     duplicate_of = _first_copies(frame)
@@ -53,7 +61,7 @@ def split_order_book(frame: pd.DataFrame, mapping: Mapping, source: str, fingerp
         ("orders", orders, {}),
         ("order_lines", rows, problems),
     ):
-        contract = load_contract(dataset)
+        contract = load_contract(dataset, contracts_dir)
         absent = [c for c in contract.required if c not in part.columns]
         if absent:
             raise SourceRejected(
@@ -95,7 +103,9 @@ def transform(frame: pd.DataFrame, mapping: Any, source: str) -> pd.DataFrame:
     return rows
 
 
-def split_parts(frame: pd.DataFrame, mapping: Any, source: str, fingerprint: str) -> list[RawSource]:
+def split_parts(
+    frame: pd.DataFrame, mapping: Any, source: str, fingerprint: str, contracts_dir: Path = SHIPPED_CONTRACTS
+) -> list[RawSource]:
     """One file read as several datasets (`dataset: split`, one `parts` entry each, as the IBM
     accounts-receivable file gives customers, invoices and the payments that settled them). A part
     with `distinct: true` keeps the first row per key (a customer named on many rows); every row
@@ -104,7 +114,7 @@ def split_parts(frame: pd.DataFrame, mapping: Any, source: str, fingerprint: str
     sources = []
     for part in mapping.parts:
         rows = transform(frame, part, source)
-        contract = load_contract(part.dataset)
+        contract = load_contract(part.dataset, contracts_dir)
         absent = [c for c in contract.required if c not in rows.columns]
         if absent:
             raise SourceRejected(f"{source}: the mapping's {part.dataset} part gives no {', '.join(absent)}")

@@ -28,7 +28,7 @@ from tasks.ingest.model import (
     fingerprint_bytes,
 )
 from tasks.ingest.order_book import split_order_book, split_parts
-from tasks.platform.config import load_settings
+from tasks.platform.config import SHIPPED_CONTRACTS, SHIPPED_RULES
 
 FILE_SUFFIXES = (".csv", ".parquet", ".xlsx", ".gz")  # .csv.gz: a gzip-compressed CSV
 
@@ -47,27 +47,31 @@ def detect_dataset(path: Path, mapping: Mapping | None) -> str:
     )
 
 
-def read_file_sources(path: Path, mapping: Mapping | None = None) -> list[RawSource]:
+def read_file_sources(
+    path: Path, mapping: Mapping | None = None, contracts_dir: Path = SHIPPED_CONTRACTS
+) -> list[RawSource]:
     """The canonical sources of one file: itself, or the three parts of an order book."""
     if mapping is not None and mapping.dataset == ORDER_BOOK:
         frame, content = read_frame(path)
-        return split_order_book(frame, mapping, str(path), fingerprint_bytes(content))
+        return split_order_book(frame, mapping, str(path), fingerprint_bytes(content), contracts_dir)
     if mapping is not None and mapping.dataset == SPLIT:
         frame, content = read_frame(path)
-        return split_parts(frame, mapping, str(path), fingerprint_bytes(content))
-    return [read_source(path, mapping)]
+        return split_parts(frame, mapping, str(path), fingerprint_bytes(content), contracts_dir)
+    return [read_source(path, mapping, contracts_dir)]
 
 
-def read_source(path: Path, mapping: Mapping | None = None) -> RawSource:
+def read_source(
+    path: Path, mapping: Mapping | None = None, contracts_dir: Path = SHIPPED_CONTRACTS
+) -> RawSource:
     """Read a CSV (or .csv.gz), Parquet or XLSX file as text columns, mapped to canonical names."""
     dataset = detect_dataset(path, mapping) if path.exists() else ""
     frame, content = read_frame(path)
     first_row = 1 if path.suffix.lower() == ".parquet" else 2
-    rows = apply_mapping(frame, dataset, mapping, path.name)
+    rows = apply_mapping(frame, dataset, mapping, path.name, contracts_dir)
     return RawSource(dataset, str(path), fingerprint_bytes(content), rows, first_row, mapping)
 
 
-def read_sql_source(url: str, mapping: Mapping) -> RawSource:
+def read_sql_source(url: str, mapping: Mapping, contracts_dir: Path = SHIPPED_CONTRACTS) -> RawSource:
     """Read the mapping's `table` or `query` from any SQLAlchemy URL as text columns."""
     import sqlalchemy as sa  # only an SQL source needs it
 
@@ -89,7 +93,7 @@ def read_sql_source(url: str, mapping: Mapping) -> RawSource:
         ) from None
     text = as_text(frame)
     source = f"{safe_url}#{mapping.table or 'query'}"
-    rows = apply_mapping(text, mapping.dataset, mapping, source)
+    rows = apply_mapping(text, mapping.dataset, mapping, source, contracts_dir)
     fingerprint = fingerprint_bytes(rows.to_csv(index=False).encode("utf-8"))
     return RawSource(mapping.dataset, source, fingerprint, rows, 1, mapping)
 
@@ -103,45 +107,36 @@ def inbox_files(inbox: Path) -> list[Path]:
 
 
 def read_sources(
-    paths: list[str], mapping: str | None, sql_url: str | None, *, workspace: Path | None = None
+    paths: list[str],
+    mapping: str | None,
+    sql_url: str | None,
+    *,
+    workspace: Path | None = None,
+    contracts_dir: Path = SHIPPED_CONTRACTS,
+    rules_dir: Path = SHIPPED_RULES,
 ) -> list[RawSource]:
     """Read every source before loading any, so an unreadable one stops the run with nothing written.
 
-    A mapping named here must lie (links and `..` resolved) inside `workspace` (default: the running
-    flow's `home`) or the shipped `data_contracts/mappings/`; a sidecar mapping beside a file may not
-    be a link leading out of that file's folder."""
-    chosen_mapping = None
-    if mapping:
-        chosen_mapping = named_mapping(
-            Path(mapping), workspace if workspace is not None else _flow_workspace()
-        )
+    A mapping named here must lie (links and `..` resolved) inside `workspace` (a run passes its
+    own) or the shipped `data_contracts/mappings/`; a sidecar mapping beside a file may not be a link
+    leading out of that file's folder. Without a workspace, a named mapping may lie anywhere.
+    Sources are read against the contracts of `contracts_dir`, bank statements with the policy of
+    `rules_dir` (a run passes its Settings' folders)."""
+    chosen_mapping = named_mapping(Path(mapping), workspace, contracts_dir) if mapping else None
     if sql_url:
         if chosen_mapping is None:
             raise SourceRejected("--sql needs --mapping (naming the dataset and the table or query)")
-        source = read_sql_source(sql_url, load_mapping(chosen_mapping))
+        source = read_sql_source(sql_url, load_mapping(chosen_mapping, contracts_dir), contracts_dir)
         source.mapping_path = mapping
         return [source]
     sources = []
     for path in map(Path, paths):
         if path.suffix.lower() not in FILE_SUFFIXES and path.exists():
-            sources.append(read_statement_source(path))  # bank files: camt, MT940, BAI2
+            sources.append(read_statement_source(path, rules_dir))  # bank files: camt, MT940, BAI2
             continue
         chosen = chosen_mapping or sidecar_mapping(path)
-        read = read_file_sources(path, load_mapping(chosen) if chosen else None)
+        read = read_file_sources(path, load_mapping(chosen, contracts_dir) if chosen else None, contracts_dir)
         for source in read:
             source.mapping_path = str(chosen) if chosen else None
         sources.extend(read)
     return sorted(sources, key=lambda s: (DATASETS.index(s.dataset), s.source))
-
-
-def _flow_workspace() -> Path | None:
-    """The running ingest flow's workspace (its `home` parameter), or None outside a flow run."""
-    from prefect.runtime import flow_run
-
-    try:
-        if not flow_run.id:
-            return None
-        home = (flow_run.parameters or {}).get("home")
-    except Exception:  # outside a flow run there is none
-        return None
-    return load_settings(home).home

@@ -14,9 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
-from tasks.platform.mail import _environment
+from tasks.platform.mail import template_environment
 from tasks.platform.money import to_major_str
 
 LABELS = {
@@ -200,8 +201,8 @@ def _percent(ppm: int) -> str:
     return f"{whole}.{rest:04d}".rstrip("0").rstrip(".") + " %"
 
 
-def render_html(doc: InvoiceDocument) -> str:
-    return _environment().get_template("invoice.html").render(doc=doc, labels=doc.labels)
+def render_html(doc: InvoiceDocument, templates: Path = SHIPPED_TEMPLATES) -> str:
+    return template_environment(templates).get_template("invoice.html").render(doc=doc, labels=doc.labels)
 
 
 def _latin1(doc: InvoiceDocument) -> bool:
@@ -320,6 +321,7 @@ def write_documents(
     folder: Path,
     seller: str | Callable[[Any], str],
     instalments: Any = None,
+    templates: Path = SHIPPED_TEMPLATES,
 ) -> dict[str, int]:
     """Write `<invoice_id>.html` and `.pdf` for each invoice into `folder`, each file whole or not at
     all; an invoice whose PDF is already there is left as it is. `seller` is the seller's name, or
@@ -345,7 +347,7 @@ def write_documents(
             seller(row.get("legal_entity")) if callable(seller) else seller,
             parts_of.get(row["invoice_id"]),
         )
-        write_whole(folder / f"{row['invoice_id']}.html", render_html(doc).encode())
+        write_whole(folder / f"{row['invoice_id']}.html", render_html(doc, templates).encode())
         if not written:
             crash_point("invoice documents: the first one's HTML written, its PDF not yet")
         write_whole(pdf_path, render_pdf(doc))  # last: its presence means both are there

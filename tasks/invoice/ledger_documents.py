@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from tasks.invoice import documents
+from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.ledger import Ledger
 
 
 def write_from_ledger(
-    ledger: Ledger, ids: list[str], folder: Path, seller: str | Callable[[Any], str]
+    ledger: Ledger,
+    ids: list[str],
+    folder: Path,
+    seller: str | Callable[[Any], str],
+    templates: Path = SHIPPED_TEMPLATES,
 ) -> dict[str, int]:
     """Write the documents of the invoices and credit notes `ids` under `folder`."""
     return documents.write_documents(
@@ -26,4 +31,5 @@ def write_from_ledger(
         folder,
         seller,
         ledger.query("invoice/document_instalments", ids=ids),
+        templates,
     )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.mail import render_invoice_mail
 
 MAIL_COLUMNS = [
@@ -36,7 +38,12 @@ def document_path(invoice_id: str) -> str:
 
 
 def plan_invoice_mails(
-    invoices: pd.DataFrame, customers: pd.DataFrame, *, seller: str | Callable[[Any], str], as_of: date
+    invoices: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    seller: str | Callable[[Any], str],
+    as_of: date,
+    templates: Path = SHIPPED_TEMPLATES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One queued message per invoice whose customer has an e-mail address; the others are
     returned apart with the reason, so a person can send them another way."""
@@ -58,7 +65,7 @@ def plan_invoice_mails(
             )
             continue
         name = seller(invoice.get("legal_entity")) if callable(seller) else seller
-        message = render_invoice_mail(invoice=invoice, customer=customer, seller=name)
+        message = render_invoice_mail(invoice=invoice, customer=customer, seller=name, folder=templates)
         mails.append(
             {
                 "mail_id": f"MAIL-{invoice['invoice_id']}",

@@ -7,6 +7,9 @@ Prefect artifacts and asks Prefect which flow run is writing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import pandas as pd
@@ -77,17 +80,26 @@ def _without_passwords(value: Any) -> Any:
     return value
 
 
+_FROM_THE_CLI: ContextVar[bool] = ContextVar("o2c_started_from_the_cli", default=False)
+
+
+@contextmanager
+def started_from_the_cli() -> Iterator[None]:
+    """The flow runs started inside this block were started by the `o2c` command."""
+    token = _FROM_THE_CLI.set(True)
+    try:
+        yield
+    finally:
+        _FROM_THE_CLI.reset(token)
+
+
 def started_by_of(run: Any) -> str:
     """Who or what started a given flow run (see `started_by`)."""
-    import os
-
-    if run is None:
-        return "cli" if os.environ.get("O2C_CLI") else "python"
-    if run.parent_task_run_id is not None:
+    if run is not None and run.parent_task_run_id is not None:
         return "order_to_cash run"
-    if run.deployment_id is not None:
+    if run is not None and run.deployment_id is not None:
         return "schedule" if getattr(run, "auto_scheduled", False) else "ui or api"
-    return "cli" if os.environ.get("O2C_CLI") else "python"
+    return "cli" if _FROM_THE_CLI.get() else "python"
 
 
 def _key(text: str) -> str:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# A replay (`o2c audit replay`) runs with the rule and contract files as an earlier run had them.
-RULES_DIR = Path(os.environ.get("O2C_RULES_DIR") or PROJECT_ROOT / "rules")
-CONTRACTS_DIR = Path(os.environ.get("O2C_CONTRACTS_DIR") or PROJECT_ROOT / "data_contracts")
+# The rule and contract files the project ships; a run reads the folders its Settings name (a replay,
+# `o2c audit replay`, names the files as an earlier run had them).
+SHIPPED_RULES = PROJECT_ROOT / "rules"
+SHIPPED_CONTRACTS = PROJECT_ROOT / "data_contracts"
+SHIPPED_TEMPLATES = SHIPPED_RULES / "templates"
 SQL_DIR = PROJECT_ROOT / "sql"
 
 
@@ -36,11 +38,17 @@ class Settings:
     entity_names: tuple[tuple[str, str], ...] = ()
     report_recipients: tuple[str, ...] = ()  # the distribution list the report is e-mailed to
     ops_recipients: tuple[str, ...] = ()  # finance ops, told by e-mail when a run fails
+    rules_dir: Path = SHIPPED_RULES  # policies, profiles and templates (`O2C_RULES_DIR`)
+    contracts_dir: Path = SHIPPED_CONTRACTS  # data contracts and shipped mappings (`O2C_CONTRACTS_DIR`)
 
     def seller_of(self, legal_entity: object) -> str:
         """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
         workspace's `O2C_SELLER_NAME`."""
         return dict(self.entity_names).get(str(legal_entity or ""), self.seller_name)
+
+    @property
+    def templates(self) -> Path:
+        return self.rules_dir / "templates"
 
     @property
     def ledger_path(self) -> Path:
@@ -82,6 +90,8 @@ def load_settings(home: str | Path | None = None) -> Settings:
         entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
         report_recipients=_addresses("O2C_REPORT_RECIPIENTS"),
         ops_recipients=_addresses("O2C_OPS_RECIPIENTS"),
+        rules_dir=Path(os.environ.get("O2C_RULES_DIR") or SHIPPED_RULES),
+        contracts_dir=Path(os.environ.get("O2C_CONTRACTS_DIR") or SHIPPED_CONTRACTS),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tasks.platform.config import CONTRACTS_DIR
+from tasks.platform.config import SHIPPED_CONTRACTS
 
 COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate", "terms", "email"}
 TEXT_TYPES = {"string", "terms", "email"}  # text kept as text: bounded by `max_length`
@@ -66,7 +66,7 @@ class Contract:
 
 
 @cache
-def load_contract(dataset: str, directory: Path = CONTRACTS_DIR) -> Contract:
+def load_contract(dataset: str, directory: Path = SHIPPED_CONTRACTS) -> Contract:
     """Read and validate `data_contracts/<dataset>.yaml`."""
     path = directory / f"{dataset}.yaml"
     if not path.exists():

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.platform.config import CONTRACTS_DIR, RULES_DIR
+from tasks.platform.config import Settings
 
-# The folders whose files decide what a run does (policy, templates, contracts, mappings), by the
-# name their files are recorded under.
-EVIDENCE_FOLDERS = (("rules", RULES_DIR), ("data_contracts", CONTRACTS_DIR))
 EVIDENCE_SUFFIXES = {".yaml", ".yml", ".txt", ".html"}
 
 
@@ -36,7 +33,13 @@ class Evidence:
         return {"files": dict(sorted(self.files.items())), "inputs": self.inputs}
 
 
-def snapshot(folders: tuple[tuple[str, Path], ...] = EVIDENCE_FOLDERS) -> Evidence:
+def evidence_folders(settings: Settings) -> tuple[tuple[str, Path], ...]:
+    """The folders whose files decide what a run does (policy, templates, contracts, mappings), by
+    the name their files are recorded under."""
+    return (("rules", settings.rules_dir), ("data_contracts", settings.contracts_dir))
+
+
+def snapshot(folders: tuple[tuple[str, Path], ...]) -> Evidence:
     """Every rule, template, contract and mapping file under `folders`, by content."""
     evidence = Evidence()
     for label, folder in folders:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.mail import Mailer, RenderedMessage, render_plain
 
 STOPPED_AT = "stopped at "
@@ -61,18 +63,20 @@ def stage_outcome(run: dict[str, Any] | None, run_id: str) -> str:
     )
 
 
-def render_failure_notice(failure: RunFailure, *, seller: str) -> RenderedMessage:
+def render_failure_notice(
+    failure: RunFailure, *, seller: str, folder: Path = SHIPPED_TEMPLATES
+) -> RenderedMessage:
     where = f" at {failure.stage}" if failure.stage and failure.stage != failure.flow else ""
     subject = f"o2c: {failure.run_name} failed{where}"
     context = {**failure.__dict__, "seller": seller}
-    return render_plain("run_failed.en.txt", context, subject, kind="run_failed")
+    return render_plain("run_failed.en.txt", context, subject, kind="run_failed", folder=folder)
 
 
 def failure_messages(
-    failure: RunFailure, recipients: tuple[str, ...], *, seller: str
+    failure: RunFailure, recipients: tuple[str, ...], *, seller: str, folder: Path = SHIPPED_TEMPLATES
 ) -> list[dict[str, Any]]:
     """One message per finance-ops recipient, with an id stable for the run and the address."""
-    rendered = render_failure_notice(failure, seller=seller)
+    rendered = render_failure_notice(failure, seller=seller, folder=folder)
     messages = []
     for recipient in recipients:
         digest = hashlib.sha256(f"{failure.run_id}|{recipient}".encode()).hexdigest()[:16]

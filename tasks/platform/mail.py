@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
-from tasks.platform.config import RULES_DIR, Settings
+from tasks.platform.config import SHIPPED_TEMPLATES, Settings
 from tasks.platform.crash import crash_point
 from tasks.platform.policy import PolicyError
 
@@ -44,7 +44,8 @@ class RenderedMessage:
 
 
 @cache
-def _environment(folder: Path = RULES_DIR / "templates") -> Environment:
+def template_environment(folder: Path = SHIPPED_TEMPLATES) -> Environment:
+    """The Jinja2 templates of `folder` (a run passes its Settings' `templates`), autoescaped for HTML."""
     return Environment(
         loader=FileSystemLoader(folder),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
@@ -64,11 +65,11 @@ def render_reminder(
     as_of: date,
     pay_by: date,
     template: str = "reminder",
-    folder: Path | None = None,
+    folder: Path = SHIPPED_TEMPLATES,
 ) -> RenderedMessage:
     """The text and HTML of one consolidated reminder, in the customer's language (fallback English),
     from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists)."""
-    env = _environment(folder) if folder else _environment()
+    env = template_environment(folder)
     lang = language if language in SUBJECTS else "en"
     subject_parts = SUBJECTS[lang]
     subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
@@ -106,7 +107,7 @@ INVOICE_SUBJECTS = {
 
 
 def render_invoice_mail(
-    *, invoice: dict[str, Any], customer: dict[str, Any], seller: str, folder: Path | None = None
+    *, invoice: dict[str, Any], customer: dict[str, Any], seller: str, folder: Path = SHIPPED_TEMPLATES
 ) -> RenderedMessage:
     """The e-mail that carries one invoice or credit note (its PDF attached at delivery), in the
     customer's language, from `rules/templates/invoice_mail.<language>.txt`; the HTML part is the
@@ -115,7 +116,7 @@ def render_invoice_mail(
 
     from tasks.platform.money import to_major_str
 
-    env = _environment(folder) if folder else _environment()
+    env = template_environment(folder)
     lang = customer.get("language") if customer.get("language") in INVOICE_SUBJECTS else "en"
     kind = "credit_note" if invoice.get("kind") == "credit_note" else "invoice"
     currency = str(invoice["currency"])
@@ -146,7 +147,9 @@ def render_invoice_mail(
     return RenderedMessage(subject, text, html, str(lang), kind)
 
 
-def render_owner_notice(notice: dict[str, Any], *, as_of: date, seller: str) -> RenderedMessage:
+def render_owner_notice(
+    notice: dict[str, Any], *, as_of: date, seller: str, folder: Path = SHIPPED_TEMPLATES
+) -> RenderedMessage:
     """The internal e-mail to a customer's account owner when escalation moves the customer into a
     state that says so (`notify_owner`), from `rules/templates/owner_notice.en.txt`."""
     from tasks.platform.money import to_major_str
@@ -164,12 +167,14 @@ def render_owner_notice(notice: dict[str, Any], *, as_of: date, seller: str) -> 
         "seller": seller,
     }
     subject = f"Escalation: {context['name']} ({notice['customer_id']}) is now {notice['state']}"
-    return render_plain("owner_notice.en.txt", context, subject, kind=str(notice["state"]))
+    return render_plain("owner_notice.en.txt", context, subject, kind=str(notice["state"]), folder=folder)
 
 
-def render_plain(template: str, context: dict[str, Any], subject: str, *, kind: str) -> RenderedMessage:
+def render_plain(
+    template: str, context: dict[str, Any], subject: str, *, kind: str, folder: Path = SHIPPED_TEMPLATES
+) -> RenderedMessage:
     """An internal English e-mail: the text template, and the same text in the escaped HTML page."""
-    env = _environment()
+    env = template_environment(folder)
     name = template
     try:
         text = env.get_template(name).render(context)

@@ -66,7 +66,9 @@ def run_stage(
         loaded, version = None, ""
         if policy is not None:
             profile = (policy_profile if entry.profiled else None) or STANDARD_PROFILE
-            loaded, version = load_policy(entry.policies[0], policy, profile=profile)
+            loaded, version = load_policy(
+                entry.policies[0], policy, profile=profile, rules_dir=settings.rules_dir
+            )
         run = StageRun(entry, settings, day, now, dry_run, loaded, version)
         if prepare is not None:
             run = replace(run, inputs=prepare(run))

@@ -24,7 +24,7 @@ from tasks.platform.artifacts import (
 from tasks.platform.checkpoint import HALT_LINES, CheckpointResult
 from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
-from tasks.platform.evidence import snapshot
+from tasks.platform.evidence import evidence_folders, snapshot
 from tasks.platform.flow_returns import remember
 from tasks.platform.ledger import Publication, open_ledger
 
@@ -82,7 +82,7 @@ def finish(
     }
     pub.started_by = pub.started_by or started_by()
     if not dry_run:
-        kept = snapshot()
+        kept = snapshot(evidence_folders(settings))
         pub.evidence = {
             "files": kept.files,
             "inputs": pub.evidence.get("inputs", []),

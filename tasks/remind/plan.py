@@ -11,11 +11,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from rules.dunning import DunningFacts, DunningPolicy, Evaluation, evaluate
+from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.mail import render_reminder
 from tasks.platform.money import to_major_str
 
@@ -71,6 +73,7 @@ def plan_reminders(
     as_of: date,
     rule_version: str,
     reminded_on_date: pd.DataFrame | None = None,
+    templates: Path = SHIPPED_TEMPLATES,
 ) -> Dunning:
     """Who gets which reminder on `as_of`: one message per customer, every invoice at its level,
     fees and interest shown apart; and who is left alone, with the reason.
@@ -101,7 +104,15 @@ def plan_reminders(
             replaced.append({"customer_id": customer_id, "invoice_id": "", "reason": why})
             continue
         reminder = _reminder(
-            reminder_id, by_id[customer_id], customer_id, message_row, group, policy, as_of, rule_version
+            reminder_id,
+            by_id[customer_id],
+            customer_id,
+            message_row,
+            group,
+            policy,
+            as_of,
+            rule_version,
+            templates,
         )
         if message_row["attach_statement"]:
             reminder["statement_csv"] = _statement(customer_id, statements.get(customer_id), as_of)
@@ -139,6 +150,7 @@ def _reminder(
     policy: DunningPolicy,
     as_of: date,
     rule_version: str,
+    templates: Path,
 ) -> dict[str, object]:
     """One customer's reminder, rendered in the customer's language, as an outbox row (without its
     statement of account)."""
@@ -153,6 +165,7 @@ def _reminder(
         as_of=as_of,
         pay_by=as_of + timedelta(days=policy.pay_within_days),
         template=str(message_row["template"]),
+        folder=templates,
     )
     return {
         "reminder_id": reminder_id,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tasks.platform.mail import _environment
+from tasks.platform.config import SHIPPED_TEMPLATES
+from tasks.platform.mail import template_environment
 from tasks.report.ageing import BUCKETS
 
 WIDTH, HEIGHT, PAD = 560, 220, 36
@@ -112,8 +114,10 @@ def _esc(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def render(document: dict[str, Any], history: pd.DataFrame | None = None) -> str:
-    """The whole page."""
+def render(
+    document: dict[str, Any], history: pd.DataFrame | None = None, templates: Path = SHIPPED_TEMPLATES
+) -> str:
+    """The whole page, from `templates`' report.html."""
     trend = dso_trend(history if history is not None else pd.DataFrame(), document)
     sections = []
     for currency, fig in document["currencies"].items():
@@ -131,21 +135,30 @@ def render(document: dict[str, Any], history: pd.DataFrame | None = None) -> str
             }
         )
     return (
-        _environment()
+        template_environment(templates)
         .get_template("report.html")
         .render(document=document, sections=sections, buckets=[b[0] for b in BUCKETS])
     )
 
 
 def report_mails(
-    document: dict[str, Any], markdown: str, recipients: tuple[str, ...], page: str, seller: str
+    document: dict[str, Any],
+    markdown: str,
+    recipients: tuple[str, ...],
+    page: str,
+    seller: str,
+    templates: Path = SHIPPED_TEMPLATES,
 ) -> pd.DataFrame:
     """One message per recipient of the distribution list: the headline figures as text, the page
     and the JSON attached (`page`: the report page's path relative to the workspace)."""
     as_of = document["as_of"]
     subject = f"{seller}: receivables as of {as_of}"
     text = f"The receivables report as of {as_of} is attached (open it in a browser).\n\n{markdown}"
-    html = _environment().get_template("plain.html").render(text=text, language="en", subject=subject)
+    html = (
+        template_environment(templates)
+        .get_template("plain.html")
+        .render(text=text, language="en", subject=subject)
+    )
     rows = [
         {
             "mail_id": f"RPT-{as_of}-{address}",

@@ -214,11 +214,10 @@ def load(pack_file: Path) -> LoadedPack:
 def run_steps(pack: LoadedPack, home: Path) -> list[dict[str, Any]]:
     """Run the pack's stages again on the workspace `home`, one child process per consecutive set
     of rule and contract files; each run's result (its new run id and state), in order. A replay
-    mails no one, and its runs were not started from the command line."""
+    mails no one, and its runs are not tagged as started by the `o2c` command."""
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "O2C_HOME": str(home), "O2C_MAILER": "file"}
-    env.pop("O2C_CLI", None)
     if PREFECT_API_URL.value():
         env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     results: list[dict[str, Any]] = []

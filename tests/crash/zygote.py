@@ -70,6 +70,9 @@ def _wait(pid: int, timeout: float) -> int | None:
 
 
 def main() -> None:
+    from cli.common import set_environment_defaults
+
+    set_environment_defaults()  # as `o2c` does before anything imports Prefect
     import great_expectations  # noqa: F401
 
     import cli  # noqa: F401

@@ -25,11 +25,9 @@ def test_every_run_says_who_started_it_and_what_it_changed(
 ) -> None:
     load(home, tmp_path / "in", AS_OF, customers=CUSTOMERS, invoices=INVOICES, payments=PAYMENTS)
     runner = CliRunner()
-    monkeypatch.setenv("O2C_CLI", "1")  # as `o2c` sets it
     assert (
         runner.invoke(app, ["run", "reconcile", "--as-of", "2026-11-20", "--home", str(home)]).exit_code == 0
     )
-    monkeypatch.delenv("O2C_CLI")
     order_to_cash(as_of=date(2026, 11, 21), home=str(home))
 
     listed = runner.invoke(app, ["audit", "runs", "--json", "--home", str(home)])

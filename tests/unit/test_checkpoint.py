@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tasks.platform.checkpoint import HALT_LINES, CheckpointResult, run_checkpoint
-from tasks.platform.config import CONTRACTS_DIR
+from tasks.platform.config import SHIPPED_CONTRACTS
 from tasks.platform.contracts import DEFAULT_MAX_LENGTH, Contract, ContractError, load_contract
 
 from .tables import table
@@ -38,7 +38,7 @@ def test_every_contract_loads(dataset: str) -> None:
 
 
 def test_every_contract_file_is_covered() -> None:
-    assert sorted(p.stem for p in CONTRACTS_DIR.glob("*.yaml")) == sorted(INPUTS + OUTPUTS)
+    assert sorted(p.stem for p in SHIPPED_CONTRACTS.glob("*.yaml")) == sorted(INPUTS + OUTPUTS)
 
 
 @pytest.mark.parametrize("dataset", INPUTS)

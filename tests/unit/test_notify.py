@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tasks.platform.config import Settings
+from tasks.platform.config import SHIPPED_TEMPLATES, Settings
 from tasks.platform.mail import (
     DeliveryDeferred,
     DeliveryInDoubt,
@@ -246,7 +246,7 @@ def test_a_provider_never_reached_is_retryable_and_no_answer_is_in_doubt() -> No
     assert client.calls == 1  # a request that may have arrived is never repeated
 
 
-def render_in(template: str = "reminder", folder: Path | None = None) -> Any:
+def render_in(template: str = "reminder", folder: Path = SHIPPED_TEMPLATES) -> Any:
     return render_reminder(
         customer={"customer_id": "C1", "name": "Acme"},
         language="de",

@@ -9,14 +9,14 @@ import pytest
 
 from rules.dunning import DunningPolicy
 from rules.escalation import EscalationPolicy
-from tasks.platform.config import RULES_DIR
+from tasks.platform.config import SHIPPED_RULES
 from tasks.platform.policy import PolicyError, load_policy
 
 
 @pytest.mark.parametrize(("name", "model"), [("dunning", DunningPolicy), ("escalation", EscalationPolicy)])
 def test_the_shipped_policies_load_with_version_and_hash(name: str, model: type) -> None:
     policy, version = load_policy(name, model)
-    digest = hashlib.sha256((RULES_DIR / f"{name}.yaml").read_bytes()).hexdigest()[:8]
+    digest = hashlib.sha256((SHIPPED_RULES / f"{name}.yaml").read_bytes()).hexdigest()[:8]
     assert version == f"v{policy.version}-{digest}"
 
 
@@ -49,3 +49,39 @@ def test_an_empty_file_is_a_policy_with_nothing_in_it(tmp_path: Path) -> None:
     (tmp_path / "escalation.yaml").write_text("")
     with pytest.raises(PolicyError, match="escalation.yaml: version: Field required; states: Field required"):
         load_policy("escalation", EscalationPolicy, tmp_path)
+
+
+def test_a_run_reads_the_rules_folder_its_settings_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder is read from the environment when settings are loaded, not when a module is
+    imported, and the loader, its profiles and the template check all use the folder passed in."""
+    import shutil
+
+    from tasks.platform.config import load_settings
+    from tasks.platform.policy import policy_profiles
+
+    rules = tmp_path / "rules_then"
+    shutil.copytree(SHIPPED_RULES, rules, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (rules / "profiles" / "quiet").mkdir()
+    shutil.copy(rules / "dunning.yaml", rules / "profiles" / "quiet" / "dunning.yaml")
+    (rules / "templates" / "stern.en.txt").write_text("Pay now.\n")
+    text = (rules / "dunning.yaml").read_text()
+    courtesy = "{level: 0, name: courtesy, days: -3, before_due_only: true}"
+    assert courtesy in text
+    (rules / "dunning.yaml").write_text(text.replace(courtesy, courtesy[:-1] + ", template: stern}", 1))
+
+    monkeypatch.setenv("O2C_RULES_DIR", str(rules))
+    settings = load_settings(tmp_path / "home")
+    assert settings.rules_dir == rules and settings.templates == rules / "templates"
+    assert policy_profiles(settings.rules_dir) == ["standard", "holiday", "quiet"]
+    assert "quiet" not in policy_profiles()  # the shipped folder knows no such profile
+    policy, version = load_policy("dunning", DunningPolicy, rules_dir=settings.rules_dir)
+    digest = hashlib.sha256((rules / "dunning.yaml").read_bytes()).hexdigest()[:8]
+    assert version.endswith(digest)
+    assert any(level.template == "stern" for p in policy.profiles.values() for level in p.levels)
+    _, quiet = load_policy("dunning", DunningPolicy, profile="quiet", rules_dir=rules)
+    assert quiet.startswith("quiet/v")
+    # The shipped folder has no stern template, so the same file is refused there.
+    with pytest.raises(PolicyError, match="template 'stern' has no rules/templates/stern.en.txt"):
+        load_policy("dunning", DunningPolicy, rules)

@@ -13,12 +13,14 @@ from rules.statements import StatementPolicy
 from tasks.ingest.bank.model import StatementRejected
 from tasks.ingest.bank.statements import integrity_problems, payments_rows, read_statements
 from tasks.ingest.model import RawSource, SourceRejected
+from tasks.platform.config import SHIPPED_RULES
 from tasks.platform.policy import load_policy
 
 
-def read_statement_source(path: Path) -> RawSource:
-    """Read a camt, MT940/MT942 or BAI2 file as a payments source."""
-    policy, _version = load_policy("statements", StatementPolicy)
+def read_statement_source(path: Path, rules_dir: Path = SHIPPED_RULES) -> RawSource:
+    """Read a camt, MT940/MT942 or BAI2 file as a payments source, under `rules_dir`'s
+    `statements.yaml` (a run passes its Settings' rules folder)."""
+    policy, _version = load_policy("statements", StatementPolicy, rules_dir=rules_dir)
     try:
         statements = read_statements(path)
     except StatementRejected as exc:

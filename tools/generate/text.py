@@ -122,6 +122,13 @@ def company_name(country: str, rng: random.Random, taken: set[str]) -> str:
         if name not in taken:
             taken.add(name)
             return name
+    # A name space this crowded (a hundred thousand customers): a numbered branch of the last name.
+    core, form = split_legal_form(name)
+    for number in range(2, 10**6):
+        numbered = f"{core} {number} {form}".rstrip()
+        if numbered not in taken:
+            taken.add(numbered)
+            return numbered
     raise RuntimeError("could not find a free company name")
 
 

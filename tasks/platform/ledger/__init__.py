@@ -7,23 +7,27 @@ own file lock.
 
 The rest of the code talks to "the ledger" as one unit and imports from here; the package's
 modules are `tables` (table names, audited entities, outbox tables, SQL files), `lock` (the writer
-lock), `connection` (opening and migrating the file, the only `duckdb.connect`), `core` (the
-`Ledger`, composed of `reads`, `publish`, `delivery_states` and `cash_decisions`).
+lock), `connection` (opening and migrating the file), `core` (the `Ledger`, composed of `reads`,
+`publish`, `delivery_states` and `cash_decisions`) and `engine` (the in-memory DuckDB a stage
+computes in, over Arrow tables read from the ledger, whatever the store).
 """
 
 from tasks.platform.ledger.connection import memory_ledger, open_ledger
 from tasks.platform.ledger.core import Ledger
+from tasks.platform.ledger.engine import Engine, compute
 from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
 from tasks.platform.ledger.publish import Publication
 from tasks.platform.ledger.tables import AUDITED, LEDGER_TABLES, OUTBOX_TABLES, load_sql
 
 __all__ = [
     "AUDITED",
+    "Engine",
     "LEDGER_TABLES",
     "OUTBOX_TABLES",
     "Ledger",
     "LedgerBusy",
     "Publication",
+    "compute",
     "hold_ledger",
     "load_sql",
     "memory_ledger",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -24,19 +25,30 @@ from tasks.remind import plan as remind
 
 
 @task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)
-def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any, Any]:
+def read_facts(settings: Settings, as_of: date, dry_run: bool) -> tuple[DunningFacts, Any, Any, Any]:
+    """The facts as Arrow tables (money stays BIGINT); the previous reminders only for a dry run,
+    which shows how each planned reminder differs from the last one."""
+    begin = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        customers = ledger.query("remind/customers")
+        customers = ledger.arrow("remind/customers")
         facts = DunningFacts(
-            items=remind.dunning_items(ledger.query("report/open_items_as_of", as_of=as_of), as_of),
+            items=remind.dunning_items(ledger.arrow("report/open_items_as_of", as_of=as_of), as_of),
             customers=customers,
-            history=ledger.query("remind/history", as_of=as_of),
-            cases=ledger.query("remind/cases"),
-            unapplied=ledger.query("remind/unapplied", as_of=as_of),
+            history=ledger.arrow("remind/history", as_of=as_of),
+            cases=ledger.arrow("remind/cases"),
+            unapplied=ledger.arrow("remind/unapplied", as_of=as_of),
             reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
         )
         reminded = ledger.query("remind/reminded_on", as_of=as_of)
-        return facts, customers, ledger.query("remind/latest_run"), reminded
+        latest = ledger.query("remind/latest_run") if dry_run else None
+    get_run_logger().info(
+        "remind: read %d open items of %d customers, %d invoices reminded before, in %.1f s",
+        len(facts.items),
+        len(customers),
+        len(facts.history),
+        time.perf_counter() - begin,
+    )
+    return facts, customers, latest, reminded
 
 
 @task(name="plan reminders", cache_policy=NO_CACHE)
@@ -46,6 +58,7 @@ def plan(
     reminded: Any,
     run: StageRun,
 ) -> remind.Dunning:
+    begin = time.perf_counter()
     dunning = remind.plan_reminders(
         facts,
         customers,
@@ -55,8 +68,23 @@ def plan(
         reminded_on_date=reminded,
         templates=run.settings.templates,
     )
+    seconds = time.perf_counter() - begin
+    logger = get_run_logger()
+    logger.info(
+        "remind: %d open items considered (%d at a level) for %d customers in %.1f s (%.0f items/s);"
+        " %d reminders queued listing %d invoices, %d customers and %d invoices left out",
+        len(facts.items),
+        dunning.counts["invoices_at_a_level"],
+        len(customers),
+        seconds,
+        len(facts.items) / max(seconds, 1e-9),
+        dunning.counts["customers_reminded"],
+        dunning.counts["invoices_in_messages"],
+        dunning.counts["customers_left_out"],
+        dunning.counts["invoices_left_out"],
+    )
     for problem in dunning.problems:
-        get_run_logger().warning("dunning policy: %s", problem)
+        logger.warning("dunning policy: %s", problem)
     return dunning
 
 
@@ -119,7 +147,7 @@ def remind_flow(
 
 def _remind(run: StageRun) -> dict[str, Any]:
     """Read the open items and history, plan the reminders, queue them, then deliver."""
-    facts, customers, latest, reminded = read_facts(run.settings, run.as_of)
+    facts, customers, latest, reminded = read_facts(run.settings, run.as_of, run.dry_run)
     dunning = plan(facts, customers, reminded, run)
     summary = queue(run.settings, dunning, run.version, run.as_of, run.dry_run)
     if summary["outcome"] == "halted":

@@ -16,7 +16,7 @@ accounts as (
     ) group by account having count(distinct customer_id) = 1
 )
 select coalesce(t.customer_id, k.customer_id) as customer_id, p.currency,
-       sum(p.amount_minor - coalesce(a.applied_minor, 0)) as unapplied_minor
+       sum(p.amount_minor - coalesce(a.applied_minor, 0))::bigint as unapplied_minor
 from payments p
 left join applied a using (payment_id)
 left join applied_to t using (payment_id)

@@ -4,11 +4,12 @@ and a page with charts, and e-mailed to a distribution list."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.hooks import o2c_flow
@@ -33,14 +34,36 @@ from tasks.report.ageing import DEFAULT_PERIOD_DAYS, ageing_check_frame
 def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
     """Open items as of the date and as of the period's first day, settled invoices, cases,
     allocations and reminders of the period."""
+    begin = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return report.read_inputs(ledger, as_of, period_days)
+        inputs = report.read_inputs(ledger, as_of, period_days)
+    get_run_logger().info(
+        "report: read %d open items, %d settled invoices, %d earlier snapshots in %.1f s",
+        len(inputs["now"]),
+        len(inputs["settled"]),
+        len(inputs["history"]),
+        time.perf_counter() - begin,
+    )
+    return inputs
 
 
 @task(name="compute figures", cache_policy=NO_CACHE)
 def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
+    begin = time.perf_counter()
     figures, document = report.compute_all(items, as_of, period_days)
-    return figures, document, report_html.render(document, items["history"], templates)
+    page = report_html.render(document, items["history"], templates)
+    seconds, rows = (
+        time.perf_counter() - begin,
+        len(items["now"]) + len(items["then"]) + len(items["settled"]),
+    )
+    get_run_logger().info(
+        "report: figures of %d currencies from %d rows in %.1f s (%.0f rows/s)",
+        len(figures),
+        rows,
+        seconds,
+        rows / max(seconds, 1e-9),
+    )
+    return figures, document, page
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)

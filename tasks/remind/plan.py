@@ -98,9 +98,10 @@ def plan_reminders(
     groups = _groups(evaluation.items)
     reminders: list[dict[str, object]] = []
     replaced: list[dict[str, str]] = []
-    queued: list[tuple[str, str, int, int]] = []  # customer, reminder id, first and end item rows
+    queued: list[tuple[str, str, int, int, str]] = []  # customer, reminder id, item rows, invoice ids
+    invoice = evaluation.items["invoice_id"].tolist()
     for customer_id, first, end in groups:
-        invoice_ids = ";".join(sorted(evaluation.items["invoice_id"].iat[i] for i in range(first, end)))
+        invoice_ids = ";".join(sorted(invoice[first:end]))
         reminder_id = _reminder_id(customer_id, int(messages[customer_id]["level"]), invoice_ids)
         if reminder_id in earlier.get(customer_id, ()):
             continue  # queued by an earlier run of the same day: the same message, not a second one
@@ -108,15 +109,14 @@ def plan_reminders(
             why = f"already reminded on {as_of.isoformat()} ({', '.join(earlier[customer_id])})"
             replaced.append({"customer_id": customer_id, "invoice_id": "", "reason": why})
             continue
-        queued.append((customer_id, reminder_id, first, end))
+        queued.append((customer_id, reminder_id, first, end, invoice_ids))
     if queued:
         reminders = _rendered(
             queued, evaluation, messages, facts, customers, policy, as_of, rule_version, templates
         )
-    rows = [i for _c, _r, first, end in queued for i in range(first, end)]
-    items = _reminder_items(
-        [r for _c, r, first, end in queued for _ in range(first, end)], evaluation.items, rows
-    )
+    rows = [i for _c, _r, first, end, _i in queued for i in range(first, end)]
+    ids = [r for _c, r, first, end, _i in queued for _ in range(first, end)]
+    items = _reminder_items(ids, evaluation.items, rows)
     exclusions = _left_out(evaluation.exclusions, replaced, as_of)
     return Dunning(
         pd.DataFrame(reminders, columns=REMINDER_COLUMNS),
@@ -157,7 +157,7 @@ def _who(customers: pd.DataFrame | pa.Table, wanted: list[str]) -> dict[str, dic
 
 
 def _rendered(
-    queued: list[tuple[str, str, int, int]],
+    queued: list[tuple[str, str, int, int, str]],
     evaluation: Evaluation,
     messages: dict[str, dict[str, Any]],
     facts: DunningFacts,
@@ -174,9 +174,8 @@ def _rendered(
     wanting = {c for c, *_ in queued if messages[c]["attach_statement"]}
     statement_of = statements(facts.items, wanting, as_of) if wanting else {}
     day, pay_by = as_of.isoformat(), (as_of + timedelta(days=policy.pay_within_days)).isoformat()
-    invoice = evaluation.items["invoice_id"]
     reminders: list[dict[str, object]] = []
-    for customer_id, reminder_id, first, end in queued:
+    for customer_id, reminder_id, first, end, invoice_ids in queued:
         customer, row = who[customer_id], messages[customer_id]
         level, totals = int(row["level"]), row["totals"]
         message = renderer.render(
@@ -196,7 +195,7 @@ def _rendered(
                 "customer_id": customer_id,
                 "level": level,
                 "level_name": message.level_name,
-                "invoice_ids": ";".join(sorted(invoice.iat[i] for i in range(first, end))),
+                "invoice_ids": invoice_ids,
                 "as_of": as_of,
                 "language": message.language,
                 "recipient": customer["email"],

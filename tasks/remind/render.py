@@ -23,15 +23,12 @@ from tasks.platform.policy import PolicyError
 
 class View(dict[str, Any]):
     """A dict the templates read as `item.name` without a failed attribute lookup first (Jinja
-    tries the attribute, then the key): the same values, found at once."""
+    tries the attribute, then the key): its keys are also its attributes, the same values found at
+    once. (No key of a view is the name of a dict method, which would hide the method.)"""
 
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
 
 
 class Renderer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -36,7 +36,7 @@ SETTLED_TYPES = {
     "settled_on": pa.date32(),
 }
 
-Facts = pd.DataFrame | pa.Table | None
+Facts: TypeAlias = pd.DataFrame | pa.Table | None
 
 
 def typed(facts: Facts, types: dict[str, pa.DataType]) -> pa.Table:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import pandas as pd
-
 from tasks.platform.money import to_major_str
 from tasks.report.ageing import BUCKETS, DEFAULT_PERIOD_DAYS, figures
 from tasks.report.kpis import collection_kpis, payment_behaviour

@@ -162,11 +162,13 @@ def _changes(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The lines whose state changed (with the state they left), and the escalation rows they
     make, with the customers cleared because nothing is open any more."""
-    previous = (
-        current.set_index(["customer_id", "currency"])["state"] if len(current) else pd.Series(dtype=str)
-    )
+    previous: dict[tuple[Any, Any], Any] = (
+        dict(zip(zip(current["customer_id"], current["currency"], strict=True), current["state"], strict=True))
+        if len(current)
+        else {}
+    )  # a dict, not a Series: a hundred thousand lookups by key
     keys = list(zip(states["customer_id"], states["currency"], strict=True))
-    before = pd.Series([previous.get(k, "clear") for k in keys], index=states.index)
+    before = pd.Series([previous.get(k, "clear") for k in keys], index=states.index, dtype=object)
     changed = states[states["state"] != before].assign(previous_state=before[states["state"] != before])
     # Customers who had a state but no longer have an open amount are cleared explicitly.
     open_keys = set(keys)

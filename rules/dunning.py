@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -181,7 +182,7 @@ def _load(engine: Engine, facts: DunningFacts, policy: DunningPolicy) -> list[st
 def _arrow(fact: Facts) -> pa.Table:
     """The fact as an Arrow table with each row's place in it (`_row`)."""
     table = fact if isinstance(fact, pa.Table) else pa.Table.from_pandas(fact, preserve_index=False)
-    return table.append_column("_row", pa.array(range(table.num_rows), type=pa.int64()))
+    return table.append_column("_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
 def _count(engine: Engine, table: str) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -48,7 +49,7 @@ def typed(facts: Facts, types: dict[str, pa.DataType]) -> pa.Table:
         arrays = [facts[c].cast(t) if c in present else pa.nulls(facts.num_rows, t) for c, t in types.items()]
     else:
         arrays = [_array(facts, c, t) for c, t in types.items()]
-    rows = pa.array(range(len(facts)), type=pa.int64())
+    rows = pa.array(np.arange(len(facts), dtype=np.int64))
     return pa.Table.from_arrays([*arrays, rows], names=[*types, "_row"])
 
 

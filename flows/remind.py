@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
+from rules.dunning_policy import longest_wait
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
@@ -25,16 +26,23 @@ from tasks.remind import plan as remind
 
 
 @task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)
-def read_facts(settings: Settings, as_of: date, dry_run: bool) -> tuple[DunningFacts, Any, Any, Any]:
-    """The facts as Arrow tables (money stays BIGINT); the previous reminders only for a dry run,
-    which shows how each planned reminder differs from the last one."""
+def read_facts(
+    settings: Settings, as_of: date, dry_run: bool, policy: DunningPolicy
+) -> tuple[DunningFacts, Any, Any, Any]:
+    """The facts as Arrow tables (money stays BIGINT): the reminder history of the open items and of
+    the policy's longest wait, not of every reminder ever sent; the previous reminders only for a
+    dry run, which shows how each planned reminder differs from the last one."""
     begin = time.perf_counter()
+    since = as_of - timedelta(days=longest_wait(policy))
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         customers = ledger.arrow("remind/customers")
+        items = remind.dunning_items(ledger.arrow("report/open_items_as_of", as_of=as_of), as_of)
         facts = DunningFacts(
-            items=remind.dunning_items(ledger.arrow("report/open_items_as_of", as_of=as_of), as_of),
+            items=items,
             customers=customers,
-            history=ledger.arrow("remind/history", as_of=as_of),
+            history=ledger.arrow_with(
+                "remind/history", {"open_invoices": remind.open_invoices(items)}, as_of=as_of, since=since
+            ),
             cases=ledger.arrow("remind/cases"),
             unapplied=ledger.arrow("remind/unapplied", as_of=as_of),
             reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
@@ -147,7 +155,7 @@ def remind_flow(
 
 def _remind(run: StageRun) -> dict[str, Any]:
     """Read the open items and history, plan the reminders, queue them, then deliver."""
-    facts, customers, latest, reminded = read_facts(run.settings, run.as_of, run.dry_run)
+    facts, customers, latest, reminded = read_facts(run.settings, run.as_of, run.dry_run, run.policy)
     dunning = plan(facts, customers, reminded, run)
     summary = queue(run.settings, dunning, run.version, run.as_of, run.dry_run)
     if summary["outcome"] == "halted":

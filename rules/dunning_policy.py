@@ -101,6 +101,12 @@ class DunningPolicy(BaseModel):
         return self
 
 
+def longest_wait(policy: DunningPolicy) -> int:
+    """The most days any level waits since the customer's previous reminder: a reminder older than
+    that can no longer hold a message back."""
+    return max(lv.min_days_since_previous for profile in policy.profiles.values() for lv in profile.levels)
+
+
 def ladder(policy: DunningPolicy) -> pa.Table:
     """Every level of every profile, one row each: profile, level, level_name, template, days,
     courtesy (before the due date only), min_days_since_previous, interest_ppm (the yearly rate in

@@ -32,7 +32,10 @@ def run_daily_benchmark(*, invoices: int, days: int, seed: int, home: str | None
     first_day = date(2026, 11, 20)
     book = generate_book(customers=max(1, invoices // 10), invoices=invoices, seed=seed, as_of=first_day)
     write_book(book, workspace / "inbox")
-    rows = {name: len(getattr(book, name)) for name in ("customers", "orders", "order_lines", "invoices", "payments")}
+    rows = {
+        name: len(getattr(book, name))
+        for name in ("customers", "orders", "order_lines", "invoices", "payments")
+    }
     yield f"book: {invoices} invoices, {rows['customers']} customers; workspace {workspace}"
     _start_platform()
     for stage in ("ingest", "invoice"):

@@ -163,7 +163,9 @@ def _changes(
     """The lines whose state changed (with the state they left), and the escalation rows they
     make, with the customers cleared because nothing is open any more."""
     previous: dict[tuple[Any, Any], Any] = (
-        dict(zip(zip(current["customer_id"], current["currency"], strict=True), current["state"], strict=True))
+        dict(
+            zip(zip(current["customer_id"], current["currency"], strict=True), current["state"], strict=True)
+        )
         if len(current)
         else {}
     )  # a dict, not a Series: a hundred thousand lookups by key

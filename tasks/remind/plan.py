@@ -75,6 +75,12 @@ def dunning_items(items: pd.DataFrame | pa.Table, as_of: date) -> pd.DataFrame |
     )
 
 
+def open_invoices(items: pa.Table) -> pa.Table:
+    """The invoice ids of the dunning items with something open (the open items list every invoice
+    issued by the date, paid or not)."""
+    return items.filter(pc.greater(items["open_minor"], 0)).select(["invoice_id"])
+
+
 def plan_reminders(
     facts: DunningFacts,
     customers: pd.DataFrame | pa.Table,

@@ -78,8 +78,8 @@ part_items as (
 
 select invoice_id, customer_id, currency, issue_date, due_date, amount_minor, open_minor,
        null::integer as instalment
-from invoice_open
-where invoice_id not in (select invoice_id from parts)
+from invoice_open o
+where not exists (select 1 from invoice_instalments p where p.invoice_id = o.invoice_id)
 union all
 select * from part_items
 order by invoice_id, instalment

@@ -100,7 +100,11 @@ def plan_reminders(
     since, leaves the customer out with the reason. Only the messages queued are rendered."""
     evaluation, problems = evaluate(facts, policy, as_of)
     earlier = _already_reminded(reminded_on_date)
-    messages = evaluation.messages.set_index("customer_id").to_dict("index")
+    heads, names = evaluation.messages, list(evaluation.messages.columns[1:])
+    messages = {
+        customer: dict(zip(names, values, strict=True))
+        for customer, *values in zip(*(heads[c].tolist() for c in heads.columns), strict=True)
+    }
     groups = _groups(evaluation.items)
     reminders: list[dict[str, object]] = []
     replaced: list[dict[str, str]] = []

@@ -11,13 +11,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from jinja2 import Template, TemplateError
 
 from tasks.platform.mail import SUBJECTS, RenderedMessage, template_environment
-from tasks.platform.money import to_major_str
+from tasks.platform.ledger import compute, load_sql
+from tasks.platform.money import exponent, to_major_str
 from tasks.platform.policy import PolicyError
 
 
@@ -97,38 +99,52 @@ def major_strings(minor: Any, currencies: Any) -> list[str]:
     return [to_major_str(int(m), str(c)) for m, c in zip(minor, currencies, strict=True)]
 
 
+VIEW_KEYS = (
+    "invoice_id",
+    "issue_date",
+    "due_date",
+    "days_past_due",
+    "open_amount",
+    "currency",
+    "level_name",
+    "interest",
+    "has_interest",
+)
+
+
 def item_views(items: pd.DataFrame) -> list[View]:
-    """What the templates show of each invoice in a message, made for all messages at once."""
+    """What the templates show of each invoice in a message, made for all messages at once in the
+    compute engine (`sql/remind/item_views.sql`: dates and amounts as text, exactly as
+    `to_major_str` writes amounts)."""
     if not len(items):
         return []
-    days = items["days_past_due"].to_numpy().tolist()
-    interest = items["interest_minor"].to_numpy().tolist()
-    columns = zip(
-        items["invoice_id"].tolist(),
-        iso_dates(items["issue_date"]),
-        iso_dates(items["due_date"]),
-        days,
-        major_strings(items["open_minor"].to_numpy().tolist(), items["currency"]),
-        items["currency"].tolist(),
-        items["level_name"].tolist(),
-        major_strings(interest, items["currency"]),
-        interest,
-        strict=True,
+    table = pa.table(
+        {
+            "invoice_id": pa.array(items["invoice_id"].tolist(), pa.string()),
+            "issue_date": pa.array(pd.to_datetime(items["issue_date"]).dt.date.tolist(), pa.date32()),
+            "due_date": pa.array(pd.to_datetime(items["due_date"]).dt.date.tolist(), pa.date32()),
+            "days_past_due": pa.array(items["days_past_due"].to_numpy(dtype="int64")),
+            "open_minor": pa.array(items["open_minor"].to_numpy(dtype="int64")),
+            "currency": pa.array(items["currency"].tolist(), pa.string()),
+            "level_name": pa.array(items["level_name"].tolist(), pa.string()),
+            "interest_minor": pa.array(items["interest_minor"].to_numpy(dtype="int64")),
+            "_row": pa.array(np.arange(len(items), dtype=np.int64)),
+        }
     )
-    return [
-        View(
-            invoice_id=invoice_id,
-            issue_date=issued,
-            due_date=due,
-            days_past_due=int(past),
-            open_amount=amount,
-            currency=currency,
-            level_name=level_name,
-            interest=interest_text,
-            has_interest=bool(interest_minor),
-        )
-        for invoice_id, issued, due, past, amount, currency, level_name, interest_text, interest_minor in columns
-    ]
+    currencies = sorted(set(table["currency"].to_pylist()))
+    exponents = pa.table(
+        {
+            "currency": pa.array(currencies, pa.string()),
+            "exponent": pa.array([exponent(c) for c in currencies], pa.int64()),
+            "scale": pa.array([10 ** exponent(c) for c in currencies], pa.int64()),
+        }
+    )
+    with compute() as engine:
+        engine.register("items", table)
+        engine.register("exponents", exponents)
+        texts = engine.arrow(load_sql("remind/item_views"))
+    columns = [texts[key].to_pylist() for key in VIEW_KEYS]
+    return [View(zip(VIEW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def total_view(total: dict[str, int], currency: str) -> View:

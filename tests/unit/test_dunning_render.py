@@ -79,3 +79,42 @@ def test_the_renderer_renders_what_render_reminder_renders(language: str, level:
         template="reminder",
     )
     assert got == expected
+
+
+def test_the_invoice_lines_texts_are_written_as_to_major_str_writes_them() -> None:
+    import pandas as pd
+
+    from tasks.platform.money import to_major_str
+    from tasks.remind.render import item_views
+
+    amounts = [0, 1, 9, 10, 99, 100, 105, 123456789, -1, -105, 10**15 + 7]
+    rows = [
+        {
+            "invoice_id": f"I-{i}-{c}",
+            "issue_date": date(2026, 1, 2),
+            "due_date": pd.Timestamp("2026-02-03"),
+            "days_past_due": i - 3,
+            "open_minor": m,
+            "currency": c,
+            "level_name": "first_reminder",
+            "interest_minor": m // 7,
+        }
+        for c in ("EUR", "JPY", "BHD", "CLF")
+        for i, m in enumerate(amounts)
+    ]
+    views = item_views(pd.DataFrame(rows))
+    assert [dict(v) for v in views] == [
+        {
+            "invoice_id": r["invoice_id"],
+            "issue_date": "2026-01-02",
+            "due_date": "2026-02-03",
+            "days_past_due": r["days_past_due"],
+            "open_amount": to_major_str(r["open_minor"], r["currency"]),
+            "currency": r["currency"],
+            "level_name": "first_reminder",
+            "interest": to_major_str(r["interest_minor"], r["currency"]),
+            "has_interest": r["interest_minor"] != 0,
+        }
+        for r in rows
+    ]
+    assert views[0].invoice_id == "I-0-EUR"  # read as the templates read it

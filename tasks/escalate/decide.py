@@ -70,10 +70,11 @@ def score(states: pd.DataFrame, weights: Weights) -> tuple[pd.Series, pd.Series]
         "open cases": states["open_cases"].astype("float64") * weights.per_open_case,
     }
     total = sum(parts.values(), pd.Series(0.0, index=states.index)).round(2)
+    values = {name: part.tolist() for name, part in parts.items()}  # floats by position, read once
     why = [
-        f"{row.reason}; score {total[i]:.2f} = "
-        + " + ".join(f"{name} {parts[name][i]:.2f}" for name in parts if parts[name][i] != 0)
-        for i, row in zip(states.index, states.itertuples(index=False), strict=True)
+        f"{reason}; score {points:.2f} = "
+        + " + ".join(f"{name} {values[name][k]:.2f}" for name in values if values[name][k] != 0)
+        for k, (reason, points) in enumerate(zip(states["reason"].tolist(), total.tolist(), strict=True))
     ]
     return total, pd.Series(why, index=states.index, dtype=object)
 

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from jinja2 import Template, TemplateError
 
-from tasks.platform.mail import SUBJECTS, RenderedMessage, template_environment
 from tasks.platform.ledger import compute, load_sql
+from tasks.platform.mail import SUBJECTS, RenderedMessage, template_environment
 from tasks.platform.money import exponent, to_major_str
 from tasks.platform.policy import PolicyError
 

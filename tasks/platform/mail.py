@@ -253,6 +253,8 @@ class SendGridMailer:
     reminder twice.
     """
 
+    parallel = True  # one request per message over urllib: several threads may send at once
+
     def __init__(
         self,
         api_key: str,

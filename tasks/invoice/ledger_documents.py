@@ -7,11 +7,10 @@ resolved for the customer (`o2c case resolve --credit-note`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import os
 
 from tasks.invoice import documents
 from tasks.platform.config import SHIPPED_TEMPLATES, Settings

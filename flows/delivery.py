@@ -13,6 +13,7 @@ Documents are rendered on demand: for every billed invoice without them, in a po
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,7 @@ from tasks.platform.artifacts import current_run_id
 from tasks.platform.config import Settings, load_settings
 from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import OUTBOX_OF_STAGE, deliver_pending
+from tasks.platform.progress import report
 from tasks.platform.stage import resolve_as_of
 
 
@@ -32,7 +34,10 @@ from tasks.platform.stage import resolve_as_of
 def write_invoice_documents(settings: Settings) -> dict[str, int]:
     """An HTML and a PDF document for every billed invoice that has none under `documents/`: this
     run's, and any a stopped run left without (re-running writes nothing)."""
-    return ledger_documents.write_missing(settings)
+    began = time.perf_counter()
+    written = ledger_documents.write_missing(settings)
+    report("deliver", "invoice documents", written["documents_written"], unit="documents", since=began)
+    return written
 
 
 @task(name="deliver e-mails", task_run_name="deliver {stage} e-mails", cache_policy=NO_CACHE)

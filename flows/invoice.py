@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -38,8 +40,9 @@ def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
 
 @task(name="bill orders", cache_policy=NO_CACHE)
 def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
+    began = time.perf_counter()
     due = subscriptions.periods_to_bill(facts["subscriptions"], facts["billed_periods"], as_of)
-    return invoice.bill_orders(
+    billing = invoice.bill_orders(
         facts["orders"],
         facts["lines"],
         facts["sequences"],
@@ -48,6 +51,10 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
         billed=facts["billed"],
         periods=due,
     )
+    report(
+        "invoice", "fulfilled orders billed", len(billing.invoices), total=len(facts["orders"]), since=began
+    )
+    return billing
 
 
 @task(name="plan invoice e-mails", cache_policy=NO_CACHE)

@@ -34,6 +34,7 @@ from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Ledger, open_ledger
 from tasks.platform.mail import DeliveryInDoubt, DeliveryRetryable, Mailer
+from tasks.platform.progress import report
 
 BATCH_SIZE = 100  # messages committed as `sending` together: the most a crash can leave in doubt
 
@@ -125,6 +126,7 @@ def deliver_pending(
     gap = 1.0 / settings.mail_rate_per_second if settings.mail_rate_per_second > 0 else 0.0
     pace = _Pace(clock, sleep, gap, clock())
     workers = settings.mail_concurrency if getattr(mailer, "parallel", False) else 1
+    began = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         counts["unknown"] = _mark_in_doubt(ledger, outbox, run_id, started)
         params: dict[str, Any] = {"now": started, **({"today": started.date()} if outbox.capped else {})}
@@ -147,6 +149,9 @@ def deliver_pending(
             for move in moves:
                 counts[move["status"]] += 1
             ledger.move_messages(outbox.table, moves, run_id=run_id, now=settled_at)
+            report(
+                "deliver", outbox.table, start + len(batch), total=len(ready), unit="messages", since=began
+            )
     return counts
 
 

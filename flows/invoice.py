@@ -32,7 +32,7 @@ def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
             "lines": ledger.query("invoice/unbilled_lines", as_of=as_of),
             "sequences": ledger.query("invoice/sequences"),
             "customers": ledger.query("invoice/customers"),
-            "billed": ledger.query("invoice/billed_orders"),
+            "billed": ledger.query("invoice/billed_orders", as_of=as_of),
             "subscriptions": ledger.query("invoice/subscriptions", as_of=as_of),
             "billed_periods": ledger.query("invoice/billed_periods"),
         }

@@ -5,6 +5,7 @@ and the benchmarks that print measured figures (`bench`, `bench match`, `bench r
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -45,19 +46,27 @@ def _customers(customers: int | None, invoices: int) -> int:
 def bench(
     ctx: typer.Context,
     invoices: BenchInvoices = 10_000,
-    customers: BenchCustomers = None,
+    customers: Annotated[
+        int | None, typer.Option("--customers", help="Default: one per 10 invoices.")
+    ] = None,
     seed: Seed = 7,
     home: BenchHome = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON document.")] = False,
 ) -> None:
-    """Generate a book of N invoices and time each stage: wall seconds, rows per second, peak memory."""
+    """Generate a book of N invoices and time each stage beside its floor: wall seconds, rows per
+    second, peak memory, Prefect's and Great Expectations' share; then the delivery on its own."""
     if ctx.invoked_subcommand is not None:
         return
-    from tools.bench import run_benchmark
+    from tools.bench_pipeline import run_pipeline_benchmark
 
-    for line in run_benchmark(
-        invoices=invoices, customers=_customers(customers, invoices), seed=seed, home=home
+    for item in run_pipeline_benchmark(
+        invoices=invoices, customers=customers or max(invoices // 10, 10), seed=seed, home=home
     ):
-        typer.echo(line)
+        if isinstance(item, dict):
+            if as_json:
+                typer.echo(json.dumps(item, indent=2))
+        elif not as_json:
+            typer.echo(item)
 
 
 @bench_app.command("match")

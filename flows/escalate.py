@@ -12,6 +12,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
@@ -23,8 +24,6 @@ from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import OWNER_NOTICES, deliver_pending
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -172,17 +171,13 @@ def write_agency_file(home: Path, agency: Any, as_of: date) -> Path:
     return target
 
 
-@task(name="deliver notices to account owners", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=OWNER_NOTICES)
-
-
 @o2c_flow("escalate")
 def escalate_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Decide each customer's escalation state: collector worklists, credit holds, agency hand-overs,
     write-off proposals and notices to account owners; settle promises to pay.
@@ -192,6 +187,8 @@ def escalate_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        deliver: Send what this run queued at its end (off: at the next delivery, as the whole
+            pipeline does after its last stage).
     """
     return run_stage(
         "escalate",
@@ -201,6 +198,7 @@ def escalate_flow(
         home=home,
         policy=EscalationPolicy,
         policy_profile=policy_profile,
+        deliver=deliver,
     )
 
 
@@ -210,6 +208,6 @@ def _escalate(run: StageRun) -> dict[str, Any]:
     promises, broken = settle_promises(run.settings, run.as_of)
     result = decide(facts, broken, run.policy, run.version, run.as_of)
     summary = publish(run.settings, result, promises, run.version, run.as_of, run.dry_run, run.now)
-    if not run.dry_run and summary["outcome"] != "halted":
-        summary["delivery"] = deliver(run.settings)
+    if run.delivers and summary["outcome"] != "halted":
+        summary["delivery"] = deliver_outbox(run.settings, "escalate")
     return summary

@@ -9,6 +9,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
@@ -18,8 +19,6 @@ from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import deliver_pending
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.remind import plan as remind
@@ -122,17 +121,13 @@ def queue(
     return summary
 
 
-@task(name="deliver outbox", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id())
-
-
 @o2c_flow("remind")
 def remind_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Send each customer one reminder listing every invoice at the level it has reached.
 
@@ -141,6 +136,8 @@ def remind_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        deliver: Send what this run queued at its end (off: at the next delivery, as the whole
+            pipeline does after its last stage).
     """
     return run_stage(
         "remind",
@@ -150,6 +147,7 @@ def remind_flow(
         home=home,
         policy=DunningPolicy,
         policy_profile=policy_profile,
+        deliver=deliver,
     )
 
 
@@ -162,6 +160,6 @@ def _remind(run: StageRun) -> dict[str, Any]:
         return summary
     if run.dry_run:
         summary["planned"] = remind.dry_run_view(dunning, latest)
-    else:
-        summary["delivery"] = deliver(run.settings)
+    elif run.delivers:
+        summary["delivery"] = deliver_outbox(run.settings, "remind")
     return summary

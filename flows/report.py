@@ -12,6 +12,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
 from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown
@@ -21,8 +22,6 @@ from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import REPORT_MAILS, deliver_pending
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.report import figures as report
@@ -117,17 +116,13 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
     return summary
 
 
-@task(name="deliver the report to its distribution list", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=REPORT_MAILS)
-
-
 @o2c_flow("report")
 def report_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
     period_days: PeriodDays = DEFAULT_PERIOD_DAYS,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Publish the receivables report as of the date: open amount, ageing, DSO, CEI, payment habits,
     forecast and collection work per currency, as JSON, Markdown and a page with charts, and e-mail
@@ -138,12 +133,14 @@ def report_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         period_days: The period DSO and CEI look back over, in days (1 to 3660).
+        deliver: Send what this run queued at its end (off: at the next delivery, as the whole
+            pipeline does after its last stage).
     """
 
     def body(run: StageRun) -> dict[str, Any]:
         return _report(run, period_days)
 
-    return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home)
+    return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver)
 
 
 def _report(run: StageRun, period_days: int) -> dict[str, Any]:
@@ -151,6 +148,6 @@ def _report(run: StageRun, period_days: int) -> dict[str, Any]:
     items = read_items(run.settings, run.as_of, period_days)
     figures = compute(items, run.as_of, period_days, run.settings.templates)
     summary = publish(run.settings, figures, run.as_of, run.dry_run)
-    if run.settings.report_recipients and not run.dry_run and summary["outcome"] != "halted":
-        summary["delivery"] = deliver(run.settings)
+    if run.settings.report_recipients and run.delivers and summary["outcome"] != "halted":
+        summary["delivery"] = deliver_outbox(run.settings, "report")
     return summary

@@ -24,6 +24,7 @@ from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -45,13 +46,8 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
             "active_holds": ledger.query("escalate/active_holds"),
             "proposed": set(ledger.query("escalate/writeoff_proposed")["invoice_id"]),
         }
-    get_run_logger().info(
-        "escalate: read %d open items, %d settled invoices, %d customers in %.1f s",
-        len(facts["open_items"]),
-        len(facts["settled"]),
-        len(facts["customers"]),
-        time.perf_counter() - begin,
-    )
+    report("escalate", "open items read", len(facts["open_items"]), unit="items", since=begin)
+    report("escalate", "settled invoices read", len(facts["settled"]), unit="invoices", since=begin)
     return facts
 
 
@@ -88,19 +84,16 @@ def decide(
         active_holds=facts["active_holds"],
         proposed=facts["proposed"],
     )
-    seconds, items = time.perf_counter() - begin, len(facts["open_items"])
+    counts = result.counts
+    report("escalate", "open items decided", len(facts["open_items"]), unit="items", since=begin)
     get_run_logger().info(
-        "escalate: %d open items of %d customer-currency lines decided in %.1f s (%.0f items/s);"
-        " %d state changes, %d worklist lines, %d holds, %d write-offs proposed, %d owner notices",
-        items,
+        "escalate: %d customer and currency lines; %d state changes, %d worklist lines, %d holds,"
+        " %d write-offs proposed",
         len(result.states),
-        seconds,
-        items / max(seconds, 1e-9),
-        result.counts["state_changes"],
-        result.counts["worklist"],
-        result.counts["holds_placed"],
-        result.counts["write_offs_proposed"],
-        result.counts["owner_notices"],
+        counts["state_changes"],
+        counts["worklist"],
+        counts["holds_placed"],
+        counts["write_offs_proposed"],
     )
     return result
 

@@ -19,6 +19,7 @@ from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.remind import plan as remind
@@ -48,13 +49,8 @@ def read_facts(
         )
         reminded = ledger.query("remind/reminded_on", as_of=as_of)
         latest = ledger.query("remind/latest_run") if dry_run else None
-    get_run_logger().info(
-        "remind: read %d open items of %d customers, %d invoices reminded before, in %.1f s",
-        len(facts.items),
-        len(customers),
-        len(facts.history),
-        time.perf_counter() - begin,
-    )
+    report("remind", "open items read", len(facts.items), unit="items", since=begin)
+    report("remind", "invoices reminded before read", len(facts.history), unit="invoices", since=begin)
     return facts, customers, latest, reminded
 
 
@@ -75,20 +71,18 @@ def plan(
         reminded_on_date=reminded,
         templates=run.settings.templates,
     )
-    seconds = time.perf_counter() - begin
+    counts = dunning.counts
+    report("remind", "open items evaluated", len(facts.items), unit="items", since=begin)
+    report("remind", "reminders queued", counts["customers_reminded"], unit="reminders", since=begin)
     logger = get_run_logger()
     logger.info(
-        "remind: %d open items considered (%d at a level) for %d customers in %.1f s (%.0f items/s);"
-        " %d reminders queued listing %d invoices, %d customers and %d invoices left out",
-        len(facts.items),
-        dunning.counts["invoices_at_a_level"],
+        "remind: %d customers considered, %d invoices at a level, %d invoices in the reminders;"
+        " left out: %d customers, %d invoices",
         len(customers),
-        seconds,
-        len(facts.items) / max(seconds, 1e-9),
-        dunning.counts["customers_reminded"],
-        dunning.counts["invoices_in_messages"],
-        dunning.counts["customers_left_out"],
-        dunning.counts["invoices_left_out"],
+        counts["invoices_at_a_level"],
+        counts["invoices_in_messages"],
+        counts["customers_left_out"],
+        counts["invoices_left_out"],
     )
     for problem in dunning.problems:
         logger.warning("dunning policy: %s", problem)

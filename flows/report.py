@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.delivery import deliver_outbox
@@ -22,6 +22,7 @@ from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.progress import report as report_step
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.report import figures as report
@@ -36,13 +37,8 @@ def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
     begin = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         inputs = report.read_inputs(ledger, as_of, period_days)
-    get_run_logger().info(
-        "report: read %d open items, %d settled invoices, %d earlier snapshots in %.1f s",
-        len(inputs["now"]),
-        len(inputs["settled"]),
-        len(inputs["history"]),
-        time.perf_counter() - begin,
-    )
+    report_step("report", "open items read (as of the date)", len(inputs["now"]), unit="items", since=begin)
+    report_step("report", "settled invoices read", len(inputs["settled"]), unit="invoices", since=begin)
     return inputs
 
 
@@ -51,17 +47,8 @@ def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
     begin = time.perf_counter()
     figures, document = report.compute_all(items, as_of, period_days)
     page = report_html.render(document, items["history"], templates)
-    seconds, rows = (
-        time.perf_counter() - begin,
-        len(items["now"]) + len(items["then"]) + len(items["settled"]),
-    )
-    get_run_logger().info(
-        "report: figures of %d currencies from %d rows in %.1f s (%.0f rows/s)",
-        len(figures),
-        rows,
-        seconds,
-        rows / max(seconds, 1e-9),
-    )
+    rows = len(items["now"]) + len(items["then"]) + len(items["settled"])
+    report_step("report", f"rows computed into the figures of {len(figures)} currencies", rows, since=begin)
     return figures, document, page
 
 

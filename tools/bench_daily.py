@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tools.bench import _measure, _start_platform
+from tools.bench import _measure, start_platform
 
 DAILY_STAGES = ("reconcile", "remind", "escalate", "report")
 
@@ -40,7 +40,7 @@ def run_daily_benchmark(*, invoices: int, days: int, seed: int, home: str | None
         for name in ("customers", "orders", "order_lines", "invoices", "payments")
     }
     yield f"book: {invoices} invoices, {rows['customers']} customers; workspace {workspace}"
-    _start_platform()
+    start_platform()
     for stage in ("ingest", "invoice"):
         seconds, _n, _peak = _measure(_run(STAGE_FLOWS[stage], first_day, workspace), stage, rows)
         yield f"{first_day} {stage:10} {seconds:8.2f} s (setup)"

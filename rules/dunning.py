@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from rules.dunning_messages import messages
 from rules.dunning_policy import DunningPolicy, Level, amounts, ladder
-from tasks.platform.ledger import Engine, compute
+from tasks.platform.ledger import Engine, compute, load_sql
 
 __all__ = ["DunningFacts", "DunningPolicy", "Evaluation", "Level", "evaluate"]
 
@@ -119,7 +119,7 @@ def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> tuple[E
     reason; and the problems met on the way, as messages (a customer naming a dunning profile the
     policy does not have, dunned under the default one), which change no decision."""
     with compute() as engine:
-        currencies = _load(engine, facts, policy)
+        fees = _load(engine, facts, policy)
         engine.execute(_sql("reached"), {"as_of": as_of, "default_profile": policy.default_profile})
         engine.execute("create temp table remaining as select * from reached")
         reached = _count(engine, "reached")
@@ -139,7 +139,6 @@ def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> tuple[E
         heads, totals = engine.arrow(_sql("messages")), engine.arrow(_sql("totals"))
         exclusions = engine.arrow(_sql("exclusions"))
         unknown = engine.arrow(_sql("problems"))
-        fees = amounts(policy, currencies)
     decisions = Evaluation(
         items.select(ITEM_COLUMNS + ["profile", "template"]).to_pandas(),
         messages(heads, totals, fees),
@@ -153,14 +152,13 @@ EXCLUDED = "step integer, _row bigint, customer_id varchar, invoice_id varchar, 
 
 
 def _sql(name: str) -> str:
-    from tasks.platform.ledger import load_sql
-
     return load_sql(f"remind/evaluate/{name}")
 
 
-def _load(engine: Engine, facts: DunningFacts, policy: DunningPolicy) -> list[str]:
+def _load(engine: Engine, facts: DunningFacts, policy: DunningPolicy) -> pa.Table:
     """Register the facts (each row numbered `_row`, in the order given: the first row of a key is
-    the one that counts), the ladder and the amounts of the currencies open; the currencies."""
+    the one that counts), the ladder and the minimums and fees of the items' currencies (returned:
+    the messages' fees are read from them)."""
     for name, types in FACT_TYPES.items():
         table = _arrow(getattr(facts, name))
         engine.register(f"{name}_raw", table)
@@ -174,9 +172,10 @@ def _load(engine: Engine, facts: DunningFacts, policy: DunningPolicy) -> list[st
         str(c)
         for c in engine.arrow("select distinct currency from items_in order by 1").column(0).to_pylist()
     ]
+    per_currency = amounts(policy, currencies)
     engine.register("ladder", ladder(policy))
-    engine.register("minimums", amounts(policy, currencies))
-    return currencies
+    engine.register("minimums", per_currency)
+    return per_currency
 
 
 def _arrow(fact: Facts) -> pa.Table:

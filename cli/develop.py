@@ -1,6 +1,6 @@
 """The commands developers use, over `tools/`: a synthetic book of business to work on (`generate`)
 and the benchmarks that print measured figures (`bench`, `bench match`, `bench reconcile`,
-`bench invoice`, `bench dunning`).
+`bench invoice`, `bench dunning`, `bench daily`).
 """
 
 from __future__ import annotations
@@ -110,6 +110,21 @@ def bench_invoice(
     from tools.bench import run_invoice_benchmark
 
     for line in run_invoice_benchmark(lines=lines, seed=seed, home=home):
+        typer.echo(line)
+
+
+@bench_app.command("daily")
+def bench_daily(
+    invoices: Annotated[int, typer.Option("--invoices", min=1, help="Invoices in the book.")] = 100_000,
+    days: Annotated[int, typer.Option("--days", min=1, help="Consecutive daily runs.")] = 30,
+    seed: Seed = 7,
+    home: BenchHome = None,
+) -> None:
+    """Run reconcile, remind, escalate and report once a day for D days on one book: each run's time
+    and peak memory, and the first run of each stage beside its last."""
+    from tools.bench_daily import run_daily_benchmark
+
+    for line in run_daily_benchmark(invoices=invoices, days=days, seed=seed, home=home):
         typer.echo(line)
 
 

@@ -4,6 +4,7 @@ and a page with charts, and e-mailed to a distribution list."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.progress import report as report_step
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.report import figures as report
@@ -32,14 +34,22 @@ from tasks.report.ageing import DEFAULT_PERIOD_DAYS, ageing_check_frame
 def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
     """Open items as of the date and as of the period's first day, settled invoices, cases,
     allocations and reminders of the period."""
+    begin = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return report.read_inputs(ledger, as_of, period_days)
+        inputs = report.read_inputs(ledger, as_of, period_days)
+    report_step("report", "open items read (as of the date)", len(inputs["now"]), unit="items", since=begin)
+    report_step("report", "settled invoices read", len(inputs["settled"]), unit="invoices", since=begin)
+    return inputs
 
 
 @task(name="compute figures", cache_policy=NO_CACHE)
 def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
+    begin = time.perf_counter()
     figures, document = report.compute_all(items, as_of, period_days)
-    return figures, document, report_html.render(document, items["history"], templates)
+    page = report_html.render(document, items["history"], templates)
+    rows = len(items["now"]) + len(items["then"]) + len(items["settled"])
+    report_step("report", f"rows computed into the figures of {len(figures)} currencies", rows, since=begin)
+    return figures, document, page
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)

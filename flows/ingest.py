@@ -74,12 +74,14 @@ def _what_the_ledger_knows(ledger: Ledger, raw: RawSource, contracts_dir: Path) 
     the source repeats (found by a join in the ledger)."""
     contract = load_contract(raw.dataset, contracts_dir)
     needs = ledger_facts_needed(raw.dataset, contract)
+    customers = (
+        ledger.arrow("ingest/known_customers").column("customer_id") if "customers" in needs else set()
+    )
+    held = ledger.counts().get(raw.dataset, 0)  # an empty table holds no key the source repeats
     return IngestContext(
-        customers=ledger.arrow("ingest/known_customers").column("customer_id")
-        if "customers" in needs
-        else set(),
+        customers=customers,
         order_currency=ledger.arrow("ingest/known_orders") if "orders" in needs else {},
-        existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(contract.key)]),
+        existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(contract.key)]) if held else None,
         contracts_dir=contracts_dir,
     )
 
@@ -125,10 +127,12 @@ def ingest_flow(
 
 
 def _ingest(run: StageRun) -> Any:
-    """Load each source in turn; stop at the first whose checkpoints halt."""
+    """Load each source in turn; stop at the first whose checkpoints halt. A source loaded is let go
+    of, so that a run holds the rows of the sources still to load, not of every one."""
     results: list[dict[str, Any]] = []
-    for raw in run.inputs:
-        results.append(load_source(str(run.settings.home), raw, run.as_of, run.dry_run))
+    pending: list[RawSource] = run.inputs
+    while pending:
+        results.append(load_source(str(run.settings.home), pending.pop(0), run.as_of, run.dry_run))
         if results[-1].get("outcome") == "halted":
             return results[-1]
     return results

@@ -62,7 +62,7 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
         failures[row] = [*reasons, *failures.get(row, [])]
     for i, reasons in conflicts.items():
         failures.setdefault(int(positions[i]), []).extend(reasons)
-    frame = checkpoint_frame(typed, positions)
+    frame = checkpoint_frame(typed, raw.rows.index)
     result = run_checkpoint(
         frame,
         contract,
@@ -79,7 +79,7 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
     tables = {}
     if result.outcome != "halted":
-        good = typed.filter(pa.array(~np.isin(positions, bad)))
+        good = typed.filter(pa.array(~np.isin(positions, bad))) if bad else typed
         tables = to_ledger_tables(ledger_frame(good), raw.dataset, batch_id)
     return PreparedBatch(
         raw.dataset, raw.source, batch_id, raw.fingerprint, tables, quarantine, result, totals, len(raw.rows)
@@ -101,13 +101,13 @@ def text_table(rows: pd.DataFrame, contract: Contract) -> pa.Table:
 # The typed rows as the checkpoint takes them today: whole numbers and money as nullable integers,
 # text as Python strings (Great Expectations checks them faster than Arrow-backed ones), dates as
 # datetime64. When the checkpoint takes Arrow, `typed` goes to it as it is.
-_CHECKPOINT_TYPES = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype("python")}
+_CHECKPOINT_TYPES = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype("pyarrow")}
 
 
-def checkpoint_frame(typed: pa.Table, positions: np.ndarray) -> pd.DataFrame:
+def checkpoint_frame(typed: pa.Table, positions: pd.Index) -> pd.DataFrame:
     """The typed rows as the checkpoint takes them: a pandas frame indexed by row position."""
     frame = typed.to_pandas(types_mapper=_CHECKPOINT_TYPES.get)
-    frame.index = pd.Index(positions)
+    frame.index = positions
     return frame
 
 
@@ -215,7 +215,16 @@ def to_ledger_tables(good: pd.DataFrame, dataset: str, batch_id: str) -> dict[st
 
 def _constant(value: str, rows: int) -> pd.arrays.ArrowExtensionArray:
     """The same text on every row, Arrow-backed (the ledger reads it without a Python object per row)."""
-    return pd.arrays.ArrowExtensionArray(pa.repeat(pa.scalar(value, pa.string()), rows))
+    encoded = value.encode("utf-8")
+    wide = rows * len(encoded) >= 2**31  # beyond what 32-bit offsets address
+    offsets = np.arange(rows + 1, dtype=np.int64) * len(encoded)
+    kind = pa.large_string() if wide else pa.string()
+    buffers = [
+        None,
+        pa.py_buffer(offsets if wide else offsets.astype(np.int32)),
+        pa.py_buffer(encoded * rows),
+    ]
+    return pd.arrays.ArrowExtensionArray(pa.Array.from_buffers(kind, rows, buffers))
 
 
 def _dates(stamps: pd.Series) -> pd.Series:

@@ -42,8 +42,35 @@ _WHOLE_NUMBER = r"^[+-]?[0-9]{1,15}$"  # parse.parse_integer's, anchored for RE2
 
 
 def trimmed(values: Column) -> Column:
-    """Each value without the white space around it (Python's `str.strip()`)."""
+    """Each value without the white space around it (Python's `str.strip()`): the column itself
+    (no copy) when no value starts or ends with a byte white space can start or end with."""
+    if not _may_need_trimming(values):
+        return values
     return pc.utf8_trim(values, characters=WHITESPACE)
+
+
+# The bytes a white-space character starts with in UTF-8 (ASCII ones, and the lead bytes of U+0085,
+# U+00A0, U+1680, U+2000..U+205F and U+3000), and those it may end with (ASCII ones, and any
+# continuation byte).
+_WHITE_FIRST = np.zeros(256, bool)
+_WHITE_FIRST[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+_WHITE_LAST = np.zeros(256, bool)
+_WHITE_LAST[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]] = True
+_WHITE_LAST[0x80:0xC0] = True
+
+
+def _may_need_trimming(values: Column) -> bool:
+    """Whether some value may start or end with white space, from its first and last byte only:
+    never a false negative (a value ending in any non-ASCII character counts)."""
+    for offsets, data in _text_bytes(values):
+        if data.size == 0:
+            continue
+        # An empty value reads its neighbour's byte: a false alarm at worst, never a miss.
+        starts = np.minimum(offsets[:-1] - offsets[0], data.size - 1)
+        ends = np.maximum(offsets[1:] - offsets[0] - 1, 0)
+        if _WHITE_FIRST[data[starts]].any() or _WHITE_LAST[data[ends]].any():
+            return True
+    return False
 
 
 def blank(cut: Column) -> Column:

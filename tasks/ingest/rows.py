@@ -12,6 +12,7 @@ key the ledger already holds with different values, as a join. Pure: no ledger, 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -184,27 +185,23 @@ def conflicts_with_ledger(
     joined = mine.join(theirs, keys, join_type="inner", right_suffix="__held", use_threads=False)
     if joined.num_rows == 0:
         return {}
-    joined = joined.sort_by("o2c_row")
-    differing = [
-        pc.and_(
+    differing = {
+        c: pc.and_(
             pc.is_valid(joined.column(c)),
             pc.not_equal(_comparable(joined.column(c)), joined.column(f"{c}__held")),
         )
         for c in compared
-    ]
-    rows = joined.column("o2c_row").to_pylist()
+    }
+    if not differing:
+        return {}
+    any_change = functools.reduce(pc.or_, differing.values())
+    changed = pa.table({"o2c_row": joined.column("o2c_row"), **differing}).filter(any_change)
     found: dict[int, list[str]] = {}
-    flags = [d.to_pylist() for d in differing]
-    for position, row in enumerate(rows):
-        names = [
-            c.removesuffix("_minor").removesuffix("_ppm")
-            for c, f in zip(compared, flags, strict=True)
-            if f[position]
+    for record in changed.sort_by("o2c_row").to_pylist():  # only the rows that differ
+        names = [c.removesuffix("_minor").removesuffix("_ppm") for c in compared if record[c]]
+        found[int(record["o2c_row"])] = [
+            f"{contract.key[0]}: already in the ledger with a different {', '.join(names)}"
         ]
-        if names:
-            found[int(row)] = [
-                f"{contract.key[0]}: already in the ledger with a different {', '.join(names)}"
-            ]
     return found
 
 

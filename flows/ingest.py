@@ -77,11 +77,13 @@ def _what_the_ledger_knows(ledger: Ledger, raw: RawSource, contracts_dir: Path) 
     customers = (
         ledger.arrow("ingest/known_customers").column("customer_id") if "customers" in needs else set()
     )
-    held = ledger.counts().get(raw.dataset, 0)  # an empty table holds no key the source repeats
+    held = ledger.arrow("ingest/held_datasets").to_pydict()
+    repeats = dict(zip(held["dataset"], held["held"], strict=True)).get(raw.dataset, True)
     return IngestContext(
         customers=customers,
         order_currency=ledger.arrow("ingest/known_orders") if "orders" in needs else {},
-        existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(contract.key)]) if held else None,
+        # an empty table holds no key the source could repeat
+        existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(contract.key)]) if repeats else None,
         contracts_dir=contracts_dir,
     )
 

@@ -1,11 +1,12 @@
 """Canonical rows: one source's text rows, its contract and what the ledger already knows in;
 typed rows per ledger table, quarantined rows with every reason, and the checkpoint result out.
 
-`prepare_batch` is pure. It types the rows (`tasks.ingest.rows`), adds the problems found while
-reading and the conflicts with the ledger, runs the contract's checkpoint, and splits the rows into
-ledger rows (by table, stamped with the batch id) and quarantined rows (the row number a person
-sees, the key, every reason and the raw record). `batch_record` is the batch's `ingest_batches`
-row. Reading the sources is `tasks.ingest.sources`; the shared types are `tasks.ingest.model`.
+`prepare_batch` is pure. It types the rows over Arrow (`tasks.ingest.rows`, in an in-memory
+compute engine), adds the problems found while reading and the conflicts with the ledger, runs the
+contract's checkpoint (a pandas frame, for now), and splits the rows into ledger rows (by table,
+stamped with the batch id, Arrow-backed) and quarantined rows (the row number a person sees, the
+key, every reason and the raw record). `batch_record` is the batch's `ingest_batches` row. Reading
+the sources is `tasks.ingest.sources`; the shared types are `tasks.ingest.model`.
 """
 
 from __future__ import annotations

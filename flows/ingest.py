@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr, WithJsonSchema
 
 from flows.hooks import o2c_flow
-from tasks.ingest.canonical import batch_record, prepare_batch
+from tasks.ingest.canonical import batch_record, ledger_facts_needed, prepare_batch
 from tasks.ingest.model import IngestContext, RawSource
 from tasks.ingest.sources import inbox_files, read_sources
 from tasks.platform.artifacts import current_run_id
 from tasks.platform.config import load_settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.evidence import Evidence, input_evidence
-from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.ledger import Ledger, Publication, open_ledger
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -29,18 +31,12 @@ SqlUrl = Annotated[str | SecretStr | None, WithJsonSchema({"anyOf": [{"type": "s
 @task(name="load source", cache_policy=NO_CACHE)
 def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) -> dict[str, Any]:
     settings = load_settings(home)
+    started = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
         if ledger.batch_exists(batch_id):
             return {"source": raw.source, "dataset": raw.dataset, "outcome": "already ingested", "counts": {}}
-        context = IngestContext(
-            customers=set(ledger.query("ingest/known_customers")["customer_id"]),
-            order_currency=dict(ledger.query("ingest/known_orders").itertuples(index=False, name=None)),
-            existing=ledger.rows_with_keys(
-                raw.dataset, raw.rows[list(load_contract(raw.dataset, settings.contracts_dir).key)]
-            ),
-            contracts_dir=settings.contracts_dir,
-        )
+        context = _what_the_ledger_knows(ledger, raw, settings.contracts_dir)
     batch = prepare_batch(raw, context)
     pub = Publication(current_run_id(), "ingest", as_of, inserts=batch.tables, quarantine=batch.quarantine)
     pub.counts = {
@@ -58,13 +54,37 @@ def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) ->
         input_evidence(kept, raw.source, raw.dataset, raw.mapping_path)
         pub.evidence["inputs"], pub.blobs = kept.inputs, kept.blobs
     pub.updates.append(("ingest/batch_counts", {"batch_id": batch.batch_id}))
-    return (
-        finish(settings, pub, [batch.checkpoint], dry_run=dry_run)
-        | {"notes": raw.notes}
-        | {
-            "source": raw.source,
-            "dataset": raw.dataset,
-        }
+    summary = finish(settings, pub, [batch.checkpoint], dry_run=dry_run)
+    seconds = time.perf_counter() - started
+    get_run_logger().info(
+        "%s: %s rows read, %s quarantined, %s in %.1f s (%s rows/s)",
+        raw.source,
+        f"{batch.row_count:,}",
+        f"{len(batch.quarantine):,}",
+        summary["outcome"],
+        seconds,
+        f"{batch.row_count / max(seconds, 1e-9):,.0f}",
+    )
+    return summary | {"notes": raw.notes} | {"source": raw.source, "dataset": raw.dataset}
+
+
+def _what_the_ledger_knows(ledger: Ledger, raw: RawSource, contracts_dir: Path) -> IngestContext:
+    """What a source's rows are checked against, read as Arrow: the customers and orders the ledger
+    holds (only when the dataset refers to them or is priced by its orders) and its rows whose key
+    the source repeats (found by a join in the ledger)."""
+    contract = load_contract(raw.dataset, contracts_dir)
+    needs = ledger_facts_needed(raw.dataset, contract)
+    customers = (
+        ledger.arrow("ingest/known_customers").column("customer_id") if "customers" in needs else set()
+    )
+    held = ledger.arrow("ingest/held_datasets").to_pydict()
+    repeats = dict(zip(held["dataset"], held["held"], strict=True)).get(raw.dataset, True)
+    return IngestContext(
+        customers=customers,
+        order_currency=ledger.arrow("ingest/known_orders") if "orders" in needs else {},
+        # an empty table holds no key the source could repeat
+        existing=ledger.rows_with_keys(raw.dataset, raw.rows[list(contract.key)]) if repeats else None,
+        contracts_dir=contracts_dir,
     )
 
 
@@ -93,16 +113,28 @@ def ingest_flow(
         """The named files and SQL source, else every file of the inbox, read and checked."""
         named = paths or ([] if url else [str(p) for p in inbox_files(run.settings.inbox)])
         folders = {"contracts_dir": run.settings.contracts_dir, "rules_dir": run.settings.rules_dir}
-        return read_sources(named, mapping, url, workspace=run.settings.home, **folders)
+        started = time.perf_counter()
+        read = read_sources(named, mapping, url, workspace=run.settings.home, **folders)
+        rows, seconds = sum(len(raw.rows) for raw in read), time.perf_counter() - started
+        get_run_logger().info(
+            "read %s source(s), %s rows, in %.1f s (%s rows/s)",
+            len(read),
+            f"{rows:,}",
+            seconds,
+            f"{rows / max(seconds, 1e-9):,.0f}",
+        )
+        return read
 
     return run_stage("ingest", _ingest, as_of=as_of, dry_run=dry_run, home=home, prepare=sources)
 
 
 def _ingest(run: StageRun) -> Any:
-    """Load each source in turn; stop at the first whose checkpoints halt."""
+    """Load each source in turn; stop at the first whose checkpoints halt. A source loaded is let go
+    of, so that a run holds the rows of the sources still to load, not of every one."""
     results: list[dict[str, Any]] = []
-    for raw in run.inputs:
-        results.append(load_source(str(run.settings.home), raw, run.as_of, run.dry_run))
+    pending: list[RawSource] = run.inputs
+    while pending:
+        results.append(load_source(str(run.settings.home), pending.pop(0), run.as_of, run.dry_run))
         if results[-1].get("outcome") == "halted":
             return results[-1]
     return results

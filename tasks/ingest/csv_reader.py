@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
+from tasks.ingest import arrow_csv
 from tasks.ingest.model import SourceRejected
 from tasks.platform import parse
 
@@ -32,8 +33,24 @@ _WIDE_BOMS = {  # the longest first: a UTF-32 LE mark starts with the UTF-16 LE 
 
 
 def read_csv(content: bytes, name: str) -> pd.DataFrame:
-    """Text columns of a CSV whose shape was checked first (`_check_csv`): every row as many fields
-    as the header, never a shift, a padding or a truncation."""
+    """Text columns of a CSV whose shape was checked first: every row as many fields as the header,
+    never a shift, a padding or a truncation.
+
+    A plain file (UTF-8, no NUL, strict quoting, every row as wide as its header) is read by Arrow
+    into Arrow-backed text columns, no Python object per value; any other goes the careful way
+    (`_check_csv`, then pandas), which finds the row and column to name in the refusal."""
+    _refuse_wide_text(content, name)
+    table = arrow_csv.plain_table(content.removeprefix(_UTF8_BOM))
+    if table is None:
+        return _read_checked(content, name)
+    checked_header(table.column_names, name)
+    # pandas names an unnamed column by its position; the mapping never reads one
+    names = [column or f"Unnamed: {number}" for number, column in enumerate(table.column_names)]
+    return table.rename_columns(names).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _read_checked(content: bytes, name: str) -> pd.DataFrame:
+    """The careful way: every record read by Python's csv module, refused at the first problem."""
     text = _decode_csv(content, name)
     _check_csv(text, name)
     with warnings.catch_warnings():
@@ -41,10 +58,9 @@ def read_csv(content: bytes, name: str) -> pd.DataFrame:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
 
 
-def _decode_csv(content: bytes, name: str) -> str:
-    """A CSV's bytes as text: UTF-8, a UTF-8 byte-order mark dropped. Invalid bytes are kept as
-    escapes (`surrogateescape`) so that `_check_csv` can say in which row and column they are."""
-    if not content.strip():
+def _refuse_wide_text(content: bytes, name: str) -> None:
+    """Refuse an empty file, and UTF-16 or UTF-32 text (with or without a byte-order mark)."""
+    if not content or content.isspace():  # what strip() would leave empty, without copying the file
         raise SourceRejected(f"{name}: the file is empty")
     for mark, encoding in _WIDE_BOMS.items():
         if content.startswith(mark):
@@ -58,6 +74,12 @@ def _decode_csv(content: bytes, name: str) -> str:
         raise SourceRejected(
             f"{name}: UTF-16 text without a byte-order mark (every other byte is NUL); save it as UTF-8"
         )
+
+
+def _decode_csv(content: bytes, name: str) -> str:
+    """A CSV's bytes as text: UTF-8, a UTF-8 byte-order mark dropped. Invalid bytes are kept as
+    escapes (`surrogateescape`) so that `_check_csv` can say in which row and column they are."""
+    _refuse_wide_text(content, name)
     return content.removeprefix(_UTF8_BOM).decode("utf-8", errors="surrogateescape")
 
 

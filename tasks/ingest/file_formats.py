@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from tasks.ingest.csv_reader import checked_header, read_csv
 from tasks.ingest.limits import check_archive, gunzip, refuse_declared
@@ -87,7 +88,14 @@ def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
     inflated = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     refuse_declared(name, len(content), inflated)
     checked_header([str(c) for c in parquet.schema_arrow.names], name, where="the schema")
-    return as_text(pd.read_parquet(io.BytesIO(content)))
+    # As pandas reads it (the index restored from pandas' metadata), text columns left in Arrow
+    table = pq.read_table(io.BytesIO(content))
+    return as_text(table.to_pandas(types_mapper=_arrow_text))
+
+
+def _arrow_text(kind: Any) -> pd.ArrowDtype | None:
+    """Arrow-backed text for a text column, pandas' own type for any other."""
+    return pd.ArrowDtype(kind) if kind in (pa.string(), pa.large_string()) else None
 
 
 def _looks_like_text(content: bytes) -> bool:
@@ -111,7 +119,12 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if isinstance(values.dtype, pd.ArrowDtype) and values.dtype.pyarrow_dtype in (
+            pa.string(),
+            pa.large_string(),
+        ):
+            out[str(column)] = values.fillna("")  # text stays text, without a Python object per value
+        elif pd.api.types.is_datetime64_any_dtype(values):
             out[str(column)] = values.dt.strftime("%Y-%m-%d").fillna("")
         else:
             out[str(column)] = values.map(cell_text)

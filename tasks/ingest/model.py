@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from tasks.platform.config import SHIPPED_CONTRACTS
@@ -169,9 +170,30 @@ class RawSource:
 
 @dataclass
 class IngestContext:
-    """What the ledger already knows that a batch's references resolve against."""
+    """What the ledger already knows that a batch's references resolve against: as the ledger reads
+    it (Arrow: a column of customer ids, a table of order_id and currency), or as Python sets and
+    dicts (a test, a small source)."""
 
-    customers: set[str] = field(default_factory=set)
-    order_currency: dict[str, str] = field(default_factory=dict)
-    existing: pd.DataFrame | None = None  # ledger rows of this dataset whose key the batch repeats
+    customers: set[str] | pa.Array | pa.ChunkedArray = field(default_factory=set)
+    order_currency: dict[str, str] | pa.Table = field(default_factory=dict)
+    existing: pd.DataFrame | pa.Table | None = None  # ledger rows of this dataset whose key the batch repeats
     contracts_dir: Path = SHIPPED_CONTRACTS  # the run's contracts (its Settings' `contracts_dir`)
+
+    def customer_ids(self) -> pa.Array:
+        """The customer ids the ledger holds, as one Arrow column."""
+        if isinstance(self.customers, pa.ChunkedArray):
+            return self.customers.combine_chunks()
+        if isinstance(self.customers, pa.Array):
+            return self.customers
+        return pa.array(sorted(self.customers), pa.string())
+
+    def orders(self) -> pa.Table:
+        """The orders the ledger holds, with their currency: (order_id, currency)."""
+        if isinstance(self.order_currency, pa.Table):
+            return self.order_currency
+        return pa.table(
+            {
+                "order_id": pa.array(list(self.order_currency), pa.string()),
+                "currency": pa.array(list(self.order_currency.values()), pa.string()),
+            }
+        )

@@ -53,11 +53,20 @@ def read_file_sources(
     """The canonical sources of one file: itself, or the three parts of an order book."""
     if mapping is not None and mapping.dataset == ORDER_BOOK:
         frame, content = read_frame(path)
-        return split_order_book(frame, mapping, str(path), fingerprint_bytes(content), contracts_dir)
+        return split_order_book(
+            _python_text(frame), mapping, str(path), fingerprint_bytes(content), contracts_dir
+        )
     if mapping is not None and mapping.dataset == SPLIT:
         frame, content = read_frame(path)
-        return split_parts(frame, mapping, str(path), fingerprint_bytes(content), contracts_dir)
+        return split_parts(_python_text(frame), mapping, str(path), fingerprint_bytes(content), contracts_dir)
     return [read_source(path, mapping, contracts_dir)]
+
+
+def _python_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame's Arrow-backed text as Python strings: an order book's or a split's `extract`
+    patterns are Python regular expressions, run by pandas on Python strings."""
+    arrow = [c for c in frame.columns if isinstance(frame[c].dtype, pd.ArrowDtype)]
+    return frame.astype(dict.fromkeys(arrow, object)) if arrow else frame
 
 
 def read_source(

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr, WithJsonSchema
 
@@ -20,6 +20,7 @@ from tasks.platform.config import load_settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.evidence import Evidence, input_evidence
 from tasks.platform.ledger import Ledger, Publication, open_ledger
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -55,16 +56,8 @@ def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) ->
         pub.evidence["inputs"], pub.blobs = kept.inputs, kept.blobs
     pub.updates.append(("ingest/batch_counts", {"batch_id": batch.batch_id}))
     summary = finish(settings, pub, [batch.checkpoint], dry_run=dry_run)
-    seconds = time.perf_counter() - started
-    get_run_logger().info(
-        "%s: %s rows read, %s quarantined, %s in %.1f s (%s rows/s)",
-        raw.source,
-        f"{batch.row_count:,}",
-        f"{len(batch.quarantine):,}",
-        summary["outcome"],
-        seconds,
-        f"{batch.row_count / max(seconds, 1e-9):,.0f}",
-    )
+    what = f"{Path(raw.source).name} ({len(batch.quarantine):,} quarantined, {summary['outcome']}):"
+    report("ingest", what, batch.row_count, since=started)
     return summary | {"notes": raw.notes} | {"source": raw.source, "dataset": raw.dataset}
 
 
@@ -115,14 +108,7 @@ def ingest_flow(
         folders = {"contracts_dir": run.settings.contracts_dir, "rules_dir": run.settings.rules_dir}
         started = time.perf_counter()
         read = read_sources(named, mapping, url, workspace=run.settings.home, **folders)
-        rows, seconds = sum(len(raw.rows) for raw in read), time.perf_counter() - started
-        get_run_logger().info(
-            "read %s source(s), %s rows, in %.1f s (%s rows/s)",
-            len(read),
-            f"{rows:,}",
-            seconds,
-            f"{rows / max(seconds, 1e-9):,.0f}",
-        )
+        report("ingest", f"{len(read)} source(s) read:", sum(len(raw.rows) for raw in read), since=started)
         return read
 
     return run_stage("ingest", _ingest, as_of=as_of, dry_run=dry_run, home=home, prepare=sources)

@@ -331,6 +331,8 @@ def test_gx_and_sql_agree_on_every_rule_of_every_contract(dataset: str, shape: s
     assert sample["agrees"], [c for c in sample["checks"] if not c["agrees"]]
     assert sample["rows_sampled"] == sample["rows_checked"] == len(frame)  # a small batch: all of it
     assert len(sample["checks"]) == len(result.details) == len(contract_checks(contract))
+    in_gx_order = [(c["expectation"], c["column"]) for c in sample["checks"]]  # as GX listed its results
+    assert [(d["expectation"], d["column"]) for d in result.details] == in_gx_order
     for detail, compared in zip(result.details, sample["checks"], strict=True):
         assert detail["unexpected_count"] >= 1, detail  # every rule was broken, and found
         assert compared["sample_unexpected"] == compared["batch_unexpected"] == detail["unexpected_count"]

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tasks.platform.checkpoint_gx import gx_on_sample
-from tasks.platform.checkpoint_sql import Found, checked_table, run_checks
+from tasks.platform.checkpoint_sql import Found, checked_table, key_tables, run_checks
 from tasks.platform.contract_checks import contract_checks
 from tasks.platform.contracts import Contract
 from tasks.platform.expectations import quiet_great_expectations
@@ -161,12 +161,12 @@ def _check_rows(
     """Run the contract's checks as SQL over every row (the details and reasons on `result` and in
     `failed`), then GX on a sample (`result.validation`), halting where the two disagree."""
     began = time.perf_counter()
-    table = checked_table(frame, contract)
-    found = run_checks(table, contract_checks(contract), known_keys)
+    table, keys = checked_table(frame, contract), key_tables(known_keys)
+    found = run_checks(table, contract_checks(contract), keys)
     # in GX's order of results: the checks that could not run first
     _record(result, failed, [f for f in found if f.raised] + [f for f in found if not f.raised])
     checked = time.perf_counter()
-    gx = gx_on_sample(frame, table, contract, found, known_keys)
+    gx = gx_on_sample(frame, table, contract, found, known_keys, keys)
     result.seconds = {"sql": checked - began, "gx": time.perf_counter() - checked}
     result.validation = gx.validation
     if gx.disagreements:

@@ -43,14 +43,15 @@ def gx_on_sample(
     contract: Contract,
     found: list[Found],
     known_keys: dict[str, set[str]] | None,
+    keys: dict[str, pa.Table],
 ) -> GxSample:
     """Validate the contract's suite with GX on a sample of `frame` (`table`: the same rows as the
-    SQL checks read them; `found`: what they found over every row) and hold GX's findings against
-    the SQL's on the sample's rows."""
+    SQL checks read them; `found`: what they found over every row; `keys`: `known_keys` as the SQL
+    reads them) and hold GX's findings against the SQL's on the sample's rows."""
     positions, failing = sample_positions(table.column(ROW).to_numpy(), found)
     sample = _sample_frame(frame, positions)
     validation = validate(with_reference_flags(sample, contract, known_keys), compile_suite(contract))
-    on_sample = run_checks(table.take(pa.array(positions)), [f.check for f in found], known_keys)
+    on_sample = run_checks(table.take(pa.array(positions)), [f.check for f in found], keys)
     checks, disagreements = _compared(validation, found, on_sample)
     validation.meta[SAMPLE_KEY] = {
         "rows_checked": table.num_rows,

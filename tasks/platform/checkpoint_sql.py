@@ -5,7 +5,8 @@ contract's columns (a pandas frame is converted once; an Arrow table is taken as
 floating column made missing (as pandas and GX count it), plus `o2c_row`, each row's position: the
 frame's index label, or its place in an Arrow table. `run_checks(table, checks, known_keys)` runs
 each `Check` (tasks/platform/contract_checks.py) as its SQL file `sql/platform/checkpoint/<kind>.sql`
-and returns the positions of the rows that fail it, or that it could not run (a column the batch
+and returns the positions of the rows that fail it (a reference's known keys handed over once as
+Arrow, `key_tables`), or that it could not run (a column the batch
 lacks, values of a type the rule cannot compare): a check that could not run is no pass.
 """
 
@@ -25,6 +26,7 @@ from tasks.platform.contracts import Contract
 from tasks.platform.ledger import compute, load_sql
 
 ROW = "o2c_row"
+NO_KEYS = pa.table({"key": pa.array([], pa.string())})
 
 
 @dataclass(frozen=True)
@@ -70,28 +72,34 @@ def _nan_as_missing(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunked
     return values
 
 
-def run_checks(
-    table: pa.Table, checks: Iterable[Check], known_keys: dict[str, set[str]] | None = None
-) -> list[Found]:
-    """Each check's failing rows (their `o2c_row`, in row order; a key's duplicates grouped)."""
+def key_tables(known_keys: dict[str, set[str]] | None) -> dict[str, pa.Table]:
+    """The known keys of each referenced dataset as a one-column Arrow table (`key`), built once
+    for the checks of a batch and of its sample."""
+    return {
+        dataset: pa.table({"key": pa.array(list(keys), pa.string())})
+        for dataset, keys in (known_keys or {}).items()
+    }
+
+
+def run_checks(table: pa.Table, checks: Iterable[Check], keys: dict[str, pa.Table]) -> list[Found]:
+    """Each check's failing rows (their `o2c_row`, in row order; a key's duplicates grouped).
+    `keys` are the known keys by dataset (`key_tables`); a dataset without any has none."""
     found = []
     with compute() as engine:
         engine.register("checked", table)
         for check in checks:
-            found.append(Found(check, _failing_rows(engine, table, check, known_keys)))
+            found.append(Found(check, _failing_rows(engine, table, check, keys)))
     return found
 
 
-def _failing_rows(
-    engine: Any, table: pa.Table, check: Check, known_keys: dict[str, set[str]] | None
-) -> np.ndarray | None:
+def _failing_rows(engine: Any, table: pa.Table, check: Check, keys: dict[str, pa.Table]) -> np.ndarray | None:
     if any(column not in table.column_names for column in check.columns):
         return None
     sql, params = _statement(check)
     try:
         if check.references is not None:
-            keys = list((known_keys or {}).get(check.references, ()))
-            engine.register("known_keys", pa.table({"key": pa.array(keys, pa.string())}))
+            known = keys.get(check.references, NO_KEYS)
+            engine.register("known_keys", known)
         result = engine.arrow(sql, params)
     except Exception:  # noqa: BLE001 (what the rule cannot compare is a check that could not run)
         return None

@@ -209,8 +209,8 @@ def test_a_disagreement_between_gx_and_sql_halts_and_shows(
 ) -> None:
     real = checkpoint_gx.run_checks
 
-    def sql_that_misses_a_row(table: pa.Table, checks: Any, known_keys: Any) -> Any:
-        found = real(table, checks, known_keys)
+    def sql_that_misses_a_row(table: pa.Table, checks: Any, keys: Any) -> Any:
+        found = real(table, checks, keys)
         return [type(f)(f.check, f.rows[1:]) if f.check.kind == "allowed" else f for f in found]
 
     monkeypatch.setattr(checkpoint_gx, "run_checks", sql_that_misses_a_row)

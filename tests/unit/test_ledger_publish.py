@@ -188,3 +188,34 @@ def test_the_rows_holding_given_keys_are_found_by_their_key_as_read(ledger: Ledg
         "I3",
     ]
     assert ledger.rows_with_keys("invoices", shape(keys)).empty  # every column of the key must match
+
+
+def test_rows_whose_key_is_held_are_left_out_whatever_the_path(ledger: Ledger) -> None:
+    publish(ledger, "r1", inserts={"invoices": arrow(invoices().iloc[[0]])})
+    again = invoices().assign(amount_minor=1)  # I1 held (left as it was), I2 and I3 new
+    assert publish(ledger, "r2", inserts={"invoices": arrow(again)}) == {"invoices": 2}
+    repeated = pd.concat([invoices(), invoices()]).assign(invoice_id=["I4", "I4", "I5", "I1", "I6", "I6"])
+    assert publish(ledger, "r3", inserts={"invoices": repeated}) == {"invoices": 3}  # one of each new key
+    held = "select invoice_id, amount_minor, run_id from invoices where invoice_id in ('I1', 'I2') order by 1"
+    assert rows(ledger, held) == [("I1", 10000, "r1"), ("I2", 1, "r2")]
+    assert rows(ledger, "select count(*), count(distinct invoice_id) from invoices") == [(6, 6)]
+
+
+def test_a_table_with_two_unique_keys_leaves_out_a_row_holding_either(ledger: Ledger) -> None:
+    allocation = {
+        "payment_id": "P1",
+        "invoice_id": "I1",
+        "amount_minor": 5,
+        "currency": "EUR",
+        "rule": "r",
+        "rule_version": "v1",
+        "score": 1.0,
+        "evidence": "",
+        "as_of": AS_OF,
+    }
+    publish(ledger, "r1", inserts={"allocations": pd.DataFrame([{**allocation, "allocation_id": "A1"}])})
+    second = pd.DataFrame(
+        [{**allocation, "allocation_id": "A2"}, {**allocation, "allocation_id": "A3", "invoice_id": "I2"}]
+    )
+    assert publish(ledger, "r2", inserts={"allocations": arrow(second)}) == {"allocations": 1}
+    assert rows(ledger, "select allocation_id from allocations order by 1") == [("A1",), ("A3",)]

@@ -117,11 +117,51 @@ class Publishing(LedgerBase):
                     f" (select 1 from {table} t where t.{key} = s.{key})",
                     [pub.run_id, pub.stage, table, pub.rule_version, now()],
                 )
-            verb = "insert or replace" if replace else "insert or ignore"
-            row = self.con.execute(f"{verb} into {table} by name select * from staged_rows").fetchone()
+            if replace:
+                row = self.con.execute(
+                    f"insert or replace into {table} by name select * from staged_rows"
+                ).fetchone()
+            else:
+                row = self._insert_or_ignore(table)
         finally:
             self.con.unregister("staged_rows")
         return int(row[0]) if row else 0
+
+    def _insert_or_ignore(self, table: str) -> Any:
+        """Insert the staged rows whose key `table` does not hold, as `insert or ignore` does.
+
+        DuckDB's `insert or ignore` checks each row against the key one by one. For a table with one
+        key (its primary key, no other unique constraint), when no two new rows share a key (a
+        missing value counted as equal, to be safe), leaving out the rows whose key the table holds
+        (an anti-join) and inserting the rest plainly does the same at about half the cost of a
+        million rows. Otherwise, and for a table with several unique constraints, whose
+        `insert or ignore` also drops a row sharing one key with a row ignored for another,
+        `insert or ignore` itself decides."""
+        keys = self._unique_keys(table)
+        staged_columns = {
+            r[0] for r in self.con.execute("select name from pragma_table_info('staged_rows')").fetchall()
+        }
+        if len(keys) == 1 and set(keys[0]) <= staged_columns:
+            same = " and ".join(f"t.{c} = s.{c}" for c in keys[0])
+            new = f"not exists (select 1 from {table} t where {same})"
+            repeated = self.con.execute(
+                f"select 1 from staged_rows s where {new} group by {', '.join(f's.{c}' for c in keys[0])}"
+                " having count(*) > 1 limit 1"
+            ).fetchall()
+            if not repeated:
+                return self.con.execute(
+                    f"insert into {table} by name select * from staged_rows s where {new}"
+                ).fetchone()
+        return self.con.execute(f"insert or ignore into {table} by name select * from staged_rows").fetchone()
+
+    def _unique_keys(self, table: str) -> list[list[str]]:
+        """The columns of each primary key and unique constraint of `table`."""
+        rows = self.con.execute(
+            "select constraint_column_names from duckdb_constraints()"
+            " where table_name = ? and constraint_type in ('PRIMARY KEY', 'UNIQUE')",
+            [table],
+        ).fetchall()
+        return [list(r[0]) for r in rows]
 
     def _replace(self, table: str, rows: Rows, pub: Publication, scope: dict[str, Any] | None = None) -> int:
         """Make `table` (or the rows of it within `scope`, column -> value) hold exactly `rows`.

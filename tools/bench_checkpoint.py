@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,10 @@ def run_checkpoint_benchmark(*, rows: int, seed: int, home: str | None) -> Itera
     run_checkpoint(batch.slice(0, 10), contract, source="warm-up", known_keys=known)  # imports GX
     yield f"{rows:,} invoice rows, one in {BROKEN_EVERY} broken; seconds, rows per second, peak MB"
     result: Any = None
-    for shape, rows_in in (("Arrow table", batch), ("pandas frame", batch.to_pandas())):
+    shapes: list[tuple[str, Any]] = [("Arrow table", batch), ("pandas frame", batch.to_pandas())]
+    for shape, rows_in in shapes:
         seconds, result, peak = _timed(
-            lambda rows_in=rows_in: run_checkpoint(rows_in, contract, source="bench", known_keys=known)
+            partial(run_checkpoint, rows_in, contract, source="bench", known_keys=known)
         )
         sample = result.validation.meta["o2c_sample"]["rows_sampled"]
         yield (
@@ -96,7 +98,7 @@ def run_checkpoint_benchmark(*, rows: int, seed: int, home: str | None) -> Itera
     with open_ledger(workspace / "ledger.duckdb") as ledger:
         for n, (what, writes) in enumerate(steps):
             publication = Publication(f"bench-{n}", "bench", AS_OF, **writes)
-            seconds, written, peak = _timed(lambda p=publication: ledger.publish(p))
+            seconds, written, peak = _timed(partial(ledger.publish, publication))
             yield (
                 f"{what}: {seconds:.2f} s ({good.num_rows / seconds:,.0f} rows/s, peak"
                 f" {peak / 2**20:,.0f} MB), {sum(written.values()):,} rows written"

@@ -27,6 +27,7 @@ for _name, _command in (
     ("summary", operate.summary),
     ("status", operate.status),
     ("export", operate.export),
+    ("deliver", operate.deliver),
     ("apply", collect.apply),
     ("unapply", collect.unapply),
     ("serve", operate.serve),

@@ -33,11 +33,15 @@ EXIT_DATA_PROBLEM = 2
 EXIT_STAGE_FAILED = 1
 
 # Set before Prefect is imported: no analytics, and time for the ephemeral API to start on a slow disk.
+# A run logs what it did at INFO to its run log in Prefect (the UI's Logs tab, also for runs a
+# worker or `o2c serve` starts); the terminal shows Prefect's warnings and errors only, and the
+# command's own output.
 ENVIRONMENT_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "GX_ANALYTICS_ENABLED": "false",
 }
 
@@ -74,7 +78,10 @@ def run_flow(flow_fn: Any, **params: Any) -> Any:
 
     one_line_api_errors()
     try:
-        with started_from_the_cli():  # the run's record says the o2c command started it
+        with (
+            started_from_the_cli(),
+            progress_on_terminal(),
+        ):  # the run's record says the o2c command started it
             state = flow_fn(**params, return_state=True)
     except data_errors() as exc:
         fail(str(exc))
@@ -89,6 +96,34 @@ def run_flow(flow_fn: Any, **params: Any) -> Any:
     from tasks.platform.flow_returns import result_of
 
     return result_of(state)
+
+
+@contextmanager
+def progress_on_terminal() -> Iterator[None]:
+    """While a flow runs, the steps its stages report as one line redrawn on the terminal (stderr),
+    cleared when the run ends; nothing when stderr is not a terminal (a script, a log file)."""
+    import sys
+
+    from tasks.platform.progress import Step, listening
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    shown = [0]
+
+    def draw(step: Step) -> None:
+        text = step.text()[:118]
+        sys.stderr.write("\r" + text.ljust(shown[0]))
+        sys.stderr.flush()
+        shown[0] = len(text)
+
+    try:
+        with listening(draw):
+            yield
+    finally:
+        if shown[0]:
+            sys.stderr.write("\r" + " " * shown[0] + "\r")
+            sys.stderr.flush()
 
 
 def _api_refused(exc: Any) -> str:

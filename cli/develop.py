@@ -1,10 +1,11 @@
 """The commands developers use, over `tools/`: a synthetic book of business to work on (`generate`)
 and the benchmarks that print measured figures (`bench`, `bench match`, `bench reconcile`,
-`bench invoice`, `bench dunning`, `bench checkpoint`).
+`bench invoice`, `bench dunning`, `bench daily`, `bench checkpoint`).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -45,19 +46,27 @@ def _customers(customers: int | None, invoices: int) -> int:
 def bench(
     ctx: typer.Context,
     invoices: BenchInvoices = 10_000,
-    customers: BenchCustomers = None,
+    customers: Annotated[
+        int | None, typer.Option("--customers", help="Default: one per 10 invoices.")
+    ] = None,
     seed: Seed = 7,
     home: BenchHome = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON document.")] = False,
 ) -> None:
-    """Generate a book of N invoices and time each stage: wall seconds, rows per second, peak memory."""
+    """Generate a book of N invoices and time each stage beside its floor: wall seconds, rows per
+    second, peak memory, Prefect's and Great Expectations' share; then the delivery on its own."""
     if ctx.invoked_subcommand is not None:
         return
-    from tools.bench import run_benchmark
+    from tools.bench_pipeline import run_pipeline_benchmark
 
-    for line in run_benchmark(
-        invoices=invoices, customers=_customers(customers, invoices), seed=seed, home=home
+    for item in run_pipeline_benchmark(
+        invoices=invoices, customers=customers or max(invoices // 10, 10), seed=seed, home=home
     ):
-        typer.echo(line)
+        if isinstance(item, dict):
+            if as_json:
+                typer.echo(json.dumps(item, indent=2))
+        elif not as_json:
+            typer.echo(item)
 
 
 @bench_app.command("match")
@@ -101,6 +110,21 @@ def bench_invoice(
     from tools.bench import run_invoice_benchmark
 
     for line in run_invoice_benchmark(lines=lines, seed=seed, home=home):
+        typer.echo(line)
+
+
+@bench_app.command("daily")
+def bench_daily(
+    invoices: Annotated[int, typer.Option("--invoices", min=1, help="Invoices in the book.")] = 100_000,
+    days: Annotated[int, typer.Option("--days", min=1, help="Consecutive daily runs.")] = 30,
+    seed: Seed = 7,
+    home: BenchHome = None,
+) -> None:
+    """Run reconcile, remind, escalate and report once a day for D days on one book: each run's time
+    and peak memory, and the first run of each stage beside its last."""
+    from tools.bench_daily import run_daily_benchmark
+
+    for line in run_daily_benchmark(invoices=invoices, days=days, seed=seed, home=home):
         typer.echo(line)
 
 

@@ -74,8 +74,15 @@ def run(
         str | None,
         typer.Option("--policy-profile", help="Rules to apply: standard, or a folder of rules/profiles/."),
     ] = None,
+    no_deliver: Annotated[
+        bool,
+        typer.Option(
+            "--no-deliver",
+            help="invoice, remind, escalate, report: queue, and leave the sending to o2c deliver.",
+        ),
+    ] = False,
 ) -> None:
-    """Run one stage, or all six in order, through Prefect."""
+    """Run one stage, or all six in order (then the delivery), through Prefect."""
     from flows.order_to_cash import STAGE_FLOWS, order_to_cash
 
     if stage != "all" and stage not in STAGE_FLOWS:
@@ -83,6 +90,12 @@ def run(
     settings = load_settings(home)
     flow_fn = order_to_cash if stage == "all" else STAGE_FLOWS[stage]
     options = _stage_options(stage, no_documents, no_email, policy_profile, settings.rules_dir)
+    if no_deliver:
+        from flows.order_to_cash import DELIVERS
+
+        if stage not in DELIVERS:
+            fail(f"--no-deliver applies to {', '.join(sorted(DELIVERS))}, not {stage}")
+        options["deliver"] = False
     result = run_flow(flow_fn, as_of=as_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
     show(result, as_json)
 
@@ -107,6 +120,20 @@ def _stage_options(
             fail(f"--policy-profile applies to {', '.join(sorted(PROFILED))} and all, not {stage}")
         options["policy_profile"] = policy_profile
     return options
+
+
+def deliver(as_of: AsOf = None, home: Home = None, as_json: AsJson = False) -> None:
+    """Write the invoice documents still missing and send every e-mail that is due: what a stage run
+    with --no-deliver or the whole pipeline queued, and the retries whose time has come."""
+    from cli.views import delivery_lines
+    from flows.delivery import deliver_flow
+
+    settings = load_settings(home)
+    result = run_flow(deliver_flow, as_of=as_date(as_of), home=str(settings.home))
+    if as_json:
+        echo_json(result)
+    else:
+        typer.echo(delivery_lines(result))
 
 
 def report(

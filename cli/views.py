@@ -31,6 +31,20 @@ def describe(value: Any) -> str:
     return str(value)
 
 
+def delivery_lines(delivered: dict[str, Any]) -> str:
+    """What a delivery did: the documents written, then each outbox's counts."""
+    lines = []
+    documents = delivered.get("documents")
+    if documents:
+        lines.append(
+            f"documents  written {documents['documents_written']}, already there {documents['documents_already_there']}"
+        )
+    for stage, counts in delivered.items():
+        if stage != "documents":
+            lines.append(f"{stage:10} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return "\n".join(lines)
+
+
 def _stage_line(summary: dict[str, Any]) -> str:
     head = f"{summary['stage']:10} {summary['as_of']}  {summary['outcome']}"
     if summary.get("dry_run"):

@@ -3,14 +3,16 @@ collection agency, a write-off proposal or their account owner's attention."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.escalation import EscalationPolicy
@@ -22,26 +24,31 @@ from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import OWNER_NOTICES, deliver_pending
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
 
 @task(name="read open items, customers, reminders, cases and settled invoices", cache_policy=NO_CACHE)
 def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
+    """The facts as of the date; the open items and settled invoices (a million rows) as Arrow
+    tables, money as BIGINT."""
+    begin = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return {
-            "open_items": ledger.query("report/open_items_as_of", as_of=as_of),
+        facts = {
+            "open_items": ledger.arrow("report/open_items_as_of", as_of=as_of),
             "current": ledger.query("escalate/current_states", as_of=as_of),
             "customers": ledger.query("escalate/customers"),
             "dunning_levels": ledger.query("escalate/dunning_levels", as_of=as_of),
             "open_cases": ledger.query("escalate/open_cases"),
-            "settled": ledger.query("report/settled_as_of", as_of=as_of),
+            "settled": ledger.arrow("report/settled_as_of", as_of=as_of),
             "unbilled": ledger.query("escalate/unbilled_orders"),
             "active_holds": ledger.query("escalate/active_holds"),
             "proposed": set(ledger.query("escalate/writeoff_proposed")["invoice_id"]),
         }
+    report("escalate", "open items read", len(facts["open_items"]), unit="items", since=begin)
+    report("escalate", "settled invoices read", len(facts["settled"]), unit="invoices", since=begin)
+    return facts
 
 
 @task(name="settle promises to pay", cache_policy=NO_CACHE)
@@ -61,7 +68,8 @@ def settle_promises(settings: Settings, as_of: date) -> tuple[pd.DataFrame, pd.D
 def decide(
     facts: dict[str, Any], broken: Any, policy: EscalationPolicy, version: str, as_of: date
 ) -> escalate.Escalation:
-    return escalate.escalate(
+    begin = time.perf_counter()
+    result = escalate.escalate(
         facts["open_items"],
         facts["current"],
         policy,
@@ -76,6 +84,18 @@ def decide(
         active_holds=facts["active_holds"],
         proposed=facts["proposed"],
     )
+    counts = result.counts
+    report("escalate", "open items decided", len(facts["open_items"]), unit="items", since=begin)
+    get_run_logger().info(
+        "escalate: %d customer and currency lines; %d state changes, %d worklist lines, %d holds,"
+        " %d write-offs proposed",
+        len(result.states),
+        counts["state_changes"],
+        counts["worklist"],
+        counts["holds_placed"],
+        counts["write_offs_proposed"],
+    )
+    return result
 
 
 @task(name="check and publish states, worklist, holds and proposals", cache_policy=NO_CACHE)
@@ -144,17 +164,13 @@ def write_agency_file(home: Path, agency: Any, as_of: date) -> Path:
     return target
 
 
-@task(name="deliver notices to account owners", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=OWNER_NOTICES)
-
-
 @o2c_flow("escalate")
 def escalate_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Decide each customer's escalation state: collector worklists, credit holds, agency hand-overs,
     write-off proposals and notices to account owners; settle promises to pay.
@@ -164,6 +180,8 @@ def escalate_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        deliver: Send what this run queued at its end (off: at the next delivery, as the whole
+            pipeline does after its last stage).
     """
     return run_stage(
         "escalate",
@@ -173,6 +191,7 @@ def escalate_flow(
         home=home,
         policy=EscalationPolicy,
         policy_profile=policy_profile,
+        deliver=deliver,
     )
 
 
@@ -182,6 +201,6 @@ def _escalate(run: StageRun) -> dict[str, Any]:
     promises, broken = settle_promises(run.settings, run.as_of)
     result = decide(facts, broken, run.policy, run.version, run.as_of)
     summary = publish(run.settings, result, promises, run.version, run.as_of, run.dry_run, run.now)
-    if not run.dry_run and summary["outcome"] != "halted":
-        summary["delivery"] = deliver(run.settings)
+    if run.delivers and summary["outcome"] != "halted":
+        summary["delivery"] = deliver_outbox(run.settings, "escalate")
     return summary

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox, write_invoice_documents
 from flows.hooks import o2c_flow
 from tasks.invoice import billing as invoice
-from tasks.invoice import ledger_documents, subscriptions
 from tasks.invoice import mail as invoice_mail
+from tasks.invoice import subscriptions
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import INVOICE_MAILS, deliver_pending
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -31,7 +32,7 @@ def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
             "lines": ledger.query("invoice/unbilled_lines", as_of=as_of),
             "sequences": ledger.query("invoice/sequences"),
             "customers": ledger.query("invoice/customers"),
-            "billed": ledger.query("invoice/billed_orders"),
+            "billed": ledger.query("invoice/billed_orders", as_of=as_of),
             "subscriptions": ledger.query("invoice/subscriptions", as_of=as_of),
             "billed_periods": ledger.query("invoice/billed_periods"),
         }
@@ -39,8 +40,9 @@ def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
 
 @task(name="bill orders", cache_policy=NO_CACHE)
 def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
+    began = time.perf_counter()
     due = subscriptions.periods_to_bill(facts["subscriptions"], facts["billed_periods"], as_of)
-    return invoice.bill_orders(
+    billing = invoice.bill_orders(
         facts["orders"],
         facts["lines"],
         facts["sequences"],
@@ -49,6 +51,10 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
         billed=facts["billed"],
         periods=due,
     )
+    report(
+        "invoice", "fulfilled orders billed", len(billing.invoices), total=len(facts["orders"]), since=began
+    )
+    return billing
 
 
 @task(name="plan invoice e-mails", cache_policy=NO_CACHE)
@@ -106,30 +112,6 @@ def publish(
     return summary
 
 
-@task(name="write invoice documents", cache_policy=NO_CACHE)
-def write_documents(settings: Settings) -> dict[str, int]:
-    """An HTML and a PDF document for every billed invoice that has none under `documents/`: this
-    run's, and any a stopped run left without (re-running writes nothing)."""
-    folder = settings.home / "documents"
-    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        billed = ledger.query("invoice/billed_ids")["invoice_id"].tolist()
-        missing = [i for i in billed if not (folder / f"{i}.pdf").exists()]
-        if not missing:
-            return {"documents_written": 0, "documents_already_there": len(billed)}
-        written = ledger_documents.write_from_ledger(
-            ledger, missing, folder, settings.seller_of, settings.templates
-        )
-    return {
-        "documents_written": written["documents_written"],
-        "documents_already_there": len(billed) - len(missing),
-    }
-
-
-@task(name="deliver invoice e-mails", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=INVOICE_MAILS)
-
-
 @o2c_flow("invoice")
 def invoice_flow(
     as_of: date | None = None,
@@ -137,10 +119,12 @@ def invoice_flow(
     home: str | None = None,
     documents: bool = True,
     email: bool = True,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Turn fulfilled, not yet billed orders into numbered invoices, each with its HTML and PDF
     document, and e-mail each customer its invoice with the PDF attached (`documents=False` bills
-    without documents or e-mails; `email=False` without e-mails).
+    without documents or e-mails; `email=False` without e-mails; `deliver=False` queues the e-mails
+    and leaves the documents and the sending to the next delivery).
 
     Args:
         as_of: The business date the run works as of (YYYY-MM-DD). Empty: today.
@@ -148,12 +132,14 @@ def invoice_flow(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         documents: Write each invoice's HTML and PDF (off: no documents, so no e-mails either).
         email: E-mail each customer its invoice with the PDF attached.
+        deliver: Write the documents and send the e-mails at the end of this run (off: at the next
+            delivery, as the whole pipeline does after its last stage).
     """
 
     def body(run: StageRun) -> dict[str, Any]:
         return _invoice(run, documents=documents, email=email)
 
-    return run_stage("invoice", body, as_of=as_of, dry_run=dry_run, home=home)
+    return run_stage("invoice", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver)
 
 
 def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
@@ -166,10 +152,10 @@ def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
     )
     mails = plan_mails(settings, billing, facts["customers"], day) if documents and email else no_mail
     summary = publish(settings, billing, mails, day, run.dry_run)
-    if run.dry_run or summary["outcome"] == "halted":
+    if not run.delivers or summary["outcome"] == "halted":
         return summary
     if documents:
-        summary["documents"] = write_documents(settings)
+        summary["documents"] = write_invoice_documents(settings)
     if documents and email:
-        summary["delivery"] = deliver(settings)
+        summary["delivery"] = deliver_outbox(settings, "invoice")
     return summary

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from flows.delivery import deliver_flow
 from flows.hooks import o2c_flow
 from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, Sources, Stages
 from tasks.platform.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.platform.failure_notice import STOPPED_AT
 from tasks.platform.flow_returns import remember, result_of
+from tasks.platform.outbox import OUTBOX_OF_STAGE
 from tasks.platform.stage import resolve_as_of
 from tasks.platform.stages import PROFILED, REGISTRY, Stage
 
@@ -23,6 +25,8 @@ def _flow(entry: Stage) -> Any:
 STAGE_FLOWS: dict[str, Any] = {entry.name: _flow(entry) for entry in REGISTRY}
 """The flow of every stage, in pipeline order (`tasks/platform/stages.py`)."""
 TAKES_SOURCES = {entry.name for entry in REGISTRY if entry.takes_sources}
+DELIVERS = set(OUTBOX_OF_STAGE)
+"""The stages that queue e-mails (and, the invoice stage, documents) for the delivery."""
 
 
 @o2c_flow("order_to_cash", "order-to-cash")
@@ -34,9 +38,11 @@ def order_to_cash(
     sources: Sources | None = None,
     home: str | None = None,
 ) -> Any:
-    """Ingest the inbox, bill, apply cash, remind, escalate and report, as of one date.
+    """Ingest the inbox, bill, apply cash, remind, escalate and report, as of one date; then write
+    the invoice documents and send the e-mails the stages queued.
 
-    A stage that fails stops the run there: later stages do not run on data it did not vouch for.
+    A stage that fails stops the run there: later stages do not run on data it did not vouch for;
+    what the earlier stages queued is still sent.
 
     Args:
         as_of: The business date the run works as of (YYYY-MM-DD). Empty: today. A past date
@@ -53,24 +59,48 @@ def order_to_cash(
     day = resolve_as_of(as_of)
     chosen: list[str] = [stage for stage in ALL_STAGES if stage in stages]
     results: dict[str, Any] = {}
+    stopped: tuple[str, Any] | None = None
     for stage in chosen:
         options: dict[str, Any] = {"as_of": day, "dry_run": dry_run, "home": home}
         if stage in PROFILED:
             options["policy_profile"] = policy_profile
         if stage in TAKES_SOURCES and sources is not None:
             options.update(sources.model_dump())
+        if stage in DELIVERS:
+            options["deliver"] = False  # everything leaves once, after the last stage
         state = STAGE_FLOWS[stage](**options, return_state=True)
         if state.is_failed() or state.is_crashed():
-            publish_markdown(
-                "order-to-cash-summary",
-                pipeline_summary_markdown(str(day), chosen, results, (stage, state.message or state.name)),
-                f"order to cash as of {day}: stopped at {stage}",
-            )
-            return Failed(name=state.name, message=f"{STOPPED_AT}{stage}: {state.message}", data=results)
+            stopped = (stage, state)
+            break
         results[stage] = result_of(state)
+    if not dry_run and any(stage in DELIVERS for stage in results):
+        # What the stages that completed queued leaves now, also when a later stage stopped the run.
+        delivered = deliver_flow(as_of=day, home=home, return_state=True)
+        if (delivered.is_failed() or delivered.is_crashed()) and stopped is None:
+            stopped = ("deliver", delivered)
+        elif not (delivered.is_failed() or delivered.is_crashed()):
+            _attach_deliveries(results, result_of(delivered))
+    if stopped is not None:
+        stage, state = stopped
+        publish_markdown(
+            "order-to-cash-summary",
+            pipeline_summary_markdown(str(day), chosen, results, (stage, state.message or state.name)),
+            f"order to cash as of {day}: stopped at {stage}",
+        )
+        return Failed(name=state.name, message=f"{STOPPED_AT}{stage}: {state.message}", data=results)
     publish_markdown(
         "order-to-cash-summary",
         pipeline_summary_markdown(str(day), chosen, results),
         f"order to cash as of {day}: every stage's outcome and counts",
     )
     return remember(results)
+
+
+def _attach_deliveries(results: dict[str, Any], delivered: dict[str, Any]) -> None:
+    """Each stage's summary gets what the delivery sent of its messages (and the invoice stage the
+    documents written), as a stage run on its own reports them."""
+    for stage, summary in results.items():
+        if stage in delivered and isinstance(summary, dict):
+            summary["delivery"] = delivered[stage]
+    if "invoice" in results and "documents" in delivered:
+        results["invoice"]["documents"] = delivered["documents"]

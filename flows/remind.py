@@ -2,41 +2,56 @@
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from datetime import date, timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import DEFAULT_PROFILE, PolicyProfile
 from rules.dunning import DunningFacts, DunningPolicy
+from rules.dunning_policy import longest_wait
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import deliver_pending
+from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.remind import plan as remind
 
 
 @task(name="read open items, reminder history, cases and unapplied cash", cache_policy=NO_CACHE)
-def read_facts(settings: Settings, as_of: date) -> tuple[DunningFacts, Any, Any, Any]:
+def read_facts(
+    settings: Settings, as_of: date, dry_run: bool, policy: DunningPolicy
+) -> tuple[DunningFacts, Any, Any, Any]:
+    """The facts as Arrow tables (money stays BIGINT): the reminder history of the open items and of
+    the policy's longest wait, not of every reminder ever sent; the previous reminders only for a
+    dry run, which shows how each planned reminder differs from the last one."""
+    begin = time.perf_counter()
+    since = as_of - timedelta(days=longest_wait(policy))
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        customers = ledger.query("remind/customers")
+        customers = ledger.arrow("remind/customers")
+        items = remind.dunning_items(ledger.arrow("report/open_items_as_of", as_of=as_of), as_of)
         facts = DunningFacts(
-            items=remind.dunning_items(ledger.query("report/open_items_as_of", as_of=as_of), as_of),
+            items=items,
             customers=customers,
-            history=ledger.query("remind/history", as_of=as_of),
-            cases=ledger.query("remind/cases"),
-            unapplied=ledger.query("remind/unapplied", as_of=as_of),
+            history=ledger.arrow_with(
+                "remind/history", {"open_invoices": remind.open_invoices(items)}, as_of=as_of, since=since
+            ),
+            cases=ledger.arrow("remind/cases"),
+            unapplied=ledger.arrow("remind/unapplied", as_of=as_of),
             reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
         )
         reminded = ledger.query("remind/reminded_on", as_of=as_of)
-        return facts, customers, ledger.query("remind/latest_run"), reminded
+        latest = ledger.query("remind/latest_run") if dry_run else None
+    report("remind", "open items read", len(facts.items), unit="items", since=begin)
+    report("remind", "invoices reminded before read", len(facts.history), unit="invoices", since=begin)
+    return facts, customers, latest, reminded
 
 
 @task(name="plan reminders", cache_policy=NO_CACHE)
@@ -46,6 +61,7 @@ def plan(
     reminded: Any,
     run: StageRun,
 ) -> remind.Dunning:
+    begin = time.perf_counter()
     dunning = remind.plan_reminders(
         facts,
         customers,
@@ -55,8 +71,21 @@ def plan(
         reminded_on_date=reminded,
         templates=run.settings.templates,
     )
+    counts = dunning.counts
+    report("remind", "open items evaluated", len(facts.items), unit="items", since=begin)
+    report("remind", "reminders queued", counts["customers_reminded"], unit="reminders", since=begin)
+    logger = get_run_logger()
+    logger.info(
+        "remind: %d customers considered, %d invoices at a level, %d invoices in the reminders;"
+        " left out: %d customers, %d invoices",
+        len(customers),
+        counts["invoices_at_a_level"],
+        counts["invoices_in_messages"],
+        counts["customers_left_out"],
+        counts["invoices_left_out"],
+    )
     for problem in dunning.problems:
-        get_run_logger().warning("dunning policy: %s", problem)
+        logger.warning("dunning policy: %s", problem)
     return dunning
 
 
@@ -86,17 +115,13 @@ def queue(
     return summary
 
 
-@task(name="deliver outbox", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id())
-
-
 @o2c_flow("remind")
 def remind_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Send each customer one reminder listing every invoice at the level it has reached.
 
@@ -105,6 +130,8 @@ def remind_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        deliver: Send what this run queued at its end (off: at the next delivery, as the whole
+            pipeline does after its last stage).
     """
     return run_stage(
         "remind",
@@ -114,18 +141,19 @@ def remind_flow(
         home=home,
         policy=DunningPolicy,
         policy_profile=policy_profile,
+        deliver=deliver,
     )
 
 
 def _remind(run: StageRun) -> dict[str, Any]:
     """Read the open items and history, plan the reminders, queue them, then deliver."""
-    facts, customers, latest, reminded = read_facts(run.settings, run.as_of)
+    facts, customers, latest, reminded = read_facts(run.settings, run.as_of, run.dry_run, run.policy)
     dunning = plan(facts, customers, reminded, run)
     summary = queue(run.settings, dunning, run.version, run.as_of, run.dry_run)
     if summary["outcome"] == "halted":
         return summary
     if run.dry_run:
         summary["planned"] = remind.dry_run_view(dunning, latest)
-    else:
-        summary["delivery"] = deliver(run.settings)
+    elif run.delivers:
+        summary["delivery"] = deliver_outbox(run.settings, "remind")
     return summary

@@ -4,6 +4,7 @@ and a page with charts, and e-mailed to a distribution list."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
 from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown
@@ -20,8 +22,7 @@ from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.mail import make_mailer
-from tasks.platform.outbox import REPORT_MAILS, deliver_pending
+from tasks.platform.progress import report as report_step
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 from tasks.report import figures as report
@@ -33,14 +34,22 @@ from tasks.report.ageing import DEFAULT_PERIOD_DAYS, ageing_check_frame
 def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
     """Open items as of the date and as of the period's first day, settled invoices, cases,
     allocations and reminders of the period."""
+    begin = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        return report.read_inputs(ledger, as_of, period_days)
+        inputs = report.read_inputs(ledger, as_of, period_days)
+    report_step("report", "open items read (as of the date)", len(inputs["now"]), unit="items", since=begin)
+    report_step("report", "settled invoices read", len(inputs["settled"]), unit="invoices", since=begin)
+    return inputs
 
 
 @task(name="compute figures", cache_policy=NO_CACHE)
 def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
+    begin = time.perf_counter()
     figures, document = report.compute_all(items, as_of, period_days)
-    return figures, document, report_html.render(document, items["history"], templates)
+    page = report_html.render(document, items["history"], templates)
+    rows = len(items["now"]) + len(items["then"]) + len(items["settled"])
+    report_step("report", f"rows computed into the figures of {len(figures)} currencies", rows, since=begin)
+    return figures, document, page
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
@@ -94,17 +103,13 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
     return summary
 
 
-@task(name="deliver the report to its distribution list", cache_policy=NO_CACHE)
-def deliver(settings: Settings) -> dict[str, int]:
-    return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=REPORT_MAILS)
-
-
 @o2c_flow("report")
 def report_flow(
     as_of: date | None = None,
     dry_run: bool = False,
     home: str | None = None,
     period_days: PeriodDays = DEFAULT_PERIOD_DAYS,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Publish the receivables report as of the date: open amount, ageing, DSO, CEI, payment habits,
     forecast and collection work per currency, as JSON, Markdown and a page with charts, and e-mail
@@ -115,12 +120,14 @@ def report_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         period_days: The period DSO and CEI look back over, in days (1 to 3660).
+        deliver: Send what this run queued at its end (off: at the next delivery, as the whole
+            pipeline does after its last stage).
     """
 
     def body(run: StageRun) -> dict[str, Any]:
         return _report(run, period_days)
 
-    return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home)
+    return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver)
 
 
 def _report(run: StageRun, period_days: int) -> dict[str, Any]:
@@ -128,6 +135,6 @@ def _report(run: StageRun, period_days: int) -> dict[str, Any]:
     items = read_items(run.settings, run.as_of, period_days)
     figures = compute(items, run.as_of, period_days, run.settings.templates)
     summary = publish(run.settings, figures, run.as_of, run.dry_run)
-    if run.settings.report_recipients and not run.dry_run and summary["outcome"] != "halted":
-        summary["delivery"] = deliver(run.settings)
+    if run.settings.report_recipients and run.delivers and summary["outcome"] != "halted":
+        summary["delivery"] = deliver_outbox(run.settings, "report")
     return summary

@@ -7,7 +7,7 @@ What the levels mean for a customer on a date is worked out in `rules/dunning.py
 
 from __future__ import annotations
 
-import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from tasks.platform.config import SHIPPED_RULES
@@ -101,23 +101,73 @@ class DunningPolicy(BaseModel):
         return self
 
 
-def ladder_table(policy: DunningPolicy) -> pd.DataFrame:
-    """Every level of every profile, one row each, indexed by (profile, level)."""
+def longest_wait(policy: DunningPolicy) -> int:
+    """The most days any level waits since the customer's previous reminder: a reminder older than
+    that can no longer hold a message back."""
+    return max(lv.min_days_since_previous for profile in policy.profiles.values() for lv in profile.levels)
+
+
+def ladder(policy: DunningPolicy) -> pa.Table:
+    """Every level of every profile, one row each: profile, level, level_name, template, days,
+    courtesy (before the due date only), min_days_since_previous, interest_ppm (the yearly rate in
+    millionths of a percent, so interest stays in integers) and attach_statement."""
     rows = [
         {
             "profile": name,
             "level": lv.level,
             "level_name": lv.name,
             "template": lv.template,
+            "days": lv.days,
             "courtesy": lv.before_due_only,
             "min_days_since_previous": lv.min_days_since_previous,
-            "interest_percent_per_year": lv.interest_percent_per_year,
+            "interest_ppm": int(round(lv.interest_percent_per_year * 1_000_000)),
+            "attach_statement": lv.attach_statement,
         }
         for name, profile in policy.profiles.items()
         for lv in profile.levels
     ]
-    return pd.DataFrame(rows).set_index(["profile", "level"])
+    return pa.Table.from_pylist(rows, schema=LADDER_SCHEMA)
 
 
-def level_of(policy: DunningPolicy, profile: str, level: int) -> Level:
-    return next(x for x in policy.profiles[profile].levels if x.level == int(level))
+LADDER_SCHEMA = pa.schema(
+    [
+        ("profile", pa.string()),
+        ("level", pa.int64()),
+        ("level_name", pa.string()),
+        ("template", pa.string()),
+        ("days", pa.int64()),
+        ("courtesy", pa.bool_()),
+        ("min_days_since_previous", pa.int64()),
+        ("interest_ppm", pa.int64()),
+        ("attach_statement", pa.bool_()),
+    ]
+)
+
+
+def amounts(policy: DunningPolicy, currencies: list[str]) -> pa.Table:
+    """Per profile, level and currency: the minimum open amount and the fee of the level, in the
+    currency's minor units."""
+    rows = [
+        {
+            "profile": name,
+            "level": lv.level,
+            "currency": currency,
+            "min_open_minor": lv.min_open_minor(currency),
+            "fee_minor": lv.fee_minor(currency),
+        }
+        for name, profile in policy.profiles.items()
+        for lv in profile.levels
+        for currency in currencies
+    ]
+    return pa.Table.from_pylist(rows, schema=AMOUNTS_SCHEMA)
+
+
+AMOUNTS_SCHEMA = pa.schema(
+    [
+        ("profile", pa.string()),
+        ("level", pa.int64()),
+        ("currency", pa.string()),
+        ("min_open_minor", pa.int64()),
+        ("fee_minor", pa.int64()),
+    ]
+)

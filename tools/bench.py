@@ -45,7 +45,7 @@ def peak_memory() -> Iterator[dict[str, int]]:
         seen["peak"] = max(seen["peak"], _rss_bytes())
 
 
-def _rows(stage: str, result: Any, book_rows: dict[str, int]) -> int:
+def stage_rows(stage: str, result: Any, book_rows: dict[str, int]) -> int:
     """The rows a stage worked through, for rows per second."""
     if stage == "ingest":
         return sum(book_rows.values())
@@ -56,42 +56,7 @@ def _rows(stage: str, result: Any, book_rows: dict[str, int]) -> int:
     return book_rows["invoices"]  # remind, escalate and report look at every invoice
 
 
-def run_benchmark(*, invoices: int, customers: int, seed: int, home: str | None) -> Iterator[str]:
-    """Generate, then run each stage flow once; yield the lines of the report as they are measured."""
-    from flows.order_to_cash import STAGE_FLOWS
-    from tools.generate import generate_book, write_book
-
-    workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-"))
-    as_of = date(2026, 11, 20)
-    started = time.perf_counter()
-    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=as_of)
-    write_book(book, workspace / "inbox")
-    book_rows = {
-        name: len(getattr(book, name))
-        for name in ("customers", "orders", "order_lines", "invoices", "payments")
-    }
-    yield (
-        f"book: {invoices} invoices, {customers} customers, "
-        + ", ".join(f"{k} {v}" for k, v in book_rows.items())
-        + f" (generated in {time.perf_counter() - started:.1f} s)"
-    )
-    yield f"workspace: {workspace}"
-    begin = time.perf_counter()
-    _start_platform()
-    yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
-    yield f"{'stage':10} {'seconds':>9} {'rows':>9} {'rows/s':>10} {'peak MB':>9}"
-    total = 0.0
-    flows: dict[str, Any] = dict(STAGE_FLOWS)
-    for stage, flow_fn in flows.items():
-        seconds, rows, peak = _measure(
-            partial(flow_fn, as_of=as_of, home=str(workspace), return_state=True), stage, book_rows
-        )
-        total += seconds
-        yield f"{stage:10} {seconds:9.2f} {rows:9d} {rows / seconds if seconds else 0:10.0f} {peak / 2**20:9.0f}"
-    yield f"{'all':10} {total:9.2f}"
-
-
-def _start_platform() -> None:
+def start_platform() -> None:
     """Start Prefect's API and import Great Expectations once, so stage figures measure stage work."""
     from prefect.client.orchestration import get_client
 
@@ -116,7 +81,7 @@ def _measure(call: Callable[[], Any], stage: str, book_rows: dict[str, int]) -> 
         seconds = time.perf_counter() - begin
     if state.is_failed():
         raise RuntimeError(f"{stage} failed during the benchmark: {state.message}")
-    return seconds, _rows(stage, state.result(), book_rows), memory["peak"]
+    return seconds, stage_rows(stage, state.result(), book_rows), memory["peak"]
 
 
 def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str | None) -> Iterator[str]:
@@ -186,7 +151,7 @@ def _ingest_frames(book: dict[str, Any], workspace: Path, as_of: date) -> Iterat
         paths.append(str(inbox / f"{name}.csv"))
     yield f"workspace: {workspace}"
     begin = time.perf_counter()
-    _start_platform()
+    start_platform()
     yield f"startup (Prefect API, Great Expectations import): {time.perf_counter() - begin:.1f} s, not counted below"
     begin = time.perf_counter()
     state = ingest_flow(paths=paths, as_of=as_of, home=str(workspace), return_state=True)

@@ -3,7 +3,7 @@
 -- open on that date. An invoice paid in instalments is one item per part, each with its own due
 -- date: what was paid covers the parts in order, and the parts' open amounts sum to the invoice's.
 with applied as (
-    select a.invoice_id, sum(a.amount_minor) as applied_minor
+    select a.invoice_id, sum(a.amount_minor)::bigint as applied_minor
     from allocations a
     join payments p using (payment_id)
     where p.value_date <= $as_of
@@ -11,7 +11,7 @@ with applied as (
 ),
 
 written_off as (
-    select invoice_id, sum(amount_minor) as written_off_minor
+    select invoice_id, sum(amount_minor)::bigint as written_off_minor
     from invoice_adjustments
     where as_of <= $as_of
     group by invoice_id
@@ -38,7 +38,7 @@ parts as (
         p.instalment,
         p.due_date,
         p.amount_minor,
-        sum(p.amount_minor) over (partition by p.invoice_id order by p.instalment) as through_minor,
+        (sum(p.amount_minor) over (partition by p.invoice_id order by p.instalment))::bigint as through_minor,
         p.instalment = max(p.instalment) over (partition by p.invoice_id) as is_last
     from invoice_instalments p
     where p.invoice_id in (select invoice_id from invoice_open)
@@ -68,7 +68,7 @@ part_items as (
         case
             -- the last part takes what the clamp left out (an overpayment, or more open than billed)
             when p.is_last then o.open_minor
-                - coalesce(sum(p.covered_open) over (partition by p.invoice_id), 0) + p.covered_open
+                - coalesce(sum(p.covered_open) over (partition by p.invoice_id), 0)::bigint + p.covered_open
             else p.covered_open
         end as open_minor,
         p.instalment
@@ -78,8 +78,8 @@ part_items as (
 
 select invoice_id, customer_id, currency, issue_date, due_date, amount_minor, open_minor,
        null::integer as instalment
-from invoice_open
-where invoice_id not in (select invoice_id from parts)
+from invoice_open o
+where not exists (select 1 from invoice_instalments p where p.invoice_id = o.invoice_id)
 union all
 select * from part_items
 order by invoice_id, instalment

@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rules.escalation import EscalationPolicy, Weights, evaluate
 from tasks.escalate.facts import customer_facts, exposure, ratings
@@ -68,16 +70,17 @@ def score(states: pd.DataFrame, weights: Weights) -> tuple[pd.Series, pd.Series]
         "open cases": states["open_cases"].astype("float64") * weights.per_open_case,
     }
     total = sum(parts.values(), pd.Series(0.0, index=states.index)).round(2)
+    values = {name: part.tolist() for name, part in parts.items()}  # floats by position, read once
     why = [
-        f"{row.reason}; score {total[i]:.2f} = "
-        + " + ".join(f"{name} {parts[name][i]:.2f}" for name in parts if parts[name][i] != 0)
-        for i, row in zip(states.index, states.itertuples(index=False), strict=True)
+        f"{reason}; score {points:.2f} = "
+        + " + ".join(f"{name} {values[name][k]:.2f}" for name in values if values[name][k] != 0)
+        for k, (reason, points) in enumerate(zip(states["reason"].tolist(), total.tolist(), strict=True))
     ]
     return total, pd.Series(why, index=states.index, dtype=object)
 
 
 def escalate(
-    open_items: pd.DataFrame,
+    open_items: pd.DataFrame | pa.Table,
     current: pd.DataFrame,
     policy: EscalationPolicy,
     *,
@@ -87,7 +90,7 @@ def escalate(
     dunning_levels: pd.DataFrame | None = None,
     broken_promises: pd.DataFrame | None = None,
     open_cases: pd.DataFrame | None = None,
-    settled: pd.DataFrame | None = None,
+    settled: pd.DataFrame | pa.Table | None = None,
     unbilled: pd.DataFrame | None = None,
     active_holds: pd.DataFrame | None = None,
     proposed: set[str] | None = None,
@@ -100,7 +103,7 @@ def escalate(
     a notice on entering the state. A policy the facts cannot be held against (a threshold missing
     for a currency) raises PolicyError (a ValueError) naming the policy file and the first such
     problem: the run ends with that one line, not a traceback."""
-    rated = ratings(settled if settled is not None else pd.DataFrame(), policy.rating, as_of)
+    rated = ratings(settled, policy.rating, as_of)
     known = {"dunning_levels": dunning_levels, "broken_promises": broken_promises, "open_cases": open_cases}
     facts = customer_facts(
         exposure(open_items, as_of), customers=customers, rated=rated, unbilled=unbilled, **known
@@ -119,11 +122,13 @@ def escalate(
     entering = states.index.isin(changed.index)
     worklist = _worklist(states[doing("worklist")], policy.worklist, as_of)
     holds = _holds_to_place(states[doing("credit_hold") & entering], active_holds)
+    proposing = states[doing("propose_write_off")]
     write_offs = _write_off_proposals(
-        states[doing("propose_write_off")], _overdue(open_items, as_of), proposed or set()
+        proposing, _overdue(_items_of(open_items, proposing), as_of), proposed or set()
     )
     agency_states = states[doing("agency_file") & entering]
-    agency = _agency_rows(agency_states, open_items[open_items["open_minor"] > 0], as_of)
+    agency_items = _items_of(open_items, agency_states)
+    agency = _agency_rows(agency_states, agency_items[agency_items["open_minor"] > 0], as_of)
     notices = _owner_notices(changed)
     counts = {
         "customers_with_open_items": int((states["open_amount_minor"] > 0).sum()),
@@ -135,6 +140,15 @@ def escalate(
         "owner_notices": len(notices),
     }
     return Escalation(states, entered, worklist, counts, rated, holds, write_offs, agency, notices)
+
+
+def _items_of(open_items: pd.DataFrame | pa.Table, states: pd.DataFrame) -> pd.DataFrame:
+    """The open items of the customers of `states` (few, where an action needs their invoices),
+    as a frame: a million open items are not turned into Python objects for a few hundred."""
+    if not isinstance(open_items, pa.Table):
+        return open_items[open_items["customer_id"].isin(states["customer_id"])]
+    wanted = pa.array(sorted(set(states["customer_id"])), type=pa.string())
+    return open_items.filter(pc.is_in(open_items["customer_id"], wanted)).to_pandas()
 
 
 def _overdue(open_items: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -149,11 +163,15 @@ def _changes(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The lines whose state changed (with the state they left), and the escalation rows they
     make, with the customers cleared because nothing is open any more."""
-    previous = (
-        current.set_index(["customer_id", "currency"])["state"] if len(current) else pd.Series(dtype=str)
-    )
+    previous: dict[tuple[Any, Any], Any] = (
+        dict(
+            zip(zip(current["customer_id"], current["currency"], strict=True), current["state"], strict=True)
+        )
+        if len(current)
+        else {}
+    )  # a dict, not a Series: a hundred thousand lookups by key
     keys = list(zip(states["customer_id"], states["currency"], strict=True))
-    before = pd.Series([previous.get(k, "clear") for k in keys], index=states.index)
+    before = pd.Series([previous.get(k, "clear") for k in keys], index=states.index, dtype=object)
     changed = states[states["state"] != before].assign(previous_state=before[states["state"] != before])
     # Customers who had a state but no longer have an open amount are cleared explicitly.
     open_keys = set(keys)

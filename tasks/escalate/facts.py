@@ -8,11 +8,13 @@ billed, the customer master) the columns `rules/escalation.py` reads.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
+import pyarrow as pa
 
 from rules.escalation import Rating
+from tasks.platform.ledger import compute
 
 FACT_COLUMNS = [
     "customer_id",
@@ -24,50 +26,64 @@ FACT_COLUMNS = [
 ]
 
 
-def exposure(open_items: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def exposure(open_items: pd.DataFrame | pa.Table, as_of: date) -> pd.DataFrame:
     """Open and overdue amount, the oldest overdue item and the number of overdue invoices per
-    customer and currency."""
-    items = open_items[open_items["open_minor"] > 0].copy()
-    items["days_past_due"] = (pd.Timestamp(as_of) - pd.to_datetime(items["due_date"])).dt.days
-    items["overdue_minor"] = items["open_minor"].where(items["days_past_due"] > 0, 0)
-    items["overdue_days"] = items["days_past_due"].where(items["days_past_due"] > 0, 0)
-    items["overdue_invoice"] = items["invoice_id"].where(items["days_past_due"] > 0)
-    facts = items.groupby(["customer_id", "currency"], as_index=False).agg(
-        open_amount_minor=("open_minor", "sum"),
-        overdue_amount_minor=("overdue_minor", "sum"),
-        oldest_days_past_due=("overdue_days", "max"),
-        overdue_invoices=("overdue_invoice", "nunique"),
-    )
-    return facts.astype(
-        {
-            "open_amount_minor": "int64",
-            "overdue_amount_minor": "int64",
-            "oldest_days_past_due": "int64",
-            "overdue_invoices": "int64",
-        }
-    )[FACT_COLUMNS]
+    customer and currency (`sql/escalate/exposure.sql`, in the compute engine)."""
+    with compute() as engine:
+        engine.register("open_items", _arrow(open_items, ITEM_TYPES))
+        return engine.named("escalate/exposure", as_of=as_of).to_pandas()[FACT_COLUMNS]
 
 
-def ratings(settled: pd.DataFrame, rating: Rating, as_of: date | None = None) -> pd.DataFrame:
+def ratings(
+    settled: pd.DataFrame | pa.Table | None, rating: Rating, as_of: date | None = None
+) -> pd.DataFrame:
     """Each customer's rating from the invoices settled in the 12 months before `as_of` (all given
     when None; customer_id, amount_minor, due_date, settled_on): the amount-weighted average of
     the days each was paid late (paid early or on time counts as 0)."""
     columns = ["customer_id", "rating", "average_delay_days", "settled_invoices"]
-    if settled is not None and as_of is not None and len(settled):
-        settled = settled[
-            pd.to_datetime(settled["settled_on"]) > pd.Timestamp(as_of) - pd.Timedelta(days=365)
-        ]
-    if settled is None or settled.empty:
+    if settled is None or not len(settled):
         return pd.DataFrame(columns=columns)
-    frame = settled.copy()
-    late = (pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["due_date"])).dt.days.clip(lower=0)
-    frame["weighted"] = late * frame["amount_minor"].astype("float64")
-    grouped = frame.groupby("customer_id").agg(
-        weighted=("weighted", "sum"), amount=("amount_minor", "sum"), settled_invoices=("invoice_id", "size")
-    )
-    grouped["average_delay_days"] = (grouped["weighted"] / grouped["amount"].astype("float64")).round(2)
+    since = as_of - timedelta(days=365) if as_of is not None else None
+    with compute() as engine:
+        engine.register("settled", _arrow(settled, SETTLED_TYPES))
+        grouped = engine.named("escalate/ratings", since=since).to_pandas()
+    if grouped.empty:
+        return pd.DataFrame(columns=columns)
+    grouped["average_delay_days"] = (grouped["weighted"] / grouped["amount"]).round(2)
     grouped["rating"] = grouped["average_delay_days"].map(rating.of)
-    return grouped.reset_index()[columns]
+    return grouped[columns]
+
+
+ITEM_TYPES = {
+    "invoice_id": pa.string(),
+    "customer_id": pa.string(),
+    "currency": pa.string(),
+    "due_date": pa.date32(),
+    "open_minor": pa.int64(),
+}
+SETTLED_TYPES = {
+    "customer_id": pa.string(),
+    "invoice_id": pa.string(),
+    "amount_minor": pa.int64(),
+    "due_date": pa.date32(),
+    "settled_on": pa.date32(),
+}
+
+
+def _arrow(facts: pd.DataFrame | pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
+    """The columns the SQL reads, as Arrow with one type each (a frame's dates may be objects or
+    timestamps, its text may be missing)."""
+    if isinstance(facts, pa.Table):
+        return facts.select(list(types))
+    arrays = []
+    for column, kind in types.items():
+        values = facts[column] if column in facts else pd.Series([None] * len(facts), dtype=object)
+        if pa.types.is_date32(kind):
+            values = pd.to_datetime(values).dt.date
+        arrays.append(
+            pa.array(values.astype(object).where(values.notna(), None), type=kind, from_pandas=True)
+        )
+    return pa.Table.from_arrays(arrays, names=list(types))
 
 
 def customer_facts(

@@ -322,10 +322,15 @@ def write_documents(
     seller: str | Callable[[Any], str],
     instalments: Any = None,
     templates: Path = SHIPPED_TEMPLATES,
+    workers: int = 1,
 ) -> dict[str, int]:
     """Write `<invoice_id>.html` and `.pdf` for each invoice into `folder`, each file whole or not at
     all; an invoice whose PDF is already there is left as it is. `seller` is the seller's name, or
-    a function of the invoice's legal entity giving it. Returns how many were written."""
+    a function of the invoice's legal entity giving it. With `workers` > 1 and enough documents, they
+    are rendered in that many processes (tasks/invoice/document_pool.py). Returns how many were
+    written and how many were there already."""
+    from tasks.invoice.document_pool import POOL_THRESHOLD, render_in_pool
+
     folder.mkdir(parents=True, exist_ok=True)
     by_customer = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     lines_of: dict[str, list[dict[str, Any]]] = {}
@@ -334,22 +339,33 @@ def write_documents(
     parts_of: dict[str, list[dict[str, Any]]] = {}
     for part in instalments.to_dict("records") if instalments is not None else []:
         parts_of.setdefault(part["invoice_id"], []).append(part)
-    written = kept = 0
+    docs, kept = [], 0
     for row in invoices.to_dict("records"):
-        pdf_path = folder / f"{row['invoice_id']}.pdf"
-        if pdf_path.exists():
+        if (folder / f"{row['invoice_id']}.pdf").exists():
             kept += 1
             continue
-        doc = document(
-            row,
-            lines_of.get(row["invoice_id"], []),
-            by_customer.get(row["customer_id"], {}),
-            seller(row.get("legal_entity")) if callable(seller) else seller,
-            parts_of.get(row["invoice_id"]),
+        docs.append(
+            document(
+                row,
+                lines_of.get(row["invoice_id"], []),
+                by_customer.get(row["customer_id"], {}),
+                seller(row.get("legal_entity")) if callable(seller) else seller,
+                parts_of.get(row["invoice_id"]),
+            )
         )
-        write_whole(folder / f"{row['invoice_id']}.html", render_html(doc, templates).encode())
-        if not written:
-            crash_point("invoice documents: the first one's HTML written, its PDF not yet")
-        write_whole(pdf_path, render_pdf(doc))  # last: its presence means both are there
-        written += 1
+    if workers > 1 and len(docs) >= POOL_THRESHOLD:
+        written = render_in_pool(docs, folder, templates, workers)
+    else:
+        written = write_rendered(docs, folder, templates, first=True)
     return {"documents_written": written, "documents_already_there": kept}
+
+
+def write_rendered(docs: list[InvoiceDocument], folder: Path, templates: Path, first: bool = False) -> int:
+    """Render and write each document's HTML, then its PDF (whose presence means both are there);
+    `first`: this is the run's first batch, where the crash harness may stop between the two."""
+    for number, doc in enumerate(docs):
+        write_whole(folder / f"{doc.invoice_id}.html", render_html(doc, templates).encode())
+        if first and not number:
+            crash_point("invoice documents: the first one's HTML written, its PDF not yet")
+        write_whole(folder / f"{doc.invoice_id}.pdf", render_pdf(doc))
+    return len(docs)

@@ -9,6 +9,7 @@ of its rounded lines; numbers continue each year's series without gaps.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -41,9 +42,12 @@ def issue_invoices(
     last = last_number(sequences, series, year) + offset
     numbers = range(last + 1, last + 1 + len(regular))
     written = regular["payment_terms"] if "payment_terms" in regular else pd.Series("", index=regular.index)
+    read: dict[tuple[str, int], Any] = {}  # a few distinct terms among many orders: read each once
     terms = [
-        parse_terms(text, int(days))
-        for text, days in zip(written.fillna(""), regular["payment_terms_days"].astype("int64"), strict=True)
+        read.get((text, days)) or read.setdefault((text, days), parse_terms(text, days))
+        for text, days in zip(
+            written.fillna("").tolist(), regular["payment_terms_days"].astype("int64").tolist(), strict=True
+        )
     ]
     amounts = (regular["net_minor"] + regular["tax_minor"]).astype("int64")
     discounts = [t.discount(as_of, int(a)) for t, a in zip(terms, amounts, strict=True)]

@@ -7,13 +7,14 @@ resolved for the customer (`o2c case resolve --credit-note`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tasks.invoice import documents
-from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.ledger import Ledger
+from tasks.platform.config import SHIPPED_TEMPLATES, Settings
+from tasks.platform.ledger import Ledger, open_ledger
 
 
 def write_from_ledger(
@@ -22,8 +23,10 @@ def write_from_ledger(
     folder: Path,
     seller: str | Callable[[Any], str],
     templates: Path = SHIPPED_TEMPLATES,
+    workers: int = 1,
 ) -> dict[str, int]:
-    """Write the documents of the invoices and credit notes `ids` under `folder`."""
+    """Write the documents of the invoices and credit notes `ids` under `folder`, in `workers`
+    processes where there are many."""
     return documents.write_documents(
         ledger.query("invoice/document_invoices", ids=ids),
         ledger.query("invoice/document_lines", ids=ids),
@@ -32,4 +35,24 @@ def write_from_ledger(
         seller,
         ledger.query("invoice/document_instalments", ids=ids),
         templates,
+        workers,
     )
+
+
+def write_missing(settings: Settings, workers: int | None = None) -> dict[str, int]:
+    """An HTML and a PDF document for every billed invoice and credit note that has none under the
+    workspace's `documents/` (re-running writes nothing), on every core unless `workers` says; how
+    many were written and how many were there already."""
+    folder = settings.home / "documents"
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        billed = ledger.query("invoice/billed_ids")["invoice_id"].tolist()
+        missing = [i for i in billed if not (folder / f"{i}.pdf").exists()]
+        if not missing:
+            return {"documents_written": 0, "documents_already_there": len(billed)}
+        written = write_from_ledger(
+            ledger, missing, folder, settings.seller_of, settings.templates, workers or os.cpu_count() or 1
+        )
+    return {
+        "documents_written": written["documents_written"],
+        "documents_already_there": len(billed) - len(missing),
+    }

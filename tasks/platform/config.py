@@ -32,6 +32,7 @@ class Settings:
     sendgrid_secret_block: str = "sendgrid-api-key"
     mail_daily_cap: int = 1
     mail_rate_per_second: float = 10.0
+    mail_concurrency: int = 4  # messages handed to SendGrid at once (within the rate)
     lock_timeout_seconds: float = 600.0
     invoice_series: str = "O2C"
     seller_name: str = "Example Trading Ltd"
@@ -84,6 +85,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         sendgrid_secret_block=os.environ.get("O2C_SENDGRID_SECRET_BLOCK", "sendgrid-api-key"),
         mail_daily_cap=_number("O2C_MAIL_DAILY_CAP", "1", int),
         mail_rate_per_second=_number("O2C_MAIL_RATE", "10", float),
+        mail_concurrency=max(1, _number("O2C_MAIL_CONCURRENCY", "4", int)),
         lock_timeout_seconds=_number("O2C_LOCK_TIMEOUT", "600", float),
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
         seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),

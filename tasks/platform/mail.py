@@ -51,6 +51,7 @@ def template_environment(folder: Path = SHIPPED_TEMPLATES) -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,  # a run's templates do not change under it: no stat of the file per message
     )
 
 
@@ -252,6 +253,8 @@ class SendGridMailer:
     (`DeliveryInDoubt`): SendGrid may have accepted it, and a customer must not get the same
     reminder twice.
     """
+
+    parallel = True  # one request per message over urllib: several threads may send at once
 
     def __init__(
         self,

@@ -21,9 +21,11 @@ delivery is given; nothing below reads the wall clock itself.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Ledger, open_ledger
 from tasks.platform.mail import DeliveryInDoubt, DeliveryRetryable, Mailer
+from tasks.platform.progress import report
 
 BATCH_SIZE = 100  # messages committed as `sending` together: the most a crash can leave in doubt
 
@@ -52,6 +55,13 @@ INVOICE_MAILS = Outbox("invoice", "invoice_mails", "mail_id", "invoice/pending_m
 OWNER_NOTICES = Outbox("escalation", "owner_notices", "mail_id", "escalate/pending_notices", capped=False)
 REPORT_MAILS = Outbox("report", "report_mails", "mail_id", "report/pending_mails", capped=False)
 OUTBOXES = (REMINDERS, INVOICE_MAILS, OWNER_NOTICES, REPORT_MAILS)
+OUTBOX_OF_STAGE = {
+    "invoice": INVOICE_MAILS,
+    "remind": REMINDERS,
+    "escalate": OWNER_NOTICES,
+    "report": REPORT_MAILS,
+}
+"""The outbox each stage queues its messages in, in the order a delivery sends them."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +118,15 @@ def deliver_pending(
     Due: `queued`, or `retrying` with its next attempt at or before `now()`. At most
     `settings.mail_daily_cap` reminders go to one customer per day (the rest wait), and at most
     `settings.mail_rate_per_second` messages leave per second (`clock` and `sleep` pace them).
+    A mailer that may be called from several threads at once (`parallel`, SendGrid) is given up to
+    `settings.mail_concurrency` messages at a time, within the same rate: the provider's limit.
     """
     counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
     started = now()
     gap = 1.0 / settings.mail_rate_per_second if settings.mail_rate_per_second > 0 else 0.0
     pace = _Pace(clock, sleep, gap, clock())
+    workers = settings.mail_concurrency if getattr(mailer, "parallel", False) else 1
+    began = time.perf_counter()
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         counts["unknown"] = _mark_in_doubt(ledger, outbox, run_id, started)
         params: dict[str, Any] = {"now": started, **({"today": started.date()} if outbox.capped else {})}
@@ -124,12 +138,7 @@ def deliver_pending(
                 {"message_id": m[outbox.key], "expected": m["status"], "status": "sending"} for m in batch
             ]
             ledger.move_messages(outbox.table, sending, run_id=run_id, now=now())
-            results = []
-            for row in batch:
-                pace.wait()
-                crash_point(f"{outbox.table}: a message is about to be handed to the mailer")
-                results.append((row, *_hand_over(mailer, outbox, row, settings.home)))
-                crash_point(f"{outbox.table}: the mailer took a message, its state not yet written")
+            results = _hand_over_batch(mailer, outbox, batch, settings.home, pace, workers)
             settled_at = now()
             moves = [
                 settle(
@@ -140,24 +149,62 @@ def deliver_pending(
             for move in moves:
                 counts[move["status"]] += 1
             ledger.move_messages(outbox.table, moves, run_id=run_id, now=settled_at)
+            report(
+                "deliver", outbox.table, start + len(batch), total=len(ready), unit="messages", since=began
+            )
     return counts
+
+
+def deliver_all(
+    settings: Settings, mailer: Mailer, run_id: str, stages: tuple[str, ...] = tuple(OUTBOX_OF_STAGE)
+) -> dict[str, dict[str, int]]:
+    """Deliver what the outboxes of `stages` hold that is due, one outbox after the other; the
+    counts of each, by the stage that queued its messages."""
+    return {
+        stage: deliver_pending(settings, mailer, run_id, outbox=OUTBOX_OF_STAGE[stage])
+        for stage in OUTBOX_OF_STAGE
+        if stage in stages
+    }
+
+
+def _hand_over_batch(
+    mailer: Mailer, outbox: Outbox, batch: list[dict[str, Any]], home: Path, pace: _Pace, workers: int
+) -> list[tuple[dict[str, Any], str | None, Exception | None]]:
+    """Hand each message of a batch (already `sending`) to the mailer, `workers` at a time, paced;
+    (row, reference, error) per message, in the batch's order."""
+
+    def one(row: dict[str, Any]) -> tuple[dict[str, Any], str | None, Exception | None]:
+        pace.wait()
+        crash_point(f"{outbox.table}: a message is about to be handed to the mailer")
+        ref, error = _hand_over(mailer, outbox, row, home)
+        crash_point(f"{outbox.table}: the mailer took a message, its state not yet written")
+        return row, ref, error
+
+    if workers <= 1 or len(batch) <= 1:
+        return [one(row) for row in batch]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="o2c-mail") as pool:
+        return list(pool.map(one, batch))
 
 
 @dataclass
 class _Pace:
-    """At most one message per `gap` seconds of `clock`, waiting with `sleep`."""
+    """At most one message per `gap` seconds of `clock`, waiting with `sleep`; several threads may
+    wait at once, each taking its own slot."""
 
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     gap: float
     next_slot: float
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def wait(self) -> None:
-        """Wait for the next slot and take it."""
-        wait = self.next_slot - self.clock()
+        """Take the next slot, then wait for it."""
+        with self.lock:
+            slot = max(self.next_slot, self.clock())
+            self.next_slot = slot + self.gap
+        wait = slot - self.clock()
         if wait > 0:
             self.sleep(wait)
-        self.next_slot = max(self.next_slot, self.clock()) + self.gap
 
 
 def _mark_in_doubt(ledger: Ledger, outbox: Outbox, run_id: str, started: datetime) -> int:

@@ -38,6 +38,14 @@ class StageRun:
     """The policy's version (file digest and profile), recorded with every decision."""
     inputs: Any = None
     """What `prepare` read before the ledger was held (ingest: the sources, read and checked)."""
+    deliver: bool = True
+    """Whether the run sends what it queued (and writes the documents it billed) in its last task;
+    False leaves them to the next delivery (`flows/delivery.py`), as `order_to_cash` does."""
+
+    @property
+    def delivers(self) -> bool:
+        """Whether this run delivers now: asked to, and not a dry run."""
+        return self.deliver and not self.dry_run
 
 
 def run_stage(
@@ -50,14 +58,16 @@ def run_stage(
     policy: type[BaseModel] | None = None,
     policy_profile: str | None = None,
     prepare: Callable[[StageRun], Any] | None = None,
+    deliver: bool = True,
 ) -> Any:
     """Run one stage: settings, date and policy first, then `body` under the ledger's hold.
 
     `policy` is the model of the stage's first policy file in the registry (for instance
     `MatchingPolicy` for `rules/matching.yaml`); `policy_profile` chooses a profile where the
     registry says one applies; `prepare`, when given, reads the stage's inputs before the ledger is
-    held (a file refused never waits for the ledger), and `body` finds them in `run.inputs`. The return is the stage's summary, or a Failed state when a
-    checkpoint halted it or its input or policy is wrong."""
+    held (a file refused never waits for the ledger), and `body` finds them in `run.inputs`;
+    `deliver` says whether the run sends what it queued itself (`run.delivers`). The return is the
+    stage's summary, or a Failed state when a checkpoint halted it or its input or policy is wrong."""
     entry = stage(name)
     now = datetime.now().replace(microsecond=0)
     settings = load_settings(home)
@@ -69,7 +79,7 @@ def run_stage(
             loaded, version = load_policy(
                 entry.policies[0], policy, profile=profile, rules_dir=settings.rules_dir
             )
-        run = StageRun(entry, settings, day, now, dry_run, loaded, version)
+        run = StageRun(entry, settings, day, now, dry_run, loaded, version, deliver=deliver)
         if prepare is not None:
             run = replace(run, inputs=prepare(run))
         with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):

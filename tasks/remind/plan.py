@@ -14,12 +14,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rules.dunning import DunningFacts, DunningPolicy, Evaluation, evaluate
 from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.mail import render_reminder
+from tasks.platform.ledger import compute
 from tasks.platform.money import to_major_str
+from tasks.remind.render import Renderer, item_views, statements, total_view
 
 
 @dataclass
@@ -31,10 +35,16 @@ class Dunning:
     problems: list[str] = field(default_factory=list)  # what the policy could not follow, as messages
 
 
-def dunning_items(items: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def dunning_items(items: pd.DataFrame | pa.Table, as_of: date) -> pd.DataFrame | pa.Table:
     """One dunning item per invoice from the open items, which list an invoice paid in instalments
     part by part: such an invoice is dunned from its earliest open part's due date, for that part
-    and every other part due by the as-of date (a part not yet due is not asked for)."""
+    and every other part due by the as-of date (a part not yet due is not asked for). An Arrow
+    table (the open items as read from the ledger) is rolled up in the compute engine
+    (`sql/remind/dunning_items.sql`), a frame here: the same rule, the same items."""
+    if isinstance(items, pa.Table):
+        with compute() as engine:
+            engine.register("open_items", items)
+            return engine.named("remind/dunning_items", as_of=as_of)
     if "instalment" not in items.columns or items["instalment"].isna().all():
         return items.drop(columns=["instalment"], errors="ignore")
     whole = items[items["instalment"].isna()]
@@ -65,9 +75,15 @@ def dunning_items(items: pd.DataFrame, as_of: date) -> pd.DataFrame:
     )
 
 
+def open_invoices(items: pa.Table) -> pa.Table:
+    """The invoice ids of the dunning items with something open (the open items list every invoice
+    issued by the date, paid or not)."""
+    return items.filter(pc.greater(items["open_minor"], 0)).select(["invoice_id"])
+
+
 def plan_reminders(
     facts: DunningFacts,
-    customers: pd.DataFrame,
+    customers: pd.DataFrame | pa.Table,
     policy: DunningPolicy,
     *,
     as_of: date,
@@ -81,51 +97,54 @@ def plan_reminders(
     `reminded_on_date` (customer_id, reminder_id) holds the reminders already queued for `as_of`:
     a customer gets one reminder a day. The same reminder decided again (keyed by customer, level
     and invoice set) is not queued or counted again; a different one, because the facts changed
-    since, leaves the customer out with the reason."""
+    since, leaves the customer out with the reason. Only the messages queued are rendered."""
     evaluation, problems = evaluate(facts, policy, as_of)
     earlier = _already_reminded(reminded_on_date)
-    by_id = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
-    messages = evaluation.messages.set_index("customer_id").to_dict("index")
-    rows_of: dict[str, list[Any]] = {}
-    for row in evaluation.items.itertuples(index=False):
-        rows_of.setdefault(row.customer_id, []).append(row)
-    statements = _statement_items(evaluation, facts)
+    heads, names = evaluation.messages, list(evaluation.messages.columns[1:])
+    messages = {
+        customer: dict(zip(names, values, strict=True))
+        for customer, *values in zip(*(heads[c].tolist() for c in heads.columns), strict=True)
+    }
+    groups = _groups(evaluation.items)
     reminders: list[dict[str, object]] = []
-    items: list[dict[str, object]] = []
     replaced: list[dict[str, str]] = []
-    for customer_id in sorted(rows_of):
-        group, message_row = rows_of[customer_id], messages[customer_id]
-        invoice_ids = ";".join(sorted(row.invoice_id for row in group))
-        reminder_id = _reminder_id(customer_id, int(message_row["level"]), invoice_ids)
+    queued: list[tuple[str, str, int, int, str]] = []  # customer, reminder id, item rows, invoice ids
+    invoice = evaluation.items["invoice_id"].tolist()
+    for customer_id, first, end in groups:
+        invoice_ids = ";".join(sorted(invoice[first:end]))
+        reminder_id = _reminder_id(customer_id, int(messages[customer_id]["level"]), invoice_ids)
         if reminder_id in earlier.get(customer_id, ()):
             continue  # queued by an earlier run of the same day: the same message, not a second one
         if customer_id in earlier:
             why = f"already reminded on {as_of.isoformat()} ({', '.join(earlier[customer_id])})"
             replaced.append({"customer_id": customer_id, "invoice_id": "", "reason": why})
             continue
-        reminder = _reminder(
-            reminder_id,
-            by_id[customer_id],
-            customer_id,
-            message_row,
-            group,
-            policy,
-            as_of,
-            rule_version,
-            templates,
+        queued.append((customer_id, reminder_id, first, end, invoice_ids))
+    if queued:
+        reminders = _rendered(
+            queued, evaluation, messages, facts, customers, policy, as_of, rule_version, templates
         )
-        if message_row["attach_statement"]:
-            reminder["statement_csv"] = _statement(customer_id, statements.get(customer_id), as_of)
-        reminders.append(reminder)
-        items.extend(_reminder_items(reminder_id, group))
+    rows = [i for _c, _r, first, end, _i in queued for i in range(first, end)]
+    ids = [r for _c, r, first, end, _i in queued for _ in range(first, end)]
+    items = _reminder_items(ids, evaluation.items, rows)
     exclusions = _left_out(evaluation.exclusions, replaced, as_of)
     return Dunning(
         pd.DataFrame(reminders, columns=REMINDER_COLUMNS),
-        pd.DataFrame(items, columns=ITEM_COLUMNS),
+        items,
         _counts(evaluation.reached, len(reminders), len(items), exclusions),
         exclusions[["as_of", "customer_id", "invoice_id", "reason"]],
         problems,
     )
+
+
+def _groups(items: pd.DataFrame) -> list[tuple[str, int, int]]:
+    """Each customer's rows in the items (sorted by customer): customer, first row, end row."""
+    if not len(items):
+        return []
+    customer = items["customer_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
+    ends = np.r_[starts[1:], len(customer)]
+    return [(str(customer[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
 
 
 def _reminder_id(customer_id: str, level: int, invoice_ids: str) -> str:
@@ -133,74 +152,91 @@ def _reminder_id(customer_id: str, level: int, invoice_ids: str) -> str:
     return "R-" + hashlib.sha256(f"{customer_id}|{level}|{invoice_ids}".encode()).hexdigest()[:16]
 
 
-def _statement_items(evaluation: Evaluation, facts: DunningFacts) -> dict[str, pd.DataFrame]:
-    """The open items of each customer whose message carries a statement of account."""
-    messages = evaluation.messages
-    wanting = set(messages.loc[messages["attach_statement"].astype(bool), "customer_id"])
-    open_items = facts.items[(facts.items["open_minor"] > 0) & facts.items["customer_id"].isin(wanting)]
-    return dict(tuple(open_items.groupby("customer_id"))) if len(open_items) else {}
+def _who(customers: pd.DataFrame | pa.Table, wanted: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, language and e-mail of the customers written to (the first row of each)."""
+    table = (
+        customers
+        if isinstance(customers, pa.Table)
+        else pa.Table.from_pandas(customers, preserve_index=False)
+    )
+    table = table.filter(pc.is_in(table["customer_id"], pa.array(wanted)))
+    found: dict[str, dict[str, Any]] = {}
+    for row in table.select(["customer_id", "name", "language", "email"]).to_pylist():
+        found.setdefault(row["customer_id"], row)
+    return found
 
 
-def _reminder(
-    reminder_id: str,
-    customer: dict[str, Any],
-    customer_id: str,
-    message_row: dict[str, Any],
-    group: list[Any],
+def _rendered(
+    queued: list[tuple[str, str, int, int, str]],
+    evaluation: Evaluation,
+    messages: dict[str, dict[str, Any]],
+    facts: DunningFacts,
+    customers: pd.DataFrame | pa.Table,
     policy: DunningPolicy,
     as_of: date,
     rule_version: str,
     templates: Path,
-) -> dict[str, object]:
-    """One customer's reminder, rendered in the customer's language, as an outbox row (without its
-    statement of account)."""
-    level, totals = int(message_row["level"]), message_row["totals"]
-    message = render_reminder(
-        customer={"customer_id": customer_id, "name": customer["name"]},
-        language=str(customer["language"] or "en"),
-        items=[_item_view(row) for row in group],
-        totals={cur: _total_view(t, cur) for cur, t in totals.items()},
-        max_level=level,
-        level_name=str(message_row["level_name"]),
-        as_of=as_of,
-        pay_by=as_of + timedelta(days=policy.pay_within_days),
-        template=str(message_row["template"]),
-        folder=templates,
-    )
-    return {
-        "reminder_id": reminder_id,
-        "customer_id": customer_id,
-        "level": level,
-        "level_name": message.level_name,
-        "invoice_ids": ";".join(sorted(row.invoice_id for row in group)),
-        "as_of": as_of,
-        "language": message.language,
-        "recipient": customer["email"],
-        "subject": message.subject,
-        "body_text": message.text,
-        "body_html": message.html,
-        "status": "queued",
-        "rule_version": rule_version,
-        "profile": message_row["profile"],
-        "totals": json.dumps(totals, sort_keys=True),
-        "statement_csv": None,
-    }
+) -> list[dict[str, object]]:
+    """The queued reminders, each rendered in its customer's language, as outbox rows."""
+    renderer = Renderer(templates)
+    views = item_views(evaluation.items)
+    who = _who(customers, [c for c, *_ in queued])
+    wanting = {c for c, *_ in queued if messages[c]["attach_statement"]}
+    statement_of = statements(facts.items, wanting, as_of) if wanting else {}
+    day, pay_by = as_of.isoformat(), (as_of + timedelta(days=policy.pay_within_days)).isoformat()
+    reminders: list[dict[str, object]] = []
+    for customer_id, reminder_id, first, end, invoice_ids in queued:
+        customer, row = who[customer_id], messages[customer_id]
+        level, totals = int(row["level"]), row["totals"]
+        message = renderer.render(
+            customer={"customer_id": customer_id, "name": customer["name"]},
+            language=str(customer["language"] or "en"),
+            items=views[first:end],
+            totals={cur: total_view(t, cur) for cur, t in totals.items()},
+            max_level=level,
+            level_name=str(row["level_name"]),
+            as_of=day,
+            pay_by=pay_by,
+            template=str(row["template"]),
+        )
+        reminders.append(
+            {
+                "reminder_id": reminder_id,
+                "customer_id": customer_id,
+                "level": level,
+                "level_name": message.level_name,
+                "invoice_ids": invoice_ids,
+                "as_of": as_of,
+                "language": message.language,
+                "recipient": customer["email"],
+                "subject": message.subject,
+                "body_text": message.text,
+                "body_html": message.html,
+                "status": "queued",
+                "rule_version": rule_version,
+                "profile": row["profile"],
+                "totals": json.dumps(totals, sort_keys=True),
+                "statement_csv": statement_of.get(customer_id),
+            }
+        )
+    return reminders
 
 
-def _reminder_items(reminder_id: str, group: list[Any]) -> list[dict[str, object]]:
-    """The invoices a reminder lists, each at its level."""
-    return [
+def _reminder_items(reminder_ids: list[str], items: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+    """The invoices the queued reminders list (`rows` of the evaluated items), each at its level."""
+    chosen = items.iloc[rows]
+    return pd.DataFrame(
         {
-            "reminder_id": reminder_id,
-            "invoice_id": row.invoice_id,
-            "level": int(row.level),
-            "open_amount_minor": int(row.open_minor),
-            "currency": row.currency,
-            "days_past_due": int(row.days_past_due),
-            "interest_minor": int(row.interest_minor),
-        }
-        for row in group
-    ]
+            "reminder_id": reminder_ids,
+            "invoice_id": chosen["invoice_id"].to_numpy(dtype=object),
+            "level": chosen["level"].to_numpy(dtype="int64"),
+            "open_amount_minor": chosen["open_minor"].to_numpy(dtype="int64"),
+            "currency": chosen["currency"].to_numpy(dtype=object),
+            "days_past_due": chosen["days_past_due"].to_numpy(dtype="int64"),
+            "interest_minor": chosen["interest_minor"].to_numpy(dtype="int64"),
+        },
+        columns=ITEM_COLUMNS,
+    )
 
 
 def _left_out(exclusions: pd.DataFrame, replaced: list[dict[str, str]], as_of: date) -> pd.DataFrame:
@@ -232,42 +268,6 @@ def _already_reminded(reminded: pd.DataFrame | None) -> dict[str, list[str]]:
     for customer_id, reminder_id in zip(reminded["customer_id"], reminded["reminder_id"], strict=True):
         out.setdefault(str(customer_id), []).append(str(reminder_id))
     return out
-
-
-def _total_view(total: dict[str, int], currency: str) -> dict[str, Any]:
-    return {name.removesuffix("_minor"): to_major_str(int(v), currency) for name, v in total.items()} | {
-        "has_interest": bool(total["interest_minor"]),
-        "has_fee": bool(total["fee_minor"]),
-    }
-
-
-def _statement(customer_id: str, items: pd.DataFrame | None, as_of: date) -> str:
-    """The customer's statement of account: every open invoice, as CSV."""
-    mine = items.sort_values(["currency", "due_date", "invoice_id"]) if items is not None else pd.DataFrame()
-    lines = [
-        f"statement of account,{customer_id},as of,{as_of.isoformat()}",
-        "invoice,issued,due,currency,open",
-    ]
-    lines += [
-        f"{r.invoice_id},{pd.Timestamp(r.issue_date).date()},{pd.Timestamp(r.due_date).date()},{r.currency},"
-        f"{to_major_str(int(r.open_minor), r.currency)}"
-        for r in mine.itertuples(index=False)
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _item_view(row: object) -> dict[str, object]:
-    return {
-        "invoice_id": row.invoice_id,  # type: ignore[attr-defined]
-        "issue_date": pd.Timestamp(row.issue_date).date().isoformat(),  # type: ignore[attr-defined]
-        "due_date": pd.Timestamp(row.due_date).date().isoformat(),  # type: ignore[attr-defined]
-        "days_past_due": int(row.days_past_due),  # type: ignore[attr-defined]
-        "open_amount": to_major_str(int(row.open_minor), row.currency),  # type: ignore[attr-defined]
-        "currency": row.currency,  # type: ignore[attr-defined]
-        "level_name": row.level_name,  # type: ignore[attr-defined]
-        "interest": to_major_str(int(row.interest_minor), row.currency),  # type: ignore[attr-defined]
-        "has_interest": bool(row.interest_minor),  # type: ignore[attr-defined]
-    }
 
 
 REMINDER_COLUMNS = [

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.report.facts import Facts, engine_with, rows
+
 # Buckets by days past due; "not_due" holds everything not yet due (days past due <= 0).
 BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
     ("not_due", None, 0),
@@ -34,36 +36,52 @@ def bucket_of(days_past_due: pd.Series) -> pd.Series:
     return labels
 
 
+def bucket_name(days_past_due: int) -> str:
+    """The bucket of one number of days (as `bucket_of` names it)."""
+    name = BUCKETS[0][0]
+    for bucket, low, _high in BUCKETS[1:]:
+        if low is not None and days_past_due >= low:
+            name = bucket
+    return name
+
+
+def bucketed(day_rows: list[dict[str, Any]], kind: str) -> dict[str, dict[str, int]]:
+    """Per currency, the amounts of `day_rows` (kind, currency, days, open_minor) of `kind` summed
+    into the buckets, every bucket present."""
+    out: dict[str, dict[str, int]] = {}
+    for row in day_rows:
+        if row["kind"] == kind:
+            buckets = out.setdefault(row["currency"], {name: 0 for name, _l, _h in BUCKETS})
+            buckets[bucket_name(row["days"])] += row["open_minor"]
+    return out
+
+
 def figures(
-    items: pd.DataFrame, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS
+    items: Facts, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS
 ) -> dict[str, dict[str, Any]]:
     """Per currency: open amount, ageing buckets (minor units) and DSO over the period.
 
-    items: invoice_id, currency, issue_date, due_date, amount_minor, open_minor (as of `as_of`).
+    items: invoice_id, currency, issue_date, due_date, amount_minor, open_minor (as of `as_of`; a
+    frame or an Arrow table, summed in the compute engine).
     DSO = open receivables / credit sales of the period x days in the period; None without sales.
     """
-    frame = items.copy()
-    frame["days_past_due"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["due_date"])).dt.days
-    frame["bucket"] = bucket_of(frame["days_past_due"])
-    period_start = pd.Timestamp(as_of - timedelta(days=period_days))
-    in_period = pd.to_datetime(frame["issue_date"]) > period_start
+    period_start = as_of - timedelta(days=period_days)
+    with engine_with(items) as engine:
+        totals = rows(engine, "by_currency", as_of=as_of, period_start=period_start)
+        ageing = bucketed(rows(engine, "by_days", as_of=as_of), "due")
     result: dict[str, dict[str, Any]] = {}
-    for currency, group in frame.groupby("currency", sort=True):
-        open_items = group[group["open_minor"] > 0]
-        by_bucket = open_items.groupby("bucket")["open_minor"].sum()
-        ageing = {name: int(by_bucket.get(name, 0)) for name, _low, _high in BUCKETS}
-        open_amount = int(open_items["open_minor"].sum())
-        credit_sales = int(group.loc[in_period.loc[group.index], "amount_minor"].sum())
+    for row in totals:
+        open_amount, credit_sales = row["open_minor"], row["sales_minor"]
         dso = None
         if credit_sales > 0:
             exact = Decimal(open_amount) * period_days / Decimal(credit_sales)
             dso = float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-        result[str(currency)] = {
+        result[str(row["currency"])] = {
             "open_amount_minor": open_amount,
-            "ageing_minor": ageing,
+            "ageing_minor": ageing.get(row["currency"], {name: 0 for name, _l, _h in BUCKETS}),
             "credit_sales_minor": credit_sales,
             "period_days": period_days,
-            "open_invoices": int(open_items["invoice_id"].nunique()),
+            "open_invoices": int(row["open_invoices"]),
             "dso": dso,
         }
     return result

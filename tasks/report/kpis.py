@@ -13,19 +13,18 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import pandas as pd
-
-from tasks.report.ageing import BUCKETS, DEFAULT_PERIOD_DAYS, bucket_of
+from tasks.report.ageing import BUCKETS, DEFAULT_PERIOD_DAYS, bucketed
+from tasks.report.facts import Facts, engine_with, rows
 
 
 def indicators(
-    now: pd.DataFrame, then: pd.DataFrame, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS
+    now: Facts, then: Facts, *, as_of: date, period_days: int = DEFAULT_PERIOD_DAYS
 ) -> dict[str, dict[str, Any]]:
     """The collection indicators per currency, from the open items as of `as_of` (`now`) and as of
     the period's first day, `as_of - period_days` (`then`: the opening receivables). Receivables
     are the positive open amounts; credit sales the amounts of invoices issued in the period (after
     its first day, up to `as_of`). Days and percentages are rounded half up to two decimals; None
-    where a denominator is zero.
+    where a denominator is zero. Frames or Arrow tables; summed in the compute engine.
 
     - ageing_by_invoice_date_minor: the open amount by days since the invoice date, same buckets;
     - best_possible_dso: current (not yet due) receivables / credit sales x days in the period;
@@ -35,32 +34,29 @@ def indicators(
     - cei_period_total: (opening + sales - closing) / (opening + sales - closing current) x 100;
     - cei_monthly_average: the same with the period's average month of sales (sales x 30 / days).
     """
-    frame = now.copy()
-    frame["days_since_issue"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["issue_date"])).dt.days
-    frame["by_issue"] = bucket_of(frame["days_since_issue"])
-    frame["days_past_due"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["due_date"])).dt.days
-    start = pd.Timestamp(as_of - timedelta(days=period_days))
-    issued = pd.to_datetime(frame["issue_date"])
-    opening = (
-        then[then["open_minor"] > 0].groupby("currency")["open_minor"].sum()
-        if len(then)
-        else pd.Series(dtype="int64")
-    )
+    start = as_of - timedelta(days=period_days)
+    with engine_with(then) as engine:
+        opening = {
+            r["currency"]: r["open_minor"]
+            for r in rows(engine, "by_currency", as_of=start, period_start=start)
+        }
+    with engine_with(now) as engine:
+        totals = rows(engine, "by_currency", as_of=as_of, period_start=start)
+        by_issue = bucketed(rows(engine, "by_days", as_of=as_of), "issue")
+        months = rows(engine, "monthly_sales", as_of=as_of)
     result: dict[str, dict[str, Any]] = {}
-    for currency, group in frame.groupby("currency", sort=True):
-        receivable = group[group["open_minor"] > 0]
-        closing = int(receivable["open_minor"].sum())
-        current = int(receivable.loc[receivable["days_past_due"] <= 0, "open_minor"].sum())
-        sales = int(group.loc[issued.loc[group.index] > start, "amount_minor"].sum())
-        by_issue = receivable.groupby("by_issue")["open_minor"].sum()
+    for row in totals:
+        currency = row["currency"]
+        closing, current, sales = row["open_minor"], row["current_minor"], row["sales_minor"]
         begin = int(opening.get(currency, 0))
         dso = _exact_ratio(Decimal(closing) * period_days, Decimal(sales))
         best = _exact_ratio(Decimal(current) * period_days, Decimal(sales))
+        monthly = {m["month"]: m["sales_minor"] for m in months if m["currency"] == currency}
         result[str(currency)] = {
-            "ageing_by_invoice_date_minor": {name: int(by_issue.get(name, 0)) for name, _l, _h in BUCKETS},
+            "ageing_by_invoice_date_minor": by_issue.get(currency, {n: 0 for n, _l, _h in BUCKETS}),
             "best_possible_dso": _rounded(best),
             "average_days_delinquent": _rounded(dso - best) if dso is not None and best is not None else None,
-            "dso_countback": _rounded(countback(closing, group, as_of)),
+            "dso_countback": _rounded(countback_of_months(closing, monthly, row["earliest_issue"], as_of)),
             "cei_period_total": _rounded(_cei(begin, Decimal(sales), closing, current)),
             "cei_monthly_average": _rounded(_cei(begin, Decimal(sales) * 30 / period_days, closing, current)),
             "opening_receivables_minor": begin,
@@ -69,22 +65,30 @@ def indicators(
     return result
 
 
-def countback(receivables: int, items: pd.DataFrame, as_of: date) -> Decimal | None:
+def countback(receivables: int, items: Facts, as_of: date) -> Decimal | None:
     """Days of sales in `receivables`: take away this month's sales (up to the date), then each
     earlier month's, newest first, counting each month's days while its sales are used up whole, and
     the used share of the last month's days; None without receivables or sales."""
+    with engine_with(items) as engine:
+        months = rows(engine, "monthly_sales", as_of=as_of)
+        earliest = engine.arrow("select min(issue_date) from items").column(0)[0].as_py()
+    return countback_of_months(receivables, {m["month"]: m["sales_minor"] for m in months}, earliest, as_of)
+
+
+def countback_of_months(
+    receivables: int, monthly: dict[date, int], earliest: date | None, as_of: date
+) -> Decimal | None:
+    """`countback` from the sales per month of issue (up to the date) and the earliest invoice
+    date of the items."""
     if receivables <= 0:
         return Decimal(0) if receivables == 0 else None
-    issued = pd.to_datetime(items["issue_date"]).dt.date
-    if issued.empty:
+    if earliest is None:
         return None
-    earliest = min(issued)
     left, days = Decimal(receivables), Decimal(0)
     end = as_of
     while end >= earliest:
         first = end.replace(day=1)
-        in_month = (issued >= first) & (issued <= end)
-        sales = int(items.loc[in_month[in_month].index, "amount_minor"].sum())
+        sales = int(monthly.get(first, 0))
         span = (end - first).days + 1
         if sales > 0 and left <= sales:
             return days + left / sales * span
@@ -118,44 +122,27 @@ def ratio(numerator: int, denominator: int) -> float | None:
 FORECAST_WEEKS = 13
 
 
-def forecast(now: pd.DataFrame, settled: pd.DataFrame, as_of: date) -> dict[str, dict[str, Any]]:
+def forecast(now: Facts, settled: Facts, as_of: date) -> dict[str, dict[str, Any]]:
     """Cash expected in each of the next 13 weeks, per currency, from each customer's habit.
 
     A customer's habit is the amount-weighted average of the days late of its settled invoices
     (rounded half up to whole days; a customer with none takes its currency's). Each open item is
     expected on its due date plus that many days, and never before tomorrow (what is already late
     beyond the habit is expected in week 1). Week k holds what is expected in the k-th 7 days after
-    the as-of date; what falls later is `forecast_beyond_minor`.
+    the as-of date; what falls later is `forecast_beyond_minor`. Summed in the compute engine
+    (`sql/report/figures/forecast.sql`).
     """
+    with engine_with(now, settled) as engine:
+        expected = rows(engine, "forecast", as_of=as_of, weeks=FORECAST_WEEKS)
     result: dict[str, dict[str, Any]] = {}
-    habits: dict[tuple[str, str], int] = {}
-    overall: dict[str, int] = {}
-    if settled is not None and len(settled):
-        frame = settled.copy()
-        frame["late"] = (
-            pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["due_date"])
-        ).dt.days.clip(lower=0)
-        frame["weighted"] = frame["late"] * frame["amount_minor"]
-        for keys, group in frame.groupby(["customer_id", "currency"]):
-            habits[(str(keys[0]), str(keys[1]))] = _days(
-                int(group["weighted"].sum()), int(group["amount_minor"].sum())
-            )
-        for currency, group in frame.groupby("currency"):
-            overall[str(currency)] = _days(int(group["weighted"].sum()), int(group["amount_minor"].sum()))
-    receivable = now[now["open_minor"] > 0]
-    tomorrow = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    for currency, group in receivable.groupby("currency", sort=True):
-        weeks = [0] * FORECAST_WEEKS
-        beyond = 0
-        for item in group.itertuples(index=False):
-            delay = habits.get((str(item.customer_id), str(currency)), overall.get(str(currency), 0))
-            expected = max(pd.Timestamp(item.due_date) + pd.Timedelta(days=delay), tomorrow)
-            week = (expected - tomorrow).days // 7
-            if week < FORECAST_WEEKS:
-                weeks[week] += int(item.open_minor)
-            else:
-                beyond += int(item.open_minor)
-        result[str(currency)] = {"forecast_minor": weeks, "forecast_beyond_minor": beyond}
+    for row in sorted(expected, key=lambda r: (r["currency"], r["week"])):
+        figures = result.setdefault(
+            str(row["currency"]), {"forecast_minor": [0] * FORECAST_WEEKS, "forecast_beyond_minor": 0}
+        )
+        if row["week"] < FORECAST_WEEKS:
+            figures["forecast_minor"][row["week"]] += row["open_minor"]
+        else:
+            figures["forecast_beyond_minor"] += row["open_minor"]
     return result
 
 
@@ -165,35 +152,26 @@ def _days(weighted: int, amount: int) -> int:
     return int((Decimal(weighted) / Decimal(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def at_risk(now: pd.DataFrame, settled: pd.DataFrame, as_of: date) -> dict[str, dict[str, Any]]:
+def at_risk(now: Facts, settled: Facts, as_of: date) -> dict[str, dict[str, Any]]:
     """The at-risk rate per currency: of the invoices billed in the latest month that ended at least
     90 days before the as-of date, the percentage (by count) not settled within 90 days of their
     invoice date, with that month (`at_risk_month`)."""
-    month_end = (pd.Timestamp(as_of) - pd.Timedelta(days=90)).date()
-    if month_end != (pd.Timestamp(month_end) + pd.offsets.MonthEnd(0)).date():
+    month_end = as_of - timedelta(days=90)
+    if (month_end + timedelta(days=1)).day != 1:  # not a month's last day: the month before
         month_end = month_end.replace(day=1) - timedelta(days=1)
     month_start = month_end.replace(day=1)
-    invoices = now[now["amount_minor"] > 0].drop_duplicates("invoice_id")
-    issued = pd.to_datetime(invoices["issue_date"]).dt.date
-    billed = invoices[(issued >= month_start) & (issued <= month_end)]
-    settled_on = (
-        settled.set_index("invoice_id")["settled_on"]
-        if settled is not None and len(settled)
-        else pd.Series(dtype=object)
-    )
-    result: dict[str, dict[str, Any]] = {}
-    for currency, group in billed.groupby("currency", sort=True):
-        paid = pd.to_datetime(group["invoice_id"].map(settled_on))
-        limit = pd.to_datetime(group["issue_date"]) + pd.Timedelta(days=90)
-        unpaid = int((paid.isna() | (paid > limit)).sum())
-        result[str(currency)] = {
-            "at_risk_rate": ratio(100 * unpaid, len(group)),
+    with engine_with(now, settled) as engine:
+        billed = rows(engine, "at_risk", month_start=month_start, month_end=month_end)
+    return {
+        str(row["currency"]): {
+            "at_risk_rate": ratio(100 * int(row["unpaid"]), int(row["billed"])),
             "at_risk_month": month_start.isoformat()[:7],
         }
-    return result
+        for row in billed
+    }
 
 
-def payment_behaviour(settled: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def payment_behaviour(settled: Facts) -> dict[str, dict[str, Any]]:
     """How customers paid, per currency, over every invoice settled by the as-of date (issue date,
     due date, amount and the day the cash that completed it was received):
 
@@ -201,32 +179,27 @@ def payment_behaviour(settled: pd.DataFrame) -> dict[str, dict[str, Any]]:
     - average_days_late: the mean of max(0, settled - due) days, per invoice;
     - share_paid_late: the percentage of those invoices settled after their due date;
     - average_payment_delay: sum(amount x max(0, settled - due)) / sum(amount), days.
-    Each rounded half up to two decimals; None where nothing was settled.
+    Each rounded half up to two decimals; None where nothing was settled. Exact sums, in the
+    compute engine.
     """
-    result: dict[str, dict[str, Any]] = {}
-    if settled is None or settled.empty:
-        return result
-    frame = settled.copy()
-    frame["to_settle"] = (pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["issue_date"])).dt.days
-    frame["late"] = (pd.to_datetime(frame["settled_on"]) - pd.to_datetime(frame["due_date"])).dt.days.clip(
-        lower=0
-    )
-    for currency, group in frame.groupby("currency", sort=True):
-        n = len(group)
-        amount = int(group["amount_minor"].sum())
-        weighted = sum(int(a) * int(d) for a, d in zip(group["amount_minor"], group["late"], strict=True))
-        result[str(currency)] = {
-            "invoices_settled": n,
-            "average_days_to_settle": ratio(int(group["to_settle"].sum()), n),
-            "average_days_late": ratio(int(group["late"].sum()), n),
-            "share_paid_late": ratio(100 * int((group["late"] > 0).sum()), n),
-            "average_payment_delay": ratio(weighted, amount),
+    if settled is None or not len(settled):
+        return {}
+    with engine_with(settled=settled) as engine:
+        found = rows(engine, "behaviour")
+    return {
+        str(row["currency"]): {
+            "invoices_settled": int(row["settled"]),
+            "average_days_to_settle": ratio(row["to_settle"], int(row["settled"])),
+            "average_days_late": ratio(row["late"], int(row["settled"])),
+            "share_paid_late": ratio(100 * int(row["paid_late"]), int(row["settled"])),
+            "average_payment_delay": ratio(row["weighted"], row["amount_minor"]),
         }
-    return result
+        for row in found
+    }
 
 
 def collection_kpis(
-    now: pd.DataFrame, then: pd.DataFrame, settled: pd.DataFrame, *, as_of: date, period_days: int
+    now: Facts, then: Facts, settled: Facts, *, as_of: date, period_days: int
 ) -> dict[str, dict[str, Any]]:
     """Every per-currency indicator beyond open amount, ageing and DSO: `indicators`, the 13-week
     `forecast` and the `at_risk` rate, one dictionary per currency."""

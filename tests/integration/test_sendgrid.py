@@ -39,6 +39,13 @@ C-1,C3,2026-09-01,2026-10-01,EUR,40.00,
 """
 
 
+@pytest.fixture(autouse=True)
+def one_message_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests script SendGrid's answers in the order its requests arrive, so messages are
+    handed over one at a time (O2C_MAIL_CONCURRENCY=1); the tests of several at once set their own."""
+    monkeypatch.setenv("O2C_MAIL_CONCURRENCY", "1")
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeSendGrid]:
     with fake_sendgrid() as server:
@@ -175,6 +182,34 @@ def test_a_crash_between_the_call_and_the_sent_mark_never_sends_twice(
     counts = deliver_pending(settings, mailer(fake), "next-run")
     assert counts == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 3, "held": 0}
     assert len(fake.requests) == 1  # nothing in doubt is sent again
+
+
+def test_several_messages_at_once_each_leave_once(
+    queued: Path, fake: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to O2C_MAIL_CONCURRENCY messages are handed to SendGrid at once: each leaves exactly once."""
+    monkeypatch.setenv("O2C_MAIL_CONCURRENCY", "3")
+    counts = deliver_pending(load_settings(queued), mailer(fake), "test")
+    assert counts == {"sent": 2, "failed": 1, "retrying": 0, "unknown": 0, "held": 0}  # C3 has no address
+    assert len(fake.to("ap@bold.example")) == len(fake.to("buchhaltung@mueller.example")) == 1
+    assert len(fake.requests) == 2
+
+
+def test_a_crash_with_several_messages_in_flight_never_sends_one_twice(
+    queued: Path, fake: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while several messages were with SendGrid leaves every one of the batch in doubt:
+    none is sent again by itself."""
+    monkeypatch.setenv("O2C_MAIL_CONCURRENCY", "3")
+    settings = load_settings(queued)
+    with pytest.raises(KeyboardInterrupt):
+        deliver_pending(settings, CrashAfterSending(KEY, "receivables@example.com", fake.host), "crashed")
+    sent_before = len(fake.requests)
+    assert 1 <= sent_before <= 2
+    assert sorted(s for s, _ in statuses(queued).values()) == ["sending", "sending", "sending"]
+    counts = deliver_pending(settings, mailer(fake), "next-run")
+    assert counts == {"sent": 0, "failed": 0, "retrying": 0, "unknown": 3, "held": 0}
+    assert len(fake.requests) == sent_before
 
 
 def test_the_daily_cap_holds_a_second_message_to_the_same_customer(queued: Path, fake: FakeSendGrid) -> None:

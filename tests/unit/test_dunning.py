@@ -682,3 +682,40 @@ def test_items_without_instalments_pass_through() -> None:
     items = instalment_items([1, 1, 1])
     plain = items[items["instalment"].isna()]
     assert dunning_items(plain, date(2026, 11, 20)).equals(plain.drop(columns=["instalment"]))
+
+
+@pytest.mark.parametrize(
+    ("open_parts", "as_of"),
+    [
+        ([10000, 10000, 10000], date(2026, 11, 20)),
+        ([0, 10000, 10000], date(2026, 11, 20)),
+        ([0, 2500, 10000], date(2026, 12, 5)),
+        ([0, 0, 10000], date(2026, 11, 20)),
+        ([0, 0, 0], date(2026, 11, 20)),
+    ],
+)
+def test_the_open_items_as_arrow_roll_up_to_the_same_dunning_items(
+    open_parts: list[int], as_of: date
+) -> None:
+    import pyarrow as pa
+
+    frame = instalment_items(open_parts)
+    schema = pa.schema(
+        [
+            ("invoice_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("currency", pa.string()),
+            ("issue_date", pa.date32()),
+            ("due_date", pa.date32()),
+            ("amount_minor", pa.int64()),
+            ("open_minor", pa.int64()),
+            ("instalment", pa.int32()),
+        ]
+    )
+    rolled = dunning_items(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), as_of)
+    assert isinstance(rolled, pa.Table)
+    expected = dunning_items(frame, as_of)
+    assert rolled.to_pylist() == [
+        {k: (int(v) if k.endswith("_minor") else v) for k, v in row.items()}
+        for row in expected.to_dict("records")
+    ]

@@ -28,6 +28,17 @@ class Reads(LedgerBase):
         a large result (no Python objects per value; money stays BIGINT, dates stay dates)."""
         return self.con.sql(load_sql(name), params=params or None).to_arrow_table()
 
+    def arrow_with(self, name: str, tables: dict[str, pa.Table], **params: Any) -> pa.Table:
+        """`arrow`, where the query also reads the given Arrow tables by name (registered for this
+        query only): a read bounded by what the caller already holds, such as the open items."""
+        for key, table in tables.items():
+            self.con.register(key, table)
+        try:
+            return self.arrow(name, **params)
+        finally:
+            for key in tables:
+                self.con.unregister(key)
+
     def table(self, name: str) -> pd.DataFrame:
         return self.con.execute(f"select * from {known_table(name)}").df()
 

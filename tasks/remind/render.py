@@ -1,0 +1,185 @@
+"""Rendering a run's reminders cheaply: the templates looked up and compiled once per run, the
+invoice lines' texts made for all messages at once, and each message rendered from them.
+
+What is rendered is byte for byte what `tasks.platform.mail.render_reminder` renders for the same
+message (a unit test holds the two together); this only does the per-message work once per run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from jinja2 import Template, TemplateError
+
+from tasks.platform.ledger import compute, load_sql
+from tasks.platform.mail import SUBJECTS, RenderedMessage, template_environment
+from tasks.platform.money import exponent, to_major_str
+from tasks.platform.policy import PolicyError
+
+
+class View(dict[str, Any]):
+    """A dict the templates read as `item.name` without a failed attribute lookup first (Jinja
+    tries the attribute, then the key): its keys are also its attributes, the same values found at
+    once. (No key of a view is the name of a dict method, which would hide the method.)"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
+
+
+class Renderer:
+    """The reminder templates of one folder, each looked up and compiled once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.env = template_environment(folder)
+        self.names = set(self.env.list_templates())
+        self.compiled: dict[str, Template] = {}
+
+    def _template(self, name: str) -> Template:
+        if name not in self.compiled:
+            self.compiled[name] = self.env.get_template(name)
+        return self.compiled[name]
+
+    def render(
+        self,
+        *,
+        customer: dict[str, Any],
+        language: str,
+        items: list[View],
+        totals: dict[str, View],
+        max_level: int,
+        level_name: str,
+        as_of: str,
+        pay_by: str,
+        template: str,
+    ) -> RenderedMessage:
+        """One consolidated reminder, as `render_reminder` makes it (dates given as ISO text)."""
+        lang = language if language in SUBJECTS else "en"
+        subject_parts = SUBJECTS[lang]
+        subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
+        context = {
+            "customer": View(customer),
+            "items": items,
+            "totals": totals,
+            "max_level": max_level,
+            "as_of": as_of,
+            "pay_by": pay_by,
+            "subject": subject,
+        }
+        if f"{template}.{lang}.txt" not in self.names:
+            lang = "en"
+        html_name = f"{template}.{lang}.html"
+        name = f"{template}.{lang}.txt"
+        try:
+            text = self._template(name).render(context)
+            if html_name in self.names:
+                name = html_name
+                html = self._template(html_name).render(context)
+            else:  # no HTML layout in this language yet: the text, escaped, in a minimal page
+                name = "plain.html"
+                html = self._template("plain.html").render({**context, "text": text, "language": lang})
+        except TemplateError as exc:
+            raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
+        return RenderedMessage(subject, text, html, lang, level_name)
+
+
+def iso_dates(values: pd.Series) -> list[str]:
+    """Dates (date objects, timestamps or text) as YYYY-MM-DD."""
+    return [d.isoformat() for d in pd.to_datetime(values).dt.date]
+
+
+def major_strings(minor: Any, currencies: Any) -> list[str]:
+    """Each amount in minor units as a decimal string in its currency's major units."""
+    return [to_major_str(int(m), str(c)) for m, c in zip(minor, currencies, strict=True)]
+
+
+VIEW_KEYS = (
+    "invoice_id",
+    "issue_date",
+    "due_date",
+    "days_past_due",
+    "open_amount",
+    "currency",
+    "level_name",
+    "interest",
+    "has_interest",
+)
+
+
+def item_views(items: pd.DataFrame) -> list[View]:
+    """What the templates show of each invoice in a message, made for all messages at once in the
+    compute engine (`sql/remind/item_views.sql`: dates and amounts as text, exactly as
+    `to_major_str` writes amounts)."""
+    if not len(items):
+        return []
+    table = pa.table(
+        {
+            "invoice_id": pa.array(items["invoice_id"].tolist(), pa.string()),
+            "issue_date": pa.array(pd.to_datetime(items["issue_date"]).dt.date.tolist(), pa.date32()),
+            "due_date": pa.array(pd.to_datetime(items["due_date"]).dt.date.tolist(), pa.date32()),
+            "days_past_due": pa.array(items["days_past_due"].to_numpy(dtype="int64")),
+            "open_minor": pa.array(items["open_minor"].to_numpy(dtype="int64")),
+            "currency": pa.array(items["currency"].tolist(), pa.string()),
+            "level_name": pa.array(items["level_name"].tolist(), pa.string()),
+            "interest_minor": pa.array(items["interest_minor"].to_numpy(dtype="int64")),
+            "_row": pa.array(np.arange(len(items), dtype=np.int64)),
+        }
+    )
+    currencies = sorted(set(table["currency"].to_pylist()))
+    exponents = pa.table(
+        {
+            "currency": pa.array(currencies, pa.string()),
+            "exponent": pa.array([exponent(c) for c in currencies], pa.int64()),
+            "scale": pa.array([10 ** exponent(c) for c in currencies], pa.int64()),
+        }
+    )
+    with compute() as engine:
+        engine.register("items", table)
+        engine.register("exponents", exponents)
+        texts = engine.arrow(load_sql("remind/item_views"))
+    columns = [texts[key].to_pylist() for key in VIEW_KEYS]
+    return [View(zip(VIEW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def total_view(total: dict[str, int], currency: str) -> View:
+    return View(
+        {name.removesuffix("_minor"): to_major_str(int(v), currency) for name, v in total.items()}
+        | {"has_interest": bool(total["interest_minor"]), "has_fee": bool(total["fee_minor"])}
+    )
+
+
+def statements(items: pd.DataFrame | pa.Table, wanting: set[str], as_of: date) -> dict[str, str]:
+    """The statement of account (every open invoice, as CSV) of each customer in `wanting`."""
+    header = (
+        "statement of account,{customer},as of," + as_of.isoformat() + "\ninvoice,issued,due,currency,open\n"
+    )
+    out = {c: header.format(customer=c) for c in wanting}
+    table = items if isinstance(items, pa.Table) else pa.Table.from_pandas(items, preserve_index=False)
+    table = table.filter(
+        pc.and_(pc.greater(table["open_minor"], 0), pc.is_in(table["customer_id"], pa.array(sorted(wanting))))
+    )
+    mine = table.select(
+        ["customer_id", "invoice_id", "issue_date", "due_date", "currency", "open_minor"]
+    ).to_pandas()
+    mine["due_date"] = pd.to_datetime(mine["due_date"])
+    mine = mine.sort_values(["customer_id", "currency", "due_date", "invoice_id"], kind="stable")
+    lines = [
+        f"{invoice},{issued},{due},{currency},{amount}"
+        for invoice, issued, due, currency, amount in zip(
+            mine["invoice_id"],
+            iso_dates(mine["issue_date"]),
+            iso_dates(mine["due_date"]),
+            mine["currency"],
+            major_strings(mine["open_minor"].tolist(), mine["currency"]),
+            strict=True,
+        )
+    ]
+    for customer, line in zip(mine["customer_id"], lines, strict=True):
+        out[customer] += line + "\n"
+    return out

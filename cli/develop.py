@@ -1,6 +1,6 @@
 """The commands developers use, over `tools/`: a synthetic book of business to work on (`generate`)
 and the benchmarks that print measured figures (`bench`, `bench match`, `bench reconcile`,
-`bench invoice`, `bench dunning`, `bench daily`).
+`bench invoice`, `bench dunning`, `bench daily`, `bench checkpoint`).
 """
 
 from __future__ import annotations
@@ -138,4 +138,17 @@ def bench_dunning(
     from tools.bench import run_dunning_benchmark
 
     for line in run_dunning_benchmark(invoices=invoices, seed=seed, render=render):
+        typer.echo(line)
+
+
+@bench_app.command("checkpoint")
+def bench_checkpoint(
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Invoice rows to check and publish.")] = 100_000,
+    seed: Seed = 7,
+    home: BenchHome = None,
+) -> None:
+    """Time a checkpoint on N invoice rows (SQL checks, GX on a sample) and publishing N rows with audit."""
+    from tools.bench import run_checkpoint_benchmark
+
+    for line in run_checkpoint_benchmark(rows=rows, seed=seed, home=home):
         typer.echo(line)

@@ -130,6 +130,14 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
     yield "payments by rule: " + ", ".join(f"{k} {v}" for k, v in by_rule.items())
 
 
+def run_checkpoint_benchmark(*, rows: int, seed: int, home: str | None) -> Iterator[str]:
+    """Time a checkpoint (SQL checks, Great Expectations on its sample) on N generated invoice rows
+    with some broken, and the publication of N rows with their audit rows (tools/bench_checkpoint.py)."""
+    from tools.bench_checkpoint import run_checkpoint_benchmark as run
+
+    yield from run(rows=rows, seed=seed, home=home)
+
+
 def _ingest_frames(book: dict[str, Any], workspace: Path, as_of: date) -> Iterator[str]:
     """Write the book's frames as CSV files, start the platform and ingest them through the ingest
     flow, saying how long each took (none of it counted in the figures that follow)."""

@@ -1,29 +1,33 @@
-"""Checkpoints: a data contract run on a pandas frame between stages, and what it decides.
+"""Checkpoints: a data contract run on a batch (a pandas frame or an Arrow table) between stages,
+and what it decides.
 
-`run_checkpoint(frame, contract, ...)` validates the frame with the Great Expectations suite the
-contract compiles to (tasks/platform/expectations.py) and returns a `CheckpointResult`: the
-outcome (`passed`, `quarantined`: bad rows leave, the rest goes on; `halted`: nothing is
-published), the rows that failed with every reason, and one detail entry per expectation for the
-evidence. A halted result lists its first reasons (`failure_lines`), so the halt message says what
+`run_checkpoint(frame, contract, ...)` runs every check of the contract
+(tasks/platform/contract_checks.py) as SQL over every row in the compute engine
+(tasks/platform/checkpoint_sql.py), and Great Expectations on a bounded sample of the rows, held
+against the SQL on the same rows (tasks/platform/checkpoint_gx.py), for the Data Docs. It returns a
+`CheckpointResult`: the outcome (`passed`, `quarantined`: bad rows leave, the rest goes on;
+`halted`: nothing is published), the rows that failed with every reason, and one detail entry per
+expectation for the evidence, its counts those of the SQL over every row. A halted result lists its first reasons (`failure_lines`), so the halt message says what
 to fix in the file. The contracts themselves are read by tasks/platform/contracts.py; `Contract`,
 `ContractError` and `load_contract` are importable from here too, as the stages import them.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from tasks.platform.checkpoint_gx import gx_on_sample
+from tasks.platform.checkpoint_sql import Found, checked_table, key_tables, run_checks
+from tasks.platform.contract_checks import contract_checks
 from tasks.platform.contracts import Contract
-from tasks.platform.expectations import (
-    compile_suite,
-    quiet_great_expectations,
-    validate,
-    with_reference_flags,
-)
+from tasks.platform.expectations import quiet_great_expectations
 from tasks.platform.parse import shown
 
 __all__ = [
@@ -45,13 +49,16 @@ class CheckpointResult:
     details: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "passed"  # passed, quarantined, halted
     halt_reason: str | None = None
-    validation: Any = field(default=None, repr=False, compare=False)  # GX's result, for the Data Docs
+    # GX's result on a sample of the rows, for the Data Docs; its meta["o2c_sample"] says on what
+    validation: Any = field(default=None, repr=False, compare=False)
     # How the failed rows are named in a halt's listing: by the number a person sees in the file
     # (ingest), else by their key; and the file's own name of each mapped column.
     first_row_number: int | None = None
     row_keys: dict[int, str] = field(default_factory=dict)  # of the first failed rows only
     column_labels: dict[str, str] = field(default_factory=dict)
     row_values: dict[int, dict[str, str]] = field(default_factory=dict)  # the first failed rows, as read
+    # seconds spent: "sql" (the checks over every row), "gx" (GX on the sample and its comparison)
+    seconds: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def failure_lines(self, limit: int = HALT_LINES) -> list[str]:
         """The first reasons, one line each (file, row, column, value, rule), at most `limit` lines
@@ -99,7 +106,7 @@ class CheckpointResult:
 
 
 def run_checkpoint(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     contract: Contract,
     *,
     source: str,
@@ -108,16 +115,20 @@ def run_checkpoint(
     ceiling: float | None = None,
     first_row_number: int | None = None,
     column_labels: dict[str, str] | None = None,
-    raw_rows: pd.DataFrame | None = None,
+    raw_rows: pd.DataFrame | pa.Table | None = None,
 ) -> CheckpointResult:
-    """Validate `frame` (index = row positions) against `contract` with Great Expectations.
+    """Check `frame` against `contract`: every rule as SQL over every row, and Great Expectations on
+    a sample of the rows, for the Data Docs.
 
-    `prior_failures` are reasons found while parsing (a malformed amount); they are merged with the
-    expectations' findings so each failed row carries every reason once. A failed expectation whose
-    `exception_info` says it raised is treated as a halt: a check that could not run is no pass.
+    `frame` is a pandas frame (its index labels are the row positions the result names) or an Arrow
+    table (rows named by their place in it). `prior_failures` are reasons found while parsing (a
+    malformed amount); they are merged with the checks' findings so each failed row carries every
+    reason once, a parser's reason for a column standing in for the check's on the same column. A
+    check that could not run (a column the frame lacks) halts: a check that could not run is no
+    pass; so does a sampled row on which GX and the SQL checks disagree.
     `ceiling` overrides the contract's `max_quarantine_share`.
     `first_row_number` (the number a person sees for position 0 of a file), `column_labels`
-    (canonical column -> the file's own name) and `raw_rows` (the text as read, same index) only say
+    (canonical column -> the file's own name) and `raw_rows` (the text as read, same rows) only say
     how a halt's listing names rows, columns and values.
     """
     quiet_great_expectations()
@@ -131,7 +142,7 @@ def run_checkpoint(
     )
     failed: dict[int, list[str]] = {int(k): list(v) for k, v in (prior_failures or {}).items()}
     if len(frame):
-        _check_expectations(result, failed, frame, contract, known_keys)
+        _check_rows(result, failed, frame, contract, known_keys)
     result.failed_rows = failed
     if result.outcome != "halted" and failed:
         result.outcome, result.halt_reason = _verdict(contract, len(failed), len(frame), ceiling)
@@ -140,58 +151,54 @@ def run_checkpoint(
     return result
 
 
-def _check_expectations(
+def _check_rows(
     result: CheckpointResult,
     failed: dict[int, list[str]],
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     contract: Contract,
     known_keys: dict[str, set[str]] | None,
 ) -> None:
-    """Validate `frame` with the contract's suite: one detail per expectation on `result` (halted if
-    one could not run), each unexpected row's reason added to `failed` unless the parser already
-    gave one for the same column."""
+    """Run the contract's checks as SQL over every row (the details and reasons on `result` and in
+    `failed`), then GX on a sample (`result.validation`), halting where the two disagree."""
+    began = time.perf_counter()
+    table, keys = checked_table(frame, contract), key_tables(known_keys)
+    found = run_checks(table, contract_checks(contract), keys)
+    # in GX's order of results: the checks that could not run first
+    _record(result, failed, [f for f in found if f.raised] + [f for f in found if not f.raised])
+    checked = time.perf_counter()
+    gx = gx_on_sample(frame, table, contract, found, known_keys, keys)
+    result.seconds = {"sql": checked - began, "gx": time.perf_counter() - checked}
+    result.validation = gx.validation
+    if gx.disagreements:
+        result.outcome = "halted"
+        result.halt_reason = "; ".join([*filter(None, [result.halt_reason]), *gx.disagreements])
+
+
+def _record(result: CheckpointResult, failed: dict[int, list[str]], found: list[Found]) -> None:
+    """One detail per check on `result` (halted if one could not run), each failing row's reason
+    added to `failed` unless the parser already gave one for the same column."""
     parse_failed_columns = {
         (row, reason.split(":", 1)[0]) for row, reasons in failed.items() for reason in reasons
     }
-    validation = validate(with_reference_flags(frame, contract, known_keys), compile_suite(contract))
-    result.validation = validation
-    for outcome in validation.results:
-        config = outcome.expectation_config
-        column = (
-            config.kwargs.get("column")
-            or config.kwargs.get("column_A")
-            or ",".join(config.kwargs.get("column_list") or [])
-        )
-        raised = _raised(outcome.exception_info)
-        unexpected = [int(i) for i in (outcome.result or {}).get("unexpected_index_list") or []]
+    for one in found:
+        check = one.check
         result.details.append(
             {
-                "expectation": config.type,
-                "column": column,
-                "success": bool(outcome.success),
-                "unexpected_count": len(unexpected),
-                "raised": raised,
+                "expectation": check.expectation,
+                "column": check.column,
+                "success": not one.raised and one.count == 0,
+                "unexpected_count": one.count,
+                "raised": one.raised,
             }
         )
-        if raised:
+        if one.rows is None:
             result.outcome = "halted"
-            result.halt_reason = f"expectation {config.type} on {column} could not run"
+            result.halt_reason = f"expectation {check.expectation} on {check.column} could not run"
             continue
-        meta = config.meta or {}
-        reason = _reason(contract, config.type, column, config.kwargs, meta)
-        base_column = meta.get("column") or _base_column(contract, column)
-        for row in unexpected:
-            if (row, base_column) in parse_failed_columns:
+        for row in np.sort(one.rows).tolist():
+            if parse_failed_columns and (row, check.base_column) in parse_failed_columns:
                 continue  # the parser already said what is wrong with this value
-            failed.setdefault(row, []).append(reason)
-
-
-def _raised(exception_info: dict[str, Any] | None) -> bool:
-    """Whether GX says an expectation raised instead of checking."""
-    if exception_info and exception_info.get("raised_exception"):
-        return True
-    # GX 1.x reports per-metric exceptions in a dict keyed by metric id.
-    return any(isinstance(v, dict) and v.get("raised_exception") for v in (exception_info or {}).values())
+            failed.setdefault(row, []).append(check.reason)
 
 
 def _verdict(contract: Contract, failed: int, rows: int, ceiling: float | None) -> tuple[str, str | None]:
@@ -206,7 +213,10 @@ def _verdict(contract: Contract, failed: int, rows: int, ceiling: float | None) 
 
 
 def _name_first_failures(
-    result: CheckpointResult, frame: pd.DataFrame, contract: Contract, raw_rows: pd.DataFrame | None
+    result: CheckpointResult,
+    frame: pd.DataFrame | pa.Table,
+    contract: Contract,
+    raw_rows: pd.DataFrame | pa.Table | None,
 ) -> None:
     """Keep on a halted `result` what its listing needs to name its first failed rows: their keys
     (a frame no file numbers) and their values as read."""
@@ -215,58 +225,32 @@ def _name_first_failures(
         result.row_keys = _row_keys(frame, contract, first_failed)
     if raw_rows is not None:
         result.row_values = {
-            row: {str(c): str(v) for c, v in raw_rows.loc[row].items()}
-            for row in first_failed
-            if row in raw_rows.index
+            row: {str(c): str(v) for c, v in record.items()}
+            for row, record in _records(raw_rows, first_failed).items()
         }
 
 
-def _row_keys(frame: pd.DataFrame, contract: Contract, rows: list[int]) -> dict[int, str]:
+def _row_keys(frame: pd.DataFrame | pa.Table, contract: Contract, rows: list[int]) -> dict[int, str]:
     """The key of each of `rows` as text (`P1/I1`), for naming rows of a frame no file numbers."""
-    columns = [contract.typed_column(k) for k in contract.key if contract.typed_column(k) in frame.columns]
+    names = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+    columns = [contract.typed_column(k) for k in contract.key if contract.typed_column(k) in names]
     if not columns:
         return {}
-    keys = {}
-    for row in rows:
-        if row in frame.index:
-            keys[row] = "/".join(str(frame.at[row, c]) for c in columns)
-    return keys
+    return {
+        row: "/".join(str(record[c]) for c in columns)
+        for row, record in _records(frame, rows, columns).items()
+    }
 
 
-def _base_column(contract: Contract, column: str) -> str:
-    for name in contract.columns:
-        if contract.typed_column(name) == column:
-            return name
-    return column
-
-
-def _reason(
-    contract: Contract, expectation: str, column: str, kwargs: dict[str, Any], meta: dict[str, Any]
-) -> str:
-    name = meta.get("column") or _base_column(contract, column)
-    if expectation == "expect_column_values_to_not_be_null":
-        return f"{name}: required value is missing"
-    if (
-        expectation == "expect_column_values_to_be_unique"
-        or expectation == "expect_compound_columns_to_be_unique"
-    ):
-        return f"{name}: duplicate key in this batch"
-    if expectation == "expect_column_values_to_be_between":
-        bounds = []
-        if kwargs.get("min_value") is not None:
-            bounds.append(f">= {kwargs['min_value']:g}")
-        if kwargs.get("max_value") is not None:
-            bounds.append(f"<= {kwargs['max_value']:g}")
-        return f"{name}: must be {' and '.join(bounds)}"
-    if expectation == "expect_column_values_to_be_in_set":
-        if meta.get("references"):
-            return f"{name}: unknown {meta['references'][:-1] if meta['references'].endswith('s') else meta['references']}"
-        allowed = ", ".join(map(str, kwargs.get("value_set", [])))
-        return f"{name}: not one of {allowed}"
-    if expectation == "expect_column_values_to_not_be_in_set":
-        return f"{name}: must not be {', '.join(map(str, kwargs.get('value_set', [])))}"
-    if expectation == "expect_column_pair_values_a_to_be_greater_than_b":
-        other = _base_column(contract, kwargs["column_B"])
-        op = ">=" if kwargs.get("or_equal") else ">"
-        return f"{name}: must be {op} {other} ({meta.get('rule', 'row rule')})"
-    return f"{name}: fails {expectation}"
+def _records(
+    frame: pd.DataFrame | pa.Table, rows: list[int], columns: list[str] | None = None
+) -> dict[int, dict[Any, Any]]:
+    """The values of each of `rows` that `frame` holds (by index label, or by place in an Arrow
+    table), of `columns` or of all."""
+    if isinstance(frame, pa.Table):
+        held = [row for row in rows if 0 <= row < frame.num_rows]
+        part = frame.select(columns) if columns is not None else frame
+        return dict(zip(held, part.take(pa.array(held, pa.int64())).to_pylist(), strict=True))
+    held = [row for row in rows if row in frame.index]
+    names = list(frame.columns) if columns is None else columns
+    return {row: {c: frame.at[row, c] for c in names} for row in held}

@@ -30,6 +30,8 @@ from typing import Any
 
 from tasks.platform.offline_html import make_offline
 
+SAMPLE_KEY = "o2c_sample"  # a checkpoint's GX result's meta: what it was run on (checkpoint_gx.py)
+
 LIST_LIMIT = 20
 TEXT_LIMIT = 400  # e.g. GX's `unexpected_index_query`, which names every unexpected row
 
@@ -100,6 +102,10 @@ tr:has(>td .fa-times){background:#fff5f5}
 .outcome-quarantined{background:#fff8c5;color:#7d4e00}
 .outcome-halted{background:#ffebe9;color:#b42318}
 .num{text-align:right;font-variant-numeric:tabular-nums}
+.o2c-sample{margin-bottom:1.5rem}
+.o2c-sample p{margin:.25rem 0 .5rem;max-width:60rem}
+.o2c-agree{color:#1a7f37;font-weight:600}
+.o2c-disagree{color:#b42318;font-weight:700;border:2px solid #b42318;padding:.4rem .6rem;border-radius:6px}
 @media print{.sticky{position:static}.o2c-header{background:none}}
 """
 
@@ -119,6 +125,7 @@ _PAGE_TEMPLATE = """<!DOCTYPE html>
 <p><a href="index.html">All checkpoints of this run</a> &middot; {{ page_title | replace(" / __none__", "") | e }}</p>
 </header>
 <div class="container-fluid">
+{% if o2c_sample %}{{ o2c_sample }}{% endif %}
 <div class="row">
 {% include 'sidebar.j2' %}
 <div class="col-md-10 col-lg-10 col-xs-12">
@@ -133,6 +140,33 @@ _PAGE_TEMPLATE = """<!DOCTYPE html>
 offline copy: no scripts, no external files; unexpected value lists trimmed to {{ o2c_list_limit }} entries.</footer>
 </body>
 </html>
+"""
+
+# What a checkpoint's GX result was run on; see tasks/platform/checkpoint_gx.py.
+_SAMPLE_TEMPLATE = """<section class="o2c-sample" id="o2c-sample">
+<h4>What Great Expectations validated</h4>
+<p>Great Expectations validated {{ n(sample.rows_sampled) }} of the batch's {{ n(sample.rows_checked) }} rows:
+{{ n(sample.failing_rows_sampled) }} row(s) failing a check (up to the first {{ n(sample.failing_per_check) }}
+of each check) and {{ n(sample.passing_rows_sampled) }} row(s) failing none, spread evenly over the batch
+(at most {{ n(sample.passing_rows) }}). The checkpoint's outcome, its rows failed and the counts of the whole
+batch below come from the SQL checks run over every row; the counts in Great Expectations' own results
+further down are those of the sample, and the row numbers (index) it lists are positions in the whole batch.</p>
+{% if sample.agrees %}<p class="o2c-agree">On the sampled rows, Great Expectations and the SQL checks found
+the same unexpected rows for every expectation.</p>
+{% else %}<p class="o2c-disagree">Great Expectations and the SQL checks disagree on the sampled rows (see the
+last column): the checkpoint halted, as a check that cannot be trusted is no pass.</p>
+{% endif %}<table class="table table-sm">
+<thead><tr><th>Expectation</th><th>Column</th><th class="num">Unexpected in the whole batch (SQL)</th>
+<th class="num">Unexpected in the sample (GX)</th><th class="num">Unexpected in the sample (SQL)</th>
+<th>GX and SQL agree</th></tr></thead>
+<tbody>
+{% for check in checks %}<tr><td>{{ check.expectation }}</td><td>{{ check.column }}</td>
+<td class="num">{{ n(check.batch_unexpected) }}</td><td class="num">{{ n(check.sample_unexpected) }}</td>
+<td class="num">{{ n(check.sample_unexpected_sql) }}</td>
+<td>{% if check.agrees %}yes{% else %}<strong class="text-danger">NO</strong>{% endif %}</td></tr>
+{% endfor %}</tbody>
+</table>
+</section>
 """
 
 _GRAPH_TEMPLATE = """{% include 'content_block_header.j2' %}
@@ -181,9 +215,39 @@ def validation_page(result: Any, *, title: str) -> str:
 
     document = ValidationResultsPageRenderer().render(trimmed(result))
     page = _page_view().render(
-        document, o2c_title=title, o2c_stylesheet=STYLESHEET, o2c_list_limit=LIST_LIMIT
+        document,
+        o2c_title=title,
+        o2c_stylesheet=STYLESHEET,
+        o2c_list_limit=LIST_LIMIT,
+        o2c_sample=sample_section(_meta(result).get(SAMPLE_KEY)),
     )
     return make_offline(page)
+
+
+def _meta(result: Any) -> Mapping[str, Any]:
+    meta = result.get("meta") if isinstance(result, Mapping) else getattr(result, "meta", None)
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def sample_section(sample: Mapping[str, Any] | None) -> str:
+    """The page's first section for a checkpoint's GX result: what GX was run on (the sample's
+    size and how it was drawn), the whole batch's counts from the SQL checks over every row, the
+    sample's counts as GX and the SQL found them, and whether the two agree (in red where not).
+    Empty for a result that is not a checkpoint's sample (GX run on a whole frame)."""
+    if not sample:
+        return ""
+    return _sample_template().render(sample=sample, checks=list(sample.get("checks") or []), n=_number)
+
+
+def _number(value: Any) -> str:
+    return "could not run" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+@cache
+def _sample_template() -> Any:
+    from jinja2 import Environment
+
+    return Environment(autoescape=True).from_string(_SAMPLE_TEMPLATE)
 
 
 def trimmed(result: Any, limit: int = LIST_LIMIT) -> Any:

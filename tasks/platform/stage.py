@@ -27,6 +27,7 @@ from tasks.platform.crash import crash_point
 from tasks.platform.evidence import evidence_folders, snapshot
 from tasks.platform.flow_returns import remember
 from tasks.platform.ledger import Publication, open_ledger
+from tasks.platform.ledger.staging import as_frame, row_count
 
 # Names of the Failed states that mean "the input or the policy is wrong", not "the system broke".
 DATA_PROBLEM_STATES = ("Halted", "Rejected")
@@ -109,14 +110,15 @@ def finish(
         stage_summary_markdown(pub.stage, pub.as_of.isoformat(), pub.counts, checkpoints, dry_run),
         f"{pub.stage} run summary",
     )
-    if pub.quarantine is not None and not pub.quarantine.empty:
+    quarantined = row_count(pub.quarantine) > 0
+    if quarantined:
         publish_table(
             f"{pub.stage}-quarantine",
-            pub.quarantine[["dataset", "source", "row_number", "key", "reasons"]],
+            as_frame(pub.quarantine)[["dataset", "source", "row_number", "key", "reasons"]],
             "rows kept out of the ledger, with every reason",
         )
     if halted:
-        quarantine_kept = not dry_run and pub.quarantine is not None and not pub.quarantine.empty
+        quarantine_kept = not dry_run and quarantined
         summary["halt_message"] = halt_message(pub.stage, halted, quarantine_kept=quarantine_kept)
     return summary
 

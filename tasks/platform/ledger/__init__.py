@@ -1,15 +1,16 @@
 """The only part of the code that talks to the store: a DuckDB file under the workspace.
 
-Reads return pandas frames with money as integer minor units. A stage's writes are gathered in a
-`Publication` and land in one transaction, or not at all. Writers are serialized by an exclusive
-file lock beside the ledger, so two runs at once wait for each other instead of failing on DuckDB's
-own file lock.
+Reads return pandas frames (or Arrow tables) with money as integer minor units. A stage's writes
+(pandas frames or Arrow tables, loaded through Arrow) are gathered in a `Publication` and land in
+one transaction, or not at all. Writers are serialized by an exclusive file lock beside the ledger,
+so two runs at once wait for each other instead of failing on DuckDB's own file lock.
 
 The rest of the code talks to "the ledger" as one unit and imports from here; the package's
 modules are `tables` (table names, audited entities, outbox tables, SQL files), `lock` (the writer
 lock), `connection` (opening and migrating the file), `core` (the `Ledger`, composed of `reads`,
-`publish`, `delivery_states` and `cash_decisions`) and `engine` (the in-memory DuckDB a stage
-computes in, over Arrow tables read from the ledger, whatever the store).
+`publish`, `delivery_states` and `cash_decisions`), `staging` (a stage's rows made ready to load)
+and `engine` (the in-memory DuckDB a stage computes in, over Arrow tables read from the ledger,
+whatever the store).
 """
 
 from tasks.platform.ledger.connection import memory_ledger, open_ledger

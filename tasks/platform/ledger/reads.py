@@ -5,12 +5,14 @@ integer minor units.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from tasks.platform.ledger.base import LedgerBase
+from tasks.platform.ledger.staging import Rows, column_names, staged
 from tasks.platform.ledger.tables import LEDGER_TABLES, known_table, load_sql
 
 
@@ -60,17 +62,30 @@ class Reads(LedgerBase):
             return None
         return dict(zip([column[0] for column in cursor.description], found, strict=True))
 
-    def rows_with_keys(self, table: str, keys: pd.DataFrame) -> pd.DataFrame:
-        """The rows of `table` whose key (the columns of `keys`) appears in `keys`."""
+    def rows_with_keys(self, table: str, keys: Rows) -> pd.DataFrame:
+        """The rows of `table` whose key (the columns of `keys`, a frame or an Arrow table of key
+        values as read: surrounding spaces do not count, a row missing one is left out) appears in
+        `keys`, as a pandas frame."""
+        return self._with_keys(table, keys, lambda sql: self.con.execute(sql).df())
+
+    def rows_with_keys_arrow(self, table: str, keys: Rows) -> pa.Table:
+        """`rows_with_keys` as an Arrow table: the fast read when many rows come back."""
+        return self._with_keys(table, keys, lambda sql: self.con.sql(sql).to_arrow_table())
+
+    def _with_keys(self, table: str, keys: Rows, fetch: Callable[[str], Any]) -> Any:
         known_table(table)
-        columns = [c for c in keys.columns if c in self._columns(table)]
-        wanted = keys[columns].dropna().drop_duplicates()
-        self.con.register("wanted_keys", wanted)
+        columns = [c for c in column_names(keys) if c in self._columns(table)]
+        # the keys as given once (Arrow), made distinct and trimmed in SQL: one hash join, whatever
+        # the number of keys
+        self.con.register("wanted_keys", staged(keys, set(columns)))
         try:
-            join = " and ".join(f"t.{c}::varchar = trim(w.{c}::varchar)" for c in columns)
-            return self.con.execute(
-                f"select t.* from {table} t where exists (select 1 from wanted_keys w where {join})"
-            ).df()
+            trimmed = ", ".join(f"trim(k.{c}::varchar) as {c}" for c in columns)
+            present = " and ".join(f"k.{c} is not null" for c in columns) or "true"
+            join = " and ".join(f"t.{c}::varchar = w.{c}" for c in columns) or "true"
+            return fetch(
+                f"select t.* from {table} t where exists (select 1 from"
+                f" (select distinct {trimmed} from wanted_keys k where {present}) w where {join})"
+            )
         finally:
             self.con.unregister("wanted_keys")
 

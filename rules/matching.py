@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import BaseModel, Field, field_validator
 
 from tasks.platform.money import MoneyError, to_minor
@@ -26,7 +28,12 @@ class Payer(BaseModel):
 class Combination(BaseModel):
     max_invoices: int = Field(ge=2, le=12)
     max_candidates: int = Field(ge=2, le=64)
-    time_budget_ms: int = Field(ge=1, le=10_000)
+    # how far the search for a set of invoices summing to a payment may go, in steps (sets of
+    # invoices looked at): a count, not a time, so the same book gives the same answer on any machine
+    max_steps: int = Field(default=20_000, ge=100, le=10_000_000)
+    # policy versions before 3 bounded the search by time; still read, so their runs can be
+    # replayed, but no longer used (a time budget made the answer depend on the machine's load)
+    time_budget_ms: int | None = Field(default=None, ge=1, le=10_000)
     max_due_span_days: int = Field(ge=0, le=3660)
 
 
@@ -48,9 +55,13 @@ class Tolerance(BaseModel):
         return value
 
     def absolute_minor(self, currency: str) -> int:
-        if currency in self.absolute:
-            return to_minor(self.absolute[currency], currency)
-        return to_minor(self.absolute["default"], currency)
+        return _minor(self.absolute.get(currency, self.absolute["default"]), currency)
+
+
+@lru_cache(maxsize=256)
+def _minor(amount: str, currency: str) -> int:
+    """An amount of the policy in minor units (asked once per payment: parsed once)."""
+    return to_minor(amount, currency)
 
 
 class ShortPayment(BaseModel):

@@ -72,9 +72,9 @@ def apply_cash(
     invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
     keys = InvoiceKeys(invoices)
     rounds: list[CashApplication] = []
-    remaining, book_frame = ordered, invoices
+    remaining, book = ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
     while True:
-        book = OpenBook(book_frame, as_of, rule_version, keys=keys)
+        book = book.next_round()
         cash = _one_round(remaining, book, as_of, rule_version, policy, payers, rejected, paired)
         rounds.append(cash)
         if not len(cash.allocations) and not len(cash.write_offs):
@@ -85,9 +85,6 @@ def apply_cash(
         )
         remaining = remaining.assign(unapplied_minor=left.astype("int64"))
         remaining = remaining[remaining["unapplied_minor"] > 0].reset_index(drop=True)
-        book_frame = book_frame.assign(
-            open_minor=book_frame["invoice_id"].map(book.open_left).astype("int64")
-        )
     return combined(ordered, rounds, paired)
 
 

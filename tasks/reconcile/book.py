@@ -6,9 +6,10 @@ from the invoices frame the ledger gave.
 
 from __future__ import annotations
 
+import copy
 from datetime import date
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tasks.platform.money import round_half_up_div
@@ -16,61 +17,58 @@ from tasks.reconcile.references import InvoiceKeys
 
 
 class OpenBook:
-    """The invoices of a batch with their open amounts, updated as cash is applied."""
+    """The invoices of a batch with their open amounts, updated as cash is applied.
+
+    What does not change while cash is applied (owner, due day, discount terms, invoices per
+    customer) is worked out once, in whole columns, and shared by every round's book
+    (`next_round`); only the open amounts and the invoices per open amount are a round's own."""
 
     def __init__(
         self, invoices: pd.DataFrame, as_of: date, rule_version: str, keys: InvoiceKeys | None = None
     ) -> None:
         self.as_of, self.rule_version = as_of, rule_version
-        ids = invoices["invoice_id"].tolist()
-        self.open_left = dict(zip(ids, invoices["open_minor"].astype("int64").tolist(), strict=True))
-        self._due: dict[str, Any] | None = None
-        self.customer = dict(zip(ids, invoices["customer_id"].tolist(), strict=True))
-        self.discount = _discount_terms(invoices)
-        self.keys = keys if keys is not None else InvoiceKeys(invoices)
-        self.invoices = invoices
-        self._by_customer: dict[tuple[str, str], list[str]] | None = None
+        ordered = invoices.sort_values(["due_date", "invoice_id"], kind="stable")
+        ids = ordered["invoice_id"].to_numpy()
+        self.open_left = dict(zip(ids.tolist(), ordered["open_minor"].astype("int64").tolist(), strict=True))
+        self.customer = dict(zip(ids.tolist(), ordered["customer_id"].tolist(), strict=True))
+        # due dates as day numbers: they are only ordered and subtracted, and ints are cheap to
+        self.due = dict(
+            zip(
+                ids.tolist(),
+                ordered["due_date"].to_numpy("datetime64[D]").astype("int64").tolist(),
+                strict=True,
+            )
+        )
+        self.discount = _discount_terms(ordered)
+        self.keys = keys if keys is not None else InvoiceKeys(ordered)
+        self.invoices = ordered
+        groups = ordered.groupby(["customer_id", "currency"], sort=False).indices
+        # invoice ids per (customer, currency), oldest due first
+        self.by_customer: dict[tuple[str, str], list[str]] = {k: ids[v].tolist() for k, v in groups.items()}
         self._by_amount: dict[tuple[str, int], list[str]] | None = None
 
-    @property
-    def due(self) -> dict[str, Any]:
-        """Due date per invoice; built when the passes first need it."""
-        if self._due is None:
-            self._due = dict(zip(self.invoices["invoice_id"], self.invoices["due_date"], strict=True))
-        return self._due
-
-    @property
-    def by_customer(self) -> dict[tuple[str, str], list[str]]:
-        """Invoice ids per (customer, currency), oldest due first; built when first needed."""
-        if self._by_customer is None:
-            self._by_customer = {}
-            ordered = self.invoices.sort_values(["due_date", "invoice_id"])
-            for invoice_id, currency, customer in zip(
-                ordered["invoice_id"], ordered["currency"], ordered["customer_id"], strict=True
-            ):
-                self._by_customer.setdefault((customer, currency), []).append(invoice_id)
-        return self._by_customer
+    def next_round(self) -> OpenBook:
+        """The book a new round starts from: these open amounts, the same invoices."""
+        book = copy.copy(self)
+        book.open_left = dict(self.open_left)
+        book._by_amount = None
+        return book
 
     @property
     def by_amount(self) -> dict[tuple[str, int], list[str]]:
-        """Invoice ids per (currency, open amount at the start), oldest due first."""
+        """Invoice ids per (currency, open amount at the start of the round), oldest due first;
+        built when first needed."""
         if self._by_amount is None:
-            self._by_amount = {}
-            opening = self._opening
-            for (_, currency), ids in self.by_customer.items():
-                for invoice_id in ids:
-                    self._by_amount.setdefault((currency, opening[invoice_id]), []).append(invoice_id)
-            for ids in self._by_amount.values():
-                ids.sort(key=lambda i: (self.due[i], i))
-        return self._by_amount
-
-    @property
-    def _opening(self) -> dict[str, int]:
-        return dict(
-            zip(
-                self.invoices["invoice_id"], self.invoices["open_minor"].astype("int64").tolist(), strict=True
+            ids = self.invoices["invoice_id"].to_numpy()
+            opening = np.fromiter((self.open_left[i] for i in ids.tolist()), dtype=np.int64, count=len(ids))
+            still_open = opening > 0
+            frame = pd.DataFrame(
+                {"currency": self.invoices["currency"].to_numpy()[still_open], "open": opening[still_open]}
             )
-        )
+            groups = frame.groupby(["currency", "open"], sort=False).indices
+            kept = ids[still_open]
+            self._by_amount = {(c, int(a)): kept[v].tolist() for (c, a), v in groups.items()}
+        return self._by_amount
 
     def open_of(self, customer: str, currency: str) -> list[str]:
         return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]

@@ -41,11 +41,14 @@ def certain(
     if not len(named):
         return pd.DataFrame(columns=CERTAIN_COLUMNS)
     one = named[~named["payment_id"].duplicated(keep=False) & ~named["invoice_id"].duplicated(keep=False)]
-    invoices = book.invoices[["invoice_id", "open_minor", "customer_id"]]
+    invoices = book.invoices[["invoice_id", "customer_id"]]
     wanted = [c for c in ("payment_id", "unapplied_minor", "reference", "payer_account") if c in payments]
     facts = one.merge(payments[wanted], on="payment_id").merge(invoices, on="invoice_id")
     amount = facts["unapplied_minor"].astype("int64").to_numpy()
-    opening = facts["open_minor"].astype("int64").to_numpy()  # no earlier payment of the batch touched it
+    # the open amounts as the round began: no payment of the round has touched them yet
+    opening = np.fromiter(
+        (book.open_left[i] for i in facts["invoice_id"].tolist()), dtype=np.int64, count=len(facts)
+    )
     owner = facts["customer_id"]
     accounts = text_column(facts, "payer_account").str.replace(r"\s+", "", regex=True).str.upper()
     account = accounts.map(pd.Series(payers.accounts, dtype=object) if payers.accounts else {})

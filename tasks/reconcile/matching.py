@@ -6,7 +6,6 @@ Pure functions; `tasks/reconcile/apply.py` runs them as passes over a batch of p
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -157,12 +156,13 @@ class _GramIndex:
 
 
 def combinations_summing_to(
-    amounts: Sequence[int], target: int, *, max_items: int, budget_seconds: float, limit: int = 2
+    amounts: Sequence[int], target: int, *, max_items: int, max_steps: int, limit: int = 2
 ) -> tuple[list[tuple[int, ...]], bool]:
     """Index sets of `amounts` (2 to `max_items` of them) that sum exactly to `target`.
 
-    Stops after `limit` solutions (two mean the answer is ambiguous) or when the time budget runs
-    out; the flag says whether the search was complete.
+    Stops after `limit` solutions (two mean the answer is ambiguous) or after `max_steps` sets of
+    invoices were looked at; the flag says whether the search was complete. The bound is a count,
+    not a time, so the answer never depends on how busy the machine is.
     """
     order = sorted(range(len(amounts)), key=lambda i: -amounts[i])
     values = [amounts[i] for i in order]
@@ -170,11 +170,12 @@ def combinations_summing_to(
     for i in range(len(values) - 1, -1, -1):
         suffix[i] = suffix[i + 1] + values[i]
     found: list[tuple[int, ...]] = []
-    deadline = time.perf_counter() + budget_seconds
+    steps = 0
     complete = True
     stack: list[tuple[int, int, tuple[int, ...]]] = [(0, 0, ())]
     while stack:
-        if time.perf_counter() > deadline:
+        steps += 1
+        if steps > max_steps:
             complete = False
             break
         start, total, chosen = stack.pop()

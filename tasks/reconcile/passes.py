@@ -206,10 +206,10 @@ def _unique_combination(
         [book.open_left[i] for i in window],
         amount,
         max_items=policy.combination.max_invoices,
-        budget_seconds=policy.combination.time_budget_ms / 1000,
+        max_steps=policy.combination.max_steps,
         limit=8,
     )
-    span = pd.Timedelta(days=policy.combination.max_due_span_days)
+    span = policy.combination.max_due_span_days
     close = [
         c for c in combos if max(book.due[window[i]] for i in c) - min(book.due[window[i]] for i in c) <= span
     ]

@@ -60,11 +60,11 @@ from .strategies import (
     order_books,
 )
 
-# The amount-combination search stops after 5 ms (rules/matching.yaml): on a loaded machine that
-# could make a result depend on timing rather than on the book. The properties give it time enough
+# The amount-combination search stops after `max_steps` sets (rules/matching.yaml). The properties
+# give it steps enough
 # to always finish, so every outcome depends on the data only.
 POLICY = default_policy().model_copy(
-    update={"combination": default_policy().combination.model_copy(update={"time_budget_ms": 10_000})}
+    update={"combination": default_policy().combination.model_copy(update={"max_steps": 10_000_000})}
 )
 BUCKET_NAMES = [name for name, _low, _high in BUCKETS]
 PERIOD_DAYS = 90

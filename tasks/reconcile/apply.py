@@ -16,13 +16,15 @@ run gives back `outcome.py`, and the standard policy for callers outside the flo
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rules.matching import MatchingPolicy
 from tasks.reconcile.book import OpenBook
 from tasks.reconcile.certain import certain
-from tasks.reconcile.decisions import Decision, respect, settle
+from tasks.reconcile.decisions import Decision, respect, settle, text_of
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
@@ -72,20 +74,93 @@ def apply_cash(
     invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
     keys = InvoiceKeys(invoices)
     rounds: list[CashApplication] = []
-    remaining, book = ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
+    left = dict(
+        zip(ordered["payment_id"].tolist(), ordered["unapplied_minor"].astype("int64").tolist(), strict=True)
+    )
+    queue: dict[
+        str, dict[str, object]
+    ] = {}  # each payment's exception, as the round that last decided it left it
+    views: dict[str, tuple[str, Any]] = {}  # what each payment's decision looked at
+    batch, book = ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
     while True:
-        book = book.next_round()
-        cash = _one_round(remaining, book, as_of, rule_version, policy, payers, rejected, paired)
+        start, book = book, book.next_round()
+        cash, seen = _one_round(batch, book, as_of, rule_version, policy, payers, rejected, paired)
         rounds.append(cash)
+        for payment_id in batch["payment_id"].tolist():
+            queue.pop(payment_id, None)
+        queue.update((row["payment_id"], row) for row in cash.exceptions.to_dict("records"))
+        left.update(
+            zip(
+                cash.unapplied["payment_id"].tolist(), cash.unapplied["unapplied_minor"].tolist(), strict=True
+            )
+        )
+        views.update(seen.views)
         if not len(cash.allocations) and not len(cash.write_offs):
             break
         paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
-        left = remaining["payment_id"].map(
-            dict(zip(cash.unapplied["payment_id"], cash.unapplied["unapplied_minor"], strict=True))
+        with_cash = ordered.assign(unapplied_minor=ordered["payment_id"].map(left).astype("int64"))
+        with_cash = with_cash[with_cash["unapplied_minor"] > 0]
+        changed = _changed_since_decided(
+            with_cash, views, seen, start, book, set(cash.allocations["payment_id"])
         )
-        remaining = remaining.assign(unapplied_minor=left.astype("int64"))
-        remaining = remaining[remaining["unapplied_minor"] > 0].reset_index(drop=True)
-    return combined(ordered, rounds, paired)
+        batch = with_cash[changed].reset_index(drop=True)
+    position = {payment_id: n for n, payment_id in enumerate(ordered["payment_id"].tolist())}
+    exceptions = pd.DataFrame(
+        sorted(queue.values(), key=lambda row: position[str(row["payment_id"])]),
+        columns=rounds[-1].exceptions.columns,
+    )
+    return combined(ordered, rounds, paired, left, exceptions)
+
+
+class _Seen:
+    """What one round decided when: the moment each payment was decided (0 for the certain case,
+    decided at once before the rest, then 1, 2, ... in the order of the passes), the last moment
+    each invoice's open amount changed, and what each decision looked at."""
+
+    def __init__(self) -> None:
+        self.decided_at: dict[str, int] = {}
+        self.touched_at: dict[str, int] = {}
+        self.views: dict[str, tuple[str, Any]] = {}
+
+
+def _changed_since_decided(
+    with_cash: pd.DataFrame,
+    views: dict[str, tuple[str, Any]],
+    seen: _Seen,
+    start: OpenBook,
+    book: OpenBook,
+    allocated: set[str],
+) -> np.ndarray:
+    """Which payments with cash left the next round must decide again: those this round applied
+    cash from, and those that looked at an invoice whose open amount changed after they were
+    decided (a payment the round did not decide: changed at all). The rest would be decided exactly
+    as before (a decision depends only on what it looked at), so their exceptions stand as they are.
+
+    What a decision looks at: the invoices the payment names; else, for a payer known to be a
+    customer, that customer's invoices of the payment's currency; else the invoices open for
+    exactly its amount, which the round lists as they stood at its start (so a change to or from
+    that amount anywhere in the round counts)."""
+    by_customer: dict[tuple[str, str], int] = {}
+    at_amount: set[tuple[str, int]] = set()
+    for invoice_id, moment in seen.touched_at.items():
+        key = (book.customer[invoice_id], book.currency[invoice_id])
+        by_customer[key] = max(by_customer.get(key, -1), moment)
+        at_amount.add((book.currency[invoice_id], start.open_left[invoice_id]))
+        at_amount.add((book.currency[invoice_id], book.open_left[invoice_id]))
+    out = np.zeros(len(with_cash), dtype=bool)
+    for n, payment_id in enumerate(with_cash["payment_id"].tolist()):
+        if payment_id in allocated:
+            out[n] = True
+            continue
+        decided_at = seen.decided_at.get(payment_id, -1)
+        kind, key = views[payment_id]
+        if kind == "named":
+            out[n] = any(seen.touched_at.get(i, -1) > decided_at for i in key)
+        elif kind == "customer":
+            out[n] = by_customer.get(key, -1) > decided_at
+        else:
+            out[n] = key in at_amount
+    return out
 
 
 def _by_value_date(payments: pd.DataFrame) -> pd.DataFrame:
@@ -104,25 +179,49 @@ def _one_round(
     payers: PayerDirectory,
     rejected: set[tuple[str, str]],
     paired: set[tuple[str, str]],
-) -> CashApplication:
-    """One pass of every matching rule over the payments, against the book's open amounts."""
+) -> tuple[CashApplication, _Seen]:
+    """One pass of every matching rule over the payments, against the book's open amounts; and
+    what each decision looked at, and when."""
     decided: dict[str, Decision] = {}
+    seen = _Seen()
     named = named_invoices(ordered, book.keys)
     sure = certain(ordered, named, book, payers, policy, rejected | paired)
     for invoice_id in sure["invoice_id"].tolist():
         book.open_left[invoice_id] = 0
+        seen.touched_at[invoice_id] = 0
     done = set(sure["payment_id"].tolist())
     named_of = named_by_payment(named[~named["payment_id"].isin(done)])
     rest = []
+    moment = 0
     for payment in ordered[~ordered["payment_id"].isin(done)].itertuples(index=False):
-        decision = by_reference(payment, named_of.get(payment.payment_id), book, payers, policy)
+        named_by = named_of.get(payment.payment_id)
+        decision = by_reference(payment, named_by, book, payers, policy)
         if decision is None:
             rest.append(payment)
-        else:
-            decided[payment.payment_id] = settle(
-                respect(decision, payment, rejected, paired), payment, book, policy
-            )
+            continue
+        moment += 1
+        decision = settle(respect(decision, payment, rejected, paired), payment, book, policy)
+        decided[payment.payment_id] = seen_decided(seen, payment.payment_id, moment, decision)
+        seen.views[payment.payment_id] = ("named", tuple(named_by[1]) if named_by else ())
     for payment in rest:
+        moment += 1
         decision = respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
-        decided[payment.payment_id] = settle(decision, payment, book, policy)
-    return outcome(ordered, decided, sure, book, as_of, rule_version)
+        decision = settle(decision, payment, book, policy)
+        decided[payment.payment_id] = seen_decided(seen, payment.payment_id, moment, decision)
+        customer, _, _ = payers.identify(
+            text_of(getattr(payment, "payer_account", "")), text_of(getattr(payment, "payer_name", ""))
+        )
+        seen.views[payment.payment_id] = (
+            ("customer", (customer, payment.currency))
+            if customer is not None
+            else ("amount", (payment.currency, int(payment.unapplied_minor)))
+        )
+    return outcome(ordered, decided, sure, book, as_of, rule_version), seen
+
+
+def seen_decided(seen: _Seen, payment_id: str, moment: int, decision: Decision) -> Decision:
+    """Note when the payment was decided and which invoices' open amounts the decision changed."""
+    seen.decided_at[payment_id] = moment
+    for invoice_id, _ in decision.parts:
+        seen.touched_at[invoice_id] = moment
+    return decision

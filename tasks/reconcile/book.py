@@ -31,6 +31,7 @@ class OpenBook:
         ids = ordered["invoice_id"].to_numpy()
         self.open_left = dict(zip(ids.tolist(), ordered["open_minor"].astype("int64").tolist(), strict=True))
         self.customer = dict(zip(ids.tolist(), ordered["customer_id"].tolist(), strict=True))
+        self.currency = dict(zip(ids.tolist(), ordered["currency"].tolist(), strict=True))
         # due dates as day numbers: they are only ordered and subtracted, and ints are cheap to
         self.due = dict(
             zip(

@@ -205,17 +205,20 @@ def run_counts(
 
 
 def combined(
-    payments: pd.DataFrame, rounds: list[CashApplication], paired: set[tuple[str, str]]
+    payments: pd.DataFrame,
+    rounds: list[CashApplication],
+    paired: set[tuple[str, str]],
+    left: dict[str, int],
+    queue: pd.DataFrame,
 ) -> CashApplication:
     """The rounds as one cash application: every round's allocations, write-offs and cases, the
-    unapplied cash and exception queue of the last round (the state a new run would find)."""
-    last = rounds[-1]
+    cash `left` on each payment and the exception `queue` after the last round (the state a new
+    run would find)."""
     allocations, write_offs, cases = (
         _stacked([getattr(r, name) for r in rounds]) for name in ("allocations", "write_offs", "cases")
     )
-    left = dict(zip(last.unapplied["payment_id"], last.unapplied["unapplied_minor"], strict=True))
     unapplied = unapplied_frame(payments, left)
-    exceptions = _with_cash_already_applied(last.exceptions, paired)
+    exceptions = _with_cash_already_applied(queue, paired)
     counts = run_counts(
         payments, allocations, unapplied, exceptions, write_offs, cases, matching_rounds=len(rounds)
     )

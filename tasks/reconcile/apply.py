@@ -77,9 +77,8 @@ def apply_cash(
     left = dict(
         zip(ordered["payment_id"].tolist(), ordered["unapplied_minor"].astype("int64").tolist(), strict=True)
     )
-    queue: dict[
-        str, dict[str, object]
-    ] = {}  # each payment's exception, as the round that last decided it left it
+    # each payment's exception, as the round that last decided it left it
+    queue: dict[str, dict[str, object]] = {}
     views: dict[str, tuple[str, Any]] = {}  # what each payment's decision looked at
     batch, book = ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
     while True:

@@ -46,7 +46,7 @@ class OpenBook:
         groups = ordered.groupby(["customer_id", "currency"], sort=False).indices
         # invoice ids per (customer, currency), oldest due first
         self.by_customer: dict[tuple[str, str], list[str]] = {k: ids[v].tolist() for k, v in groups.items()}
-        self._by_amount: dict[tuple[str, int], list[str]] | None = None
+        self._by_amount: _AmountIndex | None = None
 
     def next_round(self) -> OpenBook:
         """The book a new round starts from: these open amounts, the same invoices."""
@@ -55,24 +55,42 @@ class OpenBook:
         book._by_amount = None
         return book
 
-    @property
-    def by_amount(self) -> dict[tuple[str, int], list[str]]:
-        """Invoice ids per (currency, open amount at the start of the round), oldest due first;
-        built when first needed."""
+    def at_amount(self, currency: str, amount: int) -> list[str]:
+        """The invoices of `currency` open for exactly `amount` at the start of the round, oldest
+        due first (an index of the round's opening amounts, sorted once, searched per payment)."""
         if self._by_amount is None:
-            ids = self.invoices["invoice_id"].to_numpy()
-            opening = np.fromiter((self.open_left[i] for i in ids.tolist()), dtype=np.int64, count=len(ids))
-            still_open = opening > 0
-            frame = pd.DataFrame(
-                {"currency": self.invoices["currency"].to_numpy()[still_open], "open": opening[still_open]}
-            )
-            groups = frame.groupby(["currency", "open"], sort=False).indices
-            kept = ids[still_open]
-            self._by_amount = {(c, int(a)): kept[v].tolist() for (c, a), v in groups.items()}
-        return self._by_amount
+            self._by_amount = _AmountIndex(self)
+        return self._by_amount.find(currency, amount)
 
     def open_of(self, customer: str, currency: str) -> list[str]:
         return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]
+
+
+class _AmountIndex:
+    """The invoices still open as a round starts, sorted by (currency, open amount), then due date:
+    the invoices of one amount are one slice, found by binary search."""
+
+    def __init__(self, book: OpenBook) -> None:
+        ids = book.invoices["invoice_id"].to_numpy()
+        opening = np.fromiter((book.open_left[i] for i in ids.tolist()), dtype=np.int64, count=len(ids))
+        codes, self.currencies = pd.factorize(book.invoices["currency"].to_numpy())
+        still_open = opening > 0
+        position = np.flatnonzero(still_open)  # due order, kept among equals by the stable sort
+        order = np.lexsort((position, opening[still_open], codes[still_open]))
+        self.ids = ids[position[order]]
+        self.codes = codes[position[order]]
+        self.amounts = opening[position[order]]
+
+    def find(self, currency: str, amount: int) -> list[str]:
+        found = np.flatnonzero(self.currencies == currency)
+        if not len(found):
+            return []
+        code = int(found[0])
+        lo = np.searchsorted(self.codes, code, "left")
+        hi = np.searchsorted(self.codes, code, "right")
+        first = lo + np.searchsorted(self.amounts[lo:hi], amount, "left")
+        last = lo + np.searchsorted(self.amounts[lo:hi], amount, "right")
+        return self.ids[first:last].tolist()
 
 
 def _discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:

@@ -20,6 +20,8 @@ from tasks.reconcile.book import OpenBook
 from tasks.reconcile.decisions import NAMES_PAID, Decision
 from tasks.reconcile.short_payments import ADJUSTMENT_COLUMNS
 
+# json.dumps(..., default=str) with one encoder, not a new one per row
+_EVIDENCE = json.JSONEncoder(default=str)
 EXCEPTION_COLUMNS = ["payment_id", "currency", "unapplied_minor", "reason", "suggestions", "as_of"]
 WRITE_OFF_COLUMNS = ADJUSTMENT_COLUMNS
 CASE_COLUMNS = [
@@ -119,7 +121,7 @@ def _decided_rows(
                     "rule": decision.rule,
                     "rule_version": rule_version,
                     "score": round(decision.score, 4),
-                    "evidence": json.dumps(decision.evidence, default=str),
+                    "evidence": _EVIDENCE.encode(decision.evidence),
                     "as_of": as_of,
                     "payment_unapplied_after_minor": remaining,
                     "invoice_open_after_minor": book.open_left[invoice_id],

@@ -80,7 +80,7 @@ def apply_cash(
     # each payment's exception, as the round that last decided it left it
     queue: dict[str, dict[str, object]] = {}
     views: dict[str, tuple[str, Any]] = {}  # what each payment's decision looked at
-    batch, book = ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
+    batch, with_cash, book = ordered, ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
     while True:
         start, book = book, book.next_round()
         cash, seen = _one_round(batch, book, as_of, rule_version, policy, payers, rejected, paired)
@@ -97,7 +97,7 @@ def apply_cash(
         if not len(cash.allocations) and not len(cash.write_offs):
             break
         paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
-        with_cash = ordered.assign(unapplied_minor=ordered["payment_id"].map(left).astype("int64"))
+        with_cash = with_cash.assign(unapplied_minor=with_cash["payment_id"].map(left).astype("int64"))
         with_cash = with_cash[with_cash["unapplied_minor"] > 0]
         changed = _changed_since_decided(
             with_cash, views, seen, start, book, set(cash.allocations["payment_id"])

@@ -101,6 +101,12 @@ class PayerDirectory:
         known = self.accounts.get(normalise_account(account))
         if known:
             return known, 1.0, "payer account"
+        by_name = ("", name or "")  # an unknown account says nothing: the name alone decides
+        if by_name not in self._seen:
+            self._seen[by_name] = self._by_name(name)
+        return self._seen[by_name]
+
+    def _by_name(self, name: str | None) -> tuple[str | None, float, str]:
         wanted = normalise_name(name)
         if not wanted or not self.choices:
             return None, 0.0, "no payer account or name"

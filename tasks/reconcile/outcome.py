@@ -80,7 +80,9 @@ def outcome(
         [
             frame
             for frame in (
-                pd.DataFrame(rows, columns=ALLOCATION_COLUMNS),
+                pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+                if rows
+                else pd.DataFrame(columns=ALLOCATION_COLUMNS),
                 _certain_allocations(certain, payments, as_of, rule_version),
             )
             if len(frame)
@@ -102,44 +104,53 @@ def outcome(
 
 def _decided_rows(
     payments: pd.DataFrame, decided: dict[str, Decision], book: OpenBook, as_of: date, rule_version: str
-) -> tuple[list[dict[str, object]], list[dict[str, object]], dict[str, int]]:
-    """(allocation rows, exception rows, cash left per payment) of the payments the passes decided."""
-    rows, exception_rows = [], []
+) -> tuple[dict[str, list[object]], list[dict[str, object]], dict[str, int]]:
+    """(allocation columns, exception rows, cash left per payment) of the payments the passes decided."""
+    columns: dict[str, list[object]] = {name: [] for name in ALLOCATION_COLUMNS}
+    exception_rows = []
     remaining_of: dict[str, int] = {}
-    for payment in payments[payments["payment_id"].isin(decided.keys())].itertuples(index=False):
-        decision = decided[payment.payment_id]
-        remaining = int(payment.unapplied_minor)
+    chosen = payments[payments["payment_id"].isin(decided.keys())]
+    for payment_id, currency, unapplied in zip(
+        chosen["payment_id"].tolist(),
+        chosen["currency"].tolist(),
+        chosen["unapplied_minor"].tolist(),
+        strict=True,
+    ):
+        decision = decided[payment_id]
+        remaining = int(unapplied)
+        if decision.parts:
+            evidence = _EVIDENCE.encode(decision.evidence)
+            score = round(decision.score, 4)
         for invoice_id, amount in decision.parts:
             remaining -= amount
-            rows.append(
-                {
-                    "allocation_id": f"{payment.payment_id}/{invoice_id}",
-                    "payment_id": payment.payment_id,
-                    "invoice_id": invoice_id,
-                    "amount_minor": amount,
-                    "currency": payment.currency,
-                    "rule": decision.rule,
-                    "rule_version": rule_version,
-                    "score": round(decision.score, 4),
-                    "evidence": _EVIDENCE.encode(decision.evidence),
-                    "as_of": as_of,
-                    "payment_unapplied_after_minor": remaining,
-                    "invoice_open_after_minor": book.open_left[invoice_id],
-                }
-            )
-        remaining_of[payment.payment_id] = remaining
+            for name, value in (
+                ("allocation_id", f"{payment_id}/{invoice_id}"),
+                ("payment_id", payment_id),
+                ("invoice_id", invoice_id),
+                ("amount_minor", amount),
+                ("currency", currency),
+                ("rule", decision.rule),
+                ("rule_version", rule_version),
+                ("score", score),
+                ("evidence", evidence),
+                ("as_of", as_of),
+                ("payment_unapplied_after_minor", remaining),
+                ("invoice_open_after_minor", book.open_left[invoice_id]),
+            ):
+                columns[name].append(value)
+        remaining_of[payment_id] = remaining
         if not decision.parts:
             exception_rows.append(
                 {
-                    "payment_id": payment.payment_id,
-                    "currency": payment.currency,
+                    "payment_id": payment_id,
+                    "currency": currency,
                     "unapplied_minor": remaining,
                     "reason": decision.reason or "no invoice found",
                     "as_of": as_of,
                     "suggestions": json.dumps(decision.suggestions),
                 }
             )
-    return rows, exception_rows, remaining_of
+    return (columns if columns["payment_id"] else {}), exception_rows, remaining_of
 
 
 def _certain_allocations(
@@ -241,8 +252,9 @@ def _with_cash_already_applied(exceptions: pd.DataFrame, paired: set[tuple[str, 
     names are paid, which the first part already says)."""
     if not len(exceptions) or not paired:
         return exceptions
+    waiting = set(exceptions["payment_id"].tolist())
     paid: dict[str, list[str]] = {}
-    for payment_id, invoice_id in sorted(paired):
+    for payment_id, invoice_id in sorted(pair for pair in paired if pair[0] in waiting):
         paid.setdefault(payment_id, []).append(invoice_id)
     reasons = []
     for payment_id, currency, left, reason in zip(

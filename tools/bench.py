@@ -96,12 +96,18 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
     from tasks.platform.money import to_minor
     from tasks.reconcile.match_quality import match_quality
     from tools.generate import generate_book, write_book
+    from tools.match_shapes import shape_figures, with_typos
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-match-"))
     as_of = date(2026, 11, 20)
-    book = generate_book(customers=customers, invoices=invoices, seed=seed, as_of=as_of)
+    book, named_wrong = with_typos(
+        generate_book(customers=customers, invoices=invoices, seed=seed, as_of=as_of), seed
+    )
     files = write_book(book, workspace / "inbox")
-    yield f"book: {invoices} invoices, {customers} customers, {len(book.payments)} payments (seed {seed})"
+    yield (
+        f"book: {invoices} invoices, {customers} customers, {len(book.payments)} payments (seed {seed});"
+        f" {len(named_wrong)} references with a typo naming another invoice"
+    )
     paths = [str(files[name]) for name in ("customers", "orders", "order_lines", "invoices", "payments")]
     ingest_flow(paths=paths, as_of=as_of, home=str(workspace))
     begin = time.perf_counter()
@@ -111,6 +117,7 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
     with open_ledger(load_settings(workspace).ledger_path) as ledger:
         allocations = ledger.table("allocations")
         payments = ledger.table("payments")
+        exceptions = ledger.table("payment_exceptions")
     truth = book.truth_allocations.assign(
         amount_minor=[
             to_minor(a, c)
@@ -128,6 +135,10 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
         if k.startswith("payments_by_")
     }
     yield "payments by rule: " + ", ".join(f"{k} {v}" for k, v in by_rule.items())
+    for shape, figures in shape_figures(book, named_wrong, allocations, exceptions).items():
+        yield f"{shape}: " + ", ".join(
+            f"{k} {v:.2%}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
+        )
 
 
 def run_checkpoint_benchmark(*, rows: int, seed: int, home: str | None) -> Iterator[str]:

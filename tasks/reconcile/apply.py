@@ -16,7 +16,6 @@ run gives back `outcome.py`, and the standard policy for callers outside the flo
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,11 +23,11 @@ import pandas as pd
 from rules.matching import MatchingPolicy
 from tasks.reconcile.book import OpenBook
 from tasks.reconcile.certain import certain
-from tasks.reconcile.decisions import Decision, respect, settle, text_of
+from tasks.reconcile.decisions import Decision, respect, settle
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
-from tasks.reconcile.passes import by_payer_and_amount, by_reference
+from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_of
 from tasks.reconcile.references import InvoiceKeys
 
 __all__ = ["CashApplication", "apply_cash"]
@@ -79,7 +78,9 @@ def apply_cash(
     )
     # each payment's exception, as the round that last decided it left it
     queue: dict[str, dict[str, object]] = {}
-    views: dict[str, tuple[str, Any]] = {}  # what each payment's decision looked at
+    views: dict[
+        str, tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]
+    ] = {}  # what each payment's decision looked at
     batch, with_cash, book = ordered, ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
     while True:
         start, book = book, book.next_round()
@@ -119,12 +120,12 @@ class _Seen:
     def __init__(self) -> None:
         self.decided_at: dict[str, int] = {}
         self.touched_at: dict[str, int] = {}
-        self.views: dict[str, tuple[str, Any]] = {}
+        self.views: dict[str, tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]] = {}
 
 
 def _changed_since_decided(
     with_cash: pd.DataFrame,
-    views: dict[str, tuple[str, Any]],
+    views: dict[str, tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]],
     seen: _Seen,
     start: OpenBook,
     book: OpenBook,
@@ -135,9 +136,10 @@ def _changed_since_decided(
     decided (a payment the round did not decide: changed at all). The rest would be decided exactly
     as before (a decision depends only on what it looked at), so their exceptions stand as they are.
 
-    What a decision looks at: the invoices the payment names; else, for a payer known to be a
-    customer, that customer's invoices of the payment's currency; else the invoices open for
-    exactly its amount, which the round lists as they stood at its start (so a change to or from
+    What a decision looks at: the invoices the payment names; the invoices of its currency of the
+    customer who paid, when known; and, for a payment naming invoices or from an unknown payer, the
+    invoices open for exactly its amount (an amount that does not fit the invoices named is
+    compared with them), which the round lists as they stood at its start (so a change to or from
     that amount anywhere in the round counts)."""
     by_customer: dict[tuple[str, str], int] = {}
     at_amount: set[tuple[str, int]] = set()
@@ -152,13 +154,12 @@ def _changed_since_decided(
             out[n] = True
             continue
         decided_at = seen.decided_at.get(payment_id, -1)
-        kind, key = views[payment_id]
-        if kind == "named":
-            out[n] = any(seen.touched_at.get(i, -1) > decided_at for i in key)
-        elif kind == "customer":
-            out[n] = by_customer.get(key, -1) > decided_at
-        else:
-            out[n] = key in at_amount
+        named, customer, amount = views[payment_id]
+        out[n] = (
+            any(seen.touched_at.get(i, -1) > decided_at for i in named)
+            or (customer is not None and by_customer.get(customer, -1) > decided_at)
+            or (amount is not None and amount in at_amount)
+        )
     return out
 
 
@@ -201,19 +202,22 @@ def _one_round(
         moment += 1
         decision = settle(respect(decision, payment, rejected, paired), payment, book, policy)
         decided[payment.payment_id] = seen_decided(seen, payment.payment_id, moment, decision)
-        seen.views[payment.payment_id] = ("named", tuple(named_by[1]) if named_by else ())
+        payer = payer_of(payment, payers)
+        seen.views[payment.payment_id] = (
+            tuple(named_by[1]) if named_by else (),
+            (payer, payment.currency) if payer is not None else None,
+            (payment.currency, int(payment.unapplied_minor)),
+        )
     for payment in rest:
         moment += 1
         decision = respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
         decision = settle(decision, payment, book, policy)
         decided[payment.payment_id] = seen_decided(seen, payment.payment_id, moment, decision)
-        customer, _, _ = payers.identify(
-            text_of(getattr(payment, "payer_account", "")), text_of(getattr(payment, "payer_name", ""))
-        )
+        customer = payer_of(payment, payers)
         seen.views[payment.payment_id] = (
-            ("customer", (customer, payment.currency))
-            if customer is not None
-            else ("amount", (payment.currency, int(payment.unapplied_minor)))
+            (),
+            (customer, payment.currency) if customer is not None else None,
+            (payment.currency, int(payment.unapplied_minor)) if customer is None else None,
         )
     return outcome(ordered, decided, sure, book, as_of, rule_version), seen
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from rapidfuzz.distance import Levenshtein
 
 from rules.matching import MatchingPolicy
 from tasks.reconcile.book import OpenBook
@@ -42,6 +43,25 @@ def by_reference(
     )
     open_named = [i for i in named if book.open_left[i] > 0]
     evidence: dict[str, object] = {"reference": text_of(payment.reference), "matched": named}
+    order = sorted(open_named, key=lambda i: (book.due[i], i))
+    amount = int(payment.unapplied_minor)
+    typo = (
+        _meant_instead(payment, named, book, payers)
+        if amount != sum(book.open_left[i] for i in order)
+        else []
+    )
+    if len(typo) == 1:
+        # the amount does not fit what the reference names (or that is paid), but it fits exactly
+        # an open invoice whose number is a typo away: most likely the number was mistyped
+        return exception(
+            evidence | {"warning": f"the amount fits {typo[0]}, a typo away from the number given"},
+            (f"{NAMES_PAID}: " if not order else "the reference names ")
+            + f"{', '.join(sorted(named))}; the amount fits {typo[0]} of {book.customer[typo[0]]},"
+            " whose number is a typo away",
+            [(typo[0], amount)] + [(i, book.open_left[i]) for i in order],
+            policy,
+            score=policy.scores.exact_amount,
+        )
     if not open_named:
         return Decision(
             [],
@@ -57,8 +77,48 @@ def by_reference(
     if customer and all(book.customer[i] != customer for i in open_named):
         score = min(score, policy.scores.reference_other_customer)
         evidence["warning"] = f"the payer's account belongs to {customer}, the invoices to another customer"
-    order = sorted(open_named, key=lambda i: (book.due[i], i))
-    return _fill(order, int(payment.unapplied_minor), book, rule, score, evidence)
+        fits = [i for i in book.open_of(customer, payment.currency) if book.open_left[i] == amount]
+        if len(fits) == 1 and score < policy.auto_apply_score:
+            # the payer's own invoice of exactly this amount is what amount and customer point to
+            return exception(
+                evidence,
+                f"{rule} scored {score:.2f}, below {policy.auto_apply_score}: the invoices named belong"
+                f" to another customer; the amount fits {fits[0]} of {customer}",
+                [(fits[0], amount)] + [(i, book.open_left[i]) for i in order],
+                policy,
+                score=policy.scores.exact_amount,
+            )
+    return _fill(order, amount, book, rule, score, evidence)
+
+
+def payer_of(payment: Any, payers: PayerDirectory) -> str | None:
+    """The customer who paid, by account, else by name; None when unknown."""
+    customer, _, _ = payers.identify(
+        text_of(getattr(payment, "payer_account", "")), text_of(getattr(payment, "payer_name", ""))
+    )
+    return customer
+
+
+def _meant_instead(payment: Any, named: dict[str, str], book: OpenBook, payers: PayerDirectory) -> list[str]:
+    """Open invoices, not among those named but a typo away from one of them, that the payment
+    pays exactly: open for exactly its amount, or (among the payer's own) paid by its discount's
+    last day less that discount. Oldest due first."""
+    amount = int(payment.unapplied_minor)
+    pool = {i for i in book.at_amount(payment.currency, amount) if book.open_left[i] == amount}
+    customer = payer_of(payment, payers)
+    if customer is not None:
+        pool |= {
+            i
+            for i in book.open_of(customer, payment.currency)
+            if book.open_left[i] == amount or _discount_fits(book, i, amount, payment.value_date)
+        }
+    near = [i for i in pool if i not in named and any(_a_typo_apart(i, n) for n in named)]
+    return sorted(near, key=lambda i: (book.due[i], i))
+
+
+def _a_typo_apart(one: str, other: str) -> bool:
+    """Two invoice numbers one or two keystrokes apart (a digit changed, dropped, added or two swapped)."""
+    return Levenshtein.distance(one.upper(), other.upper(), score_cutoff=2) <= 2
 
 
 def _fill(

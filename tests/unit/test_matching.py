@@ -139,7 +139,43 @@ def test_trap_a_paid_invoice_referenced_again_takes_nothing() -> None:
         | P1         | 2026-03-01 | EUR      | 300_00          | INV-2026-000202 | GB29NWBK60161331926819 |
     """)
     assert applied(cash) == []
-    assert exception(cash, "P1")[0] == "names invoice(s) already paid: INV-2026-000202"
+    reason, suggestions = exception(cash, "P1")
+    assert reason.startswith("names invoice(s) already paid: INV-2026-000202")
+    # the payer's open INV-2026-000201, one digit away, is exactly the amount: suggested first
+    assert suggestions == ["INV-2026-000201"]
+    assert reason.endswith("the amount fits INV-2026-000201 of GLOBEX, whose number is a typo away")
+
+
+def test_trap_a_paid_invoice_referenced_again_by_an_amount_fitting_nothing_takes_nothing() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 123_00          | INV-2026-000202 | GB29NWBK60161331926819 |
+    """)
+    assert applied(cash) == []
+    assert exception(cash, "P1") == ("names invoice(s) already paid: INV-2026-000202", [])
+
+
+def test_a_typo_naming_another_open_invoice_goes_to_the_queue_with_the_meant_one_first() -> None:
+    # ACME pays 80.00, its INV-2026-000104, but types 000101 (open for 100.00): not applied to 101
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 80_00           | INV-2026-000101 | DE89370400440532013000 |
+    """)
+    assert applied(cash) == []
+    reason, suggestions = exception(cash, "P1")
+    assert reason == (
+        "the reference names INV-2026-000101; the amount fits INV-2026-000104 of ACME,"
+        " whose number is a typo away"
+    )
+    assert suggestions == ["INV-2026-000104", "INV-2026-000101"]
+
+
+def test_a_part_payment_of_the_invoice_named_is_applied_when_no_invoice_a_typo_away_fits() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 60_00           | INV-2026-000101 | DE89370400440532013000 |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000101", 60_00, "invoice_number")]
 
 
 def test_a_unique_combination_of_open_invoices_is_applied() -> None:

@@ -96,17 +96,19 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
     from tasks.platform.money import to_minor
     from tasks.reconcile.match_quality import match_quality
     from tools.generate import generate_book, write_book
-    from tools.match_shapes import shape_figures, with_typos
+    from tools.match_shapes import shape_figures, with_shortened_lists, with_typos
 
     workspace = Path(home) if home else Path(tempfile.mkdtemp(prefix="o2c-bench-match-"))
     as_of = date(2026, 11, 20)
-    book, named_wrong = with_typos(
+    book, shortened = with_shortened_lists(
         generate_book(customers=customers, invoices=invoices, seed=seed, as_of=as_of), seed
     )
+    book, named_wrong = with_typos(book, seed)
     files = write_book(book, workspace / "inbox")
     yield (
         f"book: {invoices} invoices, {customers} customers, {len(book.payments)} payments (seed {seed});"
-        f" {len(named_wrong)} references with a typo naming another invoice"
+        f" {len(named_wrong)} references with a typo naming another invoice,"
+        f" {len(shortened)} lists of invoices shortened"
     )
     paths = [str(files[name]) for name in ("customers", "orders", "order_lines", "invoices", "payments")]
     ingest_flow(paths=paths, as_of=as_of, home=str(workspace))
@@ -135,7 +137,7 @@ def run_match_benchmark(*, invoices: int, customers: int, seed: int, home: str |
         if k.startswith("payments_by_")
     }
     yield "payments by rule: " + ", ".join(f"{k} {v}" for k, v in by_rule.items())
-    for shape, figures in shape_figures(book, named_wrong, allocations, exceptions).items():
+    for shape, figures in shape_figures(book, named_wrong, shortened, allocations, exceptions).items():
         yield f"{shape}: " + ", ".join(
             f"{k} {v:.2%}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
         )

@@ -1,7 +1,9 @@
 """The hardest shapes of cash application, measured on their own by `o2c bench match`.
 
 Two shapes are where a matcher is weakest, and the whole book's figures hide them:
-- one payment naming several invoices in its remittance text (a payment run: the generator's own);
+- one payment naming several invoices in its remittance text (a payment run: the generator's own,
+  every number in full), and one in three of those rewritten as people shorten such lists: the
+  first number in full, the rest by sequence number alone (`INV-2026-000084/85/86`);
 - a typo that turns the invoice number into another invoice's number that exists: injected here
   into one in 50 payments that name a single invoice exactly, by changing the last digit of the
   number so that it names the invoice next to it. The truth stays the invoice the customer meant:
@@ -21,6 +23,28 @@ import pandas as pd
 from tools.generate import Book
 
 TYPO_SHARE = 50  # one payment in this many, of those naming one invoice exactly
+
+
+def with_shortened_lists(book: Book, seed: int) -> tuple[Book, set[str]]:
+    """The book with one in three payments naming several invoices rewritten as people shorten
+    such lists: the first number in full, the others by their sequence number alone
+    (`INV-2026-000084/85/86`, `INV-2026-000084, 85, 86`); and those payments' ids."""
+    rng = random.Random(seed * 7919 + 2)
+    truth = book.truth_allocations
+    several = truth.groupby("payment_id")["invoice_id"].agg(list)
+    several = several[several.str.len() > 1]
+    payments = book.payments.copy()
+    shortened: set[str] = set()
+    for row in payments.itertuples():
+        invoices = several.get(row.payment_id)
+        if invoices is None or rng.randrange(3) or not all(i in row.reference for i in invoices):
+            continue
+        ordered = sorted(invoices, key=row.reference.index)
+        separator = rng.choice(["/", ", ", " + "])
+        tail = separator.join(str(int(i.rsplit("-", 1)[1])) for i in ordered[1:])
+        payments.at[row.Index, "reference"] = f"{ordered[0]}{separator}{tail}"
+        shortened.add(row.payment_id)
+    return replace(book, payments=payments), shortened
 
 
 def with_typos(book: Book, seed: int) -> tuple[Book, dict[str, str]]:
@@ -48,7 +72,11 @@ def with_typos(book: Book, seed: int) -> tuple[Book, dict[str, str]]:
 
 
 def shape_figures(
-    book: Book, named_wrong: dict[str, str], allocations: pd.DataFrame, exceptions: pd.DataFrame
+    book: Book,
+    named_wrong: dict[str, str],
+    shortened: set[str],
+    allocations: pd.DataFrame,
+    exceptions: pd.DataFrame,
 ) -> dict[str, dict[str, Any]]:
     """Per shape: payments of the shape, the share applied exactly as the truth says, the share
     with cash applied to an invoice the truth does not have, the share sent to the exception
@@ -63,7 +91,8 @@ def shape_figures(
     }
     out: dict[str, dict[str, Any]] = {}
     for shape, ids in (
-        ("several_invoices_in_text", several),
+        ("several_invoices_in_text", several - shortened),
+        ("several_invoices_shortened", shortened),
         ("typo_names_another_invoice", set(named_wrong)),
     ):
         exact = wrong = queued = suggested = 0

@@ -184,7 +184,7 @@ def _one_round(
     what each decision looked at, and when."""
     decided: dict[str, Decision] = {}
     seen = _Seen()
-    named = named_invoices(ordered, book.keys)
+    named = named_invoices(ordered, book.keys, book.customer)
     sure = certain(ordered, named, book, payers, policy, rejected | paired)
     for invoice_id in sure["invoice_id"].tolist():
         book.open_left[invoice_id] = 0

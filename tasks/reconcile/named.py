@@ -8,17 +8,25 @@ which order of trust, and hands the passes each payment's named invoices.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.reconcile.matching import rf_payload
 from tasks.reconcile.references import InvoiceKeys, find_named
 
 
-def named_invoices(payments: pd.DataFrame, keys: InvoiceKeys) -> pd.DataFrame:
+def named_invoices(
+    payments: pd.DataFrame, keys: InvoiceKeys, owners: dict[str, str] | None = None
+) -> pd.DataFrame:
     """payment_id, invoice_id, words, rule: the invoices each payment names. A structured reference
     (a valid RF creditor reference, then the end-to-end id) decides when it names any invoice;
-    otherwise the remittance text does."""
+    otherwise the remittance text does. With `owners` (invoice -> customer), a list shortened as
+    people write it (`INV-2026-000084/85/86`) names the invoices of the first one's customer whose
+    numbers end so (`_continued`)."""
     columns = ["payment_id", "invoice_id", "words", "rule"]
     if not len(payments):
         return pd.DataFrame(columns=columns)
@@ -40,9 +48,68 @@ def named_invoices(payments: pd.DataFrame, keys: InvoiceKeys) -> pd.DataFrame:
     text_id = found["text_id"].to_numpy().astype(np.int64)
     found["payment_id"] = ids[text_id // 3]
     found["rule"] = np.where(text_id % 3 < 2, "structured_reference", "invoice_number")
+    if owners:
+        found = pd.concat([found, _continued(payments, found, keys, owners)], ignore_index=True)
     by_structure = found["rule"] == "structured_reference"
     found = found[by_structure | ~found["payment_id"].isin(found.loc[by_structure, "payment_id"])]
     return found.drop_duplicates(["payment_id", "invoice_id"])[columns].reset_index(drop=True)
+
+
+# a number followed by more numbers of up to six digits, each after a list separator
+_SHORTENED = r"[0-9]((?:\s*(?:/|,|;|\+|&|\band\b|\bund\b|\bet\b)\s*[0-9]{1,6}\b)+)"
+_SHORTENED_LIST = re.compile(
+    r"([0-9]+)((?:\s*(?:/|,|;|\+|&|\band\b|\bund\b|\bet\b)\s*[0-9]{1,6}\b)+)", re.IGNORECASE
+)
+
+
+def _continued(
+    payments: pd.DataFrame, found: pd.DataFrame, keys: InvoiceKeys, owners: dict[str, str]
+) -> pd.DataFrame:
+    """The invoices a shortened list names: after an invoice number the remittance text gives in
+    full, further numbers of up to six digits (`INV-2026-000084/85/86`, `..., 85 und 86`) read as
+    the same number with its last part replaced, when that invoice exists, in the payment's
+    currency, and belongs to the same customer as the first (so `INV-2026-000084, 2 pcs` names
+    nothing more unless that customer really has invoice 2). Only the few texts holding such a
+    list are read, one by one."""
+    columns = ["payment_id", "invoice_id", "words", "rule"]
+    texts = text_column(payments, "reference")
+    has_list = pc.match_substring_regex(
+        pa.array(texts.to_numpy(), pa.string()), _SHORTENED, ignore_case=True
+    ).to_numpy(zero_copy_only=False)
+    if not has_list.any() or not len(found):
+        return pd.DataFrame(columns=columns)
+    listed = found[found["rule"] == "invoice_number"]
+    named_by = listed.groupby("payment_id")["invoice_id"].agg(list).to_dict()
+    rows = []
+    for payment_id, currency, text in zip(
+        payments["payment_id"].to_numpy()[has_list],
+        payments["currency"].to_numpy()[has_list],
+        texts.to_numpy()[has_list],
+        strict=True,
+    ):
+        named = named_by.get(payment_id)
+        if not named:
+            continue
+        for match in _SHORTENED_LIST.finditer(text):
+            first = next((i for i in named if _last_number(i)[1] == int(match.group(1))), None)
+            if first is None:
+                continue
+            stem, _, width = _last_number(first)
+            for number in re.findall(r"[0-9]{1,6}", match.group(2)):
+                candidate = re.sub(r"[^A-Z0-9]", "", f"{stem}{int(number):0{width}d}".upper())
+                owner = keys.owner_of(str(currency), candidate)
+                if owner and owner != first and owners.get(owner) == owners.get(first):
+                    rows.append((payment_id, owner, match.group(0).strip(), "invoice_number"))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _last_number(invoice_id: str) -> tuple[str, int, int]:
+    """(what comes before the last run of digits, its value, its width): `INV-2026-000084` ->
+    (`INV-2026-`, 84, 6)."""
+    found = re.search(r"([0-9]+)$", invoice_id)
+    if not found:
+        return invoice_id, -1, 0
+    return invoice_id[: found.start()], int(found.group(1)), len(found.group(1))
 
 
 def text_column(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -245,3 +245,28 @@ def test_among_many_customers_a_payer_name_is_found_as_by_comparing_every_name()
     for query in queries:
         assert big.identify("", query) == every.identify("", query), query
     assert big.identify("", names["C01234"])[0] == "C01234"
+
+
+def test_a_list_shortened_to_sequence_numbers_names_each_invoice_of_the_first_ones_customer() -> None:
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference                 |
+        | P1         | 2026-03-01 | EUR      | 180_00          | Rechnungen INV-2026-000101/104 |
+        | P2         | 2026-03-01 | EUR      | 500_00          | INV-2026-000102 und 103   |
+    """)
+    assert sorted(applied(cash)) == [
+        ("P1", "INV-2026-000101", 100_00, "invoice_number"),
+        ("P1", "INV-2026-000104", 80_00, "invoice_number"),
+        ("P2", "INV-2026-000102", 250_00, "invoice_number"),
+        ("P2", "INV-2026-000103", 250_00, "invoice_number"),
+    ]
+
+
+def test_a_number_after_an_invoice_number_names_nothing_of_another_customer() -> None:
+    # 201 is GLOBEX's (300.00): "INV-2026-000101, 201" names ACME's 101 only, though 400.00 is
+    # what both would come to; the rest waits in the queue
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference            |
+        | P1         | 2026-03-01 | EUR      | 400_00          | INV-2026-000101, 201 |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000101", 100_00, "invoice_number")]
+    assert exception(cash, "P1")[0].startswith("300.00 EUR left over after paying INV-2026-000101")

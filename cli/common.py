@@ -71,7 +71,7 @@ def as_date(text: str | None, default: date | None = None) -> date | None:
 
 def run_flow(flow_fn: Any, **params: Any) -> Any:
     """Run a flow through Prefect and return its result; a failed run exits with its message."""
-    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.exceptions import MissingResult, PrefectHTTPStatusError
 
     from tasks.platform.artifacts import started_from_the_cli
     from tasks.platform.stage import DATA_PROBLEM_STATES, data_errors
@@ -87,10 +87,14 @@ def run_flow(flow_fn: Any, **params: Any) -> Any:
         fail(str(exc))
     except PrefectHTTPStatusError as exc:  # the run could not even be recorded: say so in one line
         fail(_api_refused(exc), EXIT_STAGE_FAILED)
+    except MissingResult:
+        fail(_API_LOST_STATE, EXIT_STAGE_FAILED)
     if state.is_failed() or state.is_crashed():
         cause = _exception_of(state)
         if isinstance(cause, PrefectHTTPStatusError):  # a run the API stopped recording part-way
             fail(_api_refused(cause), EXIT_STAGE_FAILED)
+        if isinstance(cause, MissingResult):
+            fail(_API_LOST_STATE, EXIT_STAGE_FAILED)
         code = EXIT_DATA_PROBLEM if state.name in DATA_PROBLEM_STATES else EXIT_STAGE_FAILED
         fail(state.message or "the flow run failed", code)
     from tasks.platform.flow_returns import result_of
@@ -124,6 +128,14 @@ def progress_on_terminal() -> Iterator[None]:
         if shown[0]:
             sys.stderr.write("\r" + " " * shown[0] + "\r")
             sys.stderr.flush()
+
+
+# A step's result the Prefect API handed back without its data: its own database could not record
+# the step in time (seen with the SQLite database of Prefect's local API under load).
+_API_LOST_STATE = (
+    "the Prefect API at its local address lost the state of a step of the run (its database was too"
+    " busy to record it); a stage that had not published changed nothing: run it again"
+)
 
 
 def _api_refused(exc: Any) -> str:
@@ -170,11 +182,11 @@ class _OneLineApiErrorFormatter(logging.Formatter):
 
 def _is_api_error(error: BaseException | None) -> bool:
     import httpx
-    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.exceptions import MissingResult, PrefectHTTPStatusError
 
     seen = 0
     while error is not None and seen < 10:  # the cause chain, bounded
-        if isinstance(error, PrefectHTTPStatusError | httpx.TransportError):
+        if isinstance(error, PrefectHTTPStatusError | httpx.TransportError | MissingResult):
             return True
         error, seen = error.__cause__ or error.__context__, seen + 1
     return False

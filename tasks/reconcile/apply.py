@@ -27,7 +27,7 @@ from tasks.reconcile.decisions import Decision, respect, settle
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
-from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_of
+from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_by_account, payer_of
 from tasks.reconcile.references import InvoiceKeys
 
 __all__ = ["CashApplication", "apply_cash"]
@@ -137,7 +137,7 @@ def _changed_since_decided(
     as before (a decision depends only on what it looked at), so their exceptions stand as they are.
 
     What a decision looks at: the invoices the payment names; the invoices of its currency of the
-    customer who paid, when known; and, for a payment naming invoices or from an unknown payer, the
+    customer who paid, when known (for a payment naming invoices: by its account); and, for a payment naming invoices or from an unknown payer, the
     invoices open for exactly its amount (an amount that does not fit the invoices named is
     compared with them), which the round lists as they stood at its start (so a change to or from
     that amount anywhere in the round counts)."""
@@ -202,7 +202,7 @@ def _one_round(
         moment += 1
         decision = settle(respect(decision, payment, rejected, paired), payment, book, policy)
         decided[payment.payment_id] = seen_decided(seen, payment.payment_id, moment, decision)
-        payer = payer_of(payment, payers)
+        payer = payer_by_account(payment, payers)
         seen.views[payment.payment_id] = (
             tuple(named_by[1]) if named_by else (),
             (payer, payment.currency) if payer is not None else None,

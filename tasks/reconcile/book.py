@@ -7,6 +7,7 @@ from the invoices frame the ledger gave.
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left, bisect_right
 from datetime import date
 
 import numpy as np
@@ -67,30 +68,23 @@ class OpenBook:
 
 
 class _AmountIndex:
-    """The invoices still open as a round starts, sorted by (currency, open amount), then due date:
-    the invoices of one amount are one slice, found by binary search."""
+    """The invoices still open as a round starts, per currency sorted by open amount, then due
+    date: the invoices of one amount are one slice, found by binary search."""
 
     def __init__(self, book: OpenBook) -> None:
         ids = book.invoices["invoice_id"].to_numpy()
         opening = np.fromiter((book.open_left[i] for i in ids.tolist()), dtype=np.int64, count=len(ids))
-        codes, self.currencies = pd.factorize(book.invoices["currency"].to_numpy())
-        still_open = opening > 0
-        position = np.flatnonzero(still_open)  # due order, kept among equals by the stable sort
-        order = np.lexsort((position, opening[still_open], codes[still_open]))
-        self.ids = ids[position[order]]
-        self.codes = codes[position[order]]
-        self.amounts = opening[position[order]]
+        currencies = book.invoices["currency"].to_numpy()
+        still_open = np.flatnonzero(opening > 0)  # in due order, kept among equals by the stable sort
+        self.slices: dict[str, tuple[list[int], list[str]]] = {}
+        for currency in pd.unique(currencies[still_open]):
+            mine = still_open[currencies[still_open] == currency]
+            order = mine[np.argsort(opening[mine], kind="stable")]
+            self.slices[str(currency)] = (opening[order].tolist(), ids[order].tolist())
 
     def find(self, currency: str, amount: int) -> list[str]:
-        found = np.flatnonzero(self.currencies == currency)
-        if not len(found):
-            return []
-        code = int(found[0])
-        lo = np.searchsorted(self.codes, code, "left")
-        hi = np.searchsorted(self.codes, code, "right")
-        first = lo + np.searchsorted(self.amounts[lo:hi], amount, "left")
-        last = lo + np.searchsorted(self.amounts[lo:hi], amount, "right")
-        return self.ids[first:last].tolist()
+        amounts, ids = self.slices.get(currency, ([], []))
+        return ids[bisect_left(amounts, amount) : bisect_right(amounts, amount)]
 
 
 def _discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:

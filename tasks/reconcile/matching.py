@@ -88,7 +88,15 @@ class PayerDirectory:
         self.choices = [n for n in self.customer_by_name if n]
         self.threshold = name_threshold
         self._seen: dict[tuple[str, str], tuple[str | None, float, str]] = {}
+        self._account_seen: dict[str, str | None] = {}
         self._grams = _GramIndex(self.choices) if len(self.choices) > _SCAN_ALL_UP_TO else None
+
+    def by_account(self, account: str | None) -> str | None:
+        """The customer a bank account is known to belong to (each account read once)."""
+        key = account or ""
+        if key not in self._account_seen:
+            self._account_seen[key] = self.accounts.get(normalise_account(key))
+        return self._account_seen[key]
 
     def identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
         """(customer_id, confidence 0-1, how) of the payer; (None, 0, reason) when unknown."""
@@ -98,7 +106,7 @@ class PayerDirectory:
         return self._seen[key]
 
     def _identify(self, account: str | None, name: str | None) -> tuple[str | None, float, str]:
-        known = self.accounts.get(normalise_account(account))
+        known = self.by_account(account)
         if known:
             return known, 1.0, "payer account"
         by_name = ("", name or "")  # an unknown account says nothing: the name alone decides

@@ -24,7 +24,7 @@ from tasks.reconcile.decisions import (
     exception,
     text_of,
 )
-from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to, normalise_account
+from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to
 
 
 def by_reference(
@@ -45,11 +45,8 @@ def by_reference(
     evidence: dict[str, object] = {"reference": text_of(payment.reference), "matched": named}
     order = sorted(open_named, key=lambda i: (book.due[i], i))
     amount = int(payment.unapplied_minor)
-    typo = (
-        _meant_instead(payment, named, book, payers)
-        if amount != sum(book.open_left[i] for i in order)
-        else []
-    )
+    explained = _explained(payment, order, amount, book, policy)
+    typo = [] if explained else _meant_instead(payment, named, book, payers)
     if len(typo) == 1:
         # the amount does not fit what the reference names (or that is paid), but it fits exactly
         # an open invoice whose number is a typo away: most likely the number was mistyped
@@ -72,7 +69,7 @@ def by_reference(
             suggestions=[],
         )
     # the payer's account can contradict a reference; a name alone is too weak to overrule one
-    customer = payers.accounts.get(normalise_account(text_of(getattr(payment, "payer_account", ""))))
+    customer = payer_by_account(payment, payers)
     evidence["payer"] = KNOWN_ACCOUNT if customer else UNKNOWN_ACCOUNT
     if customer and all(book.customer[i] != customer for i in open_named):
         score = min(score, policy.scores.reference_other_customer)
@@ -91,6 +88,11 @@ def by_reference(
     return _fill(order, amount, book, rule, score, evidence)
 
 
+def payer_by_account(payment: Any, payers: PayerDirectory) -> str | None:
+    """The customer whose account paid; None when the account is not known (a name is not asked)."""
+    return payers.by_account(text_of(getattr(payment, "payer_account", "")))
+
+
 def payer_of(payment: Any, payers: PayerDirectory) -> str | None:
     """The customer who paid, by account, else by name; None when unknown."""
     customer, _, _ = payers.identify(
@@ -99,13 +101,32 @@ def payer_of(payment: Any, payers: PayerDirectory) -> str | None:
     return customer
 
 
+def _explained(payment: Any, order: list[str], amount: int, book: OpenBook, policy: MatchingPolicy) -> bool:
+    """Whether the amount is what the open invoices named come to, or that less the one early
+    payment discount or small difference the short-payment rules settle: then a typo is not
+    looked for."""
+    total = sum(book.open_left[i] for i in order)
+    if amount == total:
+        return True
+    if not order or amount > total:
+        return False
+    last = order[-1]
+    if len(order) == 1 and _discount_fits(book, last, amount, payment.value_date):
+        return True
+    limit = min(
+        int(book.open_left[last] * policy.short_payment.write_off.percent / 100),
+        policy.short_payment.write_off.absolute_minor(payment.currency),
+    )
+    return total - amount <= limit
+
+
 def _meant_instead(payment: Any, named: dict[str, str], book: OpenBook, payers: PayerDirectory) -> list[str]:
     """Open invoices, not among those named but a typo away from one of them, that the payment
-    pays exactly: open for exactly its amount, or (among the payer's own) paid by its discount's
-    last day less that discount. Oldest due first."""
+    pays exactly: open for exactly its amount, or (among the invoices of the customer whose
+    account paid) paid by its discount's last day less that discount. Oldest due first."""
     amount = int(payment.unapplied_minor)
     pool = {i for i in book.at_amount(payment.currency, amount) if book.open_left[i] == amount}
-    customer = payer_of(payment, payers)
+    customer = payer_by_account(payment, payers)
     if customer is not None:
         pool |= {
             i

@@ -71,17 +71,19 @@ def apply_cash(
     paired = set(paired or ())
     ordered = _by_value_date(payments)
     invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
-    keys = InvoiceKeys(invoices)
+    keys = InvoiceKeys(invoices, in_due_order=True)
     rounds: list[CashApplication] = []
     left = dict(
         zip(ordered["payment_id"].tolist(), ordered["unapplied_minor"].astype("int64").tolist(), strict=True)
     )
     # each payment's exception, as the round that last decided it left it
     queue: dict[str, dict[str, object]] = {}
-    views: dict[
-        str, tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]
-    ] = {}  # what each payment's decision looked at
-    batch, with_cash, book = ordered, ordered, OpenBook(invoices, as_of, rule_version, keys=keys)
+    views: dict[str, View] = {}  # what each payment's decision looked at
+    batch, with_cash, book = (
+        ordered,
+        ordered,
+        OpenBook(invoices, as_of, rule_version, keys=keys, in_due_order=True),
+    )
     while True:
         start, book = book, book.next_round()
         cash, seen = _one_round(batch, book, as_of, rule_version, policy, payers, rejected, paired)
@@ -112,6 +114,11 @@ def apply_cash(
     return combined(ordered, rounds, paired, left, exceptions)
 
 
+# What a decision looked at: the invoices named, the (customer, currency) whose invoices it looked
+# through, the (currency, amount) of invoices open for exactly that amount.
+View = tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]
+
+
 class _Seen:
     """What one round decided when: the moment each payment was decided (0 for the certain case,
     decided at once before the rest, then 1, 2, ... in the order of the passes), the last moment
@@ -120,12 +127,12 @@ class _Seen:
     def __init__(self) -> None:
         self.decided_at: dict[str, int] = {}
         self.touched_at: dict[str, int] = {}
-        self.views: dict[str, tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]] = {}
+        self.views: dict[str, View] = {}
 
 
 def _changed_since_decided(
     with_cash: pd.DataFrame,
-    views: dict[str, tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]],
+    views: dict[str, View],
     seen: _Seen,
     start: OpenBook,
     book: OpenBook,
@@ -143,11 +150,14 @@ def _changed_since_decided(
     that amount anywhere in the round counts)."""
     by_customer: dict[tuple[str, str], int] = {}
     at_amount: set[tuple[str, int]] = set()
+    customer_of, currency_of, before, after = book.customer, book.currency, start.open_left, book.open_left
     for invoice_id, moment in seen.touched_at.items():
-        key = (book.customer[invoice_id], book.currency[invoice_id])
-        by_customer[key] = max(by_customer.get(key, -1), moment)
-        at_amount.add((book.currency[invoice_id], start.open_left[invoice_id]))
-        at_amount.add((book.currency[invoice_id], book.open_left[invoice_id]))
+        currency = currency_of[invoice_id]
+        key = (customer_of[invoice_id], currency)
+        if by_customer.get(key, -1) < moment:
+            by_customer[key] = moment
+        at_amount.add((currency, before[invoice_id]))
+        at_amount.add((currency, after[invoice_id]))
     out = np.zeros(len(with_cash), dtype=bool)
     for n, payment_id in enumerate(with_cash["payment_id"].tolist()):
         if payment_id in allocated:

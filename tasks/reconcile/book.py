@@ -25,10 +25,18 @@ class OpenBook:
     (`next_round`); only the open amounts and the invoices per open amount are a round's own."""
 
     def __init__(
-        self, invoices: pd.DataFrame, as_of: date, rule_version: str, keys: InvoiceKeys | None = None
+        self,
+        invoices: pd.DataFrame,
+        as_of: date,
+        rule_version: str,
+        keys: InvoiceKeys | None = None,
+        *,
+        in_due_order: bool = False,
     ) -> None:
         self.as_of, self.rule_version = as_of, rule_version
-        ordered = invoices.sort_values(["due_date", "invoice_id"], kind="stable")
+        ordered = (
+            invoices if in_due_order else invoices.sort_values(["due_date", "invoice_id"], kind="stable")
+        )
         ids = ordered["invoice_id"].to_numpy()
         self.open_left = dict(zip(ids.tolist(), ordered["open_minor"].astype("int64").tolist(), strict=True))
         self.customer = dict(zip(ids.tolist(), ordered["customer_id"].tolist(), strict=True))
@@ -42,11 +50,16 @@ class OpenBook:
             )
         )
         self.discount = _discount_terms(ordered)
-        self.keys = keys if keys is not None else InvoiceKeys(ordered)
+        self.keys = keys if keys is not None else InvoiceKeys(ordered, in_due_order=True)
         self.invoices = ordered
-        groups = ordered.groupby(["customer_id", "currency"], sort=False).indices
-        # invoice ids per (customer, currency), oldest due first
-        self.by_customer: dict[tuple[str, str], list[str]] = {k: ids[v].tolist() for k, v in groups.items()}
+        # the invoices open at the start per (customer, currency), oldest due first: applying cash
+        # only ever closes invoices, so those paid already are never looked through again
+        still_open = (ordered["open_minor"].astype("int64") > 0).to_numpy()
+        groups = ordered[still_open].groupby(["customer_id", "currency"], sort=False).indices
+        open_ids = ids[still_open]
+        self.by_customer: dict[tuple[str, str], list[str]] = {
+            k: open_ids[v].tolist() for k, v in groups.items()
+        }
         self._by_amount: _AmountIndex | None = None
 
     def next_round(self) -> OpenBook:

@@ -41,9 +41,9 @@ def certain(
     if not len(named):
         return pd.DataFrame(columns=CERTAIN_COLUMNS)
     one = named[~named["payment_id"].duplicated(keep=False) & ~named["invoice_id"].duplicated(keep=False)]
-    invoices = book.invoices[["invoice_id", "customer_id"]]
     wanted = [c for c in ("payment_id", "unapplied_minor", "reference", "payer_account") if c in payments]
-    facts = one.merge(payments[wanted], on="payment_id").merge(invoices, on="invoice_id")
+    facts = one.merge(payments[wanted], on="payment_id")
+    facts["customer_id"] = [book.customer[i] for i in facts["invoice_id"].tolist()]
     amount = facts["unapplied_minor"].astype("int64").to_numpy()
     # the open amounts as the round began: no payment of the round has touched them yet
     opening = np.fromiter(

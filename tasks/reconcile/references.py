@@ -61,8 +61,8 @@ class InvoiceKeys:
     owning each, and the characters a key can begin and end with. Where two invoices share a key,
     the one falling due first (then the lower number) owns it."""
 
-    def __init__(self, invoices: pd.DataFrame) -> None:
-        ordered = invoices.sort_values(["due_date", "invoice_id"])
+    def __init__(self, invoices: pd.DataFrame, *, in_due_order: bool = False) -> None:
+        ordered = invoices if in_due_order else invoices.sort_values(["due_date", "invoice_id"])
         ids = pa.array(ordered["invoice_id"].astype(str).to_numpy(), pa.string())
         words, parents = words_of(ids)
         compact, runs = keys_of(_join_per_text(words, parents, len(ordered), "-"))
@@ -81,10 +81,26 @@ class InvoiceKeys:
         self.last = pc.unique(pc.utf8_slice_codeunits(self.keys, -1))
         self.all_have_digits = bool(pc.all(pc.match_substring_regex(ids, "[0-9]")).as_py() or not len(ids))
 
+        self._positions: dict[str, int] | None = None
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Where each `currency:key` is in `lookup`: a dict built once, for lookups a few at a time
+        (a batch of many is looked up in one Arrow kernel instead, which hashes every key anew)."""
+        if self._positions is None:
+            self._positions = {key: n for n, key in enumerate(self.lookup.to_pylist())}
+        return self._positions
+
     def owner_of(self, currency: str, key: str) -> str | None:
         """The invoice known by `key` in `currency`, if any."""
-        where = pc.index(self.lookup, f"{currency}:{key}").as_py()
-        return None if where < 0 else str(self.owners[where])
+        where = self.positions.get(f"{currency}:{key}")
+        return None if where is None else str(self.owners[where])
+
+    def where(self, keys: pa.Array) -> pa.Array:
+        """Per key, its position in `lookup` (null where none)."""
+        if len(keys) * 20 < len(self.lookup):
+            return pa.array([self.positions.get(k) for k in keys.to_pylist()], pa.int64())
+        return pc.index_in(keys, value_set=self.lookup)
 
 
 def _join_per_text(words: pa.Array, parents: np.ndarray, count: int, separator: str) -> pa.Array:
@@ -204,7 +220,7 @@ def _found(
 ) -> pd.DataFrame:
     """The runs of words whose keys name an invoice, as rows of `find_named`: per text row the
     first (shortest, earliest) run naming each invoice, with the words as its evidence."""
-    where = pc.index_in(pa.chunked_array(keys_of_run).combine_chunks(), value_set=index.lookup)
+    where = index.where(pa.chunked_array(keys_of_run).combine_chunks())
     matched = pc.is_valid(where).to_numpy(zero_copy_only=False)
     found = pd.DataFrame(
         {

@@ -148,16 +148,20 @@ def _changed_since_decided(
     invoices open for exactly its amount (an amount that does not fit the invoices named is
     compared with them), which the round lists as they stood at its start (so a change to or from
     that amount anywhere in the round counts)."""
-    by_customer: dict[tuple[str, str], int] = {}
-    at_amount: set[tuple[str, int]] = set()
-    customer_of, currency_of, before, after = book.customer, book.currency, start.open_left, book.open_left
-    for invoice_id, moment in seen.touched_at.items():
-        currency = currency_of[invoice_id]
-        key = (customer_of[invoice_id], currency)
-        if by_customer.get(key, -1) < moment:
-            by_customer[key] = moment
-        at_amount.add((currency, before[invoice_id]))
-        at_amount.add((currency, after[invoice_id]))
+    touched = list(seen.touched_at)
+    currencies = [book.currency[i] for i in touched]
+    latest = pd.DataFrame(
+        {
+            "customer": [book.customer[i] for i in touched],
+            "currency": currencies,
+            "moment": np.fromiter(seen.touched_at.values(), dtype=np.int64, count=len(touched)),
+        }
+    )
+    by_customer: dict[tuple[str, str], int] = (
+        latest.groupby(["customer", "currency"], sort=False)["moment"].max().to_dict() if touched else {}
+    )
+    at_amount = set(zip(currencies, [start.open_left[i] for i in touched], strict=True))
+    at_amount |= set(zip(currencies, [book.open_left[i] for i in touched], strict=True))
     out = np.zeros(len(with_cash), dtype=bool)
     for n, payment_id in enumerate(with_cash["payment_id"].tolist()):
         if payment_id in allocated:

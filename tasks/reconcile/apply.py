@@ -60,9 +60,11 @@ def apply_cash(
 
     Why rounds: a payment decided early in a round may have been doubtful only because an invoice
     that a later payment of the same round paid was still open (two invoices near its amount, say).
-    Each round decides every payment with cash left against the open amounts the previous round
-    left, exactly as a new run would read them from the ledger; the last round applies nothing,
-    and its exceptions, with their reasons and suggestions, are the queue as it stands. The
+    Each round decides the payments with cash left against the open amounts the previous round
+    left, exactly as a new run would read them from the ledger: every payment in the first round,
+    then only those whose decision could now differ (`_changed_since_decided`); the last round
+    applies nothing, and the exceptions as the rounds left them, with their reasons and
+    suggestions, are the queue as it stands. The
     allocations do not depend on the order the payments arrive in: they are taken by value date,
     then payment id.
     """
@@ -79,11 +81,8 @@ def apply_cash(
     # each payment's exception, as the round that last decided it left it
     queue: dict[str, dict[str, object]] = {}
     views: dict[str, View] = {}  # what each payment's decision looked at
-    batch, with_cash, book = (
-        ordered,
-        ordered,
-        OpenBook(invoices, as_of, rule_version, keys=keys, in_due_order=True),
-    )
+    book = OpenBook(invoices, as_of, rule_version, keys=keys, in_due_order=True)
+    batch = with_cash = ordered  # the payments a round decides; those with cash left
     while True:
         start, book = book, book.next_round()
         cash, seen = _one_round(batch, book, as_of, rule_version, policy, payers, rejected, paired)
@@ -144,10 +143,10 @@ def _changed_since_decided(
     as before (a decision depends only on what it looked at), so their exceptions stand as they are.
 
     What a decision looks at: the invoices the payment names; the invoices of its currency of the
-    customer who paid, when known (for a payment naming invoices: by its account); and, for a payment naming invoices or from an unknown payer, the
-    invoices open for exactly its amount (an amount that does not fit the invoices named is
-    compared with them), which the round lists as they stood at its start (so a change to or from
-    that amount anywhere in the round counts)."""
+    customer who paid, when known (for a payment naming invoices: by its account); and, for a
+    payment naming invoices or from an unknown payer, the invoices open for exactly its amount (an
+    amount that does not fit the invoices named is compared with them), which the round lists as
+    they stood at its start (so a change to or from that amount anywhere in the round counts)."""
     touched = list(seen.touched_at)
     currencies = [book.currency[i] for i in touched]
     latest = pd.DataFrame(

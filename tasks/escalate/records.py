@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.mail import render_owner_notice
+from tasks.platform.messages import render_owner_notice
 
 NOTICE_COLUMNS = [
     "mail_id",

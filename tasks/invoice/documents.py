@@ -17,7 +17,7 @@ from typing import Any
 from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
-from tasks.platform.mail import template_environment
+from tasks.platform.messages import template_environment
 from tasks.platform.money import to_major_str
 
 LABELS = {

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.mail import render_invoice_mail
+from tasks.platform.messages import render_invoice_mail
 
 MAIL_COLUMNS = [
     "mail_id",

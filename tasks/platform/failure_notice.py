@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.mail import Mailer, RenderedMessage, render_plain
+from tasks.platform.mail import Mailer
+from tasks.platform.messages import RenderedMessage, render_plain
 
 STOPPED_AT = "stopped at "
 

@@ -1,6 +1,6 @@
-"""Messages and mailers: rendering reminders, and delivering the outbox.
+"""Mailers: delivering the outbox (the messages are rendered by `tasks/platform/messages.py`).
 
-Rendering is pure (Jinja2 with autoescape on for HTML). Delivery goes through a `Mailer`: the file
+Delivery goes through a `Mailer`: the file
 outbox (default, one `.eml` per message under `$O2C_HOME/outbox/`) or SendGrid through its Python
 library. The outbox is at most once: a message is marked `sending` before the mailer is called and
 `sent` after; a message found `sending` after a crash is never re-sent blindly.
@@ -13,177 +13,14 @@ import http.client
 import logging
 import time
 import urllib.error
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
-
-from tasks.platform.config import SHIPPED_TEMPLATES, Settings
+from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
-from tasks.platform.policy import PolicyError
-
-SUBJECTS = {
-    "en": {0: "Upcoming payment: invoices falling due", "other": "Payment reminder: open invoices"},
-    "de": {0: "Hinweis: bald fällige Rechnungen", "other": "Zahlungserinnerung: offene Rechnungen"},
-    "fr": {0: "Rappel : factures bientôt échues", "other": "Relance : factures impayées"},
-}
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    subject: str
-    text: str
-    html: str
-    language: str
-    level_name: str
-
-
-@cache
-def template_environment(folder: Path = SHIPPED_TEMPLATES) -> Environment:
-    """The Jinja2 templates of `folder` (a run passes its Settings' `templates`), autoescaped for HTML."""
-    return Environment(
-        loader=FileSystemLoader(folder),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        auto_reload=False,  # a run's templates do not change under it: no stat of the file per message
-    )
-
-
-def render_reminder(
-    *,
-    customer: dict[str, Any],
-    language: str,
-    items: list[dict[str, Any]],
-    totals: dict[str, dict[str, Any]],
-    max_level: int,
-    level_name: str,
-    as_of: date,
-    pay_by: date,
-    template: str = "reminder",
-    folder: Path = SHIPPED_TEMPLATES,
-) -> RenderedMessage:
-    """The text and HTML of one consolidated reminder, in the customer's language (fallback English),
-    from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists)."""
-    env = template_environment(folder)
-    lang = language if language in SUBJECTS else "en"
-    subject_parts = SUBJECTS[lang]
-    subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
-    context = {
-        "customer": customer,
-        "items": items,
-        "totals": totals,
-        "max_level": max_level,
-        "as_of": as_of.isoformat(),
-        "pay_by": pay_by.isoformat(),
-        "subject": subject,
-    }
-    if f"{template}.{lang}.txt" not in env.list_templates():
-        lang = "en"
-    html_name = f"{template}.{lang}.html"
-    name = f"{template}.{lang}.txt"
-    try:
-        text = env.get_template(name).render(context)
-        if html_name in env.list_templates():
-            name = html_name
-            html = env.get_template(html_name).render(context)
-        else:  # no HTML layout in this language yet: the text, escaped, in a minimal page
-            name = "plain.html"
-            html = env.get_template("plain.html").render({**context, "text": text, "language": lang})
-    except TemplateError as exc:
-        raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
-    return RenderedMessage(subject, text, html, lang, level_name)
-
-
-INVOICE_SUBJECTS = {
-    "en": {"invoice": "Invoice {number} from {seller}", "credit_note": "Credit note {number} from {seller}"},
-    "de": {"invoice": "Rechnung {number} von {seller}", "credit_note": "Gutschrift {number} von {seller}"},
-    "fr": {"invoice": "Facture {number} de {seller}", "credit_note": "Avoir {number} de {seller}"},
-}
-
-
-def render_invoice_mail(
-    *, invoice: dict[str, Any], customer: dict[str, Any], seller: str, folder: Path = SHIPPED_TEMPLATES
-) -> RenderedMessage:
-    """The e-mail that carries one invoice or credit note (its PDF attached at delivery), in the
-    customer's language, from `rules/templates/invoice_mail.<language>.txt`; the HTML part is the
-    text, escaped, in a minimal page. Amounts arrive in minor units and are printed exactly."""
-    import pandas as pd
-
-    from tasks.platform.money import to_major_str
-
-    env = template_environment(folder)
-    lang = customer.get("language") if customer.get("language") in INVOICE_SUBJECTS else "en"
-    kind = "credit_note" if invoice.get("kind") == "credit_note" else "invoice"
-    currency = str(invoice["currency"])
-    discount = invoice.get("discount_amount_minor")
-    has_discount = discount is not None and not pd.isna(discount) and int(discount) > 0
-    subject = INVOICE_SUBJECTS[str(lang)][kind].format(number=invoice["invoice_id"], seller=seller)
-    context = {
-        "customer": customer,
-        "seller": seller,
-        "kind": kind,
-        "invoice_id": invoice["invoice_id"],
-        "issue_date": str(invoice["issue_date"])[:10],
-        "due_date": str(invoice["due_date"])[:10],
-        "currency": currency,
-        "total": to_major_str(abs(int(invoice["amount_minor"])), currency),
-        "credit_for": invoice.get("credit_for_invoice") or "",
-        "discount": to_major_str(int(discount or 0), currency) if has_discount else "",
-        "discount_date": str(invoice.get("discount_date"))[:10] if has_discount else "",
-        "subject": subject,
-    }
-    name = f"invoice_mail.{lang}.txt"
-    try:
-        text = env.get_template(name).render(context)
-        name = "plain.html"
-        html = env.get_template(name).render({**context, "text": text, "language": lang})
-    except TemplateError as exc:
-        raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
-    return RenderedMessage(subject, text, html, str(lang), kind)
-
-
-def render_owner_notice(
-    notice: dict[str, Any], *, as_of: date, seller: str, folder: Path = SHIPPED_TEMPLATES
-) -> RenderedMessage:
-    """The internal e-mail to a customer's account owner when escalation moves the customer into a
-    state that says so (`notify_owner`), from `rules/templates/owner_notice.en.txt`."""
-    from tasks.platform.money import to_major_str
-
-    currency = str(notice["currency"])
-    context = {
-        "customer_id": notice["customer_id"],
-        "name": notice.get("name") or notice["customer_id"],
-        "state": notice["state"],
-        "reason": notice["reason"],
-        "currency": currency,
-        "overdue": to_major_str(int(notice["overdue_amount_minor"]), currency),
-        "oldest_days": int(notice["oldest_days_past_due"]),
-        "as_of": as_of.isoformat(),
-        "seller": seller,
-    }
-    subject = f"Escalation: {context['name']} ({notice['customer_id']}) is now {notice['state']}"
-    return render_plain("owner_notice.en.txt", context, subject, kind=str(notice["state"]), folder=folder)
-
-
-def render_plain(
-    template: str, context: dict[str, Any], subject: str, *, kind: str, folder: Path = SHIPPED_TEMPLATES
-) -> RenderedMessage:
-    """An internal English e-mail: the text template, and the same text in the escaped HTML page."""
-    env = template_environment(folder)
-    name = template
-    try:
-        text = env.get_template(name).render(context)
-        name = "plain.html"
-        html = env.get_template(name).render({**context, "text": text, "language": "en", "subject": subject})
-    except TemplateError as exc:
-        raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
-    return RenderedMessage(subject, text, html, "en", kind)
 
 
 class DeliveryRefused(Exception):

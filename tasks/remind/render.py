@@ -1,7 +1,7 @@
 """Rendering a run's reminders cheaply: the templates looked up and compiled once per run, the
 invoice lines' texts made for all messages at once, and each message rendered from them.
 
-What is rendered is byte for byte what `tasks.platform.mail.render_reminder` renders for the same
+What is rendered is byte for byte what `tasks.platform.messages.render_reminder` renders for the same
 message (a unit test holds the two together); this only does the per-message work once per run.
 """
 
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from jinja2 import Template, TemplateError
 
 from tasks.platform.ledger import compute, load_sql
-from tasks.platform.mail import SUBJECTS, RenderedMessage, template_environment
+from tasks.platform.messages import SUBJECTS, RenderedMessage, template_environment
 from tasks.platform.money import exponent, to_major_str
 from tasks.platform.policy import PolicyError
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.mail import template_environment
+from tasks.platform.messages import template_environment
 from tasks.report.ageing import BUCKETS
 
 WIDTH, HEIGHT, PAD = 560, 220, 36

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tasks.platform.config import SHIPPED_TEMPLATES
-from tasks.platform.mail import render_reminder
+from tasks.platform.messages import render_reminder
 from tasks.remind.render import Renderer, View
 
 ITEMS = [

@@ -19,8 +19,8 @@ from tasks.platform.mail import (
     FileMailer,
     SendGridMailer,
     make_mailer,
-    render_reminder,
 )
+from tasks.platform.messages import render_reminder
 from tasks.platform.policy import PolicyError
 
 ITEMS = [

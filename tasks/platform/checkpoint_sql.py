@@ -60,7 +60,7 @@ def checked_table(frame: pd.DataFrame | pa.Table, contract: Contract) -> pa.Tabl
             try:
                 columns[c] = pa.array(frame[c], from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                continue  # mixed values: no SQL type holds them, the checks on it cannot run
+                continue  # mixed values no SQL type holds: its checks report they could not run
         rows = pa.array(frame.index.to_numpy(dtype=np.int64))
     arrays = {name: _nan_as_missing(values) for name, values in columns.items()}
     return pa.table({**arrays, ROW: rows})

@@ -25,6 +25,7 @@ from tasks.reconcile.decisions import (
     text_of,
 )
 from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to
+from tasks.reconcile.short_payments import write_off_limit
 
 
 def by_reference(
@@ -113,11 +114,7 @@ def _explained(payment: Any, order: list[str], amount: int, book: OpenBook, poli
     last = order[-1]
     if len(order) == 1 and _discount_fits(book, last, amount, payment.value_date):
         return True
-    limit = min(
-        int(book.open_left[last] * policy.short_payment.write_off.percent / 100),
-        policy.short_payment.write_off.absolute_minor(payment.currency),
-    )
-    return total - amount <= limit
+    return total - amount <= write_off_limit(book.open_left[last], payment.currency, policy)
 
 
 def _meant_instead(payment: Any, named: dict[str, str], book: OpenBook, payers: PayerDirectory) -> list[str]:

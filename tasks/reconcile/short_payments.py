@@ -85,10 +85,7 @@ def settle_residual(
             adjustment = _adjustment("early_payment_discount", payment_id, invoice_id, residual, currency)
             return {**adjustment, "rule_version": rule_version, "reason": reason, "as_of": as_of}, None
         late = True
-    limit = min(
-        int(meant * policy.short_payment.write_off.percent / 100),
-        policy.short_payment.write_off.absolute_minor(currency),
-    )
+    limit = write_off_limit(meant, currency, policy)
     if residual <= limit:
         reason = (
             f"short payment of {to_major_str(residual, currency)} {currency} written off"
@@ -99,6 +96,15 @@ def settle_residual(
     code = "late_discount" if late else reason_code(remittance)
     return None, _deduction_case(
         payment_id, invoice_id, customer_id, residual, currency, code, remittance, policy, as_of
+    )
+
+
+def write_off_limit(meant: int, currency: str, policy: MatchingPolicy) -> int:
+    """The most of `meant` (an invoice's open amount) a short payment may leave to be written off as
+    a small difference: the policy's share of it, at most its absolute amount in the currency."""
+    return min(
+        int(meant * policy.short_payment.write_off.percent / 100),
+        policy.short_payment.write_off.absolute_minor(currency),
     )
 
 

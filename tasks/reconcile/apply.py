@@ -22,7 +22,8 @@ import pandas as pd
 
 from rules.matching import MatchingPolicy
 from tasks.reconcile.book import OpenBook
-from tasks.reconcile.certain import certain
+from tasks.reconcile.certain import certain, certain_short, sure_facts
+from tasks.reconcile.certain_payer import certain_by_payer
 from tasks.reconcile.decisions import Decision, respect, settle
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
@@ -83,8 +84,9 @@ def apply_cash(
     views: dict[str, View] = {}  # what each payment's decision looked at
     book = OpenBook(invoices, as_of, rule_version, keys=keys, in_due_order=True)
     batch = with_cash = ordered  # the payments a round decides; those with cash left
+    touched: set[str] = set()  # the invoices whose open amount the round before changed
     while True:
-        start, book = book, book.next_round()
+        start, book = book, book.next_round(touched)
         cash, seen = _one_round(batch, book, as_of, rule_version, policy, payers, rejected, paired)
         rounds.append(cash)
         for payment_id in batch["payment_id"].tolist():
@@ -96,6 +98,7 @@ def apply_cash(
             )
         )
         views.update(seen.views)
+        touched = set(seen.touched_at)
         if not len(cash.allocations) and not len(cash.write_offs):
             break
         paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
@@ -198,10 +201,24 @@ def _one_round(
     decided: dict[str, Decision] = {}
     seen = _Seen()
     named = named_invoices(ordered, book.keys, book.customer)
-    sure = certain(ordered, named, book, payers, policy, rejected | paired)
+    facts = sure_facts(ordered, named, book, payers, policy, rejected | paired)
+    sure = certain(facts)
     for invoice_id in sure["invoice_id"].tolist():
         book.open_left[invoice_id] = 0
         seen.touched_at[invoice_id] = 0
+    short, write_offs, cases = certain_short(facts, book, payers, policy)
+    for invoice_id, after in zip(short["invoice_id"].tolist(), short["open_after"].tolist(), strict=True):
+        book.open_left[invoice_id] = after
+        seen.touched_at[invoice_id] = 0
+    by_payer = certain_by_payer(
+        ordered[~ordered["payment_id"].isin(named["payment_id"])],
+        named[~named["payment_id"].isin(set(sure["payment_id"]) | set(short["payment_id"]))],
+        book,
+        payers,
+        policy,
+        rejected | paired,
+    )
+    sure = pd.concat([frame for frame in (sure, short, by_payer) if len(frame)] or [sure], ignore_index=True)
     done = set(sure["payment_id"].tolist())
     named_of = named_by_payment(named[~named["payment_id"].isin(done)])
     rest = []
@@ -221,6 +238,12 @@ def _one_round(
             (payer, payment.currency) if payer is not None else None,
             (payment.currency, int(payment.unapplied_minor)),
         )
+    # the payments certain by payer and amount are decided as the first of those naming nothing
+    # would be: after every payment naming invoices, whose decisions see their invoices still open
+    moment += 1
+    for invoice_id in by_payer["invoice_id"].tolist():
+        book.open_left[invoice_id] = 0
+        seen.touched_at[invoice_id] = moment
     for payment in rest:
         moment += 1
         decision = respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
@@ -232,7 +255,7 @@ def _one_round(
             (customer, payment.currency) if customer is not None else None,
             (payment.currency, int(payment.unapplied_minor)) if customer is None else None,
         )
-    return outcome(ordered, decided, sure, book, as_of, rule_version), seen
+    return outcome(ordered, decided, (sure, write_offs, cases), book, as_of, rule_version), seen
 
 
 def seen_decided(seen: _Seen, payment_id: str, moment: int, decision: Decision) -> Decision:

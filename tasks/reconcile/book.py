@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
@@ -60,21 +61,41 @@ class OpenBook:
         self.by_customer: dict[tuple[str, str], list[str]] = {
             k: open_ids[v].tolist() for k, v in groups.items()
         }
+        # invoices per open amount: an index of the amounts the book was made with, sorted once
+        # and shared by every round, and the invoices whose amount has changed since, as each
+        # round started (`next_round`)
         self._by_amount: _AmountIndex | None = None
+        self._moved: set[str] = set()
+        self._moved_to: dict[tuple[str, int], list[str]] = {}
 
-    def next_round(self) -> OpenBook:
-        """The book a new round starts from: these open amounts, the same invoices."""
+    def next_round(self, changed: Iterable[str] = ()) -> OpenBook:
+        """The book a new round starts from: these open amounts, the same invoices. `changed`
+        names the invoices whose open amount changed in the round before."""
         book = copy.copy(self)
         book.open_left = dict(self.open_left)
-        book._by_amount = None
+        if self._by_amount is None:
+            self._by_amount = book._by_amount = _AmountIndex(self)
+        book._moved = self._moved | set(changed)
+        book._moved_to = {}
+        for invoice_id in book._moved:
+            if self.open_left[invoice_id] > 0:
+                key = (self.currency[invoice_id], self.open_left[invoice_id])
+                book._moved_to.setdefault(key, []).append(invoice_id)
         return book
 
     def at_amount(self, currency: str, amount: int) -> list[str]:
         """The invoices of `currency` open for exactly `amount` at the start of the round, oldest
-        due first (an index of the round's opening amounts, sorted once, searched per payment)."""
+        due first: those the book was made with at that amount and unchanged since, and those
+        whose amount had changed to it when the round started."""
         if self._by_amount is None:
             self._by_amount = _AmountIndex(self)
-        return self._by_amount.find(currency, amount)
+        found = self._by_amount.find(currency, amount)
+        if self._moved:
+            found = [i for i in found if i not in self._moved]
+        moved = self._moved_to.get((currency, amount))
+        if moved:
+            found = sorted(found + moved, key=lambda i: (self.due[i], i))
+        return found
 
     def open_of(self, customer: str, currency: str) -> list[str]:
         return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,22 +69,24 @@ class CashApplication:
 def outcome(
     payments: pd.DataFrame,
     decided: dict[str, Decision],
-    certain: pd.DataFrame,
+    sure: tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]]],
     book: OpenBook,
     as_of: date,
     rule_version: str,
 ) -> CashApplication:
-    """One round as a cash application: the passes' decisions and the certain matches as
-    allocations in payment order, what is left on each payment, the exceptions, write-offs, cases."""
-    rows, exception_rows, remaining_of = _decided_rows(payments, decided, book, as_of, rule_version)
+    """One round as a cash application: the passes' decisions and the certain matches (with the
+    write-offs and cases of the certain short payments) as allocations in payment order, what is
+    left on each payment, the exceptions, write-offs, cases."""
+    certain, sure_write_offs, sure_cases = sure
+    decided_allocations, exception_rows, remaining_of = _decided_rows(
+        payments, decided, book, as_of, rule_version
+    )
     allocations = pd.concat(
         [
             frame
             for frame in (
-                pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
-                if rows
-                else pd.DataFrame(columns=ALLOCATION_COLUMNS),
-                _certain_allocations(certain, payments, as_of, rule_version),
+                decided_allocations,
+                _certain_allocations(certain, payments, book, as_of, rule_version),
             )
             if len(frame)
         ]
@@ -96,17 +99,26 @@ def outcome(
     ].reset_index(drop=True)
     unapplied = unapplied_frame(payments, remaining_of)
     exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
-    write_offs = pd.DataFrame([w for d in decided.values() for w in d.write_offs], columns=WRITE_OFF_COLUMNS)
-    cases = pd.DataFrame([c for d in decided.values() for c in d.cases], columns=CASE_COLUMNS)
+    write_offs = pd.DataFrame(
+        sure_write_offs + [w for d in decided.values() for w in d.write_offs], columns=WRITE_OFF_COLUMNS
+    )
+    cases = pd.DataFrame(sure_cases + [c for d in decided.values() for c in d.cases], columns=CASE_COLUMNS)
     counts = run_counts(payments, allocations, unapplied, exceptions, write_offs, cases)
     return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
 
 
 def _decided_rows(
     payments: pd.DataFrame, decided: dict[str, Decision], book: OpenBook, as_of: date, rule_version: str
-) -> tuple[dict[str, list[object]], list[dict[str, object]], dict[str, int]]:
-    """(allocation columns, exception rows, cash left per payment) of the payments the passes decided."""
-    columns: dict[str, list[object]] = {name: [] for name in ALLOCATION_COLUMNS}
+) -> tuple[pd.DataFrame, list[dict[str, object]], dict[str, int]]:
+    """(allocations, exception rows, cash left per payment) of the payments the passes decided."""
+    payment_ids: list[str] = []
+    invoice_ids: list[str] = []
+    amounts: list[int] = []
+    currencies: list[str] = []
+    rules: list[str] = []
+    scores: list[float] = []
+    evidences: list[str] = []
+    remainders: list[int] = []
     exception_rows = []
     remaining_of: dict[str, int] = {}
     chosen = payments[payments["payment_id"].isin(decided.keys())]
@@ -121,25 +133,17 @@ def _decided_rows(
         if decision.parts:
             evidence = _EVIDENCE.encode(decision.evidence)
             score = round(decision.score, 4)
-        for invoice_id, amount in decision.parts:
-            remaining -= amount
-            for name, value in (
-                ("allocation_id", f"{payment_id}/{invoice_id}"),
-                ("payment_id", payment_id),
-                ("invoice_id", invoice_id),
-                ("amount_minor", amount),
-                ("currency", currency),
-                ("rule", decision.rule),
-                ("rule_version", rule_version),
-                ("score", score),
-                ("evidence", evidence),
-                ("as_of", as_of),
-                ("payment_unapplied_after_minor", remaining),
-                ("invoice_open_after_minor", book.open_left[invoice_id]),
-            ):
-                columns[name].append(value)
-        remaining_of[payment_id] = remaining
-        if not decision.parts:
+            for invoice_id, amount in decision.parts:
+                remaining -= amount
+                payment_ids.append(payment_id)
+                invoice_ids.append(invoice_id)
+                amounts.append(amount)
+                currencies.append(currency)
+                rules.append(decision.rule)
+                scores.append(score)
+                evidences.append(evidence)
+                remainders.append(remaining)
+        else:
             exception_rows.append(
                 {
                     "payment_id": payment_id,
@@ -150,13 +154,36 @@ def _decided_rows(
                     "suggestions": json.dumps(decision.suggestions),
                 }
             )
-    return (columns if columns["payment_id"] else {}), exception_rows, remaining_of
+        remaining_of[payment_id] = remaining
+    allocations = pd.DataFrame(
+        {
+            "allocation_id": np.array(
+                [f"{p}/{i}" for p, i in zip(payment_ids, invoice_ids, strict=True)], object
+            ),
+            "payment_id": np.array(payment_ids, dtype=object),
+            "invoice_id": np.array(invoice_ids, dtype=object),
+            "amount_minor": np.array(amounts, dtype=np.int64),
+            "currency": np.array(currencies, dtype=object),
+            "rule": np.array(rules, dtype=object),
+            "rule_version": rule_version,
+            "score": np.array(scores, dtype=np.float64),
+            "evidence": np.array(evidences, dtype=object),
+            "as_of": as_of,
+            "payment_unapplied_after_minor": np.array(remainders, dtype=np.int64),
+            "invoice_open_after_minor": np.fromiter(
+                (book.open_left[i] for i in invoice_ids), dtype=np.int64, count=len(invoice_ids)
+            ),
+        },
+        columns=ALLOCATION_COLUMNS,
+    )
+    return allocations, exception_rows, remaining_of
 
 
 def _certain_allocations(
-    certain: pd.DataFrame, payments: pd.DataFrame, as_of: date, rule_version: str
+    certain: pd.DataFrame, payments: pd.DataFrame, book: OpenBook, as_of: date, rule_version: str
 ) -> pd.DataFrame:
-    """The certain matches as allocation rows: each pays its invoice exactly, leaving nothing."""
+    """The certain matches as allocation rows: each uses up its payment on its invoice; what the
+    invoice has open after is read at the round's end, as for the passes' decisions."""
     currency = payments.set_index("payment_id")["currency"] if len(payments) else pd.Series(dtype=object)
     return pd.DataFrame(
         {
@@ -171,7 +198,7 @@ def _certain_allocations(
             "evidence": certain["evidence"],
             "as_of": as_of,
             "payment_unapplied_after_minor": 0,
-            "invoice_open_after_minor": 0,
+            "invoice_open_after_minor": [book.open_left[i] for i in certain["invoice_id"].tolist()],
         },
         columns=ALLOCATION_COLUMNS,
     )

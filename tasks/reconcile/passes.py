@@ -47,7 +47,7 @@ def by_reference(
     order = sorted(open_named, key=lambda i: (book.due[i], i))
     amount = int(payment.unapplied_minor)
     explained = _explained(payment, order, amount, book, policy)
-    typo = [] if explained else _meant_instead(payment, named, book, payers)
+    typo = [] if explained else meant_instead(payment, named, book, payers)
     if len(typo) == 1:
         # the amount does not fit what the reference names (or that is paid), but it fits exactly
         # an open invoice whose number is a typo away: most likely the number was mistyped
@@ -117,7 +117,7 @@ def _explained(payment: Any, order: list[str], amount: int, book: OpenBook, poli
     return total - amount <= write_off_limit(book.open_left[last], payment.currency, policy)
 
 
-def _meant_instead(payment: Any, named: dict[str, str], book: OpenBook, payers: PayerDirectory) -> list[str]:
+def meant_instead(payment: Any, named: dict[str, str], book: OpenBook, payers: PayerDirectory) -> list[str]:
     """Open invoices, not among those named but a typo away from one of them, that the payment
     pays exactly: open for exactly its amount, or (among the invoices of the customer whose
     account paid) paid by its discount's last day less that discount. Oldest due first."""

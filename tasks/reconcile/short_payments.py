@@ -45,9 +45,12 @@ ADJUSTMENT_COLUMNS = [
 ]
 
 
+_REASONS = [(code, re.compile(pattern, re.IGNORECASE)) for code, pattern in REASON_WORDS.items()]
+
+
 def reason_code(remittance: str) -> str:
-    for code, pattern in REASON_WORDS.items():
-        if re.search(pattern, remittance or "", re.IGNORECASE):
+    for code, pattern in _REASONS:
+        if pattern.search(remittance or ""):
             return code
     return "unexplained_short_payment"
 

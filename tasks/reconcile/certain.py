@@ -1,10 +1,13 @@
-"""The certain common case of cash application, decided for the whole batch at once.
+"""The certain common cases of cash application, decided for the whole batch at once.
 
-A payment naming exactly one invoice, open for exactly the payment's amount, that no other payment
-of the batch names, by a rule scoring at least the auto-apply score, from no payer account known to
-belong to another customer, and not a match a person took back, is applied without a doubt. This
-is vectorised (pandas and Arrow, no Python loop per payment) and gives exactly the allocations and
-evidence the one-payment-at-a-time passes would.
+A payment naming exactly one invoice that no other payment of the batch names, by a rule scoring at
+least the auto-apply score, from no payer account known to belong to another customer, and not a
+match a person took back, is applied without a doubt: open for exactly the payment's amount
+(`certain`, vectorised: pandas and Arrow, no Python loop per payment), or for more, the rest then
+settled as the passes settle a short payment (`certain_short`: vectorised facts, then a short loop
+for the typo check and the settlement). Both give the allocations and evidence the passes would;
+they are made as the round starts rather than in value-date order, so a typo check of an earlier
+payment in the passes sees their invoices already paid (docs/stages.md).
 """
 
 from __future__ import annotations

@@ -252,14 +252,9 @@ def _one_round(
     decided: dict[str, Decision] = {}
     seen = _Seen()
     facts = sure_facts(ordered, named, book, payers, policy, rejected | paired)
-    sure = certain(facts)
-    for invoice_id in sure["invoice_id"].tolist():
-        book.open_left[invoice_id] = 0
-        seen.touched_at[invoice_id] = 0
+    sure = _marked(certain(facts), book, seen, moment=0)
     short, write_offs, cases = certain_short(facts, book, payers, policy)
-    for invoice_id, after in zip(short["invoice_id"].tolist(), short["open_after"].tolist(), strict=True):
-        book.open_left[invoice_id] = after
-        seen.touched_at[invoice_id] = 0
+    _marked(short, book, seen, moment=0)
     by_payer = certain_by_payer(
         ordered[~ordered["payment_id"].isin(named["payment_id"])],
         named[~named["payment_id"].isin(set(sure["payment_id"]) | set(short["payment_id"]))],
@@ -291,9 +286,7 @@ def _one_round(
     # the payments certain by payer and amount are decided as the first of those naming nothing
     # would be: after every payment naming invoices, whose decisions see their invoices still open
     moment += 1
-    for invoice_id in by_payer["invoice_id"].tolist():
-        book.open_left[invoice_id] = 0
-        seen.touched_at[invoice_id] = moment
+    _marked(by_payer, book, seen, moment)
     for payment in rest:
         moment += 1
         decision = respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
@@ -306,6 +299,15 @@ def _one_round(
             (payment.currency, int(payment.unapplied_minor)) if customer is None else None,
         )
     return outcome(ordered, decided, (sure, write_offs, cases), book, as_of, rule_version), seen
+
+
+def _marked(sure: pd.DataFrame, book: OpenBook, seen: _Seen, moment: int) -> pd.DataFrame:
+    """Apply matches decided for the batch at once (`certain.CERTAIN_COLUMNS`) to the open book:
+    each invoice left with its `open_after`, changed at `moment`."""
+    for invoice_id, after in zip(sure["invoice_id"].tolist(), sure["open_after"].tolist(), strict=True):
+        book.open_left[invoice_id] = after
+        seen.touched_at[invoice_id] = moment
+    return sure
 
 
 def seen_decided(seen: _Seen, payment_id: str, moment: int, decision: Decision) -> Decision:

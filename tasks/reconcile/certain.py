@@ -26,8 +26,8 @@ from tasks.reconcile.book import OpenBook
 from tasks.reconcile.decisions import KNOWN_ACCOUNT, UNKNOWN_ACCOUNT
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import text_column
-from tasks.reconcile.passes import meant_instead
-from tasks.reconcile.short_payments import settle_residual, write_off_limit
+from tasks.reconcile.passes import amount_explained, meant_instead
+from tasks.reconcile.short_payments import settle_residual
 
 CERTAIN_COLUMNS = ["payment_id", "invoice_id", "amount_minor", "rule", "score", "evidence", "open_after"]
 
@@ -91,19 +91,16 @@ def certain_short(
         meant,
         rule,
     ) in enumerate(rows):
-        value_date = pd.Timestamp(paid_on).date()
-        terms = book.discount.get(invoice_id)
-        explained = meant - paid <= write_off_limit(meant, currency, policy) or (
-            terms is not None and meant == terms[2] and paid == meant - terms[1] and value_date <= terms[0]
-        )
-        if not explained:
-            payment = _Payment(paid, currency, paid_on, payer)
-            if len(meant_instead(payment, {invoice_id: ""}, book, payers)) == 1:
-                kept[n] = False  # most likely a typo: the passes send it to the queue
-                continue
+        payment = _Payment(paid, currency, paid_on, payer)
+        if (
+            not amount_explained(payment, [invoice_id], paid, book, policy)
+            and len(meant_instead(payment, {invoice_id: ""}, book, payers)) == 1
+        ):
+            kept[n] = False  # most likely a typo: the passes send it to the queue
+            continue
         write_off, case = settle_residual(
-            discount=terms,
-            value_date=value_date,
+            discount=book.discount.get(invoice_id),
+            value_date=pd.Timestamp(paid_on).date(),
             rule=rule,
             payment_id=payment_id,
             invoice_id=invoice_id,
@@ -125,7 +122,7 @@ def certain_short(
 
 
 class _Payment(NamedTuple):
-    """What the typo check reads of a payment."""
+    """What the short-payment and typo checks read of a payment."""
 
     unapplied_minor: int
     currency: str

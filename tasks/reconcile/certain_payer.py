@@ -38,10 +38,9 @@ def certain_by_payer(
     score = policy.scores.exact_amount  # the payer known by account: confidence 1
     if not len(rest) or score < policy.auto_apply_score:
         return pd.DataFrame(columns=CERTAIN_COLUMNS)
-    customers = _payers_of(rest, payers)
-    by_account = np.array(
-        [payers.by_account(a) is not None for a in text_column(rest, "payer_account").tolist()], dtype=bool
-    )
+    identified = _payers_of(rest, payers)
+    customers = [customer for customer, _ in identified]
+    by_account = np.array([how == KNOWN_ACCOUNT for _, how in identified], dtype=bool)
     facts = rest.assign(customer_id=customers)
     first = ~facts.duplicated(["customer_id", "currency"], keep="first").to_numpy()
     # the most a pending payment can leave open on an invoice of each customer and currency
@@ -83,10 +82,10 @@ def certain_by_payer(
     )
 
 
-def _payers_of(rest: pd.DataFrame, payers: PayerDirectory) -> list[str | None]:
-    """The customer each payment comes from, as the pass identifies it (account, else name)."""
+def _payers_of(rest: pd.DataFrame, payers: PayerDirectory) -> list[tuple[str | None, str]]:
+    """(customer, how) of each payment, as the pass identifies who paid (account, else name)."""
     return [
-        payers.identify(account, name)[0]
+        payers.identify(account, name)[::2]
         for account, name in zip(
             text_column(rest, "payer_account").tolist(), text_column(rest, "payer_name").tolist(), strict=True
         )

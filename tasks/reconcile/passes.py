@@ -46,7 +46,7 @@ def by_reference(
     evidence: dict[str, object] = {"reference": text_of(payment.reference), "matched": named}
     order = sorted(open_named, key=lambda i: (book.due[i], i))
     amount = int(payment.unapplied_minor)
-    explained = _explained(payment, order, amount, book, policy)
+    explained = amount_explained(payment, order, amount, book, policy)
     typo = [] if explained else meant_instead(payment, named, book, payers)
     if len(typo) == 1:
         # the amount does not fit what the reference names (or that is paid), but it fits exactly
@@ -102,7 +102,9 @@ def payer_of(payment: Any, payers: PayerDirectory) -> str | None:
     return customer
 
 
-def _explained(payment: Any, order: list[str], amount: int, book: OpenBook, policy: MatchingPolicy) -> bool:
+def amount_explained(
+    payment: Any, order: list[str], amount: int, book: OpenBook, policy: MatchingPolicy
+) -> bool:
     """Whether the amount is what the open invoices named come to, or that less the one early
     payment discount or small difference the short-payment rules settle: then a typo is not
     looked for."""

@@ -7,13 +7,14 @@ is `tasks/platform/mail.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, select_autoescape
 
 from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.policy import PolicyError
@@ -63,8 +64,7 @@ def render_reminder(
     from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists)."""
     env = template_environment(folder)
     lang = language if language in SUBJECTS else "en"
-    subject_parts = SUBJECTS[lang]
-    subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
+    subject = reminder_subject(lang, max_level, customer["customer_id"])
     context = {
         "customer": customer,
         "items": items,
@@ -74,21 +74,42 @@ def render_reminder(
         "pay_by": pay_by.isoformat(),
         "subject": subject,
     }
-    if f"{template}.{lang}.txt" not in env.list_templates():
-        lang = "en"
+    lang, text, html = render_reminder_layouts(
+        env.get_template, set(env.list_templates()), template, lang, context
+    )
+    return RenderedMessage(subject, text, html, lang, level_name)
+
+
+def reminder_subject(language: str, max_level: int, customer_id: str) -> str:
+    """A reminder's subject in `language` (one of SUBJECTS), by the highest level it carries."""
+    parts = SUBJECTS[language]
+    return f"{parts.get(max_level, parts['other'])} ({customer_id})"
+
+
+def render_reminder_layouts(
+    get: Callable[[str], Template],
+    names: Container[str],
+    template: str,
+    language: str,
+    context: dict[str, Any],
+) -> tuple[str, str, str]:
+    """(language, text, HTML) of a reminder from `<template>.<language>.txt` (English when the
+    language has no such text) and its `.html` layout, else the text, escaped, in a minimal page.
+    `get` gives a template by name, `names` the templates there are."""
+    lang = language if f"{template}.{language}.txt" in names else "en"
     html_name = f"{template}.{lang}.html"
     name = f"{template}.{lang}.txt"
     try:
-        text = env.get_template(name).render(context)
-        if html_name in env.list_templates():
+        text = get(name).render(context)
+        if html_name in names:
             name = html_name
-            html = env.get_template(html_name).render(context)
+            html = get(html_name).render(context)
         else:  # no HTML layout in this language yet: the text, escaped, in a minimal page
             name = "plain.html"
-            html = env.get_template("plain.html").render({**context, "text": text, "language": lang})
+            html = get("plain.html").render({**context, "text": text, "language": lang})
     except TemplateError as exc:
         raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
-    return RenderedMessage(subject, text, html, lang, level_name)
+    return lang, text, html
 
 
 INVOICE_SUBJECTS = {

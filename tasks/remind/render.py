@@ -15,12 +15,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from jinja2 import Template, TemplateError
+from jinja2 import Template
 
 from tasks.platform.ledger import compute, load_sql
-from tasks.platform.messages import SUBJECTS, RenderedMessage, template_environment
+from tasks.platform.messages import (
+    SUBJECTS,
+    RenderedMessage,
+    reminder_subject,
+    render_reminder_layouts,
+    template_environment,
+)
 from tasks.platform.money import exponent, to_major_str
-from tasks.platform.policy import PolicyError
 
 
 class View(dict[str, Any]):
@@ -61,8 +66,7 @@ class Renderer:
     ) -> RenderedMessage:
         """One consolidated reminder, as `render_reminder` makes it (dates given as ISO text)."""
         lang = language if language in SUBJECTS else "en"
-        subject_parts = SUBJECTS[lang]
-        subject = f"{subject_parts.get(max_level, subject_parts['other'])} ({customer['customer_id']})"
+        subject = reminder_subject(lang, max_level, customer["customer_id"])
         context = {
             "customer": View(customer),
             "items": items,
@@ -72,20 +76,7 @@ class Renderer:
             "pay_by": pay_by,
             "subject": subject,
         }
-        if f"{template}.{lang}.txt" not in self.names:
-            lang = "en"
-        html_name = f"{template}.{lang}.html"
-        name = f"{template}.{lang}.txt"
-        try:
-            text = self._template(name).render(context)
-            if html_name in self.names:
-                name = html_name
-                html = self._template(html_name).render(context)
-            else:  # no HTML layout in this language yet: the text, escaped, in a minimal page
-                name = "plain.html"
-                html = self._template("plain.html").render({**context, "text": text, "language": lang})
-        except TemplateError as exc:
-            raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
+        lang, text, html = render_reminder_layouts(self._template, self.names, template, lang, context)
         return RenderedMessage(subject, text, html, lang, level_name)
 
 

@@ -131,9 +131,8 @@ def publish(
             "promises_broken": int((promises["status"] == "broken").sum()),
         },
     )
-    pub.updates = cases.outcome_updates(promises, run_id, now) + records.proposal_updates(
-        result.write_offs, now, run_id
-    )
+    pub.updates = cases.outcome_updates(promises, run_id, now)
+    pub.row_updates = records.proposal_updates(result.write_offs, now, run_id)
     summary = finish(settings, pub, [check], dry_run=dry_run)
     for group, lines in result.worklist.groupby("collector_group", sort=True):
         publish_table(

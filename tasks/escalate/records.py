@@ -72,9 +72,7 @@ def owner_notices(
 
 def proposal_updates(
     write_offs: pd.DataFrame, now: datetime, run_id: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """The ledger statements that record the write-offs the policy proposes."""
-    return [
-        ("escalate/propose_write_off", {**row, "now": now, "run_id": run_id})
-        for row in write_offs.to_dict("records")
-    ]
+) -> list[tuple[str, pd.DataFrame, dict[str, Any]]]:
+    """The ledger statement that records the write-offs the policy proposes, over all of them."""
+    columns = ["invoice_id", "customer_id", "currency", "amount_minor", "reason"]
+    return [("escalate/propose_write_offs", write_offs[columns], {"now": now, "run_id": run_id})]

@@ -219,3 +219,41 @@ def test_a_table_with_two_unique_keys_leaves_out_a_row_holding_either(ledger: Le
     )
     assert publish(ledger, "r2", inserts={"allocations": arrow(second)}) == {"allocations": 1}
     assert rows(ledger, "select allocation_id from allocations order by 1") == [("A1",), ("A3",)]
+
+
+PROPOSALS = """
+| invoice_id | customer_id | currency | amount_minor | reason          |
+| I3         | C1          | EUR      | 30_00        | agency: 95 days |
+| I1         | C1          | EUR      | 10_00        | agency: 95 days |
+| I2         | C2          | GBP      | 20_00        | agency: 99 days |
+| I1         | C1          | EUR      | 10_00        | agency: 95 days |
+"""
+
+
+def propose(ledger: Ledger, run: str, proposals: pd.DataFrame) -> list[tuple[Any, ...]]:
+    publish(
+        ledger,
+        run,
+        row_updates=[("escalate/propose_write_offs", proposals, {"now": AS_OF, "run_id": run})],
+    )
+    return rows(ledger, "select write_off_id, invoice_id, amount_minor, run_id from write_offs order by 1")
+
+
+def test_write_offs_proposed_in_one_statement_are_numbered_in_the_order_given(ledger: Ledger) -> None:
+    # a proposal already made (I2) is not made again; the second row for I1 is left out
+    ledger.con.execute(
+        "insert into write_offs (write_off_id, invoice_id, customer_id, currency, amount_minor, reason,"
+        " source, proposed_by, proposed_at, status, run_id) select 'WO-' || lpad(cast("
+        "nextval('write_off_seq') as varchar), 6, '0'), 'I2', 'C2', 'GBP', 20_00, 'by hand', 'manual',"
+        " 'ann', now(), 'proposed', 'r0'"
+    )
+    first = propose(ledger, "r1", table(PROPOSALS))
+    assert first == [
+        ("WO-000001", "I2", 20_00, "r0"),
+        ("WO-000002", "I3", 30_00, "r1"),
+        ("WO-000003", "I1", 10_00, "r1"),
+    ]
+    # the same proposals again change nothing and draw no number: the next one is WO-000004
+    assert propose(ledger, "r2", table(PROPOSALS)) == first
+    again = propose(ledger, "r3", table(PROPOSALS.replace("| I2 ", "| I4 ")))
+    assert again[-1] == ("WO-000004", "I4", 20_00, "r3")

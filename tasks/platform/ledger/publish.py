@@ -45,6 +45,7 @@ class Publication:
     scoped_replacements: dict[str, tuple[Rows, dict[str, Any]]] = field(default_factory=dict)
     upserts: dict[str, Rows] = field(default_factory=dict)
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    row_updates: list[tuple[str, Rows, dict[str, Any]]] = field(default_factory=list)
     quarantine: Rows | None = None
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +74,8 @@ class Publishing(LedgerBase):
                 inserted[table] = self._insert_new(table, frame, pub, replace=True)
             for sql_name, params in pub.updates:
                 self.con.execute(load_sql(sql_name), params)
+            for sql_name, rows, params in pub.row_updates:
+                self._update_over(sql_name, rows, params)
             self._write_quarantine(pub)
             self._write_checkpoints(pub)
             self._write_evidence(pub)
@@ -82,6 +85,16 @@ class Publishing(LedgerBase):
             self.con.rollback()
             raise
         return inserted
+
+    def _update_over(self, sql_name: str, rows: Rows, params: dict[str, Any]) -> None:
+        """Run statement `sql_name` once over `rows` (as `update_rows`, with their positions)."""
+        if row_count(rows) == 0:
+            return
+        self.con.register("update_rows", with_positions(staged(rows), POSITION))
+        try:
+            self.con.execute(load_sql(sql_name), params)
+        finally:
+            self.con.unregister("update_rows")
 
     def record_checkpoints(self, pub: Publication) -> None:
         """Store the checkpoint results and quarantine of a run that publishes nothing else."""

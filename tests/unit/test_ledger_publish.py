@@ -257,3 +257,42 @@ def test_write_offs_proposed_in_one_statement_are_numbered_in_the_order_given(le
     assert propose(ledger, "r2", table(PROPOSALS)) == first
     again = propose(ledger, "r3", table(PROPOSALS.replace("| I2 ", "| I4 ")))
     assert again[-1] == ("WO-000004", "I4", 20_00, "r3")
+
+
+def allocations(triples: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "allocation_id": [a for a, _, _ in triples],
+            "payment_id": [p for _, p, _ in triples],
+            "invoice_id": [i for _, _, i in triples],
+            "amount_minor": 1_00,
+            "currency": "EUR",
+            "rule": "exact_reference",
+            "rule_version": "v1",
+            "score": 1.0,
+            "evidence": "{}",
+            "as_of": AS_OF,
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_inserting_into_a_table_of_two_keys_keeps_what_insert_or_ignore_keeps(seed: int) -> None:
+    # allocations have two keys (allocation_id; payment and invoice): batches drawn from a few
+    # values collide with the table, with each other, on one key or both, or not at all
+    draw = np.random.default_rng(seed)
+
+    def batch(size: int) -> list[tuple[str, str, str]]:
+        return [(f"A{draw.integers(9)}", f"P{draw.integers(3)}", f"I{draw.integers(3)}") for _ in range(size)]
+
+    first, second = batch(int(draw.integers(1, 4))), batch(int(draw.integers(1, 6)))
+    if seed % 3 == 0:  # some batches without a repeated key, which take the anti-join
+        second = list({(a, p, i): None for a, p, i in second}.keys())[:1]
+    with memory_ledger() as ours, memory_ledger() as duckdb_own:
+        for run, triples in (("r1", first), ("r2", second)):
+            publish(ours, run, inserts={"allocations": allocations(triples)})
+            duckdb_own.con.register("s", staged(allocations(triples), run_id=run))
+            duckdb_own.con.execute("insert or ignore into allocations by name select * from s")
+            duckdb_own.con.unregister("s")
+        listing = "select allocation_id, payment_id, invoice_id, run_id from allocations order by all"
+        assert rows(ours, listing) == rows(duckdb_own, listing)

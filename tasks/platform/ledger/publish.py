@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from tasks.platform.ledger.base import LedgerBase
+from tasks.platform.ledger.new_rows import new_rows
 from tasks.platform.ledger.staging import Rows, column_names, row_count, staged, take, with_positions
 from tasks.platform.ledger.tables import AUDITED, known_table, load_sql, now
 
@@ -115,68 +116,41 @@ class Publishing(LedgerBase):
         )
 
     def _insert_new(self, table: str, rows: Rows | None, pub: Publication, replace: bool = False) -> int:
+        """Insert the rows of `rows` that are new to `table` (`new_rows` says which), with an audit
+        row each if the table is audited; with `replace`, insert or replace them by key."""
         if row_count(rows) == 0:
             return 0
         assert rows is not None
-        self.con.register("staged_rows", staged(rows, self._columns(table), run_id=pub.run_id))
+        wanted = staged(rows, self._columns(table), run_id=pub.run_id)
+        key = AUDITED.get(table)
+        self.con.register("staged_rows", wanted)
         try:
-            key = AUDITED.get(table)
+            decided = None if replace else new_rows(self.con, table, wanted, "staged_rows")
+            # which rows the audit log gets (as `s`): the new ones; where the table fills a key
+            # itself, or rows are replaced, those whose audited key it does not hold yet
+            audited = f"not exists (select 1 from {table} t where t.{key} = s.{key})"
+            if decided is not None:
+                kept, audited = decided
+                if kept is not wanted:  # rows of the batch sharing a key: the first of each kept
+                    self.con.unregister("staged_rows")
+                    self.con.register("staged_rows", kept)
             if key:
-                # Audit exactly the rows that are new: those whose key the table does not hold yet.
                 self.con.execute(
                     f"insert into audit_log (run_id, stage, entity, key, action, after, rule_version,"
                     f" created_at) select ?, ?, ?, s.{key}::varchar, 'insert', to_json(s)::varchar, ?, ?"
-                    f" from staged_rows s where not exists"
-                    f" (select 1 from {table} t where t.{key} = s.{key})",
+                    f" from staged_rows s where {audited}",
                     [pub.run_id, pub.stage, table, pub.rule_version, now()],
                 )
             if replace:
-                row = self.con.execute(
-                    f"insert or replace into {table} by name select * from staged_rows"
-                ).fetchone()
+                statement = f"insert or replace into {table} by name select * from staged_rows"
+            elif decided is None:
+                statement = f"insert or ignore into {table} by name select * from staged_rows"
             else:
-                row = self._insert_or_ignore(table)
+                statement = f"insert into {table} by name select * from staged_rows s where {decided[1]}"
+            row = self.con.execute(statement).fetchone()
         finally:
             self.con.unregister("staged_rows")
         return int(row[0]) if row else 0
-
-    def _insert_or_ignore(self, table: str) -> Any:
-        """Insert the staged rows whose keys `table` does not hold, as `insert or ignore` does.
-
-        DuckDB's `insert or ignore` checks each row against each key one by one. When no two staged
-        rows share a value of any of the table's keys (its primary key and unique constraints; a
-        missing value counted as equal, to be safe), leaving out the rows whose key values the
-        table holds (an anti-join per key) and inserting the rest plainly does the same at about
-        half the cost of a million rows. Otherwise (where `insert or ignore` may also drop a row
-        sharing one key with a row ignored for another) `insert or ignore` itself decides."""
-        keys = self._unique_keys(table)
-        staged_columns = {
-            r[0] for r in self.con.execute("select name from pragma_table_info('staged_rows')").fetchall()
-        }
-        if keys and all(set(key) <= staged_columns for key in keys):
-            repeated = " union all ".join(
-                f"(select 1 from staged_rows s group by {', '.join(f's.{c}' for c in key)}"
-                " having count(*) > 1 limit 1)"
-                for key in keys
-            )
-            if not self.con.execute(repeated).fetchall():
-                new = " and ".join(
-                    f"not exists (select 1 from {table} t where {' and '.join(f't.{c} = s.{c}' for c in key)})"
-                    for key in keys
-                )
-                return self.con.execute(
-                    f"insert into {table} by name select * from staged_rows s where {new}"
-                ).fetchone()
-        return self.con.execute(f"insert or ignore into {table} by name select * from staged_rows").fetchone()
-
-    def _unique_keys(self, table: str) -> list[list[str]]:
-        """The columns of each primary key and unique constraint of `table`."""
-        rows = self.con.execute(
-            "select constraint_column_names from duckdb_constraints()"
-            " where table_name = ? and constraint_type in ('PRIMARY KEY', 'UNIQUE')",
-            [table],
-        ).fetchall()
-        return [list(r[0]) for r in rows]
 
     def _replace(self, table: str, rows: Rows, pub: Publication, scope: dict[str, Any] | None = None) -> int:
         """Make `table` (or the rows of it within `scope`, column -> value) hold exactly `rows`.

@@ -31,6 +31,7 @@ for _name, _command in (
     ("apply", collect.apply),
     ("unapply", collect.unapply),
     ("serve", operate.serve),
+    ("site", operate.site),
     ("demo", operate.demo),
 ):
     app.command(_name)(_command)

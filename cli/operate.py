@@ -1,7 +1,7 @@
 """The commands finance operations run the pipeline with: load files (`ingest`), run a stage or all
 six (`run`), look at the workspace (`status`), the receivables report (`report`), what became of one
-file (`summary`), ledger views as files (`export`), serving the scheduled deployments (`serve`), and
-the demo on a generated book (`demo`).
+file (`summary`), ledger views as files (`export`), serving the scheduled deployments (`serve`), the
+report pages and Data Docs over HTTP (`site`), and the demo on a generated book (`demo`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from cli.common import (
 )
 from tasks.platform.config import load_settings
 from tasks.platform.stages import STAGES
+
+_LISTEN = "Address the site listens on (0.0.0.0: every interface)."
 
 
 def ingest(
@@ -238,6 +240,13 @@ def serve(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="At most this many runs at once (default: no limit).")
     ] = None,
+    site_port: Annotated[
+        int | None,
+        typer.Option(
+            "--site-port", min=0, max=65535, help="Also serve the reports and Data Docs on this port."
+        ),
+    ] = None,
+    site_host: Annotated[str, typer.Option("--site-host", help=_LISTEN)] = "127.0.0.1",
 ) -> None:
     """Serve every deployment of prefect.yaml from this process, with its schedules, until stopped
     (Ctrl-C pauses their schedules): for a team without a work pool. Needs PREFECT_API_URL."""
@@ -255,7 +264,55 @@ def serve(
 
     if not PREFECT_API_URL.value():
         fail("o2c serve needs a Prefect server: set PREFECT_API_URL (prefect server start prints it)")
-    serve_all(specs, limit=limit)
+    if site_port is None:
+        serve_all(specs, limit=limit)
+        return
+    from tasks.platform.site import make_site, running, site_url
+
+    try:
+        server = make_site(settings.home, site_host, site_port)
+    except OSError as exc:
+        fail(f"the site cannot listen on {site_host}:{site_port}: {exc.strerror or exc}")
+    with running(server):
+        typer.echo(_site_line(settings, site_url(server)))
+        serve_all(specs, limit=limit)
+
+
+def site(
+    home: Home = None,
+    host: Annotated[str, typer.Option("--host", help=_LISTEN)] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: a free one).")
+    ] = 8040,
+) -> None:
+    """Serve the workspace's report pages and Data Docs over HTTP, read-only, until stopped (Ctrl-C
+    or SIGTERM): the address O2C_PUBLIC_URL names, so the links in the Prefect UI open from any desk."""
+    import signal
+
+    from tasks.platform.site import make_site, site_url
+
+    settings = load_settings(home)
+    try:
+        server = make_site(settings.home, host, port)
+    except OSError as exc:
+        fail(f"the site cannot listen on {host}:{port}: {exc.strerror or exc}")
+    typer.echo(_site_line(settings, site_url(server)))
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("site stopped")
+    finally:
+        server.server_close()
+
+
+def _site_line(settings: Any, url: str) -> str:
+    public = settings.public_url or "not set: the UI's links point at files on this machine"
+    return f"reports and Data Docs of {settings.home} at {url}/ (O2C_PUBLIC_URL: {public})"
 
 
 def demo(

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
 from flows.parameters import PeriodDays
-from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown
+from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown, workspace_link
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
@@ -47,14 +47,15 @@ def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
     begin = time.perf_counter()
     figures, document = report.compute_all(items, as_of, period_days)
     page = report_html.render(document, items["history"], templates)
+    charts = report_html.charts_markdown(document, items["history"])
     rows = len(items["now"]) + len(items["then"]) + len(items["settled"])
     report_step("report", f"rows computed into the figures of {len(figures)} currencies", rows, since=begin)
-    return figures, document, page
+    return figures, document, page, charts
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
 def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
-    figures, document, html = computed
+    figures, document, html, charts = computed
     check = run_checkpoint(
         ageing_check_frame(figures), load_contract("ageing", settings.contracts_dir), source="report stage"
     )
@@ -64,7 +65,7 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
     ]
     import pandas as pd
 
-    markdown = report.as_markdown(document)
+    markdown = report.as_markdown(document) + charts  # the charts' figures, where no chart is drawn
     mails = report_html.report_mails(
         document,
         markdown,
@@ -97,7 +98,9 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
             str(settings.reports / f"report-{as_of}.{ext}") for ext in ("md", "json", "html")
         ]
         publish_link(
-            "report-page", page.resolve().as_uri(), f"Receivables as of {as_of}: the report with its charts"
+            "report-page",
+            workspace_link(settings, page),
+            f"Receivables as of {as_of}: the report with its charts",
         )
     summary["report"] = document
     return summary

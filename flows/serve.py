@@ -88,11 +88,68 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
     ]
 
 
-def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
-    """Register every deployment and run what its schedules (or the UI) ask for, until stopped."""
+def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None, pause_within: float = 5.0) -> None:
+    """Register every deployment and run what its schedules (or the UI) ask for, until stopped by
+    Ctrl-C or SIGTERM; then pause their schedules, so that nothing is scheduled with no one to
+    run it. Stopping takes seconds and shows no traceback, also when the Prefect server went away
+    first: the pause is given `pause_within` seconds, without the client's retries, and a server
+    that does not answer is said in one line (Prefect's own `serve` retried for over a minute and
+    then printed the connection error's traceback)."""
+    import asyncio
+    import contextlib
     import os
-
-    from prefect import serve
+    import signal
 
     os.chdir(PROJECT_ROOT)  # entrypoints are relative to the project, as in prefect.yaml
-    serve(*runner_deployments(specs), limit=limit, print_starting_message=True)
+    signal.signal(signal.SIGTERM, _exit)  # until the runner's start installs the same
+    deployments = runner_deployments(specs)
+    runner = _runner_class()(pause_on_shutdown=False, limit=limit)
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+    print("Your deployments are being served and polling for scheduled runs (Ctrl-C or SIGTERM stops):")
+    for deployment in deployments:
+        print(f"  {deployment.flow_name}/{deployment.name}")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM
+        asyncio.run(runner.start())
+    names = [f"{d.flow_name}/{d.name}" for d in deployments]
+    try:
+        asyncio.run(asyncio.wait_for(_pause(names), pause_within))
+    except (KeyboardInterrupt, SystemExit):
+        print("stopped before the schedules were paused: pause them in the Prefect UI")
+    except Exception as exc:  # noqa: BLE001 (the server is gone or refuses: said, not raised)
+        print(
+            f"stopped; the schedules could not be paused ({type(exc).__name__}: the Prefect server"
+            " did not answer): pause them in the Prefect UI"
+        )
+    else:
+        print("stopped; the schedules of the served deployments are paused")
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def _runner_class() -> Any:
+    from prefect.runner import Runner
+
+    class QuietRunner(Runner):  # type: ignore[misc]
+        """Prefect's runner, ended by SIGTERM as by Ctrl-C: its own handler calls the runner's stop
+        from inside the running loop, where it is never awaited (a RuntimeWarning on the way out),
+        before it exits; here the exit alone ends the loop and `serve_all` does the rest."""
+
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            _exit()
+
+    return QuietRunner
+
+
+async def _pause(names: list[str]) -> None:
+    """Pause the schedules of the deployments named `flow/deployment`, asking the server once."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}):
+        async with get_client() as client:
+            for name in names:
+                deployment = await client.read_deployment_by_name(name)
+                await client.pause_deployment(deployment.id)

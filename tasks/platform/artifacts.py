@@ -10,12 +10,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic import SecretStr
 
 from tasks.platform.checkpoint import CheckpointResult
+from tasks.platform.config import Settings
 
 
 def current_run_id() -> str:
@@ -114,6 +116,23 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
     if FlowRunContext.get() is None:
         return
     create_markdown_artifact(key=_key(key), markdown=markdown, description=description)
+
+
+SERVED_FOLDERS = ("reports", "data_docs")  # what `o2c site` shows of a workspace
+
+
+def workspace_link(settings: Settings, path: Path) -> str:
+    """Where a person opens `path`, a page of the workspace: under `O2C_PUBLIC_URL` when it is set
+    and the page is one the site serves (the reports, the Data Docs), else the file itself."""
+    from urllib.parse import quote
+
+    path = path.resolve()
+    home = settings.home.resolve()
+    if settings.public_url and path.is_relative_to(home):
+        relative = path.relative_to(home)
+        if relative.parts and relative.parts[0] in SERVED_FOLDERS:
+            return f"{settings.public_url}/{quote(relative.as_posix())}"
+    return path.as_uri()
 
 
 def publish_link(key: str, link: str, description: str) -> None:

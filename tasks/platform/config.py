@@ -41,6 +41,9 @@ class Settings:
     ops_recipients: tuple[str, ...] = ()  # finance ops, told by e-mail when a run fails
     rules_dir: Path = SHIPPED_RULES  # policies, profiles and templates (`O2C_RULES_DIR`)
     contracts_dir: Path = SHIPPED_CONTRACTS  # data contracts and shipped mappings (`O2C_CONTRACTS_DIR`)
+    # where the team's server shows this workspace's reports and Data Docs (`o2c site`, `o2c serve
+    # --site-port`): the Prefect UI's links point there instead of to a file on the worker's disk
+    public_url: str | None = None
 
     def seller_of(self, legal_entity: object) -> str:
         """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
@@ -94,12 +97,29 @@ def load_settings(home: str | Path | None = None) -> Settings:
         ops_recipients=_addresses("O2C_OPS_RECIPIENTS"),
         rules_dir=Path(os.environ.get("O2C_RULES_DIR") or SHIPPED_RULES),
         contracts_dir=Path(os.environ.get("O2C_CONTRACTS_DIR") or SHIPPED_CONTRACTS),
+        public_url=_public_url(os.environ.get("O2C_PUBLIC_URL", "")),
     )
 
 
 def _addresses(variable: str) -> tuple[str, ...]:
     """A list of e-mail addresses, separated by commas or semicolons."""
     return tuple(a.strip() for a in os.environ.get(variable, "").replace(";", ",").split(",") if a.strip())
+
+
+def _public_url(text: str) -> str | None:
+    """`O2C_PUBLIC_URL`: an http(s) address with a host and nothing after its path; without the
+    trailing slash."""
+    from urllib.parse import urlsplit
+
+    text = text.strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"O2C_PUBLIC_URL={text!r} is not an http(s) address such as https://o2c.example.com/ledger"
+        )
+    return text.rstrip("/")
 
 
 class SettingsError(ValueError):

@@ -20,6 +20,7 @@ from tasks.platform.artifacts import (
     run_parameters,
     stage_summary_markdown,
     started_by,
+    workspace_link,
 )
 from tasks.platform.checkpoint import HALT_LINES, CheckpointResult
 from tasks.platform.config import Settings
@@ -102,7 +103,7 @@ def finish(
             summary["data_docs"] = str(docs)
             publish_link(
                 f"{pub.stage}-data-docs",
-                docs.resolve().as_uri(),
+                workspace_link(settings, docs),
                 f"{pub.stage}: Great Expectations Data Docs of this run's checkpoints (offline)",
             )
     publish_markdown(

@@ -8,6 +8,7 @@ Rendered with Jinja2, autoescape on (customer-facing text never reaches the page
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,30 @@ def dso_trend(history: pd.DataFrame, document: dict[str, Any]) -> dict[str, list
         if fig.get("dso") is not None:
             trend.setdefault(currency, []).append((document["as_of"], float(fig["dso"])))
     return trend
+
+
+def charts_markdown(document: dict[str, Any], history: pd.DataFrame | None = None) -> str:
+    """The figures the page's charts draw, as Markdown tables, for where no chart is drawn (the
+    Prefect artifact, the report's .md file, the e-mail's text): per currency the DSO trend (each
+    snapshot's date and days) and the 13-week cash forecast (each week by its first and last day,
+    then what is expected later). The ageing chart's figures are the headline table's."""
+    as_of = date.fromisoformat(document["as_of"])
+    trend = dso_trend(history if history is not None else pd.DataFrame(), document)
+    lines: list[str] = []
+    for currency, fig in document["currencies"].items():
+        points = trend.get(currency, [])
+        if points:
+            lines += ["", f"## DSO trend ({currency})", "", "| as of | DSO (days) |", "|---|---:|"]
+            lines += [f"| {when} | {days:.2f} |" for when, days in points]
+        weeks = fig.get("forecast") or []
+        if weeks:
+            lines += ["", f"## 13-week cash forecast ({currency})", "", "| week | expected |", "|---|---:|"]
+            for k, amount in enumerate(weeks):
+                first, last = as_of + timedelta(days=7 * k + 1), as_of + timedelta(days=7 * k + 7)
+                lines.append(f"| {first} to {last} | {amount} |")
+            if fig.get("forecast_beyond") is not None:
+                lines.append(f"| after {as_of + timedelta(days=7 * len(weeks))} | {fig['forecast_beyond']} |")
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def bar_chart(title: str, bars: list[tuple[str, Decimal]]) -> str:

@@ -197,7 +197,14 @@ def server(tmp_path: Path, spawn: Callable[..., tuple[subprocess.Popen[bytes], P
         assert time.monotonic() < deadline, f"prefect server not healthy after 120 s:\n{_tail(log)}"
         time.sleep(0.5)
     ready = round(time.monotonic() - began, 1)
-    return {"url": url, "ui": f"http://127.0.0.1:{port}", "env": env, "log": log, "ready_after": ready}
+    return {
+        "url": url,
+        "ui": f"http://127.0.0.1:{port}",
+        "env": env,
+        "log": log,
+        "ready_after": ready,
+        "process": process,
+    }
 
 
 # --------------------------------------------------------------------------------------------

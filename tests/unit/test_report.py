@@ -436,3 +436,29 @@ def test_operations_as_the_cases_stood_on_the_date() -> None:
     assert got["auto_match_rate_by_amount"] == {"EUR": 80.0, "JPY": 0.0}
     assert got["reminders_sent"] == 2
     assert (got["promises_kept"], got["promises_broken"], got["promises_kept_rate"]) == (1, 1, 50.0)
+
+
+def test_the_charts_figures_as_markdown() -> None:
+    from tasks.report.html import charts_markdown
+
+    document = {
+        "as_of": "2026-03-31",
+        "currencies": {
+            "EUR": {"dso": 41.5, "forecast": ["10.00", "0.00", "5.50"], "forecast_beyond": "7.00"},
+            "JPY": {"dso": None, "forecast": []},
+        },
+    }
+    history = pd.DataFrame(
+        {
+            "as_of": ["2026-01-31", "2026-02-28", "2026-03-31"],
+            "currency": ["EUR", "EUR", "EUR"],
+            "figures": ['{"dso": 38.25}', '{"dso": null}', '{"dso": 99}'],  # today's comes from the run
+        }
+    )
+    markdown = charts_markdown(document, history)
+    assert "## DSO trend (EUR)\n\n| as of | DSO (days) |\n|---|---:|\n" in markdown
+    assert "| 2026-01-31 | 38.25 |\n| 2026-03-31 | 41.50 |\n" in markdown
+    assert "| 2026-04-01 to 2026-04-07 | 10.00 |\n| 2026-04-08 to 2026-04-14 | 0.00 |" in markdown
+    assert "| 2026-04-15 to 2026-04-21 | 5.50 |\n| after 2026-04-21 | 7.00 |" in markdown
+    assert "JPY" not in markdown  # nothing to draw, nothing to list
+    assert charts_markdown({"as_of": "2026-03-31", "currencies": {}}) == ""

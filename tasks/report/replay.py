@@ -214,18 +214,37 @@ def load(pack_file: Path) -> LoadedPack:
 def run_steps(pack: LoadedPack, home: Path) -> list[dict[str, Any]]:
     """Run the pack's stages again on the workspace `home`, one child process per consecutive set
     of rule and contract files; each run's result (its new run id and state), in order. A replay
-    mails no one, and its runs are not tagged as started by the `o2c` command."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {**os.environ, "O2C_HOME": str(home), "O2C_MAILER": "file"}
-    if PREFECT_API_URL.value():
-        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    mails no one, its runs are not tagged as started by the `o2c` command, and it never writes to
+    the team's Prefect server: its children record their runs with a temporary API of their own
+    (`replay_environment`), dropped with the replay."""
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="o2c-replay-") as work:
+        env = replay_environment(dict(os.environ), home, Path(work) / "prefect")
         steps = materialise(pack.runs, lambda digest: pack.archive.read(f"blobs/{digest}"), Path(work))
         for number, group in enumerate(_by_file_set(steps), start=1):
             results.extend(_run_group(group, Path(work), number, home, env))
     return results
+
+
+# what a replay's children keep of Prefect's settings: how they log, nothing about where they report
+_KEPT_PREFECT = ("PREFECT_LOGGING_", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_SERVER_EPHEMERAL_STARTUP")
+
+
+def replay_environment(environ: dict[str, str], home: Path, prefect_home: Path) -> dict[str, str]:
+    """The environment of a replay's child processes: `environ` without any setting that names a
+    Prefect server or its database (`PREFECT_API_URL`, `PREFECT_API_KEY`,
+    `PREFECT_API_DATABASE_CONNECTION_URL`, a profile, `PREFECT_HOME`, ...), so that each child starts
+    Prefect's temporary local API on a database under `prefect_home`; the workspace `home`, and the
+    file mailer."""
+    env = {k: v for k, v in environ.items() if not k.startswith("PREFECT_") or k.startswith(_KEPT_PREFECT)}
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        O2C_HOME=str(home),
+        O2C_MAILER="file",
+    )
+    return env
 
 
 def _by_file_set(steps: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

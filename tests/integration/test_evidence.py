@@ -154,6 +154,16 @@ def test_replay_on_an_empty_ledger_gives_the_same_outputs_with_the_rules_as_they
         replayed = ledger.table("allocations")
         reminders = ledger.table("reminders")
     assert list(replayed["allocation_id"]) == ["P-1/X-1"] and reminders.empty
+    # the replay's runs went to a temporary API of its own, not to the server this test uses
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    replay_ids = [r["replay_run_id"] for r in result["runs"]]
+    assert len(set(replay_ids)) == 3 and set(replay_ids).isdisjoint(r["run_id"] for r in runs(home))
+    with get_client(sync_client=True) as client:
+        live = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=replay_ids)))
+        assert live == [], "a replay wrote its runs to the live Prefect server"
+        assert client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[then["run_id"]])))
 
 
 def test_replay_says_what_differs(home: Path, tmp_path: Path) -> None:

@@ -1,0 +1,271 @@
+"""What an operator runs on their machines (`deploy/`): the compose file names the same commands and
+variables as the runbook, and the systemd units, as written, start the real processes: a Prefect
+server on PostgreSQL (a database of its own on 127.0.0.1:5432, dropped afterwards), the one-off
+set-up (work pool and deployments), a worker that runs a deployment, and the site the run's links
+point to; each stops on the unit's signal within the unit's time.
+
+Containers cannot be started here, so the compose file and the Dockerfile are checked, not run;
+systemd is not PID 1 here, so each unit's command runs as systemd would run it (its environment
+file, its working directory), with the paths and ports of this checkout."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[2]
+DEPLOY = PROJECT / "deploy"
+UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+RUNBOOK = (PROJECT / "docs" / "operations.md").read_text(encoding="utf-8")
+CONFIGURATION = (PROJECT / "docs" / "configuration.md").read_text(encoding="utf-8")
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    return document
+
+
+def test_the_compose_file_runs_the_runbooks_commands_with_documented_variables() -> None:
+    services = compose()["services"]
+    assert set(services) == {"postgres", "prefect-server", "setup", "worker", "site"}
+    commands = {name: " ".join(s.get("command") or []) for name, s in services.items()}
+    for name in ("prefect-server", "worker", "site"):
+        program = re.sub(r" --host \S+| --port \S+", "", commands[name])
+        assert f"`{program}" in RUNBOOK or f" {program}" in RUNBOOK, f"{name}: {program!r} not in the runbook"
+    assert commands["setup"] == "deploy/setup.sh" and "deploy/setup.sh" in RUNBOOK
+    setup = (DEPLOY / "setup.sh").read_text()
+    assert "prefect work-pool create o2c --type process" in setup and "deploy --all" in setup
+    variables = {
+        v for s in services.values() for v in (s.get("environment") or {}) if not v.startswith("POSTGRES_")
+    }
+    undocumented = {v for v in variables if f"`{v}`" not in CONFIGURATION}
+    assert not undocumented, (
+        f"variables the compose file sets that docs/configuration.md does not name: {undocumented}"
+    )
+    example = (DEPLOY / "o2c.env.example").read_text()
+    named = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
+    assert {v for v in variables if v.startswith("O2C_")} <= named, "o2c.env.example misses a variable"
+    # the database password and the SendGrid key come from the environment, never written here
+    assert "${POSTGRES_PASSWORD" in (DEPLOY / "compose.yaml").read_text()
+    assert services["worker"]["environment"]["SENDGRID_API_KEY"] == "${SENDGRID_API_KEY:-}"
+
+
+def test_the_image_installs_exactly_the_locked_dependencies() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "uv sync --frozen --no-dev" in dockerfile
+    python = re.search(r"^FROM python:(\d+\.\d+)", dockerfile, re.M)
+    assert python and python.group(1) == "3.11"
+    assert "USER o2c" in dockerfile  # not root
+    for service in compose()["services"].values():
+        if service.get("image", "").startswith("o2c"):
+            assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+
+
+# --------------------------------------------------------------------------------------------
+# the systemd units, run as systemd would run them
+
+
+def unit(path: Path, paths: dict[str, str]) -> dict[str, list[str]]:
+    """The unit's settings (a key may repeat), with this checkout's paths for the installed ones."""
+    text = path.read_text()
+    for installed, here in paths.items():
+        text = text.replace(installed, here)
+    settings: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def environment(settings: dict[str, list[str]]) -> dict[str, str]:
+    env = {"HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
+    for file in settings.get("EnvironmentFile", []):
+        for line in Path(file).read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                env[key.strip()] = value.strip()
+    for assignment in settings.get("Environment", []):
+        key, _, value = assignment.partition("=")
+        env[key] = value
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def prefect_database() -> Iterator[str]:
+    """A PostgreSQL database of its own for the Prefect server, dropped afterwards."""
+    name = f"o2c_deploy_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+            con.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_path: Path) -> None:
+    api_port, site_port = free_port(), free_port()
+    home, env_file = tmp_path / "srv-o2c", tmp_path / "o2c.env"
+    home.mkdir()
+    example = (DEPLOY / "o2c.env.example").read_text()
+    values = {
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{prefect_database}",
+        "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{api_port}/api",
+        "O2C_HOME": str(home),
+        "O2C_PROJECT_DIR": str(PROJECT),
+        "O2C_PUBLIC_URL": f"http://127.0.0.1:{site_port}",
+    }
+    for key, value in values.items():
+        example = re.sub(rf"^{key}=.*$", f"{key}={value}", example, flags=re.M)
+    env_file.write_text(example + f"PREFECT_HOME={tmp_path / 'prefect-home'}\n")
+    paths = {
+        "/etc/o2c/o2c.env": str(env_file),
+        "/opt/o2c/.venv": str(PROJECT / ".venv"),
+        "/opt/o2c": str(PROJECT),
+        "--port 4200": f"--port {api_port}",
+        "--port 8040": f"--port {site_port}",
+        "%H": socket.gethostname(),
+        "%i": "1",
+    }
+    units = {path.name: unit(path, paths) for path in UNITS}
+    assert set(units) == {
+        "prefect-server.service",
+        "o2c-setup.service",
+        "o2c-worker@.service",
+        "o2c-site.service",
+    }
+    if shutil.which("systemd-analyze"):
+        rendered = tmp_path / "units"
+        rendered.mkdir()
+        for path in UNITS:
+            text = path.read_text()
+            for installed, here in paths.items():
+                text = text.replace(installed, here)
+            (rendered / path.name.replace("@", "-one")).write_text(
+                re.sub(r"^User=.*\n", "", text, flags=re.M)
+            )
+        checked = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", *map(str, sorted(rendered.iterdir()))],
+            capture_output=True,
+            text=True,
+        )
+        assert checked.returncode == 0, checked.stderr
+
+    started: list[tuple[subprocess.Popen[bytes], dict[str, list[str]], Path]] = []
+
+    def start(name: str) -> tuple[subprocess.Popen[bytes], Path]:
+        settings = units[name]
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                shlex.split(settings["ExecStart"][0]),
+                env=environment(settings),
+                cwd=settings["WorkingDirectory"][0],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append((process, settings, log))
+        return process, log
+
+    try:
+        server, server_log = start("prefect-server.service")
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server_log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{values['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, server_log.read_text()[-3000:]
+            time.sleep(0.5)
+        setup = units["o2c-setup.service"]
+        done = subprocess.run(
+            shlex.split(setup["ExecStart"][0]),
+            env=environment(setup),
+            cwd=setup["WorkingDirectory"][0],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        worker, worker_log = start("o2c-worker@.service")
+        start("o2c-site.service")
+        # the report deployment, run by the worker; its link points at the site, which serves it
+        prefect = str(PROJECT / ".venv" / "bin" / "prefect")
+        asked = subprocess.run(
+            [prefect, "deployment", "run", "report/report-month-end", "--param", "as_of=2026-11-30"],
+            env=environment(setup),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        run_id = re.search(r"UUID: ([0-9a-f-]{36})", asked.stdout)
+        assert run_id, asked.stdout
+        state = _until_final(values["PREFECT_API_URL"], run_id.group(1), worker, worker_log)
+        assert state == "COMPLETED", worker_log.read_text()[-4000:]
+        page = httpx.get(f"http://127.0.0.1:{site_port}/reports/report-2026-11-30.html", timeout=10)
+        assert page.status_code == 200 and "Receivables as of 2026-11-30" in page.text
+        links = httpx.post(
+            f"{values['PREFECT_API_URL']}/artifacts/filter",
+            json={"artifacts": {"flow_run_id": {"any_": [run_id.group(1)]}}},
+            timeout=10,
+        ).json()
+        assert any(
+            f"http://127.0.0.1:{site_port}/reports/report-2026-11-30.html" in a["data"] for a in links
+        ), links
+        # Prefect's own records are in PostgreSQL
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{prefect_database}") as con:
+            (runs,) = con.execute("select count(*) from flow_run").fetchone() or (0,)
+        assert runs >= 1
+    finally:
+        for process, settings, log in reversed(started):
+            if process.poll() is None:
+                began = time.monotonic()
+                process.send_signal(getattr(signal, settings.get("KillSignal", ["SIGTERM"])[0]))
+                limit = float(settings.get("TimeoutStopSec", ["90"])[0])
+                try:
+                    process.wait(timeout=limit)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    pytest.fail(f"{log.name}: still running {limit:.0f} s after its KillSignal")
+                assert time.monotonic() - began <= limit
+    print(json.dumps({"units": sorted(units), "report run": run_id.group(1) if run_id else None}))
+
+
+def _until_final(api: str, run_id: str, worker: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + 240
+    while True:
+        state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state"]["type"]
+        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return str(state)
+        assert worker.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"still {state}:\n{log.read_text()[-3000:]}"
+        time.sleep(2)

@@ -101,7 +101,10 @@ def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None, pause_wi
     import signal
 
     os.chdir(PROJECT_ROOT)  # entrypoints are relative to the project, as in prefect.yaml
-    signal.signal(signal.SIGTERM, _exit)  # until the runner's start installs the same
+    # Ctrl-C and SIGTERM end the runner the same way: asyncio's own Ctrl-C only cancels the main
+    # task, which the runner's task groups could swallow (a stop that never came, under load)
+    signal.signal(signal.SIGINT, _exit)
+    signal.signal(signal.SIGTERM, _exit)  # the runner's start installs the same (QuietRunner)
     deployments = runner_deployments(specs)
     runner = _runner_class()(pause_on_shutdown=False, limit=limit)
     for deployment in deployments:

@@ -67,6 +67,9 @@ def test_serve_stops_on_ctrl_c_and_sigterm_also_when_the_server_went_away(
         while len(client.read_deployments()) < 8:
             assert time.monotonic() < deadline, _tail(first_log)
             time.sleep(1)
+        for deployment in client.read_deployments():  # no scheduled run may start during the test
+            for schedule in deployment.schedules:
+                client.update_deployment_schedule(deployment.id, schedule.id, active=False)
 
     took = _stopped_by(first, signal.SIGINT, first_log)
     assert "the schedules of the served deployments are paused" in _tail(first_log)

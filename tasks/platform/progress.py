@@ -65,7 +65,7 @@ def report(
     """Report a step of `stage`'s work begun at `since` (a `time.perf_counter()` reading): to the
     running flow's Prefect log, at INFO, and to every listener."""
     step = Step(stage, what, int(done), total, unit, time.perf_counter() - since)
-    _run_logger().info(step.text())
+    run_logger().info(step.text())
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:
@@ -73,7 +73,7 @@ def report(
     return step
 
 
-def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     """The running flow's or task's Prefect logger (its lines reach the run's Logs tab); outside a
     run, this module's own logger."""
     try:

@@ -29,6 +29,7 @@ from tasks.platform.evidence import evidence_folders, snapshot
 from tasks.platform.flow_returns import remember
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.ledger.staging import as_frame, row_count
+from tasks.platform.progress import run_logger
 
 # Names of the Failed states that mean "the input or the policy is wrong", not "the system broke".
 DATA_PROBLEM_STATES = ("Halted", "Rejected")
@@ -106,6 +107,7 @@ def finish(
                 workspace_link(settings, docs),
                 f"{pub.stage}: Great Expectations Data Docs of this run's checkpoints (offline)",
             )
+    _log_outcome(pub, checkpoints, summary)
     publish_markdown(
         f"{pub.stage}-summary",
         stage_summary_markdown(pub.stage, pub.as_of.isoformat(), pub.counts, checkpoints, dry_run),
@@ -138,6 +140,36 @@ def halt_message(stage: str, halted: list[CheckpointResult], *, quarantine_kept:
     if quarantine_kept and lines[-1].startswith("  ... and "):
         lines[-1] += " (every row and reason: o2c export quarantine)"
     return "\n".join(lines)
+
+
+def _log_outcome(pub: Publication, checkpoints: list[CheckpointResult], summary: dict[str, Any]) -> None:
+    """What the run did, at INFO in its Prefect run log (the UI's Logs tab, for runs a worker or
+    `o2c serve` started too): each checkpoint's outcome, the rows kept out, the counts and control
+    totals, the rows written per table."""
+    log = run_logger()
+    for cp in checkpoints:
+        log.info(
+            "%s: checkpoint %s from %s %s: %d rows checked, %d failed",
+            pub.stage,
+            cp.dataset,
+            cp.source,
+            cp.outcome,
+            cp.rows_checked,
+            len(cp.failed_rows),
+        )
+    quarantined = row_count(pub.quarantine)
+    if quarantined:
+        log.info(
+            "%s: %d rows kept out of the ledger (quarantine), every reason in its artifact",
+            pub.stage,
+            quarantined,
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in pub.counts.items()) or "nothing counted"
+    done = "dry run, nothing written" if summary["dry_run"] else pub.outcome
+    log.info("%s as of %s: %s; %s", pub.stage, pub.as_of, done, counts)
+    written = {t: n for t, n in (summary.get("inserted") or {}).items() if n}
+    if written:
+        log.info("%s: rows written: %s", pub.stage, ", ".join(f"{t} {n:,}" for t, n in written.items()))
 
 
 def write_data_docs(settings: Settings, pub: Publication, checkpoints: list[CheckpointResult]) -> Path | None:

@@ -241,6 +241,17 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
         assert any(
             f"http://127.0.0.1:{site_port}/reports/report-2026-11-30.html" in a["data"] for a in links
         ), links
+        # the worker's run logged what it did at INFO (the UI's Logs tab)
+        logs = httpx.post(
+            f"{values['PREFECT_API_URL']}/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [run_id.group(1)]}}, "limit": 200},
+            timeout=10,
+        ).json()
+        messages = [entry["message"] for entry in logs]
+        assert any(m.startswith("report as of 2026-11-30: completed; ") for m in messages), messages
+        assert any(m.startswith("report: checkpoint ageing from report stage passed") for m in messages), (
+            messages
+        )
         # Prefect's own records are in PostgreSQL
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{prefect_database}") as con:
             (runs,) = con.execute("select count(*) from flow_run").fetchone() or (0,)

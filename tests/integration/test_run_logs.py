@@ -44,6 +44,14 @@ def test_a_run_logs_its_progress_to_prefect_and_not_to_the_terminal(book_dir: Pa
         )
         assert client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
     messages = [log.message for log in logs]
+    # what the run did: each checkpoint's outcome, the counts and totals, the rows written
+    assert any(
+        m.startswith("invoice: checkpoint billed_invoices from invoice stage passed: ") for m in messages
+    ), messages
+    assert any(
+        m.startswith("invoice as of ") and ": completed; " in m and "orders_billed" in m for m in messages
+    ), messages
+    assert any(m.startswith("invoice: rows written: ") and "invoices " in m for m in messages), messages
     assert any(m.startswith("invoice: fulfilled orders billed ") and "rows/s" in m for m in messages), (
         messages
     )

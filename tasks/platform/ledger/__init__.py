@@ -8,9 +8,10 @@ so two runs at once wait for each other instead of failing on DuckDB's own file 
 The rest of the code talks to "the ledger" as one unit and imports from here; the package's
 modules are `tables` (table names, audited entities, outbox tables, SQL files), `lock` (the writer
 lock), `connection` (opening and migrating the file), `core` (the `Ledger`, composed of `reads`,
-`publish`, `delivery_states` and `cash_decisions`), `staging` (a stage's rows made ready to load)
-and `engine` (the in-memory DuckDB a stage computes in, over Arrow tables read from the ledger,
-whatever the store).
+`publish`, `delivery_states` and `cash_decisions`), `staging` (a stage's rows made ready to load),
+`new_rows` (which of them a table does not hold yet), `engine` (the in-memory DuckDB a stage
+computes in, over Arrow tables read from the ledger, whatever the store) and `postgres` (the same
+schema in PostgreSQL, and a workspace's ledger copied there, checked table by table).
 """
 
 from tasks.platform.ledger.connection import memory_ledger, open_ledger

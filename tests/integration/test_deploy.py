@@ -242,13 +242,19 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
             f"http://127.0.0.1:{site_port}/reports/report-2026-11-30.html" in a["data"] for a in links
         ), links
         # the worker's run logged what it did at INFO (the UI's Logs tab)
-        logs = httpx.post(
-            f"{values['PREFECT_API_URL']}/logs/filter",
-            json={"logs": {"flow_run_id": {"any_": [run_id.group(1)]}}, "limit": 200},
-            timeout=10,
-        ).json()
-        messages = [entry["message"] for entry in logs]
-        assert any(m.startswith("report as of 2026-11-30: completed; ") for m in messages), messages
+        # (the run's process sends its last lines as it exits, which can be after its state)
+        deadline = time.monotonic() + 60
+        while True:
+            logs = httpx.post(
+                f"{values['PREFECT_API_URL']}/logs/filter",
+                json={"logs": {"flow_run_id": {"any_": [run_id.group(1)]}}, "limit": 200},
+                timeout=10,
+            ).json()
+            messages = [entry["message"] for entry in logs]
+            if any(m.startswith("report as of 2026-11-30: completed; ") for m in messages):
+                break
+            assert time.monotonic() < deadline, messages
+            time.sleep(2)
         assert any(m.startswith("report: checkpoint ageing from report stage passed") for m in messages), (
             messages
         )

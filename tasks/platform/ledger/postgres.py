@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
 TYPES = {
@@ -105,25 +104,19 @@ def schema_statements(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _csv_batches(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[bytes]:
-    """The table's rows as CSV without a header (null: empty; text quoted, so '' stays ''), bytes
-    as PostgreSQL's hex form."""
-    reader = con.sql(f"select * from {table}").to_arrow_reader(_BATCH_ROWS)
+    """The table's rows as CSV without a header (null: empty; text quoted, so '' stays ''), bytes in
+    PostgreSQL's hex form (made by DuckDB, a batch at a time)."""
+    columns = [
+        f"'\\x' || hex({name}) as {name}" if kind == "BLOB" else name
+        for name, kind in con.execute(
+            "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+    ]
+    reader = con.sql(f"select {', '.join(columns)} from {table}").to_arrow_reader(_BATCH_ROWS)
     for batch in reader:
-        columns = []
-        for column in batch.columns:
-            if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-                hexed = pa.array(
-                    [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
-                )
-                columns.append(hexed)
-            else:
-                columns.append(column)
         out = io.BytesIO()
-        arrow_csv.write_csv(
-            pa.RecordBatch.from_arrays(columns, names=batch.schema.names),
-            out,
-            arrow_csv.WriteOptions(include_header=False),
-        )
+        arrow_csv.write_csv(batch, out, arrow_csv.WriteOptions(include_header=False))
         yield out.getvalue()
 
 

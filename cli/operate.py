@@ -267,12 +267,9 @@ def serve(
     if site_port is None:
         serve_all(specs, limit=limit)
         return
-    from tasks.platform.site import make_site, running, site_url
+    from tasks.platform.site import running, site_url
 
-    try:
-        server = make_site(settings.home, site_host, site_port)
-    except OSError as exc:
-        fail(f"the site cannot listen on {site_host}:{site_port}: {exc.strerror or exc}")
+    server = _site(settings, site_host, site_port)
     with running(server):
         typer.echo(_site_line(settings, site_url(server)))
         serve_all(specs, limit=limit)
@@ -289,13 +286,10 @@ def site(
     or SIGTERM): the address O2C_PUBLIC_URL names, so the links in the Prefect UI open from any desk."""
     import signal
 
-    from tasks.platform.site import make_site, site_url
+    from tasks.platform.site import site_url
 
     settings = load_settings(home)
-    try:
-        server = make_site(settings.home, host, port)
-    except OSError as exc:
-        fail(f"the site cannot listen on {host}:{port}: {exc.strerror or exc}")
+    server = _site(settings, host, port)
     typer.echo(_site_line(settings, site_url(server)))
 
     def stop(*_: object) -> None:
@@ -308,6 +302,16 @@ def site(
         typer.echo("site stopped")
     finally:
         server.server_close()
+
+
+def _site(settings: Any, host: str, port: int) -> Any:
+    """The workspace's site bound to `host`:`port`; a port that cannot be had ends the command."""
+    from tasks.platform.site import make_site
+
+    try:
+        return make_site(settings.home, host, port)
+    except OSError as exc:
+        fail(f"the site cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def _site_line(settings: Any, url: str) -> str:

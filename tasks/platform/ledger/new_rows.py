@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.platform.ledger.staging import column_names, take, with_positions
-
-POSITION = "o2c_position"
+from tasks.platform.ledger.staging import POSITION, column_names, take, with_positions
 
 
 def unique_keys(con: Any, table: str) -> list[list[str]]:

@@ -68,6 +68,18 @@ def tables_of(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool, str | None]]:
+    """(name, DuckDB type, nullable, default) of each column of `table`, in order."""
+    return [
+        (str(name), str(kind), bool(nullable), default)
+        for name, kind, nullable, default in con.execute(
+            "select column_name, data_type, is_nullable, column_default from duckdb_columns()"
+            " where table_name = ? order by column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
 def schema_statements(con: duckdb.DuckDBPyConnection) -> list[str]:
     """PostgreSQL DDL for the ledger `con` holds: sequences, tables with their keys, views."""
     statements = [
@@ -82,11 +94,7 @@ def schema_statements(con: duckdb.DuckDBPyConnection) -> list[str]:
         keys.setdefault(table, []).append(f"{kind.lower()} ({', '.join(columns)})")
     for table in tables_of(con):
         columns = []
-        for name, kind, nullable, default in con.execute(
-            "select column_name, data_type, is_nullable, column_default from duckdb_columns()"
-            " where table_name = ? order by column_index",
-            [table],
-        ).fetchall():
+        for name, kind, nullable, default in _columns(con, table):
             if kind not in TYPES:
                 raise CopyProblem(f"{table}.{name}: no PostgreSQL type for DuckDB's {kind}")
             column = f"{name} {TYPES[kind]}"
@@ -108,10 +116,7 @@ def _csv_batches(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[bytes]:
     PostgreSQL's hex form (made by DuckDB, a batch at a time)."""
     columns = [
         f"'\\x' || hex({name}) as {name}" if kind == "BLOB" else name
-        for name, kind in con.execute(
-            "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index",
-            [table],
-        ).fetchall()
+        for name, kind, _, _ in _columns(con, table)
     ]
     reader = con.sql(f"select {', '.join(columns)} from {table}").to_arrow_reader(_BATCH_ROWS)
     for batch in reader:
@@ -121,21 +126,14 @@ def _csv_batches(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[bytes]:
 
 
 def _copy_rows(con: duckdb.DuckDBPyConnection, pg: Any, table: str) -> None:
-    columns = [c[0] for c in con.execute(f"select * from {table} limit 0").description or []]
+    columns = [name for name, _, _, _ in _columns(con, table)]
     with pg.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin (format csv)") as load:
         for chunk in _csv_batches(con, table):
             load.write(chunk)
 
 
 def _totals_duckdb(con: duckdb.DuckDBPyConnection, table: str) -> TableCopy:
-    numbers = [
-        name
-        for name, kind in con.execute(
-            "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index",
-            [table],
-        ).fetchall()
-        if kind in WHOLE_NUMBERS
-    ]
+    numbers = [name for name, kind, _, _ in _columns(con, table) if kind in WHOLE_NUMBERS]
     sums = ", ".join(f"coalesce(sum({c}), 0)::hugeint::varchar" for c in numbers)
     row = con.execute(f"select count(*){', ' + sums if sums else ''} from {table}").fetchone() or (0,)
     return TableCopy(table, int(row[0]), {c: int(v) for c, v in zip(numbers, row[1:], strict=True)})
@@ -172,12 +170,11 @@ def copy_to_postgres(con: duckdb.DuckDBPyConnection, url: str, *, rows: bool = T
         copied = []
         for table in tables_of(con):
             expected = _totals_duckdb(con, table)
-            if rows and expected.rows:
-                _copy_rows(con, pg, table)
-            if not rows and table == "schema_migrations":  # the schema's version, even without rows
+            carried = rows or table == "schema_migrations"  # the schema's version, even without rows
+            if carried and expected.rows:
                 _copy_rows(con, pg, table)
             found = _totals_postgres(pg, table, list(expected.totals))
-            if (rows or table == "schema_migrations") and found != expected:
+            if carried and found != expected:
                 raise CopyProblem(f"{table}: {found} in PostgreSQL, {expected} in the file: nothing kept")
             copied.append(found)
         if rows:

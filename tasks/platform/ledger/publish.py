@@ -19,10 +19,16 @@ from typing import Any
 
 from tasks.platform.ledger.base import LedgerBase
 from tasks.platform.ledger.new_rows import new_rows
-from tasks.platform.ledger.staging import Rows, column_names, row_count, staged, take, with_positions
+from tasks.platform.ledger.staging import (
+    POSITION,
+    Rows,
+    column_names,
+    row_count,
+    staged,
+    take,
+    with_positions,
+)
 from tasks.platform.ledger.tables import AUDITED, known_table, load_sql, now
-
-POSITION = "o2c_position"  # a replacement row's place among the rows handed over
 
 
 @dataclass

@@ -68,6 +68,9 @@ def take(rows: pa.Table | pd.DataFrame, positions: list[int]) -> pa.Table | pd.D
     return rows.iloc[positions]
 
 
+POSITION = "o2c_position"  # a row's place among the rows handed over (`with_positions`)
+
+
 def with_positions(rows: pa.Table | pd.DataFrame, name: str) -> pa.Table | pd.DataFrame:
     """`rows` with column `name` numbering them 0, 1, ... in the order they came."""
     if isinstance(rows, pa.Table):

@@ -88,12 +88,12 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
     ]
 
 
-def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None, pause_within: float = 5.0) -> None:
+def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None, pause_within: float = 8.0) -> None:
     """Register every deployment and run what its schedules (or the UI) ask for, until stopped by
     Ctrl-C or SIGTERM; then pause their schedules, so that nothing is scheduled with no one to
     run it. Stopping takes seconds and shows no traceback, also when the Prefect server went away
-    first: the pause is given `pause_within` seconds, without the client's retries, and a server
-    that does not answer is said in one line (Prefect's own `serve` retried for over a minute and
+    first: the pause is given `pause_within` seconds, without the client's own retries (a busy
+    server is asked again within that bound), and a server that does not answer is said in one line (Prefect's own `serve` retried for over a minute and
     then printed the connection error's traceback)."""
     import asyncio
     import contextlib
@@ -120,10 +120,7 @@ def serve_all(specs: list[DeploymentSpec], *, limit: int | None = None, pause_wi
     except (KeyboardInterrupt, SystemExit):
         print("stopped before the schedules were paused: pause them in the Prefect UI")
     except Exception as exc:  # noqa: BLE001 (the server is gone or refuses: said, not raised)
-        print(
-            f"stopped; the schedules could not be paused ({type(exc).__name__}: the Prefect server"
-            " did not answer): pause them in the Prefect UI"
-        )
+        print(f"stopped; the schedules could not be paused ({_why(exc)}): pause them in the Prefect UI")
     else:
         print("stopped; the schedules of the served deployments are paused")
 
@@ -146,13 +143,34 @@ def _runner_class() -> Any:
     return QuietRunner
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "the Prefect server did not answer in time"
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status is not None:
+        return f"the Prefect server answered {status}"
+    return f"{type(exc).__name__}: the Prefect server did not answer"
+
+
 async def _pause(names: list[str]) -> None:
-    """Pause the schedules of the deployments named `flow/deployment`, asking the server once."""
+    """Pause the schedules of the deployments named `flow/deployment`. A server that is gone is
+    not asked again (no client retries); a busy one that answers 429 or 5xx (a SQLite-backed
+    server under load answers 503 to a locked database) is asked again until the caller's bound."""
+    import asyncio
+
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
     with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}):
         async with get_client() as client:
             for name in names:
-                deployment = await client.read_deployment_by_name(name)
-                await client.pause_deployment(deployment.id)
+                while True:
+                    try:
+                        deployment = await client.read_deployment_by_name(name)
+                        await client.pause_deployment(deployment.id)
+                        break
+                    except Exception as exc:
+                        status = getattr(getattr(exc, "response", None), "status_code", None)
+                        if status is None or (status != 429 and status < 500):
+                            raise
+                        await asyncio.sleep(0.5)

@@ -24,7 +24,7 @@ from tests.integration.test_prefect_server import (  # noqa: F401 (the fixtures,
     spawn,
 )
 
-STOP_WITHIN_SECONDS = 10
+STOP_WITHIN_SECONDS = 15
 
 Spawn = Callable[..., tuple[subprocess.Popen[bytes], Path]]
 

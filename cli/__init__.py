@@ -52,11 +52,14 @@ def main() -> None:
     import sys
 
     from tasks.platform.config import SettingsError
+    from tasks.platform.ledger import LedgerBusy, StoreProblem
 
     set_environment_defaults()
     try:
         app()
-    except SettingsError as exc:  # a bad environment variable: one line, never a traceback
+    except (SettingsError, StoreProblem, LedgerBusy) as exc:
+        # a bad environment variable, a PostgreSQL ledger out of reach, a ledger that stayed busy:
+        # one line, never a traceback
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_DATA_PROBLEM)
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """`o2c ledger`: the store itself, for the data engineer who moves a workspace to PostgreSQL:
 `migrate` (the schema, in the workspace's file or an empty PostgreSQL database) and `copy` (a
-workspace's ledger into an empty PostgreSQL database, checked table by table)."""
+ledger from a file or PostgreSQL into an empty PostgreSQL database or a new file, checked table by
+table)."""
 
 from __future__ import annotations
 
@@ -50,27 +51,41 @@ def migrate(home: Home = None, to: Target = None, as_json: AsJson = False) -> No
 @ledger_app.command("copy")
 def copy(
     to: Annotated[
-        str, typer.Option("--to", help="An empty PostgreSQL database: postgresql://user@host:5432/db.")
+        str,
+        typer.Option(
+            "--to",
+            help="An empty PostgreSQL database (postgresql://user@host:5432/db), or a new ledger file.",
+        ),
     ],
     source: Annotated[
-        Path | None, typer.Option("--from", help="A ledger file (default: the workspace's ledger.duckdb).")
+        str | None,
+        typer.Option(
+            "--from",
+            help="A PostgreSQL ledger (postgresql://...) or a ledger file (default: the workspace's).",
+        ),
     ] = None,
     home: Home = None,
     as_json: AsJson = False,
 ) -> None:
-    """Copy a workspace's ledger into an empty PostgreSQL database in one transaction: the same
-    schema, every row, the sequences; then each table's row count and the sum of each whole-number
-    column (the amounts among them) compared on both sides. Any difference, and nothing is kept."""
-    from tasks.platform.ledger.postgres import CopyProblem, copy_workspace, shown
+    """Copy a ledger, checked table by table: a workspace's file into an empty PostgreSQL database
+    (the same schema, every row, the sequences, in one transaction), a PostgreSQL ledger into a new
+    file, or one PostgreSQL database into another. Each table's row count and the sum of each
+    whole-number column (the amounts among them) are compared on both sides: any difference, and
+    nothing is kept."""
+    from tasks.platform.ledger.postgres import CopyProblem, copy_workspace, is_postgres, shown
+    from tasks.platform.ledger.working_copy import copy_from_postgres
 
     settings = load_settings(home)
-    path = source or settings.ledger_path
+    origin = source or str(settings.home / "ledger.duckdb")
     try:
-        copied = copy_workspace(path, to, lock_timeout=settings.lock_timeout_seconds)
+        if is_postgres(origin):
+            copied = copy_from_postgres(origin, to)
+        else:
+            copied = copy_workspace(Path(origin), to, lock_timeout=settings.lock_timeout_seconds)
     except CopyProblem as exc:
         fail(str(exc))
     if as_json:
-        echo_json({"from": str(path), "to": shown(to), "tables": [c.__dict__ for c in copied]})
+        echo_json({"from": shown(origin), "to": shown(to), "tables": [c.__dict__ for c in copied]})
         return
     for c in copied:
         money = {k: v for k, v in c.totals.items() if k.endswith("_minor")}
@@ -78,4 +93,6 @@ def copy(
         typer.echo(
             f"{c.table:<26} {c.rows:>12,} rows  same on both sides{'  ' + shown_money if money else ''}"
         )
-    typer.echo(f"copied {path} to {shown(to)}: {len(copied)} tables, {sum(c.rows for c in copied):,} rows")
+    typer.echo(
+        f"copied {shown(origin)} to {shown(to)}: {len(copied)} tables, {sum(c.rows for c in copied):,} rows"
+    )

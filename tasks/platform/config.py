@@ -44,6 +44,9 @@ class Settings:
     # where the team's server shows this workspace's reports and Data Docs (`o2c site`, `o2c serve
     # --site-port`): the Prefect UI's links point there instead of to a file on the worker's disk
     public_url: str | None = None
+    # the PostgreSQL ledger (`O2C_LEDGER_URL`), the system of record instead of the workspace's file;
+    # the stages compute in a working copy of it under the workspace
+    ledger_url: str | None = None
 
     def seller_of(self, legal_entity: object) -> str:
         """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
@@ -56,6 +59,11 @@ class Settings:
 
     @property
     def ledger_path(self) -> Path:
+        """The ledger file; with `O2C_LEDGER_URL`, the working copy of the PostgreSQL ledger."""
+        if self.ledger_url:
+            from tasks.platform.ledger.working_copy import working_copy
+
+            return working_copy(self.ledger_url, self.home)
         return self.home / "ledger.duckdb"
 
     @property
@@ -98,7 +106,24 @@ def load_settings(home: str | Path | None = None) -> Settings:
         rules_dir=Path(os.environ.get("O2C_RULES_DIR") or SHIPPED_RULES),
         contracts_dir=Path(os.environ.get("O2C_CONTRACTS_DIR") or SHIPPED_CONTRACTS),
         public_url=_public_url(os.environ.get("O2C_PUBLIC_URL", "")),
+        ledger_url=_ledger_url(os.environ.get("O2C_LEDGER_URL", "")),
     )
+
+
+def _ledger_url(text: str) -> str | None:
+    """`O2C_LEDGER_URL`: a PostgreSQL URL (`postgresql://` or SQLAlchemy's `postgresql+psycopg://`)."""
+    import re
+
+    text = text.strip()
+    if not text:
+        return None
+    if not re.match(r"^postgres(ql)?(\+psycopg)?://[^/]+/[^/?#]+", text):
+        shown = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", text)
+        raise SettingsError(
+            f"O2C_LEDGER_URL={shown!r} is not a PostgreSQL URL with a database, such as"
+            " postgresql+psycopg://o2c@db.example.com:5432/o2c"
+        )
+    return text
 
 
 def _addresses(variable: str) -> tuple[str, ...]:

@@ -42,12 +42,12 @@ class StageHalted(RuntimeError):
 def data_errors() -> tuple[type[Exception], ...]:
     """The problems that come from input or policy, reported as one clear line, never a traceback."""
     from tasks.platform.contracts import ContractError
-    from tasks.platform.ledger import LedgerBusy
+    from tasks.platform.ledger import LedgerBusy, StoreProblem
     from tasks.platform.money import MoneyError
     from tasks.platform.policy import PolicyError
     from tasks.platform.problems import InputRejected
 
-    return (StageHalted, InputRejected, PolicyError, ContractError, MoneyError, LedgerBusy)
+    return (StageHalted, InputRejected, PolicyError, ContractError, MoneyError, LedgerBusy, StoreProblem)
 
 
 def conclude(result: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from tools.generate import generate_book, write_book
 
 AS_OF = date(2026, 11, 20)
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATASETS_FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
@@ -34,3 +36,27 @@ def book_files(folder: Path) -> list[str]:
     return [
         str(folder / f"{name}.csv") for name in ("customers", "orders", "order_lines", "invoices", "payments")
     ]
+
+
+@contextmanager
+def new_database() -> Iterator[str]:
+    """An empty database of its own on the PostgreSQL server on 127.0.0.1:5432, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"o2c_ledger_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as con:
+            con.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """An empty database of its own on the PostgreSQL server on 127.0.0.1:5432, dropped afterwards."""
+    with new_database() as url:
+        yield url

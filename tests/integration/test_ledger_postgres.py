@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,10 @@ from cli import app
 from flows.reconcile import reconcile_flow
 from tasks.platform.ledger import open_ledger
 from tasks.platform.ledger import postgres as pg_ledger
+from tests.integration.conftest import new_database
 from tests.integration.ledger_builder import load
 
 AS_OF = date(2026, 11, 20)
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 CUSTOMERS = 'K1,"Acme ""Quotes"", Ltd",ap@acme.example,DE,EUR,30,,,standard,en,\nK2,Bolt,ap@bolt.example,US,USD,30,,,standard,en,\n'
 INVOICES = """
 X-1,K1,2026-08-01,2026-08-31,EUR,700.00,
@@ -36,18 +34,6 @@ PAYMENTS = (
     "P-1,2026-11-02,700.00,EUR,Acme,DE89370400440532013000,X-1 thanks\nP-2,2026-11-03,20.00,USD,Bolt,,\n"
 )
 runner = CliRunner()
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    name = f"o2c_ledger_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as con:
-        con.execute(f'create database "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as con:
-            con.execute(f'drop database if exists "{name}" with (force)')
 
 
 def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -90,6 +76,28 @@ def test_a_workspace_is_copied_to_postgresql_and_reads_the_same(
 
     again = runner.invoke(app, ["ledger", "copy", "--to", database, "--home", str(home)])
     assert again.exit_code == 2 and "holds tables already" in again.output
+
+    # and back: PostgreSQL into a new file, and into another PostgreSQL database, the same rows
+    back = tmp_path / "back" / "ledger.duckdb"
+    done = runner.invoke(app, ["ledger", "copy", "--from", target, "--to", str(back), "--json"])
+    assert done.exit_code == 0, done.output
+    assert {t["table"]: t for t in json.loads(done.output)["tables"]} == copied
+    with open_ledger(back) as ledger:
+        assert (
+            ledger.con.execute("select invoice_id, open_minor from invoice_balances order by 1").fetchall()
+            == balances
+        )
+        assert (
+            ledger.con.execute("select customer_id, name from customers order by 1").fetchall() == customers
+        )
+        files = ledger.con.execute("select sha256, content from evidence_files order by 1").fetchall()
+        assert [(s, bytes(c)) for s, c in files] == [(s, bytes(c)) for s, c in copied_files]
+    refused = runner.invoke(app, ["ledger", "copy", "--from", database, "--to", str(back)])
+    assert refused.exit_code == 2 and "exists already" in refused.output
+    with new_database() as second:
+        done = runner.invoke(app, ["ledger", "copy", "--from", database, "--to", second, "--json"])
+        assert done.exit_code == 0, done.output
+        assert rows(second, "select invoice_id, open_minor from invoice_balances order by 1") == balances
 
 
 def test_a_copy_that_does_not_check_out_keeps_nothing(

@@ -1,4 +1,5 @@
-"""The only part of the code that talks to the store: a DuckDB file under the workspace.
+"""The only part of the code that talks to the store: a DuckDB file under the workspace, or a
+PostgreSQL database (`O2C_LEDGER_URL`) through a DuckDB working copy of it.
 
 Reads return pandas frames (or Arrow tables) with money as integer minor units. A stage's writes
 (pandas frames or Arrow tables, loaded through Arrow) are gathered in a `Publication` and land in
@@ -9,7 +10,8 @@ The rest of the code talks to "the ledger" as one unit and imports from here; th
 modules are `tables` (table names, audited entities, outbox tables, SQL files), `lock` (the writer
 lock), `connection` (opening and migrating the file), `core` (the `Ledger`, composed of `reads`,
 `publish`, `delivery_states` and `cash_decisions`), `staging` (a stage's rows made ready to load),
-`new_rows` (which of them a table does not hold yet), `engine` (the in-memory DuckDB a stage
+`new_rows` (which of them a table does not hold yet), `working_copy` and `write_back` (a
+PostgreSQL ledger's working copy, made current on opening and written back at each commit), `engine` (the in-memory DuckDB a stage
 computes in, over Arrow tables read from the ledger, whatever the store) and `postgres` (the same
 schema in PostgreSQL, and a workspace's ledger copied there, checked table by table).
 """
@@ -20,6 +22,7 @@ from tasks.platform.ledger.engine import Engine, compute
 from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
 from tasks.platform.ledger.publish import Publication
 from tasks.platform.ledger.tables import AUDITED, LEDGER_TABLES, OUTBOX_TABLES, load_sql
+from tasks.platform.ledger.working_copy import StoreProblem
 
 __all__ = [
     "AUDITED",
@@ -29,6 +32,7 @@ __all__ = [
     "Ledger",
     "LedgerBusy",
     "Publication",
+    "StoreProblem",
     "compute",
     "hold_ledger",
     "load_sql",

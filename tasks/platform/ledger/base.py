@@ -7,21 +7,36 @@ mixins over it (tasks/platform/ledger/core.py puts them together as `Ledger`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from tasks.platform.crash import crash_point
 
 
 class LedgerBase:
-    """An open connection to the ledger, held under the writer lock."""
+    """An open connection to the ledger, held under the writer lock; with a PostgreSQL ledger, to
+    its working copy, with the `store` session each commit is written to first."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, store: Any = None) -> None:
         self.con = con
+        self.store = store
 
     def _commit(self, what: str) -> None:
-        """Commit the open transaction; the crash harness may kill the process on either side."""
+        """Commit the open transaction; the crash harness may kill the process on either side.
+        With a PostgreSQL ledger the transaction is written there first, in one transaction of its
+        own; a working copy that then fails to commit is made again at the next opening."""
         crash_point(f"commit {what}: before")
-        self.con.commit()
+        if self.store is None:
+            self.con.commit()
+        else:
+            self.store.write_back(self.con, what)
+            try:
+                self.con.commit()
+            except BaseException:
+                self.store.lost()
+                raise
+            self.store.committed()
         crash_point(f"commit {what}: after")
 
     def _columns(self, table: str) -> set[str]:

@@ -8,8 +8,9 @@ This is the only place in the code that calls `duckdb.connect`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pandas as pd
@@ -18,13 +19,20 @@ from tasks.platform.config import SQL_DIR
 from tasks.platform.ledger.core import Ledger
 from tasks.platform.ledger.lock import writer_lock
 from tasks.platform.ledger.tables import known_table, now
+from tasks.platform.ledger.working_copy import session, store_of
 
 
 @contextmanager
 def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
-    """Open the ledger at `path` under the exclusive writer lock, migrated to the newest schema."""
+    """Open the ledger at `path` under the exclusive writer lock, migrated to the newest schema; a
+    PostgreSQL ledger's working copy (tasks/platform/ledger/working_copy.py) with its advisory lock
+    held and the copy current."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with writer_lock(path.with_suffix(".lock"), lock_timeout):
+    url = store_of(path)
+    with (
+        writer_lock(path.with_suffix(".lock"), lock_timeout),
+        session(url, path, lock_timeout) if url else nullcontext() as store,
+    ):
         con = _connect(path)
         try:
             _migrate(con)
@@ -34,7 +42,13 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
             ((locked,),) = con.execute("select current_setting('lock_configuration')").fetchall()
             if not locked:
                 con.execute("set lock_configuration = true")
-            yield Ledger(con)
+            # a PostgreSQL ledger's working copy: the connection that notes what each transaction
+            # writes stands in for DuckDB's own
+            yield (
+                Ledger(con)
+                if store is None
+                else Ledger(cast(duckdb.DuckDBPyConnection, store.track(con)), store)
+            )
         finally:
             con.close()
 

@@ -31,9 +31,16 @@ def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
 
     Re-entrant within one thread (a stage's tasks open the ledger while the flow holds it); other
     threads of this process and other processes wait for it."""
+    from tasks.platform.ledger.working_copy import session, store_of
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    url = store_of(path)
     with writer_lock(path.with_suffix(".lock"), lock_timeout):
-        yield
+        if url is None:
+            yield
+            return
+        with session(url, path, lock_timeout):  # PostgreSQL's advisory lock, across machines
+            yield
 
 
 @contextmanager

@@ -9,7 +9,8 @@ and copies every row of a workspace's ledger in one PostgreSQL transaction (each
 table's row count and the sum of each of its whole-number columns (every amount in minor units
 among them) on both sides: any difference and nothing is kept.
 
-This is the way from the embedded file to PostgreSQL; the stages still run on the DuckDB file.
+Beside the ledger's tables PostgreSQL keeps one change number (`o2c_store_version`), with which the
+stages' working copies know whether they are current (tasks/platform/ledger/working_copy.py).
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def plain_url(url: str) -> str:
     if not plain.startswith("postgresql://"):
         raise CopyProblem("the target must be a PostgreSQL URL: postgresql://user@host:5432/database")
     return plain
+
+
+def is_postgres(text: str) -> bool:
+    """Whether `text` is a PostgreSQL URL (else a file path)."""
+    return re.match(r"^postgres(ql)?(\+\w+)?://", text.strip()) is not None
 
 
 def shown(url: str) -> str:
@@ -111,25 +117,38 @@ def schema_statements(con: duckdb.DuckDBPyConnection) -> list[str]:
     return statements
 
 
-def _csv_batches(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[bytes]:
-    """The table's rows as CSV without a header (null: empty; text quoted, so '' stays ''), bytes in
-    PostgreSQL's hex form (made by DuckDB, a batch at a time)."""
-    columns = [
-        f"'\\x' || hex({name}) as {name}" if kind == "BLOB" else name
-        for name, kind, _, _ in _columns(con, table)
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each column of `table`, in order."""
+    return [(name, kind) for name, kind, _, _ in _columns(con, table)]
+
+
+def _csv_batches(con: duckdb.DuckDBPyConnection, source: str, columns: list[str]) -> Iterator[bytes]:
+    """The rows of `source` (a table, or a frame registered under that name) as CSV without a header
+    (null: empty; text quoted, so '' stays ''), bytes in PostgreSQL's hex form (made by DuckDB, a
+    batch at a time)."""
+    relation = con.sql(f"select {', '.join(columns)} from {source}")
+    selected = [
+        f"'\\x' || hex({name}) as {name}" if str(kind) == "BLOB" else name
+        for name, kind in zip(columns, relation.types, strict=True)
     ]
-    reader = con.sql(f"select {', '.join(columns)} from {table}").to_arrow_reader(_BATCH_ROWS)
+    reader = con.sql(f"select {', '.join(selected)} from {source}").to_arrow_reader(_BATCH_ROWS)
     for batch in reader:
         out = io.BytesIO()
         arrow_csv.write_csv(batch, out, arrow_csv.WriteOptions(include_header=False))
         yield out.getvalue()
 
 
-def _copy_rows(con: duckdb.DuckDBPyConnection, pg: Any, table: str) -> None:
-    columns = [name for name, _, _, _ in _columns(con, table)]
-    with pg.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin (format csv)") as load:
-        for chunk in _csv_batches(con, table):
+def copy_rows_from(
+    con: duckdb.DuckDBPyConnection, pg: Any, target: str, source: str, columns: list[str]
+) -> None:
+    """Copy `columns` of every row of DuckDB's `source` into PostgreSQL's table `target` (`COPY`)."""
+    with pg.cursor().copy(f"copy {target} ({', '.join(columns)}) from stdin (format csv)") as load:
+        for chunk in _csv_batches(con, source, columns):
             load.write(chunk)
+
+
+def _copy_rows(con: duckdb.DuckDBPyConnection, pg: Any, table: str) -> None:
+    copy_rows_from(con, pg, table, table, [name for name, _ in table_columns(con, table)])
 
 
 def _totals_duckdb(con: duckdb.DuckDBPyConnection, table: str) -> TableCopy:
@@ -167,6 +186,9 @@ def copy_to_postgres(con: duckdb.DuckDBPyConnection, url: str, *, rows: bool = T
             )
         for statement in schema_statements(con):
             pg.execute(statement)
+        from tasks.platform.ledger.working_copy import prepare_store
+
+        prepare_store(pg)
         copied = []
         for table in tables_of(con):
             expected = _totals_duckdb(con, table)

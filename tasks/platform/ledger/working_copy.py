@@ -1,0 +1,341 @@
+"""A PostgreSQL ledger (`O2C_LEDGER_URL`), computed in a DuckDB working copy of it.
+
+PostgreSQL is the system of record; DuckDB is the engine. Every stage and command opens the same
+`Ledger` as with the embedded file, over a working copy under the workspace
+(`<home>/ledger-postgres/<database>.duckdb`). Opening it takes PostgreSQL's advisory lock of the
+ledger (one writer at a time across machines; waited for up to the lock timeout) and makes the
+working copy current: when PostgreSQL's change number (`o2c_store_version`) is not the one the
+working copy was made at, the copy is made again from PostgreSQL's rows (`COPY`, through Arrow, into
+a new file that replaces the old one whole). Each transaction of the working copy is written to
+PostgreSQL before the working copy commits it (tasks/platform/ledger/write_back.py), in one
+PostgreSQL transaction that also moves the change number on: a crash before leaves PostgreSQL as it
+was, a crash after leaves the working copy behind, and the next opening makes it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as arrow_csv
+
+from tasks.platform.crash import crash_point
+from tasks.platform.ledger.lock import LedgerBusy
+from tasks.platform.ledger.postgres import (
+    WHOLE_NUMBERS,
+    CopyProblem,
+    TableCopy,
+    _totals_duckdb,
+    _totals_postgres,
+    copy_to_postgres,
+    is_postgres,
+    plain_url,
+    shown,
+    table_columns,
+    tables_of,
+)
+from tasks.platform.ledger.write_back import TrackedConnection, apply, changes, keys_of
+
+VERSION_TABLE = "o2c_store_version"
+VERSION_DDL = (
+    f"create table if not exists {VERSION_TABLE} (version bigint not null, one boolean primary key default true"
+    f" check (one))",
+    f"insert into {VERSION_TABLE} (version) values (0) on conflict do nothing",
+)
+_LOCK_KEY = 0x0_2C_1ED6E5  # the advisory lock of the ledger: one writer at a time
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "BLOB": pa.string(),  # PostgreSQL's hex form, made bytes by DuckDB
+    "DOUBLE": pa.float64(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "BOOLEAN": pa.bool_(),
+}
+_stores: dict[Path, str] = {}
+_sessions = threading.local()
+
+
+class StoreProblem(CopyProblem):
+    """The PostgreSQL ledger cannot be reached or used; the message says why."""
+
+
+def working_copy(url: str, home: Path) -> Path:
+    """The working copy of the PostgreSQL ledger `url` for the workspace `home` (registered, so
+    that opening that path opens the PostgreSQL ledger)."""
+    plain = plain_url(url)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", plain.rsplit("/", 1)[-1].split("?", 1)[0]) or "ledger"
+    digest = hashlib.sha256(re.sub(r"(://[^:/@]+):[^@]*@", r"\1@", plain).encode()).hexdigest()[:8]
+    path = (home / "ledger-postgres" / f"{name}-{digest}.duckdb").resolve()
+    _stores[path] = plain
+    return path
+
+
+def store_of(path: Path) -> str | None:
+    """The PostgreSQL URL whose working copy `path` is, or None for a plain ledger file."""
+    return _stores.get(path.resolve())
+
+
+class Session:
+    """PostgreSQL held for one opening: the advisory lock taken, the working copy current."""
+
+    def __init__(self, url: str, path: Path, pg: Any) -> None:
+        self.url, self.path, self.pg = url, path, pg
+        self.version = -1
+        self.keys: dict[str, list[str]] = {}
+        self.tables: set[str] = set()
+
+    def track(self, con: duckdb.DuckDBPyConnection) -> TrackedConnection:
+        if not self.keys:
+            self.keys = keys_of(con)
+            self.tables = set(tables_of(con))
+        return TrackedConnection(con, self.tables)
+
+    def write_back(self, con: TrackedConnection, what: str) -> None:
+        """Write the open transaction of the working copy to PostgreSQL, in one transaction."""
+        if not con.touched:
+            return
+        found = changes(con, self.keys)
+        with self.pg.transaction():
+            row = self.pg.execute(f"select version from {VERSION_TABLE} for update").fetchone()
+            if row is None or int(row[0]) != self.version:
+                raise StoreProblem(
+                    f"{shown(self.url)} changed beside this working copy (change {row and row[0]},"
+                    f" the copy is at {self.version}): nothing written; run again"
+                )
+            for change in found:
+                apply(self.pg, con.raw, change)
+            for sequence, table, column in _sequences(con.raw):
+                if table in con.touched:
+                    self.pg.execute(
+                        f"select setval('{sequence}', greatest((select max({column}) from {table}), 1))"
+                    )
+            self.pg.execute(f"update {VERSION_TABLE} set version = version + 1")
+        self.version += 1
+        crash_point(f"commit {what}: stored")
+
+    def lost(self) -> None:
+        """The working copy did not commit what PostgreSQL now holds: no more writes through this
+        session, and the next opening makes the copy again."""
+        self.version = -1
+        _marker(self.path).unlink(missing_ok=True)
+
+    def committed(self) -> None:
+        """The working copy committed what PostgreSQL holds: say so beside it."""
+        _write_marker(self.path, self.url, self.version)
+
+
+@contextmanager
+def session(url: str, path: Path, lock_timeout: float) -> Iterator[Session]:
+    """Hold PostgreSQL for `path`'s opening: re-entered in this thread, else connect, take the
+    advisory lock (waiting up to `lock_timeout` seconds) and make the working copy current."""
+    held: dict[Path, Session] = _sessions.__dict__.setdefault("held", {})
+    if path in held:
+        yield held[path]
+        return
+    import psycopg
+
+    try:
+        pg = psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreProblem(f"cannot connect to {shown(url)}: {str(exc).strip().splitlines()[0]}") from None
+    try:
+        _take_lock(pg, url, lock_timeout)
+        current = Session(url, path, pg)
+        current.version = _make_current(pg, url, path)
+        held[path] = current
+        try:
+            yield current
+        finally:
+            del held[path]
+    finally:
+        pg.close()  # ends the session: its advisory lock goes with it
+
+
+def _take_lock(pg: Any, url: str, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not pg.execute("select pg_try_advisory_lock(%s)", [_LOCK_KEY]).fetchone()[0]:
+        if time.monotonic() >= deadline:
+            raise LedgerBusy(f"the ledger {shown(url)} stayed busy for {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def prepare_store(pg: Any) -> None:
+    """The change number beside the ledger's tables (made by `o2c ledger migrate` and `copy`)."""
+    for statement in VERSION_DDL:
+        pg.execute(statement)
+
+
+def _make_current(pg: Any, url: str, path: Path, *, always: bool = False) -> int:
+    """The working copy at PostgreSQL's change number: made again from its rows when not (or
+    `always`)."""
+    present = pg.execute(
+        "select 1 from information_schema.tables where table_schema = current_schema()"
+        " and table_name = 'schema_migrations'"
+    ).fetchone()
+    if present is None:
+        raise StoreProblem(f"{shown(url)} holds no ledger: create it with `o2c ledger migrate --to URL`")
+    prepare_store(pg)
+    (version,) = pg.execute(f"select version from {VERSION_TABLE}").fetchone()
+    if not always and path.exists() and _read_marker(path, url) == int(version):
+        return int(version)
+    _rebuild(pg, url, path)
+    _write_marker(path, url, int(version))
+    return int(version)
+
+
+def _rebuild(pg: Any, url: str, path: Path) -> None:
+    """Make the working copy again from PostgreSQL's rows, into a new file that replaces the old
+    one whole (a crash on the way leaves the old one, which the next opening makes again)."""
+    from tasks.platform.ledger.connection import _connect, _migrate
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = path.with_name(path.name + ".building")
+    for stale in (building, Path(f"{building}.wal")):
+        stale.unlink(missing_ok=True)
+    con = _connect(building)
+    try:
+        _migrate(con)
+        ours = {r[0] for r in con.execute("select version from schema_migrations").fetchall()}
+        theirs = {r[0] for r in pg.execute("select version from schema_migrations").fetchall()}
+        if ours != theirs:
+            raise StoreProblem(
+                f"{shown(url)} is at schema {max(theirs, default=0)}, this code at {max(ours)}:"
+                " the ledger in PostgreSQL must be migrated to the same schema"
+            )
+        con.begin()
+        for table in tables_of(con):
+            con.execute(f"delete from {table}")
+            _load(pg, con, table)
+        for sequence, table, column in _sequences(con):
+            ((last,),) = con.execute(f"select coalesce(max({column}), 0) from {table}").fetchall()
+            if last:  # a fresh sequence has given nothing: take it to the largest key held
+                con.execute(f"select count(nextval('{sequence}')) from range({int(last)})")
+        con.commit()
+    finally:
+        con.close()
+    for old in (Path(f"{path}.wal"), path):
+        old.unlink(missing_ok=True)
+    os.replace(building, path)
+
+
+def _load(pg: Any, con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Copy PostgreSQL's rows of `table` into the working copy: `COPY` out as CSV to a spool file,
+    read by Arrow a block at a time with the working copy's column types."""
+    columns = table_columns(con, table)
+    names = [name for name, _ in columns]
+    with tempfile.TemporaryFile() as spool:
+        with pg.cursor().copy(f"copy (select {', '.join(names)} from {table}) to stdout (format csv)") as out:
+            for chunk in out:
+                spool.write(chunk)
+        if not spool.tell():
+            return
+        spool.seek(0)
+        reader = arrow_csv.open_csv(
+            spool,
+            read_options=arrow_csv.ReadOptions(column_names=names, block_size=16 << 20),
+            parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types={name: _ARROW_TYPES[kind] for name, kind in columns},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+        selected = ", ".join(
+            f"unhex(substr({name}, 3)) as {name}" if kind == "BLOB" else name for name, kind in columns
+        )
+        for batch in reader:
+            con.register("o2c_loaded", pa.Table.from_batches([batch]))
+            try:
+                con.execute(f"insert into {table} ({', '.join(names)}) select {selected} from o2c_loaded")
+            finally:
+                con.unregister("o2c_loaded")
+
+
+def copy_from_postgres(url: str, target: str) -> list[TableCopy]:
+    """Copy the PostgreSQL ledger `url` into a new ledger file `target`, or through one into the
+    empty PostgreSQL database `target`; each table's count and whole-number totals checked against
+    PostgreSQL's (a file that does not check out is removed)."""
+    import psycopg
+
+    from tasks.platform.ledger.connection import open_ledger
+
+    plain = plain_url(url)
+    with tempfile.TemporaryDirectory(prefix="o2c-copy-") as scratch:
+        into = Path(scratch) / "ledger.duckdb" if is_postgres(target) else Path(target)
+        if into.exists():
+            raise StoreProblem(f"{into} exists already: copy into a new file")
+        try:
+            pg = psycopg.connect(plain)
+        except psycopg.OperationalError as exc:
+            raise StoreProblem(
+                f"cannot connect to {shown(url)}: {str(exc).strip().splitlines()[0]}"
+            ) from None
+        with pg:
+            _make_current(pg, url, into, always=True)
+            _marker(into).unlink(missing_ok=True)
+            with open_ledger(into) as ledger:
+                copied, wrong = [], None
+                for table in tables_of(ledger.con):
+                    numbers = [c for c, k in table_columns(ledger.con, table) if k in WHOLE_NUMBERS]
+                    expected, found = _totals_postgres(pg, table, numbers), _totals_duckdb(ledger.con, table)
+                    if found != expected:
+                        wrong = f"{table}: {found} in the file, {expected} in PostgreSQL: nothing kept"
+                        break
+                    copied.append(found)
+                if wrong is None and is_postgres(target):
+                    return copy_to_postgres(ledger.con, target)
+            if wrong is not None:
+                for made in (into, into.with_suffix(".lock")):
+                    made.unlink(missing_ok=True)
+                raise StoreProblem(wrong)
+            into.with_suffix(".lock").unlink(missing_ok=True)
+            return copied
+
+
+def _sequences(con: Any) -> list[tuple[str, str, str]]:
+    """(sequence, table, column) of each column whose default draws from a sequence."""
+    found = []
+    for table, column, default in con.execute(
+        "select table_name, column_name, column_default from duckdb_columns()"
+        " where column_default like 'nextval(%'"
+    ).fetchall():
+        match = re.search(r"nextval\('([a-z_]+)'", str(default))
+        if match:
+            found.append((match.group(1), str(table), str(column)))
+    return found
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _read_marker(path: Path, url: str) -> int | None:
+    try:
+        marker = json.loads(_marker(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return int(marker["version"]) if marker.get("store") == shown(url) else None
+
+
+def _write_marker(path: Path, url: str, version: int) -> None:
+    """Say, beside the working copy, which change of PostgreSQL it holds (written whole)."""
+    marker = _marker(path)
+    partial = marker.with_name(marker.name + ".partial")
+    partial.write_text(json.dumps({"store": shown(url), "version": version}), encoding="utf-8")
+    os.replace(partial, marker)

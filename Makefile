@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: env demo test lint bench soak clean
+.PHONY: env demo test test-postgres lint bench soak clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -22,6 +22,11 @@ demo: env
 
 test: env
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+# The integration suite again with every workspace's ledger in PostgreSQL (127.0.0.1:5432, trust auth;
+# a database per test, dropped afterwards): the same tests, the same results, on the other store.
+test-postgres: env
+	O2C_TEST_LEDGER=postgres $(VENV)/bin/pytest -q -n 2 --dist loadfile tests/integration
 
 lint: env
 	$(VENV)/bin/ruff format --check .

@@ -103,10 +103,13 @@ def audit_replay(
     """Run a pack's history again on an empty ledger, with the rule, contract and input files as they
     were, and compare every run's outcome, counts and changes with the original's; exit 1 on any
     difference."""
+    from dataclasses import replace
+
     from tasks.report import replay
     from tasks.report.audit_pack import PackProblem
 
-    settings = load_settings(home)
+    # the replay's own ledger: an empty file in the replay's workspace, never the team's PostgreSQL
+    settings = replace(load_settings(home), ledger_url=None)
     if settings.ledger_path.exists():
         fail(f"{settings.ledger_path} exists: a replay needs an empty workspace")
     try:

@@ -82,7 +82,32 @@ def run_stage(
         run = StageRun(entry, settings, day, now, dry_run, loaded, version, deliver=deliver)
         if prepare is not None:
             run = replace(run, inputs=prepare(run))
-        with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-            return conclude(body(run))
+        return conclude(_held(run, body))
     except data_errors() as exc:
         return failed(exc)
+
+
+ATTEMPTS = 3
+
+
+def _held(run: StageRun, body: Callable[[StageRun], Any]) -> Any:
+    """`body` under the ledger's hold. With a PostgreSQL ledger a person's command (or a run of
+    another machine) may write while the run computes; the run's next commit is then refused, with
+    nothing written, and the run starts again on what the ledger holds now (it is idempotent: what
+    an earlier attempt published stays as it is), up to `ATTEMPTS` times."""
+    from tasks.platform.ledger import StoreConflict
+    from tasks.platform.progress import run_logger
+
+    settings = run.settings
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
+                return body(run)
+        except StoreConflict as exc:
+            if attempt == ATTEMPTS:
+                raise
+            run_logger().warning(
+                f"{run.stage.name}: {exc}; running again on what the ledger holds now"
+                f" (attempt {attempt + 1} of {ATTEMPTS})"
+            )
+    raise AssertionError("unreachable")

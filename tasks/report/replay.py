@@ -234,9 +234,10 @@ def replay_environment(environ: dict[str, str], home: Path, prefect_home: Path) 
     """The environment of a replay's child processes: `environ` without any setting that names a
     Prefect server or its database (`PREFECT_API_URL`, `PREFECT_API_KEY`,
     `PREFECT_API_DATABASE_CONNECTION_URL`, a profile, `PREFECT_HOME`, ...), so that each child starts
-    Prefect's temporary local API on a database under `prefect_home`; the workspace `home`, and the
-    file mailer."""
+    Prefect's temporary local API on a database under `prefect_home`; the workspace `home` with its
+    own ledger file (never the team's PostgreSQL ledger, `O2C_LEDGER_URL`), and the file mailer."""
     env = {k: v for k, v in environ.items() if not k.startswith("PREFECT_") or k.startswith(_KEPT_PREFECT)}
+    env.pop("O2C_LEDGER_URL", None)
     env.update(
         PREFECT_HOME=str(prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",

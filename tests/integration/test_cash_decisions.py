@@ -52,9 +52,21 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ledger_home(home: Path, template: Path) -> Path:
-    """This test's workspace, holding a copy of the template ledger."""
+    """This test's workspace, holding a copy of the template ledger (in its PostgreSQL database
+    with `O2C_TEST_LEDGER=postgres`)."""
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, load_settings(home).ledger_path)
+    url = load_settings(home).ledger_url
+    if url is None:
+        shutil.copy(template, load_settings(home).ledger_path)
+        return home
+    import psycopg
+
+    from tasks.platform.ledger.postgres import copy_workspace, plain_url
+
+    with psycopg.connect(plain_url(url), autocommit=True) as pg:  # emptied, then the template copied in
+        pg.execute("drop schema public cascade")
+        pg.execute("create schema public")
+    copy_workspace(template, url)
     return home
 
 
@@ -64,7 +76,7 @@ def o2c(home: Path, *args: str) -> Any:
 
 def put_in_queue(home: Path, payment_id: str, currency: str, unapplied_minor: int) -> None:
     """The reconcile stage fills the queue; here a row is written the way it would be."""
-    with open_ledger(load_settings(home).ledger_path) as ledger:
+    with open_ledger(load_settings(home).ledger_path) as ledger, ledger.transaction("test: queue"):
         ledger.con.execute(
             "insert into payment_exceptions values (?, ?, ?, ?, ?, ?, ?)",
             [payment_id, currency, unapplied_minor, "no reference matched", SUGGESTIONS, AS_OF, "test-run"],

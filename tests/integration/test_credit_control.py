@@ -53,7 +53,10 @@ def test_escalation_acts_and_people_decide(home: Path, tmp_path: Path) -> None:
     for name, text in FILES.items():
         (folder / name).write_text(text)
     ingest_flow(paths=[str(folder / n) for n in FILES], as_of=AS_OF, home=str(home))
-    with open_ledger(load_settings(home).ledger_path) as ledger:  # K3 had its final reminder
+    with (
+        open_ledger(load_settings(home).ledger_path) as ledger,
+        ledger.transaction("test"),
+    ):  # K3's final reminder
         ledger.con.execute(
             "insert into reminders (reminder_id, customer_id, level, level_name, invoice_ids, as_of, language,"
             " recipient, subject, body_text, body_html, status, rule_version, run_id)"

@@ -117,7 +117,7 @@ def test_an_invoice_whose_document_a_stopped_run_never_wrote_gets_it_on_the_next
     invoice_flow(as_of=AS_OF, home=str(home))
     # As if the run had stopped after billing: the e-mail still queued, the PDF never written.
     (home / "documents" / "O2C-2026-000001.pdf").unlink()
-    with open_ledger(load_settings(home).ledger_path) as ledger:
+    with open_ledger(load_settings(home).ledger_path) as ledger, ledger.transaction("test: queued"):
         ledger.con.execute("update invoice_mails set status = 'queued' where invoice_id = 'O2C-2026-000001'")
     again = invoice_flow(as_of=AS_OF, home=str(home))
     assert again["documents"] == {"documents_written": 1, "documents_already_there": 1}

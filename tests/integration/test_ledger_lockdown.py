@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tasks.platform.config import PROJECT_ROOT
+from tasks.platform.config import PROJECT_ROOT, load_settings
 from tasks.platform.ledger import Ledger, open_ledger
 from tools.generate import generate_book, write_book
 
@@ -311,7 +311,7 @@ def test_ingest_of_csv_and_parquet_an_export_and_the_report_work_under_the_lockd
     assert pd.read_excel(tmp_path / "invoices.xlsx").shape[0] == len(invoices)
     assert report["currencies"] and "<svg" in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert list((home / "reports").rglob("*")), "the report stage wrote no report files"
-    with open_ledger(home / "ledger.duckdb") as ledger:
+    with open_ledger(load_settings(home).ledger_path) as ledger:  # a file, or the working copy
         counts = ledger.counts()
         assert settings(ledger.con) == LOCKED_DOWN
     assert counts["invoices"] == len(invoices) and counts["payments"] == len(

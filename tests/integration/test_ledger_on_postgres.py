@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,66 @@ def test_a_crash_after_postgresql_committed_leaves_the_working_copy_to_be_made_a
     order_to_cash(as_of=AS_OF, home=str(home), stages=["reconcile"])
     with psycopg.connect(database) as pg:
         assert (pg.execute("select count(*) from allocations").fetchone() or (0,))[0] == stored
+
+
+def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_on_it(
+    tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    home = tmp_path / "home"
+    _on_postgres(database, home, monkeypatch)
+    _inbox(home, book)
+    order_to_cash(as_of=AS_OF, home=str(home), stages=["ingest", "invoice"])
+    paused, log = tmp_path / "paused", tmp_path / "reconcile.log"
+    env = {
+        **os.environ,
+        "O2C_HOME": str(home),
+        "O2C_PAUSE_AT": "commit reconcile: publish: before",  # decided, about to write
+        "O2C_PAUSE_FILE": str(paused),
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+    }
+    with open(log, "wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "cli", "run", "reconcile", "--as-of", AS_OF.isoformat()],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not paused.exists():
+            assert run.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        invoice, customer = (book / "invoices.csv").read_text().splitlines()[1].split(",")[:2]
+        case = ["case", "open", "--kind", "dispute", "--customer", customer, "--invoice", invoice]
+        case += ["--amount", "12.50"]
+        desk = tmp_path / "desk"  # a collector's own workspace on the same ledger
+        began = time.monotonic()
+        done = runner.invoke(app, [*case, "--reason", "quality", "--by", "ana", "--home", str(desk)])
+        took = time.monotonic() - began
+        assert done.exit_code == 0, done.output
+        print(f"case open during the run: {took:.2f} s")
+        assert took < 1.0
+        with psycopg.connect(database) as pg:
+            assert pg.execute("select count(*) from allocations").fetchone() == (0,)  # the run waits
+            assert pg.execute("select count(*) from cases where owner = 'ana'").fetchone() == (1,)
+        paused.unlink()  # the run goes on: its write is refused, and it runs again on the case
+        assert run.wait(timeout=300) == 0, log.read_text()
+    finally:
+        if run.poll() is None:
+            run.kill()
+    said = log.read_text()
+    assert "changed while this ran" in said and "running again on what the ledger holds now" in said
+    with psycopg.connect(database) as pg:
+        assert (pg.execute("select count(*) from allocations").fetchone() or (0,))[0] > 20
+        assert pg.execute("select count(*) from cases where owner = 'ana'").fetchone() == (1,)
+        outcome = pg.execute("select outcome from stage_runs where stage = 'reconcile'").fetchall()
+        cases = [r[0] for r in pg.execute("select case_id from cases order by case_id").fetchall()]
+    assert outcome == [("completed",)]
+    # the numbers drawn on two working copies never meet: each starts where PostgreSQL's stands
+    assert len(cases) == len(set(cases)) > 1
 
 
 def test_a_writer_on_another_machine_waits_for_the_advisory_lock(

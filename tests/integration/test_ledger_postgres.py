@@ -42,8 +42,9 @@ def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_a_workspace_is_copied_to_postgresql_and_reads_the_same(
-    home: Path, tmp_path: Path, database: str
+    home: Path, tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("O2C_LEDGER_URL", raising=False)  # the workspace's file is what is copied
     load(home, tmp_path / "in", AS_OF, customers=CUSTOMERS, invoices=INVOICES, payments=PAYMENTS)
     reconcile_flow(as_of=AS_OF, home=str(home))
     target = database.replace("postgresql://postgres@", "postgresql+psycopg://postgres:canary-pw@")
@@ -103,6 +104,7 @@ def test_a_workspace_is_copied_to_postgresql_and_reads_the_same(
 def test_a_copy_that_does_not_check_out_keeps_nothing(
     home: Path, tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("O2C_LEDGER_URL", raising=False)  # the workspace's file is what is copied
     load(home, tmp_path / "in", AS_OF, customers=CUSTOMERS, invoices=INVOICES)
     counted = pg_ledger._totals_postgres
 

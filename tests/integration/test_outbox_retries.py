@@ -289,7 +289,7 @@ def test_a_crash_between_marking_and_recording_leaves_the_message_in_doubt(setti
 def test_the_daily_cap_holds_a_due_retry_and_reads_the_given_clock(settings: Settings) -> None:
     capped = Settings(home=settings.home, mail_rate_per_second=0, mail_daily_cap=1)
     first, second = queue(settings, REMINDERS, "ap@one.example", "ap@one.example")
-    with open_ledger(settings.ledger_path) as ledger:  # the same customer twice
+    with open_ledger(settings.ledger_path) as ledger, ledger.transaction("test"):  # the same customer twice
         ledger.con.execute("update reminders set customer_id = 'C1'")
     mailer = Scripted({"ap@one.example": [DeliveryRetryable("SendGrid answered 500: x")]})
     counts = deliver_pending(capped, mailer, "r1", now=lambda: T0)

@@ -15,6 +15,7 @@ from flows.ingest import ingest_flow
 from flows.order_to_cash import order_to_cash
 from flows.remind import remind_flow
 from flows.report import report_flow
+from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
 from tests.integration.ledger_builder import CUSTOMER_HEADER, load
 
@@ -24,7 +25,7 @@ OVERDUE = "X-1,K1,2026-09-01,2026-10-01,EUR,700.00,\n"
 
 
 def stage_runs(home: Path) -> list[dict]:
-    with open_ledger(home / "ledger.duckdb") as ledger:
+    with open_ledger(load_settings(home).ledger_path) as ledger:
         return ledger.table("stage_runs").sort_values("finished_at").to_dict("records")
 
 
@@ -57,7 +58,7 @@ def test_only_the_chosen_stages_run_in_pipeline_order(home: Path, tmp_path: Path
 def test_bad_parameters_are_refused_before_the_run_starts(home: Path, parameters: dict) -> None:
     with pytest.raises(ParameterTypeError):
         order_to_cash(as_of=AS_OF, home=str(home), **parameters)
-    assert not (home / "ledger.duckdb").exists()
+    assert not load_settings(home).ledger_path.exists()
 
 
 def test_the_report_period_is_bounded(home: Path) -> None:
@@ -103,7 +104,7 @@ def test_a_failed_run_emails_finance_ops_once_naming_stage_reason_and_what_was_l
     assert "ingest published nothing" in body
     assert "invoice, report did not run." in body
     assert "Business date: 2026-11-20" in body
-    assert not (home / "ledger.duckdb").exists() or stage_runs(home) == []
+    assert not load_settings(home).ledger_path.exists() or stage_runs(home) == []
 
 
 def test_a_halted_stage_run_on_its_own_says_nothing_was_published(

@@ -62,7 +62,7 @@ def queued(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: Fa
     monkeypatch.setenv("O2C_SENDGRID_HOST", fake.host)
     fake.then("refuse", "refuse", "refuse")  # the flow's own delivery: refused, then re-queued below
     remind_flow(as_of=AS_OF, home=str(home))
-    with open_ledger(load_settings(home).ledger_path) as ledger:
+    with open_ledger(load_settings(home).ledger_path) as ledger, ledger.transaction("test: queued again"):
         ledger.con.execute(
             "update reminders set status = 'queued', status_reason = null, attempts = 0,"
             " last_attempt_at = null, failure = null"
@@ -215,7 +215,7 @@ def test_a_crash_with_several_messages_in_flight_never_sends_one_twice(
 def test_the_daily_cap_holds_a_second_message_to_the_same_customer(queued: Path, fake: FakeSendGrid) -> None:
     settings = load_settings(queued)
     deliver_pending(settings, mailer(fake), "first")
-    with open_ledger(settings.ledger_path) as ledger:  # another reminder for C1 the same day
+    with open_ledger(settings.ledger_path) as ledger, ledger.transaction("test"):  # another for C1 that day
         ledger.con.execute(
             "insert into reminders (reminder_id, customer_id, level, level_name, invoice_ids, as_of, language,"
             " recipient, subject, body_text, body_html, status, rule_version, run_id)"

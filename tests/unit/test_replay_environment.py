@@ -1,4 +1,5 @@
-"""A replay's child processes never report to the team's Prefect server or its database."""
+"""A replay's child processes never report to the team's Prefect server or its database, and never
+write to the team's PostgreSQL ledger."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def test_a_replay_drops_every_setting_that_names_a_prefect_server(tmp_path: Path
         "O2C_HOME": "/srv/o2c",
         "O2C_MAILER": "sendgrid",
         "SENDGRID_API_KEY": "SG.secret",
+        "O2C_LEDGER_URL": "postgresql+psycopg://o2c@db/o2c_acme",
     }
     env = replay_environment(team, tmp_path / "replay", tmp_path / "prefect")
     assert {k for k in env if k.startswith("PREFECT_")} == {
@@ -30,3 +32,4 @@ def test_a_replay_drops_every_setting_that_names_a_prefect_server(tmp_path: Path
     assert env["PREFECT_HOME"] == str(tmp_path / "prefect")
     assert (env["O2C_HOME"], env["O2C_MAILER"]) == (str(tmp_path / "replay"), "file")
     assert env["PATH"] == "/usr/bin"
+    assert "O2C_LEDGER_URL" not in env  # the replay's own empty ledger, never the team's

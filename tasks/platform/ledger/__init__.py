@@ -22,7 +22,7 @@ from tasks.platform.ledger.engine import Engine, compute
 from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
 from tasks.platform.ledger.publish import Publication
 from tasks.platform.ledger.tables import AUDITED, LEDGER_TABLES, OUTBOX_TABLES, load_sql
-from tasks.platform.ledger.working_copy import StoreProblem
+from tasks.platform.ledger.working_copy import StoreConflict, StoreProblem
 
 __all__ = [
     "AUDITED",
@@ -32,6 +32,7 @@ __all__ = [
     "Ledger",
     "LedgerBusy",
     "Publication",
+    "StoreConflict",
     "StoreProblem",
     "compute",
     "hold_ledger",

@@ -7,6 +7,8 @@ mixins over it (tasks/platform/ledger/core.py puts them together as `Ledger`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -38,6 +40,19 @@ class LedgerBase:
                 raise
             self.store.committed()
         crash_point(f"commit {what}: after")
+
+    @contextmanager
+    def transaction(self, what: str) -> Iterator[None]:
+        """Statements run on `con` inside this block commit together, or not at all (with a
+        PostgreSQL ledger, written there too): for a write outside a `Publication`, such as a test
+        setting the ledger up as a run would have left it."""
+        self.con.begin()
+        try:
+            yield
+            self._commit(what)
+        except BaseException:
+            self.con.rollback()
+            raise
 
     def _columns(self, table: str) -> set[str]:
         rows = self.con.execute(

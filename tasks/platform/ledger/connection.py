@@ -17,9 +17,9 @@ import pandas as pd
 
 from tasks.platform.config import SQL_DIR
 from tasks.platform.ledger.core import Ledger
-from tasks.platform.ledger.lock import writer_lock
+from tasks.platform.ledger.lock import depth, writer_lock
 from tasks.platform.ledger.tables import known_table, now
-from tasks.platform.ledger.working_copy import session, store_of
+from tasks.platform.ledger.working_copy import opening, store_of
 
 
 @contextmanager
@@ -31,7 +31,9 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
     url = store_of(path)
     with (
         writer_lock(path.with_suffix(".lock"), lock_timeout),
-        session(url, path, lock_timeout) if url else nullcontext() as store,
+        opening(url, path, outermost=depth(path.with_suffix(".lock")) == 1)
+        if url
+        else nullcontext() as store,
     ):
         con = _connect(path)
         try:

@@ -31,16 +31,22 @@ def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
 
     Re-entrant within one thread (a stage's tasks open the ledger while the flow holds it); other
     threads of this process and other processes wait for it."""
-    from tasks.platform.ledger.working_copy import session, store_of
+    from tasks.platform.ledger.working_copy import stage_hold, store_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     url = store_of(path)
+    if url is not None:  # PostgreSQL's advisory lock, across machines; the file's lock per opening
+        with stage_hold(url, path, lock_timeout):
+            yield
+        return
     with writer_lock(path.with_suffix(".lock"), lock_timeout):
-        if url is None:
-            yield
-            return
-        with session(url, path, lock_timeout):  # PostgreSQL's advisory lock, across machines
-            yield
+        yield
+
+
+def depth(lock_path: Path) -> int:
+    """How many times this thread holds the writer lock `lock_path` (0: not at all)."""
+    held: dict[Path, int] = _depth.__dict__.get("held", {})
+    return held.get(lock_path, 0)
 
 
 @contextmanager

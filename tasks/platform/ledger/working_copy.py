@@ -71,6 +71,11 @@ class StoreProblem(CopyProblem):
     """The PostgreSQL ledger cannot be reached or used; the message says why."""
 
 
+class StoreConflict(StoreProblem):
+    """PostgreSQL changed after this run or command read it: its write is refused, nothing written
+    (a stage run starts again on what PostgreSQL holds; a command says to run it again)."""
+
+
 def working_copy(url: str, home: Path) -> Path:
     """The working copy of the PostgreSQL ledger `url` for the workspace `home` (registered, so
     that opening that path opens the PostgreSQL ledger)."""
@@ -92,7 +97,7 @@ class Session:
 
     def __init__(self, url: str, path: Path, pg: Any) -> None:
         self.url, self.path, self.pg = url, path, pg
-        self.version = -1
+        self.version: int | None = None
         self.keys: dict[str, list[str]] = {}
         self.tables: set[str] = set()
 
@@ -109,58 +114,86 @@ class Session:
         found = changes(con, self.keys)
         with self.pg.transaction():
             row = self.pg.execute(f"select version from {VERSION_TABLE} for update").fetchone()
-            if row is None or int(row[0]) != self.version:
-                raise StoreProblem(
-                    f"{shown(self.url)} changed beside this working copy (change {row and row[0]},"
-                    f" the copy is at {self.version}): nothing written; run again"
+            if row is None or self.version is None or int(row[0]) != self.version:
+                raise StoreConflict(
+                    f"{shown(self.url)} changed while this ran (another command or run wrote change"
+                    f" {row and row[0]}; this one read {self.version}): nothing written"
                 )
             for change in found:
                 apply(self.pg, con.raw, change)
-            for sequence, table, column in _sequences(con.raw):
-                if table in con.touched:
-                    self.pg.execute(
-                        f"select setval('{sequence}', greatest((select max({column}) from {table}), 1))"
-                    )
+            for sequence, last in _sequence_positions(con.raw).items():
+                # past every number this copy drew (ids, case, hold and write-off numbers)
+                self.pg.execute(
+                    f"select setval('{sequence}', greatest((select last_value from {sequence}), %s))", [last]
+                )
             self.pg.execute(f"update {VERSION_TABLE} set version = version + 1")
-        self.version += 1
+        self.version = int(row[0]) + 1
         crash_point(f"commit {what}: stored")
 
     def lost(self) -> None:
         """The working copy did not commit what PostgreSQL now holds: no more writes through this
         session, and the next opening makes the copy again."""
-        self.version = -1
+        self.version = -1  # no PostgreSQL change is -1: every later write is refused
         _marker(self.path).unlink(missing_ok=True)
 
     def committed(self) -> None:
         """The working copy committed what PostgreSQL holds: say so beside it."""
-        _write_marker(self.path, self.url, self.version)
+        if self.version is not None:
+            _write_marker(self.path, self.url, self.version)
 
 
 @contextmanager
-def session(url: str, path: Path, lock_timeout: float) -> Iterator[Session]:
-    """Hold PostgreSQL for `path`'s opening: re-entered in this thread, else connect, take the
-    advisory lock (waiting up to `lock_timeout` seconds) and make the working copy current."""
+def stage_hold(url: str, path: Path, lock_timeout: float) -> Iterator[None]:
+    """A stage run's hold on the PostgreSQL ledger: its advisory lock (runs take turns, across
+    machines; waited for up to `lock_timeout` seconds), kept until the run ends. A person's command
+    does not take it: it opens the ledger beside the run, and the run's next commit, finding
+    PostgreSQL changed since the run read it, is refused (`StoreConflict`) and the run starts
+    again on what PostgreSQL then holds."""
     held: dict[Path, Session] = _sessions.__dict__.setdefault("held", {})
     if path in held:
-        yield held[path]
+        yield
         return
-    import psycopg
-
-    try:
-        pg = psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise StoreProblem(f"cannot connect to {shown(url)}: {str(exc).strip().splitlines()[0]}") from None
+    pg = _connect(url)
     try:
         _take_lock(pg, url, lock_timeout)
-        current = Session(url, path, pg)
-        current.version = _make_current(pg, url, path)
-        held[path] = current
+        held[path] = Session(url, path, pg)  # at the change its first opening finds
         try:
-            yield current
+            yield
         finally:
             del held[path]
     finally:
         pg.close()  # ends the session: its advisory lock goes with it
+
+
+@contextmanager
+def opening(url: str, path: Path, *, outermost: bool) -> Iterator[Session]:
+    """One opening of `path`'s working copy (under its file lock): the run's session when a stage
+    holds the ledger in this thread, else one of its own; the outermost opening makes the working
+    copy current first (made again from PostgreSQL when another writer moved it on)."""
+    held: dict[Path, Session] = _sessions.__dict__.setdefault("held", {})
+    own = path not in held
+    current = Session(url, path, _connect(url)) if own else held[path]
+    if own:
+        held[path] = current
+    try:
+        if outermost:
+            version = _make_current(current.pg, url, path)
+            if current.version is None:
+                current.version = version  # what this run or command read: its writes build on it
+        yield current
+    finally:
+        if own:
+            del held[path]
+            current.pg.close()
+
+
+def _connect(url: str) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreProblem(f"cannot connect to {shown(url)}: {str(exc).strip().splitlines()[0]}") from None
 
 
 def _take_lock(pg: Any, url: str, timeout: float) -> None:
@@ -220,10 +253,12 @@ def _rebuild(pg: Any, url: str, path: Path) -> None:
         for table in tables_of(con):
             con.execute(f"delete from {table}")
             _load(pg, con, table)
-        for sequence, table, column in _sequences(con):
-            ((last,),) = con.execute(f"select coalesce(max({column}), 0) from {table}").fetchall()
-            if last:  # a fresh sequence has given nothing: take it to the largest key held
-                con.execute(f"select count(nextval('{sequence}')) from range({int(last)})")
+        for sequence in _sequence_positions(con):
+            # a fresh sequence has given nothing: take it to where PostgreSQL's stands
+            ((last, called),) = pg.execute(f"select last_value, is_called from {sequence}").fetchall()
+            drawn = int(last) if called else int(last) - 1
+            if drawn > 0:
+                con.execute(f"select count(nextval('{sequence}')) from range({drawn})")
         con.commit()
     finally:
         con.close()
@@ -308,17 +343,12 @@ def copy_from_postgres(url: str, target: str) -> list[TableCopy]:
             return copied
 
 
-def _sequences(con: Any) -> list[tuple[str, str, str]]:
-    """(sequence, table, column) of each column whose default draws from a sequence."""
-    found = []
-    for table, column, default in con.execute(
-        "select table_name, column_name, column_default from duckdb_columns()"
-        " where column_default like 'nextval(%'"
-    ).fetchall():
-        match = re.search(r"nextval\('([a-z_]+)'", str(default))
-        if match:
-            found.append((match.group(1), str(table), str(column)))
-    return found
+def _sequence_positions(con: Any) -> dict[str, int]:
+    """Each sequence of the working copy and the last number it gave (0: none yet)."""
+    return {
+        str(name): int(last or 0)
+        for name, last in con.execute("select sequence_name, last_value from duckdb_sequences()").fetchall()
+    }
 
 
 def _marker(path: Path) -> Path:

@@ -107,15 +107,16 @@ def _connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     )
 
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Apply the numbered migrations in `sql/schema/` that this ledger has not run yet."""
+def _migrate(con: duckdb.DuckDBPyConnection, only: set[int] | None = None) -> None:
+    """Apply the numbered migrations in `sql/schema/` that this ledger has not run yet (of `only`,
+    when given: a working copy made at the schema of an older PostgreSQL ledger)."""
     con.execute(
         "create table if not exists schema_migrations (version integer primary key, name varchar, applied_at timestamp)"
     )
     done = {row[0] for row in con.execute("select version from schema_migrations").fetchall()}
     for path in sorted((SQL_DIR / "schema").glob("*.sql")):
         version = int(path.name.split("_", 1)[0])
-        if version in done:
+        if version in done or (only is not None and version not in only):
             continue
         con.begin()
         try:

@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
+from tasks.platform.config import SQL_DIR
 from tasks.platform.crash import crash_point
 from tasks.platform.ledger.lock import LedgerBusy
 from tasks.platform.ledger.postgres import (
@@ -212,7 +213,7 @@ def prepare_store(pg: Any) -> None:
         pg.execute(statement)
 
 
-def _make_current(pg: Any, url: str, path: Path, *, always: bool = False) -> int:
+def _make_current(pg: Any, url: str, path: Path, *, always: bool = False, upgrade: bool = False) -> int:
     """The working copy at PostgreSQL's change number: made again from its rows when not (or
     `always`)."""
     present = pg.execute(
@@ -225,14 +226,15 @@ def _make_current(pg: Any, url: str, path: Path, *, always: bool = False) -> int
     (version,) = pg.execute(f"select version from {VERSION_TABLE}").fetchone()
     if not always and path.exists() and _read_marker(path, url) == int(version):
         return int(version)
-    _rebuild(pg, url, path)
+    _rebuild(pg, url, path, upgrade=upgrade)
     _write_marker(path, url, int(version))
     return int(version)
 
 
-def _rebuild(pg: Any, url: str, path: Path) -> None:
+def _rebuild(pg: Any, url: str, path: Path, *, upgrade: bool = False) -> None:
     """Make the working copy again from PostgreSQL's rows, into a new file that replaces the old
-    one whole (a crash on the way leaves the old one, which the next opening makes again)."""
+    one whole (a crash on the way leaves the old one, which the next opening makes again). With
+    `upgrade`, a ledger at an older schema is read at its schema, then migrated to the newest."""
     from tasks.platform.ledger.connection import _connect, _migrate
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,14 +243,19 @@ def _rebuild(pg: Any, url: str, path: Path) -> None:
         stale.unlink(missing_ok=True)
     con = _connect(building)
     try:
-        _migrate(con)
-        ours = {r[0] for r in con.execute("select version from schema_migrations").fetchall()}
-        theirs = {r[0] for r in pg.execute("select version from schema_migrations").fetchall()}
-        if ours != theirs:
+        known = {int(p.name.split("_", 1)[0]) for p in (SQL_DIR / "schema").glob("*.sql")}
+        theirs = {int(r[0]) for r in pg.execute("select version from schema_migrations").fetchall()}
+        if theirs - known or (theirs != known and not upgrade):
             raise StoreProblem(
-                f"{shown(url)} is at schema {max(theirs, default=0)}, this code at {max(ours)}:"
-                " the ledger in PostgreSQL must be migrated to the same schema"
+                f"{shown(url)} is at schema {max(theirs, default=0)}, this code at {max(known)}:"
+                + (
+                    " the ledger was written by a newer version of o2c"
+                    if theirs - known
+                    else " copy it to a new database at this schema first"
+                    " (o2c ledger copy --from URL --to NEW_URL)"
+                )
             )
+        _migrate(con, only=theirs)
         con.begin()
         for table in tables_of(con):
             con.execute(f"delete from {table}")
@@ -260,6 +267,8 @@ def _rebuild(pg: Any, url: str, path: Path) -> None:
             if drawn > 0:
                 con.execute(f"select count(nextval('{sequence}')) from range({drawn})")
         con.commit()
+        if upgrade:
+            _migrate(con)
     finally:
         con.close()
     for old in (Path(f"{path}.wal"), path):
@@ -322,14 +331,22 @@ def copy_from_postgres(url: str, target: str) -> list[TableCopy]:
                 f"cannot connect to {shown(url)}: {str(exc).strip().splitlines()[0]}"
             ) from None
         with pg:
-            _make_current(pg, url, into, always=True)
+            theirs = pg.execute("select count(*) from schema_migrations").fetchone()
+            _make_current(pg, url, into, always=True, upgrade=True)  # an older schema: migrated
             _marker(into).unlink(missing_ok=True)
             with open_ledger(into) as ledger:
                 copied, wrong = [], None
+                ours = ledger.con.execute("select count(*) from schema_migrations").fetchall()[0]
                 for table in tables_of(ledger.con):
                     numbers = [c for c, k in table_columns(ledger.con, table) if k in WHOLE_NUMBERS]
-                    expected, found = _totals_postgres(pg, table, numbers), _totals_duckdb(ledger.con, table)
-                    if found != expected:
+                    found = _totals_duckdb(ledger.con, table)
+                    if ours != theirs:  # migrated on the way: the rows are counted, not summed
+                        kept = table in _tables_in(pg) and table != "schema_migrations"
+                        expected = _totals_postgres(pg, table, []) if kept else None
+                        found = TableCopy(table, found.rows, {}) if expected else found
+                    else:
+                        expected = _totals_postgres(pg, table, numbers)
+                    if expected is not None and found != expected:
                         wrong = f"{table}: {found} in the file, {expected} in PostgreSQL: nothing kept"
                         break
                     copied.append(found)
@@ -341,6 +358,15 @@ def copy_from_postgres(url: str, target: str) -> list[TableCopy]:
                 raise StoreProblem(wrong)
             into.with_suffix(".lock").unlink(missing_ok=True)
             return copied
+
+
+def _tables_in(pg: Any) -> set[str]:
+    return {
+        str(r[0])
+        for r in pg.execute(
+            "select table_name from information_schema.tables where table_schema = current_schema()"
+        ).fetchall()
+    }
 
 
 def _sequence_positions(con: Any) -> dict[str, int]:

@@ -6,6 +6,7 @@ per test, dropped afterwards."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -337,6 +338,23 @@ def test_a_ledger_at_an_older_schema_is_refused_and_copied_up_to_a_new_database(
             timeout=120,
         )
         assert ok.returncode == 0, ok.stderr
+
+
+def test_a_working_copy_is_made_from_postgresql_with_an_evidence_file_larger_than_a_block(
+    tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    working = _on_postgres(database, tmp_path / "home", monkeypatch)
+    content = os.urandom(24 << 20)  # 48 MB in hex: wider than Arrow's 16 MB block
+    digest = hashlib.sha256(content).hexdigest()
+    with psycopg.connect(database) as pg:
+        pg.execute(
+            "insert into evidence_files (sha256, size, content, first_run_id, stored_at)"
+            " values (%s, %s, %s, 'r', now())",
+            [digest, len(content), content],
+        )
+    with open_ledger(working) as ledger:
+        ((held,),) = ledger.con.execute("select content from evidence_files").fetchall()
+    assert hashlib.sha256(bytes(held)).hexdigest() == digest
 
 
 def test_the_ledger_url_must_name_a_postgresql_database(monkeypatch: pytest.MonkeyPatch) -> None:

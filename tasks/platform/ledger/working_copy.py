@@ -278,7 +278,8 @@ def _rebuild(pg: Any, url: str, path: Path, *, upgrade: bool = False) -> None:
 
 def _load(pg: Any, con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Copy PostgreSQL's rows of `table` into the working copy: `COPY` out as CSV to a spool file,
-    read by Arrow a block at a time with the working copy's column types."""
+    read by Arrow a block at a time (a block at least twice the widest row's bytes in hex) with the
+    working copy's column types."""
     columns = table_columns(con, table)
     names = [name for name, _ in columns]
     with tempfile.TemporaryFile() as spool:
@@ -288,9 +289,14 @@ def _load(pg: Any, con: duckdb.DuckDBPyConnection, table: str) -> None:
         if not spool.tell():
             return
         spool.seek(0)
+        # a block holds whole rows: one file kept as evidence, in hex, may be larger than the default
+        blobs = [f"coalesce(max(octet_length({n})), 0)" for n, kind in columns if kind == "BLOB"]
+        widest = int(pg.execute(f"select {' + '.join(blobs)} from {table}").fetchone()[0]) if blobs else 0
         reader = arrow_csv.open_csv(
             spool,
-            read_options=arrow_csv.ReadOptions(column_names=names, block_size=16 << 20),
+            read_options=arrow_csv.ReadOptions(
+                column_names=names, block_size=max(16 << 20, 2 * widest + (1 << 20))
+            ),
             parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
             convert_options=arrow_csv.ConvertOptions(
                 column_types={name: _ARROW_TYPES[kind] for name, kind in columns},

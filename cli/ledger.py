@@ -41,7 +41,8 @@ def migrate(home: Home = None, to: Target = None, as_json: AsJson = False) -> No
     else:
         with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
             tables = len(ledger.con.execute("select 1 from duckdb_tables() where not internal").fetchall())
-        where = str(settings.ledger_path)
+        # a PostgreSQL ledger is at the newest schema when its working copy could be made
+        where = shown(settings.ledger_url) if settings.ledger_url else str(settings.ledger_path)
     if as_json:
         echo_json({"ledger": where, "tables": tables})
     else:

@@ -1,8 +1,9 @@
 """The stages on a PostgreSQL ledger (`O2C_LEDGER_URL`): the same book gives the same ledger as in
 the embedded file, row for row; running again changes nothing; a crash between PostgreSQL's commit
-and the working copy's leaves PostgreSQL whole and the working copy made again; a second writer
-waits for the advisory lock. Against the PostgreSQL server on 127.0.0.1:5432, a database of its own
-per test, dropped afterwards."""
+and the working copy's leaves PostgreSQL whole and the working copy made again; a person's command
+during a run lands at once and the run starts again on it; a second writer waits for the advisory
+lock; a pg_dump backup restores. Against the PostgreSQL server on 127.0.0.1:5432, a database of its
+own per test, dropped afterwards; the longer tests run in `make test-postgres`."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ RUN_LOGS = {"stage_runs", "checkpoint_runs", "audit_log", "evidence_files", "ing
 # what differs between two runs of the same book by nature: the run's id and the wall clock
 VOLATILE = {"run_id", "first_run_id", "batch_id", "after", "before", "counts", "evidence", "details"}
 runner = CliRunner()
+# the longer of these run in the PostgreSQL pass (`make test-postgres`, which CI runs after `make
+# test`), so that `make test` stays within its ten minutes
+in_postgres_pass = pytest.mark.skipif(
+    os.environ.get("O2C_TEST_LEDGER") != "postgres", reason="runs in make test-postgres"
+)
 
 
 def fingerprint(path: Path, home: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -84,6 +90,7 @@ def _on_postgres(database: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return load_settings(home).ledger_path
 
 
+@in_postgres_pass
 def test_the_stages_on_postgresql_give_the_ledger_the_file_gives_and_a_rerun_changes_nothing(
     tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,6 +120,7 @@ def test_the_stages_on_postgresql_give_the_ledger_the_file_gives_and_a_rerun_cha
     assert len(again["stage_runs"]) > len(expected["stage_runs"])  # the second run is on record
 
 
+@in_postgres_pass
 def test_a_crash_after_postgresql_committed_leaves_the_working_copy_to_be_made_again(
     tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,6 +156,7 @@ def test_a_crash_after_postgresql_committed_leaves_the_working_copy_to_be_made_a
         assert (pg.execute("select count(*) from allocations").fetchone() or (0,))[0] == stored
 
 
+@in_postgres_pass
 def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_on_it(
     tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,6 +254,7 @@ def test_a_writer_on_another_machine_waits_for_the_advisory_lock(
         pass
 
 
+@in_postgres_pass
 def test_a_pg_dump_backup_restores_into_a_ledger_the_report_runs_on_again(
     tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -295,6 +305,7 @@ def test_a_store_out_of_reach_is_one_line_naming_it(tmp_path: Path, database: st
         assert "Traceback" not in done.stderr and "secret-pw" not in done.stderr + done.stdout
 
 
+@in_postgres_pass
 def test_a_ledger_at_an_older_schema_is_refused_and_copied_up_to_a_new_database(
     tmp_path: Path, database: str
 ) -> None:
@@ -340,6 +351,7 @@ def test_a_ledger_at_an_older_schema_is_refused_and_copied_up_to_a_new_database(
         assert ok.returncode == 0, ok.stderr
 
 
+@in_postgres_pass
 def test_a_working_copy_is_made_from_postgresql_with_an_evidence_file_larger_than_a_block(
     tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,6 +22,13 @@ from tasks.platform.ledger.tables import now as wall_clock
 class DeliveryStates(LedgerBase):
     """Moving outbox messages between delivery states."""
 
+    def _only_rows(self, table: str, key: str, ids: list[str]) -> None:
+        """Say that this transaction changes no row of `table` but the messages `ids` (a PostgreSQL
+        ledger's working copy then compares only those rows when it writes the change back)."""
+        only = getattr(self.con, "only_rows", None)
+        if only is not None:
+            only(table, key, ids)
+
     def set_reminder_status(
         self, reminder_id: str, status: str, reason: str | None, ref: str | None, run_id: str
     ) -> None:
@@ -37,6 +44,7 @@ class DeliveryStates(LedgerBase):
             return
         key, stage = OUTBOX_TABLES[table]
         self.con.begin()
+        self._only_rows(table, key, [c[0] for c in changes])
         try:
             for message_id, status, reason, ref in changes:
                 before = self.con.execute(
@@ -102,6 +110,7 @@ class DeliveryStates(LedgerBase):
 
         self.con.register("outbox_moves", _moves_frame(moves))
         self.con.begin()
+        self._only_rows(table, key, [m["message_id"] for m in moves])
         try:
             audit = {"run_id": run_id, "stage": stage or sender, "entity": table, "decided_by": decided_by}
             # the audit log keeps the real time, whatever clock a run is given

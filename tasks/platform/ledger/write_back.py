@@ -42,6 +42,7 @@ class TrackedConnection:
         self._con = con
         self._tables = tables
         self.touched: set[str] = set()
+        self.narrowed: dict[str, tuple[str, list[str]]] = {}
         self.open = False
 
     def _note(self, query: str) -> None:
@@ -60,16 +61,22 @@ class TrackedConnection:
         self._note(query)
         return self._con.sql(query, *args, **kwargs)
 
+    def only_rows(self, table: str, key: str, ids: list[str]) -> None:
+        """The open transaction changes no row of `table` but those whose `key` is in `ids`: only
+        those are compared when it is written back (a batch of delivery states among thousands
+        of messages)."""
+        self.narrowed[table] = (key, list(ids))
+
     def begin(self) -> Any:
-        self.open, self.touched = True, set()
+        self.open, self.touched, self.narrowed = True, set(), {}
         return self._con.begin()
 
     def commit(self) -> Any:
-        self.open = False
+        self.open, self.narrowed = False, {}
         return self._con.commit()
 
     def rollback(self) -> Any:
-        self.open, self.touched = False, set()
+        self.open, self.touched, self.narrowed = False, set(), {}
         return self._con.rollback()
 
     @property
@@ -105,13 +112,20 @@ def changes(con: TrackedConnection, keys: dict[str, list[str]]) -> list[TableCha
     state of the same file."""
     committed = con.raw.cursor()
     try:
-        return [_change(con.raw, committed, table, keys[table]) for table in sorted(con.touched)]
+        return [
+            _change(con.raw, committed, table, keys[table], con.narrowed.get(table))
+            for table in sorted(con.touched)
+        ]
     finally:
         committed.close()
 
 
 def _change(
-    con: duckdb.DuckDBPyConnection, committed: duckdb.DuckDBPyConnection, table: str, key: list[str]
+    con: duckdb.DuckDBPyConnection,
+    committed: duckdb.DuckDBPyConnection,
+    table: str,
+    key: list[str],
+    only: tuple[str, list[str]] | None = None,
 ) -> TableChange:
     keys = ", ".join(key)
     if table in APPEND_ONLY:
@@ -130,15 +144,27 @@ def _change(
         finally:
             con.unregister("o2c_held")
         return TableChange(table, key, added, _no_keys(con, table, keys))
-    before = committed.sql(f"select * from {table}").to_arrow_table()
-    con.register("o2c_before", before)
+    rows, where = table, ""
+    if only is not None:  # the transaction said which rows it changes: only those are compared
+        ids = pa.table({"id": pa.array(only[1], pa.string())})
+        con.register("o2c_only", ids)
+        committed.register("o2c_only", ids)
+        where = f" where {only[0]} in (select id from o2c_only)"
+        rows = f"(select * from {table}{where})"
     try:
-        added = con.sql(f"select * from {table} except all select * from o2c_before").to_arrow_table()
-        gone = con.sql(
-            f"select {keys} from (select * from o2c_before except all select * from {table})"
-        ).to_arrow_table()
+        before = committed.sql(f"select * from {table}{where}").to_arrow_table()
+        con.register("o2c_before", before)
+        try:
+            added = con.sql(f"select * from {rows} except all select * from o2c_before").to_arrow_table()
+            gone = con.sql(
+                f"select {keys} from (select * from o2c_before except all select * from {rows})"
+            ).to_arrow_table()
+        finally:
+            con.unregister("o2c_before")
     finally:
-        con.unregister("o2c_before")
+        if only is not None:
+            con.unregister("o2c_only")
+            committed.unregister("o2c_only")
     return TableChange(table, key, added, gone)
 
 

@@ -140,6 +140,12 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
         "O2C_PROJECT_DIR": str(PROJECT),
         "O2C_PUBLIC_URL": f"http://127.0.0.1:{site_port}",
     }
+    ledger_db = None
+    if os.environ.get("O2C_TEST_LEDGER") == "postgres":  # the ledger in PostgreSQL, still empty
+        ledger_db = f"o2c_ledger_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+            con.execute(f'create database "{ledger_db}"')
+        values["O2C_LEDGER_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{ledger_db}"
     for key, value in values.items():
         example = re.sub(rf"^{key}=.*$", f"{key}={value}", example, flags=re.M)
     env_file.write_text(example + f"PREFECT_HOME={tmp_path / 'prefect-home'}\n")
@@ -262,6 +268,10 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{prefect_database}") as con:
             (runs,) = con.execute("select count(*) from flow_run").fetchone() or (0,)
         assert runs >= 1
+        if ledger_db:  # the set-up made the ledger's schema; the worker's run wrote there
+            with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{ledger_db}") as con:
+                ran = con.execute("select stage, outcome from stage_runs").fetchall()
+            assert ran == [("report", "completed")], ran
     finally:
         killed = []
         for process, settings, log in reversed(started):
@@ -280,6 +290,9 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
         # load it hung, forwarding SIGINT to itself); systemd kills it at TimeoutStopSec, as here.
         # Our own processes and Prefect's server stop by the signal alone.
         assert set(killed) <= {"o2c-worker@.service.log"}, killed
+        if ledger_db:
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as con:
+                con.execute(f'drop database if exists "{ledger_db}" with (force)')
     print(json.dumps({"units": sorted(units), "report run": run_id.group(1) if run_id else None}))
 
 

@@ -217,6 +217,58 @@ def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_o
     assert len(cases) == len(set(cases)) > 1
 
 
+@in_postgres_pass
+def test_a_persons_command_during_a_delivery_leaves_every_message_sent_once(
+    tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    home = tmp_path / "home"
+    _on_postgres(database, home, monkeypatch)
+    _inbox(home, book)
+    order_to_cash(as_of=AS_OF, home=str(home), stages=["ingest", "invoice", "reconcile"])
+    queued = runner.invoke(
+        app, ["run", "remind", "--no-deliver", "--as-of", AS_OF.isoformat(), "--home", str(home)]
+    )
+    assert queued.exit_code == 0, queued.output
+    paused, log = tmp_path / "paused", tmp_path / "deliver.log"
+    env = {
+        **os.environ,
+        "O2C_HOME": str(home),
+        "O2C_PAUSE_AT": "reminders: the mailer took a message, its state not yet written",
+        "O2C_PAUSE_FILE": str(paused),
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+    }
+    with open(log, "wb") as out:
+        deliver = subprocess.Popen(
+            [sys.executable, "-m", "cli", "deliver", "--as-of", AS_OF.isoformat()],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not paused.exists():
+            assert deliver.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        invoice, customer = (book / "invoices.csv").read_text().splitlines()[1].split(",")[:2]
+        case = ["case", "open", "--kind", "dispute", "--customer", customer, "--invoice", invoice]
+        case += ["--amount", "3.00", "--reason", "quality", "--by", "ana", "--home", str(tmp_path / "desk")]
+        done = runner.invoke(app, case)
+        assert done.exit_code == 0, done.output
+        paused.unlink()  # the mailer took the message: its state lands beside the case
+        assert deliver.wait(timeout=300) == 0, log.read_text()
+    finally:
+        if deliver.poll() is None:
+            deliver.kill()
+    with psycopg.connect(database) as pg:
+        states = dict(pg.execute("select status, count(*) from reminders group by 1").fetchall())
+        assert pg.execute("select count(*) from cases where owner = 'ana'").fetchone() == (1,)
+    assert set(states) == {"sent"} and states["sent"] > 0, states  # none in doubt
+    assert len(list((home / "outbox").glob("R-*.eml"))) == states["sent"]  # each sent once
+
+
 def test_a_writer_on_another_machine_waits_for_the_advisory_lock(
     tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

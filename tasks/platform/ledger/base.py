@@ -24,15 +24,16 @@ class LedgerBase:
         self.con = con
         self.store = store
 
-    def _commit(self, what: str) -> None:
+    def _commit(self, what: str, *, merge: bool = False) -> None:
         """Commit the open transaction; the crash harness may kill the process on either side.
         With a PostgreSQL ledger the transaction is written there first, in one transaction of its
-        own; a working copy that then fails to commit is made again at the next opening."""
+        own (`merge`: beside what others wrote meanwhile, for a batch of delivery states); a working
+        copy that then fails to commit is made again at the next opening."""
         crash_point(f"commit {what}: before")
         if self.store is None:
             self.con.commit()
         else:
-            self.store.write_back(self.con, what)
+            self.store.write_back(self.con, what, merge=merge)
             try:
                 self.con.commit()
             except BaseException:

@@ -77,7 +77,7 @@ class DeliveryStates(LedgerBase):
                         wall_clock(),
                     ],
                 )
-            self._commit(f"{table}: delivery states")
+            self._commit(f"{table}: delivery states", merge=True)
         except BaseException:
             self.con.rollback()
             raise
@@ -116,7 +116,7 @@ class DeliveryStates(LedgerBase):
             # the audit log keeps the real time, whatever clock a run is given
             self.con.execute(sql("platform/outbox/audit_moves"), {**audit, "created_at": wall_clock()})
             moved = self.con.execute(sql("platform/outbox/move"), {"now": now}).fetchone()
-            self._commit(f"{table}: delivery states")
+            self._commit(f"{table}: delivery states", merge=True)
         except BaseException:
             self.con.rollback()
             raise

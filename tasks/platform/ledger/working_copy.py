@@ -34,7 +34,6 @@ from tasks.platform.crash import crash_point
 from tasks.platform.ledger.lock import LedgerBusy
 from tasks.platform.ledger.postgres import (
     WHOLE_NUMBERS,
-    CopyProblem,
     TableCopy,
     _totals_duckdb,
     _totals_postgres,
@@ -45,7 +44,14 @@ from tasks.platform.ledger.postgres import (
     table_columns,
     tables_of,
 )
-from tasks.platform.ledger.write_back import TrackedConnection, apply, changes, keys_of
+from tasks.platform.ledger.write_back import (
+    StoreConflict,
+    StoreProblem,
+    TrackedConnection,
+    apply,
+    changes,
+    keys_of,
+)
 
 VERSION_TABLE = "o2c_store_version"
 VERSION_DDL = (
@@ -66,15 +72,6 @@ _ARROW_TYPES = {
 }
 _stores: dict[Path, str] = {}
 _sessions = threading.local()
-
-
-class StoreProblem(CopyProblem):
-    """The PostgreSQL ledger cannot be reached or used; the message says why."""
-
-
-class StoreConflict(StoreProblem):
-    """PostgreSQL changed after this run or command read it: its write is refused, nothing written
-    (a stage run starts again on what PostgreSQL holds; a command says to run it again)."""
 
 
 def working_copy(url: str, home: Path) -> Path:
@@ -99,6 +96,7 @@ class Session:
     def __init__(self, url: str, path: Path, pg: Any) -> None:
         self.url, self.path, self.pg = url, path, pg
         self.version: int | None = None
+        self.merged = False
         self.keys: dict[str, list[str]] = {}
         self.tables: set[str] = set()
 
@@ -108,27 +106,38 @@ class Session:
             self.tables = set(tables_of(con))
         return TrackedConnection(con, self.tables)
 
-    def write_back(self, con: TrackedConnection, what: str) -> None:
-        """Write the open transaction of the working copy to PostgreSQL, in one transaction."""
+    def write_back(self, con: TrackedConnection, what: str, *, merge: bool = False) -> None:
+        """Write the open transaction of the working copy to PostgreSQL, in one transaction.
+
+        It must build on the change this run or command read: PostgreSQL moved on since, and the
+        write is refused (`StoreConflict`), unless `merge`: a batch of delivery states, which
+        changes only its own messages, lands beside what others wrote when each of its messages
+        is in PostgreSQL as this copy last saw it (the audit rows take PostgreSQL's numbers). The
+        copy then lacks the others' change: the next opening makes it again, and a later write of
+        this run that does not merge is still refused."""
         if not con.touched:
             return
         found = changes(con, self.keys)
         with self.pg.transaction():
             row = self.pg.execute(f"select version from {VERSION_TABLE} for update").fetchone()
-            if row is None or self.version is None or int(row[0]) != self.version:
+            behind = row is None or self.version is None or int(row[0]) != self.version
+            if behind and not merge:
                 raise StoreConflict(
                     f"{shown(self.url)} changed while this ran (another command or run wrote change"
                     f" {row and row[0]}; this one read {self.version}): nothing written"
                 )
             for change in found:
-                apply(self.pg, con.raw, change)
+                apply(self.pg, con.raw, change, beside_others=behind)
             for sequence, last in _sequence_positions(con.raw).items():
                 # past every number this copy drew (ids, case, hold and write-off numbers)
                 self.pg.execute(
                     f"select setval('{sequence}', greatest((select last_value from {sequence}), %s))", [last]
                 )
             self.pg.execute(f"update {VERSION_TABLE} set version = version + 1")
-        self.version = int(row[0]) + 1
+        if behind:
+            self.merged = True  # the copy is at no change number of PostgreSQL's now
+        else:
+            self.version = int(row[0]) + 1
         crash_point(f"commit {what}: stored")
 
     def lost(self) -> None:
@@ -138,8 +147,11 @@ class Session:
         _marker(self.path).unlink(missing_ok=True)
 
     def committed(self) -> None:
-        """The working copy committed what PostgreSQL holds: say so beside it."""
-        if self.version is not None:
+        """The working copy committed what PostgreSQL holds: say so beside it (a copy that merged
+        beside others' writes holds no change of PostgreSQL's whole: it is made again next)."""
+        if self.merged:
+            _marker(self.path).unlink(missing_ok=True)
+        elif self.version is not None:
             _write_marker(self.path, self.url, self.version)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tasks.platform.ledger.postgres import copy_rows_from, table_columns
+from tasks.platform.ledger.postgres import CopyProblem, copy_rows_from, table_columns
 
 # Tables whose rows are only ever added, each with its key from a sequence.
 APPEND_ONLY = {"audit_log": "audit_id", "checkpoint_runs": "checkpoint_id", "quarantine": "quarantine_id"}
@@ -92,7 +92,7 @@ class TableChange:
     table: str
     key: list[str]
     added: pa.Table  # whole rows, to copy in
-    gone: pa.Table  # the keys of rows to delete (a changed row is in both)
+    gone: pa.Table  # whole rows as they were, to delete (a changed row is in both)
 
 
 def keys_of(con: Any) -> dict[str, list[str]]:
@@ -156,9 +156,7 @@ def _change(
         con.register("o2c_before", before)
         try:
             added = con.sql(f"select * from {rows} except all select * from o2c_before").to_arrow_table()
-            gone = con.sql(
-                f"select {keys} from (select * from o2c_before except all select * from {rows})"
-            ).to_arrow_table()
+            gone = con.sql(f"select * from o2c_before except all select * from {rows}").to_arrow_table()
         finally:
             con.unregister("o2c_before")
     finally:
@@ -169,34 +167,54 @@ def _change(
 
 
 def _no_keys(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> pa.Table:
-    return con.sql(f"select {keys} from {table} limit 0").to_arrow_table()
+    return con.sql(f"select * from {table} limit 0").to_arrow_table()
 
 
-class StoreConflict(RuntimeError):
-    """PostgreSQL did not hold what the working copy's change expected: nothing was written."""
+class StoreProblem(CopyProblem):
+    """The PostgreSQL ledger cannot be reached or used; the message says why."""
 
 
-def apply(pg: Any, con: duckdb.DuckDBPyConnection, change: TableChange) -> None:
+class StoreConflict(StoreProblem):
+    """PostgreSQL changed after this run or command read it, or does not hold what the working
+    copy's change expects: its write is refused, nothing written (a stage run starts again on what
+    PostgreSQL holds; a command says to run it again)."""
+
+
+def apply(
+    pg: Any, con: duckdb.DuckDBPyConnection, change: TableChange, *, beside_others: bool = False
+) -> None:
     """Write one table's change into PostgreSQL, inside the caller's transaction: delete the rows
-    that went by key (each must be there), then copy in the rows that came."""
+    that went by key (each must be there), then copy in the rows that came. `beside_others`
+    (PostgreSQL moved on since this copy read it): each row that went must be there exactly as the
+    copy had it, and the audit rows, checkpoint results and quarantine rows take PostgreSQL's own
+    numbers (another copy may have drawn the same)."""
     table, key = change.table, change.key
+    columns = [name for name, _ in table_columns(con, table)]
     if change.gone.num_rows:
-        pg.execute(f"create temp table o2c_gone as select {', '.join(key)} from {table} limit 0")
+        matched = columns if beside_others else key
+        pg.execute(f"create temp table o2c_gone as select {', '.join(matched)} from {table} limit 0")
         con.register("o2c_gone_rows", change.gone)
         try:
-            copy_rows_from(con, pg, "o2c_gone", "o2c_gone_rows", key)
+            copy_rows_from(con, pg, "o2c_gone", "o2c_gone_rows", matched)
         finally:
             con.unregister("o2c_gone_rows")
-        match = " and ".join(f"t.{c} = g.{c}" for c in key)
+        match = " and ".join(f"t.{c} is not distinct from g.{c}" for c in matched)
         deleted = pg.execute(f"delete from {table} t using o2c_gone g where {match}").rowcount
         pg.execute("drop table o2c_gone")
         if deleted != change.gone.num_rows:
             raise StoreConflict(
                 f"{table}: {change.gone.num_rows} row(s) to replace, {deleted} found in PostgreSQL"
+                " as this working copy had them: nothing written"
             )
     if change.added.num_rows:
+        if beside_others and table in APPEND_ONLY:
+            columns = [c for c in columns if c != APPEND_ONLY[table]]
         con.register("o2c_added_rows", change.added)
         try:
-            copy_rows_from(con, pg, table, "o2c_added_rows", [name for name, _ in table_columns(con, table)])
+            copy_rows_from(con, pg, table, "o2c_added_rows", columns)
+        except Exception as exc:
+            if type(exc).__name__ == "UniqueViolation":  # another writer added the same key
+                raise StoreConflict(f"{table}: {str(exc).splitlines()[0]}: nothing written") from None
+            raise
         finally:
             con.unregister("o2c_added_rows")

@@ -73,8 +73,8 @@ def copy(
     file, or one PostgreSQL database into another. Each table's row count and the sum of each
     whole-number column (the amounts among them) are compared on both sides: any difference, and
     nothing is kept."""
+    from tasks.platform.ledger.from_postgres import copy_from_postgres
     from tasks.platform.ledger.postgres import CopyProblem, copy_workspace, is_postgres, shown
-    from tasks.platform.ledger.working_copy import copy_from_postgres
 
     settings = load_settings(home)
     origin = source or str(settings.home / "ledger.duckdb")

@@ -10,8 +10,9 @@ The rest of the code talks to "the ledger" as one unit and imports from here; th
 modules are `tables` (table names, audited entities, outbox tables, SQL files), `lock` (the writer
 lock), `connection` (opening and migrating the file), `core` (the `Ledger`, composed of `reads`,
 `publish`, `delivery_states` and `cash_decisions`), `staging` (a stage's rows made ready to load),
-`new_rows` (which of them a table does not hold yet), `working_copy` and `write_back` (a
-PostgreSQL ledger's working copy, made current on opening and written back at each commit), `engine` (the in-memory DuckDB a stage
+`new_rows` (which of them a table does not hold yet), `working_copy`, `write_back` and
+`from_postgres` (a PostgreSQL ledger's working copy, made current on opening, written back at each
+commit, made again from PostgreSQL's rows), `engine` (the in-memory DuckDB a stage
 computes in, over Arrow tables read from the ledger, whatever the store) and `postgres` (the same
 schema in PostgreSQL, and a workspace's ledger copied there, checked table by table).
 """

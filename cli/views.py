@@ -19,7 +19,7 @@ def describe(value: Any) -> str:
     if isinstance(value, dict) and "stage" in value:
         return _stage_line(value)
     if isinstance(value, dict) and "tables" in value:
-        lines = [f"workspace {value.get('home', '')}"]
+        lines = [f"workspace {value.get('home', '')}", f"ledger    {value.get('ledger', '')}"]
         lines += [f"  {name:24} {count:>10}" for name, count in value["tables"].items()]
         for run in value.get("latest_runs", []):
             lines.append(

@@ -18,7 +18,7 @@ def workspace_status(ledger: Ledger, home: Path) -> dict[str, Any]:
     """Row counts of the ledger's tables and the latest run of each stage."""
     counts = ledger.counts()
     runs = ledger.query("report/status/latest_stage_runs")
-    return {"home": str(home), "tables": counts, "latest_runs": records(runs)}
+    return {"home": str(home), "ledger": ledger.kept_in(), "tables": counts, "latest_runs": records(runs)}
 
 
 def export_view(ledger: Ledger, name: str) -> pd.DataFrame:

@@ -109,6 +109,12 @@ def test_the_stages_on_postgresql_give_the_ledger_the_file_gives_and_a_rerun_cha
             (count,) = pg.execute(f"select count(*) from {table}").fetchone() or (0,)
             assert count == len(expected[table]), table
 
+    where = {
+        h.name: json.loads(runner.invoke(app, ["status", "--json", "--home", str(h)]).output)["ledger"]
+        for h in (in_file, in_postgres)
+    }
+    assert where["file"] == "the workspace's DuckDB file"
+    assert where["postgres"].startswith(database) and "(PostgreSQL, change " in where["postgres"]
     # PostgreSQL's rows, read into a working copy made afresh, are the file's rows
     working.unlink()
     assert fingerprint(working, in_postgres) == expected

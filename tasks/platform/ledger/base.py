@@ -42,6 +42,13 @@ class LedgerBase:
             self.store.committed()
         crash_point(f"commit {what}: after")
 
+    def kept_in(self) -> str:
+        """Where the ledger is kept: PostgreSQL's database (password hidden) and the change its
+        working copy holds, or the workspace's file."""
+        if self.store is None:
+            return "the workspace's DuckDB file"
+        return f"{self.store.shown_url} (PostgreSQL, change {self.store.version})"
+
     @contextmanager
     def transaction(self, what: str) -> Iterator[None]:
         """Statements run on `con` inside this block commit together, or not at all (with a

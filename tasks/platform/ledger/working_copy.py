@@ -79,6 +79,10 @@ class Session:
         self.keys: dict[str, list[str]] = {}
         self.tables: set[str] = set()
 
+    @property
+    def shown_url(self) -> str:
+        return shown(self.url)
+
     def track(self, con: duckdb.DuckDBPyConnection) -> TrackedConnection:
         if not self.keys:
             self.keys = keys_of(con)

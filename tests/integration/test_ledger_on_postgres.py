@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from tasks.platform.crash import CRASH_EXIT_CODE
 from tasks.platform.ledger import LedgerBusy, hold_ledger, open_ledger
 from tasks.platform.ledger.postgres import tables_of
 from tasks.platform.ledger.tables import LEDGER_TABLES
-from tests.integration.conftest import new_database
+from tests.integration.conftest import in_postgres_pass, new_database
 from tools.generate import generate_book, write_book
 
 AS_OF = date(2026, 11, 20)
@@ -36,11 +38,6 @@ RUN_LOGS = {"stage_runs", "checkpoint_runs", "audit_log", "evidence_files", "ing
 # what differs between two runs of the same book by nature: the run's id and the wall clock
 VOLATILE = {"run_id", "first_run_id", "batch_id", "after", "before", "counts", "evidence", "details"}
 runner = CliRunner()
-# the longer of these run in the PostgreSQL pass (`make test-postgres`, which CI runs after `make
-# test`), so that `make test` stays within its ten minutes
-in_postgres_pass = pytest.mark.skipif(
-    os.environ.get("O2C_TEST_LEDGER") != "postgres", reason="runs in make test-postgres"
-)
 
 
 def fingerprint(path: Path, home: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -68,6 +65,48 @@ def fingerprint(path: Path, home: Path) -> dict[str, list[tuple[Any, ...]]]:
                 key=repr,
             )
     return found
+
+
+@contextmanager
+def paused_at(point: str, args: list[str], home: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`o2c ARGS` on `home` in a process of its own, held at crash point `point` until the test
+    removes the flag file `<log>.paused` (it is there when this yields); killed if still running."""
+    from prefect.settings import PREFECT_API_URL
+
+    paused = log.with_suffix(".paused")
+    env = {
+        **os.environ,
+        "O2C_HOME": str(home),
+        "O2C_PAUSE_AT": point,
+        "O2C_PAUSE_FILE": str(paused),
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),  # the harness's server: none left behind
+    }
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", *args, "--as-of", AS_OF.isoformat()],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not paused.exists():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def dispute(book: Path, amount: str, desk: Path) -> list[str]:
+    """`o2c case open` of a dispute on the book's first invoice, by ana at her own desk."""
+    invoice, customer = (book / "invoices.csv").read_text().splitlines()[1].split(",")[:2]
+    return [
+        *("case", "open", "--kind", "dispute", "--customer", customer, "--invoice", invoice),
+        *("--amount", amount, "--reason", "quality", "--by", "ana", "--home", str(desk)),
+    ]
 
 
 @pytest.fixture
@@ -164,39 +203,15 @@ def test_a_crash_after_postgresql_committed_leaves_the_working_copy_to_be_made_a
 def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_on_it(
     tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
     home = tmp_path / "home"
     _on_postgres(database, home, monkeypatch)
     _inbox(home, book)
     order_to_cash(as_of=AS_OF, home=str(home), stages=["ingest", "invoice"])
-    paused, log = tmp_path / "paused", tmp_path / "reconcile.log"
-    env = {
-        **os.environ,
-        "O2C_HOME": str(home),
-        "O2C_PAUSE_AT": "commit reconcile: publish: before",  # decided, about to write
-        "O2C_PAUSE_FILE": str(paused),
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-    }
-    with open(log, "wb") as out:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "cli", "run", "reconcile", "--as-of", AS_OF.isoformat()],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while not paused.exists():
-            assert run.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        invoice, customer = (book / "invoices.csv").read_text().splitlines()[1].split(",")[:2]
-        case = ["case", "open", "--kind", "dispute", "--customer", customer, "--invoice", invoice]
-        case += ["--amount", "12.50"]
-        desk = tmp_path / "desk"  # a collector's own workspace on the same ledger
-        began = time.monotonic()
-        done = runner.invoke(app, [*case, "--reason", "quality", "--by", "ana", "--home", str(desk)])
+    log = tmp_path / "reconcile.log"
+    # held when it has decided and is about to write
+    with paused_at("commit reconcile: publish: before", ["run", "reconcile"], home, log) as run:
+        began = time.monotonic()  # ana, at her own desk on the same ledger
+        done = runner.invoke(app, dispute(book, "12.50", tmp_path / "desk"))
         took = time.monotonic() - began
         assert done.exit_code == 0, done.output
         print(f"case open during the run: {took:.2f} s")
@@ -204,11 +219,8 @@ def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_o
         with psycopg.connect(database) as pg:
             assert pg.execute("select count(*) from allocations").fetchone() == (0,)  # the run waits
             assert pg.execute("select count(*) from cases where owner = 'ana'").fetchone() == (1,)
-        paused.unlink()  # the run goes on: its write is refused, and it runs again on the case
+        log.with_suffix(".paused").unlink()  # the run goes on: its write is refused, it runs again
         assert run.wait(timeout=300) == 0, log.read_text()
-    finally:
-        if run.poll() is None:
-            run.kill()
     said = log.read_text()
     assert "changed while this ran" in said and "running again on what the ledger holds now" in said
     with psycopg.connect(database) as pg:
@@ -225,8 +237,6 @@ def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_o
 def test_a_persons_command_during_a_delivery_leaves_every_message_sent_once(
     tmp_path: Path, book: Path, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
     home = tmp_path / "home"
     _on_postgres(database, home, monkeypatch)
     _inbox(home, book)
@@ -235,37 +245,13 @@ def test_a_persons_command_during_a_delivery_leaves_every_message_sent_once(
         app, ["run", "remind", "--no-deliver", "--as-of", AS_OF.isoformat(), "--home", str(home)]
     )
     assert queued.exit_code == 0, queued.output
-    paused, log = tmp_path / "paused", tmp_path / "deliver.log"
-    env = {
-        **os.environ,
-        "O2C_HOME": str(home),
-        "O2C_PAUSE_AT": "reminders: the mailer took a message, its state not yet written",
-        "O2C_PAUSE_FILE": str(paused),
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-    }
-    with open(log, "wb") as out:
-        deliver = subprocess.Popen(
-            [sys.executable, "-m", "cli", "deliver", "--as-of", AS_OF.isoformat()],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while not paused.exists():
-            assert deliver.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        invoice, customer = (book / "invoices.csv").read_text().splitlines()[1].split(",")[:2]
-        case = ["case", "open", "--kind", "dispute", "--customer", customer, "--invoice", invoice]
-        case += ["--amount", "3.00", "--reason", "quality", "--by", "ana", "--home", str(tmp_path / "desk")]
-        done = runner.invoke(app, case)
+    log = tmp_path / "deliver.log"
+    point = "reminders: the mailer took a message, its state not yet written"
+    with paused_at(point, ["deliver"], home, log) as deliver:
+        done = runner.invoke(app, dispute(book, "3.00", tmp_path / "desk"))
         assert done.exit_code == 0, done.output
-        paused.unlink()  # the mailer took the message: its state lands beside the case
+        log.with_suffix(".paused").unlink()  # the mailer took the message: its state lands beside the case
         assert deliver.wait(timeout=300) == 0, log.read_text()
-    finally:
-        if deliver.poll() is None:
-            deliver.kill()
     with psycopg.connect(database) as pg:
         states = dict(pg.execute("select status, count(*) from reminders group by 1").fetchall())
         assert pg.execute("select count(*) from cases where owner = 'ana'").fetchone() == (1,)

@@ -26,7 +26,7 @@ from flows.reconcile import reconcile_flow
 from tasks.platform.config import PROJECT_ROOT, SettingsError, load_settings
 from tasks.platform.ledger import open_ledger
 from tasks.platform.ledger import postgres as pg_ledger
-from tests.integration.conftest import new_database
+from tests.integration.conftest import in_postgres_pass, new_database
 from tests.integration.ledger_builder import load
 
 AS_OF = date(2026, 11, 20)
@@ -40,6 +40,18 @@ PAYMENTS = (
     "P-1,2026-11-02,700.00,EUR,Acme,DE89370400440532013000,X-1 thanks\nP-2,2026-11-03,20.00,USD,Bolt,,\n"
 )
 runner = CliRunner()
+
+
+def status(home: Path, ledger_url: str) -> subprocess.CompletedProcess[str]:
+    """`o2c status` in a process of its own, on the PostgreSQL ledger `ledger_url`."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "status"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "O2C_HOME": str(home), "O2C_LEDGER_URL": ledger_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -144,7 +156,7 @@ def test_migrate_creates_the_newest_schema_in_an_empty_database(database: str, h
     )
 
 
-@pytest.mark.skipif(os.environ.get("O2C_TEST_LEDGER") != "postgres", reason="runs in make test-postgres")
+@in_postgres_pass
 def test_a_ledger_at_an_older_schema_is_refused_and_copied_up_to_a_new_database(
     tmp_path: Path, database: str
 ) -> None:
@@ -162,15 +174,7 @@ def test_a_ledger_at_an_older_schema_is_refused_and_copied_up_to_a_new_database(
         copy_to_postgres(older, database)
     finally:
         older.close()
-    env = {**os.environ, "O2C_HOME": str(tmp_path / "home"), "O2C_LEDGER_URL": database}
-    refused = subprocess.run(
-        [sys.executable, "-m", "cli", "status"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = status(tmp_path / "home", database)
     assert refused.returncode == 2 and f"is at schema {newest - 1}, this code at {newest}" in refused.stderr
     assert "o2c ledger copy --from URL --to NEW_URL" in refused.stderr
     with new_database() as upgraded:
@@ -179,19 +183,11 @@ def test_a_ledger_at_an_older_schema_is_refused_and_copied_up_to_a_new_database(
         with psycopg.connect(upgraded) as pg:
             assert pg.execute("select count(*) from schema_migrations").fetchone() == (newest,)
             assert pg.execute("select customer_id, name from customers").fetchall() == [("K1", "Acme")]
-        ok = subprocess.run(
-            [sys.executable, "-m", "cli", "status"],
-            cwd=PROJECT_ROOT,
-            env={**env, "O2C_LEDGER_URL": upgraded},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        ok = status(tmp_path / "home", upgraded)
         assert ok.returncode == 0, ok.stderr
 
 
 def test_a_store_out_of_reach_is_one_line_naming_it(tmp_path: Path, database: str) -> None:
-    env = {**os.environ, "O2C_HOME": str(tmp_path / "home")}
     for url, said in (
         (
             "postgresql://postgres:secret-pw@127.0.0.1:1/x",
@@ -199,14 +195,7 @@ def test_a_store_out_of_reach_is_one_line_naming_it(tmp_path: Path, database: st
         ),
         (database, "holds no ledger: create it with `o2c ledger migrate --to URL`"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "cli", "status"],
-            cwd=PROJECT_ROOT,
-            env={**env, "O2C_LEDGER_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = status(tmp_path / "home", url)
         assert done.returncode == 2 and said in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and "secret-pw" not in done.stderr + done.stdout
 

@@ -2,11 +2,13 @@
 
 PostgreSQL is the system of record; DuckDB is the engine. Every stage and command opens the same
 `Ledger` as with the embedded file, over a working copy under the workspace
-(`<home>/ledger-postgres/<database>.duckdb`). Opening it takes PostgreSQL's advisory lock of the
-ledger (one writer at a time across machines; waited for up to the lock timeout) and makes the
-working copy current: when PostgreSQL's change number (`o2c_store_version`) is not the one the
-working copy was made at, the copy is made again from PostgreSQL's rows (`COPY`, through Arrow, into
-a new file that replaces the old one whole). Each transaction of the working copy is written to
+(`<home>/ledger-postgres/<database>-<hash>.duckdb`). A stage run holds PostgreSQL's advisory lock
+of the ledger (runs take turns across machines; `stage_hold`); a person's command does not take it.
+Each opening makes the working copy current: when PostgreSQL's change number (`o2c_store_version`)
+is not the one the working copy was made at, the copy is made again from PostgreSQL's rows
+(tasks/platform/ledger/from_postgres.py, into a new file that replaces the old one whole). A write
+that does not build on the change its run or command read is refused (`StoreConflict`), and a stage
+run starts again. Each transaction of the working copy is written to
 PostgreSQL before the working copy commits it (tasks/platform/ledger/write_back.py), in one
 PostgreSQL transaction that also moves the change number on: a crash before leaves PostgreSQL as it
 was, a crash after leaves the working copy behind, and the next opening makes it again.
@@ -48,7 +50,7 @@ VERSION_DDL = (
     f" check (one))",
     f"insert into {VERSION_TABLE} (version) values (0) on conflict do nothing",
 )
-_LOCK_KEY = 0x0_2C_1ED6E5  # the advisory lock of the ledger: one writer at a time
+_LOCK_KEY = 0x0_2C_1ED6E5  # the advisory lock of the ledger's stage runs: one at a time
 _stores: dict[Path, str] = {}
 _sessions = threading.local()
 

@@ -143,9 +143,7 @@ def case_resolve(
         )
         if closed["credit_note_id"]:
             ids = [closed["credit_note_id"]]
-            write_from_ledger(
-                ledger, ids, settings.home / "documents", settings.seller_of, settings.templates
-            )
+            write_from_ledger(ledger, ids, settings.home / "documents", settings.seller, settings.templates)
     extra = f", credit note {closed['credit_note_id']}" if closed["credit_note_id"] else ""
     typer.echo(f"{closed['case_id']} {closed['status']} by {closed['resolved_by']}{extra}")
 

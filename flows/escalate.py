@@ -115,7 +115,7 @@ def publish(
     )
     run_id = current_run_id()
     holds = records.hold_rows(result.holds, as_of)
-    notices = records.owner_notices(result.notices, as_of, settings.seller_name, settings.templates)
+    notices = records.owner_notices(result.notices, as_of, settings.seller_of(""), settings.templates)
     pub = Publication(
         run_id,
         "escalate",

@@ -58,6 +58,7 @@ def _notify(flow: Any, flow_run: Any, state: Any) -> None:
         except LedgerBusy:
             unchanged = "unknown: the ledger was busy when this notice was written; see `o2c audit runs`."
     from tasks.platform.artifacts import started_by_of
+    from tasks.platform.policy import PolicyError
 
     failure = RunFailure(
         flow=flow.name,
@@ -70,9 +71,13 @@ def _notify(flow: Any, flow_run: Any, state: Any) -> None:
         unchanged=unchanged,
         run_url=_run_url(str(flow_run.id)),
     )
-    messages = failure_messages(
-        failure, settings.ops_recipients, seller=settings.seller_name, folder=settings.templates
-    )
+    try:
+        seller = settings.seller_of("")
+    except PolicyError:  # the run may have failed on that very file: the notice still goes out
+        from tasks.platform.sellers import FALLBACK_NAME
+
+        seller = settings.seller_name or FALLBACK_NAME
+    messages = failure_messages(failure, settings.ops_recipients, seller=seller, folder=settings.templates)
     send_failure_notice(make_mailer(settings), messages)
 
 

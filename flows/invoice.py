@@ -60,7 +60,7 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
 @task(name="plan invoice e-mails", cache_policy=NO_CACHE)
 def plan_mails(settings: Settings, billing: invoice.Billing, customers: Any, as_of: date) -> Any:
     return invoice_mail.plan_invoice_mails(
-        billing.invoices, customers, seller=settings.seller_of, as_of=as_of, templates=settings.templates
+        billing.invoices, customers, seller=settings.seller, as_of=as_of, templates=settings.templates
     )
 
 

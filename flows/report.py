@@ -71,7 +71,7 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
         markdown,
         settings.report_recipients,
         f"reports/report-{as_of}.html",
-        settings.seller_name,
+        settings.seller_of(""),
         settings.templates,
     )
     pub = Publication(

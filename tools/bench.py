@@ -277,7 +277,8 @@ def _time_documents(workspace: Path, sample: int) -> Iterator[str]:
     from tasks.platform.config import load_settings
     from tasks.platform.ledger import open_ledger
 
-    with open_ledger(load_settings(workspace).ledger_path) as ledger:
+    settings = load_settings(workspace)
+    with open_ledger(settings.ledger_path) as ledger:
         invoices = ledger.con.execute(
             "select * from invoices where origin = 'billed' order by invoice_id limit ?", [sample]
         ).df()
@@ -289,7 +290,7 @@ def _time_documents(workspace: Path, sample: int) -> Iterator[str]:
         customers = ledger.query("invoice/customers")
     folder = workspace / "documents-sample"
     begin = time.perf_counter()
-    written = write_documents(invoices, lines, customers, folder, "Example Trading Ltd")["documents_written"]
+    written = write_documents(invoices, lines, customers, folder, settings.seller)["documents_written"]
     seconds = time.perf_counter() - begin
 
     yield f"documents (HTML and PDF): {written} in {seconds:.2f} s, {seconds / max(written, 1) * 1000:.1f} ms per invoice"

@@ -13,6 +13,7 @@ key the ledger already holds with different values, as a join. Pure: no ledger, 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.ingest import cells
-from tasks.platform import parse
-from tasks.platform.contracts import Contract
+from tasks.platform import bank_ids, parse
+from tasks.platform.contracts import TEXT_TYPES, Contract
 from tasks.platform.ledger import Engine
 from tasks.platform.terms import TermsError, parse_terms
 
@@ -76,12 +77,12 @@ def parse_rows(
         values = text.column(name)
         if kind == "currency":
             typed[name] = currency
-        elif kind in ("string", "email", "terms"):
+        elif kind in TEXT_TYPES:
             typed[name] = cells.text(cells.trimmed(values))
             if kind == "email":
                 failures.given(cells.email_reasons(values), name)
-            elif kind == "terms":
-                failures.given(cells.reasons_of_text(values, _terms_problem), name)
+            elif kind in _CHECKED_TEXT:
+                failures.given(cells.reasons_of_text(values, _CHECKED_TEXT[kind]), name)
         elif kind == "integer":
             typed[name], bad = cells.whole_numbers(cells.trimmed(values))
             failures.where(bad, name, "is not a whole number")
@@ -150,6 +151,16 @@ def text_problems(text: pa.Table, contract: Contract) -> dict[str, dict[int, str
     return found
 
 
+def _quoted(problem: Callable[[str | None], str | None]) -> Callable[[object], str | None]:
+    """A check of an identifier whose reason quotes the value (`'DE123' is not a valid VAT ID ...`)."""
+
+    def check(text: object) -> str | None:
+        why = problem(text if isinstance(text, str) else None)
+        return f"{parse.shown(text)} {why}" if why else None
+
+    return check
+
+
 def _terms_problem(text: object) -> str | None:
     """Why payment terms cannot be read, or None (empty terms fall back to payment_terms_days)."""
     if not isinstance(text, str) or not text.strip():
@@ -159,6 +170,16 @@ def _terms_problem(text: object) -> str | None:
     except TermsError as exc:
         return str(exc)
     return None
+
+
+_CHECKED_TEXT: dict[str, Callable[[object], str | None]] = {
+    "terms": _terms_problem,
+    "vat_id": _quoted(bank_ids.vat_id_problem),
+    "account": _quoted(bank_ids.account_problem),
+    "accounts": _quoted(bank_ids.accounts_problem),
+    "bic": _quoted(bank_ids.bic_problem),
+}
+"""The text columns whose every distinct value is checked, by their contract type."""
 
 
 def conflicts_with_ledger(

@@ -1,107 +1,48 @@
-"""Invoice documents a customer would accept: HTML and PDF, in the customer's language.
+"""Invoice documents a customer and a tax office accept: HTML and PDF, in the customer's language.
 
-Pure: an invoice with its lines and customer in, the document's bytes out. The HTML comes from
-`rules/templates/invoice.html` (Jinja2, autoescape on); the PDF is drawn with fpdf2 in DejaVu Sans
-(any script a customer's name may use), and its text can be extracted. Amounts arrive in minor
-units and are printed exactly, in major units, with the currency code.
+Pure: an invoice with its lines, its customer and the seller that bills it (`tasks.platform.sellers`)
+in, the document's bytes out. Each document names the seller with its address, VAT ID, registration,
+bank account and contact, the customer with its address and VAT ID, every line in full (long text
+wraps), the tax per rate, the terms and discount in words, and the ISO 11649 payment reference to
+pay with. Amounts arrive in minor units and are printed exactly, dates and numbers as the language
+writes them (Babel: `1.234,56 €`, `04.12.2026`). The HTML comes from `rules/templates/invoice.html`
+(Jinja2, autoescape on); the PDF is drawn by `tasks/invoice/invoice_pdf.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tasks.invoice.labels import LABELS
+from tasks.platform import localized
+from tasks.platform.bank_ids import creditor_reference, iban_formatted
 from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.messages import template_environment
-from tasks.platform.money import to_major_str
-
-LABELS = {
-    "en": {
-        "invoice": "Invoice",
-        "credit_note": "Credit note",
-        "credits": "Credits invoice {invoice}.",
-        "instalment": "Instalment {n}: {amount} {currency} due {due}",
-        "number": "Invoice number",
-        "issued": "Issue date",
-        "due": "Due date",
-        "customer": "Customer",
-        "order": "Order",
-        "line": "Line",
-        "item": "Item",
-        "quantity": "Quantity",
-        "unit_price": "Unit price",
-        "tax_rate": "Tax rate",
-        "net": "Net",
-        "tax": "Tax",
-        "total": "Total",
-        "discount": "Early-payment discount: {amount} {currency} if paid by {day}",
-        "pay": "Please pay {total} {currency} by {due}, quoting the invoice number.",
-    },
-    "de": {
-        "invoice": "Rechnung",
-        "credit_note": "Gutschrift",
-        "credits": "Gutschrift zur Rechnung {invoice}.",
-        "instalment": "Rate {n}: {amount} {currency} fällig am {due}",
-        "number": "Rechnungsnummer",
-        "issued": "Rechnungsdatum",
-        "due": "Fällig am",
-        "customer": "Kunde",
-        "order": "Auftrag",
-        "line": "Pos.",
-        "item": "Artikel",
-        "quantity": "Menge",
-        "unit_price": "Einzelpreis",
-        "tax_rate": "USt.-Satz",
-        "net": "Netto",
-        "tax": "USt.",
-        "total": "Gesamt",
-        "discount": "Skonto: {amount} {currency} bei Zahlung bis {day}",
-        "pay": "Bitte zahlen Sie {total} {currency} bis {due} unter Angabe der Rechnungsnummer.",
-    },
-    "fr": {
-        "invoice": "Facture",
-        "credit_note": "Avoir",
-        "credits": "Avoir sur la facture {invoice}.",
-        "instalment": "Échéance {n} : {amount} {currency} le {due}",
-        "number": "Numéro de facture",
-        "issued": "Date d'émission",
-        "due": "Échéance",
-        "customer": "Client",
-        "order": "Commande",
-        "line": "Ligne",
-        "item": "Article",
-        "quantity": "Quantité",
-        "unit_price": "Prix unitaire",
-        "tax_rate": "Taux de TVA",
-        "net": "HT",
-        "tax": "TVA",
-        "total": "TTC",
-        "discount": "Escompte : {amount} {currency} en cas de paiement avant le {day}",
-        "pay": "Merci de régler {total} {currency} avant le {due} en indiquant le numéro de facture.",
-    },
-}
-_FONTS = Path("/usr/share/fonts/truetype/dejavu")
+from tasks.platform.sellers import Party, buyer_party
 
 
 @dataclass(frozen=True)
 class InvoiceDocument:
-    """Everything printed on one invoice, already formatted."""
+    """Everything printed on one invoice or credit note, already written out in its language."""
 
     invoice_id: str
     language: str
-    seller: str
+    seller: Party
+    buyer: Party
+    seller_address: tuple[str, ...]
+    buyer_address: tuple[str, ...]
     customer_id: str
-    customer_name: str
     order_id: str
     issue_date: str
     due_date: str
     currency: str
     lines: list[dict[str, str]]
+    tax_summary: list[dict[str, str]]
     net: str
     tax: str
     total: str
@@ -110,76 +51,154 @@ class InvoiceDocument:
     title: str = ""  # "Invoice" or "Credit note", in the language
     credits_note: str = ""  # a credit note: which invoice it credits
     instalment_notes: tuple[str, ...] = ()  # an invoice paid in parts: each part
+    terms_note: str = ""  # the payment terms in words
+    pay_note: str = ""  # what to pay, by when, with which reference
+    payment_reference: str = ""  # ISO 11649 creditor reference (RF...)
+    payment_details: tuple[tuple[str, str], ...] = ()  # (label, value): holder, bank, IBAN, BIC, reference
+    footer: tuple[str, ...] = ()  # the seller's legal particulars, one line each
+
+    @property
+    def is_credit_note(self) -> bool:
+        return bool(self.credits_note)
 
 
 def document(
     invoice: dict[str, Any],
     lines: list[dict[str, Any]],
     customer: dict[str, Any],
-    seller: str,
+    seller: str | Party,
     instalments: list[dict[str, Any]] | None = None,
 ) -> InvoiceDocument:
-    """The formatted document of one invoice (amounts in minor units in, exact strings out)."""
-    language = customer.get("language") if customer.get("language") in LABELS else "en"
-    labels = LABELS[str(language)]
+    """The written-out document of one invoice (amounts in minor units in, exact text out).
+    `seller` is the billing entity (a bare name prints the name alone)."""
+    language = localized.language_of(customer.get("language"))
+    labels = LABELS[language]
     currency = str(invoice["currency"])
+    seller = seller if isinstance(seller, Party) else Party(name=str(seller))
+    buyer = buyer_party({"customer_id": invoice["customer_id"], **customer})
+    credit = invoice.get("kind") == "credit_note"
 
     def money(minor: Any) -> str:
-        return to_major_str(int(minor), currency)
+        return localized.money(int(minor), currency, language)
 
-    shown = [_line_view(line, money) for line in sorted(lines, key=lambda x: int(x["line_no"]))]
+    def day(value: Any) -> str:
+        return localized.day(value, language)
+
+    shown = [_line_view(line, currency, language) for line in sorted(lines, key=lambda x: int(x["line_no"]))]
+    reference = "" if credit else creditor_reference(str(invoice["invoice_id"]))
+    total, due = money(invoice["amount_minor"]), day(invoice["due_date"])  # a credit note's is negative
     note = ""
-    discount, last_day = invoice.get("discount_amount_minor"), invoice.get("discount_date")
-    if _present(discount) and _present(last_day):
-        note = labels["discount"].format(amount=money(discount), currency=currency, day=_day(last_day))
+    discount: Any = invoice.get("discount_amount_minor")
+    last_day = invoice.get("discount_date")
+    if not credit and _present(discount) and int(discount) > 0 and _present(last_day):
+        note = labels["discount"].format(amount=money(discount), day=day(last_day))
     return InvoiceDocument(
         invoice_id=str(invoice["invoice_id"]),
-        language=str(language),
+        language=language,
         seller=seller,
+        buyer=buyer,
+        seller_address=localized.postal_lines(seller, language),
+        buyer_address=localized.postal_lines(buyer, language, home_country=seller.country),
         customer_id=str(invoice["customer_id"]),
-        customer_name=str(customer.get("name") or invoice["customer_id"]),
-        order_id=str(invoice.get("order_id") or ""),
-        issue_date=_day(invoice["issue_date"]),
-        due_date=_day(invoice["due_date"]),
+        order_id=str(invoice.get("order_id") or "") if _present(invoice.get("order_id")) else "",
+        issue_date=day(invoice["issue_date"]),
+        due_date=due,
         currency=currency,
         lines=shown,
-        net=money(invoice["net_minor"]),
-        tax=money(invoice["tax_minor"]),
-        total=money(invoice["amount_minor"]),
+        tax_summary=_tax_summary(lines, currency, language),
+        net=money(invoice["net_minor"]) if _present(invoice.get("net_minor")) else "",
+        tax=money(invoice["tax_minor"]) if _present(invoice.get("tax_minor")) else "",
+        total=total,
         discount_note=note,
         labels=labels,
-        title=labels["credit_note"] if invoice.get("kind") == "credit_note" else labels["invoice"],
-        credits_note=labels["credits"].format(invoice=invoice.get("credit_for_invoice"))
-        if invoice.get("kind") == "credit_note"
-        else "",
-        instalment_notes=_instalment_notes(instalments or [], labels, currency, money),
+        title=labels["credit_note"] if credit else labels["invoice"],
+        credits_note=labels["credits"].format(invoice=invoice.get("credit_for_invoice")) if credit else "",
+        instalment_notes=_instalment_notes(instalments or [], labels, money, day),
+        terms_note="" if credit else _terms(invoice, labels, due),
+        pay_note="" if credit else labels["pay"].format(total=total, due=due, reference=reference),
+        payment_reference=reference,
+        payment_details=() if credit else _payment_details(seller, labels, reference),
+        footer=_footer(seller, labels, language),
     )
 
 
-def _line_view(line: dict[str, Any], money: Callable[[Any], str]) -> dict[str, str]:
-    """One invoice line as printed."""
+def _line_view(line: dict[str, Any], currency: str, language: str) -> dict[str, str]:
+    """One invoice line as printed: amounts as numbers (the table's heading names the currency)."""
+
+    def number(minor: Any) -> str:
+        return localized.number(int(minor), currency, language)
+
     return {
         "line_no": str(int(line["line_no"])),
         "item": " ".join(str(x) for x in (line.get("sku") or "", line.get("description") or "") if x).strip(),
-        "quantity": str(int(line["quantity"])),
-        "unit_price": money(line["unit_price_minor"]),
-        "tax_rate": _percent(int(line["tax_rate_ppm"])),
-        "net": money(line["net_minor"]),
-        "tax": money(line["tax_minor"]),
-        "total": money(int(line["net_minor"]) + int(line["tax_minor"])),
+        "quantity": localized.quantity(int(line["quantity"]), language),
+        "unit_price": number(line["unit_price_minor"]),
+        "tax_rate": localized.percent(int(line["tax_rate_ppm"]), language),
+        "net": number(line["net_minor"]),
+        "tax": number(line["tax_minor"]),
+        "total": number(int(line["net_minor"]) + int(line["tax_minor"])),
     }
 
 
+def _tax_summary(lines: list[dict[str, Any]], currency: str, language: str) -> list[dict[str, str]]:
+    """Net and tax per tax rate, highest rate first, as the law asks an invoice to show them."""
+    per_rate: dict[int, list[int]] = {}
+    for line in lines:
+        sums = per_rate.setdefault(int(line["tax_rate_ppm"]), [0, 0])
+        sums[0] += int(line["net_minor"])
+        sums[1] += int(line["tax_minor"])
+    return [
+        {
+            "rate": localized.percent(rate, language),
+            "net": localized.money(net, currency, language),
+            "tax": localized.money(tax, currency, language),
+        }
+        for rate, (net, tax) in sorted(per_rate.items(), reverse=True)
+    ]
+
+
+def _terms(invoice: dict[str, Any], labels: dict[str, str], due: str) -> str:
+    """The payment terms in words, from the invoice's own dates."""
+    import pandas as pd
+
+    days = (pd.Timestamp(invoice["due_date"]) - pd.Timestamp(invoice["issue_date"])).days
+    return labels["terms"].format(days=days, due=due) if days > 0 else labels["terms_now"].format(due=due)
+
+
+def _payment_details(seller: Party, labels: dict[str, str], reference: str) -> tuple[tuple[str, str], ...]:
+    """Where to pay and what to quote: the seller's account, and the reference."""
+    rows = [
+        (labels["holder"], seller.account_holder or seller.name),
+        (labels["bank"], seller.bank_name),
+        (labels["iban"], iban_formatted(seller.iban) if seller.iban else ""),
+        (labels["bic"], seller.bic),
+        (labels["reference"], reference),
+    ]
+    return tuple(
+        (label, value) for label, value in rows if value and (seller.iban or label == labels["reference"])
+    )
+
+
+def _footer(seller: Party, labels: dict[str, str], language: str) -> tuple[str, ...]:
+    """The seller's legal particulars: name and address, tax identifiers and registration, contact."""
+    first = " · ".join((seller.name, *localized.postal_lines(seller, language)))
+    ids = [f"{labels['our_vat_id']} {seller.vat_id}" if seller.vat_id else ""]
+    ids.append(f"{labels['tax_number']} {seller.tax_number}" if seller.tax_number else "")
+    second = " · ".join(part for part in (*ids, seller.registration) if part)
+    third = " · ".join(part for part in (seller.email, seller.phone, seller.website) if part)
+    return tuple(line for line in (first, second, third) if line)
+
+
 def _instalment_notes(
-    instalments: list[dict[str, Any]], labels: dict[str, str], currency: str, money: Callable[[Any], str]
+    instalments: list[dict[str, Any]],
+    labels: dict[str, str],
+    money: Callable[[Any], str],
+    day: Callable[[Any], str],
 ) -> tuple[str, ...]:
     """One sentence per instalment of an invoice paid in parts, in order."""
     return tuple(
         labels["instalment"].format(
-            n=int(part["instalment"]),
-            amount=money(part["amount_minor"]),
-            currency=currency,
-            due=_day(part["due_date"]),
+            n=int(part["instalment"]), amount=money(part["amount_minor"]), due=day(part["due_date"])
         )
         for part in sorted(instalments, key=lambda p: int(p["instalment"]))
     )
@@ -192,126 +211,15 @@ def _present(value: Any) -> bool:
     return value is not None and not (pd.api.types.is_scalar(value) and pd.isna(value))
 
 
-def _day(value: Any) -> str:
-    return value.isoformat()[:10] if isinstance(value, date) else str(value)[:10]
-
-
-def _percent(ppm: int) -> str:
-    whole, rest = divmod(ppm, 10_000)
-    return f"{whole}.{rest:04d}".rstrip("0").rstrip(".") + " %"
-
-
 def render_html(doc: InvoiceDocument, templates: Path = SHIPPED_TEMPLATES) -> str:
     return template_environment(templates).get_template("invoice.html").render(doc=doc, labels=doc.labels)
 
 
-def _latin1(doc: InvoiceDocument) -> bool:
-    """Whether every text of the document can be set in a core PDF font (Latin-1)."""
-    texts = [doc.seller, doc.customer_name, doc.discount_note, *doc.labels.values()]
-    texts += [line["item"] for line in doc.lines]
-    try:
-        "".join(texts).encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def render_pdf(doc: InvoiceDocument) -> bytes:
-    """The invoice as a PDF (A4), text extractable. Set in Helvetica where the text is Latin-1
-    (about 25 ms a document), else in DejaVu Sans, which covers far more scripts (about 140 ms:
-    embedding a font costs)."""
-    from fpdf import FPDF
+    """The document as a PDF (A4), its text extractable (`tasks/invoice/invoice_pdf.py`)."""
+    from tasks.invoice.invoice_pdf import draw
 
-    pdf = FPDF(format="A4")
-    pdf.set_creator("o2c")
-    pdf.set_title(f"{doc.title} {doc.invoice_id}")
-    family = "Helvetica"
-    if not _latin1(doc) and (_FONTS / "DejaVuSans.ttf").is_file():
-        family = "DejaVu"
-        pdf.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-        pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.add_page()
-    _pdf_heading(pdf, family, doc)
-    _pdf_lines(pdf, family, doc)
-    _pdf_totals(pdf, family, doc)
-    return bytes(pdf.output())
-
-
-def _pdf_heading(pdf: Any, family: str, doc: InvoiceDocument) -> None:
-    """The title, the seller, the customer, the invoice's number and dates, and its order."""
-    pdf.set_font(family, "B", 16)
-    pdf.cell(0, 10, f"{doc.title} {doc.invoice_id}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "", 10)
-    for label, value in (
-        (doc.seller, ""),
-        (doc.labels["customer"], f"{doc.customer_name} ({doc.customer_id})"),
-        (doc.labels["number"], doc.invoice_id),
-        (doc.labels["issued"], doc.issue_date),
-        (doc.labels["due"], doc.due_date),
-        (doc.labels["order"], doc.order_id),
-    ):
-        pdf.cell(0, 6, f"{label}: {value}" if value else label, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-
-
-def _pdf_lines(pdf: Any, family: str, doc: InvoiceDocument) -> None:
-    """The table of lines, its heading repeated on each new page."""
-    widths = (12, 58, 18, 26, 20, 26, 22)  # 182 mm of the 190 between margins
-    heads = tuple(doc.labels[h] for h in ("line", "item", "quantity", "unit_price", "tax_rate", "net", "tax"))
-
-    def row(values: tuple[str, ...], height: float) -> None:
-        # Text placed directly, not in cells: a cell costs fpdf its line-breaking (an invoice of
-        # 500 lines would take seconds); a new page repeats the heading.
-        if pdf.get_y() + height > pdf.page_break_trigger:
-            pdf.add_page()
-            heading()
-        x, y = pdf.l_margin, pdf.get_y()
-        for width, value in zip(widths, values, strict=True):
-            pdf.text(x + 1, y + height - 1.8, value)
-            x += width
-        pdf.set_y(y + height)
-
-    def heading() -> None:
-        pdf.set_font(family, "B", 9)
-        row(heads, 7)
-        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + sum(widths), pdf.get_y())
-        pdf.set_font(family, "", 9)
-
-    heading()
-    for line in doc.lines:
-        row(
-            (
-                line["line_no"],
-                line["item"][:34],
-                line["quantity"],
-                line["unit_price"],
-                line["tax_rate"],
-                line["net"],
-                line["tax"],
-            ),
-            6,
-        )
-
-
-def _pdf_totals(pdf: Any, family: str, doc: InvoiceDocument) -> None:
-    """Net, tax and total, the discount and instalments, and what to pay by when (or, on a credit
-    note, which invoice it credits)."""
-    pdf.ln(3)
-    pdf.set_font(family, "", 10)
-    for label, amount in ((doc.labels["net"], doc.net), (doc.labels["tax"], doc.tax)):
-        pdf.cell(0, 6, f"{label}: {amount} {doc.currency}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "B", 11)
-    pdf.cell(0, 8, f"{doc.labels['total']}: {doc.total} {doc.currency}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "", 10)
-    if doc.discount_note:
-        pdf.multi_cell(0, 6, doc.discount_note, new_x="LMARGIN", new_y="NEXT")
-    for note in doc.instalment_notes:
-        pdf.cell(0, 6, note, new_x="LMARGIN", new_y="NEXT")
-    if doc.credits_note:  # a credit note is not paid: it says which invoice it credits
-        pdf.multi_cell(0, 6, doc.credits_note, new_x="LMARGIN", new_y="NEXT")
-    else:
-        pay = doc.labels["pay"].format(total=doc.total, currency=doc.currency, due=doc.due_date)
-        pdf.multi_cell(0, 6, pay, new_x="LMARGIN", new_y="NEXT")
+    return draw(doc)
 
 
 def write_documents(
@@ -319,14 +227,14 @@ def write_documents(
     lines: Any,
     customers: Any,
     folder: Path,
-    seller: str | Callable[[Any], str],
+    seller: str | Party | Callable[[Any], Party],
     instalments: Any = None,
     templates: Path = SHIPPED_TEMPLATES,
     workers: int = 1,
 ) -> dict[str, int]:
     """Write `<invoice_id>.html` and `.pdf` for each invoice into `folder`, each file whole or not at
-    all; an invoice whose PDF is already there is left as it is. `seller` is the seller's name, or
-    a function of the invoice's legal entity giving it. With `workers` > 1 and enough documents, they
+    all; an invoice whose PDF is already there is left as it is. `seller` is the billing entity, or
+    a function of the invoice's legal entity giving it (`Settings.seller`). With `workers` > 1 and enough documents, they
     are rendered in that many processes (tasks/invoice/document_pool.py). Returns how many were
     written and how many were there already."""
     from tasks.invoice.document_pool import POOL_THRESHOLD, render_in_pool

@@ -21,7 +21,7 @@ def write_from_ledger(
     ledger: Ledger,
     ids: list[str],
     folder: Path,
-    seller: str | Callable[[Any], str],
+    seller: Callable[[Any], Any],
     templates: Path = SHIPPED_TEMPLATES,
     workers: int = 1,
 ) -> dict[str, int]:
@@ -50,7 +50,7 @@ def write_missing(settings: Settings, workers: int | None = None) -> dict[str, i
         if not missing:
             return {"documents_written": 0, "documents_already_there": len(billed)}
         written = write_from_ledger(
-            ledger, missing, folder, settings.seller_of, settings.templates, workers or os.cpu_count() or 1
+            ledger, missing, folder, settings.seller, settings.templates, workers or os.cpu_count() or 1
         )
     return {
         "documents_written": written["documents_written"],

@@ -7,7 +7,6 @@ cannot be e-mailed (no address) out. The PDF is read at delivery from `documents
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ def plan_invoice_mails(
     invoices: pd.DataFrame,
     customers: pd.DataFrame,
     *,
-    seller: str | Callable[[Any], str],
+    seller: Any,
     as_of: date,
     templates: Path = SHIPPED_TEMPLATES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -35,7 +35,7 @@ class Settings:
     mail_concurrency: int = 4  # messages handed to SendGrid at once (within the rate)
     lock_timeout_seconds: float = 600.0
     invoice_series: str = "O2C"
-    seller_name: str = "Example Trading Ltd"
+    seller_name: str | None = None  # `O2C_SELLER_NAME`: wins over entities.yaml's default entity
     entity_names: tuple[tuple[str, str], ...] = ()
     report_recipients: tuple[str, ...] = ()  # the distribution list the report is e-mailed to
     ops_recipients: tuple[str, ...] = ()  # finance ops, told by e-mail when a run fails
@@ -48,10 +48,17 @@ class Settings:
     # the stages compute in a working copy of it under the workspace
     ledger_url: str | None = None
 
+    def seller(self, legal_entity: object) -> Any:
+        """The legal entity that bills a customer of `legal_entity` ('' or None: the default one), as
+        documents print it (`tasks.platform.sellers.Party`): master data from the rules folder's
+        `entities.yaml`, the name from `O2C_SELLER_NAMES` / `O2C_SELLER_NAME` where they are set."""
+        from tasks.platform.sellers import seller_party
+
+        return seller_party(legal_entity, self.rules_dir, dict(self.entity_names), self.seller_name)
+
     def seller_of(self, legal_entity: object) -> str:
-        """The name a legal entity's documents and e-mails carry (`O2C_SELLER_NAMES`), else the
-        workspace's `O2C_SELLER_NAME`."""
-        return dict(self.entity_names).get(str(legal_entity or ""), self.seller_name)
+        """The name a legal entity's documents and e-mails carry."""
+        return str(self.seller(legal_entity).name)
 
     @property
     def templates(self) -> Path:
@@ -99,7 +106,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         mail_concurrency=max(1, _number("O2C_MAIL_CONCURRENCY", "4", int)),
         lock_timeout_seconds=_number("O2C_LOCK_TIMEOUT", "600", float),
         invoice_series=os.environ.get("O2C_INVOICE_SERIES", "O2C"),
-        seller_name=os.environ.get("O2C_SELLER_NAME", "Example Trading Ltd"),
+        seller_name=os.environ.get("O2C_SELLER_NAME", "").strip() or None,
         entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
         report_recipients=_addresses("O2C_REPORT_RECIPIENTS"),
         ops_recipients=_addresses("O2C_OPS_RECIPIENTS"),

@@ -21,8 +21,9 @@ import yaml
 
 from tasks.platform.config import SHIPPED_CONTRACTS
 
-COLUMN_TYPES = {"string", "date", "integer", "money", "minor", "currency", "rate", "terms", "email"}
-TEXT_TYPES = {"string", "terms", "email"}  # text kept as text: bounded by `max_length`
+# text kept as text, bounded by `max_length`; the identifiers are checked (tasks/platform/bank_ids.py)
+TEXT_TYPES = {"string", "terms", "email", "vat_id", "account", "accounts", "bic"}
+COLUMN_TYPES = {"date", "integer", "money", "minor", "currency", "rate", *TEXT_TYPES}
 TYPED_SUFFIX = {"money": "_minor", "rate": "_ppm"}
 # The longest value a text column takes when its contract names no `max_length`: far beyond any
 # name, reference or note a business file carries, far below what would hurt the ledger or a mailer.

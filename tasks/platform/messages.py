@@ -120,34 +120,42 @@ INVOICE_SUBJECTS = {
 
 
 def render_invoice_mail(
-    *, invoice: dict[str, Any], customer: dict[str, Any], seller: str, folder: Path = SHIPPED_TEMPLATES
+    *, invoice: dict[str, Any], customer: dict[str, Any], seller: Any, folder: Path = SHIPPED_TEMPLATES
 ) -> RenderedMessage:
     """The e-mail that carries one invoice or credit note (its PDF attached at delivery), in the
     customer's language, from `rules/templates/invoice_mail.<language>.txt`; the HTML part is the
-    text, escaped, in a minimal page. Amounts arrive in minor units and are printed exactly."""
+    text, escaped, in a minimal page. `seller` is the billing entity (`tasks.platform.sellers.Party`)
+    or its name. Amounts arrive in minor units and are printed exactly, amounts and dates as the
+    language writes them; an invoice says the account to pay to and the reference to quote."""
     import pandas as pd
 
-    from tasks.platform.money import to_major_str
+    from tasks.platform import localized
+    from tasks.platform.bank_ids import creditor_reference, iban_formatted
 
     env = template_environment(folder)
-    lang = customer.get("language") if customer.get("language") in INVOICE_SUBJECTS else "en"
+    lang = localized.language_of(customer.get("language"))
     kind = "credit_note" if invoice.get("kind") == "credit_note" else "invoice"
     currency = str(invoice["currency"])
     discount = invoice.get("discount_amount_minor")
     has_discount = discount is not None and not pd.isna(discount) and int(discount) > 0
-    subject = INVOICE_SUBJECTS[str(lang)][kind].format(number=invoice["invoice_id"], seller=seller)
+    name = str(getattr(seller, "name", seller))
+    iban = str(getattr(seller, "iban", "") or "")
+    subject = INVOICE_SUBJECTS[lang][kind].format(number=invoice["invoice_id"], seller=name)
     context = {
         "customer": customer,
-        "seller": seller,
+        "seller": name,
         "kind": kind,
         "invoice_id": invoice["invoice_id"],
-        "issue_date": str(invoice["issue_date"])[:10],
-        "due_date": str(invoice["due_date"])[:10],
+        "issue_date": localized.day(invoice["issue_date"], lang),
+        "due_date": localized.day(invoice["due_date"], lang),
         "currency": currency,
-        "total": to_major_str(abs(int(invoice["amount_minor"])), currency),
+        "total": localized.money(abs(int(invoice["amount_minor"])), currency, lang),
         "credit_for": invoice.get("credit_for_invoice") or "",
-        "discount": to_major_str(int(discount or 0), currency) if has_discount else "",
-        "discount_date": str(invoice.get("discount_date"))[:10] if has_discount else "",
+        "discount": localized.money(int(discount or 0), currency, lang) if has_discount else "",
+        "discount_date": localized.day(invoice.get("discount_date"), lang) if has_discount else "",
+        "reference": creditor_reference(str(invoice["invoice_id"])) if kind == "invoice" else "",
+        "iban": iban_formatted(iban) if iban else "",
+        "bic": str(getattr(seller, "bic", "") or ""),
         "subject": subject,
     }
     name = f"invoice_mail.{lang}.txt"
@@ -157,7 +165,7 @@ def render_invoice_mail(
         html = env.get_template(name).render({**context, "text": text, "language": lang})
     except TemplateError as exc:
         raise PolicyError(f"rules/templates/{name}: {exc.message or type(exc).__name__}") from None
-    return RenderedMessage(subject, text, html, str(lang), kind)
+    return RenderedMessage(subject, text, html, lang, kind)
 
 
 def render_owner_notice(

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from tasks.platform.bank_ids import creditor_reference_payload
+
 _LEGAL_FORMS = frozenset(
     [
         "gmbh",
@@ -44,20 +46,14 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def rf_reference_valid(text: str) -> bool:
-    """ISO 11649 creditor reference check: `RF` + two check digits + up to 21 letters or digits,
-    valid when the rearranged number modulo 97 is 1."""
-    compact = re.sub(r"\s+", "", text or "").upper()
-    if not re.fullmatch(r"RF\d{2}[A-Z0-9]{1,21}", compact):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(digits) % 97 == 1
+    """Whether `text` is a valid ISO 11649 creditor reference (`RF`, two check digits, up to 21
+    letters or digits; spaces allowed), by python-stdnum's check."""
+    return creditor_reference_payload(text) is not None
 
 
 def rf_payload(text: str) -> str | None:
     """The reference inside a valid RF creditor reference (`RF18INV2026000123` -> `INV2026000123`)."""
-    compact = re.sub(r"\s+", "", text or "").upper()
-    return compact[4:] if rf_reference_valid(compact) else None
+    return creditor_reference_payload(text)
 
 
 def normalise_account(account: str | None) -> str:

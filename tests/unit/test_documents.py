@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from tasks.invoice.documents import document, render_html, render_pdf
+from tasks.platform.sellers import Party
 
 INVOICE = {
     "invoice_id": "O2C-2026-000042",
@@ -48,7 +49,38 @@ LINES = [
 
 
 def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    """The PDF's text, no-break spaces as spaces (text wrapped by fpdf2 is extracted so)."""
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return text.replace("\xa0", " ")
+
+
+def spaced(phrase: str) -> str:
+    return phrase.replace("\xa0", " ")
+
+
+SELLER = Party(
+    name="Beispiel Handel GmbH",
+    street=("Musterstraße 1",),
+    postcode="10115",
+    city="Berlin",
+    country="DE",
+    vat_id="DE136695976",
+    registration="Amtsgericht Berlin-Charlottenburg HRB 123456 B",
+    iban="DE89370400440532013000",
+    bic="COBADEFFXXX",
+    bank_name="Commerzbank",
+    account_holder="Beispiel Handel GmbH",
+    email="buchhaltung@beispiel.example",
+    entity="DE01",
+)
+CUSTOMER = {
+    "name": "Müller & Söhne GmbH",
+    "address": "Hauptstraße 5; Hinterhaus",
+    "postcode": "80331",
+    "city": "München",
+    "country": "AT",
+    "vat_id": "ATU13585627",
+}
 
 
 @pytest.mark.parametrize(
@@ -58,37 +90,117 @@ def pdf_text(data: bytes) -> str:
             "en",
             [
                 "Invoice O2C-2026-000042",
-                "Total: 178.50 EUR",
-                "Early-payment discount: 3.57 EUR if paid by 2026-04-10",
+                "Invoice date 31 Mar 2026",
+                "Amount due €178.50",
+                "If paid by 10 Apr 2026 you may deduct €3.57 early-payment discount.",
+                "Payable within 30 days of the invoice date, by 30 Apr 2026, without deduction.",
+                "Austria",
             ],
         ),
         (
             "de",
-            ["Rechnung O2C-2026-000042", "Gesamt: 178.50 EUR", "Skonto: 3.57 EUR bei Zahlung bis 2026-04-10"],
+            [
+                "Rechnung O2C-2026-000042",
+                "Rechnungsdatum 31.03.2026",
+                "Rechnungsbetrag 178,50\xa0€",
+                "Bei Zahlung bis zum 10.04.2026 dürfen Sie 3,57\xa0€ Skonto abziehen.",
+                "19\xa0% 150,00\xa0€ 28,50\xa0€",
+                "Österreich",
+            ],
         ),
-        ("fr", ["Facture O2C-2026-000042", "TTC: 178.50 EUR", "Escompte : 3.57 EUR"]),
-        ("es", ["Invoice O2C-2026-000042"]),  # no Spanish labels: English
+        (
+            "fr",
+            ["Facture O2C-2026-000042", "Date de facture 31 mars 2026", "Total TTC 178,50\xa0€", "Autriche"],
+        ),
+        ("es", ["Invoice O2C-2026-000042", "Amount due €178.50"]),  # no Spanish labels: English
     ],
 )
 def test_the_pdf_is_a_real_pdf_whose_text_says_what_the_invoice_says(language: str, words: list[str]) -> None:
-    doc = document(
-        INVOICE, LINES, {"name": "Müller & Söhne GmbH", "language": language}, "Example Trading Ltd"
-    )
+    doc = document(INVOICE, LINES, {**CUSTOMER, "language": language}, SELLER)
     data = render_pdf(doc)
     assert data.startswith(b"%PDF-")
     text = pdf_text(data)
-    for phrase in [*words, "Müller & Söhne GmbH", "A-1 Widget", "B-2 Ölfilter", "19 %"]:
-        assert phrase in text, phrase
+    for phrase in [
+        *words,
+        "Müller & Söhne GmbH",
+        "A-1 Widget",
+        "B-2 Ölfilter",
+        "Hauptstraße 5",
+        "Hinterhaus",
+    ]:
+        assert spaced(phrase) in text, phrase
     assert text.index("A-1 Widget") < text.index("B-2 Ölfilter")  # lines in their order
 
 
+def test_the_invoice_carries_what_the_law_asks_of_seller_and_buyer() -> None:
+    """Seller's name, address, VAT ID, registration and bank; the buyer's address and VAT ID; the
+    tax per rate; the reference to pay with, a valid ISO 11649 reference that names the invoice."""
+    from stdnum import iso11649
+
+    doc = document(INVOICE, LINES, {**CUSTOMER, "language": "de"}, SELLER)
+    text = pdf_text(render_pdf(doc))
+    for phrase in [
+        "Beispiel Handel GmbH",
+        "Musterstraße 1",
+        "10115 Berlin",
+        "Unsere USt-IdNr. DE136695976",
+        "Amtsgericht Berlin-Charlottenburg HRB 123456 B",
+        "Ihre USt-IdNr.: ATU13585627",
+        "80331 München",
+        "IBAN DE89 3704 0044 0532 0130 00",
+        "BIC COBADEFFXXX",
+        "Kundennummer C1",
+        "Ihr Auftrag SO-7",
+        "Seite 1 von 1",
+    ]:
+        assert phrase in text, phrase
+    assert doc.payment_reference == "RF30O2C2026000042" and iso11649.is_valid(doc.payment_reference)
+    assert f"Verwendungszweck {doc.payment_reference}" in text
+
+
+def test_the_tax_is_summed_per_rate() -> None:
+    reduced = dict(LINES[0], line_no=3, tax_rate_ppm=70_000, net_minor=10_00, tax_minor=70)
+    doc = document(INVOICE, [*LINES, reduced], {"name": "Acme", "language": "de"}, SELLER)
+    assert doc.tax_summary == [
+        {"rate": "19\xa0%", "net": "150,00\xa0€", "tax": "28,50\xa0€"},
+        {"rate": "7\xa0%", "net": "10,00\xa0€", "tax": "0,70\xa0€"},
+    ]
+
+
+def test_a_long_description_wraps_and_is_printed_whole() -> None:
+    long = "Nitrile gloves, box of 100, powder-free, size L, blue, certified EN 455 for medical use"
+    lines = [dict(LINES[1], description=long)]
+    text = pdf_text(render_pdf(document(INVOICE, lines, {"name": "Acme", "language": "en"}, SELLER)))
+    assert "certified EN 455 for medical use" in text
+    assert " ".join(text.split()).count("A-1 Nitrile gloves, box of 100") == 1
+
+
 def test_the_html_escapes_the_customer_name_and_carries_every_line() -> None:
-    doc = document(INVOICE, LINES, {"name": "<b>Bold</b> & Co", "language": "en"}, "Example Trading Ltd")
+    doc = document(INVOICE, LINES, {"name": "<b>Bold</b> & Co", "language": "en"}, SELLER)
     html = render_html(doc)
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html and "<b>Bold</b>" not in html
     assert "<td>A-1 Widget</td>" in html and "<td>B-2 Ölfilter</td>" in html
-    assert "<strong>Total: 178.50 EUR</strong>" in html
-    assert "Please pay 178.50 EUR by 2026-04-30, quoting the invoice number." in html
+    assert '<td class="n">€178.50</td>' in html
+    assert "Please transfer €178.50 by 30 Apr 2026, quoting the payment reference RF30O2C2026000042." in html
+    assert "DE89 3704 0044 0532 0130 00" in html and "Our VAT ID" in html
+
+
+def test_a_seller_known_by_name_alone_prints_no_bank_details() -> None:
+    doc = document(INVOICE, LINES, {"name": "Acme", "language": "en"}, "Example Trading Ltd")
+    text = pdf_text(render_pdf(doc))
+    assert "Example Trading Ltd" in text and "IBAN" not in text
+    assert "Payment reference RF30O2C2026000042" in text  # still the reference to quote
+
+
+def test_a_credit_note_says_what_it_credits_and_asks_for_no_payment() -> None:
+    credit = dict(
+        INVOICE, invoice_id="O2C-CN-2026-000001", kind="credit_note", credit_for_invoice="O2C-2026-000042"
+    )
+    doc = document(credit, LINES, {"name": "Acme", "language": "de"}, SELLER)
+    text = pdf_text(render_pdf(doc))
+    assert "Gutschrift O2C-CN-2026-000001" in text and "Gutschrift zur Rechnung O2C-2026-000042" in text
+    assert "Gutschriftsbetrag 178,50 €" in text
+    assert "IBAN" not in text and "Skonto" not in text and "Fällig am" not in text
 
 
 def test_a_name_beyond_latin_1_is_set_in_a_font_that_has_it() -> None:
@@ -103,14 +215,14 @@ def test_an_invoice_in_instalments_lists_each_part() -> None:
     ]
     doc = document(INVOICE, LINES, {"name": "Acme", "language": "de"}, "X", parts)
     text = pdf_text(render_pdf(doc))
-    assert text.index("Rate 1: 89.25 EUR fällig am 2026-04-30") < text.index(
-        "Rate 2: 89.25 EUR fällig am 2026-05-30"
+    assert text.index("Rate 1: 89,25 € fällig am 30.04.2026") < text.index(
+        "Rate 2: 89,25 € fällig am 30.05.2026"
     )
-    assert "<li>Rate 1: 89.25 EUR fällig am 2026-04-30</li>" in render_html(doc)
+    assert "<li>Rate 1: 89,25\xa0€ fällig am 30.04.2026</li>" in render_html(doc)
 
 
 def test_an_invoice_without_a_discount_says_nothing_of_one() -> None:
     plain = dict(INVOICE, discount_date=None, discount_amount_minor=None)
-    doc = document(plain, LINES, {"name": "Acme", "language": "en"}, "Example Trading Ltd")
+    doc = document(plain, LINES, {"name": "Acme", "language": "en"}, SELLER)
     assert doc.discount_note == ""
     assert "discount" not in pdf_text(render_pdf(doc)).lower()

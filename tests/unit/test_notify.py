@@ -297,4 +297,4 @@ def test_entity_names_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("O2C_SELLER_NAMES", "DE01=Beispiel GmbH; FR01=Exemple SARL")
     settings = load_settings(tmp_path)
     assert settings.seller_of("FR01") == "Exemple SARL"
-    assert settings.seller_of(None) == settings.seller_name
+    assert settings.seller_of(None) == "Example Trading Ltd"  # the shipped entities.yaml's default

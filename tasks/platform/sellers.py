@@ -1,0 +1,116 @@
+"""Who bills: each legal entity's master data as the documents print it.
+
+The entity's legal name, address, VAT ID, registration, bank account and contact come from
+`rules/entities.yaml` (the run's rules folder, checked by `rules/entities.py`). The names set in
+the environment (`O2C_SELLER_NAMES`, and `O2C_SELLER_NAME` for the default entity) win over the
+file's `legal_name`, as they did before the file existed; an entity the file does not list is
+printed by its name alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rules.entities import Entities, Entity
+from tasks.platform.policy import load_policy
+
+FALLBACK_NAME = "Example Trading Ltd"
+
+
+@dataclass(frozen=True)
+class Party:
+    """A seller or a buyer as printed: name, postal address, tax identifiers and, for a seller,
+    where to pay and whom to ask."""
+
+    name: str
+    street: tuple[str, ...] = ()
+    postcode: str = ""
+    city: str = ""
+    country: str = ""  # ISO 3166 two-letter code
+    vat_id: str = ""
+    tax_number: str = ""
+    registration: str = ""
+    iban: str = ""
+    bic: str = ""
+    bank_name: str = ""
+    account_holder: str = ""
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    entity: str = ""  # the legal entity key ('' for the workspace's own series)
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.street or self.city)
+
+
+@cache
+def _entities(rules_dir: Path, stamp: float) -> tuple[Entities | None, str]:
+    path = rules_dir / "entities.yaml"
+    if not path.is_file():
+        return None, ""
+    return load_policy("entities", Entities, directory=rules_dir, rules_dir=rules_dir)
+
+
+def load_entities(rules_dir: Path) -> tuple[Entities | None, str]:
+    """The validated `entities.yaml` of a rules folder and its version label; (None, "") when the
+    folder has none. Read again when the file changes."""
+    path = rules_dir / "entities.yaml"
+    return _entities(rules_dir, path.stat().st_mtime if path.is_file() else 0.0)
+
+
+def seller_party(
+    legal_entity: object,
+    rules_dir: Path,
+    env_names: dict[str, str],
+    default_name: str | None,
+) -> Party:
+    """The seller that bills a customer of `legal_entity` ('' or None: the default entity)."""
+    key = str(legal_entity or "")
+    entities, _ = load_entities(rules_dir)
+    master = entities.of(key) if entities is not None else None
+    name = env_names.get(key) or (default_name if not key else None)
+    if master is None:
+        return Party(name=name or default_name or FALLBACK_NAME, entity=key)
+    return _party(master, name or master.legal_name, key)
+
+
+def _party(master: Entity, name: str, key: str) -> Party:
+    address, bank, contact = master.address, master.bank, master.contact
+    return Party(
+        name=name,
+        street=tuple(part.strip() for part in address.street.split(";") if part.strip()),
+        postcode=address.postcode,
+        city=address.city,
+        country=address.country,
+        vat_id=master.vat_id,
+        tax_number=master.tax_number,
+        registration=master.registration,
+        iban=bank.iban,
+        bic=bank.bic,
+        bank_name=bank.name,
+        account_holder=bank.account_holder or name,
+        email=contact.email,
+        phone=contact.phone,
+        website=contact.website,
+        entity=key,
+    )
+
+
+def buyer_party(customer: dict[str, object]) -> Party:
+    """The customer as an invoice addresses it: name, address and VAT ID from the customer master."""
+
+    def text(column: str) -> str:
+        value = customer.get(column)
+        return value.strip() if isinstance(value, str) else ""
+
+    return Party(
+        name=text("name") or text("customer_id"),
+        street=tuple(part.strip() for part in text("address").split(";") if part.strip()),
+        postcode=text("postcode"),
+        city=text("city"),
+        country=text("country").upper(),
+        vat_id=text("vat_id").replace(" ", "").upper(),
+    )

@@ -6,20 +6,21 @@ import time
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.delivery import deliver_outbox, write_invoice_documents
 from flows.hooks import o2c_flow
 from tasks.invoice import billing as invoice
+from tasks.invoice import einvoice, subscriptions
 from tasks.invoice import mail as invoice_mail
-from tasks.invoice import subscriptions
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
-from tasks.platform.progress import report
+from tasks.platform.progress import report, run_logger
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
 
@@ -39,9 +40,22 @@ def read_unbilled(settings: Settings, as_of: date) -> dict[str, Any]:
 
 
 @task(name="bill orders", cache_policy=NO_CACHE)
-def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
+def bill(facts: dict[str, Any], as_of: date, series: str, seller_of: Any = None) -> invoice.Billing:
     began = time.perf_counter()
     due = subscriptions.periods_to_bill(facts["subscriptions"], facts["billed_periods"], as_of)
+    refused = (
+        einvoice.refused_customers(
+            pd.concat(
+                [facts["orders"][["customer_id", "legal_entity"]], due[["customer_id", "legal_entity"]]]
+            ),
+            facts["customers"],
+            seller_of,
+        )
+        if seller_of is not None
+        else {}
+    )
+    for customer_id, reason in sorted(refused.items())[:10]:
+        run_logger().warning(f"invoice: customer {customer_id}: {reason}")
     billing = invoice.bill_orders(
         facts["orders"],
         facts["lines"],
@@ -50,6 +64,7 @@ def bill(facts: dict[str, Any], as_of: date, series: str) -> invoice.Billing:
         series=series,
         billed=facts["billed"],
         periods=due,
+        refused=refused,
     )
     report(
         "invoice", "fulfilled orders billed", len(billing.invoices), total=len(facts["orders"]), since=began
@@ -146,7 +161,7 @@ def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
     """Read what is unbilled, bill it, plan the e-mails, publish; then the documents and delivery."""
     settings, day = run.settings, run.as_of
     facts = read_unbilled(settings, day)
-    billing = bill(facts, day, settings.invoice_series)
+    billing = bill(facts, day, settings.invoice_series, settings.seller)
     no_mail = invoice_mail.plan_invoice_mails(
         billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day
     )

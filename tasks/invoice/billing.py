@@ -58,17 +58,29 @@ def bill_orders(
     series: str,
     billed: pd.DataFrame | None = None,
     periods: pd.DataFrame | None = None,
+    refused: dict[str, str] | None = None,
 ) -> Billing:
     """Bill every order and subscription period (see `bill_series`), each legal entity in its own
     series: the orders and periods of customers with a `legal_entity` are numbered in the series
     named by it (`DE01-2026-000001`, credit notes `DE01-CN-2026-000001`), the others in `series`.
-    Each series is gapless per year on its own."""
+    Each series is gapless per year on its own. `refused` (customer_id -> reason) names customers
+    no valid invoice can be issued to: their orders are skipped with that reason before numbering,
+    their subscription periods wait for the next run."""
+    if refused and periods is not None and "customer_id" in periods:
+        periods = periods[~periods["customer_id"].astype(str).isin(refused.keys())]
     entity_of_order = _entities(orders)
     entity_of_period = _entities(periods)
     entities = sorted(set(entity_of_order) | set(entity_of_period))
     if entities in ([], [""]):
         return bill_series(
-            orders, lines, sequences, as_of=as_of, series=series, billed=billed, periods=periods
+            orders,
+            lines,
+            sequences,
+            as_of=as_of,
+            series=series,
+            billed=billed,
+            periods=periods,
+            refused=refused,
         )
     parts = []
     for entity in entities:
@@ -81,6 +93,7 @@ def bill_orders(
             series=entity or series,
             billed=billed,
             periods=periods[entity_of_period == entity] if periods is not None else None,
+            refused=refused,
         )
         part.invoices = part.invoices.assign(legal_entity=entity or None)
         parts.append(part)
@@ -123,6 +136,7 @@ def bill_series(
     series: str,
     billed: pd.DataFrame | None = None,
     periods: pd.DataFrame | None = None,
+    refused: dict[str, str] | None = None,
 ) -> Billing:
     """Bill every order in `orders`, issued on `as_of`: an invoice due after the customer's terms,
     or, for an order that credits another (`credit_for`: a cancellation or a return, its lines with
@@ -144,6 +158,10 @@ def bill_series(
     totals = _order_totals(priced)
     billable = _billable(orders, totals)
     reasons, is_credit, on_account = _refusals(billable, priced)
+    if refused:  # no valid invoice can be issued to them: refused before anything is numbered
+        theirs = billable["customer_id"].astype(str).map(refused)
+        reasons = reasons.where(reasons.notna() | theirs.isna(), theirs)
+        on_account = on_account & reasons.isna()
     invoices, instalments = issue_invoices(
         billable[reasons.isna() & ~is_credit & ~on_account], as_of, series, sequences
     )
@@ -151,8 +169,10 @@ def bill_series(
         periods, as_of, series, sequences, len(invoices)
     )
     known = billed_so_far(billed, invoices)
-    credits, refused = credits_to_issue(billable[reasons.isna() & is_credit], billable[on_account], known)
-    reasons[refused.index] = refused
+    credits, not_credited = credits_to_issue(
+        billable[reasons.isna() & is_credit], billable[on_account], known
+    )
+    reasons[not_credited.index] = not_credited
     notes = credit_notes(credits, credits["credit_for"].map(known["invoice_id"]), as_of, series, sequences)
     everything = pd.concat(
         [f for f in (invoices, subscribed, notes) if len(f)] or [invoices], ignore_index=True

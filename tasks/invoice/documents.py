@@ -56,6 +56,10 @@ class InvoiceDocument:
     payment_reference: str = ""  # ISO 11649 creditor reference (RF...)
     payment_details: tuple[tuple[str, str], ...] = ()  # (label, value): holder, bank, IBAN, BIC, reference
     footer: tuple[str, ...] = ()  # the seller's legal particulars, one line each
+    supplied: tuple[str, str] = ("", "")  # (label, date or period) of the supply
+    cii_xml: bytes = b""  # the Factur-X XML the PDF carries (EN 16931); empty: a plain PDF
+    xrechnung_xml: bytes = b""  # the XRechnung XML written beside it, for a customer who asks
+    without_einvoice: str = ""  # why there is no e-invoice XML
 
     @property
     def is_credit_note(self) -> bool:
@@ -119,6 +123,7 @@ def document(
         payment_reference=reference,
         payment_details=() if credit else _payment_details(seller, labels, reference),
         footer=_footer(seller, labels, language),
+        supplied=_supplied(invoice, labels, day),
     )
 
 
@@ -155,6 +160,17 @@ def _tax_summary(lines: list[dict[str, Any]], currency: str, language: str) -> l
         }
         for rate, (net, tax) in sorted(per_rate.items(), reverse=True)
     ]
+
+
+def _supplied(invoice: dict[str, Any], labels: dict[str, str], day: Callable[[Any], str]) -> tuple[str, str]:
+    """When the goods were supplied (the order's fulfilment) or the period a subscription invoice
+    bills, as the law asks an invoice to say; nothing when the ledger does not know."""
+    start, end = invoice.get("period_start"), invoice.get("period_end")
+    if _present(start) and _present(end):
+        return labels["period"], f"{day(start)} – {day(end)}"
+    if _present(invoice.get("delivery_date")):
+        return labels["delivered"], day(invoice["delivery_date"])
+    return "", ""
 
 
 def _terms(invoice: dict[str, Any], labels: dict[str, str], due: str) -> str:
@@ -252,28 +268,78 @@ def write_documents(
         if (folder / f"{row['invoice_id']}.pdf").exists():
             kept += 1
             continue
-        docs.append(
-            document(
-                row,
-                lines_of.get(row["invoice_id"], []),
-                by_customer.get(row["customer_id"], {}),
-                seller(row.get("legal_entity")) if callable(seller) else seller,
-                parts_of.get(row["invoice_id"]),
-            )
-        )
+        lines_here, customer = lines_of.get(row["invoice_id"], []), by_customer.get(row["customer_id"], {})
+        billing = seller(row.get("legal_entity")) if callable(seller) else seller
+        billing = billing if isinstance(billing, Party) else Party(name=str(billing))
+        doc = document(row, lines_here, customer, billing, parts_of.get(row["invoice_id"]))
+        docs.append(with_einvoice(doc, row, lines_here, customer, billing))
+    _say_without_einvoice(docs)
     if workers > 1 and len(docs) >= POOL_THRESHOLD:
         written = render_in_pool(docs, folder, templates, workers)
     else:
         written = write_rendered(docs, folder, templates, first=True)
-    return {"documents_written": written, "documents_already_there": kept}
+    return {
+        "documents_written": written,
+        "documents_already_there": kept,
+        "einvoices": sum(1 for doc in docs if doc.cii_xml),
+        "without_einvoice": sum(1 for doc in docs if not doc.cii_xml),
+    }
+
+
+def _say_without_einvoice(docs: list[InvoiceDocument], shown: int = 10) -> None:
+    """Tell the run's log which documents go out without e-invoice XML, and why (the first ones)."""
+    from tasks.platform.progress import run_logger
+
+    plain = [doc for doc in docs if doc.without_einvoice]
+    for doc in plain[:shown]:
+        run_logger().warning(f"{doc.invoice_id}: a plain PDF, no e-invoice XML: {doc.without_einvoice}")
+    if len(plain) > shown:
+        run_logger().warning(f"... and {len(plain) - shown} more documents without e-invoice XML")
+
+
+def with_einvoice(
+    doc: InvoiceDocument,
+    invoice: dict[str, Any],
+    lines: list[dict[str, Any]],
+    customer: dict[str, Any],
+    seller: Party,
+) -> InvoiceDocument:
+    """The document with its EN 16931 XML (and, for a customer who asks, the XRechnung XML); or,
+    where the invoice cannot be a valid e-invoice, with the reason there is none."""
+    from dataclasses import replace
+
+    from tasks.invoice import einvoice
+
+    customer = {"customer_id": invoice["customer_id"], **customer}
+    why = einvoice.problems(str(invoice["currency"]), seller, customer)
+    if why:
+        return replace(doc, without_einvoice="; ".join(why))
+    xml = einvoice.cii_xml(invoice, lines, customer, seller)
+    asked = einvoice.wants_xrechnung(customer)
+    xrechnung = einvoice.cii_xml(invoice, lines, customer, seller, xrechnung=True) if asked else b""
+    return replace(doc, cii_xml=xml, xrechnung_xml=xrechnung)
 
 
 def write_rendered(docs: list[InvoiceDocument], folder: Path, templates: Path, first: bool = False) -> int:
-    """Render and write each document's HTML, then its PDF (whose presence means both are there);
+    """Render and write each document's HTML (and XRechnung XML), then its PDF, Factur-X where it
+    has its XML (the PDF's presence means all are there);
     `first`: this is the run's first batch, where the crash harness may stop between the two."""
     for number, doc in enumerate(docs):
         write_whole(folder / f"{doc.invoice_id}.html", render_html(doc, templates).encode())
+        if doc.xrechnung_xml:
+            write_whole(folder / f"{doc.invoice_id}.xml", doc.xrechnung_xml)
         if first and not number:
             crash_point("invoice documents: the first one's HTML written, its PDF not yet")
-        write_whole(folder / f"{doc.invoice_id}.pdf", render_pdf(doc))
+        pdf = render_pdf(doc)
+        if doc.cii_xml:
+            from tasks.invoice.einvoice import embed
+
+            pdf = embed(
+                pdf,
+                doc.cii_xml,
+                language=doc.language,
+                title=f"{doc.title} {doc.invoice_id}",
+                author=doc.seller.name,
+            )
+        write_whole(folder / f"{doc.invoice_id}.pdf", pdf)
     return len(docs)

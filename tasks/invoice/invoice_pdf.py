@@ -56,7 +56,14 @@ def draw(doc: InvoiceDocument) -> bytes:
 
 def _family(doc: InvoiceDocument) -> str:
     """Helvetica when every text of the document has a Windows-1252 glyph, else DejaVu Sans."""
-    texts = [doc.seller.name, doc.buyer.name, *doc.seller_address, *doc.buyer_address, *doc.footer]
+    texts = [
+        doc.seller.name,
+        doc.buyer.name,
+        *doc.seller_address,
+        *doc.buyer_address,
+        *doc.footer,
+        *doc.supplied,
+    ]
     texts += [doc.discount_note, doc.terms_note, doc.pay_note, doc.credits_note, doc.total]
     texts += [*doc.labels.values(), *doc.instalment_notes, *(row["rate"] for row in doc.tax_summary)]
     texts += [value for _, value in doc.payment_details] + [line["item"] for line in doc.lines]
@@ -99,6 +106,7 @@ def _heading(pdf: Any, family: str, doc: InvoiceDocument) -> None:
     particulars = [
         (doc.labels["number"], doc.invoice_id),
         (doc.labels["issued"], doc.issue_date),
+        doc.supplied,
         ("" if doc.is_credit_note else doc.labels["due"], doc.due_date),
         (doc.labels["customer"], doc.customer_id),
         (doc.labels["order"], doc.order_id),

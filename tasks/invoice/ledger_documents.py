@@ -42,17 +42,19 @@ def write_from_ledger(
 def write_missing(settings: Settings, workers: int | None = None) -> dict[str, int]:
     """An HTML and a PDF document for every billed invoice and credit note that has none under the
     workspace's `documents/` (re-running writes nothing), on every core unless `workers` says; how
-    many were written and how many were there already."""
+    many were written, how many were there already, and how many of those written carry their
+    EN 16931 XML (Factur-X)."""
     folder = settings.home / "documents"
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         billed = ledger.query("invoice/billed_ids")["invoice_id"].tolist()
         missing = [i for i in billed if not (folder / f"{i}.pdf").exists()]
         if not missing:
-            return {"documents_written": 0, "documents_already_there": len(billed)}
+            return {"documents_written": 0, "documents_already_there": len(billed), "einvoices": 0}
         written = write_from_ledger(
             ledger, missing, folder, settings.seller, settings.templates, workers or os.cpu_count() or 1
         )
     return {
         "documents_written": written["documents_written"],
         "documents_already_there": len(billed) - len(missing),
+        "einvoices": written["einvoices"],
     }

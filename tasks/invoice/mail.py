@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.invoice.einvoice import wants_xrechnung
 from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.messages import render_invoice_mail
 
@@ -31,9 +32,10 @@ MAIL_COLUMNS = [
 ]
 
 
-def document_path(invoice_id: str) -> str:
-    """Where an invoice's PDF lives, relative to the workspace."""
-    return f"documents/{invoice_id}.pdf"
+def document_path(invoice_id: str, xrechnung: bool = False) -> str:
+    """Where an invoice's PDF lives, relative to the workspace; for a customer who asks for
+    XRechnung, its XML (the PDF goes with it)."""
+    return f"documents/{invoice_id}.{'xml' if xrechnung else 'pdf'}"
 
 
 def plan_invoice_mails(
@@ -75,7 +77,7 @@ def plan_invoice_mails(
                 "subject": message.subject,
                 "body_text": message.text,
                 "body_html": message.html,
-                "document": document_path(str(invoice["invoice_id"])),
+                "document": document_path(str(invoice["invoice_id"]), wants_xrechnung(customer)),
                 "as_of": as_of,
                 "status": "queued",
             }

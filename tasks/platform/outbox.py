@@ -278,10 +278,13 @@ def message_of(outbox: Outbox, row: dict[str, Any], home: Path) -> dict[str, Any
         attachments.append((f"statement-{row['customer_id']}.csv", "text/csv", row["statement_csv"].encode()))
     if row.get("document"):
         path = home / row["document"]
-        mime = {".pdf": "application/pdf", ".html": "text/html"}.get(
+        mime = {".pdf": "application/pdf", ".html": "text/html", ".xml": "application/xml"}.get(
             path.suffix.lower(), "application/octet-stream"
         )
         attachments.append((path.name, mime, path.read_bytes()))
+        beside = path.with_suffix(".pdf")  # an XRechnung XML goes with the PDF a person reads
+        if path.suffix.lower() == ".xml" and beside.is_file():
+            attachments.append((beside.name, "application/pdf", beside.read_bytes()))
     if row.get("attachment_json"):
         name = Path(str(row.get("document") or "report")).with_suffix(".json").name
         attachments.append((name, "application/json", row["attachment_json"].encode()))

@@ -68,7 +68,7 @@ def test_a_return_is_credited_against_its_invoice_with_documents_for_both(home: 
     assert "Gutschriftsbetrag -29,75 €" in text and "IBAN" not in text
     again = invoice_flow(as_of=AS_OF, home=str(home))
     assert again["counts"]["orders_billed"] == 0 and again["counts"]["credit_notes"] == 0
-    assert again["documents"] == {"documents_written": 0, "documents_already_there": 2}
+    assert again["documents"] == {"documents_written": 0, "documents_already_there": 2, "einvoices": 0}
     assert again["delivery"]["sent"] == 0  # each invoice is e-mailed once
 
 
@@ -123,7 +123,7 @@ def test_an_invoice_whose_document_a_stopped_run_never_wrote_gets_it_on_the_next
     with open_ledger(load_settings(home).ledger_path) as ledger, ledger.transaction("test: queued"):
         ledger.con.execute("update invoice_mails set status = 'queued' where invoice_id = 'O2C-2026-000001'")
     again = invoice_flow(as_of=AS_OF, home=str(home))
-    assert again["documents"] == {"documents_written": 1, "documents_already_there": 1}
+    assert again["documents"] == {"documents_written": 1, "documents_already_there": 1, "einvoices": 1}
     assert again["delivery"]["sent"] == 1
     assert (home / "documents" / "O2C-2026-000001.pdf").read_bytes().startswith(b"%PDF")
 
@@ -305,3 +305,44 @@ def test_a_run_that_fails_while_booking_leaves_no_gap_in_the_numbers(
             ("O2C", 2026, 1),
             ("O2C-CN", 2026, 1),
         ]
+
+
+def test_a_public_buyer_gets_xrechnung_and_one_without_its_leitweg_id_is_not_billed(
+    home: Path, tmp_path: Path
+) -> None:
+    """Every invoice PDF is Factur-X; a customer whose master asks for XRechnung gets the XML by
+    e-mail with the PDF beside it; one whose Leitweg-ID is missing is refused before numbering."""
+    from facturx import get_xml_from_pdf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = {
+        "customers.csv": "customer_id,name,email,country,currency,payment_terms_days,language,einvoice,"
+        "buyer_reference,address,postcode,city\n"
+        "B1,Bundesamt für Beispiele,rechnung@bund.example,DE,EUR,30,de,xrechnung,991-12345-67,"
+        "Amtsweg 1,53113,Bonn\n"
+        "B2,Landesamt ohne Leitweg,rechnung@land.example,DE,EUR,30,de,xrechnung,,,,\n",
+        "orders.csv": "order_id,customer_id,order_date,currency,status,fulfilled_date\n"
+        "SO-1,B1,2026-11-01,EUR,fulfilled,2026-11-02\nSO-2,B2,2026-11-01,EUR,fulfilled,2026-11-02\n",
+        "order_lines.csv": "order_id,line_no,sku,description,quantity,unit_price,tax_rate\n"
+        "SO-1,1,A-1,Widget,4,25.00,0.19\nSO-2,1,A-1,Widget,1,25.00,0.19\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in files], as_of=AS_OF, home=str(home))
+    summary = invoice_flow(as_of=AS_OF, home=str(home))
+    assert summary["counts"]["orders_billed"] == 1 and summary["counts"]["orders_skipped"] == 1
+    assert summary["documents"]["einvoices"] == 1
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        numbers = ledger.con.execute("select invoice_id, customer_id from invoices").fetchall()
+    assert numbers == [("O2C-2026-000001", "B1")]  # B2's order spent no number
+    documents = home / "documents"
+    xml = (documents / "O2C-2026-000001.xml").read_bytes()
+    assert b"urn:xeinkauf.de:kosit:xrechnung_3.0" in xml and b"991-12345-67" in xml
+    name, embedded = get_xml_from_pdf((documents / "O2C-2026-000001.pdf").read_bytes(), check_xsd=True)
+    assert name == "factur-x.xml" and b"urn:cen.eu:en16931:2017</ram:ID>" in embedded
+    mail = email.message_from_bytes(
+        (home / "outbox" / "MAIL-O2C-2026-000001.eml").read_bytes(), policy=email.policy.default
+    )
+    attached = {a.get_filename(): a.get_content_type() for a in mail.iter_attachments()}
+    assert attached == {"O2C-2026-000001.xml": "application/xml", "O2C-2026-000001.pdf": "application/pdf"}

@@ -71,6 +71,7 @@ SELLER = Party(
     bank_name="Commerzbank",
     account_holder="Beispiel Handel GmbH",
     email="buchhaltung@beispiel.example",
+    phone="+49 30 1234567",
     entity="DE01",
 )
 CUSTOMER = {

@@ -70,6 +70,7 @@ def plan(
         rule_version=run.version,
         reminded_on_date=reminded,
         templates=run.settings.templates,
+        seller_of=run.settings.seller,
     )
     counts = dunning.counts
     report("remind", "open items evaluated", len(facts.items), unit="items", since=begin)

@@ -7,6 +7,8 @@ What the levels mean for a customer on a date is worked out in `rules/dunning.py
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
@@ -78,6 +80,11 @@ class Level(BaseModel):
 
 class Profile(BaseModel):
     levels: list[Level] = Field(min_length=1)
+    # A customer never reminded before (no reminder of its open invoices in the history):
+    # `by_age` writes at the level its oldest invoice's age calls for (a book taken over with
+    # invoices 60 days overdue gets the final notice, not the politest note); `first_rung` starts
+    # at the first rung and climbs one rung per run like everyone else.
+    first_contact: Literal["by_age", "first_rung"] = "first_rung"
 
     @model_validator(mode="after")
     def _ordered(self) -> Profile:
@@ -110,7 +117,8 @@ def longest_wait(policy: DunningPolicy) -> int:
 def ladder(policy: DunningPolicy) -> pa.Table:
     """Every level of every profile, one row each: profile, level, level_name, template, days,
     courtesy (before the due date only), min_days_since_previous, interest_ppm (the yearly rate in
-    millionths of a percent, so interest stays in integers) and attach_statement."""
+    millionths of a percent, so interest stays in integers), attach_statement and first_by_age
+    (the profile's first contact goes by age)."""
     rows = [
         {
             "profile": name,
@@ -122,6 +130,7 @@ def ladder(policy: DunningPolicy) -> pa.Table:
             "min_days_since_previous": lv.min_days_since_previous,
             "interest_ppm": int(round(lv.interest_percent_per_year * 1_000_000)),
             "attach_statement": lv.attach_statement,
+            "first_by_age": profile.first_contact == "by_age",
         }
         for name, profile in policy.profiles.items()
         for lv in profile.levels
@@ -140,6 +149,7 @@ LADDER_SCHEMA = pa.schema(
         ("min_days_since_previous", pa.int64()),
         ("interest_ppm", pa.int64()),
         ("attach_statement", pa.bool_()),
+        ("first_by_age", pa.bool_()),
     ]
 )
 

@@ -80,6 +80,31 @@ class Entity(_Strict):
     registration: str = ""  # the commercial register and number, as the law asks it printed
     bank: Bank
     contact: Contact = Contact()
+    # the payment provider's page a reminder links to, with {customer_id}, {amount} (a decimal in
+    # major units), {currency} and {reference} (the invoice's payment reference, or the invoice
+    # numbers of a reminder listing several) filled in
+    pay_link: str = ""
+
+    @field_validator("pay_link")
+    @classmethod
+    def _pay_link(cls, value: str) -> str:
+        import string
+
+        if not value:
+            return value
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) address")
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}") from None
+        unknown = names - {"customer_id", "amount", "currency", "reference"}
+        if unknown:
+            raise ValueError(
+                f"{value!r} names {', '.join(sorted(unknown))}; it may use {{customer_id}}, {{amount}},"
+                " {currency} and {reference}"
+            )
+        return value
 
     @field_validator("vat_id")
     @classmethod

@@ -23,7 +23,7 @@ from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.crash import crash_point
 from tasks.platform.files import write_whole
 from tasks.platform.messages import template_environment
-from tasks.platform.sellers import Party, buyer_party
+from tasks.platform.sellers import Party, buyer_party, legal_lines
 
 
 @dataclass(frozen=True)
@@ -197,12 +197,7 @@ def _payment_details(seller: Party, labels: dict[str, str], reference: str) -> t
 
 def _footer(seller: Party, labels: dict[str, str], language: str) -> tuple[str, ...]:
     """The seller's legal particulars: name and address, tax identifiers and registration, contact."""
-    first = " · ".join((seller.name, *localized.postal_lines(seller, language)))
-    ids = [f"{labels['our_vat_id']} {seller.vat_id}" if seller.vat_id else ""]
-    ids.append(f"{labels['tax_number']} {seller.tax_number}" if seller.tax_number else "")
-    second = " · ".join(part for part in (*ids, seller.registration) if part)
-    third = " · ".join(part for part in (seller.email, seller.phone, seller.website) if part)
-    return tuple(line for line in (first, second, third) if line)
+    return legal_lines(seller, language)
 
 
 def _instalment_notes(

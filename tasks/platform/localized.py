@@ -116,3 +116,31 @@ def postal_lines(party: Any, language: str, home_country: str = "") -> tuple[str
     )
     country = country_name(party.country, language) if party.country != home_country else ""
     return tuple(line for line in (*party.street, town, country) if line)
+
+
+@cache
+def money_parts(currency: str, language: str) -> tuple[str, str, str, str]:
+    """How `money` writes `currency` in `language`, in parts a set-based formatter can reuse:
+    (text before the digits, text after them, the thousands separator, the decimal separator).
+    Read off Babel's own output for a probe amount, so the two always agree (a test holds them)."""
+    digits = exponent(currency)
+    text = money(1_234_567 * 10**digits + 10**digits - 1, currency, language)  # 1?234?567?99...
+    first = next(i for i, ch in enumerate(text) if ch.isdigit())
+    last = max(i for i, ch in enumerate(text) if ch.isdigit())
+    body = text[first : last + 1]
+    group = body[1]  # 1?234?567
+    decimal = body[9] if digits else ""  # 1?234?567?89...
+    return text[:first], text[last + 1 :], group, decimal
+
+
+@cache
+def month_abbreviations(language: str) -> tuple[str, ...]:
+    """The twelve months as the language abbreviates them in a date (`Dec`, `déc.`; January first)."""
+    months = _locale(language).months["format"]["abbreviated"]
+    return tuple(str(months[m]) for m in range(1, 13))
+
+
+def numeric_dates(language: str) -> bool:
+    """Whether the language's document dates are all digits (`04.12.2026`) rather than a day, a
+    month's abbreviation and a year (`4 Dec 2026`)."""
+    return language_of(language) == "de"

@@ -59,25 +59,64 @@ def render_reminder(
     pay_by: date,
     template: str = "reminder",
     folder: Path = SHIPPED_TEMPLATES,
+    seller: Any = None,
+    reference: str = "",
 ) -> RenderedMessage:
     """The text and HTML of one consolidated reminder, in the customer's language (fallback English),
-    from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists)."""
+    from `rules/templates/<template>.<language>.txt` (and `.html` where the layout exists). `items`
+    and `totals` arrive written out (`tasks.remind.render`); `seller` is the entity that writes
+    (`tasks.platform.sellers.Party`), `reference` the payment reference of a reminder about one
+    invoice (else the invoice numbers are quoted)."""
     env = template_environment(folder)
     lang = language if language in SUBJECTS else "en"
     subject = reminder_subject(lang, max_level, customer["customer_id"])
-    context = {
-        "customer": customer,
-        "items": items,
-        "totals": totals,
-        "max_level": max_level,
-        "as_of": as_of.isoformat(),
-        "pay_by": pay_by.isoformat(),
-        "subject": subject,
-    }
+    context = reminder_context(
+        customer, items, totals, max_level, as_of, pay_by, subject, seller, reference, lang
+    )
     lang, text, html = render_reminder_layouts(
         env.get_template, set(env.list_templates()), template, lang, context
     )
     return RenderedMessage(subject, text, html, lang, level_name)
+
+
+def reminder_context(
+    customer: Any,
+    items: Any,
+    totals: Any,
+    max_level: int,
+    as_of: Any,
+    pay_by: Any,
+    subject: str,
+    seller: Any,
+    reference: str,
+    language: str,
+) -> dict[str, Any]:
+    """What a reminder template reads: the dates as the language writes them, the seller's name,
+    address, account and legal particulars (`seller_view`)."""
+    from tasks.platform import localized
+    from tasks.platform.sellers import FALLBACK_NAME, Party, seller_view
+
+    party = seller if isinstance(seller, Party) else Party(name=str(seller or FALLBACK_NAME))
+    return {
+        "customer": customer,
+        "items": items,
+        "totals": totals,
+        "max_level": max_level,
+        "as_of": localized.day(as_of, language),
+        "pay_by": localized.day(pay_by, language),
+        "subject": subject,
+        "seller": _Attributes(seller_view(party, language)),
+        "reference": reference,
+        "language": language,
+    }
+
+
+class _Attributes(dict[str, Any]):
+    """A dict a template reads as `seller.name` at once (its keys are its attributes)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
 
 
 def reminder_subject(language: str, max_level: int, customer_id: str) -> str:

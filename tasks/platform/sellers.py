@@ -40,6 +40,7 @@ class Party:
     phone: str = ""
     website: str = ""
     entity: str = ""  # the legal entity key ('' for the workspace's own series)
+    pay_link: str = ""  # a URL template of the payment provider the entity uses (reminders' pay link)
 
     @property
     def has_address(self) -> bool:
@@ -96,6 +97,7 @@ def _party(master: Entity, name: str, key: str) -> Party:
         phone=contact.phone,
         website=contact.website,
         entity=key,
+        pay_link=master.pay_link,
     )
 
 
@@ -114,3 +116,55 @@ def buyer_party(customer: dict[str, object]) -> Party:
         country=text("country").upper(),
         vat_id=text("vat_id").replace(" ", "").upper(),
     )
+
+
+_OUR_IDS = {
+    "en": ("VAT ID", "Tax number"),
+    "de": ("USt-IdNr.", "Steuernummer"),
+    "fr": ("N° TVA", "N° fiscal"),
+}
+
+
+def legal_lines(seller: Party, language: str) -> tuple[str, ...]:
+    """The seller's legal particulars as a document's or e-mail's footer prints them: name and
+    address; VAT ID, tax number and registration; e-mail, phone and website."""
+    from tasks.platform import localized
+
+    vat, tax = _OUR_IDS[localized.language_of(language)]
+    first = " · ".join((seller.name, *localized.postal_lines(seller, language)))
+    ids = [
+        f"{vat} {seller.vat_id}" if seller.vat_id else "",
+        f"{tax} {seller.tax_number}" if seller.tax_number else "",
+    ]
+    second = " · ".join(part for part in (*ids, seller.registration) if part)
+    third = " · ".join(part for part in (seller.email, seller.phone, seller.website) if part)
+    return tuple(line for line in (first, second, third) if line)
+
+
+def seller_view(seller: Party, language: str) -> dict[str, object]:
+    """What a message template reads of the seller: its name, address lines, account (IBAN in
+    groups of four), contact and legal particulars, in the message's language."""
+    from tasks.platform import localized
+    from tasks.platform.bank_ids import iban_formatted
+
+    return {
+        "name": seller.name,
+        "address": list(localized.postal_lines(seller, language)),
+        "iban": iban_formatted(seller.iban) if seller.iban else "",
+        "bic": seller.bic,
+        "bank_name": seller.bank_name,
+        "account_holder": seller.account_holder or seller.name,
+        "email": seller.email,
+        "phone": seller.phone,
+        "footer": list(legal_lines(seller, language)),
+    }
+
+
+def pay_link(seller: Party, **values: object) -> str:
+    """The entity's pay link (`pay_link` in rules/entities.yaml) with the values filled in, each
+    URL-encoded; empty when the entity has none."""
+    from urllib.parse import quote
+
+    if not seller.pay_link:
+        return ""
+    return seller.pay_link.format(**{k: quote(str(v), safe="") for k, v in values.items()})

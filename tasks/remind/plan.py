@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,9 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rules.dunning import DunningFacts, DunningPolicy, Evaluation, evaluate
+from tasks.platform.bank_ids import creditor_reference
 from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.ledger import compute
 from tasks.platform.money import to_major_str
+from tasks.platform.sellers import FALLBACK_NAME, Party, pay_link
 from tasks.remind.render import Renderer, item_views, statements, total_view
 
 
@@ -90,6 +93,7 @@ def plan_reminders(
     rule_version: str,
     reminded_on_date: pd.DataFrame | None = None,
     templates: Path = SHIPPED_TEMPLATES,
+    seller_of: Callable[[Any], Party] | None = None,
 ) -> Dunning:
     """Who gets which reminder on `as_of`: one message per customer, every invoice at its level,
     fees and interest shown apart; and who is left alone, with the reason.
@@ -97,7 +101,9 @@ def plan_reminders(
     `reminded_on_date` (customer_id, reminder_id) holds the reminders already queued for `as_of`:
     a customer gets one reminder a day. The same reminder decided again (keyed by customer, level
     and invoice set) is not queued or counted again; a different one, because the facts changed
-    since, leaves the customer out with the reason. Only the messages queued are rendered."""
+    since, leaves the customer out with the reason. Only the messages queued are rendered, each in
+    its customer's language, signed by the legal entity that bills it (`seller_of`, from its
+    `legal_entity`; the shipped default entity when not given)."""
     evaluation, problems = evaluate(facts, policy, as_of)
     earlier = _already_reminded(reminded_on_date)
     heads, names = evaluation.messages, list(evaluation.messages.columns[1:])
@@ -122,7 +128,7 @@ def plan_reminders(
         queued.append((customer_id, reminder_id, first, end, invoice_ids))
     if queued:
         reminders = _rendered(
-            queued, evaluation, messages, facts, customers, policy, as_of, rule_version, templates
+            queued, evaluation, messages, facts, customers, policy, as_of, rule_version, templates, seller_of
         )
     rows = [i for _c, _r, first, end, _i in queued for i in range(first, end)]
     ids = [r for _c, r, first, end, _i in queued for _ in range(first, end)]
@@ -153,7 +159,7 @@ def _reminder_id(customer_id: str, level: int, invoice_ids: str) -> str:
 
 
 def _who(customers: pd.DataFrame | pa.Table, wanted: list[str]) -> dict[str, dict[str, Any]]:
-    """Name, language and e-mail of the customers written to (the first row of each)."""
+    """Name, language, e-mail and legal entity of the customers written to (the first row of each)."""
     table = (
         customers
         if isinstance(customers, pa.Table)
@@ -161,7 +167,10 @@ def _who(customers: pd.DataFrame | pa.Table, wanted: list[str]) -> dict[str, dic
     )
     table = table.filter(pc.is_in(table["customer_id"], pa.array(wanted)))
     found: dict[str, dict[str, Any]] = {}
-    for row in table.select(["customer_id", "name", "language", "email"]).to_pylist():
+    columns = [
+        c for c in ("customer_id", "name", "language", "email", "legal_entity") if c in table.column_names
+    ]
+    for row in table.select(columns).to_pylist():
         found.setdefault(row["customer_id"], row)
     return found
 
@@ -176,11 +185,13 @@ def _rendered(
     as_of: date,
     rule_version: str,
     templates: Path,
+    seller_of: Callable[[Any], Party] | None = None,
 ) -> list[dict[str, object]]:
     """The queued reminders, each rendered in its customer's language, as outbox rows."""
     renderer = Renderer(templates)
-    views = item_views(evaluation.items)
     who = _who(customers, [c for c, *_ in queued])
+    views = item_views(evaluation.items, {c: str(w.get("language") or "en") for c, w in who.items()})
+    sellers: dict[str, Party] = {}
     wanting = {c for c, *_ in queued if messages[c]["attach_statement"]}
     statement_of = statements(facts.items, wanting, as_of) if wanting else {}
     day, pay_by = as_of.isoformat(), (as_of + timedelta(days=policy.pay_within_days)).isoformat()
@@ -188,16 +199,39 @@ def _rendered(
     for customer_id, reminder_id, first, end, invoice_ids in queued:
         customer, row = who[customer_id], messages[customer_id]
         level, totals = int(row["level"]), row["totals"]
+        language = str(customer["language"] or "en")
+        entity = str(customer.get("legal_entity") or "")
+        if entity not in sellers:
+            sellers[entity] = seller_of(entity) if seller_of is not None else Party(name=FALLBACK_NAME)
+        seller = sellers[entity]
+        ids = invoice_ids.split(";")
+        reference = creditor_reference(ids[0]) if len(ids) == 1 else ""
         message = renderer.render(
             customer={"customer_id": customer_id, "name": customer["name"]},
-            language=str(customer["language"] or "en"),
+            language=language,
             items=views[first:end],
-            totals={cur: total_view(t, cur) for cur, t in totals.items()},
+            totals={
+                cur: total_view(
+                    t,
+                    cur,
+                    language,
+                    pay_link(
+                        seller,
+                        customer_id=customer_id,
+                        amount=to_major_str(int(t["total_minor"]), cur),
+                        currency=cur,
+                        reference=reference or " ".join(ids),
+                    ),
+                )
+                for cur, t in totals.items()
+            },
             max_level=level,
             level_name=str(row["level_name"]),
             as_of=day,
             pay_by=pay_by,
             template=str(row["template"]),
+            seller=seller,
+            reference=reference,
         )
         reminders.append(
             {

@@ -17,10 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from jinja2 import Template
 
+from tasks.platform import localized
 from tasks.platform.ledger import compute, load_sql
 from tasks.platform.messages import (
     SUBJECTS,
     RenderedMessage,
+    reminder_context,
     reminder_subject,
     render_reminder_layouts,
     template_environment,
@@ -63,19 +65,15 @@ class Renderer:
         as_of: str,
         pay_by: str,
         template: str,
+        seller: Any = None,
+        reference: str = "",
     ) -> RenderedMessage:
         """One consolidated reminder, as `render_reminder` makes it (dates given as ISO text)."""
         lang = language if language in SUBJECTS else "en"
         subject = reminder_subject(lang, max_level, customer["customer_id"])
-        context = {
-            "customer": View(customer),
-            "items": items,
-            "totals": totals,
-            "max_level": max_level,
-            "as_of": as_of,
-            "pay_by": pay_by,
-            "subject": subject,
-        }
+        context = reminder_context(
+            View(customer), items, totals, max_level, as_of, pay_by, subject, seller, reference, lang
+        )
         lang, text, html = render_reminder_layouts(self._template, self.names, template, lang, context)
         return RenderedMessage(subject, text, html, lang, level_name)
 
@@ -103,12 +101,18 @@ VIEW_KEYS = (
 )
 
 
-def item_views(items: pd.DataFrame) -> list[View]:
-    """What the templates show of each invoice in a message, made for all messages at once in the
-    compute engine (`sql/remind/item_views.sql`: dates and amounts as text, exactly as
-    `to_major_str` writes amounts)."""
+def item_views(items: pd.DataFrame, languages: dict[str, str] | None = None) -> list[View]:
+    """What the templates show of each invoice in a message, in its customer's language
+    (`languages`: customer_id -> language; English where none), made for all messages at once in
+    the compute engine (`sql/remind/item_views.sql`: dates, amounts and interest as
+    `tasks.platform.localized` writes them)."""
     if not len(items):
         return []
+    language = (
+        [localized.language_of((languages or {}).get(str(c))) for c in items["customer_id"].tolist()]
+        if "customer_id" in items
+        else ["en"] * len(items)
+    )
     table = pa.table(
         {
             "invoice_id": pa.array(items["invoice_id"].tolist(), pa.string()),
@@ -117,31 +121,59 @@ def item_views(items: pd.DataFrame) -> list[View]:
             "days_past_due": pa.array(items["days_past_due"].to_numpy(dtype="int64")),
             "open_minor": pa.array(items["open_minor"].to_numpy(dtype="int64")),
             "currency": pa.array(items["currency"].tolist(), pa.string()),
+            "language": pa.array(language, pa.string()),
             "level_name": pa.array(items["level_name"].tolist(), pa.string()),
             "interest_minor": pa.array(items["interest_minor"].to_numpy(dtype="int64")),
             "_row": pa.array(np.arange(len(items), dtype=np.int64)),
         }
     )
-    currencies = sorted(set(table["currency"].to_pylist()))
-    exponents = pa.table(
+    pairs = sorted(set(zip(table["currency"].to_pylist(), language, strict=True)))
+    parts = [localized.money_parts(c, lang) for c, lang in pairs]
+    formats = pa.table(
         {
-            "currency": pa.array(currencies, pa.string()),
-            "exponent": pa.array([exponent(c) for c in currencies], pa.int64()),
-            "scale": pa.array([10 ** exponent(c) for c in currencies], pa.int64()),
+            "currency": pa.array([c for c, _ in pairs], pa.string()),
+            "language": pa.array([lang for _, lang in pairs], pa.string()),
+            "prefix": pa.array([p[0] for p in parts], pa.string()),
+            "suffix": pa.array([p[1] for p in parts], pa.string()),
+            "grp": pa.array([p[2] for p in parts], pa.string()),
+            "dec": pa.array([p[3] for p in parts], pa.string()),
+            "exponent": pa.array([exponent(c) for c, _ in pairs], pa.int64()),
+            "scale": pa.array([10 ** exponent(c) for c, _ in pairs], pa.int64()),
+            "numeric_dates": pa.array([localized.numeric_dates(lang) for _, lang in pairs], pa.bool_()),
+        }
+    )
+    spoken = sorted(set(language))
+    months = pa.table(
+        {
+            "language": pa.array([lang for lang in spoken for _ in range(12)], pa.string()),
+            "month": pa.array([m for _ in spoken for m in range(1, 13)], pa.int64()),
+            "abbr": pa.array(
+                [a for lang in spoken for a in localized.month_abbreviations(lang)], pa.string()
+            ),
         }
     )
     with compute() as engine:
         engine.register("items", table)
-        engine.register("exponents", exponents)
+        engine.register("formats", formats)
+        engine.register("months", months)
         texts = engine.arrow(load_sql("remind/item_views"))
     columns = [texts[key].to_pylist() for key in VIEW_KEYS]
     return [View(zip(VIEW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
-def total_view(total: dict[str, int], currency: str) -> View:
+def total_view(total: dict[str, int], currency: str, language: str = "en", pay_link: str = "") -> View:
+    """A message's totals in one currency, written as its language writes money, with the link
+    to pay them where the seller has one."""
     return View(
-        {name.removesuffix("_minor"): to_major_str(int(v), currency) for name, v in total.items()}
-        | {"has_interest": bool(total["interest_minor"]), "has_fee": bool(total["fee_minor"])}
+        {
+            name.removesuffix("_minor"): localized.money(int(v), currency, language)
+            for name, v in total.items()
+        }
+        | {
+            "has_interest": bool(total["interest_minor"]),
+            "has_fee": bool(total["fee_minor"]),
+            "pay_link": pay_link,
+        }
     )
 
 

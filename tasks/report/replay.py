@@ -238,6 +238,8 @@ def replay_environment(environ: dict[str, str], home: Path, prefect_home: Path) 
     own ledger file (never the team's PostgreSQL ledger, `O2C_LEDGER_URL`), and the file mailer."""
     env = {k: v for k, v in environ.items() if not k.startswith("PREFECT_") or k.startswith(_KEPT_PREFECT)}
     env.pop("O2C_LEDGER_URL", None)
+    # the temporary API may take long to start on a busy machine: as long as the `o2c` command allows
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     env.update(
         PREFECT_HOME=str(prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",

@@ -30,7 +30,7 @@ C2,Müller GmbH,buchhaltung@mueller.example,DE,EUR,30,,,standard,de,
 C3,Paid Up SARL,compta@paidup.example,FR,EUR,30,,,standard,fr,
 """
 # C1: one invoice 10 days past due (level 1), one 25 days past due (level 2): one message, at the
-# first reminder, since a customer never reminded starts there.
+# second reminder, since the standard profile's first contact goes by age.
 # C2: one invoice due in 2 days: a courtesy note. C3: paid in full: nothing.
 INVOICES = """
 A-1,C1,2026-10-11,2026-11-10,GBP,100.00,
@@ -58,7 +58,7 @@ def test_one_consolidated_message_per_customer_in_the_outbox(home: Path, tmp_pat
     with open_ledger(load_settings(home).ledger_path) as ledger:
         reminders = ledger.table("reminders").set_index("customer_id")
     assert reminders.loc["C1", "invoice_ids"] == "A-1;A-2"
-    assert reminders.loc["C1", "level"] == 1
+    assert reminders.loc["C1", "level"] == 2
     assert reminders.loc["C2", "level_name"] == "courtesy"
     assert "C3" not in reminders.index
     assert set(reminders["status"]) == {"sent"}
@@ -68,7 +68,8 @@ def test_one_consolidated_message_per_customer_in_the_outbox(home: Path, tmp_pat
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html and "<b>Bold</b>" not in html
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert "Open amount: 350.50 GBP" in text and "25 days past due" in text
+    assert "Open amount: £350.50" in text and "25 days overdue" in text
+    assert "Despite our reminder" in text  # the second rung's words
     german = message_from_bytes(Path(reminders.loc["C2", "delivered_ref"]).read_bytes())
     assert "bald fällig" in german.get_body(preferencelist=("plain",)).get_content()
 
@@ -80,19 +81,20 @@ def test_never_twice_and_dry_run_writes_nothing(home: Path, tmp_path: Path) -> N
     assert again["counts"]["customers_reminded"] == 0
     outbox = sorted((home / "outbox").glob("*.eml"))
     assert len(outbox) == 2
-    # Fifteen days later A-1 reaches level 2 and B-1 level 1: the dry run shows it and writes nothing.
+    # Fifteen days later A-2 reaches level 3 and B-1 level 1: C1 climbs one rung, C2 (a courtesy
+    # note was its first contact) starts at the first; the dry run shows it and writes nothing.
     runner = CliRunner()
     result = runner.invoke(app, ["run", "remind", "--dry-run", "--as-of", "2026-12-05", "--home", str(home)])
     assert result.exit_code == 0, result.output
     assert (
-        "would remind C1 at second_reminder (first_reminder -> second_reminder): A-1;A-2  total 355.50 GBP"
+        "would remind C1 at final_notice (second_reminder -> final_notice): A-1;A-2  total 362.70 GBP"
         in result.output
     )
     assert (
         "would remind C2 at first_reminder (courtesy -> first_reminder): B-1  total 80.00 EUR"
         in result.output
     )
-    assert "by level: first_reminder 1, second_reminder 1" in result.output
+    assert "by level: final_notice 1, first_reminder 1" in result.output
     with open_ledger(load_settings(home).ledger_path) as ledger:
         assert len(ledger.table("reminders")) == 2
     assert sorted((home / "outbox").glob("*.eml")) == outbox

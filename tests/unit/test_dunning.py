@@ -19,7 +19,16 @@ from tasks.remind.plan import Dunning, dry_run_view, dunning_items, plan_reminde
 from .tables import table
 
 AS_OF = date(2026, 3, 31)
-POLICY, VERSION = load_policy("dunning", DunningPolicy)
+SHIPPED, VERSION = load_policy("dunning", DunningPolicy)
+# The ladder's rules are tested one rung at a time: every profile starting at its first rung. The
+# shipped standard profile's first contact by age is tested on its own below.
+POLICY = SHIPPED.model_copy(
+    update={
+        "profiles": {
+            n: p.model_copy(update={"first_contact": "first_rung"}) for n, p in SHIPPED.profiles.items()
+        }
+    }
+)
 NO_HISTORY = "| invoice_id | customer_id | last_level | last_reminded_on |"
 NO_CASES = "| case_id | kind | customer_id | invoice_id | status | due_on |"
 NO_CASH = "| customer_id | currency | unapplied_minor |"
@@ -172,6 +181,24 @@ def test_a_customer_never_reminded_starts_at_the_first_reminder_however_late() -
         ["C2", 1, "first_reminder"],
         ["C3", 1, "first_reminder"],
     ]
+
+
+def test_under_the_shipped_policy_a_first_contact_is_at_the_level_the_age_calls_for() -> None:
+    """Never reminded, 58 days overdue: the final notice at once, not a first reminder; the other
+    customers' invoices are young enough for the first rung anyway. The next run climbs as ever."""
+    result, _problems = evaluate(facts(ITEMS), SHIPPED, AS_OF)
+    assert levels(result.items) == [["I-1", 3], ["I-2", 1], ["I-3", 0], ["I-5", 1], ["I-6", 1]]
+    assert result.messages[["customer_id", "level", "level_name"]].values.tolist() == [
+        ["C1", 3, "final_notice"],
+        ["C2", 1, "first_reminder"],
+        ["C3", 1, "first_reminder"],
+    ]
+    history = NO_HISTORY + "\n| I-5 | C2 | 1 | 2026-03-20 |"
+    later, _problems = evaluate(facts(ITEMS, history), SHIPPED, date(2026, 4, 30))
+    c2 = later.items[later.items["customer_id"] == "C2"]
+    assert levels(c2) == [["I-5", 2]]  # 38 days overdue, reminded once: one rung up, not by age
+    strategic = SHIPPED.profiles["strategic"]
+    assert strategic.first_contact == "first_rung"  # key accounts still start gently
 
 
 def test_a_customer_moves_up_one_level_per_run() -> None:
@@ -432,12 +459,12 @@ def test_every_invoice_of_the_message_is_listed_at_its_level(dunning: Dunning) -
     ]
     text = dunning.reminders.at[0, "body_text"]
     for line in (
-        "- I-1  issued 2026-01-01  due 2026-02-01  100.00 EUR  (58 days past due)",
-        "- I-2  issued 2026-02-20  due 2026-03-20  50.00 EUR  (11 days past due)",
-        "- I-3  issued 2026-03-01  due 2026-04-02  20.00 USD\n",
-        "Open amount: 150.00 EUR",
-        "Open amount: 20.00 USD",
-        "payment by 2026-04-10",
+        "- I-1 of 1 Jan 2026, due 1 Feb 2026: €100.00 (58 days overdue)",
+        "- I-2 of 20 Feb 2026, due 20 Mar 2026: €50.00 (11 days overdue)",
+        "- I-3 of 1 Mar 2026, due 2 Apr 2026: US$20.00\n",
+        "Open amount: €150.00",
+        "Open amount: US$20.00",
+        "pay the amount due by 10 Apr 2026.",
     ):
         assert line in text
     assert "I-4" not in text and "fee" not in text
@@ -447,12 +474,12 @@ def test_fees_and_interest_are_shown_apart_in_text_and_html() -> None:
     dunning = plan(AT_LEVEL_2, items=LATE)
     text, html = dunning.reminders.at[0, "body_text"], dunning.reminders.at[0, "body_html"]
     for line in (
-        "- L-1  issued 2025-12-01  due 2026-01-30  1000.00 EUR  (60 days past due)  interest 13.15 EUR",
-        "Open amount: 1200.00 EUR\nInterest on overdue amounts: 13.15 EUR\nReminder fee: 10.00 EUR\nTotal due: 1223.15 EUR",
-        "Total due: 313.22 USD",
+        "- L-1 of 1 Dec 2025, due 30 Jan 2026: €1,000.00 (60 days overdue), interest €13.15",
+        "Open amount: €1,200.00\nInterest on overdue amounts: €13.15\nReminder fee: €10.00\nTotal due: €1,223.15",
+        "Total due: US$313.22",
     ):
         assert line in text
-    assert "<th>Reminder fee</th><td>10.00 EUR</td>" in html
+    assert ">Reminder fee</td><td" in html and ">€10.00</td>" in html
     assert json.loads(dunning.reminders.at[0, "totals"])["EUR"]["fee_minor"] == 10_00
     assert dunning.items["interest_minor"].tolist() == [13_15, 3_22, 0]
 
@@ -472,10 +499,14 @@ def test_a_level_that_says_so_attaches_the_statement_of_account() -> None:
 @pytest.mark.parametrize(
     ("customer", "subject", "phrase"),
     [
-        ("C1", "Payment reminder: open invoices (C1)", "Open amount: 190.00 EUR\nOpen amount: 20.00 USD\n\n"),
-        ("C2", "Zahlungserinnerung: offene Rechnungen (C2)", "Offener Betrag: 70.00 EUR"),
-        ("C3", "Relance : factures impayées (C3)", "Montant restant dû : 40.00 EUR"),
-        ("C4", "Payment reminder: open invoices (C4)", "Open amount: 40.00 EUR"),  # Spanish: English
+        (
+            "C1",
+            "Payment reminder: open invoices (C1)",
+            "Open amount: €190.00\nTotal due: €190.00\nOpen amount: US$20.00",
+        ),
+        ("C2", "Zahlungserinnerung: offene Rechnungen (C2)", "Offener Betrag: 70,00\xa0€"),
+        ("C3", "Relance : factures impayées (C3)", "Montant restant dû : 40,00\xa0€"),
+        ("C4", "Payment reminder: open invoices (C4)", "Open amount: €40.00"),  # Spanish: English
     ],
 )
 def test_each_customer_is_written_to_in_its_language(customer: str, subject: str, phrase: str) -> None:
@@ -517,11 +548,12 @@ def test_html_escapes_a_customer_name_with_markup(dunning: Dunning) -> None:
     assert "Dear <script>alert('x')</script> & Sons," in dunning.reminders.at[0, "body_text"]
 
 
-def test_a_language_without_an_html_layout_gets_the_text_escaped_in_a_page(dunning: Dunning) -> None:
+def test_each_language_has_its_own_html_layout_with_the_data_escaped(dunning: Dunning) -> None:
     html = dunning.reminders.at[1, "body_html"]
-    assert '<html lang="de">' in html
+    assert '<html lang="de">' in html and "Zahlungserinnerung</div>" in html
     assert "Müller &amp; Söhne GmbH" in html
-    assert "Offener Betrag: 30.00 EUR" in html
+    assert ">Offener Betrag</td>" in html and ">30,00\xa0€</td>" in html
+    assert "<script>" not in dunning.reminders.at[0, "body_html"]
 
 
 def test_the_dry_run_view_shows_levels_totals_changes_and_who_is_left_out() -> None:

@@ -81,40 +81,45 @@ def test_the_renderer_renders_what_render_reminder_renders(language: str, level:
     assert got == expected
 
 
-def test_the_invoice_lines_texts_are_written_as_to_major_str_writes_them() -> None:
+def test_the_invoice_lines_texts_are_written_as_babel_writes_them_in_each_language() -> None:
+    """The set-based formatter (SQL over the whole run's lines) agrees with Babel to the character,
+    for every language, currency decimals from 0 to 4, signs and sizes."""
     import pandas as pd
 
-    from tasks.platform.money import to_major_str
+    from tasks.platform import localized
     from tasks.remind.render import item_views
 
     amounts = [0, 1, 9, 10, 99, 100, 105, 123456789, -1, -105, 10**15 + 7]
+    languages = {"C-en": "en", "C-de": "de", "C-fr": "fr", "C-es": "es"}
     rows = [
         {
-            "invoice_id": f"I-{i}-{c}",
-            "issue_date": date(2026, 1, 2),
-            "due_date": pd.Timestamp("2026-02-03"),
+            "invoice_id": f"I-{i}-{c}-{customer}",
+            "customer_id": customer,
+            "issue_date": date(2026, 1 + i % 12, 2),
+            "due_date": pd.Timestamp(f"2026-{1 + (i + 4) % 12:02d}-13"),
             "days_past_due": i - 3,
             "open_minor": m,
             "currency": c,
             "level_name": "first_reminder",
             "interest_minor": m // 7,
         }
-        for c in ("EUR", "JPY", "BHD", "CLF")
+        for customer in languages
+        for c in ("EUR", "JPY", "BHD", "CLF", "USD", "CHF")
         for i, m in enumerate(amounts)
     ]
-    views = item_views(pd.DataFrame(rows))
+    views = item_views(pd.DataFrame(rows), languages)
     assert [dict(v) for v in views] == [
         {
             "invoice_id": r["invoice_id"],
-            "issue_date": "2026-01-02",
-            "due_date": "2026-02-03",
+            "issue_date": localized.day(r["issue_date"], languages[r["customer_id"]]),
+            "due_date": localized.day(r["due_date"], languages[r["customer_id"]]),
             "days_past_due": r["days_past_due"],
-            "open_amount": to_major_str(r["open_minor"], r["currency"]),
+            "open_amount": localized.money(r["open_minor"], r["currency"], languages[r["customer_id"]]),
             "currency": r["currency"],
             "level_name": "first_reminder",
-            "interest": to_major_str(r["interest_minor"], r["currency"]),
+            "interest": localized.money(r["interest_minor"], r["currency"], languages[r["customer_id"]]),
             "has_interest": r["interest_minor"] != 0,
         }
         for r in rows
     ]
-    assert views[0].invoice_id == "I-0-EUR"  # read as the templates read it
+    assert views[0].invoice_id == "I-0-EUR-C-en"  # read as the templates read it

@@ -1,6 +1,8 @@
 -- A customer moves up at most one rung per run: from the highest level its open invoices were
 -- reminded at (the first history row of an invoice) to the next rung of its profile, or its top
--- rung (courtesy notes are not rungs and are never capped). Each item is then new at its level
+-- rung (courtesy notes are not rungs and are never capped). A customer never reminded before, under
+-- a profile whose first contact goes by age (`first_contact: by_age`), is not capped: each invoice
+-- is at the level its age calls for. Each item is then new at its level
 -- when it was never reminded at it or above; a customer with nothing new is not written to.
 create or replace temp table remaining as
 with last as (
@@ -18,7 +20,8 @@ cap as (
     select d.profile, d.current_level,
            coalesce(
                (select min(l.level) from ladder l
-                where l.profile = d.profile and not l.courtesy and l.level > d.current_level),
+                where l.profile = d.profile and not l.courtesy and l.level > d.current_level
+                  and not (d.current_level < 0 and l.first_by_age)),
                (select max(l.level) from ladder l where l.profile = d.profile and not l.courtesy),
                -1
            ) as cap_level

@@ -30,6 +30,7 @@ for _name, _command in (
     ("deliver", operate.deliver),
     ("apply", collect.apply),
     ("unapply", collect.unapply),
+    ("statement", collect.statement),
     ("serve", operate.serve),
     ("site", operate.site),
     ("demo", operate.demo),

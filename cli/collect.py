@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import AsJson, By, Home, as_date, deciding, reading, show_rows
+from cli.common import AsJson, AsOf, By, Home, as_date, deciding, fail, reading, show_rows
 from tasks.platform.config import load_settings
 
 case_app = typer.Typer(no_args_is_help=True, help="Open, resolve and list disputes, deductions and promises.")
@@ -345,3 +345,36 @@ def _outbox_decision(message_id: str, by: str, home: str | None, *, retry: bool)
         )
     else:
         typer.echo(f"{row['message_id']} marked sent by {row['decided_by']} (was {row['before']})")
+
+
+def statement(
+    customer_id: Annotated[str, typer.Argument(help="The customer, as in the customer master.")],
+    out: Annotated[str, typer.Option("--out", help="The PDF file to write.")],
+    as_of: AsOf = None,
+    home: Home = None,
+) -> None:
+    """Write a customer's statement of account as a PDF: open items, the payments of the last 90
+    days, cash on account and the balance per currency, as the ledger stood on the date."""
+    from pathlib import Path
+
+    from tasks.platform import localized
+    from tasks.platform.files import write_whole
+    from tasks.platform.policy import PolicyError
+    from tasks.remind.statement import statement_pdf
+    from tasks.remind.statement_files import statements_as_of
+
+    settings = load_settings(home)
+    day = as_date(as_of, date.today()) or date.today()
+    try:
+        with reading(settings) as ledger:
+            found = statements_as_of(ledger, settings, [customer_id], day)
+    except PolicyError as exc:
+        fail(str(exc))
+    if customer_id not in found:
+        fail(f"no customer {customer_id!r} in the customer master")
+    shown = found[customer_id]
+    write_whole(Path(out), statement_pdf(shown))
+    owed = ", ".join(localized.money(b[2], c, "en") for c, b in shown.balances().items()) or "nothing open"
+    typer.echo(
+        f"statement of {customer_id} as of {day.isoformat()}: {out} ({len(shown.items)} open items; balance due {owed})"
+    )

@@ -28,6 +28,7 @@ from tasks.platform.mail import make_mailer
 from tasks.platform.outbox import OUTBOX_OF_STAGE, deliver_pending
 from tasks.platform.progress import report
 from tasks.platform.stage import resolve_as_of
+from tasks.remind.statement_files import write_missing_statements
 
 
 @task(name="write invoice documents", cache_policy=NO_CACHE)
@@ -42,7 +43,12 @@ def write_invoice_documents(settings: Settings) -> dict[str, int]:
 
 @task(name="deliver e-mails", task_run_name="deliver {stage} e-mails", cache_policy=NO_CACHE)
 def deliver_outbox(settings: Settings, stage: str) -> dict[str, int]:
-    """Send what `stage` queued that is due; the counts: sent, failed, retrying, unknown, held."""
+    """Send what `stage` queued that is due; the counts: sent, failed, retrying, unknown, held.
+    The reminders that attach a statement of account get its PDF written first."""
+    if stage == "remind":
+        began = time.perf_counter()
+        written = write_missing_statements(settings)
+        report("deliver", "statements of account", written, unit="statements", since=began)
     return deliver_pending(settings, make_mailer(settings), current_run_id(), outbox=OUTBOX_OF_STAGE[stage])
 
 

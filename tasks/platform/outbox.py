@@ -276,6 +276,9 @@ def message_of(outbox: Outbox, row: dict[str, Any], home: Path) -> dict[str, Any
     attachments: list[tuple[str, str, bytes]] = []
     if row.get("statement_csv"):
         attachments.append((f"statement-{row['customer_id']}.csv", "text/csv", row["statement_csv"].encode()))
+        pdf = home / "statements" / f"{row[outbox.key]}.pdf"  # written before delivery (statement_files)
+        if pdf.is_file():
+            attachments.append((f"statement-{row['customer_id']}.pdf", "application/pdf", pdf.read_bytes()))
     if row.get("document"):
         path = home / row["document"]
         mime = {".pdf": "application/pdf", ".html": "text/html", ".xml": "application/xml"}.get(

@@ -147,3 +147,52 @@ def test_export_reminders(home: Path, tmp_path: Path) -> None:
     frame = pd.read_csv(out, dtype=str)
     assert list(frame.columns[:5]) == ["customer_id", "level", "invoice_ids", "status", "run_id"]
     assert frame["run_id"].str.len().min() == 36
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).replace("\xa0", " ")
+
+
+def test_a_level_that_says_so_attaches_the_statement_of_account_as_a_pdf(home: Path, tmp_path: Path) -> None:
+    """C1's first contact is at the second reminder, whose level attaches the statement: the e-mail
+    carries it as a PDF (and the CSV), listing the open items and the balance in C1's language."""
+    _prepare(home, tmp_path)
+    remind_flow(as_of=AS_OF, home=str(home))
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        reminders = ledger.table("reminders").set_index("customer_id")
+    message = message_from_bytes(Path(reminders.loc["C1", "delivered_ref"]).read_bytes())
+    attached = {a.get_filename(): a for a in message.iter_attachments()}
+    assert set(attached) == {"statement-C1.csv", "statement-C1.pdf"}
+    text = _pdf_text(attached["statement-C1.pdf"].get_content())
+    for phrase in ("Statement of account", "As of 20 Nov 2026", "A-1", "A-2", "Balance due £350.50"):
+        assert phrase in text, phrase
+    assert "C2" not in attached and "statement" not in str(
+        [
+            a.get_filename()
+            for a in message_from_bytes(
+                Path(reminders.loc["C2", "delivered_ref"]).read_bytes()
+            ).iter_attachments()
+        ]
+    )
+
+
+def test_a_statement_on_request_lists_payments_and_the_balance(home: Path, tmp_path: Path) -> None:
+    _prepare(home, tmp_path)
+    out = tmp_path / "C3.pdf"
+    result = CliRunner().invoke(
+        app, ["statement", "C3", "--as-of", AS_OF.isoformat(), "--out", str(out), "--home", str(home)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.strip()
+        == f"statement of C3 as of 2026-11-20: {out} (0 open items; balance due nothing open)"
+    )
+    text = _pdf_text(out.read_bytes())
+    assert "Relevé de compte" in text and "Paiements reçus ces 90 derniers jours" in text
+    assert "5 oct. 2025" not in text and "5 oct. 2026" in text and "40,00 €" in text and "C-1" in text
+    unknown = CliRunner().invoke(app, ["statement", "NOPE", "--out", str(out), "--home", str(home)])
+    assert unknown.exit_code == 2 and "no customer 'NOPE' in the customer master" in unknown.output

@@ -228,7 +228,11 @@ def export(
     settings = load_settings(home)
     with reading(settings) as ledger:
         frame = export_view(ledger, name)
-    write(to_major_units(frame), out)
+        names = None
+        if out.suffix.lower() == ".xlsx" and "customer_id" in frame.columns:
+            known = ledger.query("invoice/customers")
+            names = dict(zip(known["customer_id"].astype(str), known["name"].astype(str), strict=True))
+    write(to_major_units(frame), out, names)
     typer.echo(f"{len(frame)} row(s) written to {out}")
 
 

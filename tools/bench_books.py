@@ -225,6 +225,11 @@ def invoicing_book(lines: int, seed: int, as_of: date) -> dict[str, Any]:
             {
                 "customer_id": customer_ids,
                 "name": ["Customer " + c for c in customer_ids],
+                "email": ["ap@" + c.lower() + ".example" for c in customer_ids],
+                "country": "DE",
+                "address": "Hauptstraße 1",
+                "postcode": "10115",
+                "city": "Berlin",
                 "currency": "EUR",
                 "payment_terms_days": 30,
                 "payment_terms": terms,

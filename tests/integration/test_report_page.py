@@ -71,6 +71,34 @@ def test_the_report_page_renders_in_headless_chromium(home: Path, tmp_path: Path
         assert image.size == (1280, 1800)
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 20  # text, bars and lines were drawn, not a blank page
+    _prints_well(browser, page)
+
+
+def _prints_well(browser: str, page: Path) -> None:
+    """Chromium prints the page to PDF with the headline, the figures and the charts' axes and
+    values in it; its first pages are kept as images beside the screenshot, to look at."""
+    import io
+
+    from pypdf import PdfReader
+
+    printed = ARTIFACTS / "report.pdf"
+    printed.unlink(missing_ok=True)
+    subprocess.run(
+        [browser, *FLAGS, "--no-pdf-header-footer", f"--print-to-pdf={printed}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    reader = PdfReader(io.BytesIO(printed.read_bytes()))
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert "Receivables as of 2026-11-20" in text and "OPEN, EUR" in text.upper()
+    assert "CEI, monthly average" in text and "weeks starting" in text
+    if shutil.which("pdftoppm"):
+        subprocess.run(
+            ["pdftoppm", "-r", "60", "-png", "-l", "3", str(printed), str(ARTIFACTS / "report-print")],
+            check=True,
+            timeout=120,
+        )
 
 
 def test_the_report_is_e_mailed_to_its_distribution_list_once(

@@ -64,3 +64,30 @@ def test_chart_labels_are_escaped() -> None:
 
     svg = bar_chart("<b>x</b>", [("<i>", Decimal("1.00"))])
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg and "&lt;i&gt;" in svg
+
+
+def test_the_page_reads_at_a_glance() -> None:
+    """A headline per currency and across them, amounts with symbol and thousands separators, the
+    CEI variants explained, and charts with axes, values and dates."""
+    big = {
+        **DOCUMENT,
+        "currencies": {
+            "EUR": DOCUMENT["currencies"]["EUR"] | {"open_amount": "1234567.80"},
+            "JPY": DOCUMENT["currencies"]["EUR"] | {"open_amount": "98000", "ageing": {k: "0" for k in DOCUMENT["currencies"]["EUR"]["ageing"]}},
+        },
+    }  # fmt: skip
+    page = render(big, HISTORY)
+    assert page.count('class="card"') == 2 + 1 + 4 * 2  # across: two currencies and the work; four each
+    assert "€1,234,567.80" in page and "¥98,000" in page and "€150.00 overdue" in page
+    assert "<dt>CEI, monthly average</dt>" in page and "<dt>CEI, period total</dt>" in page
+    assert ">01 Apr</text>" in page and ">08 Apr</text>" in page  # the forecast's weeks by their start dates
+    assert ">31 Jan 26</text>" in page and ">52.5</text>" in page  # DSO points dated and valued
+    assert "@media print" in page
+
+
+def test_an_axis_covers_every_value_with_round_ticks() -> None:
+    from tasks.report.html import _axis_values
+
+    assert _axis_values(0, 52.5) == [0, 20, 40, 60]
+    assert _axis_values(-200, 66.67) == [-200, -100, 0, 100]
+    assert _axis_values(0, 1_234_567) == [0, 500_000, 1_000_000, 1_500_000]

@@ -46,8 +46,8 @@ def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
 def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
     begin = time.perf_counter()
     figures, document = report.compute_all(items, as_of, period_days)
-    page = report_html.render(document, items["history"], templates)
-    charts = report_html.charts_markdown(document, items["history"])
+    page = report_html.render(document, items["history"], templates, items.get("month_ends"))
+    charts = report_html.charts_markdown(document, items["history"], items.get("month_ends"))
     rows = len(items["now"]) + len(items["then"]) + len(items["settled"])
     report_step("report", f"rows computed into the figures of {len(figures)} currencies", rows, since=begin)
     return figures, document, page, charts

@@ -112,7 +112,19 @@ def read_inputs(ledger: Any, as_of: date, period_days: int) -> dict[str, Any]:
         "allocations": ledger.query("report/allocations_in_period", **since),
         "reminders": ledger.query("report/reminders_sent", **since),
         "history": ledger.query("report/dso_history", as_of=as_of),
+        "month_ends": ledger.query(
+            "report/dso_month_ends", month_ends=month_ends_before(as_of), period_days=period_days
+        ),
     }
+
+
+def month_ends_before(as_of: date, months: int = 12) -> list[date]:
+    """The last `months` month ends before `as_of`, oldest first (the DSO trend's past points)."""
+    ends, day = [], as_of.replace(day=1) - timedelta(days=1)
+    for _ in range(months):
+        ends.append(day)
+        day = day.replace(day=1) - timedelta(days=1)
+    return ends[::-1]
 
 
 def compute_all(

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,26 +40,39 @@ SHOWN = (
 )
 
 
-def dso_trend(history: pd.DataFrame, document: dict[str, Any]) -> dict[str, list[tuple[str, float]]]:
-    """(date, DSO) per currency from the stored snapshots, with this report's own figure last."""
-    trend: dict[str, list[tuple[str, float]]] = {}
+def dso_trend(
+    history: pd.DataFrame, document: dict[str, Any], month_ends: pd.DataFrame | None = None
+) -> dict[str, list[tuple[str, float]]]:
+    """(date, DSO) per currency from the stored snapshots, with this report's own figure last; the
+    month ends no snapshot covers are recomputed (`month_ends`: month_end, currency, open_minor,
+    sales_minor, the ledger as it stood then), so a first report already shows a trend."""
+    first: dict[str, Any] = next(iter(document["currencies"].values()), {})
+    period = int(first.get("period_days") or 90)
+    points: dict[str, dict[str, float]] = {}
+    for row in month_ends.itertuples(index=False) if month_ends is not None else []:
+        if int(row.sales_minor) > 0:
+            exact = Decimal(int(row.open_minor)) * period / Decimal(int(row.sales_minor))
+            dso = float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+            points.setdefault(str(row.currency), {})[str(row.month_end)[:10]] = dso
     for row in history.itertuples(index=False) if history is not None else []:
         figures = json.loads(row.figures)
         if figures.get("dso") is not None and str(row.as_of)[:10] != document["as_of"]:
-            trend.setdefault(str(row.currency), []).append((str(row.as_of)[:10], float(figures["dso"])))
+            points.setdefault(str(row.currency), {})[str(row.as_of)[:10]] = float(figures["dso"])
     for currency, fig in document["currencies"].items():
         if fig.get("dso") is not None:
-            trend.setdefault(currency, []).append((document["as_of"], float(fig["dso"])))
-    return trend
+            points.setdefault(currency, {})[document["as_of"]] = float(fig["dso"])
+    return {currency: sorted(days.items()) for currency, days in points.items()}
 
 
-def charts_markdown(document: dict[str, Any], history: pd.DataFrame | None = None) -> str:
+def charts_markdown(
+    document: dict[str, Any], history: pd.DataFrame | None = None, month_ends: pd.DataFrame | None = None
+) -> str:
     """The figures the page's charts draw, as Markdown tables, for where no chart is drawn (the
     Prefect artifact, the report's .md file, the e-mail's text): per currency the DSO trend (each
     snapshot's date and days) and the 13-week cash forecast (each week by its first and last day,
     then what is expected later). The ageing chart's figures are the headline table's."""
     as_of = date.fromisoformat(document["as_of"])
-    trend = dso_trend(history if history is not None else pd.DataFrame(), document)
+    trend = dso_trend(history if history is not None else pd.DataFrame(), document, month_ends)
     lines: list[str] = []
     for currency, fig in document["currencies"].items():
         points = trend.get(currency, [])
@@ -226,12 +239,15 @@ def _overdue(fig: dict[str, Any]) -> Decimal:
 
 
 def render(
-    document: dict[str, Any], history: pd.DataFrame | None = None, templates: Path = SHIPPED_TEMPLATES
+    document: dict[str, Any],
+    history: pd.DataFrame | None = None,
+    templates: Path = SHIPPED_TEMPLATES,
+    month_ends: pd.DataFrame | None = None,
 ) -> str:
     """The whole page, from `templates`' report.html: a headline per currency and across them, the
     figures with their currency's symbol and thousands separators, and the charts with axes, values
     and dates."""
-    trend = dso_trend(history if history is not None else pd.DataFrame(), document)
+    trend = dso_trend(history if history is not None else pd.DataFrame(), document, month_ends)
     as_of = date.fromisoformat(str(document["as_of"])[:10])
     sections = []
     for currency, fig in document["currencies"].items():

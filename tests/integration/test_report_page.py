@@ -121,3 +121,27 @@ def test_the_report_is_e_mailed_to_its_distribution_list_once(
     assert names == {"report-2026-11-20.html": "text/html", "report-2026-11-20.json": "application/json"}
     again = report_flow(as_of=AS_OF, home=str(home))
     assert again["delivery"]["sent"] == 0  # one report date goes to each recipient once
+
+
+def test_a_first_report_shows_dso_at_past_month_ends_as_a_report_then_would_have(
+    home: Path, tmp_path: Path
+) -> None:
+    """No earlier report ran, yet the DSO trend has a point at each past month end with sales in
+    its period, each equal to the DSO a report run on that month end computes."""
+    from tasks.platform.config import load_settings
+    from tasks.platform.ledger import open_ledger
+    from tasks.report.figures import compute_all, read_inputs
+    from tasks.report.html import dso_trend
+
+    load(home, tmp_path / "in", AS_OF, customers=CUSTOMERS, invoices=INVOICES)
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        inputs = read_inputs(ledger, AS_OF, 90)
+        _figures, document = compute_all(inputs, AS_OF, 90)
+        trend = dso_trend(inputs["history"], document, inputs["month_ends"])
+        assert [day for day, _ in trend["EUR"]] == ["2026-08-31", "2026-09-30", "2026-10-31", "2026-11-20"]
+        assert [day for day, _ in trend["USD"]] == ["2026-09-30", "2026-10-31", "2026-11-20"]
+        for currency, points in trend.items():
+            for day, dso in points[:-1]:
+                then = date.fromisoformat(day)
+                _f, past = compute_all(read_inputs(ledger, then, 90), then, 90)
+                assert past["currencies"][currency]["dso"] == dso, (currency, day)

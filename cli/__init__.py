@@ -33,6 +33,7 @@ for _name, _command in (
     ("statement", collect.statement),
     ("serve", operate.serve),
     ("site", operate.site),
+    ("webhook", operate.webhook),
     ("demo", operate.demo),
 ):
     app.command(_name)(_command)

@@ -345,3 +345,37 @@ def demo(
     with reading(settings) as ledger:
         worklist = export_view(ledger, "worklist")
     typer.echo(demo_summary(result, settings, truth=written.get("truth_allocations"), worklist=worklist))
+
+
+def webhook(
+    home: Home = None,
+    host: Annotated[str, typer.Option("--host", help=_LISTEN)] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: a free one).")
+    ] = 8025,
+) -> None:
+    """Receive SendGrid's signed event webhook (POST /sendgrid/events) until stopped: delivered,
+    bounced, dropped and spam-report events, each request verified with O2C_SENDGRID_WEBHOOK_KEY
+    (unsigned or altered ones refused) and kept in the ledger. No reminder goes to an address that
+    bounced, and its customer lands on the worklist."""
+    import signal
+
+    from tasks.platform.webhook import PATH, make_server
+
+    settings = load_settings(home)
+    try:
+        server = make_server(settings, host, port)
+    except OSError as exc:
+        fail(f"the webhook cannot listen on {host}:{port}: {exc.strerror or exc}")
+    typer.echo(f"webhook: POST SendGrid's events to http://{host}:{server.server_address[1]}{PATH}")
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("webhook stopped")
+    finally:
+        server.server_close()

@@ -8,7 +8,8 @@ the items still in the running. The same facts always give the same answer, and 
 invoices are evaluated in seconds.
 
 The rules, in the order they apply (each to what the ones before left): the level each open item
-has reached; everyone while payments are not reconciled; customers tagged no-dunning; invoices
+has reached; everyone while payments are not reconciled; customers tagged no-dunning or whose
+address bounced; invoices
 under an open dispute or deduction case or a running promise to pay; invoices in a currency where
 unapplied cash covers the overdue amount; one rung up per run, and only customers with an invoice
 new at its level; customers reminded too recently for their message's level; invoices in a
@@ -42,7 +43,8 @@ class DunningFacts:
     columns.
 
     items: invoice_id, customer_id, currency, issue_date, due_date, open_minor (open invoices).
-    customers: customer_id, dunning_profile, tags (`;`-separated).
+    customers: customer_id, dunning_profile, tags (`;`-separated), bounced (optional: why the
+    customer's e-mail address no longer takes mail, from the provider's events).
     history: invoice_id, customer_id, last_level, last_reminded_on (reminders not lost in delivery).
     cases: case_id, kind (dispute, deduction, promise), customer_id, invoice_id, status, due_on.
     unapplied: customer_id, currency, unapplied_minor (cash received and not yet applied).
@@ -95,7 +97,12 @@ FACT_TYPES: dict[str, dict[str, str]] = {
         "due_date": "date",
         "open_minor": "bigint",
     },
-    "customers": {"customer_id": "varchar", "dunning_profile": "varchar", "tags": "varchar"},
+    "customers": {
+        "customer_id": "varchar",
+        "dunning_profile": "varchar",
+        "tags": "varchar",
+        "bounced": "varchar",
+    },
     "history": {
         "invoice_id": "varchar",
         "customer_id": "varchar",

@@ -120,7 +120,9 @@ def escalate(
     # Holds and hand-overs happen on entering a state: a hold a person released stays released
     # until the customer leaves the state and enters one that holds again.
     entering = states.index.isin(changed.index)
-    worklist = _worklist(states[doing("worklist")], policy.worklist, as_of)
+    bounced = _bounced(customers)
+    returned = states["customer_id"].isin(list(bounced)) & (states["open_amount_minor"] > 0)
+    worklist = _with_bounces(_worklist(states[doing("worklist") | returned], policy.worklist, as_of), bounced)
     holds = _holds_to_place(states[doing("credit_hold") & entering], active_holds)
     proposing = states[doing("propose_write_off")]
     write_offs = _write_off_proposals(
@@ -184,6 +186,27 @@ def _changes(
         ignore_index=True,
     )
     return changed, entered.assign(entered_on=as_of, rule="escalation", rule_version=rule_version)
+
+
+def _bounced(customers: pd.DataFrame | None) -> dict[str, str]:
+    """customer_id -> why its e-mail address no longer takes mail (`bounced` of the customer facts)."""
+    if customers is None or "bounced" not in customers:
+        return {}
+    hit = customers[customers["bounced"].notna()]
+    return dict(zip(hit["customer_id"].astype(str), hit["bounced"].astype(str), strict=True))
+
+
+def _with_bounces(worklist: pd.DataFrame, bounced: dict[str, str]) -> pd.DataFrame:
+    """A customer whose address bounced is on the worklist whatever its state: a person must find
+    another way to reach it. Its line says so first."""
+    if not bounced or not len(worklist):
+        return worklist
+    hit = worklist["customer_id"].isin(list(bounced))
+    worklist.loc[hit, "reason"] = [
+        f"address bounced ({bounced[c]}); {r}"
+        for c, r in zip(worklist.loc[hit, "customer_id"], worklist.loc[hit, "reason"], strict=True)
+    ]
+    return worklist
 
 
 def _worklist(on_list: pd.DataFrame, weights: Weights, as_of: date) -> pd.DataFrame:

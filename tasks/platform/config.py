@@ -30,6 +30,8 @@ class Settings:
     sendgrid_sandbox: bool = False
     sendgrid_timeout_seconds: float = 10.0
     sendgrid_secret_block: str = "sendgrid-api-key"
+    # the verification key of SendGrid's signed event webhook (`o2c webhook`), as SendGrid shows it
+    sendgrid_webhook_key: str | None = None
     mail_daily_cap: int = 1
     mail_rate_per_second: float = 10.0
     mail_concurrency: int = 4  # messages handed to SendGrid at once (within the rate)
@@ -101,6 +103,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         sendgrid_sandbox=os.environ.get("O2C_SENDGRID_SANDBOX", "") in ("1", "true", "yes"),
         sendgrid_timeout_seconds=_number("O2C_SENDGRID_TIMEOUT", "10", float),
         sendgrid_secret_block=os.environ.get("O2C_SENDGRID_SECRET_BLOCK", "sendgrid-api-key"),
+        sendgrid_webhook_key=os.environ.get("O2C_SENDGRID_WEBHOOK_KEY", "").strip() or None,
         mail_daily_cap=_number("O2C_MAIL_DAILY_CAP", "1", int),
         mail_rate_per_second=_number("O2C_MAIL_RATE", "10", float),
         mail_concurrency=max(1, _number("O2C_MAIL_CONCURRENCY", "4", int)),

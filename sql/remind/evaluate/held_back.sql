@@ -1,13 +1,21 @@
 -- The items left alone before levels are capped, each with its reason and whether the whole
--- customer is left out: customers tagged no-dunning; invoices under an open dispute or deduction
+-- customer is left out: customers tagged no-dunning; customers whose e-mail address bounced (a
+-- bounce, drop or spam report the mail provider sent back); invoices under an open dispute or deduction
 -- case; invoices under a promise to pay still running (a promise naming no invoice covers the
 -- whole customer). The first case listed for an invoice (or customer) is the one named.
 create or replace temp table hits as
-with tagged as (
-    select customer_id
+with first_row as (
+    select customer_id, tags, bounced
     from customers_in
     qualify row_number() over (partition by customer_id order by _row) = 1
-        and list_contains(string_split(coalesce(tags, ''), ';'), 'no-dunning')
+),
+tagged as (
+    select customer_id,
+           case when list_contains(string_split(coalesce(tags, ''), ';'), 'no-dunning')
+                then 'customer is tagged no-dunning'
+                else 'address bounced (' || bounced || ')' end as why
+    from first_row
+    where list_contains(string_split(coalesce(tags, ''), ';'), 'no-dunning') or bounced is not null
 ),
 open_case as (
     select * from cases_in where status = 'open'
@@ -38,7 +46,7 @@ select r._row, r.customer_id, r.invoice_id,
            else 3
        end as step,
        case
-           when t.customer_id is not null then 'customer is tagged no-dunning'
+           when t.customer_id is not null then t.why
            when d.case_id is not null then 'open ' || d.kind || ' case ' || d.case_id
            else 'promise to pay until ' || coalesce(pi.until, pc.until)
        end as reason,

@@ -124,6 +124,32 @@ class DeliveryStates(LedgerBase):
             self.con.unregister("outbox_moves")
         return int(moved[0]) if moved else 0
 
+    def record_mail_events(self, rows: list[dict[str, Any]]) -> int:
+        """Keep what the mail provider said of the messages (`tasks/platform/mail_events.py`), in
+        one transaction; an event already kept (the same event id, sent again) is not kept twice.
+        How many were new."""
+        if not rows:
+            return 0
+        columns = ["event_id", "kind", "message_ref", "customer_id", "email", "event", "reason"]
+        frame = pd.DataFrame(rows).drop_duplicates("event_id")
+        self.con.begin()
+        try:
+            self.con.register("o2c_events", frame)
+            new = self.con.execute(
+                "select count(*) from o2c_events where event_id not in (select event_id from mail_events)"
+            ).fetchone()
+            self.con.execute(
+                f"insert into mail_events ({', '.join(columns)}, occurred_at, received_at)"
+                f" select {', '.join(columns)}, occurred_at::timestamp, received_at::timestamp from o2c_events"
+                " where event_id not in (select event_id from mail_events)"
+            )
+            self.con.unregister("o2c_events")
+            self._commit("mail events", merge=True)
+        except BaseException:
+            self.con.rollback()
+            raise
+        return int(new[0]) if new else 0
+
 
 def _moves_frame(moves: list[dict[str, Any]]) -> pd.DataFrame:
     """The moves as the frame `outbox/audit_moves` and `outbox/move` read (`outbox_moves`), one row

@@ -37,6 +37,7 @@ LEDGER_TABLES = (
     "customer_ratings",
     "owner_notices",
     "report_mails",
+    "mail_events",
     "escalations",
     "worklist",
     "kpi_snapshots",

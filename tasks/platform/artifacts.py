@@ -150,8 +150,26 @@ def publish_table(key: str, frame: pd.DataFrame, description: str, limit: int = 
 
     if FlowRunContext.get() is None or frame.empty:
         return
-    rows = json.loads(frame.head(limit).to_json(orient="records", date_format="iso"))
+    rows = json.loads(for_people(frame.head(limit)).to_json(orient="records", date_format="iso"))
     create_table_artifact(key=_key(key), table=rows, description=description)
+
+
+def for_people(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the Prefect UI shows it: amounts held in minor units (`<name>_minor` beside a
+    `currency` column) written with the currency's symbol and thousands separators, under the
+    name without the suffix (`amount_in_minor` -> `amount_in`)."""
+    from tasks.platform import localized
+
+    money = [c for c in frame.columns if str(c).endswith("_minor")]
+    if not money or "currency" not in frame.columns:
+        return frame
+    out = frame.copy()
+    for column in money:
+        out[column] = [
+            localized.money(int(v), str(c), "en") if pd.notna(v) and localized.is_known(str(c)) else v
+            for v, c in zip(frame[column], frame["currency"], strict=True)
+        ]
+    return out.rename(columns={c: str(c).removesuffix("_minor") for c in money})
 
 
 def stage_summary_markdown(
@@ -164,7 +182,7 @@ def stage_summary_markdown(
         "| count | value |",
         "|---|---:|",
     ]
-    lines += [f"| {name} | {value} |" for name, value in counts.items()]
+    lines += [f"| {_words(name)} | {_figure(value)} |" for name, value in counts.items()]
     if checkpoints:
         lines += [
             "",
@@ -234,15 +252,31 @@ def pipeline_summary_markdown(
                 counts[name] = counts.get(name, 0) + value if isinstance(value, int) else value
         return (", ".join(sorted(outcomes)) or "nothing to do"), counts
 
-    lines = [f"# Order to cash as of {as_of}", "", "| stage | outcome | counts |", "|---|---|---|"]
+    lines = [f"# Order to cash as of {as_of}", "", "| stage | outcome |", "|---|---|"]
+    tables: list[str] = []
     for stage in stages:
         if stage in results:
             outcome, counts = outcome_and_counts(results[stage])
-            shown = ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+            if counts:
+                tables += ["", f"## {stage}", "", "| count | value |", "|---|---:|"]
+                tables += [f"| {_words(k)} | {_figure(v)} |" for k, v in counts.items()]
         elif failed and failed[0] == stage:
-            outcome, shown = "**failed**", failed[1].replace("|", "/")
+            outcome = "**failed**: " + failed[1].replace("|", "/")
         else:
-            outcome, shown = "did not run", "-"
-        lines.append(f"| {stage} | {outcome} | {shown} |")
+            outcome = "did not run"
+        lines.append(f"| {stage} | {outcome} |")
+    lines += tables
     lines += ["", "Each stage's own summary, checkpoints and tables are on its subflow run's Artifacts tab."]
     return "\n".join(lines) + "\n"
+
+
+def _words(name: str) -> str:
+    """A count's name as words (`orders_billed` -> `orders billed`)."""
+    return str(name).replace("_", " ")
+
+
+def _figure(value: Any) -> str:
+    """A count with thousands separators; anything else as it is, safe in a table cell."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value).replace("|", "/")

@@ -19,12 +19,17 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, parse_pattern
 
-from tasks.platform.money import exponent
+from tasks.platform.money import exponent, is_currency
 
 LOCALES = {"en": "en_GB", "de": "de_DE", "fr": "fr_FR"}
 """The locale each document language is written in (English as in Britain and Ireland: day before
 month, the currency symbol before the amount)."""
 DATE_FORMATS = {"en": "d MMM y", "de": "dd.MM.y", "fr": "d MMM y"}
+
+
+def is_known(currency: str) -> bool:
+    """Whether `currency` is a currency this product holds amounts in."""
+    return is_currency(currency)
 
 
 def language_of(value: Any) -> str:

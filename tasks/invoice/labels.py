@@ -118,7 +118,7 @@ LABELS: dict[str, dict[str, str]] = {
         "our_vat_id": "Notre n° de TVA",
         "your_vat_id": "Votre n° de TVA",
         "tax_number": "N° fiscal",
-        "terms": "Payable à {days} jours date de facture, au plus tard le {due}, sans escompte.",
+        "terms": "Payable net à {days} jours date de facture, au plus tard le {due}.",
         "terms_now": "Payable à réception, au plus tard le {due}.",
         "discount": "En cas de paiement avant le {day}, vous pouvez déduire un escompte de {amount}.",
         "pay": "Merci de virer {total} avant le {due} en indiquant la référence {reference}.",

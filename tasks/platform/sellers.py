@@ -1,7 +1,7 @@
 """Who bills: each legal entity's master data as the documents print it.
 
 The entity's legal name, address, VAT ID, registration, bank account and contact come from
-`rules/entities.yaml` (the run's rules folder, checked by `rules/entities.py`). The names set in
+`rules/entities.yaml` (the run's rules folder, checked by `tasks/platform/entities.py`). The names set in
 the environment (`O2C_SELLER_NAMES`, and `O2C_SELLER_NAME` for the default entity) win over the
 file's `legal_name`, as they did before the file existed; an entity the file does not list is
 printed by its name alone.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from rules.entities import Entities, Entity
+from tasks.platform.entities import Entities, Entity
 from tasks.platform.policy import load_policy
 
 FALLBACK_NAME = "Example Trading Ltd"

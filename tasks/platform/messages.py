@@ -94,7 +94,7 @@ def reminder_context(
     """What a reminder template reads: the dates as the language writes them, the seller's name,
     address, account and legal particulars (`seller_view`)."""
     from tasks.platform import localized
-    from tasks.platform.sellers import FALLBACK_NAME, Party, seller_view
+    from tasks.platform.sellers import FALLBACK_NAME, Party
 
     party = seller if isinstance(seller, Party) else Party(name=str(seller or FALLBACK_NAME))
     return {
@@ -105,10 +105,19 @@ def reminder_context(
         "as_of": localized.day(as_of, language),
         "pay_by": localized.day(pay_by, language),
         "subject": subject,
-        "seller": _Attributes(seller_view(party, language)),
+        "seller": _seller(party, language),
         "reference": reference,
         "language": language,
     }
+
+
+@cache
+def _seller(party: Any, language: str) -> _Attributes:
+    """The seller as a template reads it, made once per entity and language (a run writes
+    thousands of messages for a few entities)."""
+    from tasks.platform.sellers import seller_view
+
+    return _Attributes(seller_view(party, language))
 
 
 class _Attributes(dict[str, Any]):

@@ -125,3 +125,14 @@ def test_customers_with_a_bad_vat_id_or_iban_are_quarantined(tmp_path: Path) -> 
         "bank_accounts: 'DE89370400440532013001' holds 'DE89370400440532013001', which is not a valid IBAN"
         in str(reasons["C3"])
     )
+
+
+def test_the_fast_money_writer_is_babel_to_the_character() -> None:
+    import random
+
+    rng = random.Random(3)
+    currencies = ["EUR", "JPY", "BHD", "CLF", "USD", "GBP", "CHF", "SEK", "XAF", "KWD"]
+    for _ in range(5000):
+        currency, language = rng.choice(currencies), rng.choice(["en", "de", "fr", "es"])
+        minor = rng.choice([0, 1, -1, 99, -105, 10**15 + 7, rng.randint(-(10**12), 10**12)])
+        assert localized.money(minor, currency, language) == localized.babel_money(minor, currency, language)

@@ -43,9 +43,9 @@ def compose() -> dict[str, Any]:
 
 def test_the_compose_file_runs_the_runbooks_commands_with_documented_variables() -> None:
     services = compose()["services"]
-    assert set(services) == {"postgres", "prefect-server", "setup", "worker", "site"}
+    assert set(services) == {"postgres", "prefect-server", "setup", "worker", "site", "webhook"}
     commands = {name: " ".join(s.get("command") or []) for name, s in services.items()}
-    for name in ("prefect-server", "worker", "site"):
+    for name in ("prefect-server", "worker", "site", "webhook"):
         program = re.sub(r" --host \S+| --port \S+", "", commands[name])
         assert f"`{program}" in RUNBOOK or f" {program}" in RUNBOOK, f"{name}: {program!r} not in the runbook"
     assert commands["setup"] == "deploy/setup.sh" and "deploy/setup.sh" in RUNBOOK

@@ -288,13 +288,18 @@ def site(
 ) -> None:
     """Serve the workspace's report pages and Data Docs over HTTP, read-only, until stopped (Ctrl-C
     or SIGTERM): the address O2C_PUBLIC_URL names, so the links in the Prefect UI open from any desk."""
-    import signal
 
     from tasks.platform.site import site_url
 
     settings = load_settings(home)
     server = _site(settings, host, port)
     typer.echo(_site_line(settings, site_url(server)))
+    _serve_until_stopped(server, "site stopped")
+
+
+def _serve_until_stopped(server: Any, stopped: str) -> None:
+    """Serve until Ctrl-C or SIGTERM, then say `stopped` and let the port go."""
+    import signal
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -303,7 +308,7 @@ def site(
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        typer.echo("site stopped")
+        typer.echo(stopped)
     finally:
         server.server_close()
 
@@ -358,7 +363,6 @@ def webhook(
     bounced, dropped and spam-report events, each request verified with O2C_SENDGRID_WEBHOOK_KEY
     (unsigned or altered ones refused) and kept in the ledger. No reminder goes to an address that
     bounced, and its customer lands on the worklist."""
-    import signal
 
     from tasks.platform.webhook import PATH, make_server
 
@@ -368,14 +372,4 @@ def webhook(
     except OSError as exc:
         fail(f"the webhook cannot listen on {host}:{port}: {exc.strerror or exc}")
     typer.echo(f"webhook: POST SendGrid's events to http://{host}:{server.server_address[1]}{PATH}")
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        typer.echo("webhook stopped")
-    finally:
-        server.server_close()
+    _serve_until_stopped(server, "webhook stopped")

@@ -7,12 +7,12 @@ mark-sent`).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
-from cli.common import AsJson, AsOf, By, Home, as_date, deciding, fail, reading, show_rows
+from cli.common import AsJson, AsOf, By, Home, as_date, business_date, deciding, fail, reading, show_rows
 from tasks.platform.config import load_settings
 
 case_app = typer.Typer(no_args_is_help=True, help="Open, resolve and list disputes, deductions and promises.")
@@ -37,12 +37,13 @@ def apply(
             " (default: the lesser of its unapplied and the invoice's open amount).",
         ),
     ] = None,
+    as_of: AsOf = None,
     home: Home = None,
 ) -> None:
     """Apply cash from a payment to an invoice by hand (working the exception queue); prints the allocation id."""
     from tasks.platform.cash_decisions import apply_manually
 
-    today = date.today()
+    today = business_date(as_of)
     with deciding(home) as (ledger, _settings, run_id):
         applied = apply_manually(ledger, payment, invoice, amount, by, run_id=run_id, today=today)
     typer.echo(applied["allocation_id"])
@@ -84,12 +85,13 @@ def case_open(
         str | None,
         typer.Option("--due", help="YYYY-MM-DD: a promise's date, or when the case should be done."),
     ] = None,
+    as_of: AsOf = None,
     home: Home = None,
 ) -> None:
     """Open a case; prints its id (CASE-000001)."""
     from tasks.escalate import cases
 
-    today = date.today()
+    today = business_date(as_of)
     with deciding(home) as (ledger, _settings, run_id):
         row = cases.open_case(
             ledger,
@@ -122,13 +124,14 @@ def case_resolve(
         ),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="What was decided.")] = None,
+    as_of: AsOf = None,
     home: Home = None,
 ) -> None:
     """Close an open case: resolved (optionally with a credit note) or rejected."""
     from tasks.escalate import cases
     from tasks.invoice.ledger_documents import write_from_ledger
 
-    today = date.today()
+    today = business_date(as_of)
     with deciding(home) as (ledger, settings, run_id):
         closed = cases.resolve_case(
             ledger,
@@ -179,12 +182,13 @@ def hold_place(
     customer: Annotated[str, typer.Option("--customer", help="Customer id.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the customer is held.")],
     by: By,
+    as_of: AsOf = None,
     home: Home = None,
 ) -> None:
     """Put a customer on credit hold; prints the hold id."""
     from tasks.escalate import holds
 
-    today = date.today()
+    today = business_date(as_of)
     with deciding(home) as (ledger, _settings, run_id):
         hold = holds.place(ledger, customer, reason, by, run_id=run_id, today=today)
     typer.echo(hold["hold_id"])
@@ -195,12 +199,13 @@ def hold_release(
     target: Annotated[str, typer.Argument(help="A hold id, or a customer id (every hold in force on it).")],
     reason: Annotated[str, typer.Option("--reason", help="Why the hold may go (required).")],
     by: By,
+    as_of: AsOf = None,
     home: Home = None,
 ) -> None:
     """Release a credit hold, with the reason; prints the holds released."""
     from tasks.escalate import holds
 
-    today = date.today()
+    today = business_date(as_of)
     with deciding(home) as (ledger, _settings, run_id):
         released = holds.release(ledger, target, reason, by, run_id=run_id, today=today)
     for hold in released:
@@ -228,9 +233,9 @@ def writeoff_propose(
 
 
 @writeoff_app.command("approve")
-def writeoff_approve(write_off_id: WriteOffId, by: By, home: Home = None) -> None:
+def writeoff_approve(write_off_id: WriteOffId, by: By, as_of: AsOf = None, home: Home = None) -> None:
     """Approve a proposal (not your own, within your limit): it closes that much of the invoice."""
-    _writeoff_decision(write_off_id, by, True, None, home)
+    _writeoff_decision(write_off_id, by, True, None, as_of, home)
 
 
 @writeoff_app.command("reject")
@@ -238,19 +243,22 @@ def writeoff_reject(
     write_off_id: WriteOffId,
     by: By,
     reason: Annotated[str, typer.Option("--reason", help="Why it is rejected.")],
+    as_of: AsOf = None,
     home: Home = None,
 ) -> None:
     """Reject a proposal, with the reason; the invoice stays open."""
-    _writeoff_decision(write_off_id, by, False, reason, home)
+    _writeoff_decision(write_off_id, by, False, reason, as_of, home)
 
 
-def _writeoff_decision(write_off_id: str, by: str, approve: bool, note: str | None, home: str | None) -> None:
+def _writeoff_decision(
+    write_off_id: str, by: str, approve: bool, note: str | None, as_of: str | None, home: str | None
+) -> None:
     from rules.writeoffs import WriteOffPolicy
     from tasks.escalate import writeoffs
     from tasks.platform.money import to_major_str
     from tasks.platform.policy import load_policy
 
-    today = date.today()
+    today = business_date(as_of)
     with deciding(home) as (ledger, settings, run_id):
         policy, version = load_policy("writeoffs", WriteOffPolicy, rules_dir=settings.rules_dir)
         row = writeoffs.decide(
@@ -364,7 +372,7 @@ def statement(
     from tasks.remind.statement_files import statements_as_of
 
     settings = load_settings(home)
-    day = as_date(as_of, date.today()) or date.today()
+    day = business_date(as_of)
     try:
         with reading(settings) as ledger:
             found = statements_as_of(ledger, settings, [customer_id], day)

@@ -58,6 +58,13 @@ def fail(message: str, code: int = EXIT_DATA_PROBLEM) -> NoReturn:
     raise typer.Exit(code)
 
 
+def business_date(text: str | None) -> date:
+    """The business date a person's decision is made as of: `--as-of` when given, else today. A
+    promise's date, a case's opening, a hold and a write-off are dated by it, so a decision taken
+    for a past business date (re-working March in April) is dated in March."""
+    return as_date(text, date.today()) or date.today()
+
+
 def as_date(text: str | None, default: date | None = None) -> date | None:
     """A YYYY-MM-DD option as a date (`default` where it was not given); anything else ends the
     command."""

@@ -59,7 +59,9 @@ def open_case(
     if kind == "promise" and due_on is None:
         raise DecisionRefused("a promise needs --due, the day the customer promised to pay by")
     if due_on is not None and due_on < today:
-        raise DecisionRefused(f"--due {due_on.isoformat()} is before today ({today.isoformat()})")
+        raise DecisionRefused(
+            f"--due {due_on.isoformat()} is before the business date ({today.isoformat()}, --as-of)"
+        )
     case_id = str(ledger.scalar("escalate/cases/next_id"))
     row = {
         "case_id": case_id,

@@ -1,7 +1,8 @@
 """The invoices each payment of a batch names, read for the whole batch at once.
 
-A structured reference (the payload of a valid RF creditor reference, then the end-to-end id)
-decides when it names any invoice; otherwise the remittance text does. The invoice numbers are
+A structured reference (the payload of a valid RF creditor reference, from its own field or
+written in the remittance text, then the end-to-end id) decides when it names any invoice;
+otherwise the remittance text does. The invoice numbers are
 found by `tasks/reconcile/references.py`; this module says which texts of a payment are read, in
 which order of trust, and hands the passes each payment's named invoices.
 """
@@ -31,23 +32,26 @@ def named_invoices(
     if not len(payments):
         return pd.DataFrame(columns=columns)
     ids = payments["payment_id"].to_numpy()
+    remittance = text_column(payments, "reference")
     sources = [
-        ("structured_reference", _rf_payloads(text_column(payments, "creditor_reference"))),
-        ("structured_reference", text_column(payments, "end_to_end_id")),
-        ("invoice_number", text_column(payments, "reference")),
+        _rf_payloads(text_column(payments, "creditor_reference")),
+        text_column(payments, "end_to_end_id"),
+        rf_in_text(remittance),
+        remittance,
     ]
+    structured = len(sources) - 1  # every source but the remittance text is structured
     texts = pd.DataFrame(
         {
-            "text_id": np.concatenate([np.arange(len(ids)) * 3 + k for k in range(3)]),
-            "currency": np.concatenate([payments["currency"].to_numpy()] * 3),
-            "text": np.concatenate([text.to_numpy() for _, text in sources]),
+            "text_id": np.concatenate([np.arange(len(ids)) * len(sources) + k for k in range(len(sources))]),
+            "currency": np.concatenate([payments["currency"].to_numpy()] * len(sources)),
+            "text": np.concatenate([text.to_numpy() for text in sources]),
         }
     )
     texts = texts[texts["text"] != ""].sort_values("text_id")
     found = find_named(texts, keys)
     text_id = found["text_id"].to_numpy().astype(np.int64)
-    found["payment_id"] = ids[text_id // 3]
-    found["rule"] = np.where(text_id % 3 < 2, "structured_reference", "invoice_number")
+    found["payment_id"] = ids[text_id // len(sources)]
+    found["rule"] = np.where(text_id % len(sources) < structured, "structured_reference", "invoice_number")
     if owners:
         found = pd.concat([found, _continued(payments, found, keys, owners)], ignore_index=True)
     by_structure = found["rule"] == "structured_reference"
@@ -124,6 +128,39 @@ def _rf_payloads(references: pd.Series) -> pd.Series:
     out = pd.Series("", index=references.index, dtype=object)
     out[given] = [rf_payload(t) or "" for t in references[given]]
     return out
+
+
+# `RF`, two check digits, then the payload: in one word, or printed in groups of four
+_RF_WRITTEN = r"(?i)\bRF ?[0-9]{2}"
+_RF_IN_TEXT = re.compile(r"\bRF ?[0-9]{2}[A-Z0-9]*(?: [A-Z0-9]{1,4}\b)*")
+
+
+def rf_in_text(texts: pd.Series) -> pd.Series:
+    """The payload of a valid RF creditor reference written in each remittance text
+    (`Rechnung RF70 O2C2 0260 0000 1, danke` -> `O2C2026000001`); empty where there is none. The
+    check digits decide: of the groups that follow `RF` and its two digits, the longest run that
+    makes a valid reference is taken, so words after it (`danke`) do not spoil it, and a mistyped
+    reference names nothing here (the text is still read for invoice numbers). Only the few texts
+    that hold `RF` and two digits are read one by one."""
+    out = pd.Series("", index=texts.index, dtype=object)
+    holds = pc.match_substring_regex(pa.array(texts.to_numpy(), pa.string(), from_pandas=True), _RF_WRITTEN)
+    where = pc.fill_null(holds, False).to_numpy(zero_copy_only=False)
+    if where.any():
+        out[where] = [_rf_written(t) for t in texts[where]]
+    return out
+
+
+def _rf_written(text: str) -> str:
+    upper = re.sub(r"[^A-Z0-9]+", " ", text.upper())
+    for match in _RF_IN_TEXT.finditer(upper):
+        groups = match.group(0).replace("RF ", "RF", 1).split(" ")
+        for count in range(len(groups), 0, -1):
+            if count > 2 and any(len(g) != 4 for g in groups[1 : count - 1]):
+                continue  # printed groups are four characters, the last one may be shorter
+            payload = rf_payload("".join(groups[:count]))
+            if payload:
+                return payload
+    return ""
 
 
 def named_by_payment(named: pd.DataFrame) -> dict[str, tuple[str, dict[str, str]]]:

@@ -1,8 +1,8 @@
 """How the collection work went, as of a date and over the period: open disputes and deductions,
 disputes by age, the auto-match rate of applied cash, reminders sent and promises kept or broken.
 
-Pure: the cases as they stood on the date, the period's allocations and the reminders the mailer
-accepted in; one dictionary (the `operations` section of the report's JSON) out.
+Pure: the cases as they stood on the date, the period's allocations and the period's reminders (less
+those whose delivery failed for good) in; one dictionary (the `operations` section of the report's JSON) out.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def operations(
     - auto_match_rate: of the cash applied from payments received in the period, the percentage
       applied by a rule rather than by a person, by count (`..._by_count`) and, per currency, by
       amount (`auto_match_rate_by_amount`);
-    - reminders_sent: reminders the mailer accepted in the period;
+    - reminders_sent: reminders of the period (by their business date), less those whose delivery
+      failed for good;
     - promises_kept, promises_broken: promises that ended in the period; promises_kept_rate their
       percentage kept.
     """

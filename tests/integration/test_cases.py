@@ -256,6 +256,29 @@ def test_promises_are_kept_or_broken_by_the_cash_that_comes_in(book: Path, tmp_p
     assert audited == [("CASE-000001", "kept"), ("CASE-000002", "broken")]
 
 
+def test_a_decision_is_dated_by_the_business_date_it_is_made_for(book: Path) -> None:
+    # Re-working March in the autumn: a promise for 10 July made as of 30 June is accepted and dated
+    # 30 June; without --as-of the same promise is refused against today.
+    args = ("case", "open", "--kind", "promise", "--customer", "K2", "--amount", "10.00")
+    args += ("--reason", "will_pay", "--due", "2026-07-10", "--by", "anna")
+    if date(2026, 7, 10) < TODAY:
+        code, out = cli(book, *args)
+        assert code == 2 and "--due 2026-07-10 is before the business date" in out
+    code, case_id = cli(book, *args, "--as-of", "2026-06-30")
+    assert code == 0, case_id
+    cases = {c["case_id"]: c for c in json.loads(cli(book, "case", "list", "--json")[1])}
+    assert (cases[case_id]["opened_on"], cases[case_id]["due_on"]) == ("2026-06-30", "2026-07-10")
+    code, hold_id = cli(
+        book, "hold", "place", "--customer", "K2", "--reason", "slow", "--by", "anna", "--as-of", "2026-06-30"
+    )
+    assert code == 0, hold_id
+    with open_ledger(load_settings(book).ledger_path) as ledger:
+        placed = ledger.con.execute(
+            "select cast(placed_on as date) from credit_holds where hold_id = ?", [hold_id]
+        ).fetchone()
+    assert placed == (date(2026, 6, 30),)
+
+
 def test_cases_load_from_csv_with_bad_rows_quarantined(book: Path, tmp_path: Path) -> None:
     path = tmp_path / "cases.csv"
     path.write_text(

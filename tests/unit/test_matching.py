@@ -91,6 +91,35 @@ def test_a_structured_reference_names_the_invoice() -> None:
     assert applied(cash) == [("P1", "INV-2026-000104", 8000, "structured_reference")]
 
 
+def test_a_creditor_reference_written_in_the_remittance_text_names_the_invoice() -> None:
+    # 250.00 fits two invoices by amount; the RF reference in the text decides.
+    rf = _rf("INV2026000103")
+    grouped = " ".join(rf[i : i + 4] for i in range(0, len(rf), 4))
+    cash = run(f"""
+        | payment_id | value_date | currency | unapplied_minor | reference                            |
+        | P1         | 2026-03-01 | EUR      | 250_00          | Rechnung {grouped}, Kd ACME Ref 4711 |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000103", 250_00, "structured_reference")]
+
+
+def test_a_creditor_reference_is_read_from_the_text_in_any_spelling() -> None:
+    from tasks.reconcile.named import rf_in_text
+
+    rf = _rf("INV2026000103")
+    grouped = " ".join(rf[i : i + 4] for i in range(0, len(rf), 4))
+    texts = [f"Zahlung {rf} danke", f"{grouped} 4711", f"payment {rf.lower()}", f"ref: {rf[:2]} {rf[2:]}."]
+    assert rf_in_text(pd.Series(texts)).tolist() == ["INV2026000103"] * 4
+
+
+def test_a_mistyped_creditor_reference_in_the_text_names_nothing_by_itself() -> None:
+    from tasks.reconcile.named import rf_in_text
+
+    good = _rf("INV2026000103")
+    bad = good[:2] + f"{(int(good[2:4]) + 1) % 100:02d}" + good[4:]
+    found = rf_in_text(pd.Series([f"pay {good}", f"pay {bad}", "RF 12 apples", "no reference", None]))
+    assert found.tolist() == ["INV2026000103", "", "", "", ""]
+
+
 def _rf(payload: str) -> str:
     digits = "".join(str(int(ch, 36)) for ch in payload + "RF00")
     return f"RF{98 - int(digits) % 97:02d}{payload}"

@@ -5,7 +5,7 @@ Every command takes `--home DIR` (default `$O2C_HOME`, else `./var`). Stages run
 with one line naming the file, row and column and a non-zero exit, never a traceback.
 
 The commands live by audience: `cli/operate.py` (finance ops running the pipeline),
-`cli/collect.py` (collectors' decisions), `cli/audit.py` (auditors), `cli/ledger.py` (the store, for
+`cli/collect.py` (collectors' decisions), `cli/accounting.py` (what accounting imports), `cli/audit.py` (auditors), `cli/ledger.py` (the store, for
 data engineers) and `cli/develop.py` (developers); `cli/common.py` holds what they share. Importing this package imports neither Prefect
 nor Great Expectations: `main` gives both the CLI's environment defaults (no analytics, quiet
 logs) before a command imports them.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, collect, develop, ledger, operate
+from cli import accounting, audit, collect, develop, ledger, operate
 from cli.common import EXIT_DATA_PROBLEM, set_environment_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Order-to-cash pipeline.")
@@ -31,6 +31,7 @@ for _name, _command in (
     ("apply", collect.apply),
     ("unapply", collect.unapply),
     ("statement", collect.statement),
+    ("journal", accounting.journal),
     ("serve", operate.serve),
     ("site", operate.site),
     ("webhook", operate.webhook),

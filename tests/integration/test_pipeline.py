@@ -164,6 +164,35 @@ def test_the_report_counts_reminders_by_their_business_date(ran: tuple[Path, dic
     assert result["report"]["report"]["operations"]["reminders_sent"] == sent
 
 
+def test_the_journal_balances_and_its_receivable_is_the_reports_open_amount(
+    ran: tuple[Path, dict], tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from tasks.platform.money import to_minor
+
+    home, result = ran
+    out = tmp_path / "journal.json"
+    done = CliRunner().invoke(
+        app, ["journal", "--to", AS_OF.isoformat(), "--out", str(out), "--home", str(home)]
+    )
+    assert done.exit_code == 0, done.output
+    journal = json.loads(out.read_text(encoding="utf-8"))
+    assert journal["totals"] and all(t["debit_minor"] == t["credit_minor"] for t in journal["totals"])
+    receivable: dict[str, int] = {}
+    for line in journal["lines"]:
+        if line["role"] == "receivable":
+            receivable[line["currency"]] = (
+                receivable.get(line["currency"], 0) + line["debit_minor"] - line["credit_minor"]
+            )
+    report = result["report"]["report"]["currencies"]
+    assert receivable == {c: to_minor(f["open_amount"], c) for c, f in report.items()}
+    assert "debits" in done.output and "receivable balance" in done.output
+
+
 def test_running_everything_again_changes_nothing(ran: tuple[Path, dict], book_dir: Path) -> None:
     home, _ = ran
     before = snapshot(home)

@@ -1,0 +1,261 @@
+"""The journal: every money event of the ledger as balanced double-entry lines for the general
+ledger the company keeps elsewhere, and the files an ERP imports them from.
+
+`journal_lines` reads the lines for a period (set-based, in the ledger's compute engine:
+`sql/report/journal/lines.sql` says which event books what); the rest is pure: the checks that
+debits equal credits per entity, currency and day and that every line found its account, the
+receivable balance per entity and currency, and the CSV and JSON files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rules.accounts import AccountMap
+from tasks.platform.money import exponent
+
+FORMAT = "o2c-journal"
+FORMAT_VERSION = 1
+# Every column of the CSV and of the JSON's lines, in order, with what it holds.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("entity", "string", "legal entity the line is booked in (`default`: the workspace's own series)"),
+    (
+        "posting_date",
+        "date",
+        "business date of the event: issue date, the payment's value date, the adjustment's date",
+    ),
+    (
+        "recorded_on",
+        "date",
+        "the business date of the run that recorded it (an allocation may come later than its cash)",
+    ),
+    (
+        "entry_id",
+        "string",
+        "one balanced entry: INV/CRN (document), PAY (cash received, per entity), APP (cash applied), ADJ",
+    ),
+    ("line_no", "integer", "line within the entry, from 1"),
+    ("account", "string", "general-ledger account from rules/accounts.yaml"),
+    (
+        "role",
+        "string",
+        "what the account is for: receivable, revenue, tax_payable, bank, unapplied_cash, ...",
+    ),
+    ("tax_rate", "decimal", "VAT rate in percent of a revenue or VAT line (empty: none, or not given)"),
+    ("debit", "decimal", "debit in major units of the currency ('1234.50'); 0 when the line is a credit"),
+    ("credit", "decimal", "credit in major units of the currency; 0 when the line is a debit"),
+    ("debit_minor", "integer", "the debit in minor units (cents)"),
+    ("credit_minor", "integer", "the credit in minor units"),
+    ("currency", "string", "ISO 4217 currency of the amounts"),
+    ("customer_id", "string", "the customer the line concerns (empty: cash from a payer not known)"),
+    ("document_type", "string", "invoice, credit_note, payment, allocation, or the adjustment's kind"),
+    (
+        "document_id",
+        "string",
+        "the source document: invoice or credit note number, payment id, allocation or adjustment id",
+    ),
+    ("description", "string", "what happened, in words"),
+    ("run_id", "string", "the Prefect flow run that wrote the source row"),
+    (
+        "rule_version",
+        "string",
+        "the policy version the source decision was made under (allocations and adjustments)",
+    ),
+    ("account_map_version", "string", "the version of rules/accounts.yaml the accounts were chosen by"),
+)
+MAP_SCHEMA = pa.schema(
+    [("entity", pa.string()), ("role", pa.string()), ("rate_ppm", pa.int64()), ("account", pa.string())]
+)
+
+
+class JournalProblem(ValueError):
+    """A journal that must not be handed over: a line without an account, or an unbalanced day."""
+
+
+@dataclass(frozen=True)
+class Journal:
+    lines: pa.Table  # the columns of COLUMNS, in order
+    date_from: date
+    date_to: date
+    entity: str | None
+    account_map_version: str
+
+
+def account_table(accounts: AccountMap) -> pa.Table:
+    rows = accounts.rows()
+    return pa.table(
+        [pa.array([r[i] for r in rows], MAP_SCHEMA.field(i).type) for i in range(4)], schema=MAP_SCHEMA
+    )
+
+
+def journal_lines(
+    ledger: Any,
+    accounts: AccountMap,
+    version: str,
+    *,
+    date_from: date,
+    date_to: date,
+    entity: str | None = None,
+) -> Journal:
+    """The journal's lines posted from `date_from` to `date_to` (one entity, or all), checked."""
+    raw = ledger.arrow_with(
+        "report/journal/lines",
+        {"accounts": account_table(accounts)},
+        date_from=date_from,
+        date_to=date_to,
+        entity=entity,
+    )
+    journal = Journal(finished(raw, version), date_from, date_to, entity, version)
+    problems = check(journal.lines)
+    if problems:
+        raise JournalProblem("; ".join(problems))
+    return journal
+
+
+def finished(raw: pa.Table, version: str) -> pa.Table:
+    """The query's lines in the files' columns: amounts also in major units, rates in percent."""
+    currency = raw.column("currency")
+    columns: dict[str, Any] = {}
+    for name, _type, _text in COLUMNS:
+        if name in ("debit", "credit"):
+            columns[name] = major_units(raw.column(f"{name}_minor"), currency)
+        elif name == "tax_rate":
+            columns[name] = _percent(raw.column("rate_ppm"))
+        elif name == "account_map_version":
+            columns[name] = pa.array([version] * raw.num_rows, pa.string())
+        else:
+            columns[name] = raw.column(name)
+    return pa.table(columns)
+
+
+def major_units(minor: pa.ChunkedArray, currency: pa.ChunkedArray) -> pa.Array:
+    """Non-negative minor units as decimal text in major units of each row's currency."""
+    values = minor.to_numpy()
+    codes = currency.to_numpy(zero_copy_only=False)
+    out = [""] * len(values)
+    exponents: dict[str, int] = {}
+    for i, (value, code) in enumerate(zip(values, codes, strict=True)):
+        exp = exponents.get(code)
+        if exp is None:
+            exp = exponents[code] = exponent(str(code))
+        whole, frac = divmod(int(value), 10**exp)
+        out[i] = f"{whole}.{frac:0{exp}d}" if exp else str(whole)
+    return pa.array(out, pa.string())
+
+
+def _percent(ppm: pa.ChunkedArray) -> pa.Array:
+    out: list[str | None] = []
+    for value in ppm.to_pylist():
+        if value is None:
+            out.append(None)
+        else:
+            whole, rest = divmod(int(value), 10_000)
+            out.append(f"{whole}.{rest:04d}".rstrip("0").rstrip(".") if rest else str(whole))
+    return pa.array(out, pa.string())
+
+
+def check(lines: pa.Table) -> list[str]:
+    """Why the lines must not be handed over: lines without an account (a role or adjustment kind
+    the account map does not know), and each entity, currency and day whose debits and credits
+    differ. Empty when the journal is sound."""
+    problems = []
+    unmapped = pc.is_null(lines.column("account"))
+    if pc.any(unmapped).as_py():
+        roles = sorted(set(pc.filter(lines.column("role"), unmapped).to_pylist()))
+        problems.append(f"no account for {', '.join(roles)} (rules/accounts.yaml)")
+    totals = lines.group_by(["entity", "currency", "posting_date"]).aggregate(
+        [("debit_minor", "sum"), ("credit_minor", "sum")]
+    )
+    off = pc.not_equal(totals.column("debit_minor_sum"), totals.column("credit_minor_sum"))
+    for row in totals.filter(off).to_pylist()[:5]:
+        problems.append(
+            f"{row['entity']} {row['currency']} {row['posting_date']}: debits {row['debit_minor_sum']}"
+            f" and credits {row['credit_minor_sum']} (minor units) differ"
+        )
+    return problems
+
+
+def balances(lines: pa.Table, role: str = "receivable") -> dict[tuple[str, str], int]:
+    """Per (entity, currency), debits less credits of the lines of `role` (minor units)."""
+    mine = lines.filter(pc.equal(lines.column("role"), role))
+    totals = mine.group_by(["entity", "currency"]).aggregate(
+        [("debit_minor", "sum"), ("credit_minor", "sum")]
+    )
+    return {
+        (r["entity"], r["currency"]): int(r["debit_minor_sum"]) - int(r["credit_minor_sum"])
+        for r in totals.to_pylist()
+    }
+
+
+def totals(lines: pa.Table) -> list[dict[str, Any]]:
+    """Per entity and currency: lines, debits and credits (minor units), for the command's summary."""
+    grouped = lines.group_by(["entity", "currency"]).aggregate(
+        [("debit_minor", "sum"), ("credit_minor", "sum"), ("line_no", "count")]
+    )
+    rows = [
+        {
+            "entity": r["entity"],
+            "currency": r["currency"],
+            "lines": int(r["line_no_count"]),
+            "debit_minor": int(r["debit_minor_sum"]),
+            "credit_minor": int(r["credit_minor_sum"]),
+        }
+        for r in grouped.to_pylist()
+    ]
+    return sorted(rows, key=lambda r: (r["entity"], r["currency"]))
+
+
+def write(journal: Journal, path: Path) -> None:
+    """The journal as CSV (`.csv`) or as JSON (`.json`: the columns described, then the lines),
+    written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    if path.suffix.lower() == ".json":
+        partial.write_text(_json_text(journal), encoding="utf-8")
+    elif path.suffix.lower() == ".csv":
+        _write_csv(journal.lines, partial)
+    else:
+        raise JournalProblem(f"{path.name}: write the journal as .csv or .json")
+    partial.replace(path)
+
+
+def _cells(lines: pa.Table) -> list[list[Any]]:
+    rows = []
+    for row in zip(*(lines.column(name).to_pylist() for name, _t, _x in COLUMNS), strict=True):
+        rows.append(["" if v is None else v.isoformat() if isinstance(v, date) else v for v in row])
+    return rows
+
+
+def _write_csv(lines: pa.Table, path: Path) -> None:
+    import csv
+
+    from tasks.report.export import neutralise_cell
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\r\n")
+        out.writerow([name for name, _t, _x in COLUMNS])
+        for row in _cells(lines):
+            out.writerow([neutralise_cell(v) for v in row])
+
+
+def _json_text(journal: Journal) -> str:
+    names = [name for name, _t, _x in COLUMNS]
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "from": journal.date_from.isoformat(),
+        "to": journal.date_to.isoformat(),
+        "entity": journal.entity,
+        "account_map_version": journal.account_map_version,
+        "columns": [{"name": n, "type": t, "description": x} for n, t, x in COLUMNS],
+        "totals": totals(journal.lines),
+        "lines": [dict(zip(names, row, strict=True)) for row in _cells(journal.lines)],
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"

@@ -46,6 +46,7 @@ for _name, _group in (
     ("outbox", collect.outbox_app),
     ("bench", develop.bench_app),
     ("ledger", ledger.ledger_app),
+    ("pilot", accounting.pilot_app),
 ):
     app.add_typer(_group, name=_name)
 

@@ -59,3 +59,69 @@ def journal(
             f" = credits {to_major_str(row['credit_minor'], cur):>16}  receivable"
             f" {'balance' if date_from is None else 'movement'} {to_major_str(receivable.get(key, 0), cur)}"
         )
+
+
+pilot_app = typer.Typer(
+    no_args_is_help=True, help="A pilot on a few customers: o2c beside the legacy process."
+)
+
+
+@pilot_app.command("compare")
+def pilot_compare(
+    legacy: Annotated[
+        list[Path],
+        typer.Option(
+            "--legacy",
+            help="A CSV of the legacy process: payment_id, invoice_id, amount[, currency] (cash applied)"
+            " or customer_id, reminder_date[, level] (reminders sent). Repeat for both.",
+        ),
+    ],
+    customers: Annotated[
+        Path | None, typer.Option("--customers", help="The pilot's customers: a file of ids, one per line.")
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option("--segment", help="The pilot's customers: a segment of the customer master.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="CSV of every row compared, with its reason.")
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Compare o2c's applications of cash and reminders for the pilot's customers with the legacy
+    process's: agreements, differences and why; prints the totals per kind."""
+    import pandas as pd
+
+    from tasks.report import pilot
+    from tasks.report.export import write_csv
+
+    settings = load_settings(home)
+    with reading(settings) as ledger:
+        facts = pilot.Facts.of(ledger.query("report/pilot/facts"))
+        ours_alloc = ledger.query("report/pilot/allocations")
+        ours_rem = ledger.query("report/pilot/reminders")
+        currency_of = dict(ledger.con.execute("select invoice_id, currency from invoices").fetchall())
+    try:
+        read = [pilot.read_legacy(path, currency_of) for path in legacy]
+        chosen = pilot.pilot_customers(customers, segment, facts)
+    except (pilot.LegacyProblem, OSError) as exc:
+        fail(str(exc))
+    rows: list[dict] = []
+    for kind, frame in read:
+        if kind == "allocations":
+            rows += pilot.compare_allocations(frame, ours_alloc, facts, chosen)
+        else:
+            rows += pilot.compare_reminders(frame, ours_rem, facts, chosen)
+    scope = "every customer" if chosen is None else f"{len(chosen)} pilot customer(s)"
+    typer.echo(f"compared for {scope}:")
+    for kind, counts in pilot.totals(rows).items():
+        compared = sum(counts.values())
+        agreed = 100 * counts["agree"] / compared if compared else 0.0
+        typer.echo(
+            f"  {kind:<11} {compared:>6} compared  {counts['agree']:>6} agree ({agreed:.1f} %)  {counts['differ']} differ"
+            f"  {counts['legacy only']} legacy only  {counts['o2c only']} o2c only"
+        )
+    for kind, cause, count in pilot.causes(rows):
+        typer.echo(f"  {kind:<11} {count:>6}  {cause}")
+    if out is not None:
+        write_csv(pd.DataFrame(rows, columns=pilot.COMPARED), out)
+        typer.echo(f"{len(rows)} row(s) written to {out}")

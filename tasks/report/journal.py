@@ -136,29 +136,38 @@ def finished(raw: pa.Table, version: str) -> pa.Table:
 
 
 def major_units(minor: pa.ChunkedArray, currency: pa.ChunkedArray) -> pa.Array:
-    """Non-negative minor units as decimal text in major units of each row's currency."""
-    values = minor.to_numpy()
-    codes = currency.to_numpy(zero_copy_only=False)
-    out = [""] * len(values)
-    exponents: dict[str, int] = {}
-    for i, (value, code) in enumerate(zip(values, codes, strict=True)):
-        exp = exponents.get(code)
-        if exp is None:
-            exp = exponents[code] = exponent(str(code))
-        whole, frac = divmod(int(value), 10**exp)
-        out[i] = f"{whole}.{frac:0{exp}d}" if exp else str(whole)
-    return pa.array(out, pa.string())
+    """Non-negative minor units as decimal text in major units of each row's currency, computed per
+    number of decimals for the whole column at once ('1234.50', JPY '1234', BHD '1.234')."""
+    values = pc.cast(minor, pa.int64())
+    codes = pc.unique(currency).to_pylist()
+    decimals = pc.cast(pc.index_in(currency, value_set=pa.array(codes)), pa.int64())
+    decimals = pc.take(pa.array([exponent(str(c)) for c in codes], pa.int64()), decimals)
+    out = pc.cast(values, pa.string())
+    for exp in sorted({exponent(str(c)) for c in codes} - {0}):
+        scale = 10**exp
+        text = pc.binary_join_element_wise(
+            pc.cast(pc.divide(values, scale), pa.string()),
+            pc.utf8_lpad(
+                pc.cast(pc.subtract(values, pc.multiply(pc.divide(values, scale), scale)), pa.string()),
+                exp,
+                "0",
+            ),
+            ".",
+        )
+        out = pc.if_else(pc.equal(decimals, exp), text, out)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 def _percent(ppm: pa.ChunkedArray) -> pa.Array:
-    out: list[str | None] = []
-    for value in ppm.to_pylist():
-        if value is None:
-            out.append(None)
-        else:
-            whole, rest = divmod(int(value), 10_000)
-            out.append(f"{whole}.{rest:04d}".rstrip("0").rstrip(".") if rest else str(whole))
-    return pa.array(out, pa.string())
+    """Rates in parts per million as percent text ('19', '5.5'); null stays null."""
+    rates = [r for r in pc.unique(ppm).to_pylist() if r is not None]
+    texts: list[str] = []
+    for value in rates:
+        whole, rest = divmod(int(value), 10_000)
+        texts.append(f"{whole}.{rest:04d}".rstrip("0").rstrip(".") if rest else str(whole))
+    where = pc.index_in(ppm, value_set=pa.array(rates, ppm.type))
+    taken = pc.take(pa.array(texts, pa.string()), where)
+    return taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
 
 
 def check(lines: pa.Table) -> list[str]:
@@ -218,7 +227,7 @@ def write(journal: Journal, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
     if path.suffix.lower() == ".json":
-        partial.write_text(_json_text(journal), encoding="utf-8")
+        _json_text(journal, partial)
     elif path.suffix.lower() == ".csv":
         _write_csv(journal.lines, partial)
     else:
@@ -226,28 +235,40 @@ def write(journal: Journal, path: Path) -> None:
     partial.replace(path)
 
 
-def _cells(lines: pa.Table) -> list[list[Any]]:
-    rows = []
-    for row in zip(*(lines.column(name).to_pylist() for name, _t, _x in COLUMNS), strict=True):
-        rows.append(["" if v is None else v.isoformat() if isinstance(v, date) else v for v in row])
-    return rows
+_FORMULA = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+
+
+def _as_text(lines: pa.Table) -> pa.Table:
+    """Dates as YYYY-MM-DD; text a spreadsheet would run as a formula neutralised with a leading
+    `'` (as the exports do), for the whole column at once."""
+    columns = []
+    for name in lines.column_names:
+        column = lines.column(name)
+        if pa.types.is_date(column.type):
+            column = pc.strftime(column, "%Y-%m-%d")
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.and_(
+                pc.match_substring_regex(column, _FORMULA),
+                pc.invert(pc.match_substring_regex(column, _NUMBER)),
+            )
+            column = pc.if_else(
+                pc.fill_null(risky, False), pc.binary_join_element_wise("'", column, ""), column
+            )
+        columns.append(column)
+    return pa.table(columns, names=lines.column_names)
 
 
 def _write_csv(lines: pa.Table, path: Path) -> None:
-    import csv
+    from pyarrow import csv
 
-    from tasks.report.export import neutralise_cell
-
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        out = csv.writer(handle, lineterminator="\r\n")
-        out.writerow([name for name, _t, _x in COLUMNS])
-        for row in _cells(lines):
-            out.writerow([neutralise_cell(v) for v in row])
+    options = csv.WriteOptions(include_header=True, quoting_style="needed")
+    csv.write_csv(_as_text(lines), path, write_options=options)
 
 
-def _json_text(journal: Journal) -> str:
-    names = [name for name, _t, _x in COLUMNS]
-    document = {
+def _json_text(journal: Journal, path: Path) -> None:
+    """The JSON file, its lines written a batch at a time."""
+    head = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "from": journal.date_from.isoformat(),
@@ -256,6 +277,19 @@ def _json_text(journal: Journal) -> str:
         "account_map_version": journal.account_map_version,
         "columns": [{"name": n, "type": t, "description": x} for n, t, x in COLUMNS],
         "totals": totals(journal.lines),
-        "lines": [dict(zip(names, row, strict=True)) for row in _cells(journal.lines)],
     }
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    text = pa.table(
+        [
+            pc.strftime(c, "%Y-%m-%d") if pa.types.is_date(c.type) else c
+            for c in (journal.lines.column(n) for n in journal.lines.column_names)
+        ],
+        names=journal.lines.column_names,
+    )
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "lines": [')
+        first = True
+        for batch in text.to_batches(max_chunksize=50_000):
+            for row in batch.to_pylist():
+                handle.write(("\n  " if first else ",\n  ") + json.dumps(row, ensure_ascii=False))
+                first = False
+        handle.write("\n ]\n}\n")

@@ -193,6 +193,72 @@ def test_the_journal_balances_and_its_receivable_is_the_reports_open_amount(
     assert "debits" in done.output and "receivable balance" in done.output
 
 
+def test_a_pilot_is_compared_with_a_legacy_process(ran: tuple[Path, dict], tmp_path: Path) -> None:
+    # The legacy process as o2c did it, less one application, another amount on one, one payment
+    # o2c never saw, and one reminder fewer: o2c pilot compare finds exactly those, with reasons.
+    import csv
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from tasks.platform.money import to_major_str
+
+    home, _ = ran
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        applied = ledger.con.execute(
+            "select payment_id, invoice_id, amount_minor, currency from allocations order by 1, 2"
+        ).fetchall()
+        reminded = ledger.con.execute(
+            "select customer_id, cast(as_of as date) from reminders order by 1"
+        ).fetchall()
+    assert len(applied) > 3 and len(reminded) > 1
+    cash, sent = tmp_path / "legacy-cash.csv", tmp_path / "legacy-reminders.csv"
+    with cash.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["payment_id", "invoice_id", "amount", "currency"])
+        for n, (payment, invoice, amount, currency) in enumerate(applied):
+            if n != 0:
+                out.writerow(
+                    [payment, invoice, to_major_str(amount + (1 if n == 1 else 0), currency), currency]
+                )
+        out.writerow(["LEGACY-ONLY", applied[0][1], "1.00", applied[0][3]])
+    with sent.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["customer_id", "reminder_date"])
+        out.writerows(reminded[1:])
+    diff = tmp_path / "diff.csv"
+    args = [
+        "pilot",
+        "compare",
+        "--legacy",
+        str(cash),
+        "--legacy",
+        str(sent),
+        "--out",
+        str(diff),
+        "--home",
+        str(home),
+    ]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(diff.open(newline="")))
+    differences = sorted(
+        (r["kind"], r["outcome"], r["payment_id"] or r["customer_id"])
+        for r in rows
+        if r["outcome"] != "agree"
+    )
+    assert differences == sorted(
+        [
+            ("allocation", "o2c only", applied[0][0]),
+            ("allocation", "differ", applied[1][0]),
+            ("allocation", "legacy only", "LEGACY-ONLY"),
+            ("reminder", "o2c only", reminded[0][0]),
+        ]
+    )
+    assert sum(r["outcome"] == "agree" for r in rows) == len(applied) - 2 + len(reminded) - 1
+    assert "not in o2c's ledger" in done.output
+
+
 def test_running_everything_again_changes_nothing(ran: tuple[Path, dict], book_dir: Path) -> None:
     home, _ = ran
     before = snapshot(home)

@@ -54,7 +54,9 @@ def apply_cash(
 
     payments: payment_id, value_date, currency, unapplied_minor, reference (optional: payer_name,
     payer_account, creditor_reference, end_to_end_id). invoices: invoice_id, customer_id, currency,
-    due_date, open_minor (every invoice, paid ones with 0, so a reference to a paid invoice is seen).
+    due_date, open_minor (every invoice, paid ones with 0, so a reference to a paid invoice is seen);
+    optional: amount_minor, discount terms, and an invoice's instalments (instalment_due_dates,
+    instalment_amounts_minor: lists in instalment order), by which its short payments are judged.
     Payments that name invoices go first, then those matched by who paid and how much. Only a
     decision scoring at least the policy's auto-apply score is applied; the rest become exceptions.
     `rejected` holds (payment, invoice) matches a person took back: they are never made again.

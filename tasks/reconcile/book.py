@@ -16,6 +16,7 @@ import pandas as pd
 
 from tasks.platform.money import round_half_up_div
 from tasks.reconcile.references import InvoiceKeys
+from tasks.reconcile.short_payments import Parts
 
 
 class OpenBook:
@@ -51,6 +52,7 @@ class OpenBook:
             )
         )
         self.discount = _discount_terms(ordered)
+        self.parts = _instalments(ordered)
         self.keys = keys if keys is not None else InvoiceKeys(ordered, in_due_order=True)
         self.invoices = ordered
         # the invoices open at the start per (customer, currency), oldest due first: applying cash
@@ -119,6 +121,28 @@ class _AmountIndex:
     def find(self, currency: str, amount: int) -> list[str]:
         amounts, ids = self.slices.get(currency, ([], []))
         return ids[bisect_left(amounts, amount) : bisect_right(amounts, amount)]
+
+
+def _instalments(invoices: pd.DataFrame) -> dict[str, Parts]:
+    """The parts of each invoice paid in instalments, (due date, amount) in instalment order, from
+    the `instalment_due_dates` and `instalment_amounts_minor` columns (lists, empty or missing for
+    an invoice not in instalments; `sql/reconcile/invoices.sql`)."""
+    if "instalment_amounts_minor" not in invoices or "instalment_due_dates" not in invoices:
+        return {}
+    amounts = invoices["instalment_amounts_minor"]
+    has = amounts.notna().to_numpy()
+    parts = {}
+    for invoice_id, days, minor in zip(
+        invoices["invoice_id"].to_numpy()[has].tolist(),
+        invoices["instalment_due_dates"].to_numpy()[has].tolist(),
+        amounts.to_numpy()[has].tolist(),
+        strict=True,
+    ):
+        if len(minor):
+            parts[invoice_id] = tuple(
+                (pd.Timestamp(day).date(), int(amount)) for day, amount in zip(days, minor, strict=True)
+            )
+    return parts
 
 
 def _discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:

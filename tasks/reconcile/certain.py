@@ -100,6 +100,7 @@ def certain_short(
             continue
         write_off, case = settle_residual(
             discount=book.discount.get(invoice_id),
+            instalments=book.parts.get(invoice_id),
             value_date=pd.Timestamp(paid_on).date(),
             rule=rule,
             payment_id=payment_id,

@@ -105,6 +105,7 @@ def settle(decision: Decision, payment: Any, book: OpenBook, policy: MatchingPol
         last = decision.parts[-1][0]  # a payment used up short of its last invoice: a short payment
         write_off, case = settle_residual(
             discount=book.discount.get(last),
+            instalments=book.parts.get(last),
             value_date=pd.Timestamp(payment.value_date).date(),
             rule=decision.rule,
             payment_id=payment.payment_id,

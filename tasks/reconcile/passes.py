@@ -25,7 +25,7 @@ from tasks.reconcile.decisions import (
     text_of,
 )
 from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to
-from tasks.reconcile.short_payments import write_off_limit
+from tasks.reconcile.short_payments import part_end, write_off_limit
 
 
 def by_reference(
@@ -106,8 +106,9 @@ def amount_explained(
     payment: Any, order: list[str], amount: int, book: OpenBook, policy: MatchingPolicy
 ) -> bool:
     """Whether the amount is what the open invoices named come to, or that less the one early
-    payment discount or small difference the short-payment rules settle: then a typo is not
-    looked for."""
+    payment discount or small difference the short-payment rules settle, or (the last invoice
+    being in instalments) ends where one of its parts ends, or a small difference short of that:
+    then a typo is not looked for."""
     total = sum(book.open_left[i] for i in order)
     if amount == total:
         return True
@@ -115,6 +116,11 @@ def amount_explained(
         return False
     last = order[-1]
     if len(order) == 1 and _discount_fits(book, last, amount, payment.value_date):
+        return True
+    parts = book.parts.get(last)
+    on_last = book.open_left[last] - (total - amount)
+    end = part_end(parts, book.open_left[last], on_last) if parts and on_last > 0 else None
+    if end is not None and end - on_last <= write_off_limit(end, payment.currency, policy):
         return True
     return total - amount <= write_off_limit(book.open_left[last], payment.currency, policy)
 

@@ -73,3 +73,64 @@ def test_a_short_payment_opens_a_deduction_case_that_the_rest_of_the_cash_resolv
             "select action from audit_log where entity = 'cases' order by audit_id"
         ).fetchall()
     assert audit == [("insert",), ("resolve",)]
+
+
+def test_instalments_paid_whole_are_allocated_and_only_a_due_part_short_paid_opens_a_case(
+    home: Path, tmp_path: Path
+) -> None:
+    """Issue 19: 360.00 GBP billed in three parts of 120.00 (due 20 Dec, 19 Jan, 18 Feb); the
+    reconcile read gives the parts, so the first part paid exactly is no short payment, and a
+    payment 20.00 short of the second part, once due, opens a case for those 20.00 only."""
+    from datetime import date
+
+    from flows.ingest import ingest_flow
+    from flows.invoice import invoice_flow
+    from flows.reconcile import reconcile_flow
+    from tests.integration.ledger_builder import PAYMENT_HEADER
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = {
+        "customers.csv": "customer_id,name,email,country,currency,payment_terms_days,language,payment_terms\n"
+        'K1,Kunde Ltd,ap@kunde.example,GB,GBP,30,en,"net 30, 3 instalments every 30 days"\n',
+        "orders.csv": "order_id,customer_id,order_date,currency,status,fulfilled_date,credit_for\n"
+        "SO-1,K1,2026-11-01,GBP,fulfilled,2026-11-02,\n",
+        "order_lines.csv": "order_id,line_no,sku,description,quantity,unit_price,tax_rate\n"
+        "SO-1,1,A-1,Widget,3,100.00,0.20\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    ingest_flow(paths=[str(folder / n) for n in files], as_of=date(2026, 11, 20), home=str(home))
+    invoice_flow(as_of=date(2026, 11, 20), home=str(home))
+
+    def pay(name: str, rows: str, day: date) -> dict:
+        path = folder / name
+        path.write_text(PAYMENT_HEADER + rows)
+        ingest_flow(paths=[str(path)], as_of=day, home=str(home))
+        return reconcile_flow(as_of=day, home=str(home))
+
+    first = pay(
+        "payments_1.csv", "Q-1,2026-12-21,120.00,GBP,Kunde Ltd,,O2C-2026-000001\n", date(2026, 12, 22)
+    )
+    assert first["counts"]["deduction_cases_opened"] == 0
+    assert first["counts"]["small_differences_written_off"] == 0
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        parts = ledger.query("reconcile/invoices", as_of=date(2026, 12, 22))
+        assert list(parts.loc[0, "instalment_amounts_minor"]) == [120_00, 120_00, 120_00]
+        assert parts.loc[0, "open_minor"] == 240_00
+        assert ledger.table("allocations")[["payment_id", "amount_minor"]].values.tolist() == [
+            ["Q-1", 120_00]
+        ]
+    second = pay(
+        "payments_2.csv", "Q-2,2027-01-25,100.00,GBP,Kunde Ltd,,O2C-2026-000001\n", date(2027, 1, 26)
+    )
+    assert second["counts"]["deduction_cases_opened"] == 1
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        cases = ledger.table("cases")
+        balance = ledger.con.execute(
+            "select open_minor from invoice_balances where invoice_id = 'O2C-2026-000001'"
+        ).fetchone()
+    assert cases[["case_id", "amount_minor", "reason_code"]].values.tolist() == [
+        ["D-Q-2/O2C-2026-000001", 20_00, "unexplained_short_payment"]
+    ]
+    assert balance == (140_00,)  # 20.00 of part 2 and part 3, not yet due

@@ -28,12 +28,14 @@ def as_json(
     behaviour: dict[str, dict[str, Any]] | None = None,
     kpis: dict[str, dict[str, Any]] | None = None,
     work: dict[str, Any] | None = None,
+    cash: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """The public JSON of `o2c report --json`: amounts as decimal strings in major units."""
+    """The public JSON of `o2c report --json`: amounts as decimal strings in major units. `cash`
+    (per currency: on_account_minor, unidentified_minor) adds the cash received and not applied."""
     currencies = {}
     behaviour = behaviour or {}
     kpis = kpis or {}
-    for currency in sorted(set(report) | set(behaviour)):
+    for currency in sorted(set(report) | set(behaviour) | set(cash or {})):
         fig = report.get(currency) or _no_open_items()
         currencies[currency] = {
             "open_amount": to_major_str(fig["open_amount_minor"], currency),
@@ -45,6 +47,12 @@ def as_json(
             **(behaviour.get(currency) or {k: None for k in BEHAVIOUR_KEYS} | {"invoices_settled": 0}),
             **_public_kpis(kpis.get(currency), currency),
         }
+        if cash is not None:
+            held = cash.get(currency, {})
+            currencies[currency]["cash_on_account"] = to_major_str(held.get("on_account_minor", 0), currency)
+            currencies[currency]["unidentified_cash"] = to_major_str(
+                held.get("unidentified_minor", 0), currency
+            )
     document: dict[str, Any] = {"as_of": as_of.isoformat(), "currencies": currencies}
     if work is not None:
         document["operations"] = work
@@ -111,10 +119,24 @@ def read_inputs(ledger: Any, as_of: date, period_days: int) -> dict[str, Any]:
         "cases": ledger.query("report/cases_as_of", as_of=as_of),
         "allocations": ledger.query("report/allocations_in_period", **since),
         "reminders": ledger.query("report/reminders_sent", **since),
+        "cash": ledger.query("report/cash_as_of", as_of=as_of),
         "history": ledger.query("report/dso_history", as_of=as_of),
         "month_ends": ledger.query(
             "report/dso_month_ends", month_ends=month_ends_before(as_of), period_days=period_days
         ),
+    }
+
+
+def _cash(frame: Any) -> dict[str, dict[str, int]] | None:
+    """Per currency, the cash on account and the cash not yet traced, in minor units."""
+    if frame is None:
+        return None
+    return {
+        str(r["currency"]): {
+            "on_account_minor": int(r["on_account_minor"]),
+            "unidentified_minor": int(r["unidentified_minor"]),
+        }
+        for r in frame.to_dict("records")
     }
 
 
@@ -142,5 +164,6 @@ def compute_all(
         operations(
             inputs["cases"], inputs["allocations"], inputs["reminders"], as_of=as_of, period_days=period_days
         ),
+        _cash(inputs.get("cash")),
     )
     return figures_, document

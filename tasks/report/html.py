@@ -37,6 +37,7 @@ SHOWN = (
     "at_risk_rate",
     "at_risk_month",
     "ageing_by_invoice_date",
+    "cash_on_account",
 )
 
 
@@ -265,7 +266,10 @@ def render(
             {
                 "currency": currency,
                 "figures": dict.fromkeys(SHOWN) | fig,
-                "money": {name: money_text(fig.get(name), currency) for name in ("open_amount",)}
+                "money": {
+                    name: money_text(fig.get(name), currency)
+                    for name in ("open_amount", "cash_on_account", "unidentified_cash")
+                }
                 | {"overdue": money_text(_overdue(fig), currency)}
                 | {f"ageing_{b}": money_text(fig["ageing"][b], currency) for b, _l, _h in BUCKETS}
                 | {

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
+
 from .tables import table
 
 INVOICES = table("""
@@ -41,3 +43,30 @@ def test_a_ledger_in_memory_is_migrated_and_holds_only_the_literal_rows(ledger_o
     ledger = ledger_of(invoices=INVOICES)
     counts = ledger.counts()
     assert counts["invoices"] == 2 and counts["payments"] == 0 and counts["allocations"] == 0
+
+
+def test_cash_received_and_not_applied_is_on_account_or_not_yet_traced(ledger_of) -> None:
+    payments = table("""
+        | payment_id | value_date | amount_minor | currency | payer_account |
+        | P1         | 2026-02-10 | 60_00        | EUR      |               |
+        | P2         | 2026-02-11 | 500_00       | EUR      | DE02KNOWN     |
+        | P3         | 2026-02-12 | 7_00         | EUR      | XX99UNKNOWN   |
+        | P4         | 2026-03-01 | 9_00         | EUR      | DE02KNOWN     |
+    """)
+    accounts = table("""
+        | customer_id | account   |
+        | C1          | DE02KNOWN |
+    """)
+    allocations = pd.concat([ALLOCATIONS, table("""
+        | allocation_id | payment_id | invoice_id      | amount_minor | currency | rule   | as_of      |
+        | A2            | P2         | O2C-2026-000002 | 50_00        | EUR      | manual | 2026-02-20 |
+    """)])  # fmt: skip
+    ledger = ledger_of(
+        customers=CUSTOMERS, invoices=INVOICES, payments=payments, allocations=allocations,
+        customer_bank_accounts=accounts,
+    )  # fmt: skip
+    cash = ledger.query("report/cash_as_of", as_of=date(2026, 2, 15))
+    # P1 fully applied; P2 450.00 left, its payer known; P3 7.00 from nobody known; P4 not yet received
+    assert cash.to_dict("records") == [
+        {"currency": "EUR", "on_account_minor": 450_00, "unidentified_minor": 7_00}
+    ]

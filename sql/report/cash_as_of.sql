@@ -1,0 +1,40 @@
+-- Cash received by the as-of date and not applied by then, per currency: held on account of a
+-- known customer (the customer whose invoices the payment was partly applied to, else the only
+-- owner of the payer account), or not yet traced to anyone (it waits in the exception queue).
+with applied as (
+    select a.payment_id, sum(a.amount_minor) as applied_minor
+    from allocations a join payments p using (payment_id)
+    where p.value_date <= $as_of
+    group by a.payment_id
+),
+left_over as (
+    select p.payment_id, p.currency, p.payer_account,
+           p.amount_minor - coalesce(a.applied_minor, 0) as unapplied_minor
+    from payments p
+    left join applied a using (payment_id)
+    where p.value_date <= $as_of
+      and p.amount_minor - coalesce(a.applied_minor, 0) > 0
+),
+applied_to as (
+    select a.payment_id, min(i.customer_id) as customer_id
+    from allocations a join invoices i using (invoice_id)
+    where a.payment_id in (select payment_id from left_over)
+    group by a.payment_id
+),
+accounts as (
+    select account, min(customer_id) as customer_id from (
+        select upper(replace(account, ' ', '')) as account, customer_id from customer_bank_accounts
+        union all
+        select account, customer_id from payer_accounts
+    ) group by account having count(distinct customer_id) = 1
+)
+select l.currency,
+       coalesce(sum(l.unapplied_minor) filter (where coalesce(t.customer_id, k.customer_id) is not null), 0)::bigint
+           as on_account_minor,
+       coalesce(sum(l.unapplied_minor) filter (where coalesce(t.customer_id, k.customer_id) is null), 0)::bigint
+           as unidentified_minor
+from left_over l
+left join applied_to t using (payment_id)
+left join accounts k on k.account = upper(replace(coalesce(l.payer_account, ''), ' ', ''))
+group by l.currency
+order by l.currency

@@ -78,7 +78,7 @@ def publish(
         "reconcile",
         as_of,
         inserts=inserts,
-        replacements={"payment_exceptions": cash.exceptions},
+        replacements={"payment_exceptions": cash.exceptions, "cash_on_account": cash.on_account},
         rule_version=version,
         counts=cash.counts,
         updates=[

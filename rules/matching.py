@@ -69,6 +69,11 @@ class ShortPayment(BaseModel):
     deduction_case_days: int = Field(ge=1, le=365)
 
 
+class OnAccount(BaseModel):
+    hold: bool = True
+    apply_to_new_invoices: bool = True
+
+
 class MatchingPolicy(BaseModel):
     version: int
     auto_apply_score: float = Field(gt=0, le=1)
@@ -78,3 +83,4 @@ class MatchingPolicy(BaseModel):
     combination: Combination
     tolerance: Tolerance
     short_payment: ShortPayment
+    on_account: OnAccount = OnAccount()

@@ -21,6 +21,9 @@ from tasks.reconcile.short_payments import settle_residual
 NAMES_PAID = "names invoice(s) already paid"
 KNOWN_ACCOUNT = "payer account"
 UNKNOWN_ACCOUNT = "payer account not known"
+# The reason of a payment held on account, before the customer's id: `combined` (outcome.py) takes
+# these out of the exception queue into the cash held on account.
+ON_ACCOUNT = "held on account of "
 
 
 @dataclass

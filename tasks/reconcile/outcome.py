@@ -18,7 +18,7 @@ import pandas as pd
 
 from tasks.platform.money import to_major_str
 from tasks.reconcile.book import OpenBook
-from tasks.reconcile.decisions import NAMES_PAID, Decision
+from tasks.reconcile.decisions import NAMES_PAID, ON_ACCOUNT, Decision
 from tasks.reconcile.short_payments import ADJUSTMENT_COLUMNS
 
 # json.dumps(..., default=str) with one encoder, not a new one per row
@@ -56,6 +56,9 @@ ALLOCATION_COLUMNS = [
 ]
 
 
+ON_ACCOUNT_COLUMNS = ["payment_id", "customer_id", "currency", "unapplied_minor", "reason", "as_of"]
+
+
 @dataclass
 class CashApplication:
     allocations: pd.DataFrame
@@ -64,6 +67,7 @@ class CashApplication:
     counts: dict[str, int] = field(default_factory=dict)
     write_offs: pd.DataFrame = field(default_factory=pd.DataFrame)  # small differences written off
     cases: pd.DataFrame = field(default_factory=pd.DataFrame)  # deduction cases for larger short payments
+    on_account: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ON_ACCOUNT_COLUMNS))
 
 
 def outcome(
@@ -258,11 +262,45 @@ def combined(
         _stacked([getattr(r, name) for r in rounds]) for name in ("allocations", "write_offs", "cases")
     )
     unapplied = unapplied_frame(payments, left)
-    exceptions = _with_cash_already_applied(queue, paired)
+    held = queue["reason"].astype(str).str.startswith(ON_ACCOUNT) if len(queue) else pd.Series([], dtype=bool)
+    exceptions = _with_cash_already_applied(queue[~held].reset_index(drop=True), paired)
+    on_account = held_on_account(queue[held])
     counts = run_counts(
-        payments, allocations, unapplied, exceptions, write_offs, cases, matching_rounds=len(rounds)
+        payments,
+        allocations,
+        unapplied,
+        exceptions,
+        write_offs,
+        cases,
+        matching_rounds=len(rounds),
+        held_on_account=len(on_account),
     )
-    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
+
+
+def held_on_account(rows: pd.DataFrame) -> pd.DataFrame:
+    """The payments held on account of a known customer (the passes' `held on account of C`), as
+    `cash_on_account` rows: the customer, the cash left, and the reason in words."""
+    if not len(rows):
+        return pd.DataFrame(columns=ON_ACCOUNT_COLUMNS)
+    customers = rows["reason"].astype(str).str.removeprefix(ON_ACCOUNT)
+    return pd.DataFrame(
+        {
+            "payment_id": rows["payment_id"].to_numpy(),
+            "customer_id": customers.to_numpy(),
+            "currency": rows["currency"].to_numpy(),
+            "unapplied_minor": rows["unapplied_minor"].astype("int64").to_numpy(),
+            "reason": (
+                "no open "
+                + rows["currency"].astype(str)
+                + " invoice of "
+                + customers
+                + ": held on its account"
+            ).to_numpy(),
+            "as_of": rows["as_of"].to_numpy(),
+        },
+        columns=ON_ACCOUNT_COLUMNS,
+    )
 
 
 def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:

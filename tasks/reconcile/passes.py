@@ -19,6 +19,7 @@ from tasks.reconcile.book import OpenBook
 from tasks.reconcile.decisions import (
     KNOWN_ACCOUNT,
     NAMES_PAID,
+    ON_ACCOUNT,
     UNKNOWN_ACCOUNT,
     Decision,
     exception,
@@ -171,6 +172,11 @@ def by_payer_and_amount(
     if customer is None:
         return _amount_only(payment, amount, book, policy, evidence, how)
     candidates = book.open_of(customer, payment.currency)
+    if not candidates and policy.on_account.hold:
+        return exception(evidence, f"{ON_ACCOUNT}{customer}", [], policy)
+    if policy.on_account.apply_to_new_invoices and text_of(getattr(payment, "held_for", "")) == customer:
+        # cash held for the customer was not meant for one invoice: no amount is matched
+        return _from_account(amount, candidates, book, confidence, evidence)
     decision = _by_exact_amount(payment, customer, candidates, book, policy, confidence, evidence)
     if decision is None:
         decision = _by_sum_or_tolerance(payment, candidates, book, policy, confidence, evidence)
@@ -183,6 +189,22 @@ def by_payer_and_amount(
         closest(zip(candidates, opens, strict=True), amount, policy.suggestions),
         policy,
     )
+
+
+def _from_account(
+    amount: int, candidates: list[str], book: OpenBook, confidence: float, evidence: dict[str, object]
+) -> Decision:
+    """Cash held on account in an earlier run, applied to the customer's open invoices of its
+    currency oldest due first, each up to its open amount; what is left stays on account."""
+    parts = []
+    for invoice_id in sorted(candidates, key=lambda i: (book.due[i], i)):
+        share = min(book.open_left[invoice_id], amount)
+        if share > 0:
+            parts.append((invoice_id, share))
+            amount -= share
+        if amount == 0:
+            break
+    return Decision(parts, "on_account", confidence, {**evidence, "held_on_account": True})
 
 
 def _by_exact_amount(

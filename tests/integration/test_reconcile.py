@@ -134,3 +134,45 @@ def test_instalments_paid_whole_are_allocated_and_only_a_due_part_short_paid_ope
         ["D-Q-2/O2C-2026-000001", 20_00, "unexplained_short_payment"]
     ]
     assert balance == (140_00,)  # 20.00 of part 2 and part 3, not yet due
+
+
+def test_an_advance_is_held_on_account_and_pays_the_next_invoice(home: Path, tmp_path: Path) -> None:
+    # 500.00 from Acme's account with no invoice open: held on its account, not queued, shown in
+    # the report and on the statement; the next invoice (300.00) takes 300.00, 200.00 stays held
+    from datetime import date
+
+    from flows.reconcile import reconcile_flow
+    from flows.report import report_flow
+    from tests.integration.ledger_builder import load
+
+    account = "DE89370400440532013000"
+    load(
+        home,
+        tmp_path / "in",
+        date(2026, 11, 20),
+        customers=f"K1,Acme,ap@acme.example,DE,EUR,30,,,standard,en,{account}\n",
+        payments=f"A-1,2026-11-02,500.00,EUR,Acme GmbH,{account},advance for the winter order\n",
+    )
+    first = reconcile_flow(as_of=date(2026, 11, 20), home=str(home))
+    assert (first["counts"]["held_on_account"], first["counts"]["exceptions"]) == (1, 0)
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        held = ledger.table("cash_on_account")
+        assert ledger.table("payment_exceptions").empty
+    assert held[["payment_id", "customer_id", "unapplied_minor"]].values.tolist() == [["A-1", "K1", 500_00]]
+    report = report_flow(as_of=date(2026, 11, 20), home=str(home))["report"]
+    assert report["currencies"]["EUR"]["cash_on_account"] == "500.00"
+
+    load(home, tmp_path / "next", date(2026, 11, 25), invoices="X-9,K1,2026-11-24,2026-12-24,EUR,300.00,\n")
+    second = reconcile_flow(as_of=date(2026, 11, 25), home=str(home))
+    assert second["counts"]["payments_by_on_account"] == 1
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        allocation = ledger.table("allocations").iloc[0]
+        held = ledger.table("cash_on_account")
+    assert (allocation["invoice_id"], allocation["amount_minor"], allocation["rule"]) == (
+        "X-9",
+        300_00,
+        "on_account",
+    )
+    assert held[["payment_id", "unapplied_minor"]].values.tolist() == [["A-1", 200_00]]
+    again = reconcile_flow(as_of=date(2026, 11, 25), home=str(home))
+    assert again["counts"]["allocations"] == 0 and again["counts"]["held_on_account"] == 1

@@ -299,3 +299,47 @@ def test_a_number_after_an_invoice_number_names_nothing_of_another_customer() ->
     """)
     assert applied(cash) == [("P1", "INV-2026-000101", 100_00, "invoice_number")]
     assert exception(cash, "P1")[0].startswith("300.00 EUR left over after paying INV-2026-000101")
+
+
+def test_an_advance_from_a_known_customer_is_held_on_its_account_not_queued() -> None:
+    # GLOBEX pays in GBP and has no open GBP invoice: the cash is held for it
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |
+        | P1         | 2026-03-01 | GBP      | 500_00          | advance   | GB29NWBK60161331926819 |
+    """)
+    assert applied(cash) == [] and len(cash.exceptions) == 0
+    held = cash.on_account[["payment_id", "customer_id", "currency", "unapplied_minor", "reason"]]
+    assert held.values.tolist() == [
+        ["P1", "GLOBEX", "GBP", 500_00, "no open GBP invoice of GLOBEX: held on its account"]
+    ]
+    # the policy may send it to a person instead
+    policy = default_policy().model_copy(
+        update={"on_account": default_policy().on_account.model_copy(update={"hold": False})}
+    )
+    queued = apply_cash(
+        table("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |
+        | P1         | 2026-03-01 | GBP      | 500_00          | advance   | GB29NWBK60161331926819 |
+    """),
+        INVOICES,
+        as_of=AS_OF,
+        rule_version="t",
+        policy=policy,
+        payers=payers(),
+    )
+    assert exception(queued, "P1")[0] == "no open invoice of GLOBEX fits" and len(queued.on_account) == 0
+
+
+def test_cash_held_on_account_pays_the_customers_invoices_as_they_come() -> None:
+    # 150.00 fits no ACME invoice; held in an earlier run, it pays the oldest due first
+    payments = """
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_account          | held_for |
+        | P1         | 2026-03-01 | EUR      | 150_00          | advance   | DE89370400440532013000 | {held}   |
+    """
+    cash = run(payments.format(held="ACME    "))
+    assert applied(cash) == [
+        ("P1", "INV-2026-000101", 100_00, "on_account"),
+        ("P1", "INV-2026-000102", 50_00, "on_account"),
+    ]
+    # never held: the same payment waits for a person
+    assert exception(run(payments.format(held="        ")), "P1")[0] == "no open invoice of ACME fits"

@@ -109,20 +109,20 @@ def test_a_second_run_on_the_ledger_the_first_wrote_applies_nothing_and_keeps_th
     assert allocations(second) == []
     assert len(second.write_offs) == 0 and len(second.cases) == 0
     assert queue(second) == queue(first)
+    assert second.on_account.values.tolist() == first.on_account.values.tolist()
     assert second.counts["matching_rounds"] == 1
 
 
 def test_cash_left_over_after_paying_waits_in_the_queue_saying_what_it_paid() -> None:
+    # ACME's account paid: what is left, with no other open ACME invoice, is held on its account;
+    # the cash left by a payment that only named a paid invoice waits for a person
     first = reconcile(PAYMENTS, INVOICES)
-    assert queue(first) == [
-        (
-            "P000000637",
-            5_21,
-            "5.21 GBP left over after paying INV-2025-000898; no open invoice of ACME fits",
-            [],
-        ),
-        ("P000001300", 100_00, "100.00 GBP left over after paying INV-2026-000500", []),
+    assert queue(first) == [("P000001300", 100_00, "100.00 GBP left over after paying INV-2026-000500", [])]
+    held = first.on_account[["payment_id", "customer_id", "unapplied_minor", "reason"]]
+    assert held.values.tolist() == [
+        ["P000000637", "ACME", 5_21, "no open GBP invoice of ACME: held on its account"]
     ]
+    assert first.counts["held_on_account"] == 1
 
 
 def test_the_order_payments_and_invoices_arrive_in_changes_nothing() -> None:
@@ -133,6 +133,7 @@ def test_the_order_payments_and_invoices_arrive_in_changes_nothing() -> None:
         )
         assert allocations(shuffled) == allocations(expected)
         assert queue(shuffled) == queue(expected)
+        assert shuffled.on_account.values.tolist() == expected.on_account.values.tolist()
 
 
 def test_an_invoice_a_payment_already_paid_is_never_paired_with_it_again() -> None:

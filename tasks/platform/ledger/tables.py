@@ -25,6 +25,7 @@ LEDGER_TABLES = (
     "payments",
     "allocations",
     "payment_exceptions",
+    "cash_on_account",
     "invoice_adjustments",
     "cases",
     "payer_accounts",

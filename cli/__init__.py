@@ -47,6 +47,7 @@ for _name, _group in (
     ("bench", develop.bench_app),
     ("ledger", ledger.ledger_app),
     ("pilot", accounting.pilot_app),
+    ("rates", accounting.rates_app),
 ):
     app.add_typer(_group, name=_name)
 

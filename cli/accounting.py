@@ -125,3 +125,61 @@ def pilot_compare(
     if out is not None:
         write_csv(pd.DataFrame(rows, columns=pilot.COMPARED), out)
         typer.echo(f"{len(rows)} row(s) written to {out}")
+
+
+rates_app = typer.Typer(
+    no_args_is_help=True, help="Exchange rates: load the company's rates file, list what is known."
+)
+
+
+@rates_app.command("load")
+def rates_load(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The ECB's reference-rate CSV (eurofxref-hist.csv), or rate_date, base_currency, currency, rate."
+        ),
+    ],
+    home: Home = None,
+) -> None:
+    """Load exchange rates into the ledger: every quote once; a file giving another rate for a day
+    already known is refused whole, naming the quote."""
+    import hashlib
+    import uuid
+
+    from tasks.platform import fx
+    from tasks.platform.ledger import Publication
+
+    try:
+        rows = fx.read_rates(path)
+    except fx.RatesProblem as exc:
+        fail(str(exc))
+    settings = load_settings(home)
+    with reading(settings) as ledger:
+        clash = fx.conflicts(rows, ledger.query("platform/rates/all"))
+        if clash:
+            fail(f"{path.name}: another rate for a day already known ({'; '.join(clash)}); nothing loaded")
+        run_id = f"cli:{uuid.uuid4()}"
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()
+        written = ledger.publish(
+            Publication(
+                run_id,
+                "rates",
+                date.today(),
+                inserts={"exchange_rates": rows.assign(source=path.name)},
+                counts={"rates_read": len(rows)},
+                started_by="cli",
+                evidence={"files": {path.name: digest}},
+                blobs={digest: content},
+            )
+        )
+    added = written.get("exchange_rates", 0)
+    if not len(rows):
+        typer.echo(f"{path.name}: no rates in it")
+        return
+    span = f"{rows['rate_date'].min().isoformat()} to {rows['rate_date'].max().isoformat()}"
+    typer.echo(
+        f"{path.name}: {len(rows)} rate(s) of {rows['currency'].nunique()} currencies, {span};"
+        f" {added} new, {len(rows) - added} already known"
+    )

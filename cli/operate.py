@@ -155,7 +155,7 @@ def report(
     day = as_date(as_of) or date.today()
     with reading(settings) as ledger:
         inputs = figures.read_inputs(ledger, day, period_days)
-    _figures, document = figures.compute_all(inputs, day, period_days)
+    _figures, document = figures.compute_all(inputs, day, period_days, settings.reporting_currency)
     if html is not None:
         from tasks.report.html import render
 

@@ -43,9 +43,11 @@ def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
 
 
 @task(name="compute figures", cache_policy=NO_CACHE)
-def compute(items: Any, as_of: date, period_days: int, templates: Path) -> Any:
+def compute(
+    items: Any, as_of: date, period_days: int, templates: Path, reporting_currency: str | None = None
+) -> Any:
     begin = time.perf_counter()
-    figures, document = report.compute_all(items, as_of, period_days)
+    figures, document = report.compute_all(items, as_of, period_days, reporting_currency)
     page = report_html.render(document, items["history"], templates, items.get("month_ends"))
     charts = report_html.charts_markdown(document, items["history"], items.get("month_ends"))
     rows = len(items["now"]) + len(items["then"]) + len(items["settled"])
@@ -136,7 +138,7 @@ def report_flow(
 def _report(run: StageRun, period_days: int) -> dict[str, Any]:
     """Read the items as of the date, compute the figures, publish them, then e-mail the report."""
     items = read_items(run.settings, run.as_of, period_days)
-    figures = compute(items, run.as_of, period_days, run.settings.templates)
+    figures = compute(items, run.as_of, period_days, run.settings.templates, run.settings.reporting_currency)
     summary = publish(run.settings, figures, run.as_of, run.dry_run)
     if run.settings.report_recipients and run.delivers and summary["outcome"] != "halted":
         summary["delivery"] = deliver_outbox(run.settings, "report")

@@ -40,6 +40,7 @@ class Settings:
     seller_name: str | None = None  # `O2C_SELLER_NAME`: wins over entities.yaml's default entity
     entity_names: tuple[tuple[str, str], ...] = ()
     report_recipients: tuple[str, ...] = ()  # the distribution list the report is e-mailed to
+    reporting_currency: str | None = None  # `O2C_REPORTING_CURRENCY`: the report also totals in it
     ops_recipients: tuple[str, ...] = ()  # finance ops, told by e-mail when a run fails
     rules_dir: Path = SHIPPED_RULES  # policies, profiles and templates (`O2C_RULES_DIR`)
     contracts_dir: Path = SHIPPED_CONTRACTS  # data contracts and shipped mappings (`O2C_CONTRACTS_DIR`)
@@ -112,6 +113,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         seller_name=os.environ.get("O2C_SELLER_NAME", "").strip() or None,
         entity_names=_entity_names(os.environ.get("O2C_SELLER_NAMES", "")),
         report_recipients=_addresses("O2C_REPORT_RECIPIENTS"),
+        reporting_currency=_currency("O2C_REPORTING_CURRENCY"),
         ops_recipients=_addresses("O2C_OPS_RECIPIENTS"),
         rules_dir=Path(os.environ.get("O2C_RULES_DIR") or SHIPPED_RULES),
         contracts_dir=Path(os.environ.get("O2C_CONTRACTS_DIR") or SHIPPED_CONTRACTS),
@@ -133,6 +135,18 @@ def _ledger_url(text: str) -> str | None:
             f"O2C_LEDGER_URL={shown!r} is not a PostgreSQL URL with a database, such as"
             " postgresql+psycopg://o2c@db.example.com:5432/o2c"
         )
+    return text
+
+
+def _currency(variable: str) -> str | None:
+    """An ISO 4217 currency code o2c knows, or None when the variable is empty."""
+    from tasks.platform.money import is_currency
+
+    text = os.environ.get(variable, "").strip().upper()
+    if not text:
+        return None
+    if not is_currency(text):
+        raise SettingsError(f"{variable}={text!r} is not an ISO 4217 currency code such as EUR")
     return text
 
 

@@ -104,6 +104,15 @@ def as_markdown(report_json: dict[str, Any]) -> str:
         lines.append(f"| {currency} | {fig['open_amount']} | {buckets} | {dso} |")
     if not report_json["currencies"]:
         lines.append("| (no open items) | | " + " | " * len(names) + " |")
+    across = report_json.get("across_currencies")
+    if across:
+        lines += [
+            "",
+            f"All currencies in {across['currency']} at the rates of {report_json['as_of']}: {across['open_amount']}"
+            f" (at the rates they were billed at: {across['open_at_booking_rates']}; unrealised exchange difference"
+            f" {across['unrealised_fx']})"
+            + (f"; without a rate: {', '.join(across['without_rate'])}" if across["without_rate"] else ""),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -120,6 +129,7 @@ def read_inputs(ledger: Any, as_of: date, period_days: int) -> dict[str, Any]:
         "allocations": ledger.query("report/allocations_in_period", **since),
         "reminders": ledger.query("report/reminders_sent", **since),
         "cash": ledger.query("report/cash_as_of", as_of=as_of),
+        "rates": ledger.query("platform/rates/all"),
         "history": ledger.query("report/dso_history", as_of=as_of),
         "month_ends": ledger.query(
             "report/dso_month_ends", month_ends=month_ends_before(as_of), period_days=period_days
@@ -150,9 +160,11 @@ def month_ends_before(as_of: date, months: int = 12) -> list[date]:
 
 
 def compute_all(
-    inputs: dict[str, Any], as_of: date, period_days: int
+    inputs: dict[str, Any], as_of: date, period_days: int, reporting_currency: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The figures (for the ageing checkpoint) and the public document of one report."""
+    """The figures (for the ageing checkpoint) and the public document of one report; with a
+    reporting currency and rates known, the receivables of every currency totalled in it
+    (`across_currencies`, the unrealised exchange difference apart)."""
     figures_ = figures(inputs["now"], as_of=as_of, period_days=period_days)
     document = as_json(
         figures_,
@@ -166,4 +178,12 @@ def compute_all(
         ),
         _cash(inputs.get("cash")),
     )
+    rates = inputs.get("rates")
+    if reporting_currency and rates is not None and len(rates):
+        from tasks.platform.fx import Rates
+        from tasks.report.revaluation import across_currencies
+
+        document["across_currencies"] = across_currencies(
+            inputs["now"], Rates.of(rates), reporting_currency, as_of
+        )
     return figures_, document

@@ -288,8 +288,28 @@ def render(
     return (
         template_environment(templates)
         .get_template("report.html")
-        .render(document=document, sections=sections, buckets=[b[0] for b in BUCKETS])
+        .render(
+            document=document, sections=sections, buckets=[b[0] for b in BUCKETS], across=_across(document)
+        )
     )
+
+
+def _across(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The receivables of every currency in the reporting currency, for the headline."""
+    across = document.get("across_currencies")
+    if not across:
+        return None
+    code = across["currency"]
+    unrealised = Decimal(across["unrealised_fx"])
+    return {
+        "currency": code,
+        "loss": unrealised < 0,
+        "without_rate": across["without_rate"],
+        "money": {
+            "open_amount": money_text(across["open_amount"], code),
+            "unrealised_fx": money_text(str(abs(unrealised)), code),
+        },
+    }
 
 
 def _month(when: str) -> str:

@@ -26,6 +26,7 @@ LEDGER_TABLES = (
     "allocations",
     "payment_exceptions",
     "cash_on_account",
+    "exchange_rates",
     "invoice_adjustments",
     "cases",
     "payer_accounts",

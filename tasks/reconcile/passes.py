@@ -239,6 +239,42 @@ def _by_exact_amount(
             policy.scores.early_payment_discount * confidence,
             evidence | {"discount": _discount_evidence(book, discounted[0])},
         )
+    return _by_whole_instalments(customer, candidates, book, amount, policy, confidence, evidence)
+
+
+def _by_whole_instalments(
+    customer: str,
+    candidates: list[str],
+    book: OpenBook,
+    amount: int,
+    policy: MatchingPolicy,
+    confidence: float,
+    evidence: dict[str, object],
+) -> Decision | None:
+    """The one open invoice in instalments whose next open parts the amount pays exactly (the next
+    instalment, or several whole ones, what was paid before covering the parts in order): an exact
+    amount, the later parts left open; an exception when several invoices fit; None when none."""
+    fits = [
+        i
+        for i in candidates
+        if i in book.parts
+        and amount < book.open_left[i]
+        and part_end(book.parts[i], book.open_left[i], amount) == amount
+    ]
+    if len(fits) == 1:
+        return Decision(
+            [(fits[0], amount)],
+            "exact_amount",
+            policy.scores.exact_amount * confidence,
+            evidence | {"instalments": "the amount pays the next instalment(s) exactly"},
+        )
+    if len(fits) > 1:
+        return exception(
+            evidence,
+            f"{len(fits)} open invoices of {customer} have instalments of exactly this amount",
+            [(i, amount) for i in fits],
+            policy,
+        )
     return None
 
 

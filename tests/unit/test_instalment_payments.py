@@ -195,3 +195,42 @@ def test_a_whole_instalment_is_not_taken_for_a_typo_of_an_invoice_of_its_amount(
 )
 def test_instalment_shortfall(meant: int, paid: int, paid_on: date, judged: tuple[int, int] | None) -> None:
     assert instalment_shortfall(PARTS, meant, paid, paid_on, "GBP", default_policy()) == judged
+
+
+def test_a_payment_without_reference_of_the_next_instalment_pays_it() -> None:
+    # ACME pays from its known account, naming nothing: 120.00 is the next part of
+    # INV-2026-000301 (and of no other invoice): applied, parts 2 and 3 left open
+    from tasks.reconcile.matching import PayerDirectory
+
+    payers = PayerDirectory({"GB29NWBK60161331926819": "ACME"}, {"ACME": "Acme Ltd"}, 90)
+    only = invoices().iloc[[0, 1]].reset_index(drop=True)  # without the plain 120.00 invoice
+
+    def reconcile(payments: str, book: pd.DataFrame = only) -> CashApplication:
+        return apply_cash(
+            table(payments), book, as_of=AS_OF, rule_version="t", policy=default_policy(), payers=payers
+        )
+
+    row = "| {p} | 2026-03-20 | GBP | {a} | thanks | GB29NWBK60161331926819 |"
+    head = "| payment_id | value_date | currency | unapplied_minor | reference | payer_account |\n"
+    cash = reconcile(head + row.format(p="P1", a="120_00"))
+    assert allocated(cash) == [("P1", "INV-2026-000301", 120_00, 240_00)]
+    assert cash.allocations["rule"].tolist() == ["exact_amount"] and cash.cases.empty
+    # two whole instalments at once
+    assert allocated(reconcile(head + row.format(p="P2", a="240_00"))) == [
+        ("P2", "INV-2026-000301", 240_00, 120_00)
+    ]
+    # part 1 paid before: the next 120.00 is part 2
+    later = only.assign(open_minor=[240_00, 360_00])
+    assert allocated(reconcile(head + row.format(p="P3", a="120_00"), later)) == [
+        ("P3", "INV-2026-000301", 120_00, 120_00)
+    ]
+    # not a whole instalment: for a person
+    odd = reconcile(head + row.format(p="P4", a="100_00"))
+    assert odd.allocations.empty and odd.exceptions["reason"].tolist() == ["no open invoice of ACME fits"]
+    # two invoices whose next part is 120.00: which one is a person's call
+    twice = pd.concat([only, only.iloc[[0]].assign(invoice_id="INV-2026-000399")], ignore_index=True)
+    both = reconcile(head + row.format(p="P5", a="120_00"), twice)
+    assert both.allocations.empty
+    assert both.exceptions["reason"].tolist() == [
+        "2 open invoices of ACME have instalments of exactly this amount"
+    ]

@@ -81,7 +81,12 @@ def plan_mails(settings: Settings, billing: invoice.Billing, customers: Any, as_
 
 @task(name="check and publish invoices", cache_policy=NO_CACHE)
 def publish(
-    settings: Settings, billing: invoice.Billing, mails: Any, as_of: date, dry_run: bool
+    settings: Settings,
+    billing: invoice.Billing,
+    mails: Any,
+    as_of: date,
+    dry_run: bool,
+    customers: Any = None,
 ) -> dict[str, Any]:
     queued, unmailed = mails
     checks = [
@@ -110,6 +115,7 @@ def publish(
             "invoice_adjustments": billing.adjustments,
             "subscription_periods": billing.periods,
             "invoice_instalments": billing.instalments,
+            "invoice_buyers": invoice.buyers_of(billing.invoices, customers),
             "invoice_mails": queued,  # in the same transaction: an invoice is never billed unmailed
         },
         upserts={"invoice_sequences": billing.sequences},
@@ -166,7 +172,7 @@ def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
         billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day
     )
     mails = plan_mails(settings, billing, facts["customers"], day) if documents and email else no_mail
-    summary = publish(settings, billing, mails, day, run.dry_run)
+    summary = publish(settings, billing, mails, day, run.dry_run, facts["customers"])
     if not run.delivers or summary["outcome"] == "halted":
         return summary
     if documents:

@@ -280,3 +280,22 @@ LINE_COLUMNS = [
     "tax_minor",
     "currency",
 ]
+
+
+BUYER_COLUMNS = [
+    "invoice_id", "customer_id", "name", "email", "address", "postcode", "city", "country", "vat_id",
+    "einvoice", "buyer_reference", "language",
+]  # fmt: skip
+
+
+def buyers_of(invoices: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
+    """Who each invoice billed now is made out to, as the customer master says today: the snapshot
+    its documents print for ever after (`invoice_buyers`)."""
+    if customers is None or not len(invoices):
+        return pd.DataFrame(columns=BUYER_COLUMNS)
+    known = customers.drop_duplicates("customer_id")
+    merged = invoices[["invoice_id", "customer_id"]].merge(known, on="customer_id", how="left")
+    for column in BUYER_COLUMNS:
+        if column not in merged.columns:
+            merged[column] = None
+    return merged[BUYER_COLUMNS].reset_index(drop=True)

@@ -244,14 +244,18 @@ def write_documents(
     workers: int = 1,
 ) -> dict[str, int]:
     """Write `<invoice_id>.html` and `.pdf` for each invoice into `folder`, each file whole or not at
-    all; an invoice whose PDF is already there is left as it is. `seller` is the billing entity, or
+    all; an invoice whose PDF is already there is left as it is. `customers` holds the buyers, by
+    `invoice_id` (the snapshot each invoice was issued to) or by `customer_id`. `seller` is the billing entity, or
     a function of the invoice's legal entity giving it (`Settings.seller`). With `workers` > 1 and enough documents, they
     are rendered in that many processes (tasks/invoice/document_pool.py). Returns how many were
     written and how many were there already."""
     from tasks.invoice.document_pool import POOL_THRESHOLD, render_in_pool
 
     folder.mkdir(parents=True, exist_ok=True)
-    by_customer = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
+    # the buyer of each invoice (`invoice/document_buyers`: its snapshot at billing), else by customer
+    per_invoice = "invoice_id" in customers.columns
+    key = "invoice_id" if per_invoice else "customer_id"
+    buyers = customers.drop_duplicates(key).set_index(key, drop=not per_invoice).to_dict("index")
     lines_of: dict[str, list[dict[str, Any]]] = {}
     for line in lines.to_dict("records"):
         lines_of.setdefault(line["invoice_id"], []).append(line)
@@ -263,7 +267,7 @@ def write_documents(
         if (folder / f"{row['invoice_id']}.pdf").exists():
             kept += 1
             continue
-        lines_here, customer = lines_of.get(row["invoice_id"], []), by_customer.get(row["customer_id"], {})
+        lines_here, customer = lines_of.get(row["invoice_id"], []), buyers.get(row[key], {})
         billing = seller(row.get("legal_entity")) if callable(seller) else seller
         billing = billing if isinstance(billing, Party) else Party(name=str(billing))
         doc = document(row, lines_here, customer, billing, parts_of.get(row["invoice_id"]))

@@ -30,7 +30,7 @@ def write_from_ledger(
     return documents.write_documents(
         ledger.query("invoice/document_invoices", ids=ids),
         ledger.query("invoice/document_lines", ids=ids),
-        ledger.query("invoice/customers"),
+        ledger.query("invoice/document_buyers", ids=ids),
         folder,
         seller,
         ledger.query("invoice/document_instalments", ids=ids),

@@ -30,6 +30,7 @@ BUSINESS_TABLES = (
     "ingest_batches",
     "invoice_sequences",
     "invoice_lines",
+    "invoice_buyers",
 )
 # Not here: payment_exceptions and reminder_exclusions hold the latest evaluation (a second run sees
 # the first run's reminders as history, so it may leave customers out for another reason).
@@ -140,6 +141,12 @@ def test_ageing_sums_to_open_amount_and_every_row_has_its_run(ran: tuple[Path, d
             "select distinct run_id from invoices where origin = 'billed'"
         ).fetchall()
     assert billed_runs == [(result["invoice"]["run_id"],)]
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        unsnapped = ledger.con.execute(
+            "select count(*) from invoices i where origin = 'billed'"
+            " and not exists (select 1 from invoice_buyers b where b.invoice_id = i.invoice_id)"
+        ).fetchone()
+    assert unsnapped == (0,)  # every invoice billed keeps the buyer it was issued to
 
 
 def test_outbox_holds_one_message_per_reminder_and_per_invoice_e_mailed(ran: tuple[Path, dict]) -> None:

@@ -21,6 +21,7 @@ LEDGER_TABLES = (
     "invoices",
     "invoice_lines",
     "invoice_instalments",
+    "invoice_buyers",
     "invoice_mails",
     "payments",
     "allocations",

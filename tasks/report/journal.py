@@ -103,11 +103,23 @@ def journal_lines(
     date_from: date,
     date_to: date,
     entity: str | None = None,
+    bank_accounts: dict[str, str] | None = None,
 ) -> Journal:
-    """The journal's lines posted from `date_from` to `date_to` (one entity, or all), checked."""
+    """The journal's lines posted from `date_from` to `date_to` (one entity, or all), checked.
+    `bank_accounts` (IBAN -> entity, from rules/entities.yaml) says which entity's bank received a
+    payment, for the cash it has not applied yet."""
+    owned = sorted((bank_accounts or {}).items())
     raw = ledger.arrow_with(
         "report/journal/lines",
-        {"accounts": account_table(accounts)},
+        {
+            "accounts": account_table(accounts),
+            "entity_accounts": pa.table(
+                {
+                    "account": pa.array([a.replace(" ", "").upper() for a, _ in owned], pa.string()),
+                    "entity": pa.array([e for _, e in owned], pa.string()),
+                }
+            ),
+        },
         date_from=date_from,
         date_to=date_to,
         entity=entity,

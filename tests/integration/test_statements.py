@@ -48,6 +48,7 @@ def test_a_statement_pays_an_invoice_and_is_read_once(home: Path, tmp_path: Path
         allocation = ledger.table("allocations").iloc[0]
     assert payments["payment_id"].tolist() == ["DE12500105170648489890:BANKREF1"]  # only the credit, once
     assert payments.loc[0, "bank_reference"] == "BANKREF1" and payments.loc[0, "payer_name"] == "ACME GMBH"
+    assert payments.loc[0, "account"] == "DE12500105170648489890"  # the statement's account received it
     assert (allocation["invoice_id"], allocation["amount_minor"]) == ("INV-2026-000001", 15000)
 
 

@@ -429,9 +429,10 @@ def test_csv_is_read_as_text_in_contract_order_with_missing_optional_columns_bla
         "booking_date,bank_reference,end_to_end_id,creditor_reference,payer_bic,bank_transaction_code"
     )
     assert list(raw.rows.columns) == PAYMENT_HEADER.split(",") + statement_fields.split(",") + [
-        "statement_id"
+        "statement_id",
+        "account",
     ]
-    assert raw.rows.iloc[0].tolist() == ["P1", "2026-02-01", "0012.50", "EUR"] + [""] * 10
+    assert raw.rows.iloc[0].tolist() == ["P1", "2026-02-01", "0012.50", "EUR"] + [""] * 11
     assert raw.fingerprint == hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -338,3 +338,23 @@ def test_the_files_say_the_same(ledger_of, tmp_path: Path) -> None:
     first = (tmp_path / "j.json").read_bytes()
     write(made, tmp_path / "j.json")
     assert (tmp_path / "j.json").read_bytes() == first
+
+
+def test_cash_not_yet_applied_sits_in_the_entity_whose_bank_received_it(ledger_of) -> None:
+    payments = pd.concat([PAYMENTS, table("""
+        | payment_id | value_date | amount_minor | currency | account                          |
+        | P2         | 2026-03-21 | 40_00        | EUR      | DE89 3704 0044 0532 0130 00      |
+        | P3         | 2026-03-21 | 10_00        | EUR      | XX00UNKNOWN                      |
+    """)])  # fmt: skip
+    ledger = ledger_of(**{**BOOK, "payments": payments})
+    made = journal_lines(
+        ledger, ACCOUNTS, VERSION, date_from=BEGINNING, date_to=END,
+        bank_accounts={"DE89370400440532013000": "DE01", "FR1420041010050500013M02606": "FR01"},
+    )  # fmt: skip
+    lines = made.lines.to_pandas()
+    assert entry(lines, "PAY:P2@DE01") == [
+        ("1800", "bank", None, "40.00", "0.00"),
+        ("3272", "unapplied_cash", None, "0.00", "40.00"),
+    ]
+    assert "PAY:P3@default" in set(lines["entry_id"])  # an account no entity owns, a payer nobody knows
+    assert check(made.lines) == []

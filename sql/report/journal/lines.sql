@@ -7,7 +7,8 @@
 --     (an invoice without lines, imported: revenue and VAT at `other`; what lines do not explain of
 --     the amount, revenue at `other`)
 --   payment (value date): bank against unapplied cash, in the entity of the invoices it paid (the
---     rest in its payer's entity, else `default`)
+--     rest in the entity whose bank account received it, `entity_accounts` registered by the caller
+--     from rules/entities.yaml, else in its payer's entity, else `default`)
 --   allocation (the payment's value date, as the report counts it, or the invoice's date when the
 --     cash came first; recorded_on: the run that made it): unapplied cash against the receivable
 --   adjustment (its date): early-payment discount, small difference, write-off or credit note set
@@ -81,16 +82,25 @@ payer as (
     group by b.account
 ),
 
+receiving as (
+    select p.payment_id, min(e.entity) as entity, count(distinct e.entity) as entities
+    from payments p
+    join entity_accounts e on starts_with(upper(replace(coalesce(p.account, ''), ' ', '')), e.account)
+    group by p.payment_id
+),
+
 received_parts as (
     -- each payment split by the entities of the invoices it paid; the rest in its payer's entity
     select payment_id, entity, sum(amount_minor)::bigint as amount_minor, min(customer_id) as customer_id
     from applied group by payment_id, entity
     union all
     select p.payment_id,
-           coalesce(case when y.customers = 1 then y.entity end, 'default'),
+           coalesce(case when g.entities = 1 then g.entity end, case when y.customers = 1 then y.entity end, 'default'),
            p.amount_minor - coalesce((select sum(a.amount_minor) from applied a where a.payment_id = p.payment_id), 0),
            case when y.customers = 1 then y.customer_id end
-    from payments p left join payer y on y.account = p.payer_account
+    from payments p
+    left join payer y on y.account = p.payer_account
+    left join receiving g using (payment_id)
 ),
 
 received as (

@@ -25,7 +25,7 @@ STATEMENT_SUFFIXES = (".xml", ".sta", ".mt940", ".940", ".942", ".bai", ".bai2")
 PAYMENT_COLUMNS = [
     "payment_id", "value_date", "amount", "currency", "payer_name", "payer_account", "reference",
     "booking_date", "bank_reference", "end_to_end_id", "creditor_reference", "payer_bic",
-    "bank_transaction_code", "statement_id",
+    "bank_transaction_code", "statement_id", "account",
 ]  # fmt: skip
 
 
@@ -178,6 +178,7 @@ def _payment_row(statement: Statement, source: str, index: int, entry: object) -
         "payer_bic": text("counterparty_bic"),
         "bank_transaction_code": text("bank_transaction_code"),
         "statement_id": statement.statement_id or "",
+        "account": statement.account or "",
     }
 
 

@@ -202,7 +202,8 @@ def _credit_note_document(
     base: dict[str, Any],
     today: date,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """The credit note itself and its one line, net and tax in the invoice's proportion."""
+    """The credit note itself, the buyer it is made out to (its invoice's) and its one line, net
+    and tax in the invoice's proportion."""
     net, tax = split_gross(gross, invoice.get("net_minor"), invoice.get("tax_minor"))
     return [
         (
@@ -217,6 +218,15 @@ def _credit_note_document(
                 "amount_minor": -gross,
                 "credit_for_invoice": invoice_id,
                 "legal_entity": invoice["legal_entity"] or None,
+            },
+        ),
+        (
+            "escalate/cases/credit_note_buyer",
+            {
+                "invoice_id": note_id,
+                "credit_for_invoice": invoice_id,
+                "customer_id": invoice["customer_id"],
+                "run_id": base["run_id"],
             },
         ),
         (

@@ -99,6 +99,10 @@ def test_a_dispute_resolved_with_a_credit_note(book: Path) -> None:
             -23_80,
         )
         assert ledger.query("invoice/sequences").values.tolist() == [["O2C-CN", year, 1]]
+        buyer = ledger.con.execute(
+            "select customer_id, name from invoice_buyers where invoice_id = ?", [f"O2C-CN-{year}-000001"]
+        ).fetchall()
+        assert buyer == [("K1", "Acme")]  # made out to its invoice's buyer, kept with the note
     text = "".join(
         p.extract_text() for p in PdfReader(book / "documents" / f"O2C-CN-{year}-000001.pdf").pages
     )

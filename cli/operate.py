@@ -217,17 +217,27 @@ def status(as_json: AsJson = False, home: Home = None) -> None:
 def export(
     name: Annotated[str, typer.Argument(help="allocations, unapplied, reminders, worklist or quarantine.")],
     out: Annotated[Path, typer.Option("--out", help="CSV file to write (.xlsx: an XLSX workbook).")],
+    entity: Annotated[
+        str | None,
+        typer.Option("--entity", help="Only the rows of one legal entity (default: every entity)."),
+    ] = None,
     home: Home = None,
 ) -> None:
     """Write a ledger view as CSV or XLSX, amounts in major units, formulas neutralised."""
+    from tasks.platform.sellers import load_entities
     from tasks.report.export import EXPORTS, to_major_units, write
-    from tasks.report.views import export_view
+    from tasks.report.views import NotPartitioned, export_view
 
     if name not in EXPORTS:
         fail(f"unknown export {name!r}; use one of {', '.join(EXPORTS)}")
     settings = load_settings(home)
+    known, _label = load_entities(settings.rules_dir)
+    banks = {e.bank.iban: key for key, e in (known.entities.items() if known else [])}
     with reading(settings) as ledger:
-        frame = export_view(ledger, name)
+        try:
+            frame = export_view(ledger, name, entity, banks)
+        except NotPartitioned as exc:
+            fail(str(exc))
         names = None
         if out.suffix.lower() == ".xlsx" and "customer_id" in frame.columns:
             known = ledger.query("invoice/customers")

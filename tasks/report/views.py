@@ -21,6 +21,42 @@ def workspace_status(ledger: Ledger, home: Path) -> dict[str, Any]:
     return {"home": str(home), "ledger": ledger.kept_in(), "tables": counts, "latest_runs": records(runs)}
 
 
-def export_view(ledger: Ledger, name: str) -> pd.DataFrame:
-    """One export view (allocations, unapplied, reminders, worklist or quarantine) as it stands."""
-    return ledger.query(f"report/export/{name}")
+def export_view(
+    ledger: Ledger, name: str, entity: str | None = None, bank_accounts: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """One export view (allocations, unapplied, reminders, worklist or quarantine) as it stands;
+    with `entity`, only its rows (`of_entity`)."""
+    frame = ledger.query(f"report/export/{name}")
+    if entity is None:
+        return frame
+    import pyarrow as pa
+
+    owned = sorted((bank_accounts or {}).items())
+    members = ledger.arrow_with(
+        "report/entity_members",
+        {
+            "entity_accounts": pa.table(
+                {
+                    "account": pa.array([a.replace(" ", "").upper() for a, _ in owned], pa.string()),
+                    "entity": pa.array([e for _, e in owned], pa.string()),
+                }
+            )
+        },
+    ).to_pandas()
+    return of_entity(frame, members, entity, name)
+
+
+class NotPartitioned(ValueError):
+    """An export that has no legal entity to choose rows by."""
+
+
+def of_entity(frame: pd.DataFrame, members: pd.DataFrame, entity: str, name: str) -> pd.DataFrame:
+    """The rows of an export that belong to `entity`, chosen by the first of its columns that names
+    a customer, an invoice or a payment (members: kind, id, entity)."""
+    for column, kind in (("customer_id", "customer"), ("invoice_id", "invoice"), ("payment_id", "payment")):
+        if column in frame.columns:
+            mine = set(members.loc[(members["kind"] == kind) & (members["entity"] == entity), "id"])
+            return frame[frame[column].isin(mine)].reset_index(drop=True)
+    raise NotPartitioned(
+        f"the {name} export names no customer, invoice or payment: it has no entity to choose by"
+    )

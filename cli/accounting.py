@@ -34,7 +34,7 @@ def journal(
     from rules.accounts import AccountMap
     from tasks.platform.money import to_major_str
     from tasks.platform.policy import PolicyError, load_policy
-    from tasks.platform.sellers import load_entities
+    from tasks.platform.sellers import bank_accounts
     from tasks.report.journal import JournalProblem, balances, journal_lines, totals, write
 
     first = as_date(date_from, EARLIEST) or EARLIEST
@@ -44,8 +44,7 @@ def journal(
     settings = load_settings(home)
     try:
         accounts, version = load_policy("accounts", AccountMap, rules_dir=settings.rules_dir)
-        known, _label = load_entities(settings.rules_dir)
-        banks = {e.bank.iban: key for key, e in (known.entities.items() if known else []) if e.bank}
+        banks = bank_accounts(settings.rules_dir)
         with reading(settings) as ledger:
             made = journal_lines(
                 ledger, accounts, version, date_from=first, date_to=last, entity=entity, bank_accounts=banks

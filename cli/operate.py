@@ -224,15 +224,14 @@ def export(
     home: Home = None,
 ) -> None:
     """Write a ledger view as CSV or XLSX, amounts in major units, formulas neutralised."""
-    from tasks.platform.sellers import load_entities
+    from tasks.platform.sellers import bank_accounts
     from tasks.report.export import EXPORTS, to_major_units, write
     from tasks.report.views import NotPartitioned, export_view
 
     if name not in EXPORTS:
         fail(f"unknown export {name!r}; use one of {', '.join(EXPORTS)}")
     settings = load_settings(home)
-    known, _label = load_entities(settings.rules_dir)
-    banks = {e.bank.iban: key for key, e in (known.entities.items() if known else [])}
+    banks = bank_accounts(settings.rules_dir)
     with reading(settings) as ledger:
         try:
             frame = export_view(ledger, name, entity, banks)

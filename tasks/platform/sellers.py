@@ -62,6 +62,12 @@ def load_entities(rules_dir: Path) -> tuple[Entities | None, str]:
     return _entities(rules_dir, path.stat().st_mtime if path.is_file() else 0.0)
 
 
+def bank_accounts(rules_dir: Path) -> dict[str, str]:
+    """Each legal entity's IBAN (rules/entities.yaml) -> the entity: whose bank received a payment."""
+    known, _label = load_entities(rules_dir)
+    return {e.bank.iban: key for key, e in (known.entities.items() if known else [])}
+
+
 def seller_party(
     legal_entity: object,
     rules_dir: Path,

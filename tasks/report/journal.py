@@ -95,6 +95,18 @@ def account_table(accounts: AccountMap) -> pa.Table:
     )
 
 
+def entity_account_table(bank_accounts: dict[str, str] | None) -> pa.Table:
+    """`entity_accounts` (account, entity) for the SQL that says which entity's bank received a
+    payment: each IBAN of rules/entities.yaml without spaces, upper case."""
+    owned = sorted((bank_accounts or {}).items())
+    return pa.table(
+        {
+            "account": pa.array([a.replace(" ", "").upper() for a, _ in owned], pa.string()),
+            "entity": pa.array([e for _, e in owned], pa.string()),
+        }
+    )
+
+
 def journal_lines(
     ledger: Any,
     accounts: AccountMap,
@@ -108,18 +120,9 @@ def journal_lines(
     """The journal's lines posted from `date_from` to `date_to` (one entity, or all), checked.
     `bank_accounts` (IBAN -> entity, from rules/entities.yaml) says which entity's bank received a
     payment, for the cash it has not applied yet."""
-    owned = sorted((bank_accounts or {}).items())
     raw = ledger.arrow_with(
         "report/journal/lines",
-        {
-            "accounts": account_table(accounts),
-            "entity_accounts": pa.table(
-                {
-                    "account": pa.array([a.replace(" ", "").upper() for a, _ in owned], pa.string()),
-                    "entity": pa.array([e for _, e in owned], pa.string()),
-                }
-            ),
-        },
+        {"accounts": account_table(accounts), "entity_accounts": entity_account_table(bank_accounts)},
         date_from=date_from,
         date_to=date_to,
         entity=entity,

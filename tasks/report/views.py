@@ -29,19 +29,10 @@ def export_view(
     frame = ledger.query(f"report/export/{name}")
     if entity is None:
         return frame
-    import pyarrow as pa
+    from tasks.report.journal import entity_account_table
 
-    owned = sorted((bank_accounts or {}).items())
     members = ledger.arrow_with(
-        "report/entity_members",
-        {
-            "entity_accounts": pa.table(
-                {
-                    "account": pa.array([a.replace(" ", "").upper() for a, _ in owned], pa.string()),
-                    "entity": pa.array([e for _, e in owned], pa.string()),
-                }
-            )
-        },
+        "report/entity_members", {"entity_accounts": entity_account_table(bank_accounts)}
     ).to_pandas()
     return of_entity(frame, members, entity, name)
 

@@ -15,6 +15,7 @@ from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
+from tasks.platform.fx import Rates
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.runner import StageRun, run_stage
 from tasks.platform.stage import finish
@@ -33,6 +34,7 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
             "names": ledger.query("reconcile/customer_names"),
             "rejected": ledger.query("reconcile/rejected_matches"),
             "paired": ledger.query("reconcile/paired", as_of=as_of),
+            "rates": ledger.query("platform/rates/all"),
         }
 
 
@@ -52,6 +54,7 @@ def match(facts: dict[str, Any], policy: MatchingPolicy, version: str, as_of: da
         payers=payers,
         rejected=set(zip(facts["rejected"]["payment_id"], facts["rejected"]["invoice_id"], strict=True)),
         paired=set(zip(facts["paired"]["payment_id"], facts["paired"]["invoice_id"], strict=True)),
+        rates=Rates.of(facts["rates"]) if len(facts["rates"]) else None,
     )
 
 

@@ -74,6 +74,11 @@ class OnAccount(BaseModel):
     apply_to_new_invoices: bool = True
 
 
+class CrossCurrency(BaseModel):
+    apply: bool = True
+    settle_within_percent: float = Field(default=1.0, ge=0, le=10)
+
+
 class MatchingPolicy(BaseModel):
     version: int
     auto_apply_score: float = Field(gt=0, le=1)
@@ -84,3 +89,4 @@ class MatchingPolicy(BaseModel):
     tolerance: Tolerance
     short_payment: ShortPayment
     on_account: OnAccount = OnAccount()
+    cross_currency: CrossCurrency = CrossCurrency()

@@ -7,7 +7,7 @@
 -- payments, cases, exceptions, evidence, checks or audit.
 create or replace temp table floor_reconcile as
 with applied as (
-    select payment_id, sum(amount_minor)::bigint as applied_minor from allocations group by payment_id
+    select payment_id, sum(payment_amount_minor)::bigint as applied_minor from allocations group by payment_id
 ),
 cash as (
     select p.payment_id, p.currency, p.value_date,

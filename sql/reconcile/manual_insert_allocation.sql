@@ -3,7 +3,7 @@
 -- payment has unapplied or the invoice owes. No row is inserted when any of it fails.
 insert into allocations (
     allocation_id, payment_id, invoice_id, amount_minor, currency, rule, rule_version, score,
-    evidence, as_of, run_id, decided_by
+    evidence, as_of, run_id, decided_by, payment_amount_minor, payment_currency
 )
 select
     $allocation_id,
@@ -17,14 +17,16 @@ select
     $evidence,
     $as_of::date,
     $run_id,
-    $decided_by
+    $decided_by,
+    $amount_minor::bigint,
+    p.currency
 from payments p, invoices i
 where p.payment_id = $payment_id
   and i.invoice_id = $invoice_id
   and p.currency = i.currency
   and $amount_minor::bigint > 0
   and $amount_minor::bigint <= p.amount_minor - coalesce((
-        select sum(a.amount_minor) from allocations a where a.payment_id = p.payment_id
+        select sum(a.payment_amount_minor) from allocations a where a.payment_id = p.payment_id
       ), 0)
   and $amount_minor::bigint <= (select b.open_minor from invoice_balances b where b.invoice_id = i.invoice_id)
   and not exists (

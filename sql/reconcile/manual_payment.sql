@@ -4,7 +4,7 @@ select
     p.currency,
     p.amount_minor,
     p.amount_minor - coalesce((
-        select sum(a.amount_minor) from allocations a where a.payment_id = p.payment_id
+        select sum(a.payment_amount_minor) from allocations a where a.payment_id = p.payment_id
     ), 0) as unapplied_minor,
     p.payer_account
 from payments p

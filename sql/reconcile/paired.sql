@@ -4,4 +4,4 @@ select a.payment_id, a.invoice_id
 from allocations a
 join payments p using (payment_id)
 where p.value_date <= $as_of
-  and p.amount_minor > (select sum(b.amount_minor) from allocations b where b.payment_id = p.payment_id)
+  and p.amount_minor > (select sum(b.payment_amount_minor) from allocations b where b.payment_id = p.payment_id)

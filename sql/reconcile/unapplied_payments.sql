@@ -1,7 +1,7 @@
 -- Payments received on or before the as-of date with cash not yet applied to any invoice, and the
 -- customer the latest run held each on account for (held_for; null when it was not).
 with applied as (
-    select payment_id, sum(amount_minor) as applied_minor
+    select payment_id, sum(payment_amount_minor) as applied_minor
     from allocations
     group by payment_id
 )

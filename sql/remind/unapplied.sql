@@ -2,7 +2,7 @@
 -- customer whose invoices the payment was partly applied to, else the owner of the payer account.
 -- Only the payments with something left over are traced to a customer.
 with applied as (
-    select payment_id, sum(amount_minor) as applied_minor from allocations group by payment_id
+    select payment_id, sum(payment_amount_minor) as applied_minor from allocations group by payment_id
 ),
 left_over as (
     select p.payment_id, p.currency, p.payer_account,

@@ -2,7 +2,7 @@
 -- known customer (the customer whose invoices the payment was partly applied to, else the only
 -- owner of the payer account), or not yet traced to anyone (it waits in the exception queue).
 with applied as (
-    select a.payment_id, sum(a.amount_minor) as applied_minor
+    select a.payment_id, sum(a.payment_amount_minor) as applied_minor
     from allocations a join payments p using (payment_id)
     where p.value_date <= $as_of
     group by a.payment_id

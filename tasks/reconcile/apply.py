@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from rules.matching import MatchingPolicy
+from tasks.platform.fx import Rates
+from tasks.reconcile import cross_currency
 from tasks.reconcile.book import OpenBook
 from tasks.reconcile.certain import certain, certain_short, sure_facts
 from tasks.reconcile.certain_payer import certain_by_payer
@@ -47,6 +49,7 @@ def apply_cash(
     payers: PayerDirectory | None = None,
     rejected: set[tuple[str, str]] | None = None,
     paired: set[tuple[str, str]] | None = None,
+    rates: Rates | None = None,
 ) -> CashApplication:
     """Apply each payment to the invoices it pays, in passes, most certain first, until nothing
     more can be applied: the result is a fixed point, so running reconcile again on the ledger it
@@ -73,18 +76,68 @@ def apply_cash(
     suggestions, are the queue as it stands. The
     allocations do not depend on the order the payments arrive in: they are taken by value date,
     then payment id.
+
+    With `rates` (and the policy's `cross_currency.apply`), what the rounds leave is offered to
+    `cross_currency.across_currencies`: a payment naming only invoices of another currency pays
+    them at its value date's rate; when it applied anything, the rounds run again on what is then
+    left (as a new run would), until nothing more is applied.
     """
     with _no_cycle_collection():
-        return _apply_in_rounds(
-            payments,
+        kwargs = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers)
+        cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+        if rates is None or not policy.cross_currency.apply:
+            return cash
+        return _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs)
+
+
+def _across_currencies(
+    cash: CashApplication,
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    rates: Rates,
+    rejected: set[tuple[str, str]] | None,
+    paired: set[tuple[str, str]] | None,
+    kwargs: dict[str, object],
+) -> CashApplication:
+    """`apply_cash`'s rounds, alternating with the pass across currencies until it applies nothing."""
+    steps = [cash]
+    paired = set(paired or ())
+    while True:
+        paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
+        payments, invoices = cross_currency.after(cash, payments, invoices)
+        across = cross_currency.across_currencies(
+            payments[payments["unapplied_minor"] > 0],
             invoices,
-            as_of=as_of,
-            rule_version=rule_version,
-            policy=policy,
-            payers=payers,
+            rates=rates,
+            policy=kwargs["policy"],  # type: ignore[arg-type]
+            as_of=kwargs["as_of"],  # type: ignore[arg-type]
+            rule_version=str(kwargs["rule_version"]),
+            excluded=set(rejected or ()) | paired,
+        )
+        if not len(across.allocations):
+            return cross_currency.joined(steps, across.reasons)
+        paired |= set(zip(across.allocations["payment_id"], across.allocations["invoice_id"], strict=True))
+        payments = payments.assign(
+            unapplied_minor=payments["payment_id"]
+            .map(across.left)
+            .fillna(payments["unapplied_minor"])
+            .astype("int64")
+        )
+        invoices = invoices.assign(
+            open_minor=invoices["invoice_id"]
+            .map(across.open_left)
+            .fillna(invoices["open_minor"])
+            .astype("int64")
+        )
+        steps.append(across.as_step(payments))
+        cash = _apply_in_rounds(
+            payments[payments["unapplied_minor"] > 0].reset_index(drop=True),
+            invoices,
             rejected=rejected,
             paired=paired,
+            **kwargs,  # type: ignore[arg-type]
         )
+        steps.append(cash)
 
 
 @contextmanager

@@ -53,6 +53,8 @@ ALLOCATION_COLUMNS = [
     "as_of",
     "payment_unapplied_after_minor",
     "invoice_open_after_minor",
+    "payment_amount_minor",
+    "payment_currency",
 ]
 
 
@@ -177,6 +179,8 @@ def _decided_rows(
             "invoice_open_after_minor": np.fromiter(
                 (book.open_left[i] for i in invoice_ids), dtype=np.int64, count=len(invoice_ids)
             ),
+            "payment_amount_minor": np.array(amounts, dtype=np.int64),
+            "payment_currency": np.array(currencies, dtype=object),
         },
         columns=ALLOCATION_COLUMNS,
     )
@@ -203,6 +207,8 @@ def _certain_allocations(
             "as_of": as_of,
             "payment_unapplied_after_minor": 0,
             "invoice_open_after_minor": [book.open_left[i] for i in certain["invoice_id"].tolist()],
+            "payment_amount_minor": certain["amount_minor"],
+            "payment_currency": certain["payment_id"].map(currency),
         },
         columns=ALLOCATION_COLUMNS,
     )

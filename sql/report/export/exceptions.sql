@@ -1,7 +1,7 @@
 -- The exception queue: payments reconcile could not apply with confidence, with the cash they still
 -- have unapplied now (amount less all allocations, manual ones included) and reconcile's suggestions.
 with applied as (
-    select payment_id, sum(amount_minor) as applied_minor from allocations group by payment_id
+    select payment_id, sum(payment_amount_minor) as applied_minor from allocations group by payment_id
 )
 
 select

@@ -1,7 +1,7 @@
 -- Cash held on account: payments of known customers that fit no open invoice (advances, what is left
 -- of an overpayment), with the cash they still have unapplied now and the customer they are held for.
 with applied as (
-    select payment_id, sum(amount_minor) as applied_minor from allocations group by payment_id
+    select payment_id, sum(payment_amount_minor) as applied_minor from allocations group by payment_id
 )
 
 select

@@ -1,6 +1,6 @@
 -- Payments with cash not (yet) applied to any invoice.
 with applied as (
-    select payment_id, sum(amount_minor) as applied_minor from allocations group by payment_id
+    select payment_id, sum(payment_amount_minor) as applied_minor from allocations group by payment_id
 )
 
 select

@@ -60,7 +60,8 @@ def memory_ledger(tables: dict[str, pd.DataFrame] | None = None) -> Iterator[Led
     """A ledger in memory, migrated to the newest schema, holding these literal tables' rows (no
     file, no lock): for a test of a query or of a read-decide step on a few rows. Each frame's
     columns must be columns of its table; a required text or number column it leaves out is filled
-    with `-` or 0 (the run id, a batch id), every other column it leaves out takes its default."""
+    with `-` or 0 (the run id, a batch id), or from the column it means the same as (`SAME_AS`),
+    every other column it leaves out takes its default."""
     con = _connect(":memory:")
     try:
         _migrate(con)
@@ -73,6 +74,12 @@ def memory_ledger(tables: dict[str, pd.DataFrame] | None = None) -> Iterator[Led
 
 
 NEUTRAL = {"VARCHAR": "'-'", "INTEGER": "0", "BIGINT": "0", "DOUBLE": "0", "BOOLEAN": "false"}
+# a required column left out that means the same as another one of the row (an allocation in the
+# payment's own currency gives the payment what it gives the invoice)
+SAME_AS = {
+    ("allocations", "payment_amount_minor"): "amount_minor",
+    ("allocations", "payment_currency"): "currency",
+}
 
 
 def _insert_literal(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -81,7 +88,11 @@ def _insert_literal(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFr
         " where table_name = ? and is_nullable = 'NO' and column_default is null",
         [table],
     ).fetchall()
-    filled = {c: NEUTRAL[kind] for c, kind in required if c not in frame.columns and kind in NEUTRAL}
+    filled = {
+        c: f'"{SAME_AS[table, c]}"' if (table, c) in SAME_AS else NEUTRAL[kind]
+        for c, kind in required
+        if c not in frame.columns and (kind in NEUTRAL or (table, c) in SAME_AS)
+    }
     given = [f'"{c}"' for c in frame.columns]
     con.register("literal_rows", frame)
     try:

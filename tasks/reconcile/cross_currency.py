@@ -1,0 +1,311 @@
+"""Cash applied across currencies: a payment naming invoices of another currency only.
+
+Pure. Run on what the same-currency passes left (payments with cash left, invoices with their open
+amounts): a payment whose references name open invoices of exactly one other currency, and none of
+its own, pays them at the reference rate of its value date (`tasks/platform/fx.py`: the rates the
+company loaded). Converted, the payment is compared with what the invoices have open:
+
+- within `cross_currency.settle_within_percent` of it: the invoices are settled in full and the
+  whole payment is used (the payer's bank converted at another rate; the difference is an exchange
+  difference, which the journal books as gain or loss);
+- more: the invoices are settled, and what they cost at the rate is taken from the payment; the
+  rest stays on it, in its own currency;
+- less: it pays them oldest due first as far as it goes, and is used up.
+
+Each allocation keeps both sides: `amount_minor` in the invoice's currency, `payment_amount_minor`
+in the payment's, split over the invoices so that the parts add up exactly (each rounded once, half
+up, on the running total). Without a rate, or naming invoices of two other currencies, nothing is
+applied and the reason says why.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, localcontext
+
+import pandas as pd
+
+from rules.matching import MatchingPolicy
+from tasks.platform.fx import Rates, convert_minor
+from tasks.platform.money import to_major_str
+from tasks.reconcile.named import named_invoices
+from tasks.reconcile.outcome import CashApplication, run_counts
+from tasks.reconcile.references import InvoiceKeys
+
+RULE = "cross_currency"
+COLUMNS = [
+    "allocation_id",
+    "payment_id",
+    "invoice_id",
+    "amount_minor",
+    "currency",
+    "payment_amount_minor",
+    "payment_currency",
+    "exchange_rate",
+    "rate_date",
+    "rule",
+    "rule_version",
+    "score",
+    "evidence",
+    "as_of",
+    "payment_unapplied_after_minor",
+    "invoice_open_after_minor",
+]
+
+
+@dataclass
+class Across:
+    """What the pass decided: allocations (`COLUMNS`), the cash left per payment it used, the open
+    amount left per invoice it paid, and why it left a payment alone where it names invoices of
+    another currency."""
+
+    allocations: pd.DataFrame
+    left: dict[str, int] = field(default_factory=dict)
+    open_left: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def as_step(self, payments: pd.DataFrame) -> CashApplication:
+        """The pass as one step of a cash application: its allocations, and the cash it left on
+        the payments it used."""
+        used = payments[payments["payment_id"].isin(self.left.keys())]
+        unapplied = pd.DataFrame(
+            {
+                "payment_id": used["payment_id"].to_numpy(),
+                "currency": used["currency"].to_numpy(),
+                "unapplied_minor": used["payment_id"].map(self.left).astype("int64").to_numpy(),
+            }
+        )
+        return CashApplication(self.allocations, unapplied)
+
+
+def across_currencies(
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    *,
+    rates: Rates,
+    policy: MatchingPolicy,
+    as_of: date,
+    rule_version: str,
+    excluded: set[tuple[str, str]],
+    keys: InvoiceKeys | None = None,
+) -> Across:
+    """Apply the payments that name only invoices of another currency. payments: payment_id,
+    value_date, currency, unapplied_minor (> 0) and the texts `named_invoices` reads. invoices:
+    invoice_id, customer_id, currency, due_date, open_minor. `excluded`: (payment, invoice) pairs
+    never made (taken back by a person, or already paired)."""
+    empty = Across(pd.DataFrame(columns=COLUMNS))
+    if not len(payments) or not len(invoices):
+        return empty
+    invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+    keys = keys or InvoiceKeys(invoices, in_due_order=True)
+    owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
+    currency_of = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
+    open_left = dict(
+        zip(invoices["invoice_id"].tolist(), invoices["open_minor"].astype("int64").tolist(), strict=True)
+    )
+    due_rank = {invoice_id: n for n, invoice_id in enumerate(invoices["invoice_id"].tolist())}
+    own = named_invoices(payments, keys, owners)
+    names_own = set(own["payment_id"].tolist())
+    elsewhere = _named_elsewhere(payments[~payments["payment_id"].isin(names_own)], invoices, keys, owners)
+    if not len(elsewhere):
+        return empty
+    named = elsewhere.groupby("payment_id", sort=False)
+    ordered = payments[payments["payment_id"].isin(set(elsewhere["payment_id"]))].sort_values(
+        ["value_date", "payment_id"], kind="stable"
+    )
+    out = Across(pd.DataFrame(columns=COLUMNS))
+    rows: list[dict[str, object]] = []
+    for payment in ordered.itertuples(index=False):
+        found = named.get_group(payment.payment_id)
+        ids = sorted(
+            {i for i in found["invoice_id"].tolist() if (payment.payment_id, i) not in excluded},
+            key=due_rank.__getitem__,
+        )
+        still_open = [i for i in ids if open_left[i] > 0]
+        currencies = sorted({currency_of[i] for i in still_open})
+        if not currencies:
+            continue
+        if len(currencies) > 1:
+            out.reasons[payment.payment_id] = (
+                f"names open invoices in {' and '.join(currencies)}, none in {payment.currency}: a person decides"
+            )
+            continue
+        target = currencies[0]
+        paid_on = pd.Timestamp(payment.value_date).date()
+        quote = rates.fraction(str(payment.currency), target, paid_on)
+        if quote is None:
+            out.reasons[payment.payment_id] = (
+                f"names {target} invoice(s) {', '.join(still_open)}; no {payment.currency}->{target}"
+                f" rate on or before {paid_on.isoformat()} (o2c rates load)"
+            )
+            continue
+        rule_named = str(found["rule"].iloc[0])
+        score = float(getattr(policy.scores, rule_named))
+        if score < policy.auto_apply_score:
+            continue
+        parts = _parts(payment, still_open, open_left, target, quote[0], quote[1], policy)
+        words = dict(zip(found["invoice_id"].tolist(), found["words"].tolist(), strict=True))
+        left = int(payment.unapplied_minor)
+        rate = _rate_text(quote[0], quote[1])
+        converted = convert_minor(left, str(payment.currency), target, quote[0], quote[1])
+        for invoice_id, amount, given in parts:
+            left -= given
+            open_left[invoice_id] -= amount
+            evidence = {
+                "named_by": rule_named,
+                "words": words.get(invoice_id, ""),
+                "rate": f"{rate} {target} per {payment.currency}",
+                "rate_date": quote[2].isoformat(),
+                "converted": f"{to_major_str(converted, target)} {target}",
+            }
+            rows.append(
+                {
+                    "allocation_id": f"{payment.payment_id}/{invoice_id}",
+                    "payment_id": payment.payment_id,
+                    "invoice_id": invoice_id,
+                    "amount_minor": amount,
+                    "currency": target,
+                    "payment_amount_minor": given,
+                    "payment_currency": str(payment.currency),
+                    "exchange_rate": rate,
+                    "rate_date": quote[2],
+                    "rule": RULE,
+                    "rule_version": rule_version,
+                    "score": round(score, 4),
+                    "evidence": json.dumps(evidence, sort_keys=True),
+                    "as_of": as_of,
+                    "payment_unapplied_after_minor": left,
+                    "invoice_open_after_minor": open_left[invoice_id],
+                }
+            )
+            out.open_left[invoice_id] = open_left[invoice_id]
+        out.left[payment.payment_id] = left
+    out.allocations = pd.DataFrame(rows, columns=COLUMNS)
+    if len(out.allocations):
+        for column in ("amount_minor", "payment_amount_minor"):
+            out.allocations[column] = out.allocations[column].astype("int64")
+    return out
+
+
+def _named_elsewhere(
+    payments: pd.DataFrame, invoices: pd.DataFrame, keys: InvoiceKeys, owners: dict[str, str]
+) -> pd.DataFrame:
+    """payment_id, invoice_id, words, rule: the invoices each payment names in the currencies that
+    are not its own (its texts read as if it were in each of them)."""
+    found = []
+    for currency in sorted(set(invoices["currency"].astype(str))):
+        others = payments[payments["currency"] != currency]
+        if len(others):
+            found.append(named_invoices(others.assign(currency=currency), keys, owners))
+    found = [frame for frame in found if len(frame)]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+def _parts(
+    payment: object,
+    invoices: list[str],
+    open_left: dict[str, int],
+    target: str,
+    numerator: Decimal,
+    denominator: Decimal,
+    policy: MatchingPolicy,
+) -> list[tuple[str, int, int]]:
+    """(invoice, amount in its currency, amount taken from the payment) per invoice paid."""
+    cash = int(payment.unapplied_minor)  # type: ignore[attr-defined]
+    source = str(payment.currency)  # type: ignore[attr-defined]
+    converted = convert_minor(cash, source, target, numerator, denominator)
+    owed = sum(open_left[i] for i in invoices)
+    within = abs(converted - owed) * 100 <= owed * Decimal(str(policy.cross_currency.settle_within_percent))
+    if within or converted >= owed:
+        amounts = [(i, open_left[i]) for i in invoices]
+        given = cash if within else min(cash, convert_minor(owed, target, source, denominator, numerator))
+    else:
+        amounts, rest = [], converted
+        for invoice_id in invoices:
+            take = min(rest, open_left[invoice_id])
+            if take > 0:
+                amounts.append((invoice_id, take))
+            rest -= take
+        given = cash
+    total = sum(amount for _, amount in amounts)
+    out, running, before = [], 0, 0
+    for invoice_id, amount in amounts:
+        running += amount
+        through = (running * given * 2 + total) // (total * 2)  # running share of `given`, half up
+        out.append((invoice_id, amount, through - before))
+        before = through
+    return [part for part in out if part[1] > 0 and part[2] > 0]
+
+
+def _rate_text(numerator: Decimal, denominator: Decimal) -> str:
+    """numerator / denominator as decimal text, at most 10 decimals, no trailing zeros."""
+    with localcontext() as context:
+        context.prec = 40
+        value = (numerator / denominator).quantize(Decimal("1e-10")).normalize()
+    return format(value, "f")
+
+
+def after(
+    cash: CashApplication, payments: pd.DataFrame, invoices: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The payments and invoices as `cash` left them: cash left per payment, open per invoice."""
+    left = dict(zip(cash.unapplied["payment_id"], cash.unapplied["unapplied_minor"], strict=True))
+    payments = payments.assign(
+        unapplied_minor=payments["payment_id"].map(left).fillna(payments["unapplied_minor"]).astype("int64")
+    )
+    taken = pd.concat(
+        [cash.allocations[["invoice_id", "amount_minor"]], cash.write_offs[["invoice_id", "amount_minor"]]]
+    )
+    if len(taken):
+        less = taken.astype({"amount_minor": "int64"}).groupby("invoice_id")["amount_minor"].sum()
+        invoices = invoices.assign(
+            open_minor=(
+                invoices["open_minor"].astype("int64")
+                - invoices["invoice_id"].map(less).fillna(0).astype("int64")
+            )
+        )
+    return payments, invoices
+
+
+def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplication:
+    """The steps as one cash application: every step's allocations, write-offs and cases, and the
+    cash left, exceptions and cash on account as the last step left them (an exception for a
+    payment naming invoices of another currency only says why they were not paid)."""
+    last = steps[-1]
+    if len(steps) == 1 and not reasons:
+        return last
+    allocations, write_offs, cases = (
+        stacked([getattr(s, name) for s in steps]) for name in ("allocations", "write_offs", "cases")
+    )
+    left = dict(zip(steps[0].unapplied["payment_id"], steps[0].unapplied["unapplied_minor"], strict=True))
+    for step in steps[1:]:
+        left.update(zip(step.unapplied["payment_id"], step.unapplied["unapplied_minor"], strict=True))
+    unapplied = steps[0].unapplied.assign(
+        unapplied_minor=steps[0].unapplied["payment_id"].map(left).astype("int64")
+    )
+    exceptions = last.exceptions
+    if reasons and len(exceptions):
+        exceptions = exceptions.assign(
+            reason=[
+                reasons.get(p, r) for p, r in zip(exceptions["payment_id"], exceptions["reason"], strict=True)
+            ]
+        )
+    counts = run_counts(
+        steps[0].unapplied,
+        allocations,
+        unapplied,
+        exceptions,
+        write_offs,
+        cases,
+        matching_rounds=sum(s.counts.get("matching_rounds", 0) for s in steps),
+        held_on_account=len(last.on_account),
+    )
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, last.on_account)
+
+
+def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other (the first, with its columns, when all are empty)."""
+    filled = [frame for frame in frames if len(frame)]
+    return pd.concat(filled, ignore_index=True) if filled else frames[0]

@@ -54,7 +54,7 @@ def match(facts: dict[str, Any], policy: MatchingPolicy, version: str, as_of: da
         payers=payers,
         rejected=set(zip(facts["rejected"]["payment_id"], facts["rejected"]["invoice_id"], strict=True)),
         paired=set(zip(facts["paired"]["payment_id"], facts["paired"]["invoice_id"], strict=True)),
-        rates=Rates.of(facts["rates"]) if len(facts["rates"]) else None,
+        rates=Rates.of(facts["rates"]),  # none loaded: a payment naming another currency's invoice says so
     )
 
 

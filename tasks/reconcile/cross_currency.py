@@ -271,8 +271,8 @@ def after(
 
 def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplication:
     """The steps as one cash application: every step's allocations, write-offs and cases, and the
-    cash left, exceptions and cash on account as the last step left them (an exception for a
-    payment naming invoices of another currency only says why they were not paid)."""
+    cash left, exceptions and cash on account as the last step left them (an exception, or cash
+    held on account, of a payment naming invoices of another currency says why they were not paid)."""
     last = steps[-1]
     if len(steps) == 1 and not reasons:
         return last
@@ -285,11 +285,18 @@ def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplica
     unapplied = steps[0].unapplied.assign(
         unapplied_minor=steps[0].unapplied["payment_id"].map(left).astype("int64")
     )
-    exceptions = last.exceptions
+    exceptions, on_account = last.exceptions, last.on_account
     if reasons and len(exceptions):
         exceptions = exceptions.assign(
             reason=[
                 reasons.get(p, r) for p, r in zip(exceptions["payment_id"], exceptions["reason"], strict=True)
+            ]
+        )
+    if reasons and len(on_account):
+        on_account = on_account.assign(
+            reason=[
+                f"{r}; {reasons[p]}" if p in reasons else r
+                for p, r in zip(on_account["payment_id"], on_account["reason"], strict=True)
             ]
         )
     counts = run_counts(
@@ -300,9 +307,9 @@ def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplica
         write_offs,
         cases,
         matching_rounds=sum(s.counts.get("matching_rounds", 0) for s in steps),
-        held_on_account=len(last.on_account),
+        held_on_account=len(on_account),
     )
-    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, last.on_account)
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
 
 
 def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:

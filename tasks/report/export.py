@@ -23,13 +23,19 @@ EXPORTS = tuple(sorted(p.stem for p in (SQL_DIR / "report" / "export").glob("*.s
 
 def to_major_units(frame: pd.DataFrame) -> pd.DataFrame:
     """Replace each `<name>_minor` column by `<name>`, a decimal string in the row's currency (the
-    names of those columns kept in `attrs["money"]`, for a workbook's number formats)."""
+    names of those columns kept in `attrs["money"]`, for a workbook's number formats); a
+    `<prefix>_amount_minor` with a `<prefix>_currency` beside it is in that currency
+    (`payment_amount_minor`, `payment_currency`)."""
     out = frame.copy()
     out.attrs["money"] = [c.removesuffix("_minor") for c in frame.columns if c.endswith("_minor")]
     for column in [c for c in frame.columns if c.endswith("_minor")]:
+        own = column.removesuffix("amount_minor") + "currency"
+        currencies = (
+            frame[own] if column.endswith("_amount_minor") and own in frame.columns else frame["currency"]
+        )
         out[column] = [
             to_major_str(int(v), cur) if pd.notna(v) else ""
-            for v, cur in zip(frame[column], frame["currency"], strict=True)
+            for v, cur in zip(frame[column], currencies, strict=True)
         ]
         out = out.rename(columns={column: column.removesuffix("_minor")})
     for column in out.columns:

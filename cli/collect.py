@@ -37,6 +37,15 @@ def apply(
             " (default: the lesser of its unapplied and the invoice's open amount).",
         ),
     ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate",
+            help="For a payment and an invoice of two currencies: units of the invoice's currency per"
+            " unit of the payment's, as the bank converted (default: the reference rate of the"
+            " payment's value date, o2c rates load).",
+        ),
+    ] = None,
     as_of: AsOf = None,
     home: Home = None,
 ) -> None:
@@ -45,7 +54,7 @@ def apply(
 
     today = business_date(as_of)
     with deciding(home) as (ledger, _settings, run_id):
-        applied = apply_manually(ledger, payment, invoice, amount, by, run_id=run_id, today=today)
+        applied = apply_manually(ledger, payment, invoice, amount, by, run_id=run_id, today=today, rate=rate)
     typer.echo(applied["allocation_id"])
 
 

@@ -6,6 +6,7 @@ select
     p.amount_minor - coalesce((
         select sum(a.payment_amount_minor) from allocations a where a.payment_id = p.payment_id
     ), 0) as unapplied_minor,
-    p.payer_account
+    p.payer_account,
+    p.value_date
 from payments p
 where p.payment_id = $payment_id

@@ -188,6 +188,14 @@ def convert_minor(
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def rate_text(numerator: Decimal, denominator: Decimal) -> str:
+    """numerator / denominator as decimal text, at most 10 decimals, no trailing zeros."""
+    with localcontext() as context:
+        context.prec = 40
+        value = (numerator / denominator).quantize(Decimal("1e-10")).normalize()
+    return format(value, "f")
+
+
 def conflicts(new: pd.DataFrame, known: pd.DataFrame) -> list[str]:
     """The quotes of `new` that give another rate for a (day, base, currency) already `known`
     (compared as decimals: `1.08` and `1.0800` are one rate), at most five, in words."""

@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 import pandas as pd
 
 from rules.matching import MatchingPolicy
-from tasks.platform.fx import Rates, convert_minor
+from tasks.platform.fx import Rates, convert_minor, rate_text
 from tasks.platform.money import to_major_str
 from tasks.reconcile.named import named_invoices
 from tasks.reconcile.outcome import CashApplication, run_counts
@@ -148,7 +148,7 @@ def across_currencies(
         parts = _parts(payment, still_open, open_left, target, quote[0], quote[1], policy)
         words = dict(zip(found["invoice_id"].tolist(), found["words"].tolist(), strict=True))
         left = int(payment.unapplied_minor)
-        rate = _rate_text(quote[0], quote[1])
+        rate = rate_text(quote[0], quote[1])
         converted = convert_minor(left, str(payment.currency), target, quote[0], quote[1])
         for invoice_id, amount, given in parts:
             left -= given
@@ -237,14 +237,6 @@ def _parts(
         out.append((invoice_id, amount, through - before))
         before = through
     return [part for part in out if part[1] > 0 and part[2] > 0]
-
-
-def _rate_text(numerator: Decimal, denominator: Decimal) -> str:
-    """numerator / denominator as decimal text, at most 10 decimals, no trailing zeros."""
-    with localcontext() as context:
-        context.prec = 40
-        value = (numerator / denominator).quantize(Decimal("1e-10")).normalize()
-    return format(value, "f")
 
 
 def after(

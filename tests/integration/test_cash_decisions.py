@@ -245,7 +245,7 @@ def test_apply_an_amount_then_unapply_restores_the_open_amount(ledger_home: Path
 REFUSALS = [
     ("over the unapplied amount", ["P-1", "I-1", "390.01"], "never apply more than a payment has"),
     ("over the open amount", ["P-1", "I-1", "300.01"], "never apply more than an invoice owes"),
-    ("currency mismatch", ["P-3", "I-1", None], "only within one currency"),
+    ("two currencies, no rate", ["P-3", "I-1", None], "no USD->EUR rate on or before 2026-11-12"),
     ("unknown payment", ["P-9", "I-1", None], "payment 'P-9' does not exist"),
     ("unknown invoice", ["P-1", "I-9", None], "invoice 'I-9' does not exist"),
     ("too many decimals", ["P-1", "I-1", "1.005"], "more than 2 decimals for EUR"),
@@ -286,6 +286,36 @@ def test_refused_decisions_write_nothing(ledger_home: Path, case: str, args: lis
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], result.stderr
     assert "Traceback" not in result.output
     assert snapshot(ledger_home) == before
+
+
+def test_a_person_applies_a_usd_payment_to_a_eur_invoice_at_the_banks_rate(ledger_home: Path) -> None:
+    # P-3, 50.00 USD from Gamma, for Alpha's I-1 (300.00 EUR) at the bank's 0.92 EUR per USD:
+    # 46.00 EUR paid, the whole 50.00 USD given; a rate is refused for one currency, and too much
+    result = o2c(ledger_home, "apply", "--payment", "P-1", "--invoice", "I-1", "--rate", "1.1", "--by", "Ada")
+    assert (
+        result.exit_code == 2 and "--rate is for a payment and an invoice of two currencies" in result.stderr
+    )
+    result = o2c(
+        ledger_home, "apply", "--payment", "P-3", "--invoice", "I-3", "--amount", "10", "--by", "Ada"
+    )  # one currency: as before
+    assert result.exit_code == 0, result.output
+    result = o2c(
+        ledger_home, "apply", "--payment", "P-3", "--invoice", "I-1", "--rate", "0,92", "--by", "Ada"
+    )
+    assert result.exit_code == 2 and "--rate '0,92' is not a decimal number" in result.stderr
+    result = o2c(
+        ledger_home, "apply", "--payment", "P-3", "--invoice", "I-1", "--rate", "0.92", "--by", "Ada"
+    )
+    assert result.exit_code == 0, result.output
+    got = rows(
+        ledger_home,
+        "select amount_minor, currency, payment_amount_minor, payment_currency, exchange_rate, rate_date"
+        " from allocations where allocation_id = 'P-3/I-1'",
+    )
+    assert got == [(36_80, "EUR", 40_00, "USD", "0.92", date(2026, 11, 12))]  # 40.00 USD were left
+    assert rows(ledger_home, "select open_minor from invoice_balances where invoice_id = 'I-1'") == [
+        (263_20,)
+    ]
 
 
 def test_reconcile_does_not_remake_a_match_a_person_took_back(home: Path, tmp_path: Path) -> None:

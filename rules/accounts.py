@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from tasks.platform.money import is_currency
+
 DEFAULT_ENTITY = "default"
 SINGLE_ROLES = (
     "receivable",
@@ -18,6 +20,10 @@ SINGLE_ROLES = (
     "credit_note_clearing",
 )
 BY_RATE_ROLES = ("revenue", "tax_payable")
+# exchange differences and the currency exchange of cash applied across currencies: needed by an
+# entity with a functional currency (gain, loss) and by a payment applied to an invoice of another
+# currency (clearing); a journal that needs one the map does not name is refused, naming the role
+FX_ROLES = ("fx_gain", "fx_loss", "fx_clearing")
 OTHER_RATE = "other"
 
 
@@ -34,8 +40,12 @@ class EntityAccounts(BaseModel, extra="forbid"):
     small_difference: str | None = None
     write_off: str | None = None
     credit_note_clearing: str | None = None
+    fx_gain: str | None = None
+    fx_loss: str | None = None
+    fx_clearing: str | None = None
+    functional_currency: str | None = None
 
-    @field_validator(*SINGLE_ROLES, mode="before")
+    @field_validator(*SINGLE_ROLES, *FX_ROLES, mode="before")
     @classmethod
     def _account_text(cls, value: object) -> object:
         if value is None:
@@ -43,6 +53,16 @@ class EntityAccounts(BaseModel, extra="forbid"):
         text = str(value).strip()
         if not text:
             raise ValueError("an account may not be empty")
+        return text
+
+    @field_validator("functional_currency", mode="before")
+    @classmethod
+    def _currency(cls, value: object) -> object:
+        if value is None:
+            return value
+        text = str(value).strip()
+        if not is_currency(text):
+            raise ValueError(f"{text!r} is not an ISO 4217 currency code (EUR, USD, ...)")
         return text
 
     @field_validator(*BY_RATE_ROLES)
@@ -82,7 +102,21 @@ class AccountMap(BaseModel, extra="forbid"):
         missing = [r for r in (*SINGLE_ROLES, *BY_RATE_ROLES) if getattr(default, r) is None]
         if missing:
             raise ValueError(f"entities.{DEFAULT_ENTITY}: no account for {', '.join(missing)}")
+        for entity, currency in self.functional_currencies().items():
+            own = self.entities[entity]
+            lacking = [r for r in FX_ROLES if getattr(own, r) is None and getattr(default, r) is None]
+            if currency is not None and lacking:
+                raise ValueError(
+                    f"entities.{entity}: functional_currency {currency} books exchange differences: no"
+                    f" account for {', '.join(lacking)}"
+                )
         return self
+
+    def functional_currencies(self) -> dict[str, str | None]:
+        """Each entity of the map and its functional currency (its own, else the default's; None:
+        the journal carries no functional amounts for it)."""
+        default = self.entities[DEFAULT_ENTITY].functional_currency
+        return {e: own.functional_currency or default for e, own in sorted(self.entities.items())}
 
     def rows(self) -> list[tuple[str, str, int | None, str]]:
         """(entity, role, rate in ppm or None, account) for every entity of the map and every role: the
@@ -93,6 +127,10 @@ class AccountMap(BaseModel, extra="forbid"):
             own = self.entities.get(entity, default)
             for role in SINGLE_ROLES:
                 out.append((entity, role, None, str(getattr(own, role) or getattr(default, role))))
+            for role in FX_ROLES:
+                account = getattr(own, role) or getattr(default, role)
+                if account is not None:
+                    out.append((entity, role, None, str(account)))
             for role in BY_RATE_ROLES:
                 rates = getattr(own, role) or getattr(default, role) or {}
                 for rate, account in rates.items():

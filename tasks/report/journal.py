@@ -9,9 +9,9 @@ receivable balance per entity and currency, and the CSV and JSON files.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rules.accounts import AccountMap
-from tasks.platform.money import exponent
+from tasks.platform.fx import MAX_AGE_DAYS
+from tasks.platform.money import CURRENCY_EXPONENTS, exponent
 
 FORMAT = "o2c-journal"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the functional-currency columns
 # Every column of the CSV and of the JSON's lines, in order, with what it holds.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("entity", "string", "legal entity the line is booked in (`default`: the workspace's own series)"),
@@ -69,7 +70,36 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
         "the policy version the source decision was made under (allocations and adjustments)",
     ),
     ("account_map_version", "string", "the version of rules/accounts.yaml the accounts were chosen by"),
+    (
+        "functional_currency",
+        "string",
+        "the entity's functional currency (rules/accounts.yaml; empty: none, the columns below are empty)",
+    ),
+    (
+        "functional_debit",
+        "decimal",
+        "the debit in functional currency, major units; an exchange difference (fx_gain, fx_loss) has"
+        " only this side: 0 in document currency",
+    ),
+    ("functional_credit", "decimal", "the credit in functional currency, major units"),
+    ("functional_debit_minor", "integer", "the functional debit in minor units"),
+    ("functional_credit_minor", "integer", "the functional credit in minor units"),
+    (
+        "rate",
+        "decimal",
+        "units of functional currency for one unit of the line's currency the line was valued at (10"
+        " decimals at most when crossed through the base currency); empty for an exchange difference"
+        " and for the invoice-currency side of fx_clearing, which carries the payment side's amount",
+    ),
+    (
+        "rate_date",
+        "date",
+        "the day whose rate valued the line: the document's issue date (invoice, credit note, the"
+        " receivable of cash applied and of adjustments) or the payment's value date (cash received,"
+        " the unapplied-cash side of cash applied)",
+    ),
 )
+INTERNAL = ("rate_num", "rate_den", "rate_currency")
 MAP_SCHEMA = pa.schema(
     [("entity", pa.string()), ("role", pa.string()), ("rate_ppm", pa.int64()), ("account", pa.string())]
 )
@@ -92,6 +122,49 @@ def account_table(accounts: AccountMap) -> pa.Table:
     rows = accounts.rows()
     return pa.table(
         [pa.array([r[i] for r in rows], MAP_SCHEMA.field(i).type) for i in range(4)], schema=MAP_SCHEMA
+    )
+
+
+def functional_table(accounts: AccountMap) -> pa.Table:
+    """`functional` (entity, currency) for the SQL: each map entity's functional currency or null."""
+    chosen = accounts.functional_currencies()
+    return pa.table(
+        {
+            "entity": pa.array(list(chosen), pa.string()),
+            "currency": pa.array(list(chosen.values()), pa.string()),
+        }
+    )
+
+
+def exponent_table() -> pa.Table:
+    """`currency_exponents` (currency, exponent): the decimals of every ISO 4217 currency."""
+    known = sorted(CURRENCY_EXPONENTS.items())
+    return pa.table(
+        {
+            "currency": pa.array([c for c, _ in known], pa.string()),
+            "exponent": pa.array([e for _, e in known], pa.int32()),
+        }
+    )
+
+
+def missing_rates(raw: pa.Table) -> str:
+    """Why functional amounts cannot be given: the lines of an entity with a functional currency
+    whose currency pair had no rate on the day (at most five pairs and days named); empty when
+    every line was valued."""
+    lacking = pc.and_(
+        pc.is_valid(raw.column("rate_currency")),
+        pc.or_(pc.is_null(raw.column("rate_num")), pc.is_null(raw.column("functional_debit_minor"))),
+    )
+    if not pc.any(lacking).as_py():
+        return ""
+    rows = raw.filter(lacking).select(["rate_currency", "functional_currency", "rate_date"])
+    pairs = sorted({(r["rate_currency"], r["functional_currency"], r["rate_date"]) for r in rows.to_pylist()})
+    named = "; ".join(f"{c} to {f} on {d.isoformat()}" for c, f, d in pairs[:5])
+    more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
+    return (
+        f"no exchange rate for {named}{more} (a quote on or before the day, at most {MAX_AGE_DAYS} days"
+        " old, is needed to value the lines in functional currency): load the company's rates with"
+        " `o2c rates load FILE`, or remove functional_currency from rules/accounts.yaml"
     )
 
 
@@ -122,11 +195,20 @@ def journal_lines(
     payment, for the cash it has not applied yet."""
     raw = ledger.arrow_with(
         "report/journal/lines",
-        {"accounts": account_table(accounts), "entity_accounts": entity_account_table(bank_accounts)},
+        {
+            "accounts": account_table(accounts),
+            "entity_accounts": entity_account_table(bank_accounts),
+            "functional": functional_table(accounts),
+            "currency_exponents": exponent_table(),
+        },
         date_from=date_from,
         date_to=date_to,
         entity=entity,
+        max_age_days=MAX_AGE_DAYS,
     )
+    missing = missing_rates(raw)
+    if missing:
+        raise JournalProblem(missing)
     journal = Journal(finished(raw, version), date_from, date_to, entity, version)
     problems = check(journal.lines)
     if problems:
@@ -137,10 +219,15 @@ def journal_lines(
 def finished(raw: pa.Table, version: str) -> pa.Table:
     """The query's lines in the files' columns: amounts also in major units, rates in percent."""
     currency = raw.column("currency")
+    functional = pc.fill_null(raw.column("functional_currency"), "EUR")  # no amount where null
     columns: dict[str, Any] = {}
     for name, _type, _text in COLUMNS:
         if name in ("debit", "credit"):
             columns[name] = major_units(raw.column(f"{name}_minor"), currency)
+        elif name in ("functional_debit", "functional_credit"):
+            columns[name] = major_units(raw.column(f"{name}_minor"), functional)
+        elif name == "rate":
+            columns[name] = rate_text(raw.column("rate_num"), raw.column("rate_den"))
         elif name == "tax_rate":
             columns[name] = _percent(raw.column("rate_ppm"))
         elif name == "account_map_version":
@@ -173,6 +260,25 @@ def major_units(minor: pa.ChunkedArray, currency: pa.ChunkedArray) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
+def rate_text(num: pa.ChunkedArray, den: pa.ChunkedArray) -> pa.Array:
+    """The rate of each line as decimal text: the quote as given (`'1.08'`), or numerator /
+    denominator to 10 decimals when inverted or crossed; null stays null."""
+    pairs = pc.binary_join_element_wise(num, den, "/")
+    known = [p for p in pc.unique(pairs).to_pylist() if p is not None]
+    texts = []
+    for pair in known:
+        top, bottom = (Decimal(x) for x in pair.split("/"))
+        if bottom == 1:
+            texts.append(pair.split("/")[0])
+        else:
+            with localcontext() as context:
+                context.prec = 40
+                exact = (top / bottom).quantize(Decimal("1e-10"), rounding=ROUND_HALF_UP)
+            texts.append(format(exact.normalize(), "f"))
+    taken = pc.take(pa.array(texts, pa.string()), pc.index_in(pairs, value_set=pa.array(known, pa.string())))
+    return taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
+
+
 def _percent(ppm: pa.ChunkedArray) -> pa.Array:
     """Rates in parts per million as percent text ('19', '5.5'); null stays null."""
     rates = [r for r in pc.unique(ppm).to_pylist() if r is not None]
@@ -203,6 +309,20 @@ def check(lines: pa.Table) -> list[str]:
             f"{row['entity']} {row['currency']} {row['posting_date']}: debits {row['debit_minor_sum']}"
             f" and credits {row['credit_minor_sum']} (minor units) differ"
         )
+    if "functional_debit_minor" in lines.column_names:
+        valued = lines.filter(pc.is_valid(lines.column("functional_currency")))
+        totals = valued.group_by(["entity", "functional_currency", "posting_date"]).aggregate(
+            [("functional_debit_minor", "sum"), ("functional_credit_minor", "sum")]
+        )
+        off = pc.not_equal(
+            totals.column("functional_debit_minor_sum"), totals.column("functional_credit_minor_sum")
+        )
+        for row in totals.filter(off).to_pylist()[:5]:
+            problems.append(
+                f"{row['entity']} {row['posting_date']} in functional {row['functional_currency']}: debits"
+                f" {row['functional_debit_minor_sum']} and credits {row['functional_credit_minor_sum']}"
+                " (minor units) differ"
+            )
     return problems
 
 
@@ -238,73 +358,7 @@ def totals(lines: pa.Table) -> list[dict[str, Any]]:
 
 def write(journal: Journal, path: Path) -> None:
     """The journal as CSV (`.csv`) or as JSON (`.json`: the columns described, then the lines),
-    written whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    if path.suffix.lower() == ".json":
-        _json_text(journal, partial)
-    elif path.suffix.lower() == ".csv":
-        _write_csv(journal.lines, partial)
-    else:
-        raise JournalProblem(f"{path.name}: write the journal as .csv or .json")
-    partial.replace(path)
+    written whole or not at all (tasks/report/journal_files.py)."""
+    from tasks.report.journal_files import write_file
 
-
-_FORMULA = r"^[=+\-@\t\r]"
-_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
-
-
-def _as_text(lines: pa.Table) -> pa.Table:
-    """Dates as YYYY-MM-DD; text a spreadsheet would run as a formula neutralised with a leading
-    `'` (as the exports do), for the whole column at once."""
-    columns = []
-    for name in lines.column_names:
-        column = lines.column(name)
-        if pa.types.is_date(column.type):
-            column = pc.strftime(column, "%Y-%m-%d")
-        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.and_(
-                pc.match_substring_regex(column, _FORMULA),
-                pc.invert(pc.match_substring_regex(column, _NUMBER)),
-            )
-            column = pc.if_else(
-                pc.fill_null(risky, False), pc.binary_join_element_wise("'", column, ""), column
-            )
-        columns.append(column)
-    return pa.table(columns, names=lines.column_names)
-
-
-def _write_csv(lines: pa.Table, path: Path) -> None:
-    from pyarrow import csv
-
-    options = csv.WriteOptions(include_header=True, quoting_style="needed")
-    csv.write_csv(_as_text(lines), path, write_options=options)
-
-
-def _json_text(journal: Journal, path: Path) -> None:
-    """The JSON file, its lines written a batch at a time."""
-    head = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "from": journal.date_from.isoformat(),
-        "to": journal.date_to.isoformat(),
-        "entity": journal.entity,
-        "account_map_version": journal.account_map_version,
-        "columns": [{"name": n, "type": t, "description": x} for n, t, x in COLUMNS],
-        "totals": totals(journal.lines),
-    }
-    text = pa.table(
-        [
-            pc.strftime(c, "%Y-%m-%d") if pa.types.is_date(c.type) else c
-            for c in (journal.lines.column(n) for n in journal.lines.column_names)
-        ],
-        names=journal.lines.column_names,
-    )
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "lines": [')
-        first = True
-        for batch in text.to_batches(max_chunksize=50_000):
-            for row in batch.to_pylist():
-                handle.write(("\n  " if first else ",\n  ") + json.dumps(row, ensure_ascii=False))
-                first = False
-        handle.write("\n ]\n}\n")
+    write_file(journal, path)

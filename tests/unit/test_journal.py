@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from rules.accounts import AccountMap
+from tasks.platform.fx import Rates, convert_minor
 from tasks.platform.policy import PolicyError, load_policy
 from tasks.report.journal import Journal, JournalProblem, balances, check, journal_lines, write
 
@@ -57,6 +59,7 @@ ADJUSTMENTS = table("""
     | DE01-2026-000002/applied       | DE01-2026-000002 | credit_note            | -119_00      | EUR      | cn     | invoice      | 2026-03-05 |
     | WO-000001                      | DE01-2026-000001 | write_off              | 26_00        | EUR      | gone   | v1-test      | 2026-04-30 |
 """)
+CROSS = ["payment_amount_minor", "payment_currency", "exchange_rate", "rate_date"]
 BOOK = {
     "customers": CUSTOMERS,
     "customer_bank_accounts": ACCOUNTS_OF,
@@ -232,22 +235,86 @@ def test_a_bad_account_map_is_named(tmp_path: Path, text: str, problem: str) -> 
     assert problem in str(caught.value)
 
 
+# odd seeds: FR01 keeps its books in USD (JPY and EUR crossed through the euro's quotes)
+USD_FR01 = AccountMap.model_validate(
+    {**ACCOUNTS.model_dump(), "entities": {**ACCOUNTS.model_dump()["entities"],
+     "FR01": {**ACCOUNTS.model_dump()["entities"]["FR01"], "functional_currency": "USD"}}}
+)  # fmt: skip
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_random_books_balance_and_their_receivable_is_the_open_amount(ledger_of, seed: int) -> None:
+    accounts = USD_FR01 if seed % 2 else ACCOUNTS
     ledger = ledger_of(**random_book(random.Random(seed)))
-    lines = journal_lines(ledger, ACCOUNTS, VERSION, date_from=BEGINNING, date_to=END).lines
+    lines = journal_lines(ledger, accounts, VERSION, date_from=BEGINNING, date_to=END).lines
     assert check(lines) == []
     for offset in range(0, 130, 9):
-        _receivable_is_open_amount(ledger, date(2026, 1, 1) + timedelta(days=offset), lines)
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        _receivable_is_open_amount(ledger, day, lines)
+        _functional_receivable_is_open_items_at_issue_rates(ledger, day, lines, accounts)
     received = ledger.con.execute("select currency, sum(amount_minor) from payments group by 1").fetchall()
     applied = dict(
-        ledger.con.execute("select currency, sum(amount_minor) from allocations group by 1").fetchall()
+        ledger.con.execute(
+            "select payment_currency, sum(payment_amount_minor) from allocations group by 1"
+        ).fetchall()
     )
     unapplied: dict[str, int] = {}
     for (_entity, currency), value in balances(lines, "unapplied_cash").items():
         unapplied[currency] = unapplied.get(currency, 0) + value
     for currency, amount in received:
         assert -unapplied.get(currency, 0) == amount - applied.get(currency, 0)
+
+
+def _functional_receivable_is_open_items_at_issue_rates(ledger, day: date, every, accounts) -> None:  # noqa: ANN001
+    """In functional currency, cut at `day`: every entity's lines balance, the fx_clearing account
+    is 0, and the receivable is each open item's open amount valued at its issue date's rate, rounded
+    half up once per item (the journal converts what is left of each invoice and books differences)."""
+    import pyarrow.compute as pc
+
+    lines = every.filter(pc.less_equal(every.column("posting_date"), day)).to_pandas()
+    signed = lines["functional_debit_minor"] - lines["functional_credit_minor"]
+    assert (signed.groupby(lines["entity"]).sum() == 0).all(), day
+    assert (signed[lines["role"] == "fx_clearing"].groupby(lines["entity"]).sum() == 0).all(), day
+    rates = Rates.of(ledger.query("platform/rates/all"))
+    functional = accounts.functional_currencies()
+    invoices = ledger.con.execute(
+        "select i.invoice_id, coalesce(nullif(i.legal_entity, ''), nullif(c.legal_entity, ''), 'default'),"
+        " i.currency, i.issue_date, i.amount_minor from invoices i left join customers c using (customer_id)"
+    ).fetchall()
+    items = ledger.query("report/open_items_as_of", as_of=day)
+    open_of = dict(zip(items["invoice_id"], items["open_minor"], strict=True))
+    expected: dict[str, int] = {}
+    for invoice_id, entity, currency, issued, _amount in invoices:
+        if issued > day:
+            continue
+        to = functional.get(entity, functional["default"])
+        rate = rates.fraction(currency, to, issued)
+        assert rate is not None
+        value = convert_minor(int(open_of.get(invoice_id, 0)), currency, to, rate[0], rate[1])
+        expected[entity] = expected.get(entity, 0) + value
+    got = signed[lines["role"] == "receivable"].groupby(lines["entity"]).sum().to_dict()
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}, day
+
+
+def random_rates(rng: random.Random) -> pd.DataFrame:
+    """USD and JPY per EUR on the working days from December to June, a random walk, as `o2c rates
+    load` reads them from a long CSV."""
+    import tempfile
+
+    from tasks.platform.fx import read_rates
+
+    rows, usd, jpy = ["rate_date,base_currency,currency,rate"], Decimal("1.08"), Decimal("160.5")
+    day = date(2025, 12, 1)
+    while day <= date(2026, 6, 30):
+        if day.weekday() < 5:
+            usd = max(Decimal("0.9"), usd + Decimal(rng.randint(-150, 150)) / 10_000)
+            jpy = max(Decimal(120), jpy + Decimal(rng.randint(-90, 90)) / 100)
+            rows += [f"{day},EUR,USD,{usd}", f"{day},EUR,JPY,{jpy}"]
+        day += timedelta(days=1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rates.csv"
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        return read_rates(path).assign(source="rates.csv", run_id="cli:test")
 
 
 def random_book(rng: random.Random) -> dict[str, pd.DataFrame]:
@@ -259,6 +326,8 @@ def random_book(rng: random.Random) -> dict[str, pd.DataFrame]:
         for n in range(6)
     ]  # fmt: skip
     invoices, lines, payments, allocations, adjustments = [], [], [], [], []
+    exchange_rates = random_rates(rng)
+    rates = Rates.of(exchange_rates)
     currencies = ["EUR", "JPY", "USD"]
     for n in range(rng.randint(5, 25)):
         customer = rng.choice(customers)
@@ -295,12 +364,23 @@ def random_book(rng: random.Random) -> dict[str, pd.DataFrame]:
         )
         left = amount
         for invoice in rng.sample(invoices, k=min(len(invoices), 3)):
-            if invoice["currency"] != currency or invoice["amount_minor"] <= 0 or left <= 0:
+            if invoice["amount_minor"] <= 0 or left <= 0:
                 continue
-            part = min(left, rng.randint(1, invoice["amount_minor"]))
-            left -= part
+            given = part = min(left, rng.randint(1, invoice["amount_minor"]))
+            rate = quote = None
+            if invoice["currency"] != currency:  # across currencies at the value date's rate
+                fraction = rates.fraction(currency, invoice["currency"], value_date)
+                if rng.random() < 0.5 or fraction is None:
+                    continue
+                part = convert_minor(given, currency, invoice["currency"], fraction[0], fraction[1])
+                if not 0 < part <= invoice["amount_minor"]:
+                    continue
+                rate, quote = str(fraction[0] / fraction[1]), fraction[2]
+            left -= given
             allocations.append({"allocation_id": f"P{n}/{invoice['invoice_id']}", "payment_id": f"P{n}",
-                                "invoice_id": invoice["invoice_id"], "amount_minor": part, "currency": currency,
+                                "invoice_id": invoice["invoice_id"], "amount_minor": part,
+                                "currency": invoice["currency"], "payment_amount_minor": given,
+                                "payment_currency": currency, "exchange_rate": rate, "rate_date": quote,
                                 "rule": "t", "rule_version": "t",
                                 "as_of": value_date + timedelta(days=rng.randint(0, 10))})  # fmt: skip
     for n in range(rng.randint(0, 8)):
@@ -315,7 +395,8 @@ def random_book(rng: random.Random) -> dict[str, pd.DataFrame]:
         "invoices": pd.DataFrame(invoices),
         "invoice_lines": pd.DataFrame(lines, columns=list(LINES.columns)),
         "payments": pd.DataFrame(payments, columns=list(PAYMENTS.columns[:4])),
-        "allocations": pd.DataFrame(allocations, columns=list(ALLOCATIONS.columns)),
+        "allocations": pd.DataFrame(allocations, columns=[*ALLOCATIONS.columns, *CROSS]),
+        "exchange_rates": exchange_rates,
         "invoice_adjustments": pd.DataFrame(adjustments, columns=list(ADJUSTMENTS.columns)),
     }
 

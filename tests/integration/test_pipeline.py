@@ -175,20 +175,51 @@ def test_the_journal_balances_and_its_receivable_is_the_reports_open_amount(
     ran: tuple[Path, dict], tmp_path: Path
 ) -> None:
     import json
+    import shutil
 
     from typer.testing import CliRunner
 
     from cli import app
     from tasks.platform.money import to_minor
 
-    home, result = ran
+    ran_home, result = ran
+    # the shipped account map values every line in EUR: without rates the journal is refused, with
+    # the company's rates loaded (a copy of the workspace: the pipeline's own stays without) it is
+    # written, balanced in EUR per entity and day
+    home = tmp_path / "home"
+    shutil.copytree(ran_home, home)
     out = tmp_path / "journal.json"
-    done = CliRunner().invoke(
-        app, ["journal", "--to", AS_OF.isoformat(), "--out", str(out), "--home", str(home)]
+    command = ["journal", "--to", AS_OF.isoformat(), "--out", str(out), "--home", str(home)]
+    refused = CliRunner().invoke(app, command)
+    assert (
+        refused.exit_code != 0
+        and "o2c rates load FILE" in refused.output
+        and "Traceback" not in refused.output
     )
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        currencies = [c for (c,) in ledger.con.execute("select distinct currency from invoices").fetchall()]
+        first = ledger.con.execute(
+            "select least((select min(issue_date) from invoices), (select min(value_date) from payments))"
+        ).fetchone()[0]
+    rates = tmp_path / "rates.csv"
+    days = pd.bdate_range(first - pd.Timedelta(days=7), AS_OF)
+    rows = [f"{d.date()},EUR,{c},{1 + n / 7 + i / 10_000:.4f}" for i, d in enumerate(days)
+            for n, c in enumerate(sorted(set(currencies) - {"EUR"}))]  # fmt: skip
+    rates.write_text("rate_date,base_currency,currency,rate\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    loaded = CliRunner().invoke(app, ["rates", "load", str(rates), "--home", str(home)])
+    assert loaded.exit_code == 0, loaded.output
+    done = CliRunner().invoke(app, command)
     assert done.exit_code == 0, done.output
     journal = json.loads(out.read_text(encoding="utf-8"))
     assert journal["totals"] and all(t["debit_minor"] == t["credit_minor"] for t in journal["totals"])
+    functional: dict[tuple[str, str], int] = {}
+    for line in journal["lines"]:
+        assert line["functional_currency"] == "EUR"
+        key = (line["entity"], line["posting_date"])
+        functional[key] = (
+            functional.get(key, 0) + line["functional_debit_minor"] - line["functional_credit_minor"]
+        )
+    assert set(functional.values()) == {0}
     receivable: dict[str, int] = {}
     for line in journal["lines"]:
         if line["role"] == "receivable":

@@ -310,7 +310,15 @@ def check(lines: pa.Table) -> list[str]:
             f" and credits {row['credit_minor_sum']} (minor units) differ"
         )
     if "functional_debit_minor" in lines.column_names:
-        valued = lines.filter(pc.is_valid(lines.column("functional_currency")))
+        valued = lines.select(
+            [
+                "entity",
+                "functional_currency",
+                "posting_date",
+                "functional_debit_minor",
+                "functional_credit_minor",
+            ]
+        ).filter(pc.is_valid(lines.column("functional_currency")))
         totals = valued.group_by(["entity", "functional_currency", "posting_date"]).aggregate(
             [("functional_debit_minor", "sum"), ("functional_credit_minor", "sum")]
         )

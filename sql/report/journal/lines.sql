@@ -77,7 +77,8 @@ invoice_lines_signed as (
            invoice_id as document_id, customer_id, currency, run_id, null::varchar as rule_version, role,
            rate_ppm, signed, kind || ' ' || invoice_id || what as description,
            issue_date as valued_on, currency as rate_currency, 'E:' || invoice_id as seq, 0::bigint as seq_offset,
-           case when role = 'receivable' then 0 else 1 end as seq_rank, null::varchar as derive
+           case when role = 'receivable' then 0 else 1 end as seq_rank, null::varchar as derive,
+           currency as pair_currency
     from invoice_parts
 ),
 
@@ -137,7 +138,7 @@ payment_lines_signed as (
            role, null::integer as rate_ppm, case role when 'bank' then r.amount_minor else -r.amount_minor end,
            'payment ' || p.payment_id || ' received', p.value_date, p.currency,
            case role when 'unapplied_cash' then 'U:' || p.payment_id || '@' || r.entity end, 0::bigint, 0,
-           case role when 'bank' then 'balance' end
+           case role when 'bank' then 'balance' end, p.currency
     from received r
     join payments p using (payment_id)
     cross join (values ('bank'), ('unapplied_cash')) roles(role)
@@ -164,7 +165,8 @@ allocation_lines_signed as (
                      when 'receivable' then 'R:' || invoice_id end,
            case side when 'receivable' then invoice_minor else 0 end::bigint,
            1,
-           case when side in ('clear_out', 'clear_in') then side when side = 'fx' then 'balance' end
+           case when side in ('clear_out', 'clear_in') then side when side = 'fx' then 'balance' end,
+           case when payment_currency = currency then currency else '*' end
     from applied
     cross join (values ('unapplied_cash'), ('receivable'), ('clear_out'), ('clear_in'), ('fx')) sides(side)
     where (amount_minor <> 0 or payment_amount_minor <> 0)
@@ -188,7 +190,7 @@ adjustment_lines_signed as (
            replace(j.kind, '_', ' ') || ' on ' || j.invoice_id,
            inv.issue_date, j.currency,
            case when side = 'receivable' then 'R:' || j.invoice_id end, inv.amount_minor, 2,
-           case when side = 'counter' then 'balance' end
+           case when side = 'counter' then 'balance' end, j.currency
     from invoice_adjustments j
     join inv using (invoice_id)
     cross join (values ('counter'), ('receivable')) sides(side)
@@ -206,7 +208,9 @@ signed as (
 ),
 
 valued as (
-    select s.*, f.currency as functional_currency
+    -- trivial: no functional currency, or every line of the entry already in it (rate 1)
+    select s.*, f.currency as functional_currency,
+           f.currency is null or (s.currency = f.currency and s.pair_currency = f.currency) as trivial
     from signed s left join functional f on f.entity = s.map_entity
 ),
 
@@ -215,7 +219,7 @@ valued as (
 needed as (
     select distinct rate_currency as cur, functional_currency as fun, valued_on as day
     from valued
-    where functional_currency is not null and rate_currency is not null and rate_currency <> functional_currency
+    where not trivial and rate_currency is not null and rate_currency <> functional_currency
 ),
 
 quotes as (
@@ -265,7 +269,7 @@ rated as (
                    order by v.posting_date, v.seq_rank, v.document_id, v.role, v.rate_ppm nulls first, v.signed
                    rows between unbounded preceding and current row)
            end as cum_in
-    from valued v
+    from (select * from valued where not trivial) v
     left join fractions fr on fr.cur = v.rate_currency and fr.fun = v.functional_currency and fr.day = v.valued_on
     left join currency_exponents ec on ec.currency = v.rate_currency
     left join currency_exponents ef on ef.currency = v.functional_currency
@@ -292,11 +296,19 @@ functional_lines as (
     window entry as (partition by document_type, document_id, entity)
 ),
 
+all_lines as (
+    select * exclude (num, den, up, down, cum_in, f_own) from functional_lines
+    union all by name
+    select *, '1' as rate_num, '1' as rate_den,
+           case when functional_currency is not null then signed end::bigint as functional
+    from valued where trivial
+),
+
 mapped as (
     select m.* replace (
                case when m.role <> 'fx' then m.role when m.functional > 0 then 'fx_loss' else 'fx_gain' end as role
            )
-    from functional_lines m
+    from all_lines m
     where m.posting_date between cast($date_from as date) and cast($date_to as date)
       and ($entity is null or m.entity = $entity)
       and (m.signed <> 0 or coalesce(m.functional, 0) <> 0)

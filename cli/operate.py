@@ -83,8 +83,22 @@ def run(
             help="invoice, remind, escalate, report: queue, and leave the sending to o2c deliver.",
         ),
     ] = False,
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="Only this legal entity's customers (all by default).")
+    ] = None,
+    customers: Annotated[
+        Path | None,
+        typer.Option(
+            "--customers", help="Only the customers of this file (one id per line, or a customer_id column)."
+        ),
+    ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option("--segment", help="Only the customers of this segment of the customer master."),
+    ] = None,
 ) -> None:
-    """Run one stage, or all six in order (then the delivery), through Prefect."""
+    """Run one stage, or all six in order (then the delivery), through Prefect; `--entity`,
+    `--customers` or `--segment` limit it to some customers, leaving the others' rows as they were."""
     from flows.order_to_cash import STAGE_FLOWS, order_to_cash
 
     if stage != "all" and stage not in STAGE_FLOWS:
@@ -98,8 +112,30 @@ def run(
         if stage not in DELIVERS:
             fail(f"--no-deliver applies to {', '.join(sorted(DELIVERS))}, not {stage}")
         options["deliver"] = False
+    scope = _scope(stage, entity, customers, segment)
+    if scope is not None:
+        options["scope"] = scope
     result = run_flow(flow_fn, as_of=as_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
     show(result, as_json)
+
+
+def _scope(stage: str, entity: str | None, customers: Path | None, segment: str | None) -> Any:
+    """The run's scope from `run`'s options, refused for a stage that cannot be limited."""
+    from flows.order_to_cash import SCOPED
+    from flows.parameters import RunScope
+    from tasks.platform.scope import ScopeProblem, read_customer_ids
+
+    if entity is None and customers is None and segment is None:
+        return None
+    if stage != "all" and stage not in SCOPED:
+        fail(f"--entity, --customers and --segment apply to {', '.join(sorted(SCOPED))} and all, not {stage}")
+    if sum(x is not None for x in (entity, customers, segment)) > 1:
+        fail("give one of --entity, --customers and --segment")
+    try:
+        ids = read_customer_ids(customers) if customers is not None else []
+    except ScopeProblem as exc:
+        fail(str(exc))
+    return RunScope(entity=entity, customers=ids, segment=segment)
 
 
 def _stage_options(

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
-from flows.parameters import DEFAULT_PROFILE, PolicyProfile
+from flows.parameters import DEFAULT_PROFILE, PolicyProfile, RunScope, scope_of
 from rules.escalation import EscalationPolicy
 from tasks.escalate import cases, records
 from tasks.escalate import decide as escalate
@@ -26,6 +26,7 @@ from tasks.platform.crash import crash_point
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.scope import Scope, replacing
 from tasks.platform.stage import finish
 
 
@@ -52,14 +53,19 @@ def read_facts(settings: Settings, as_of: date) -> dict[str, Any]:
 
 
 @task(name="settle promises to pay", cache_policy=NO_CACHE)
-def settle_promises(settings: Settings, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kept or broken: each open promise against the cash applied to what it covers."""
+def settle_promises(
+    settings: Settings, as_of: date, scope: Scope | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Kept or broken: each open promise against the cash applied to what it covers (the scope's
+    customers' promises only, when the run is limited to them)."""
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         promises, cash = (
             ledger.query("escalate/cases/open_promises"),
             ledger.query("escalate/cases/promise_cash"),
         )
         broken_before = ledger.query("escalate/broken_promises", as_of=as_of)
+    if scope is not None:
+        promises = scope.of(promises)
     outcomes = cases.promise_outcomes(promises, cash, as_of)
     return outcomes, cases.broken_counts(broken_before, outcomes, promises)
 
@@ -107,25 +113,32 @@ def publish(
     as_of: date,
     dry_run: bool,
     now: datetime,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
     """Check the worklist and publish the decisions; `now` is the moment the records are stamped
-    with (the run's start)."""
+    with (the run's start). A run limited to a scope replaces only its customers' worklist lines,
+    ratings and states entered that day."""
     check = run_checkpoint(
         result.worklist, load_contract("worklist", settings.contracts_dir), source="escalate stage"
     )
     run_id = current_run_id()
     holds = records.hold_rows(result.holds, as_of)
     notices = records.owner_notices(result.notices, as_of, settings.seller_of(""), settings.templates)
+    mine = {"customer_id": sorted(scope.customers)} if scope else {}
+    replacements, scoped = replacing(
+        scope, {"worklist": result.worklist, "customer_ratings": result.ratings.assign(as_of=as_of)}
+    )
     pub = Publication(
         run_id,
         "escalate",
         as_of,
         inserts={"credit_holds": holds, "owner_notices": notices},
-        scoped_replacements={"escalations": (result.entered, {"entered_on": as_of})},
-        replacements={"worklist": result.worklist, "customer_ratings": result.ratings.assign(as_of=as_of)},
+        scoped_replacements={"escalations": (result.entered, {"entered_on": as_of} | mine), **scoped},
+        replacements=replacements,
         rule_version=version,
         counts={
             **result.counts,
+            **(scope.summary() if scope else {}),
             "owner_notices": len(notices),
             "promises_kept": int((promises["status"] == "kept").sum()),
             "promises_broken": int((promises["status"] == "broken").sum()),
@@ -169,6 +182,7 @@ def escalate_flow(
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    scope: RunScope | None = None,
     deliver: bool = True,
 ) -> dict[str, Any]:
     """Decide each customer's escalation state: collector worklists, credit holds, agency hand-overs,
@@ -179,6 +193,8 @@ def escalate_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        scope: Only these customers (a legal entity's, a list, a segment); the others' rows
+            are left exactly as they were. Empty: every customer.
         deliver: Send what this run queued at its end (off: at the next delivery, as the whole
             pipeline does after its last stage).
     """
@@ -190,6 +206,7 @@ def escalate_flow(
         home=home,
         policy=EscalationPolicy,
         policy_profile=policy_profile,
+        scope=scope_of(scope),
         deliver=deliver,
     )
 
@@ -197,9 +214,11 @@ def escalate_flow(
 def _escalate(run: StageRun) -> dict[str, Any]:
     """Read the facts, settle promises, decide the states, publish them, then deliver the notices."""
     facts = read_facts(run.settings, run.as_of)
-    promises, broken = settle_promises(run.settings, run.as_of)
+    promises, broken = settle_promises(run.settings, run.as_of, run.scope)
     result = decide(facts, broken, run.policy, run.version, run.as_of)
-    summary = publish(run.settings, result, promises, run.version, run.as_of, run.dry_run, run.now)
+    if run.scope is not None:  # decided as for every customer; only the scope's are published
+        result = escalate.within(result, run.scope.customers)
+    summary = publish(run.settings, result, promises, run.version, run.as_of, run.dry_run, run.now, run.scope)
     if run.delivers and summary["outcome"] != "halted":
         summary["delivery"] = deliver_outbox(run.settings, "escalate")
     return summary

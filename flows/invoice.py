@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.delivery import deliver_outbox, write_invoice_documents
 from flows.hooks import o2c_flow
+from flows.parameters import RunScope, scope_of
 from tasks.invoice import billing as invoice
 from tasks.invoice import einvoice, subscriptions
 from tasks.invoice import mail as invoice_mail
@@ -141,6 +142,7 @@ def invoice_flow(
     documents: bool = True,
     email: bool = True,
     deliver: bool = True,
+    scope: RunScope | None = None,
 ) -> dict[str, Any]:
     """Turn fulfilled, not yet billed orders into numbered invoices, each with its HTML and PDF
     document, and e-mail each customer its invoice with the PDF attached (`documents=False` bills
@@ -155,24 +157,39 @@ def invoice_flow(
         email: E-mail each customer its invoice with the PDF attached.
         deliver: Write the documents and send the e-mails at the end of this run (off: at the next
             delivery, as the whole pipeline does after its last stage).
+        scope: Only these customers (a legal entity's, a list, a segment); the others' orders
+            stay unbilled. Empty: every customer.
     """
 
     def body(run: StageRun) -> dict[str, Any]:
         return _invoice(run, documents=documents, email=email)
 
-    return run_stage("invoice", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver)
+    return run_stage(
+        "invoice", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver, scope=scope_of(scope)
+    )
 
 
 def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
     """Read what is unbilled, bill it, plan the e-mails, publish; then the documents and delivery."""
     settings, day = run.settings, run.as_of
     facts = read_unbilled(settings, day)
+    if run.scope is not None:  # only the scope's customers' orders and subscriptions are billed
+        orders = run.scope.of(facts["orders"])
+        facts |= {
+            "orders": orders,
+            "lines": facts["lines"][facts["lines"]["order_id"].isin(orders["order_id"])].reset_index(
+                drop=True
+            ),
+            "subscriptions": run.scope.of(facts["subscriptions"]),
+        }
     billing = bill(facts, day, settings.invoice_series, settings.seller)
     no_mail = invoice_mail.plan_invoice_mails(
         billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day
     )
     mails = plan_mails(settings, billing, facts["customers"], day) if documents and email else no_mail
     summary = publish(settings, billing, mails, day, run.dry_run, facts["customers"])
+    if run.scope is not None:
+        summary.update(run.scope.summary())
     if not run.delivers or summary["outcome"] == "halted":
         return summary
     if documents:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flows.delivery import deliver_flow
 from flows.hooks import o2c_flow
-from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, Sources, Stages
+from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, RunScope, Sources, Stages
 from tasks.platform.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.platform.failure_notice import STOPPED_AT
 from tasks.platform.flow_returns import remember, result_of
@@ -25,6 +25,8 @@ def _flow(entry: Stage) -> Any:
 STAGE_FLOWS: dict[str, Any] = {entry.name: _flow(entry) for entry in REGISTRY}
 """The flow of every stage, in pipeline order (`tasks/platform/stages.py`)."""
 TAKES_SOURCES = {entry.name for entry in REGISTRY if entry.takes_sources}
+SCOPED = {"invoice", "reconcile", "remind", "escalate"}
+"""The stages a run can limit to some customers (`tasks/platform/scope.py`)."""
 DELIVERS = set(OUTBOX_OF_STAGE)
 """The stages that queue e-mails (and, the invoice stage, documents) for the delivery."""
 
@@ -37,6 +39,7 @@ def order_to_cash(
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
     sources: Sources | None = None,
     home: str | None = None,
+    scope: RunScope | None = None,
 ) -> Any:
     """Ingest the inbox, bill, apply cash, remind, escalate and report, as of one date; then write
     the invoice documents and send the e-mails the stages queued.
@@ -53,6 +56,9 @@ def order_to_cash(
             (for instance `holiday`: courtesy notes and first reminders only).
         sources: Files or a SQL source for the ingest stage instead of the workspace's inbox.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
+        scope: Only these customers (a legal entity's, a list, a segment): billed, their cash
+            applied, reminded and escalated; every other customer's rows are left exactly as they
+            were. Ingest reads its files whole. Empty: every customer.
     """
     from prefect.states import Failed
 
@@ -68,6 +74,8 @@ def order_to_cash(
             options.update(sources.model_dump())
         if stage in DELIVERS:
             options["deliver"] = False  # everything leaves once, after the last stage
+        if stage in SCOPED and scope is not None:
+            options["scope"] = scope
         state = STAGE_FLOWS[stage](**options, return_state=True)
         if state.is_failed() or state.is_crashed():
             stopped = (stage, state)

@@ -81,4 +81,39 @@ class Sources(BaseModel):
     )
 
 
+class RunScope(BaseModel):
+    """Which customers a run is limited to (a legal entity's, a pilot's list, or a segment's); the
+    others' rows are left exactly as they were. Give one of the three."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str | None = Field(
+        default=None,
+        title="Legal entity",
+        description="Only this legal entity's customers (the customer master's legal_entity; `default`: none given).",
+    )
+    customers: list[str] = Field(
+        default_factory=list,
+        title="Customers",
+        description="Only these customers, by customer id (a pilot).",
+    )
+    segment: str | None = Field(
+        default=None,
+        title="Segment",
+        description="Only the customers of this segment of the customer master.",
+    )
+
+    def asked(self) -> dict[str, Any]:
+        """What the runner resolves (`tasks/platform/runner.py`)."""
+        return self.model_dump()
+
+
+def scope_of(scope: RunScope | dict[str, Any] | None) -> dict[str, Any] | None:
+    """A flow's scope parameter as the runner takes it (a dict from a deployment run, a model from
+    a call)."""
+    if scope is None:
+        return None
+    return (scope if isinstance(scope, RunScope) else RunScope.model_validate(scope)).asked()
+
+
 DEFAULT_PROFILE = STANDARD_PROFILE

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.hooks import o2c_flow
-from flows.parameters import DEFAULT_PROFILE, PolicyProfile
+from flows.parameters import DEFAULT_PROFILE, PolicyProfile, RunScope, scope_of
 from rules.matching import MatchingPolicy
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
@@ -18,7 +18,9 @@ from tasks.platform.contracts import load_contract
 from tasks.platform.fx import Rates
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.scope import Scope
 from tasks.platform.stage import finish
+from tasks.reconcile import scoped
 from tasks.reconcile.apply import apply_cash
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.outcome import CashApplication
@@ -60,8 +62,17 @@ def match(facts: dict[str, Any], policy: MatchingPolicy, version: str, as_of: da
 
 @task(name="check and publish allocations", cache_policy=NO_CACHE)
 def publish(
-    settings: Settings, cash: CashApplication, version: str, as_of: date, dry_run: bool
+    settings: Settings,
+    cash: CashApplication,
+    version: str,
+    as_of: date,
+    dry_run: bool,
+    queued_of: list[str] | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
+    """Check and publish a run's cash application; limited to a scope, the queue rows of
+    `queued_of` (the scope's payments) and the cash held on the scope's accounts are replaced,
+    every other row is left as it was."""
     checks = [
         run_checkpoint(
             cash.allocations, load_contract("allocations", settings.contracts_dir), source="reconcile stage"
@@ -81,9 +92,17 @@ def publish(
         "reconcile",
         as_of,
         inserts=inserts,
-        replacements={"payment_exceptions": cash.exceptions, "cash_on_account": cash.on_account},
+        replacements={}
+        if scope
+        else {"payment_exceptions": cash.exceptions, "cash_on_account": cash.on_account},
+        scoped_replacements={
+            "payment_exceptions": (cash.exceptions, {"payment_id": queued_of or []}),
+            "cash_on_account": (cash.on_account, {"customer_id": sorted(scope.customers)}),
+        }
+        if scope
+        else {},
         rule_version=version,
-        counts=cash.counts,
+        counts=cash.counts | (scope.summary() if scope else {}),
         updates=[
             ("reconcile/audit_settled_deductions", {"run_id": current_run_id(), "rule_version": version}),
             ("reconcile/resolve_settled_deductions", {}),
@@ -102,6 +121,7 @@ def reconcile_flow(
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    scope: RunScope | None = None,
 ) -> dict[str, Any]:
     """Apply each unapplied payment to the invoices it pays: by structured reference, by invoice
     numbers in the remittance, else by who paid and how much; doubtful ones go to the exception queue.
@@ -111,6 +131,8 @@ def reconcile_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        scope: Only these customers (a legal entity's, a list, a segment); the others' rows
+            are left exactly as they were. Empty: every customer.
     """
     return run_stage(
         "reconcile",
@@ -120,6 +142,7 @@ def reconcile_flow(
         home=home,
         policy=MatchingPolicy,
         policy_profile=policy_profile,
+        scope=scope_of(scope),
     )
 
 
@@ -127,4 +150,8 @@ def _reconcile(run: StageRun) -> dict[str, Any]:
     """Read unapplied cash and open invoices, apply the cash, check and publish."""
     facts = read_facts(run.settings, run.as_of)
     cash = match(facts, run.policy, run.version, run.as_of)
-    return publish(run.settings, cash, run.version, run.as_of, run.dry_run)
+    if run.scope is None:
+        return publish(run.settings, cash, run.version, run.as_of, run.dry_run)
+    accounts = dict(zip(facts["accounts"]["account"], facts["accounts"]["customer_id"], strict=True))
+    cash, queued_of = scoped.within(cash, facts["payments"], facts["invoices"], run.scope.customers, accounts)
+    return publish(run.settings, cash, run.version, run.as_of, run.dry_run, queued_of, run.scope)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
-from flows.parameters import DEFAULT_PROFILE, PolicyProfile
+from flows.parameters import DEFAULT_PROFILE, PolicyProfile, RunScope, scope_of
 from rules.dunning import DunningFacts, DunningPolicy
 from rules.dunning_policy import longest_wait
 from tasks.platform.artifacts import current_run_id, publish_table
@@ -21,6 +22,7 @@ from tasks.platform.contracts import load_contract
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.progress import report
 from tasks.platform.runner import StageRun, run_stage
+from tasks.platform.scope import replacing
 from tasks.platform.stage import finish
 from tasks.remind import plan as remind
 
@@ -91,22 +93,22 @@ def plan(
 
 
 @task(name="check and queue reminders", cache_policy=NO_CACHE)
-def queue(
-    settings: Settings, dunning: remind.Dunning, version: str, as_of: date, dry_run: bool
-) -> dict[str, Any]:
+def queue(settings: Settings, dunning: remind.Dunning, run: StageRun) -> dict[str, Any]:
     check = run_checkpoint(
         dunning.reminders, load_contract("reminders", settings.contracts_dir), source="remind stage"
     )
+    replacements, scoped = replacing(run.scope, {"reminder_exclusions": dunning.exclusions})
     pub = Publication(
         current_run_id(),
         "remind",
-        as_of,
+        run.as_of,
         inserts={"reminders": dunning.reminders, "reminder_items": dunning.items},
-        replacements={"reminder_exclusions": dunning.exclusions},
-        rule_version=version,
-        counts=dunning.counts,
+        replacements=replacements,
+        scoped_replacements=scoped,
+        rule_version=run.version,
+        counts=dunning.counts | (run.scope.summary() if run.scope else {}),
     )
-    summary = finish(settings, pub, [check], dry_run=dry_run)
+    summary = finish(settings, pub, [check], dry_run=run.dry_run)
     publish_table(
         "remind-reminders",
         dunning.reminders[["customer_id", "level", "level_name", "invoice_ids", "recipient"]],
@@ -122,6 +124,7 @@ def remind_flow(
     dry_run: bool = False,
     home: str | None = None,
     policy_profile: PolicyProfile = DEFAULT_PROFILE,
+    scope: RunScope | None = None,
     deliver: bool = True,
 ) -> dict[str, Any]:
     """Send each customer one reminder listing every invoice at the level it has reached.
@@ -131,6 +134,8 @@ def remind_flow(
         dry_run: Compute and show, write and send nothing.
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         policy_profile: The set of rules to apply: `standard`, or a profile of rules/profiles/.
+        scope: Only these customers (a legal entity's, a list, a segment); the others' rows
+            are left exactly as they were. Empty: every customer.
         deliver: Send what this run queued at its end (off: at the next delivery, as the whole
             pipeline does after its last stage).
     """
@@ -142,6 +147,7 @@ def remind_flow(
         home=home,
         policy=DunningPolicy,
         policy_profile=policy_profile,
+        scope=scope_of(scope),
         deliver=deliver,
     )
 
@@ -149,8 +155,11 @@ def remind_flow(
 def _remind(run: StageRun) -> dict[str, Any]:
     """Read the open items and history, plan the reminders, queue them, then deliver."""
     facts, customers, latest, reminded = read_facts(run.settings, run.as_of, run.dry_run, run.policy)
+    if run.scope is not None:  # only the scope's customers are reminded, or left out
+        facts = replace(facts, items=run.scope.rows(facts.items), customers=run.scope.rows(facts.customers))
+        customers = run.scope.rows(customers)
     dunning = plan(facts, customers, reminded, run)
-    summary = queue(run.settings, dunning, run.version, run.as_of, run.dry_run)
+    summary = queue(run.settings, dunning, run)
     if summary["outcome"] == "halted":
         return summary
     if run.dry_run:

@@ -55,6 +55,40 @@ class Escalation:
     notices: pd.DataFrame = field(default_factory=pd.DataFrame)  # customer_id, currency, state, reason
 
 
+def within(result: Escalation, customers: frozenset[str]) -> Escalation:
+    """What a run limited to `customers` publishes of a decision over every customer: their rows
+    of each frame, counted again (`tasks/platform/scope.py`)."""
+
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:
+        if "customer_id" not in frame.columns:
+            return frame
+        return frame[frame["customer_id"].astype(str).isin(customers)].reset_index(drop=True)
+
+    states, entered, worklist, ratings, holds, write_offs, agency, notices = (
+        mine(f)
+        for f in (
+            result.states,
+            result.entered,
+            result.worklist,
+            result.ratings,
+            result.holds,
+            result.write_offs,
+            result.agency,
+            result.notices,
+        )
+    )
+    counts = {
+        "customers_with_open_items": int((states["open_amount_minor"] > 0).sum()) if len(states) else 0,
+        "state_changes": len(entered),
+        "worklist": len(worklist),
+        "holds_placed": len(holds),
+        "write_offs_proposed": len(write_offs),
+        "agency_customers": int(agency["customer_id"].nunique()) if len(agency) else 0,
+        "owner_notices": len(notices),
+    }
+    return Escalation(states, entered, worklist, counts, ratings, holds, write_offs, agency, notices)
+
+
 def score(states: pd.DataFrame, weights: Weights) -> tuple[pd.Series, pd.Series]:
     """Each line's worklist score and the reason for it, rule by rule."""
     if states.empty:

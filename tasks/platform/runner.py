@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from tasks.platform.config import Settings, load_settings
 from tasks.platform.ledger import hold_ledger
 from tasks.platform.policy import STANDARD_PROFILE, load_policy
+from tasks.platform.scope import Scope
 from tasks.platform.stage import conclude, data_errors, failed, resolve_as_of
 from tasks.platform.stages import Stage, stage
 
@@ -41,6 +42,10 @@ class StageRun:
     deliver: bool = True
     """Whether the run sends what it queued (and writes the documents it billed) in its last task;
     False leaves them to the next delivery (`flows/delivery.py`), as `order_to_cash` does."""
+    scope: Scope | None = None
+    """The customers the run is limited to (`tasks/platform/scope.py`); None: every customer."""
+    scope_asked: dict[str, Any] | None = None
+    """What was asked for (entity, customers, segment), resolved against the ledger under its hold."""
 
     @property
     def delivers(self) -> bool:
@@ -59,6 +64,7 @@ def run_stage(
     policy_profile: str | None = None,
     prepare: Callable[[StageRun], Any] | None = None,
     deliver: bool = True,
+    scope: dict[str, Any] | None = None,
 ) -> Any:
     """Run one stage: settings, date and policy first, then `body` under the ledger's hold.
 
@@ -66,7 +72,8 @@ def run_stage(
     `MatchingPolicy` for `rules/matching.yaml`); `policy_profile` chooses a profile where the
     registry says one applies; `prepare`, when given, reads the stage's inputs before the ledger is
     held (a file refused never waits for the ledger), and `body` finds them in `run.inputs`;
-    `deliver` says whether the run sends what it queued itself (`run.delivers`). The return is the
+    `deliver` says whether the run sends what it queued itself (`run.delivers`); `scope` (entity,
+    customers or segment) limits the run to those customers (`run.scope`). The return is the
     stage's summary, or a Failed state when a checkpoint halted it or its input or policy is wrong."""
     entry = stage(name)
     now = datetime.now().replace(microsecond=0)
@@ -79,7 +86,9 @@ def run_stage(
             loaded, version = load_policy(
                 entry.policies[0], policy, profile=profile, rules_dir=settings.rules_dir
             )
-        run = StageRun(entry, settings, day, now, dry_run, loaded, version, deliver=deliver)
+        run = StageRun(
+            entry, settings, day, now, dry_run, loaded, version, deliver=deliver, scope_asked=scope
+        )
         if prepare is not None:
             run = replace(run, inputs=prepare(run))
         return conclude(_held(run, body))
@@ -88,6 +97,26 @@ def run_stage(
 
 
 ATTEMPTS = 3
+
+
+def _scoped(run: StageRun) -> StageRun:
+    """The run with the scope it asked for resolved against the customer master (refused, with one
+    line, when it names no customer the ledger knows)."""
+    asked = {k: v for k, v in (run.scope_asked or {}).items() if v}
+    if not asked:
+        return run
+    from tasks.platform.ledger import open_ledger
+    from tasks.platform.progress import run_logger
+    from tasks.platform.scope import resolve
+
+    with open_ledger(run.settings.ledger_path, lock_timeout=run.settings.lock_timeout_seconds) as ledger:
+        customers = ledger.query("platform/scope/customers")
+    scope = resolve(
+        customers, entity=asked.get("entity"), ids=asked.get("customers"), segment=asked.get("segment")
+    )
+    if scope is not None:
+        run_logger().info(f"{run.stage.name}: limited to {scope.label} ({len(scope.customers)} customers)")
+    return replace(run, scope=scope)
 
 
 def _held(run: StageRun, body: Callable[[StageRun], Any]) -> Any:
@@ -102,7 +131,7 @@ def _held(run: StageRun, body: Callable[[StageRun], Any]) -> Any:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
-                return body(run)
+                return body(_scoped(run))
         except StoreConflict as exc:
             if attempt == ATTEMPTS:
                 raise

@@ -159,7 +159,8 @@ class Publishing(LedgerBase):
         return int(row[0]) if row else 0
 
     def _replace(self, table: str, rows: Rows, pub: Publication, scope: dict[str, Any] | None = None) -> int:
-        """Make `table` (or the rows of it within `scope`, column -> value) hold exactly `rows`.
+        """Make `table` (or the rows of it within `scope`: column -> value, or column -> the values
+        it may take, a list or set) hold exactly `rows`.
         Rows that stay the same are left as they are, with the run that wrote them, so that
         running again with the same facts changes nothing; removed rows of an audited table are
         written to the audit log. One join of the table with the rows (every column compared, a
@@ -173,7 +174,16 @@ class Publishing(LedgerBase):
         wanted = staged(rows, columns)
         names = column_names(wanted)
         same = " and ".join(f"t.{c} is not distinct from s.{c}" for c in names) or "true"
-        within = " and ".join(f"t.{c} = ${c}" for c in scope) or "true"
+        within = (
+            " and ".join(
+                f"list_contains(${c}, t.{c})"
+                if isinstance(v, list | tuple | frozenset | set)
+                else f"t.{c} = ${c}"
+                for c, v in scope.items()
+            )
+            or "true"
+        )
+        scope = {c: sorted(v) if isinstance(v, tuple | frozenset | set) else v for c, v in scope.items()}
         self.con.register("replacement_rows", with_positions(wanted, POSITION))
         try:
             differences = self.con.sql(

@@ -57,6 +57,7 @@ PolicyProfile: TypeAlias = Annotated[str, _ProfileChoice]
 AsOf = date | None
 Stages = Annotated[list[Stage], Field(min_length=1)]
 PeriodDays = Annotated[int, Field(ge=1, le=3660)]
+LegalEntity = Annotated[str, Field(min_length=1, max_length=100)] | None
 
 
 class Sources(BaseModel):

@@ -14,12 +14,13 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.delivery import deliver_outbox
 from flows.hooks import o2c_flow
-from flows.parameters import PeriodDays
+from flows.parameters import LegalEntity, PeriodDays
 from tasks.platform.artifacts import current_run_id, publish_link, publish_markdown, workspace_link
 from tasks.platform.checkpoint import run_checkpoint
 from tasks.platform.config import Settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.crash import crash_point
+from tasks.platform.entities import DEFAULT_ENTITY
 from tasks.platform.files import write_whole
 from tasks.platform.ledger import Publication, open_ledger
 from tasks.platform.progress import report as report_step
@@ -31,12 +32,15 @@ from tasks.report.ageing import DEFAULT_PERIOD_DAYS, ageing_check_frame
 
 
 @task(name="read the ledger as of the date", cache_policy=NO_CACHE)
-def read_items(settings: Settings, as_of: date, period_days: int) -> Any:
+def read_items(settings: Settings, as_of: date, period_days: int, entity: str | None = None) -> Any:
     """Open items as of the date and as of the period's first day, settled invoices, cases,
-    allocations and reminders of the period."""
+    allocations and reminders of the period: of every legal entity, or of `entity` alone."""
+    from tasks.platform.sellers import bank_accounts
+
     begin = time.perf_counter()
+    banks = bank_accounts(settings.rules_dir) if entity is not None else None
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        inputs = report.read_inputs(ledger, as_of, period_days)
+        inputs = report.read_inputs(ledger, as_of, period_days, entity, banks)
     report_step("report", "open items read (as of the date)", len(inputs["now"]), unit="items", since=begin)
     report_step("report", "settled invoices read", len(inputs["settled"]), unit="invoices", since=begin)
     return inputs
@@ -56,14 +60,20 @@ def compute(
 
 
 @task(name="check and publish report", cache_policy=NO_CACHE)
-def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> dict[str, Any]:
+def publish(
+    settings: Settings, computed: Any, as_of: date, dry_run: bool, entity: str | None = None
+) -> dict[str, Any]:
+    """The checked figures kept as the date's KPI snapshot (of the whole book, or of `entity` beside
+    it), the files and artifacts written (an entity's named after it) and the e-mails queued."""
     figures, document, html, charts = computed
+    name = report_name(as_of, entity)
     check = run_checkpoint(
         ageing_check_frame(figures), load_contract("ageing", settings.contracts_dir), source="report stage"
     )
     run_id = current_run_id()
     snapshots = [
-        {"as_of": as_of, "currency": c, "figures": json.dumps(f)} for c, f in document["currencies"].items()
+        {"as_of": as_of, "currency": c, "entity": entity or "", "figures": json.dumps(f)}
+        for c, f in document["currencies"].items()
     ]
     import pandas as pd
 
@@ -72,9 +82,10 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
         document,
         markdown,
         settings.report_recipients,
-        f"reports/report-{as_of}.html",
-        settings.seller_of(""),
+        f"reports/{name}.html",
+        settings.seller_of(entity if entity and entity != DEFAULT_ENTITY else ""),
         settings.templates,
+        entity,
     )
     pub = Publication(
         run_id,
@@ -83,29 +94,46 @@ def publish(settings: Settings, computed: Any, as_of: date, dry_run: bool) -> di
         inserts={"report_mails": mails},
         scoped_replacements={
             "kpi_snapshots": (
-                pd.DataFrame(snapshots, columns=["as_of", "currency", "figures"]),
-                {"as_of": as_of},
+                pd.DataFrame(snapshots, columns=["as_of", "currency", "entity", "figures"]),
+                {"as_of": as_of, "entity": entity or ""},
             )
         },
         counts={"currencies": len(figures), "report_emails_queued": len(mails)},
     )
     summary = finish(settings, pub, [check], dry_run=dry_run)
-    publish_markdown("report-headline", markdown, f"Receivables as of {as_of}")
+    of = f" of {entity}" if entity else ""
+    key = f"-{slug(entity).lower().replace('_', '-')}" if entity else ""  # Prefect's key alphabet
+    publish_markdown(f"report-headline{key}", markdown, f"Receivables{of} as of {as_of}")
     if not dry_run:
-        write_whole(settings.reports / f"report-{as_of}.json", json.dumps(document, indent=2) + "\n")
+        write_whole(settings.reports / f"{name}.json", json.dumps(document, indent=2) + "\n")
         crash_point("report: the JSON written, the Markdown and the page not yet")
-        write_whole(settings.reports / f"report-{as_of}.md", markdown)
-        page = write_whole(settings.reports / f"report-{as_of}.html", html)
-        summary["report_files"] = [
-            str(settings.reports / f"report-{as_of}.{ext}") for ext in ("md", "json", "html")
-        ]
+        write_whole(settings.reports / f"{name}.md", markdown)
+        page = write_whole(settings.reports / f"{name}.html", html)
+        summary["report_files"] = [str(settings.reports / f"{name}.{ext}") for ext in ("md", "json", "html")]
         publish_link(
-            "report-page",
+            f"report-page{key}",
             workspace_link(settings, page),
-            f"Receivables as of {as_of}: the report with its charts",
+            f"Receivables{of} as of {as_of}: the report with its charts",
         )
     summary["report"] = document
     return summary
+
+
+def slug(entity: str) -> str:
+    """An entity's key as a file name holds it: letters, digits, `_` and `-` as they are (`DE01`); a
+    key that had to be changed gets a short digest, so two entities never share a name."""
+    import hashlib
+    import re
+
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "-", entity).strip("-") or "entity"
+    if plain == entity:
+        return plain
+    return f"{plain}-{hashlib.sha256(entity.encode()).hexdigest()[:8]}"
+
+
+def report_name(as_of: date, entity: str | None) -> str:
+    """The report files' name without suffix: `report-<date>`, `report-<date>-<entity>` for one."""
+    return f"report-{as_of}" + (f"-{slug(entity)}" if entity else "")
 
 
 @o2c_flow("report")
@@ -115,6 +143,7 @@ def report_flow(
     home: str | None = None,
     period_days: PeriodDays = DEFAULT_PERIOD_DAYS,
     deliver: bool = True,
+    entity: LegalEntity = None,
 ) -> dict[str, Any]:
     """Publish the receivables report as of the date: open amount, ageing, DSO, CEI, payment habits,
     forecast and collection work per currency, as JSON, Markdown and a page with charts, and e-mail
@@ -127,19 +156,21 @@ def report_flow(
         period_days: The period DSO and CEI look back over, in days (1 to 3660).
         deliver: Send what this run queued at its end (off: at the next delivery, as the whole
             pipeline does after its last stage).
+        entity: One legal entity's report (its customers, invoices and payments), kept beside the
+            whole book's under its own name. Empty: every entity.
     """
 
     def body(run: StageRun) -> dict[str, Any]:
-        return _report(run, period_days)
+        return _report(run, period_days, entity)
 
     return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver)
 
 
-def _report(run: StageRun, period_days: int) -> dict[str, Any]:
+def _report(run: StageRun, period_days: int, entity: str | None = None) -> dict[str, Any]:
     """Read the items as of the date, compute the figures, publish them, then e-mail the report."""
-    items = read_items(run.settings, run.as_of, period_days)
+    items = read_items(run.settings, run.as_of, period_days, entity)
     figures = compute(items, run.as_of, period_days, run.settings.templates, run.settings.reporting_currency)
-    summary = publish(run.settings, figures, run.as_of, run.dry_run)
+    summary = publish(run.settings, figures, run.as_of, run.dry_run, entity)
     if run.settings.report_recipients and run.delivers and summary["outcome"] != "halted":
         summary["delivery"] = deliver_outbox(run.settings, "report")
     return summary

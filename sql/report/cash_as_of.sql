@@ -1,6 +1,11 @@
 -- Cash received by the as-of date and not applied by then, per currency: held on account of a
 -- known customer (the customer whose invoices the payment was partly applied to, else the only
 -- owner of the payer account), or not yet traced to anyone (it waits in the exception queue).
+-- With $entity, only the cash of that legal entity (`entity_members`, registered by the caller;
+-- $entity null: all of it). Each payment's rest belongs to one entity, so the entities' figures add
+-- up to the whole: the entity of the invoices it paid (of two, the one it paid most, then the first
+-- by name), else the one of its memberships (the bank that received it, else its payer's customer;
+-- the first by name), else the entity of the customer it is held for, else `default`.
 with applied as (
     select a.payment_id, sum(a.payment_amount_minor) as applied_minor
     from allocations a join payments p using (payment_id)
@@ -27,14 +32,32 @@ accounts as (
         union all
         select account, customer_id from payer_accounts
     ) group by account having count(distinct customer_id) = 1
+),
+paid_most as (
+    select a.payment_id, m.entity
+    from allocations a
+    join entity_members m on m.kind = 'invoice' and m.id = a.invoice_id
+    where a.payment_id in (select payment_id from left_over)
+    group by a.payment_id, m.entity
+    qualify row_number() over (partition by a.payment_id order by sum(a.payment_amount_minor) desc, m.entity) = 1
+),
+member as (
+    select id as payment_id, min(entity) as entity from entity_members where kind = 'payment' group by id
+),
+held as (
+    select l.*, coalesce(t.customer_id, k.customer_id) as customer_id,
+           coalesce(d.entity, m.entity, c.entity, 'default') as entity
+    from left_over l
+    left join applied_to t using (payment_id)
+    left join accounts k on k.account = upper(replace(coalesce(l.payer_account, ''), ' ', ''))
+    left join paid_most d using (payment_id)
+    left join member m using (payment_id)
+    left join entity_members c on c.kind = 'customer' and c.id = coalesce(t.customer_id, k.customer_id)
 )
 select l.currency,
-       coalesce(sum(l.unapplied_minor) filter (where coalesce(t.customer_id, k.customer_id) is not null), 0)::bigint
-           as on_account_minor,
-       coalesce(sum(l.unapplied_minor) filter (where coalesce(t.customer_id, k.customer_id) is null), 0)::bigint
-           as unidentified_minor
-from left_over l
-left join applied_to t using (payment_id)
-left join accounts k on k.account = upper(replace(coalesce(l.payer_account, ''), ' ', ''))
+       coalesce(sum(l.unapplied_minor) filter (where l.customer_id is not null), 0)::bigint as on_account_minor,
+       coalesce(sum(l.unapplied_minor) filter (where l.customer_id is null), 0)::bigint as unidentified_minor
+from held l
+where $entity is null or l.entity = $entity
 group by l.currency
 order by l.currency

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tasks.platform.money import to_major_str
+from tasks.report import scope
 from tasks.report.ageing import BUCKETS, DEFAULT_PERIOD_DAYS, figures
 from tasks.report.kpis import collection_kpis, payment_behaviour
 
@@ -92,8 +93,9 @@ def _no_open_items() -> dict[str, Any]:
 def as_markdown(report_json: dict[str, Any]) -> str:
     """The headline figures as a Markdown table, for the Prefect artifact and the terminal."""
     names = [name for name, _low, _high in BUCKETS]
+    of = f" of {report_json['entity']}" if report_json.get("entity") else ""
     lines = [
-        f"# Receivables as of {report_json['as_of']}",
+        f"# Receivables{of} as of {report_json['as_of']}",
         "",
         "| currency | open | " + " | ".join(names) + " | DSO (days) |",
         "|---|---:|" + "---:|" * len(names) + "---:|",
@@ -116,25 +118,40 @@ def as_markdown(report_json: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_inputs(ledger: Any, as_of: date, period_days: int) -> dict[str, Any]:
+def read_inputs(
+    ledger: Any,
+    as_of: date,
+    period_days: int,
+    entity: str | None = None,
+    bank_accounts: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """What the report is computed from, read from the ledger as it stood on the date: the open
     items and settled invoices (a million rows) as Arrow tables, money as BIGINT; the rest as
-    frames."""
+    frames. With `entity`, only that legal entity's customers, invoices and payments
+    (`sql/report/entity_members.sql`; `bank_accounts`: IBAN -> entity, from rules/entities.yaml);
+    an entity neither the ledger nor the rules know raises `UnknownEntity`."""
+    members = scope.members(ledger, entity, bank_accounts)
+    scoped = {"entity_members": members}
     since = {"as_of": as_of, "period_days": period_days}
-    return {
+    inputs = {
         "now": ledger.arrow("report/open_items_as_of", as_of=as_of),
         "then": ledger.arrow("report/open_items_as_of", as_of=as_of - timedelta(days=period_days)),
         "settled": ledger.arrow("report/settled_as_of", as_of=as_of),
         "cases": ledger.query("report/cases_as_of", as_of=as_of),
         "allocations": ledger.query("report/allocations_in_period", **since),
         "reminders": ledger.query("report/reminders_sent", **since),
-        "cash": ledger.query("report/cash_as_of", as_of=as_of),
+        "cash": ledger.arrow_with("report/cash_as_of", scoped, as_of=as_of, entity=entity).to_pandas(),
         "rates": ledger.query("platform/rates/all"),
-        "history": ledger.query("report/dso_history", as_of=as_of),
-        "month_ends": ledger.query(
-            "report/dso_month_ends", month_ends=month_ends_before(as_of), period_days=period_days
-        ),
+        "history": ledger.query("report/dso_history", as_of=as_of, entity=entity or ""),
+        "month_ends": ledger.arrow_with(
+            "report/dso_month_ends",
+            scoped,
+            month_ends=month_ends_before(as_of),
+            period_days=period_days,
+            entity=entity,
+        ).to_pandas(),
     }
+    return inputs if entity is None else scope.of_entity(inputs, members, entity)
 
 
 def _cash(frame: Any) -> dict[str, dict[str, int]] | None:
@@ -186,4 +203,6 @@ def compute_all(
         document["across_currencies"] = across_currencies(
             inputs["now"], Rates.of(rates), reporting_currency, as_of
         )
+    if inputs.get("entity"):  # a report of one legal entity says which, after its date
+        document = {"as_of": document["as_of"], "entity": inputs["entity"]} | document
     return figures_, document

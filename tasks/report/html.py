@@ -327,12 +327,15 @@ def report_mails(
     page: str,
     seller: str,
     templates: Path = SHIPPED_TEMPLATES,
+    entity: str | None = None,
 ) -> pd.DataFrame:
     """One message per recipient of the distribution list: the headline figures as text, the page
-    and the JSON attached (`page`: the report page's path relative to the workspace)."""
+    and the JSON attached (`page`: the report page's path relative to the workspace). A report of
+    one legal entity (`entity`) is its own message, beside the whole book's."""
     as_of = document["as_of"]
-    subject = f"{seller}: receivables as of {as_of}"
-    text = f"The receivables report as of {as_of} is attached (open it in a browser).\n\n{markdown}"
+    of = f" of {entity}" if entity else ""
+    subject = f"{seller}: receivables{of} as of {as_of}"
+    text = f"The receivables report{of} as of {as_of} is attached (open it in a browser).\n\n{markdown}"
     html = (
         template_environment(templates)
         .get_template("plain.html")
@@ -340,7 +343,7 @@ def report_mails(
     )
     rows = [
         {
-            "mail_id": f"RPT-{as_of}-{address}",
+            "mail_id": f"RPT-{as_of}-{entity}-{address}" if entity else f"RPT-{as_of}-{address}",
             "as_of": as_of,
             "recipient": address,
             "subject": subject,

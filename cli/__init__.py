@@ -4,7 +4,8 @@ Every command takes `--home DIR` (default `$O2C_HOME`, else `./var`). Stages run
 (the ephemeral API unless `PREFECT_API_URL` points at a server). A data problem ends the command
 with one line naming the file, row and column and a non-zero exit, never a traceback.
 
-The commands live by audience: `cli/operate.py` (finance ops running the pipeline),
+The commands live by audience: `cli/operate.py` (finance ops running the pipeline; the report in
+`cli/reporting.py`),
 `cli/collect.py` (collectors' decisions), `cli/accounting.py` (what accounting imports), `cli/audit.py` (auditors), `cli/ledger.py` (the store, for
 data engineers) and `cli/develop.py` (developers); `cli/common.py` holds what they share. Importing this package imports neither Prefect
 nor Great Expectations: `main` gives both the CLI's environment defaults (no analytics, quiet
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import accounting, audit, collect, develop, ledger, operate
+from cli import accounting, audit, collect, develop, ledger, operate, reporting
 from cli.common import EXIT_DATA_PROBLEM, set_environment_defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Order-to-cash pipeline.")
@@ -23,7 +24,7 @@ for _name, _command in (
     ("generate", develop.generate),
     ("ingest", operate.ingest),
     ("run", operate.run),
-    ("report", operate.report),
+    ("report", reporting.report),
     ("summary", operate.summary),
     ("status", operate.status),
     ("export", operate.export),

@@ -89,6 +89,9 @@ def pilot_compare(
     out: Annotated[
         Path | None, typer.Option("--out", help="CSV of every row compared, with its reason.")
     ] = None,
+    shadow: Annotated[
+        bool, typer.Option("--shadow", help="Compare what the last o2c run --shadow decided (<home>/shadow).")
+    ] = False,
     home: Home = None,
 ) -> None:
     """Compare o2c's applications of cash and reminders for the pilot's customers with the legacy
@@ -99,6 +102,12 @@ def pilot_compare(
     from tasks.report.export import write_csv
 
     settings = load_settings(home)
+    if shadow:
+        from tasks.platform.shadow import shadow_home
+
+        if not shadow_home(settings).exists():
+            fail(f"no shadow in {settings.home}: run the pilot first (o2c run all --shadow --customers FILE)")
+        settings = load_settings(shadow_home(settings))
     with reading(settings) as ledger:
         facts = pilot.Facts.of(ledger.query("report/pilot/facts"))
         ours_alloc = ledger.query("report/pilot/allocations")

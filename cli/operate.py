@@ -96,6 +96,14 @@ def run(
         str | None,
         typer.Option("--segment", help="Only the customers of this segment of the customer master."),
     ] = None,
+    shadow: Annotated[
+        bool,
+        typer.Option(
+            "--shadow",
+            help="Compute in a fresh copy of the ledger (<home>/shadow): nothing is sent or booked in"
+            " the workspace; e-mails are written to shadow/outbox.",
+        ),
+    ] = False,
 ) -> None:
     """Run one stage, or all six in order (then the delivery), through Prefect; `--entity`,
     `--customers` or `--segment` limit it to some customers, leaving the others' rows as they were."""
@@ -115,8 +123,32 @@ def run(
     scope = _scope(stage, entity, customers, segment)
     if scope is not None:
         options["scope"] = scope
+    if shadow:
+        settings = _shadow(stage, settings, options)
     result = run_flow(flow_fn, as_of=as_date(as_of), dry_run=dry_run, home=str(settings.home), **options)
     show(result, as_json)
+    if shadow:
+        typer.echo(
+            f"shadow: {settings.home} (its ledger, the e-mails it would send in outbox/, its documents);"
+            " compare it with the legacy process: o2c pilot compare --shadow --legacy FILE",
+            err=True,
+        )
+
+
+def _shadow(stage: str, settings: Any, options: dict[str, Any]) -> Any:
+    """A fresh shadow of the workspace for `run --shadow`, and the stages it runs (not ingest: the
+    workspace ingests, the shadow computes on what it holds)."""
+    from tasks.platform.shadow import make_shadow
+    from tasks.platform.stages import STAGES
+
+    if stage == "ingest":
+        fail("--shadow runs the stages after ingest: ingest into the workspace, then run them in shadow")
+    if stage == "all":
+        options["stages"] = [s for s in STAGES if s != "ingest"]  # and made a shadow here, not twice
+    try:
+        return make_shadow(settings)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _scope(stage: str, entity: str | None, customers: Path | None, segment: str | None) -> Any:

@@ -40,6 +40,7 @@ def order_to_cash(
     sources: Sources | None = None,
     home: str | None = None,
     scope: RunScope | None = None,
+    shadow: bool = False,
 ) -> Any:
     """Ingest the inbox, bill, apply cash, remind, escalate and report, as of one date; then write
     the invoice documents and send the e-mails the stages queued.
@@ -58,12 +59,22 @@ def order_to_cash(
         home: The workspace folder (ledger, inbox, outbox, reports). Empty: $O2C_HOME.
         scope: Only these customers (a legal entity's, a list, a segment): billed, their cash
             applied, reminded and escalated; every other customer's rows are left exactly as they
-            were. Ingest reads its files whole. Empty: every customer.
+            were. Ingest reads its files whole; report reports a legal entity's scope for that
+            entity, otherwise the whole book. Empty: every customer.
+        shadow: Compute everything in a fresh copy of the ledger (the workspace's `shadow/`
+            folder) and send or book nothing in the workspace: the e-mails are written to
+            shadow/outbox for people to read. Ingest does not run in a shadow.
     """
     from prefect.states import Failed
 
     day = resolve_as_of(as_of)
     chosen: list[str] = [stage for stage in ALL_STAGES if stage in stages]
+    if shadow:
+        from tasks.platform.config import load_settings
+        from tasks.platform.shadow import make_shadow
+
+        home = str(make_shadow(load_settings(home)).home)
+        chosen = [stage for stage in chosen if stage != "ingest"]
     results: dict[str, Any] = {}
     stopped: tuple[str, Any] | None = None
     for stage in chosen:
@@ -76,6 +87,8 @@ def order_to_cash(
             options["deliver"] = False  # everything leaves once, after the last stage
         if stage in SCOPED and scope is not None:
             options["scope"] = scope
+        if stage == "report" and scope is not None and _entity_of(scope):
+            options["entity"] = _entity_of(scope)  # an entity's run reports that entity
         state = STAGE_FLOWS[stage](**options, return_state=True)
         if state.is_failed() or state.is_crashed():
             stopped = (stage, state)
@@ -102,6 +115,11 @@ def order_to_cash(
         f"order to cash as of {day}: every stage's outcome and counts",
     )
     return remember(results)
+
+
+def _entity_of(scope: RunScope | dict[str, Any]) -> str | None:
+    """The legal entity a scope names, if it names one."""
+    return scope.entity if isinstance(scope, RunScope) else scope.get("entity")
 
 
 def _attach_deliveries(results: dict[str, Any], delivered: dict[str, Any]) -> None:

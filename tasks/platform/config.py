@@ -92,12 +92,19 @@ class Settings:
         return f"Settings(home={str(self.home)!r}, mailer={self.mailer!r})"
 
 
+SHADOW_MARKER = ".o2c-shadow"
+"""A file in a workspace that makes it a shadow (`o2c run --shadow`): its own DuckDB ledger whatever
+`O2C_LEDGER_URL` says, and e-mails written to its outbox folder, never sent."""
+
+
 def load_settings(home: str | Path | None = None) -> Settings:
-    """Settings from the environment; `home` (the `--home` option) wins over `O2C_HOME`."""
+    """Settings from the environment; `home` (the `--home` option) wins over `O2C_HOME`. A shadow
+    workspace (`SHADOW_MARKER`) keeps its own ledger file and never sends mail."""
     chosen = Path(home or os.environ.get("O2C_HOME") or "var").resolve()
+    shadow = (chosen / SHADOW_MARKER).exists()
     return Settings(
         home=chosen,
-        mailer=os.environ.get("O2C_MAILER", "file"),
+        mailer="file" if shadow else os.environ.get("O2C_MAILER", "file"),
         sendgrid_api_key=os.environ.get("SENDGRID_API_KEY") or None,
         sendgrid_host=os.environ.get("O2C_SENDGRID_HOST") or None,
         mail_from=os.environ.get("O2C_MAIL_FROM", "receivables@example.com"),
@@ -118,7 +125,7 @@ def load_settings(home: str | Path | None = None) -> Settings:
         rules_dir=Path(os.environ.get("O2C_RULES_DIR") or SHIPPED_RULES),
         contracts_dir=Path(os.environ.get("O2C_CONTRACTS_DIR") or SHIPPED_CONTRACTS),
         public_url=_public_url(os.environ.get("O2C_PUBLIC_URL", "")),
-        ledger_url=_ledger_url(os.environ.get("O2C_LEDGER_URL", "")),
+        ledger_url=None if shadow else _ledger_url(os.environ.get("O2C_LEDGER_URL", "")),
     )
 
 

@@ -122,3 +122,54 @@ def test_a_scope_that_names_nobody_is_refused_with_one_line(home: Path, tmp_path
     done = order_to_cash(as_of=DAY_1, home=str(home), stages=["remind"], scope=RunScope(segment="pilot"))
     assert done["remind"]["counts"]["customers_in_scope"] == 1
     assert rows(home, "select customer_id from reminders") == [("K1",)]
+
+
+def test_a_shadow_run_computes_the_pilot_in_a_copy_and_touches_nothing(home: Path, tmp_path: Path) -> None:
+    # the pilot (Beta) in shadow: its order billed and e-mailed, its payment applied, all in
+    # <home>/shadow; the workspace's ledger is the same file, byte for byte; the comparison with
+    # the legacy process reads the shadow
+    ingest_flow(paths=write(tmp_path / "day1", BOOK), as_of=DAY_1, home=str(home))
+    ingest_flow(paths=write(tmp_path / "day2", DAY_2_FILES), as_of=DAY_2, home=str(home))
+    ledger_file = load_settings(home).ledger_path
+    before = ledger_file.read_bytes()
+    pilot = tmp_path / "pilot.csv"
+    pilot.write_text("customer_id,name\nK2,Beta SARL\n")
+    result = CliRunner().invoke(
+        app,
+        ["run", "all", "--shadow", "--customers", str(pilot), "--as-of", "2026-11-21", "--home", str(home)],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"shadow: {home / 'shadow'}" in result.stderr
+    assert ledger_file.read_bytes() == before
+    shadow = home / "shadow"
+    assert rows(shadow, "select payment_id, invoice_id from allocations") == [("P-B", "B-1")]
+    assert rows(shadow, "select customer_id from invoices where order_id is not null") == [("K2",)]
+    assert list((shadow / "outbox").glob("*.eml")), "the e-mails the pilot would send, as files"
+    assert not (home / "outbox").exists() or not list((home / "outbox").glob("*.eml"))
+
+    legacy = tmp_path / "legacy-cash.csv"
+    legacy.write_text("payment_id,invoice_id,amount\nP-B,B-1,200.00\n")
+    compared = CliRunner().invoke(
+        app,
+        [
+            "pilot",
+            "compare",
+            "--shadow",
+            "--legacy",
+            str(legacy),
+            "--customers",
+            str(pilot),
+            "--home",
+            str(home),
+        ],
+    )
+    assert compared.exit_code == 0, compared.output
+    assert "allocation       1 compared       1 agree (100.0 %)" in compared.output
+
+    again = CliRunner().invoke(
+        app,
+        ["run", "all", "--shadow", "--customers", str(pilot), "--as-of", "2026-11-21", "--home", str(home)],
+    )
+    assert again.exit_code == 0, again.output  # made again from the workspace: the same shadow
+    assert rows(shadow, "select payment_id, invoice_id from allocations") == [("P-B", "B-1")]
+    assert ledger_file.read_bytes() == before

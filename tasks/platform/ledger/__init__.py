@@ -17,7 +17,7 @@ computes in, over Arrow tables read from the ledger, whatever the store) and `po
 schema in PostgreSQL, and a workspace's ledger copied there, checked table by table).
 """
 
-from tasks.platform.ledger.connection import memory_ledger, open_ledger
+from tasks.platform.ledger.connection import copy_ledger, memory_ledger, open_ledger
 from tasks.platform.ledger.core import Ledger
 from tasks.platform.ledger.engine import Engine, compute
 from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
@@ -40,4 +40,5 @@ __all__ = [
     "load_sql",
     "memory_ledger",
     "open_ledger",
+    "copy_ledger",
 ]

@@ -22,6 +22,21 @@ from tasks.platform.ledger.tables import known_table, now
 from tasks.platform.ledger.working_copy import opening, store_of
 
 
+def copy_ledger(path: Path, target: Path, *, lock_timeout: float = 600.0) -> None:
+    """The ledger at `path` as it stands, copied whole to the DuckDB file `target` (a PostgreSQL
+    ledger's working copy, made current first): its writers held off while it is checkpointed and
+    copied, the copy written beside `target` and moved into place, so `target` is never half a file."""
+    import os
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_ledger(path, lock_timeout=lock_timeout) as ledger:
+        ledger.con.execute("checkpoint")
+        partial = target.with_name(target.name + ".copying")
+        shutil.copyfile(path, partial)
+    os.replace(partial, target)
+
+
 @contextmanager
 def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
     """Open the ledger at `path` under the exclusive writer lock, migrated to the newest schema; a

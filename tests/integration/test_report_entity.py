@@ -16,6 +16,7 @@ from flows.ingest import ingest_flow
 from flows.report import report_flow
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
+from tasks.report.figures import read_inputs
 
 AS_OF = date(2026, 11, 20)
 BOOK = {
@@ -44,8 +45,7 @@ def _report(home: Path, *options: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_o2c_report_of_one_entity_and_an_unknown_one(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_o2c_report_of_one_entity_and_an_unknown_one(home: Path, tmp_path: Path) -> None:
     _book(home, tmp_path / "in")
     code, out = _report(home, "--json")
     assert code == 0, out
@@ -67,8 +67,9 @@ def test_o2c_report_of_one_entity_and_an_unknown_one(tmp_path: Path) -> None:
     assert "Traceback" not in out
 
 
-def test_a_report_run_of_one_entity_keeps_its_snapshot_beside_the_whole_books(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_a_report_run_of_one_entity_keeps_its_snapshot_beside_the_whole_books(
+    home: Path, tmp_path: Path
+) -> None:
     _book(home, tmp_path / "in")
     whole = report_flow(as_of=AS_OF, home=str(home))["report"]
     mine = report_flow(as_of=AS_OF, home=str(home), entity="DE01")
@@ -82,6 +83,12 @@ def test_a_report_run_of_one_entity_keeps_its_snapshot_beside_the_whole_books(tm
     report_flow(as_of=AS_OF, home=str(home), entity="DE01")  # again: replaces DE01's, nothing else
     with open_ledger(load_settings(home).ledger_path) as ledger:
         kept = ledger.table("kpi_snapshots").sort_values("entity")
+        history = read_inputs(ledger, AS_OF, 90, "DE01", {})["history"]  # DE01's DSO trend: its own
     assert kept[["entity", "currency"]].values.tolist() == [["", "EUR"], ["DE01", "EUR"]]
     figures = {r.entity: json.loads(r.figures) for r in kept.itertuples()}
     assert (figures[""]["open_amount"], figures["DE01"]["open_amount"]) == ("600.00", "100.00")
+    assert [json.loads(f)["open_amount"] for f in history["figures"]] == ["100.00"]
+
+    refused = report_flow(as_of=AS_OF, home=str(home), entity="XX99", return_state=True)
+    assert refused.is_failed()
+    assert "unknown legal entity 'XX99'; the known ones: DE01, FR01, default" in str(refused.message)

@@ -1,7 +1,8 @@
 """The commands finance operations run the pipeline with: load files (`ingest`), run a stage or all
-six (`run`), look at the workspace (`status`), the receivables report (`report`), what became of one
+six (`run`), look at the workspace (`status`), what became of one
 file (`summary`), ledger views as files (`export`), serving the scheduled deployments (`serve`), the
-report pages and Data Docs over HTTP (`site`), and the demo on a generated book (`demo`).
+report pages and Data Docs over HTTP (`site`), and the demo on a generated book (`demo`). The
+receivables report (`report`) is in `cli/reporting.py`.
 """
 
 from __future__ import annotations

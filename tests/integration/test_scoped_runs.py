@@ -16,6 +16,7 @@ from flows.order_to_cash import order_to_cash
 from flows.parameters import RunScope
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
+from tests.integration.conftest import in_postgres_pass
 
 DAY_1, DAY_2 = date(2026, 11, 20), date(2026, 11, 21)
 BOOK = {
@@ -72,6 +73,7 @@ def of_k2(home: Path) -> dict[str, list[tuple[Any, ...]]]:
     return {table: rows(home, sql) for table, sql in THEIRS.items()}
 
 
+@in_postgres_pass  # the longer runs of this file: in make test-postgres, beside the other long ones
 def test_an_entitys_run_leaves_the_other_entitys_customers_as_they_were(home: Path, tmp_path: Path) -> None:
     ingest_flow(paths=write(tmp_path / "day1", BOOK), as_of=DAY_1, home=str(home))
     order_to_cash(as_of=DAY_1, home=str(home), stages=STAGES)  # every customer reminded on day 1
@@ -124,6 +126,7 @@ def test_a_scope_that_names_nobody_is_refused_with_one_line(home: Path, tmp_path
     assert rows(home, "select customer_id from reminders") == [("K1",)]
 
 
+@in_postgres_pass
 def test_a_shadow_run_computes_the_pilot_in_a_copy_and_touches_nothing(home: Path, tmp_path: Path) -> None:
     # the pilot (Beta) in shadow: its order billed and e-mailed, its payment applied, all in
     # <home>/shadow; the workspace's ledger is the same file, byte for byte; the comparison with

@@ -14,7 +14,7 @@ from flows.delivery import deliver_outbox, write_invoice_documents
 from flows.hooks import o2c_flow
 from flows.parameters import RunScope, scope_of
 from tasks.invoice import billing as invoice
-from tasks.invoice import einvoice, subscriptions
+from tasks.invoice import einvoice, subscriptions, vat
 from tasks.invoice import mail as invoice_mail
 from tasks.platform.artifacts import current_run_id, publish_table
 from tasks.platform.checkpoint import run_checkpoint
@@ -51,12 +51,13 @@ def bill(facts: dict[str, Any], as_of: date, series: str, seller_of: Any = None)
             ),
             facts["customers"],
             seller_of,
+            vat.zero_rated_customers(facts["orders"], facts["lines"], due),
         )
         if seller_of is not None
         else {}
     )
-    for customer_id, reason in sorted(refused.items())[:10]:
-        run_logger().warning(f"invoice: customer {customer_id}: {reason}")
+    for _, reason in sorted(refused.items())[:10]:
+        run_logger().warning(f"invoice: {reason}")
     billing = invoice.bill_orders(
         facts["orders"],
         facts["lines"],

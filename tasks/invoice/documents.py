@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.invoice import vat
 from tasks.invoice.labels import LABELS
 from tasks.platform import localized
 from tasks.platform.bank_ids import creditor_reference, iban_formatted
@@ -60,6 +61,7 @@ class InvoiceDocument:
     cii_xml: bytes = b""  # the Factur-X XML the PDF carries (EN 16931); empty: a plain PDF
     xrechnung_xml: bytes = b""  # the XRechnung XML written beside it, for a customer who asks
     without_einvoice: str = ""  # why there is no e-invoice XML
+    vat_notes: tuple[str, ...] = ()  # why a line at 0 % is (reverse charge, intra-community, export, exempt)
 
     @property
     def is_credit_note(self) -> bool:
@@ -109,7 +111,7 @@ def document(
         due_date=due,
         currency=currency,
         lines=shown,
-        tax_summary=_tax_summary(lines, currency, language),
+        tax_summary=_tax_summary(lines, currency, language, seller, customer),
         net=money(invoice["net_minor"]) if _present(invoice.get("net_minor")) else "",
         tax=money(invoice["tax_minor"]) if _present(invoice.get("tax_minor")) else "",
         total=total,
@@ -124,6 +126,7 @@ def document(
         payment_details=() if credit else _payment_details(seller, labels, reference),
         footer=_footer(seller, labels, language),
         supplied=_supplied(invoice, labels, day),
+        vat_notes=_vat_notes(lines, seller, customer, language),
     )
 
 
@@ -145,21 +148,29 @@ def _line_view(line: dict[str, Any], currency: str, language: str) -> dict[str, 
     }
 
 
-def _tax_summary(lines: list[dict[str, Any]], currency: str, language: str) -> list[dict[str, str]]:
-    """Net and tax per tax rate, highest rate first, as the law asks an invoice to show them."""
-    per_rate: dict[int, list[int]] = {}
-    for line in lines:
-        sums = per_rate.setdefault(int(line["tax_rate_ppm"]), [0, 0])
-        sums[0] += int(line["net_minor"])
-        sums[1] += int(line["tax_minor"])
+def _tax_summary(
+    lines: list[dict[str, Any]], currency: str, language: str, seller: Party, customer: dict[str, Any]
+) -> list[dict[str, str]]:
+    """Net and tax per VAT category and rate, highest rate first, as the law asks an invoice to
+    show them (`tasks/invoice/vat.py`); a 0 % row of an exemption or reverse charge says so."""
     return [
         {
-            "rate": localized.percent(rate, language),
+            "rate": localized.percent(rate, language)
+            + (" *" if vat.reason(code, seller, language)[1] else ""),
+            "category": code,
             "net": localized.money(net, currency, language),
             "tax": localized.money(tax, currency, language),
         }
-        for rate, (net, tax) in sorted(per_rate.items(), reverse=True)
+        for code, rate, net, tax in vat.breakdown(lines, seller, customer)
     ]
+
+
+def _vat_notes(
+    lines: list[dict[str, Any]], seller: Party, customer: dict[str, Any], language: str
+) -> tuple[str, ...]:
+    """Why the invoice's 0 % lines are 0 % (the exemption reasons of its categories), each once."""
+    codes = dict.fromkeys(code for code, *_ in vat.breakdown(lines, seller, customer))
+    return tuple(f"* {text}" for code in codes if (text := vat.reason(code, seller, language)[1]))
 
 
 def _supplied(invoice: dict[str, Any], labels: dict[str, str], day: Callable[[Any], str]) -> tuple[str, str]:

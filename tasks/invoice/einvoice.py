@@ -23,6 +23,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from tasks.invoice import vat
+from tasks.platform import localized
 from tasks.platform.bank_ids import creditor_reference
 from tasks.platform.money import exponent
 from tasks.platform.sellers import Party, buyer_party
@@ -70,18 +72,30 @@ def problems(currency: str, seller: Party, customer: dict[str, Any]) -> list[str
     return found
 
 
-def refused_customers(orders: Any, customers: Any, seller_of: Any) -> dict[str, str]:
+def refused_customers(
+    orders: Any, customers: Any, seller_of: Any, zero_rated: set[str] | frozenset[str] = frozenset()
+) -> dict[str, str]:
     """customer_id -> why its orders are not billed (`refusals`), for the customers of `orders`
-    (customer_id, legal_entity), each billed by `seller_of(legal_entity)`."""
+    (customer_id, legal_entity), each billed by `seller_of(legal_entity)`; a customer in
+    `zero_rated` (a 0 % line to bill, `vat.zero_rated_customers`) also when it is in another EU
+    member state without VAT ID (`vat.missing_vat_id`)."""
     by_id = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     entity = orders["legal_entity"] if "legal_entity" in orders else [""] * len(orders)
     refused: dict[str, str] = {}
     for customer_id, legal_entity in set(zip(orders["customer_id"], entity, strict=True)):
-        why = refusals(
-            seller_of(legal_entity or ""), {"customer_id": customer_id, **by_id.get(customer_id, {})}
+        seller, customer = (
+            seller_of(legal_entity or ""),
+            {"customer_id": customer_id, **by_id.get(customer_id, {})},
         )
+        why = refusals(seller, customer)
+        if str(customer_id) in zero_rated and vat.missing_vat_id(seller, customer):
+            why.append(vat.missing_vat_id(seller, customer))
         if why:
-            refused[str(customer_id)] = "not billed, no valid invoice could be issued: " + "; ".join(why)
+            name = f" ({customer['name']})" if isinstance(customer.get("name"), str) else ""
+            refused[str(customer_id)] = (
+                f"customer {customer_id}{name} not billed, no valid invoice could be issued: "
+                + "; ".join(why)
+            )
     return refused
 
 
@@ -124,7 +138,10 @@ def cii_xml(
     if _present(invoice.get("order_id")) and str(invoice["order_id"]):
         doc.trade.agreement.buyer_order.issuer_assigned_id = str(invoice["order_id"])
     for line in sorted(lines, key=lambda x: int(x["line_no"])):
-        doc.trade.items.add(_item(line, amount))
+        doc.trade.items.add(_item(line, amount, vat.category(int(line["tax_rate_ppm"]), seller, customer)))
+    breakdown = vat.breakdown(lines, seller, customer)
+    if any(code == "K" for code, *_ in breakdown):  # the deliver-to country (BR-IC-12)
+        doc.trade.delivery.ship_to.address.country_id = buyer.country
     settlement = doc.trade.settlement
     settlement.currency_code = currency
     if credit and invoice.get("credit_for_invoice"):
@@ -132,13 +149,10 @@ def cii_xml(
     if not credit:
         settlement.payment_reference = creditor_reference(str(invoice["invoice_id"]))
         _payment_means(settlement, seller)
-    per_rate: dict[int, list[int]] = {}
-    for line in lines:
-        sums = per_rate.setdefault(int(line["tax_rate_ppm"]), [0, 0])
-        sums[0] += int(line["net_minor"])
-        sums[1] += int(line["tax_minor"])
-    for rate, (net, tax) in sorted(per_rate.items(), reverse=True):
-        settlement.trade_tax.add(_tax(rate, amount(net), amount(tax)))
+    language = localized.language_of(customer.get("language"))
+    for code, rate, net, tax in breakdown:
+        why = vat.reason(code, seller, language)
+        settlement.trade_tax.add(_tax(code, rate, amount(net), amount(tax), why))
     _terms(settlement, invoice, amount, credit)
     line_total = sum((amount(line["net_minor"]) for line in lines), Decimal(0))
     tax_total = sum((amount(line["tax_minor"]) for line in lines), Decimal(0))
@@ -215,7 +229,7 @@ def _address(address: Any, party: Party) -> None:
     address.country_id = party.country or "ZZ"
 
 
-def _item(line: dict[str, Any], amount: Any) -> Any:
+def _item(line: dict[str, Any], amount: Any, category: str) -> Any:
     from drafthorse.models.tradelines import LineItem
 
     item = LineItem()
@@ -229,20 +243,24 @@ def _item(line: dict[str, Any], amount: Any) -> Any:
     item.delivery.billed_quantity = (quantity, UNIT)
     item.settlement.trade_tax.type_code = "VAT"
     rate = int(line["tax_rate_ppm"])
-    item.settlement.trade_tax.category_code = "S" if rate else "Z"
+    item.settlement.trade_tax.category_code = category
     item.settlement.trade_tax.rate_applicable_percent = _percent(rate)
     item.settlement.monetary_summation.total_amount = amount(line["net_minor"])
     return item
 
 
-def _tax(rate: int, basis: Decimal, tax: Decimal) -> Any:
+def _tax(category: str, rate: int, basis: Decimal, tax: Decimal, why: tuple[str, str]) -> Any:
     from drafthorse.models.accounting import ApplicableTradeTax
 
     entry = ApplicableTradeTax()
     entry.calculated_amount = tax
     entry.basis_amount = basis
     entry.type_code = "VAT"
-    entry.category_code = "S" if rate else "Z"
+    if why[1]:
+        entry.exemption_reason = why[1]
+    entry.category_code = category
+    if why[0]:
+        entry.exemption_reason_code = why[0]
     entry.rate_applicable_percent = _percent(rate)
     return entry
 

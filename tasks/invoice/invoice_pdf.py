@@ -65,7 +65,12 @@ def _family(doc: InvoiceDocument) -> str:
         *doc.supplied,
     ]
     texts += [doc.discount_note, doc.terms_note, doc.pay_note, doc.credits_note, doc.total]
-    texts += [*doc.labels.values(), *doc.instalment_notes, *(row["rate"] for row in doc.tax_summary)]
+    texts += [
+        *doc.labels.values(),
+        *doc.instalment_notes,
+        *doc.vat_notes,
+        *(row["rate"] for row in doc.tax_summary),
+    ]
     texts += [value for _, value in doc.payment_details] + [line["item"] for line in doc.lines]
     try:
         "".join(texts).encode("cp1252")
@@ -203,6 +208,9 @@ def _payment(pdf: Any, family: str, doc: InvoiceDocument) -> None:
     """The terms, discount and instalments in words, what to pay with which reference, and the
     account to pay to (a credit note instead says which invoice it credits)."""
     pdf.ln(4)
+    pdf.set_font(family, "B", 9)
+    for note in doc.vat_notes:
+        pdf.multi_cell(_WIDTH, 5, note, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 9)
     for text in (doc.credits_note, doc.terms_note, doc.discount_note, *doc.instalment_notes, doc.pay_note):
         if text:

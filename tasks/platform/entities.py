@@ -9,6 +9,8 @@ file and the field before anything is billed.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -74,6 +76,14 @@ class Contact(_Strict):
     website: str = ""
 
 
+class Exemption(_Strict):
+    """Why the entity's domestic 0 % lines are exempt (VAT category E): the reason code of the
+    CEF VATEX list and the reason as the invoice prints it."""
+
+    code: str = Field(pattern=r"^VATEX-[A-Z]{2}-[0-9A-Z-]+$", description="as VATEX-EU-132-1I")
+    text: str = Field(min_length=1, description="as: Exempt under Article 132(1)(i) of Directive 2006/112/EC")
+
+
 class Entity(_Strict):
     legal_name: str = Field(min_length=1)
     address: Address
@@ -86,6 +96,11 @@ class Entity(_Strict):
     # major units), {currency} and {reference} (the invoice's payment reference, or the invoice
     # numbers of a reminder listing several) filled in
     pay_link: str = ""
+    # what a 0 % line to a customer with a VAT ID in another EU member state is: goods, an
+    # intra-community supply (category K), or services, reverse charge (AE)
+    intra_eu_supplies: Literal["goods", "services"] = "goods"
+    # set: a domestic 0 % line is exempt (E) with this reason; unset: zero rated (Z)
+    exemption: Exemption | None = None
 
     @field_validator("pay_link")
     @classmethod

@@ -41,6 +41,9 @@ class Party:
     website: str = ""
     entity: str = ""  # the legal entity key ('' for the workspace's own series)
     pay_link: str = ""  # a URL template of the payment provider the entity uses (reminders' pay link)
+    supplies: str = "goods"  # what a 0 % line to another EU member state is: goods (K) or services (AE)
+    exempt_code: str = ""  # a domestic 0 % line is exempt (E) with this reason code (VATEX-EU-...)
+    exempt_text: str = ""  # ... and this reason, as printed
 
     @property
     def has_address(self) -> bool:
@@ -104,6 +107,9 @@ def _party(master: Entity, name: str, key: str) -> Party:
         website=contact.website,
         entity=key,
         pay_link=master.pay_link,
+        supplies=master.intra_eu_supplies,
+        exempt_code=master.exemption.code if master.exemption else "",
+        exempt_text=master.exemption.text if master.exemption else "",
     )
 
 

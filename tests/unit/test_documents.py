@@ -163,8 +163,8 @@ def test_the_tax_is_summed_per_rate() -> None:
     reduced = dict(LINES[0], line_no=3, tax_rate_ppm=70_000, net_minor=10_00, tax_minor=70)
     doc = document(INVOICE, [*LINES, reduced], {"name": "Acme", "language": "de"}, SELLER)
     assert doc.tax_summary == [
-        {"rate": "19\xa0%", "net": "150,00\xa0€", "tax": "28,50\xa0€"},
-        {"rate": "7\xa0%", "net": "10,00\xa0€", "tax": "0,70\xa0€"},
+        {"rate": "19\xa0%", "category": "S", "net": "150,00\xa0€", "tax": "28,50\xa0€"},
+        {"rate": "7\xa0%", "category": "S", "net": "10,00\xa0€", "tax": "0,70\xa0€"},
     ]
 
 

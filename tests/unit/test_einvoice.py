@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import date
 from importlib.resources import files
 from typing import Any
@@ -210,3 +211,88 @@ def test_a_plain_pdf_says_why_it_has_no_xml() -> None:
     )
     kwd = dict(INVOICE, currency="KWD")
     assert "KWD has 3 decimals" in with_einvoice(doc, kwd, LINES, BUYER, SELLER).without_einvoice
+
+
+ZERO = [dict(line, tax_rate_ppm=0, tax_minor=0) for line in LINES]
+ZERO_INVOICE = dict(INVOICE, tax_minor=0, amount_minor=150_00, discount_amount_minor=3_00)
+FRANCE = {**BUYER, "country": "FR", "vat_id": "FR40303265045", "language": "fr"}
+MIXED = [ZERO[0], LINES[1]]  # one line at 0 %, one at 19 %
+
+
+@pytest.mark.parametrize(
+    ("seller", "customer", "lines", "categories", "reason"),
+    [
+        (SELLER, FRANCE, ZERO, ["K"], ("VATEX-EU-IC", "Exonération de TVA, § 4 Nr. 1b UStG")),
+        (replace(SELLER, supplies="services"), FRANCE, ZERO, ["AE"], ("VATEX-EU-AE", "Autoliquidation")),
+        (SELLER, {**BUYER, "country": "US", "vat_id": None}, ZERO, ["G"], ("VATEX-EU-G", None)),
+        (SELLER, {**BUYER, "country": "DE", "vat_id": "DE136695976"}, ZERO, ["Z"], (None, None)),
+        (
+            replace(SELLER, exempt_code="VATEX-EU-132-1I", exempt_text="Steuerfrei nach § 4 Nr. 14 UStG"),
+            {**BUYER, "country": "DE"},
+            ZERO,
+            ["E"],
+            ("VATEX-EU-132-1I", "Steuerfrei nach § 4 Nr. 14 UStG"),
+        ),
+        (SELLER, FRANCE, MIXED, ["S", "K"], ("VATEX-EU-IC", None)),
+    ],
+    ids=["intra-community goods", "reverse charge", "export", "domestic zero", "exempt", "mixed"],
+)
+def test_an_exempt_or_reverse_charge_invoice_meets_the_schema_and_every_rule(
+    schematron: Any, seller: Party, customer: dict[str, Any], lines: Any, categories: Any, reason: Any
+) -> None:
+    net = sum(int(line["net_minor"]) for line in lines)
+    tax = sum(int(line["tax_minor"]) for line in lines)
+    invoice = dict(ZERO_INVOICE, net_minor=net, tax_minor=tax, amount_minor=net + tax)
+    xml = einvoice.cii_xml(invoice, lines, customer, seller)
+    einvoice.check_schema(xml)
+    assert schematron(xml) == []  # BR-AE, BR-IC, BR-G, BR-E and BR-Z among them
+    breakdown = "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax"
+    assert text_of(xml, f"{breakdown}/ram:CategoryCode/text()") == categories
+    code, text = reason
+    exempt = f"{breakdown}[ram:CategoryCode='{categories[-1]}']"
+    assert text_of(xml, f"{exempt}/ram:ExemptionReasonCode/text()") == ([code] if code else [])
+    if text:
+        assert text_of(xml, f"{exempt}/ram:ExemptionReason/text()") == [text]
+    assert text_of(xml, f"{exempt}/ram:CalculatedAmount/text()")[0] in ("0.00", "28.50", "19.00")
+
+
+def test_a_zero_rated_customer_in_another_member_state_without_vat_id_is_refused() -> None:
+    orders = pd.DataFrame(
+        {"order_id": ["SO-1", "SO-2"], "customer_id": ["C1", "C2"], "legal_entity": ["", ""]}
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "name": ["Dupont SA", "Durand SARL"],
+            "country": ["FR", "FR"],
+            "vat_id": ["FR40303265045", None],
+        }
+    )
+    refused = einvoice.refused_customers(orders, customers, lambda entity: SELLER, zero_rated={"C1", "C2"})
+    assert list(refused) == ["C2"]
+    assert refused["C2"].startswith(
+        "customer C2 (Durand SARL) not billed, no valid invoice could be issued: "
+    )
+    assert "needs the customer's VAT ID" in refused["C2"] and "\n" not in refused["C2"]
+    assert einvoice.refused_customers(orders, customers, lambda entity: SELLER) == {}  # at 19 %: B2C, S
+
+
+def test_a_reverse_charge_document_says_why_its_lines_are_at_zero() -> None:
+    doc = document(ZERO_INVOICE, ZERO, {**FRANCE, "language": "de"}, replace(SELLER, supplies="services"))
+    assert doc.vat_notes == ("* Steuerschuldnerschaft des Leistungsempfängers",)
+    assert [(row["rate"], row["category"], row["tax"]) for row in doc.tax_summary] == [
+        ("0\xa0% *", "AE", "0,00\xa0€")
+    ]
+    goods = document(ZERO_INVOICE, ZERO, {**FRANCE, "language": "de"}, SELLER)
+    assert goods.vat_notes == ("* Innergemeinschaftliche Lieferung, steuerfrei nach § 4 Nr. 1b UStG",)
+    assert document(INVOICE, LINES, BUYER, SELLER).vat_notes == ()
+    assert "Steuerschuldnerschaft des Leistungsempfängers" in render_pdf_text(doc)
+
+
+def render_pdf_text(doc: Any) -> str:
+    from pypdf import PdfReader
+
+    from tasks.invoice.documents import render_html
+
+    assert doc.vat_notes[0] in render_html(doc)
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(doc))).pages)

@@ -83,7 +83,11 @@ def apply_cash(
     left (as a new run would), until nothing more is applied.
     """
     with _no_cycle_collection():
-        kwargs = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers)
+        # the invoices in due order and their keys, read once for every round and the pass
+        # across currencies (the open amounts change, the invoices and their order do not)
+        invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+        keys = InvoiceKeys(invoices, in_due_order=True)
+        kwargs = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys)
         cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
         if rates is None or not policy.cross_currency.apply:
             return cash
@@ -113,6 +117,7 @@ def _across_currencies(
             as_of=kwargs["as_of"],  # type: ignore[arg-type]
             rule_version=str(kwargs["rule_version"]),
             excluded=set(rejected or ()) | paired,
+            keys=kwargs["keys"],  # type: ignore[arg-type]
         )
         if not len(across.allocations):
             return cross_currency.joined(steps, across.reasons)
@@ -165,14 +170,16 @@ def _apply_in_rounds(
     payers: PayerDirectory | None,
     rejected: set[tuple[str, str]] | None,
     paired: set[tuple[str, str]] | None,
+    keys: InvoiceKeys | None = None,
 ) -> CashApplication:
-    """`apply_cash`'s rounds, until one applies nothing."""
+    """`apply_cash`'s rounds, until one applies nothing (`keys`: of `invoices`, in due order)."""
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
     rejected = set(rejected or ())
     paired = set(paired or ())
     ordered = _by_value_date(payments)
-    invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
-    keys = InvoiceKeys(invoices, in_due_order=True)
+    if keys is None:
+        invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+        keys = InvoiceKeys(invoices, in_due_order=True)
     rounds: list[CashApplication] = []
     left = dict(
         zip(ordered["payment_id"].tolist(), ordered["unapplied_minor"].astype("int64").tolist(), strict=True)

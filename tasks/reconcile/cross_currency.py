@@ -96,10 +96,11 @@ def across_currencies(
     invoice_id, customer_id, currency, due_date, open_minor. `excluded`: (payment, invoice) pairs
     never made (taken back by a person, or already paired)."""
     empty = Across(pd.DataFrame(columns=COLUMNS))
-    if not len(payments) or not len(invoices):
-        return empty
-    invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
-    keys = keys or InvoiceKeys(invoices, in_due_order=True)
+    if not len(payments) or invoices["currency"].nunique() < 2:
+        return empty  # no invoice of another currency to name
+    if keys is None:  # `keys` given: of `invoices`, already in due order
+        invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+        keys = InvoiceKeys(invoices, in_due_order=True)
     owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
     currency_of = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
     open_left = dict(

@@ -110,15 +110,15 @@ def missing_vat_id(seller: Party, customer: dict[str, Any]) -> str:
     country, home = _text(customer.get("country")), seller.country.upper()
     if home not in EU or country not in EU or country == home:
         return ""
-    kind = "reverse-charge (AE)" if seller.supplies == "services" else "intra-community (K)"
+    kind = "a reverse-charge (AE)" if seller.supplies == "services" else "an intra-community (K)"
     if not _text(customer.get("vat_id")):
         return (
-            f"a 0 % line to {country} is a {kind} supply and needs the customer's VAT ID"
+            f"a 0 % line to {country} is {kind} supply and needs the customer's VAT ID"
             " (vat_id in the customer master, EN 16931 BR-AE-02/BR-IC-02)"
         )
     if not seller.vat_id:
         return (
-            f"a 0 % line to {country} is a {kind} supply and needs the seller's VAT ID in rules/entities.yaml"
+            f"a 0 % line to {country} is {kind} supply and needs the seller's VAT ID in rules/entities.yaml"
         )
     return ""
 

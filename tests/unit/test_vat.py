@@ -83,3 +83,30 @@ def test_the_customers_with_a_zero_rated_line_to_bill() -> None:
     periods = pd.DataFrame({"customer_id": ["C3", "C4"], "tax_rate_ppm": [0, 70_000]})
     assert vat.zero_rated_customers(orders, lines, periods) == {"C2", "C3"}
     assert vat.zero_rated_customers(orders, lines, periods.iloc[:0]) == {"C2"}
+
+
+def test_the_entity_says_goods_or_services_and_its_exemption(tmp_path) -> None:
+    from tasks.platform.config import SHIPPED_RULES
+    from tasks.platform.policy import PolicyError
+    from tasks.platform.sellers import seller_party
+
+    shipped = (SHIPPED_RULES / "entities.yaml").read_text()
+    assert seller_party("DE01", SHIPPED_RULES, {}, None).supplies == "goods"  # the default
+    configured = shipped.replace(
+        "    pay_link: https://pay.example.com/beispiel",
+        "    intra_eu_supplies: services\n"
+        "    exemption: {code: VATEX-EU-132-1I, text: Steuerfrei nach § 4 Nr. 14 UStG}\n"
+        "    pay_link: https://pay.example.com/beispiel",
+    )
+    (tmp_path / "entities.yaml").write_text(configured)
+    seller = seller_party("DE01", tmp_path, {}, None)
+    assert (seller.supplies, seller.exempt_code, seller.exempt_text) == (
+        "services",
+        "VATEX-EU-132-1I",
+        "Steuerfrei nach § 4 Nr. 14 UStG",
+    )
+    broken = tmp_path / "broken"  # a folder of its own: the file is cached by folder and time
+    broken.mkdir()
+    (broken / "entities.yaml").write_text(configured.replace("supplies: services", "supplies: both"))
+    with pytest.raises(PolicyError, match=r"entities\.DE01\.intra_eu_supplies: .*'goods' or 'services'"):
+        seller_party("DE01", broken, {}, None)

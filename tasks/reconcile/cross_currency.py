@@ -96,8 +96,8 @@ def across_currencies(
     invoice_id, customer_id, currency, due_date, open_minor. `excluded`: (payment, invoice) pairs
     never made (taken back by a person, or already paired)."""
     empty = Across(pd.DataFrame(columns=COLUMNS))
-    if not len(payments) or invoices["currency"].nunique() < 2:
-        return empty  # no invoice of another currency to name
+    if not len(payments) or len(set(payments["currency"]) | set(invoices["currency"])) < 2:
+        return empty  # payments and invoices all of one currency: no invoice of another to name
     if keys is None:  # `keys` given: of `invoices`, already in due order
         invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
         keys = InvoiceKeys(invoices, in_due_order=True)

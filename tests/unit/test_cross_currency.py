@@ -242,3 +242,15 @@ def test_the_policy_can_turn_it_off() -> None:
         rates=RATES,
     )
     assert not len(cash.allocations)
+
+
+def test_a_book_whose_invoices_are_all_of_another_currency_is_still_looked_at() -> None:
+    # every invoice in USD, the payment in EUR: the pass is not skipped as "one currency"
+    cash = pay(
+        """
+        | payment_id | value_date | currency | unapplied_minor | reference       |
+        | P1         | 2026-03-06 | EUR      | 100_00          | O2C-2026-000200 |
+        """,
+        invoices=OPEN[OPEN["currency"] == "USD"].reset_index(drop=True),
+    )
+    assert sides(cash) == [("P1", "O2C-2026-000200", 108_00, "USD", 100_00, "EUR")]

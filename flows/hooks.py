@@ -95,10 +95,35 @@ def o2c_flow(name: str, run_label: str | None = None, **options: Any) -> Any:
 
     from tasks.platform.stage import run_name
 
-    return flow(
+    decorate = flow(
         name=name,
         flow_run_name=run_name(run_label or name),
         on_failure=[notify_failure],
         on_crashed=[notify_failure],
         **options,
     )
+    return lambda fn: decorate(titled(fn))
+
+
+def titled(fn: Any) -> Any:
+    """`fn` with a title in finance words on each parameter (`flows/parameters.py` TITLES), which the
+    Prefect form shows instead of the parameter's name. Prefect titles a parameter by its name and
+    takes a title only from the `json_schema_extra` of the parameter's annotation, so each
+    annotation is wrapped in one; validation and the call are unchanged."""
+    import inspect
+    from typing import Annotated
+
+    from pydantic import Field
+
+    from flows.parameters import TITLES
+
+    signature = inspect.signature(fn, eval_str=True)
+    fn.__signature__ = signature.replace(
+        parameters=[
+            p.replace(annotation=Annotated[p.annotation, Field(json_schema_extra={"title": TITLES[p.name]})])
+            if p.name in TITLES
+            else p
+            for p in signature.parameters.values()
+        ]
+    )
+    return fn

@@ -118,3 +118,23 @@ def scope_of(scope: RunScope | dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 DEFAULT_PROFILE = STANDARD_PROFILE
+
+# What the Prefect form calls each parameter (`flows/hooks.py` titled): finance words, not names.
+TITLES = {
+    "as_of": "Business date",
+    "dry_run": "Dry run (show, write and send nothing)",
+    "home": "Workspace folder (engineers)",
+    "policy_profile": "Rules to apply",
+    "stages": "Stages to run",
+    "sources": "Files or SQL source to read (engineers)",
+    "scope": "Only these customers",
+    "shadow": "Shadow (compute in a copy, send and book nothing)",
+    "deliver": "Send at the end of the run",
+    "documents": "Write invoice documents",
+    "email": "E-mail the invoices",
+    "period_days": "DSO period in days",
+    "entity": "Legal entity",
+    "paths": "Files to load",
+    "mapping": "Mapping of the files' columns (engineers)",
+    "sql_url": "SQL source URL (engineers)",
+}

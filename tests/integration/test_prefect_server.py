@@ -445,6 +445,12 @@ def test_finance_ops_run_the_pipeline_from_the_prefect_ui(
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", tabs)  # the cards in view
         _screenshot(driver, "prefect-report-artifacts.png")
         lap("report artifacts")
+
+        # the custom-run form finance ops fill in: each parameter by its title in finance words
+        driver.get(f"{server['ui']}/deployments/deployment/{flow_run.deployment_id}/run")
+        _wait_for(driver, "Business date", "Stages to run", "Rules to apply", "Only these customers")
+        _screenshot(driver, "prefect-custom-run-form.png")
+        lap("custom run form")
     finally:
         driver.quit()
 

@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 
 from cli import app
 from flows.invoice import invoice_flow
-from tests.integration.conftest import DATASETS_FOLDER
+from tests.integration.conftest import DATASETS_FOLDER, in_postgres_pass
 
 FILE = DATASETS_FOLDER / "online_retail" / "online_retail_uci_541909.csv.gz"
 MAPPING = Path(__file__).resolve().parents[2] / "data_contracts" / "mappings" / "online_retail.yaml"
 
 
+@in_postgres_pass  # a longer one: in make test-postgres, so that make test keeps its ten minutes
 def test_online_retail_ingests_invoices_and_balances(home: Path, tmp_path: Path) -> None:
     if not FILE.exists():
         pytest.skip(f"the Online Retail file is not beside the project ({FILE})")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from cli import app
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
+from tests.integration.conftest import in_postgres_pass
 from tests.integration.ledger_builder import load
 
 ECB = Path(__file__).resolve().parents[1] / "fixtures" / "rates" / "eurofxref-hist.csv"
@@ -71,6 +72,7 @@ def test_rates_are_loaded_once_and_the_report_totals_in_one_currency(
     assert "O2C_REPORTING_CURRENCY='EURO' is not an ISO 4217 currency code" in str(done.exception)
 
 
+@in_postgres_pass  # a longer one: in make test-postgres, so that make test keeps its ten minutes
 def test_a_eur_payment_pays_a_usd_invoice_at_the_ecbs_rate_of_its_value_date(
     home: Path, tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ from flows.report import report_flow
 from tasks.platform.config import load_settings
 from tasks.platform.ledger import open_ledger
 from tasks.report.figures import read_inputs
+from tests.integration.conftest import in_postgres_pass
 
 AS_OF = date(2026, 11, 20)
 BOOK = {
@@ -45,6 +46,7 @@ def _report(home: Path, *options: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@in_postgres_pass  # a longer one: in make test-postgres, so that make test keeps its ten minutes
 def test_o2c_report_of_one_entity_and_an_unknown_one(home: Path, tmp_path: Path) -> None:
     _book(home, tmp_path / "in")
     code, out = _report(home, "--json")
@@ -67,6 +69,7 @@ def test_o2c_report_of_one_entity_and_an_unknown_one(home: Path, tmp_path: Path)
     assert "Traceback" not in out
 
 
+@in_postgres_pass  # a longer one: in make test-postgres, so that make test keeps its ten minutes
 def test_a_report_run_of_one_entity_keeps_its_snapshot_beside_the_whole_books(
     home: Path, tmp_path: Path
 ) -> None:

@@ -175,14 +175,7 @@ def _invoice(run: StageRun, *, documents: bool, email: bool) -> dict[str, Any]:
     settings, day = run.settings, run.as_of
     facts = read_unbilled(settings, day)
     if run.scope is not None:  # only the scope's customers' orders and subscriptions are billed
-        orders = run.scope.of(facts["orders"])
-        facts |= {
-            "orders": orders,
-            "lines": facts["lines"][facts["lines"]["order_id"].isin(orders["order_id"])].reset_index(
-                drop=True
-            ),
-            "subscriptions": run.scope.of(facts["subscriptions"]),
-        }
+        facts = invoice.within(facts, run.scope.customers)
     billing = bill(facts, day, settings.invoice_series, settings.seller)
     no_mail = invoice_mail.plan_invoice_mails(
         billing.invoices.iloc[0:0], facts["customers"], seller="", as_of=day

@@ -77,7 +77,21 @@ def within(result: Escalation, customers: frozenset[str]) -> Escalation:
             result.notices,
         )
     )
-    counts = {
+    counts = _counts(states, entered, worklist, holds, write_offs, agency, notices)
+    return Escalation(states, entered, worklist, counts, ratings, holds, write_offs, agency, notices)
+
+
+def _counts(
+    states: pd.DataFrame,
+    entered: pd.DataFrame,
+    worklist: pd.DataFrame,
+    holds: pd.DataFrame,
+    write_offs: pd.DataFrame,
+    agency: pd.DataFrame,
+    notices: pd.DataFrame,
+) -> dict[str, int]:
+    """What a run of escalate counts of its decisions."""
+    return {
         "customers_with_open_items": int((states["open_amount_minor"] > 0).sum()) if len(states) else 0,
         "state_changes": len(entered),
         "worklist": len(worklist),
@@ -86,7 +100,6 @@ def within(result: Escalation, customers: frozenset[str]) -> Escalation:
         "agency_customers": int(agency["customer_id"].nunique()) if len(agency) else 0,
         "owner_notices": len(notices),
     }
-    return Escalation(states, entered, worklist, counts, ratings, holds, write_offs, agency, notices)
 
 
 def score(states: pd.DataFrame, weights: Weights) -> tuple[pd.Series, pd.Series]:
@@ -166,15 +179,7 @@ def escalate(
     agency_items = _items_of(open_items, agency_states)
     agency = _agency_rows(agency_states, agency_items[agency_items["open_minor"] > 0], as_of)
     notices = _owner_notices(changed)
-    counts = {
-        "customers_with_open_items": int((states["open_amount_minor"] > 0).sum()),
-        "state_changes": len(entered),
-        "worklist": len(worklist),
-        "holds_placed": len(holds),
-        "write_offs_proposed": len(write_offs),
-        "agency_customers": int(agency["customer_id"].nunique()) if len(agency) else 0,
-        "owner_notices": len(notices),
-    }
+    counts = _counts(states, entered, worklist, holds, write_offs, agency, notices)
     return Escalation(states, entered, worklist, counts, rated, holds, write_offs, agency, notices)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -299,3 +300,17 @@ def buyers_of(invoices: pd.DataFrame, customers: pd.DataFrame | None) -> pd.Data
         if column not in merged.columns:
             merged[column] = None
     return merged[BUYER_COLUMNS].reset_index(drop=True)
+
+
+def within(facts: dict[str, Any], customers: frozenset[str]) -> dict[str, Any]:
+    """The invoice stage's facts limited to `customers` (`tasks/platform/scope.py`): their orders,
+    those orders' lines, their subscriptions; the rest (numbering, the customer master) whole."""
+    orders = facts["orders"][facts["orders"]["customer_id"].astype(str).isin(customers)]
+    subscriptions = facts["subscriptions"]
+    return facts | {
+        "orders": orders.reset_index(drop=True),
+        "lines": facts["lines"][facts["lines"]["order_id"].isin(orders["order_id"])].reset_index(drop=True),
+        "subscriptions": subscriptions[subscriptions["customer_id"].astype(str).isin(customers)].reset_index(
+            drop=True
+        ),
+    }

@@ -122,18 +122,8 @@ def _across_currencies(
         if not len(across.allocations):
             return cross_currency.joined(steps, across.reasons)
         paired |= set(zip(across.allocations["payment_id"], across.allocations["invoice_id"], strict=True))
-        payments = payments.assign(
-            unapplied_minor=payments["payment_id"]
-            .map(across.left)
-            .fillna(payments["unapplied_minor"])
-            .astype("int64")
-        )
-        invoices = invoices.assign(
-            open_minor=invoices["invoice_id"]
-            .map(across.open_left)
-            .fillna(invoices["open_minor"])
-            .astype("int64")
-        )
+        payments = cross_currency.replaced(payments, "payment_id", "unapplied_minor", across.left)
+        invoices = cross_currency.replaced(invoices, "invoice_id", "open_minor", across.open_left)
         steps.append(across.as_step(payments))
         cash = _apply_in_rounds(
             payments[payments["unapplied_minor"] > 0].reset_index(drop=True),

@@ -31,28 +31,12 @@ from rules.matching import MatchingPolicy
 from tasks.platform.fx import Rates, convert_minor, rate_text
 from tasks.platform.money import to_major_str
 from tasks.reconcile.named import named_invoices
-from tasks.reconcile.outcome import CashApplication, run_counts
+from tasks.reconcile.outcome import ALLOCATION_COLUMNS, CashApplication, run_counts, stacked
 from tasks.reconcile.references import InvoiceKeys
 
 RULE = "cross_currency"
-COLUMNS = [
-    "allocation_id",
-    "payment_id",
-    "invoice_id",
-    "amount_minor",
-    "currency",
-    "payment_amount_minor",
-    "payment_currency",
-    "exchange_rate",
-    "rate_date",
-    "rule",
-    "rule_version",
-    "score",
-    "evidence",
-    "as_of",
-    "payment_unapplied_after_minor",
-    "invoice_open_after_minor",
-]
+# a reconcile allocation's columns, and the rate the conversion used
+COLUMNS = [*ALLOCATION_COLUMNS, "exchange_rate", "rate_date"]
 
 
 @dataclass
@@ -245,9 +229,7 @@ def after(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The payments and invoices as `cash` left them: cash left per payment, open per invoice."""
     left = dict(zip(cash.unapplied["payment_id"], cash.unapplied["unapplied_minor"], strict=True))
-    payments = payments.assign(
-        unapplied_minor=payments["payment_id"].map(left).fillna(payments["unapplied_minor"]).astype("int64")
-    )
+    payments = replaced(payments, "payment_id", "unapplied_minor", left)
     taken = pd.concat(
         [cash.allocations[["invoice_id", "amount_minor"]], cash.write_offs[["invoice_id", "amount_minor"]]]
     )
@@ -305,7 +287,6 @@ def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplica
     return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
 
 
-def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The frames one under the other (the first, with its columns, when all are empty)."""
-    filled = [frame for frame in frames if len(frame)]
-    return pd.concat(filled, ignore_index=True) if filled else frames[0]
+def replaced(frame: pd.DataFrame, key: str, column: str, values: dict[str, int]) -> pd.DataFrame:
+    """`frame` with its minor-unit `column` taken from `values` (by `key`) where it gives one."""
+    return frame.assign(**{column: frame[key].map(values).fillna(frame[column]).astype("int64")})

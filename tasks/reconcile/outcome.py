@@ -265,7 +265,7 @@ def combined(
     cash `left` on each payment and the exception `queue` after the last round (the state a new
     run would find)."""
     allocations, write_offs, cases = (
-        _stacked([getattr(r, name) for r in rounds]) for name in ("allocations", "write_offs", "cases")
+        stacked([getattr(r, name) for r in rounds]) for name in ("allocations", "write_offs", "cases")
     )
     unapplied = unapplied_frame(payments, left)
     held = queue["reason"].astype(str).str.startswith(ON_ACCOUNT) if len(queue) else pd.Series([], dtype=bool)
@@ -309,7 +309,7 @@ def held_on_account(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The frames one under the other (the first, with its columns, when all are empty)."""
     filled = [frame for frame in frames if len(frame)]
     if len(filled) <= 1:

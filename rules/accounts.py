@@ -24,6 +24,11 @@ BY_RATE_ROLES = ("revenue", "tax_payable")
 # entity with a functional currency (gain, loss) and by a payment applied to an invoice of another
 # currency (clearing); a journal that needs one the map does not name is refused, naming the role
 FX_ROLES = ("fx_gain", "fx_loss", "fx_clearing")
+# a reminder's fee and the default interest it charges, booked as open items (no VAT: damages, not
+# supplies): needed once the ledger holds such a charge; a journal that needs one the map does not
+# name is refused, naming the role
+CHARGE_ROLES = ("fee_income", "interest_income")
+OPTIONAL_ROLES = (*FX_ROLES, *CHARGE_ROLES)
 OTHER_RATE = "other"
 
 
@@ -43,9 +48,11 @@ class EntityAccounts(BaseModel, extra="forbid"):
     fx_gain: str | None = None
     fx_loss: str | None = None
     fx_clearing: str | None = None
+    fee_income: str | None = None
+    interest_income: str | None = None
     functional_currency: str | None = None
 
-    @field_validator(*SINGLE_ROLES, *FX_ROLES, mode="before")
+    @field_validator(*SINGLE_ROLES, *OPTIONAL_ROLES, mode="before")
     @classmethod
     def _account_text(cls, value: object) -> object:
         if value is None:
@@ -120,14 +127,15 @@ class AccountMap(BaseModel, extra="forbid"):
 
     def rows(self) -> list[tuple[str, str, int | None, str]]:
         """(entity, role, rate in ppm or None, account) for every entity of the map and every role: the
-        table the journal's lines are joined to. A rate role's `other` has rate None."""
+        table the journal's lines are joined to. A rate role's `other` has rate None; an optional role
+        (FX_ROLES, CHARGE_ROLES) only where the entity or the default names an account for it."""
         default = self.entities[DEFAULT_ENTITY]
         out: list[tuple[str, str, int | None, str]] = []
         for entity in sorted(self.entities):
             own = self.entities.get(entity, default)
             for role in SINGLE_ROLES:
                 out.append((entity, role, None, str(getattr(own, role) or getattr(default, role))))
-            for role in FX_ROLES:
+            for role in OPTIONAL_ROLES:
                 account = getattr(own, role) or getattr(default, role)
                 if account is not None:
                     out.append((entity, role, None, str(account)))

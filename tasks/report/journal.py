@@ -40,14 +40,16 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     (
         "entry_id",
         "string",
-        "one balanced entry: INV/CRN (document), PAY (cash received, per entity), APP (cash applied), ADJ",
+        "one balanced entry: INV/CRN (document), FEE/INT (a reminder's fee or interest charged), PAY"
+        " (cash received, per entity), APP (cash applied), ADJ",
     ),
     ("line_no", "integer", "line within the entry, from 1"),
     ("account", "string", "general-ledger account from rules/accounts.yaml"),
     (
         "role",
         "string",
-        "what the account is for: receivable, revenue, tax_payable, bank, unapplied_cash, ...",
+        "what the account is for: receivable, revenue, tax_payable, fee_income, interest_income, bank,"
+        " unapplied_cash, ...",
     ),
     ("tax_rate", "decimal", "VAT rate in percent of a revenue or VAT line (empty: none, or not given)"),
     ("debit", "decimal", "debit in major units of the currency ('1234.50'); 0 when the line is a credit"),
@@ -56,7 +58,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("credit_minor", "integer", "the credit in minor units"),
     ("currency", "string", "ISO 4217 currency of the amounts"),
     ("customer_id", "string", "the customer the line concerns (empty: cash from a payer not known)"),
-    ("document_type", "string", "invoice, credit_note, payment, allocation, or the adjustment's kind"),
+    (
+        "document_type",
+        "string",
+        "invoice, credit_note, fee or interest (a reminder's charge), payment, allocation, or the"
+        " adjustment's kind",
+    ),
     (
         "document_id",
         "string",

@@ -319,7 +319,8 @@ def random_rates(rng: random.Random) -> pd.DataFrame:
 
 def random_book(rng: random.Random) -> dict[str, pd.DataFrame]:
     """Customers in three entities, billed and imported invoices with lines at several rates, credit
-    notes, payments partly applied, discounts, small differences and write-offs, on random days."""
+    notes, reminder fees and interest, payments partly applied, discounts, small differences and
+    write-offs, on random days."""
     customers = [
         {"customer_id": f"K{n}", "name": f"C{n}", "currency": "EUR", "payment_terms_days": 30,
          "dunning_profile": "standard", "language": "en", "legal_entity": rng.choice(["", "DE01", "FR01", "XX"])}
@@ -355,6 +356,14 @@ def random_book(rng: random.Random) -> dict[str, pd.DataFrame]:
                          "tax_minor": tax, "amount_minor": amount, "origin": rng.choice(["billed", "ingested"]),
                          "kind": "credit_note" if credit else "invoice",
                          "legal_entity": rng.choice([None, customer["legal_entity"]])})  # fmt: skip
+    for n in range(rng.choice([0, 0, 1, 2, 4])):  # a reminder's fee and interest: open items, no lines
+        customer, currency = rng.choice(customers), rng.choice(currencies)
+        kind, amount = rng.choice([("fee", 5_00), ("interest", rng.randint(1, 20_000))])
+        issued = date(2026, 1, 1) + timedelta(days=rng.randint(0, 90))
+        invoices.append({"invoice_id": f"R-{n:016x}-{kind[:3].upper()}-{currency}", "customer_id": customer["customer_id"],
+                         "issue_date": issued, "due_date": issued + timedelta(days=14), "currency": currency,
+                         "net_minor": amount, "tax_minor": 0, "amount_minor": amount, "origin": "charge",
+                         "kind": kind, "legal_entity": customer["legal_entity"], "charged_by": f"R-{n:016x}"})  # fmt: skip
     for n in range(rng.randint(0, 15)):
         currency = rng.choice(currencies)
         amount = rng.randint(1, 150_000)

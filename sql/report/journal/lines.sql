@@ -8,6 +8,9 @@
 --   invoice / credit note (issue date): receivable; revenue and output VAT per rate of its lines
 --     (an invoice without lines, imported: revenue and VAT at `other`; what lines do not explain of
 --     the amount, revenue at `other`)
+--   reminder charge (issue date: the reminder's date; an `invoices` row of kind fee or interest,
+--     no lines): receivable against fee_income or interest_income, no VAT (damages, not supplies);
+--     cash applied to it and adjustments on it book as on any invoice
 --   payment (value date): bank against unapplied cash, in the entity of the invoices it paid (the
 --     rest in the entity whose bank account received it, `entity_accounts` registered by the caller
 --     from rules/entities.yaml, else in its payer's entity, else `default`)
@@ -48,28 +51,38 @@ explained as (
     select invoice_id, sum(net + tax)::bigint as total from per_rate group by invoice_id
 ),
 
+sales as (
+    select * from inv where kind not in ('fee', 'interest')
+),
+
 invoice_parts as (
     select inv.*, 'receivable' as role, null::integer as rate_ppm, inv.amount_minor as signed, '' as what
     from inv
     union all
-    select inv.*, 'revenue', r.tax_rate_ppm, -r.net, ': revenue'
-    from inv join per_rate r using (invoice_id)
+    select sales.*, 'revenue', r.tax_rate_ppm, -r.net, ': revenue'
+    from sales join per_rate r using (invoice_id)
     where r.net <> 0
     union all
-    select inv.*, 'tax_payable', r.tax_rate_ppm, -r.tax, ': VAT'
-    from inv join per_rate r using (invoice_id)
+    select sales.*, 'tax_payable', r.tax_rate_ppm, -r.tax, ': VAT'
+    from sales join per_rate r using (invoice_id)
     where r.tax <> 0
     -- imported invoices (no lines): the VAT they give, and the rest as revenue
     union all
-    select inv.*, 'tax_payable', null, -inv.tax_minor, ': VAT'
-    from inv left join explained e using (invoice_id)
-    where e.invoice_id is null and coalesce(inv.tax_minor, 0) <> 0
+    select sales.*, 'tax_payable', null, -sales.tax_minor, ': VAT'
+    from sales left join explained e using (invoice_id)
+    where e.invoice_id is null and coalesce(sales.tax_minor, 0) <> 0
     union all
-    select inv.*, 'revenue', null,
-           -(inv.amount_minor - case when e.invoice_id is null then coalesce(inv.tax_minor, 0) else e.total end),
+    select sales.*, 'revenue', null,
+           -(sales.amount_minor - case when e.invoice_id is null then coalesce(sales.tax_minor, 0) else e.total end),
            ': revenue'
-    from inv left join explained e using (invoice_id)
-    where inv.amount_minor - case when e.invoice_id is null then coalesce(inv.tax_minor, 0) else e.total end <> 0
+    from sales left join explained e using (invoice_id)
+    where sales.amount_minor - case when e.invoice_id is null then coalesce(sales.tax_minor, 0) else e.total end <> 0
+    -- a reminder's charge: the whole amount is income, no VAT
+    union all
+    select inv.*, case inv.kind when 'fee' then 'fee_income' else 'interest_income' end, null, -inv.amount_minor,
+           case inv.kind when 'fee' then ': reminder fee' else ': interest' end
+    from inv
+    where inv.kind in ('fee', 'interest') and inv.amount_minor <> 0
 ),
 
 invoice_lines_signed as (
@@ -317,7 +330,8 @@ mapped as (
 numbered as (
 select m.entity, m.posting_date, m.recorded_on,
        case m.document_type when 'payment' then 'PAY' when 'allocation' then 'APP'
-            when 'invoice' then 'INV' when 'credit_note' then 'CRN' else 'ADJ' end
+            when 'invoice' then 'INV' when 'credit_note' then 'CRN' when 'fee' then 'FEE'
+            when 'interest' then 'INT' else 'ADJ' end
            || ':' || m.document_id || case when m.document_type = 'payment' then '@' || m.entity else '' end
            as entry_id,
        coalesce(exact.account, other.account, single.account) as account,

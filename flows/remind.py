@@ -39,15 +39,16 @@ def read_facts(
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
         customers = ledger.arrow("remind/customers")
         items = remind.dunning_items(ledger.arrow("report/open_items_as_of", as_of=as_of), as_of)
+        open_now = {"open_invoices": remind.open_invoices(items)}
         facts = DunningFacts(
             items=items,
             customers=customers,
-            history=ledger.arrow_with(
-                "remind/history", {"open_invoices": remind.open_invoices(items)}, as_of=as_of, since=since
-            ),
+            history=ledger.arrow_with("remind/history", open_now, as_of=as_of, since=since),
             cases=ledger.arrow("remind/cases"),
             unapplied=ledger.arrow("remind/unapplied", as_of=as_of),
             reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
+            charges=ledger.arrow("remind/charge_ids"),
+            charged=ledger.arrow_with("remind/interest_through", open_now, as_of=as_of),
         )
         reminded = ledger.query("remind/reminded_on", as_of=as_of)
         latest = ledger.query("remind/latest_run") if dry_run else None
@@ -102,7 +103,11 @@ def queue(settings: Settings, dunning: remind.Dunning, run: StageRun) -> dict[st
         current_run_id(),
         "remind",
         run.as_of,
-        inserts={"reminders": dunning.reminders, "reminder_items": dunning.items},
+        inserts={
+            "reminders": dunning.reminders,
+            "reminder_items": dunning.items,
+            "invoices": dunning.charges,
+        },
         replacements=replacements,
         scoped_replacements=scoped,
         rule_version=run.version,

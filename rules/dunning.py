@@ -49,6 +49,10 @@ class DunningFacts:
     cases: case_id, kind (dispute, deduction, promise), customer_id, invoice_id, status, due_on.
     unapplied: customer_id, currency, unapplied_minor (cash received and not yet applied).
     reconcile_pending: why no reminder may go out at all (payments not yet reconciled), or None.
+    charges: invoice_id (the fees and interest earlier reminders booked: open items of the customer,
+    shown on the statement of account, never dunned themselves and bearing no interest).
+    charged: invoice_id, interest_through (the day an earlier reminder's booked interest charge
+    took the invoice's interest up to; interest is charged from then on, not from the due date).
     """
 
     items: Facts
@@ -57,6 +61,8 @@ class DunningFacts:
     cases: Facts
     unapplied: Facts
     reconcile_pending: str | None = None
+    charges: Facts | None = None
+    charged: Facts | None = None
 
 
 @dataclass
@@ -82,6 +88,7 @@ ITEM_COLUMNS = [
     "level",
     "level_name",
     "interest_minor",
+    "interest_from",
     "is_new",
 ]
 EXCLUSION_COLUMNS = ["customer_id", "invoice_id", "reason"]
@@ -118,6 +125,8 @@ FACT_TYPES: dict[str, dict[str, str]] = {
         "due_on": "date",
     },
     "unapplied": {"customer_id": "varchar", "currency": "varchar", "unapplied_minor": "bigint"},
+    "charges": {"invoice_id": "varchar"},
+    "charged": {"invoice_id": "varchar", "interest_through": "date"},
 }
 
 
@@ -141,7 +150,7 @@ def evaluate(facts: DunningFacts, policy: DunningPolicy, as_of: date) -> tuple[E
         for step in ("spaced", "small"):
             engine.execute(_sql(step), {"as_of": as_of} if step == "spaced" else None)
             _exclude(engine)
-        items = engine.arrow(_sql("items"))
+        items = engine.arrow(_sql("items"), {"as_of": as_of})
         engine.register("message_items", items)
         heads, totals = engine.arrow(_sql("messages")), engine.arrow(_sql("totals"))
         exclusions = engine.arrow(_sql("exclusions"))
@@ -185,8 +194,10 @@ def _load(engine: Engine, facts: DunningFacts, policy: DunningPolicy) -> pa.Tabl
     return per_currency
 
 
-def _arrow(fact: Facts) -> pa.Table:
-    """The fact as an Arrow table with each row's place in it (`_row`)."""
+def _arrow(fact: Facts | None) -> pa.Table:
+    """The fact as an Arrow table with each row's place in it (`_row`); none given: no rows."""
+    if fact is None:
+        fact = pa.table({"invoice_id": pa.array([], pa.string())})
     table = fact if isinstance(fact, pa.Table) else pa.Table.from_pandas(fact, preserve_index=False)
     return table.append_column("_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 

@@ -99,6 +99,10 @@ class DunningPolicy(BaseModel):
     version: int
     default_profile: str
     pay_within_days: int = Field(default=10, ge=1, le=90)
+    # A reminder's fee and the interest it charges are booked as open items of the customer (due
+    # `pay_within_days` after the reminder), which cash pays and the journal books as income; off,
+    # they are only shown in the message.
+    book_charges: bool = True
     profiles: dict[str, Profile]
 
     @model_validator(mode="after")

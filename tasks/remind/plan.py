@@ -26,6 +26,7 @@ from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.ledger import compute
 from tasks.platform.money import to_major_str
 from tasks.platform.sellers import FALLBACK_NAME, Party, pay_link
+from tasks.remind.charges import CHARGE_COLUMNS, charge_counts, charges_of, statement_items
 from tasks.remind.render import Renderer, item_views, statements, total_view
 
 
@@ -36,6 +37,7 @@ class Dunning:
     counts: dict[str, int]
     exclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
     problems: list[str] = field(default_factory=list)  # what the policy could not follow, as messages
+    charges: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHARGE_COLUMNS))
 
 
 def dunning_items(items: pd.DataFrame | pa.Table, as_of: date) -> pd.DataFrame | pa.Table:
@@ -134,12 +136,21 @@ def plan_reminders(
     ids = [r for _c, r, first, end, _i in queued for _ in range(first, end)]
     items = _reminder_items(ids, evaluation.items, rows)
     exclusions = _left_out(evaluation.exclusions, replaced, as_of)
+    charges = charges_of(reminders, as_of, policy) if policy.book_charges else []
+    wanting = {
+        str(r["customer_id"]) for r in reminders if messages[str(r["customer_id"])]["attach_statement"]
+    }
+    if wanting:  # the statement of account lists the charges this reminder books, as the ledger will
+        statement_of = statements(statement_items(facts.items, charges, wanting), wanting, as_of)
+        for reminder in reminders:
+            reminder["statement_csv"] = statement_of.get(str(reminder["customer_id"]))
     return Dunning(
         pd.DataFrame(reminders, columns=REMINDER_COLUMNS),
         items,
-        _counts(evaluation.reached, len(reminders), len(items), exclusions),
+        _counts(evaluation.reached, len(reminders), len(items), exclusions) | charge_counts(charges),
         exclusions[["as_of", "customer_id", "invoice_id", "reason"]],
         problems,
+        pd.DataFrame(charges, columns=CHARGE_COLUMNS),
     )
 
 
@@ -192,8 +203,6 @@ def _rendered(
     who = _who(customers, [c for c, *_ in queued])
     views = item_views(evaluation.items, {c: str(w.get("language") or "en") for c, w in who.items()})
     sellers: dict[str, Party] = {}
-    wanting = {c for c, *_ in queued if messages[c]["attach_statement"]}
-    statement_of = statements(facts.items, wanting, as_of) if wanting else {}
     day, pay_by = as_of.isoformat(), (as_of + timedelta(days=policy.pay_within_days)).isoformat()
     reminders: list[dict[str, object]] = []
     for customer_id, reminder_id, first, end, invoice_ids in queued:
@@ -250,7 +259,8 @@ def _rendered(
                 "rule_version": rule_version,
                 "profile": row["profile"],
                 "totals": json.dumps(totals, sort_keys=True),
-                "statement_csv": statement_of.get(customer_id),
+                "statement_csv": None,
+                "legal_entity": entity,
             }
         )
     return reminders
@@ -268,6 +278,7 @@ def _reminder_items(reminder_ids: list[str], items: pd.DataFrame, rows: list[int
             "currency": chosen["currency"].to_numpy(dtype=object),
             "days_past_due": chosen["days_past_due"].to_numpy(dtype="int64"),
             "interest_minor": chosen["interest_minor"].to_numpy(dtype="int64"),
+            "interest_from": chosen["interest_from"].to_numpy(dtype=object),
         },
         columns=ITEM_COLUMNS,
     )
@@ -330,6 +341,7 @@ ITEM_COLUMNS = [
     "currency",
     "days_past_due",
     "interest_minor",
+    "interest_from",
 ]
 
 

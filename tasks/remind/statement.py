@@ -244,7 +244,7 @@ def _open_items(pdf: Any, family: str, st: Statement, words: dict[str, str], lan
         words["overdue"],
     )
     if rows:
-        _table(pdf, family, heads, rows, (38, 25, 25, 30, 30, 27), texts=3)
+        _table(pdf, family, heads, rows, (48, 22, 22, 28, 28, 27), texts=3)  # wide: a charge's id
     else:
         pdf.set_font(family, "", 9)
         pdf.cell(0, 6, words["none"], new_x="LMARGIN", new_y="NEXT")

@@ -167,8 +167,12 @@ def test_a_level_that_says_so_attaches_the_statement_of_account_as_a_pdf(home: P
     message = message_from_bytes(Path(reminders.loc["C1", "delivered_ref"]).read_bytes())
     attached = {a.get_filename(): a for a in message.iter_attachments()}
     assert set(attached) == {"statement-C1.csv", "statement-C1.pdf"}
+    csv_text = attached["statement-C1.csv"].get_content()
+    csv_text = csv_text.decode() if isinstance(csv_text, bytes) else csv_text
+    assert f"{reminders.loc['C1', 'reminder_id']}-FEE-GBP,2026-11-20,2026-11-30,GBP,5.00" in csv_text
     text = _pdf_text(attached["statement-C1.pdf"].get_content())
-    for phrase in ("Statement of account", "As of 20 Nov 2026", "A-1", "A-2", "Balance due £350.50"):
+    fee = f"{reminders.loc['C1', 'reminder_id']}-FEE-GBP"  # the second reminder's fee, booked with it
+    for phrase in ("Statement of account", "As of 20 Nov 2026", "A-1", "A-2", fee, "Balance due £355.50"):
         assert phrase in text, phrase
     assert "C2" not in attached and "statement" not in str(
         [

@@ -444,6 +444,8 @@ def test_one_message_per_customer(dunning: Dunning) -> None:
         "invoices_in_messages": 5,
         "customers_left_out": 0,
         "invoices_left_out": 0,
+        "fees_charged": 0,
+        "interest_charged": 0,
     }
 
 
@@ -486,12 +488,17 @@ def test_fees_and_interest_are_shown_apart_in_text_and_html() -> None:
 
 def test_a_level_that_says_so_attaches_the_statement_of_account() -> None:
     dunning = plan(AT_LEVEL_2, items=LATE)
+    charge = dunning.reminders.at[0, "reminder_id"]  # the fee and interest it books are listed too
     assert dunning.reminders.at[0, "statement_csv"].splitlines() == [
         "statement of account,C1,as of,2026-03-31",
         "invoice,issued,due,currency,open",
         "L-1,2025-12-01,2026-01-30,EUR,1000.00",
         "L-2,2026-02-01,2026-03-10,EUR,200.00",
+        f"{charge}-FEE-EUR,2026-03-31,2026-04-10,EUR,10.00",
+        f"{charge}-INT-EUR,2026-03-31,2026-04-10,EUR,13.15",
         "L-3,2026-01-01,2026-02-10,USD,300.00",
+        f"{charge}-FEE-USD,2026-03-31,2026-04-10,USD,10.00",
+        f"{charge}-INT-USD,2026-03-31,2026-04-10,USD,3.22",
     ]
     assert plan().reminders["statement_csv"].isna().all()  # a first reminder attaches none
 

@@ -1,6 +1,7 @@
 -- The open items with the highest level each has reached on the as-of date under its customer's
 -- profile (an unknown or empty profile: the default), named; one row per item, `_row` its place in
--- the facts. An item at no level yet is not dunned at all.
+-- the facts. An item at no level yet is not dunned at all, nor is a reminder's charge (`charges_in`:
+-- the fees and interest reminders booked).
 create or replace temp table reached as
 with customer as (
     select customer_id, dunning_profile
@@ -15,6 +16,7 @@ item as (
     from items_in i
     left join customer c using (customer_id)
     where i.open_minor > 0
+      and not exists (select 1 from charges_in x where x.invoice_id = i.invoice_id)
 ),
 -- a level is reached from its days on (a courtesy level only before the due date); the highest wins
 level_on as (

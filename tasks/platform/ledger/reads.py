@@ -51,16 +51,16 @@ class Reads(LedgerBase):
         return result
 
     def scalar(self, name: str, **params: Any) -> Any:
-        row = self.con.execute(load_sql(name), params or None).fetchone()
-        return row[0] if row else None
+        rows = self.con.execute(load_sql(name), params or None).fetchall()  # whole: no result left open
+        return rows[0][0] if rows else None
 
     def row(self, name: str, **params: Any) -> dict[str, Any] | None:
         """The first row of the named SQL file as a dict by column name, or None when it has none."""
         cursor = self.con.execute(load_sql(name), params or None)
-        found = cursor.fetchone()
-        if found is None:
+        found = cursor.fetchall()  # whole, so the connection holds no unfinished result
+        if not found:
             return None
-        return dict(zip([column[0] for column in cursor.description], found, strict=True))
+        return dict(zip([column[0] for column in cursor.description], found[0], strict=True))
 
     def rows_with_keys(self, table: str, keys: Rows) -> pd.DataFrame:
         """The rows of `table` whose key (the columns of `keys`, a frame or an Arrow table of key

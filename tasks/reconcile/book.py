@@ -51,8 +51,8 @@ class OpenBook:
                 strict=True,
             )
         )
-        self.discount = _discount_terms(ordered)
-        self.parts = _instalments(ordered)
+        self.discount = discount_terms(ordered)
+        self.parts = instalments(ordered)
         self.keys = keys if keys is not None else InvoiceKeys(ordered, in_due_order=True)
         self.invoices = ordered
         # the invoices open at the start per (customer, currency), oldest due first: applying cash
@@ -123,7 +123,7 @@ class _AmountIndex:
         return ids[bisect_left(amounts, amount) : bisect_right(amounts, amount)]
 
 
-def _instalments(invoices: pd.DataFrame) -> dict[str, Parts]:
+def instalments(invoices: pd.DataFrame) -> dict[str, Parts]:
     """The parts of each invoice paid in instalments, (due date, amount) in instalment order, from
     the `instalment_due_dates` and `instalment_amounts_minor` columns (lists, empty or missing for
     an invoice not in instalments; `sql/reconcile/invoices.sql`)."""
@@ -145,7 +145,7 @@ def _instalments(invoices: pd.DataFrame) -> dict[str, Parts]:
     return parts
 
 
-def _discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:
+def discount_terms(invoices: pd.DataFrame) -> dict[str, tuple[date, int, int]]:
     """(last day, discount, amount it is a discount on) of each invoice offering an early-payment
     discount. A credit note that reduced the invoice (`credited_minor`) re-bases the discount on
     what the invoice still bills: discount x (amount - credited) / amount, rounded half up (2 % of

@@ -10,7 +10,11 @@ company loaded). Converted, the payment is compared with what the invoices have 
   difference, which the journal books as gain or loss);
 - more: the invoices are settled, and what they cost at the rate is taken from the payment; the
   rest stays on it, in its own currency;
-- less: it pays them oldest due first as far as it goes, and is used up.
+- less: it pays them oldest due first as far as it goes, and is used up; what it leaves on the
+  last invoice it pays (in that invoice's currency) is settled as a same-currency short payment
+  would be (`short_payments.settle_residual`, with the rule that named the invoices): an
+  early-payment discount or small difference written off, a deduction case, or (an invoice in
+  instalments paid what was due) nothing: a plain partial payment.
 
 Each allocation keeps both sides: `amount_minor` in the invoice's currency, `payment_amount_minor`
 in the payment's, split over the invoices so that the parts add up exactly (each rounded once, half
@@ -24,15 +28,26 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
 from rules.matching import MatchingPolicy
 from tasks.platform.fx import Rates, convert_minor, rate_text
 from tasks.platform.money import to_major_str
+from tasks.reconcile.book import discount_terms, instalments
+from tasks.reconcile.decisions import text_of
 from tasks.reconcile.named import named_invoices
-from tasks.reconcile.outcome import ALLOCATION_COLUMNS, CashApplication, run_counts, stacked
+from tasks.reconcile.outcome import (
+    ALLOCATION_COLUMNS,
+    CASE_COLUMNS,
+    WRITE_OFF_COLUMNS,
+    CashApplication,
+    run_counts,
+    stacked,
+)
 from tasks.reconcile.references import InvoiceKeys
+from tasks.reconcile.short_payments import settle_residual
 
 RULE = "cross_currency"
 # a reconcile allocation's columns, and the rate the conversion used
@@ -42,17 +57,20 @@ COLUMNS = [*ALLOCATION_COLUMNS, "exchange_rate", "rate_date"]
 @dataclass
 class Across:
     """What the pass decided: allocations (`COLUMNS`), the cash left per payment it used, the open
-    amount left per invoice it paid, and why it left a payment alone where it names invoices of
-    another currency."""
+    amount left per invoice it paid (after any small difference written off), why it left a payment
+    alone where it names invoices of another currency, and the write-offs and deduction cases of
+    the short payments among them."""
 
     allocations: pd.DataFrame
     left: dict[str, int] = field(default_factory=dict)
     open_left: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    write_offs: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
 
     def as_step(self, payments: pd.DataFrame) -> CashApplication:
-        """The pass as one step of a cash application: its allocations, and the cash it left on
-        the payments it used."""
+        """The pass as one step of a cash application: its allocations, the cash it left on the
+        payments it used, its write-offs and deduction cases."""
         used = payments[payments["payment_id"].isin(self.left.keys())]
         unapplied = pd.DataFrame(
             {
@@ -61,7 +79,12 @@ class Across:
                 "unapplied_minor": used["payment_id"].map(self.left).astype("int64").to_numpy(),
             }
         )
-        return CashApplication(self.allocations, unapplied)
+        return CashApplication(
+            self.allocations,
+            unapplied,
+            write_offs=pd.DataFrame(self.write_offs, columns=WRITE_OFF_COLUMNS),
+            cases=pd.DataFrame(self.cases, columns=CASE_COLUMNS),
+        )
 
 
 def across_currencies(
@@ -130,14 +153,33 @@ def across_currencies(
         score = float(getattr(policy.scores, rule_named))
         if score < policy.auto_apply_score:
             continue
-        parts = _parts(payment, still_open, open_left, target, quote[0], quote[1], policy)
+        parts, short = _parts(payment, still_open, open_left, target, quote[0], quote[1], policy)
         words = dict(zip(found["invoice_id"].tolist(), found["words"].tolist(), strict=True))
         left = int(payment.unapplied_minor)
         rate = rate_text(quote[0], quote[1])
         converted = convert_minor(left, str(payment.currency), target, quote[0], quote[1])
+        meant = {invoice_id: open_left[invoice_id] for invoice_id, _, _ in parts}
+        for invoice_id, amount, _ in parts:
+            open_left[invoice_id] -= amount
+        if short and parts:
+            last = parts[-1][0]
+            write_off, case = _short_payment(
+                payment,
+                invoices.iloc[[due_rank[last]]],
+                residual=open_left[last],
+                meant=meant[last],
+                rule=rule_named,
+                policy=policy,
+                as_of=as_of,
+                rule_version=rule_version,
+            )
+            if write_off:
+                open_left[last] -= int(write_off["amount_minor"])
+                out.write_offs.append(write_off)
+            if case:
+                out.cases.append(case)
         for invoice_id, amount, given in parts:
             left -= given
-            open_left[invoice_id] -= amount
             evidence = {
                 "named_by": rule_named,
                 "words": words.get(invoice_id, ""),
@@ -196,8 +238,10 @@ def _parts(
     numerator: Decimal,
     denominator: Decimal,
     policy: MatchingPolicy,
-) -> list[tuple[str, int, int]]:
-    """(invoice, amount in its currency, amount taken from the payment) per invoice paid."""
+) -> tuple[list[tuple[str, int, int]], bool]:
+    """(invoice, amount in its currency, amount taken from the payment) per invoice paid, and
+    whether the payment falls short of what they have open beyond the settling tolerance (then it
+    is used up on them oldest due first, and the last one paid is left with a balance)."""
     cash = int(payment.unapplied_minor)  # type: ignore[attr-defined]
     source = str(payment.currency)  # type: ignore[attr-defined]
     converted = convert_minor(cash, source, target, numerator, denominator)
@@ -221,7 +265,41 @@ def _parts(
         through = (running * given * 2 + total) // (total * 2)  # running share of `given`, half up
         out.append((invoice_id, amount, through - before))
         before = through
-    return [part for part in out if part[1] > 0 and part[2] > 0]
+    return [part for part in out if part[1] > 0 and part[2] > 0], not within and converted < owed
+
+
+def _short_payment(
+    payment: object,
+    invoice: pd.DataFrame,
+    *,
+    residual: int,
+    meant: int,
+    rule: str,
+    policy: MatchingPolicy,
+    as_of: date,
+    rule_version: str,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(write-off, deduction case) for the `residual` a short payment across currencies leaves on
+    `invoice` (one row; `meant`: what it had open before, both in its currency): decided exactly as
+    a same-currency short payment named by `rule` is, with the invoice's discount terms and
+    instalments (`short_payments.settle_residual`)."""
+    invoice_id = str(invoice["invoice_id"].iloc[0])
+    return settle_residual(
+        discount=discount_terms(invoice).get(invoice_id),
+        instalments=instalments(invoice).get(invoice_id),
+        value_date=pd.Timestamp(payment.value_date).date(),  # type: ignore[attr-defined]
+        rule=rule,
+        payment_id=str(payment.payment_id),  # type: ignore[attr-defined]
+        invoice_id=invoice_id,
+        customer_id=str(invoice["customer_id"].iloc[0]),
+        currency=str(invoice["currency"].iloc[0]),
+        residual=residual,
+        meant=meant,
+        remittance=text_of(getattr(payment, "reference", "")),
+        policy=policy,
+        as_of=as_of,
+        rule_version=rule_version,
+    )
 
 
 def after(

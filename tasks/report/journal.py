@@ -2,7 +2,8 @@
 ledger the company keeps elsewhere, and the files an ERP imports them from.
 
 `journal_lines` reads the lines for a period (set-based, in the ledger's compute engine:
-`sql/report/journal/lines.sql` says which event books what); the rest is pure: the checks that
+`sql/report/journal/lines.sql` says which event books what, `discount_vat.sql` how an
+early-payment discount corrects the output VAT); the rest is pure: the checks that
 debits equal credits per entity, currency and day and that every line found its account, the
 receivable balance per entity and currency, and the CSV and JSON files.
 """
@@ -203,6 +204,8 @@ def journal_lines(
     raw = ledger.arrow_with(
         "report/journal/lines",
         {
+            # an early-payment discount's output VAT correction per rate of its invoice
+            "discount_vat": ledger.arrow("report/journal/discount_vat"),
             "accounts": account_table(accounts),
             "entity_accounts": entity_account_table(bank_accounts),
             "functional": functional_table(accounts),

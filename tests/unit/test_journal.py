@@ -124,8 +124,11 @@ def test_each_event_books_its_lines_to_the_entitys_accounts(ledger_of) -> None:
         date(2026, 3, 25)
     }
     assert set(applied["rule_version"]) == {"v1-test"} and set(applied["document_id"]) == {"P1/X-77"}
+    # the discount corrects the output VAT: X-77 (imported) is 200.00 VAT of 1200.00 gross, so
+    # 24.00 x 200 / 1200 = 4.00 VAT at `other` and 20.00 net
     assert entry(lines, "ADJ:P1/X-77/early_payment_discount") == [
-        ("665000", "cash_discount", None, "24.00", "0.00"),
+        ("665000", "cash_discount", None, "20.00", "0.00"),
+        ("445700", "tax_payable", None, "4.00", "0.00"),
         ("411000", "receivable", None, "0.00", "24.00"),
     ]
     assert entry(lines, "ADJ:WO-000001") == [

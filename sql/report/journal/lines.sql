@@ -20,7 +20,9 @@
 --     currencies each currency balanced through fx_clearing; in functional currency the difference
 --     between the two sides is realised exchange gain or loss (fx_gain, fx_loss)
 --   adjustment (its date): early-payment discount, small difference, write-off or credit note set
---     against its invoice, against the receivable
+--     against its invoice, against the receivable; an early-payment discount also corrects the
+--     output VAT (§ 17 UStG, Art. 90 VAT directive): `discount_vat` (adjustment_id, rate_ppm, vat),
+--     registered by the caller from sql/report/journal/discount_vat.sql, its VAT per rate
 -- Signed amounts: positive is a debit, negative a credit.
 --
 -- Functional amounts: a line's amount in its entity's functional currency, at the rate of the day
@@ -32,7 +34,8 @@
 -- converted running totals (exact integers, rounded half up once each), so an entry balances and a
 -- settled invoice's receivable ends at exactly 0. Derived lines (`derive`) take the entry's
 -- other lines' functional amounts: the bank line and an adjustment's counter line balance the
--- entry, the fx_clearing lines carry the payment side's amount, the FX line the difference.
+-- entry, the fx_clearing lines carry the payment side's amount, the FX line the difference; a
+-- discount's VAT lines are each converted on their own (issue-date rate), its net line balances.
 with inv as (
     select i.invoice_id, i.customer_id, i.currency, i.issue_date, i.amount_minor, i.tax_minor,
            coalesce(i.kind, 'invoice') as kind, i.run_id,
@@ -199,7 +202,9 @@ adjustment_lines_signed as (
                else 'unmapped adjustment kind ' || j.kind
            end,
            null::integer,
-           case when side = 'receivable' then -j.amount_minor else j.amount_minor end,
+           case when side = 'receivable' then -j.amount_minor
+                else j.amount_minor - coalesce((select sum(v.vat) from discount_vat v
+                                                where v.adjustment_id = j.adjustment_id), 0) end,
            replace(j.kind, '_', ' ') || ' on ' || j.invoice_id,
            inv.issue_date, j.currency,
            case when side = 'receivable' then 'R:' || j.invoice_id end, inv.amount_minor, 2,
@@ -208,6 +213,17 @@ adjustment_lines_signed as (
     join inv using (invoice_id)
     cross join (values ('counter'), ('receivable')) sides(side)
     where j.amount_minor <> 0
+    union all
+    -- a discount's VAT correction, each rate's line valued on its own at the issue date's rate
+    select inv.entity, greatest(j.as_of, inv.issue_date), j.as_of, j.kind, j.adjustment_id, inv.customer_id,
+           j.currency, j.run_id, j.rule_version, 'tax_payable', v.rate_ppm, v.vat,
+           replace(j.kind, '_', ' ') || ' on ' || j.invoice_id || ': VAT',
+           inv.issue_date, j.currency,
+           'V:' || j.adjustment_id || '/' || coalesce(v.rate_ppm::varchar, 'other'), 0, 2, null, j.currency
+    from discount_vat v
+    join invoice_adjustments j using (adjustment_id)
+    join inv on inv.invoice_id = j.invoice_id
+    where v.vat <> 0
 ),
 
 signed as (

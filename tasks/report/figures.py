@@ -12,6 +12,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from tasks.platform.money import to_major_str
 from tasks.report import scope
 from tasks.report.ageing import BUCKETS, DEFAULT_PERIOD_DAYS, figures
@@ -140,7 +143,7 @@ def read_inputs(
         "cases": ledger.query("report/cases_as_of", as_of=as_of),
         "allocations": ledger.query("report/allocations_in_period", **since),
         "reminders": ledger.query("report/reminders_sent", **since),
-        "cash": ledger.arrow_with("report/cash_as_of", scoped, as_of=as_of, entity=entity).to_pandas(),
+        "cash": cash_per_currency(ledger.arrow_with("report/unapplied_as_of", scoped, as_of=as_of), entity),
         "rates": ledger.query("platform/rates/all"),
         "history": ledger.query("report/dso_history", as_of=as_of, entity=entity or ""),
         "month_ends": ledger.arrow_with(
@@ -152,6 +155,23 @@ def read_inputs(
         ).to_pandas(),
     }
     return inputs if entity is None else scope.of_entity(inputs, members, entity)
+
+
+def cash_per_currency(held: pa.Table, entity: str | None) -> pd.DataFrame:
+    """Per currency (currency, on_account_minor, unidentified_minor) the cash not applied of
+    `report/unapplied_as_of`'s payments (of `entity`'s, or all): held for a customer, or traced to
+    nobody yet."""
+    frame = held.select(["currency", "unapplied_minor", "customer_id", "entity"]).to_pandas()
+    if entity is not None:
+        frame = frame[frame["entity"] == entity]
+    known = frame["customer_id"].notna()
+    frame = frame.assign(
+        on_account_minor=frame["unapplied_minor"].where(known, 0).astype("int64"),
+        unidentified_minor=frame["unapplied_minor"].where(~known, 0).astype("int64"),
+    )
+    return (
+        frame.groupby("currency", sort=True)[["on_account_minor", "unidentified_minor"]].sum().reset_index()
+    )
 
 
 def _cash(frame: Any) -> dict[str, dict[str, int]] | None:

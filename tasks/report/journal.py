@@ -200,14 +200,17 @@ def journal_lines(
 ) -> Journal:
     """The journal's lines posted from `date_from` to `date_to` (one entity, or all), checked.
     `bank_accounts` (IBAN -> entity, from rules/entities.yaml) says which entity's bank received a
-    payment, for the cash it has not applied yet."""
+    payment: the cash it has not applied yet is booked in the entity the report counts it in."""
+    banks = {"entity_accounts": entity_account_table(bank_accounts)}
+    members = {"entity_members": ledger.arrow_with("report/entity_members", banks)}
     raw = ledger.arrow_with(
         "report/journal/lines",
         {
             # an early-payment discount's output VAT correction per rate of its invoice
             "discount_vat": ledger.arrow("report/journal/discount_vat"),
             "accounts": account_table(accounts),
-            "entity_accounts": entity_account_table(bank_accounts),
+            # the entity and customer of each payment's rest, as the report counts them
+            "unapplied_home": ledger.arrow_with("report/unapplied_as_of", members, as_of=date_to),
             "functional": functional_table(accounts),
             "currency_exponents": exponent_table(),
         },

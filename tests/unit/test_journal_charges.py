@@ -5,17 +5,28 @@ account for the income refuses the journal, naming the role; a USD fee valued in
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from rules.accounts import AccountMap
-from tasks.report.journal import JournalProblem, balances, check, journal_lines
+from tasks.report.figures import cash_per_currency
+from tasks.report.journal import JournalProblem, balances, check, entity_account_table, journal_lines
 
 from .tables import table
-from .test_journal import ACCOUNTS, BEGINNING, END, LINES, VERSION, _receivable_is_open_amount, entry
+from .test_journal import (
+    ACCOUNTS,
+    BEGINNING,
+    END,
+    LINES,
+    VERSION,
+    _receivable_is_open_amount,
+    entry,
+    random_book,
+)
 from .test_journal_fx import rates
 
 CUSTOMERS = table("""
@@ -168,3 +179,31 @@ def test_a_usd_fee_is_valued_in_eur_at_its_issue_date_and_its_cash_at_the_value_
     ]
     receivable = lines[lines["role"] == "receivable"]
     assert (receivable["functional_debit_minor"] - receivable["functional_credit_minor"]).sum() == 0
+
+
+@pytest.mark.parametrize("seed", range(0, 20, 3))
+def test_an_entitys_unapplied_cash_is_the_reports_on_every_date(ledger_of, seed: int) -> None:
+    """The rest of a payment sits in the entity the report counts it in (the entity of the invoices
+    it paid most, else of its bank, else of its payer), so per entity and currency the journal's
+    unapplied cash is the report's cash on account and unidentified cash, on every date."""
+    ledger = ledger_of(**random_book(random.Random(seed)))
+    lines = journal_lines(ledger, ACCOUNTS, VERSION, date_from=BEGINNING, date_to=END).lines.to_pandas()
+    members = {
+        "entity_members": ledger.arrow_with(
+            "report/entity_members", {"entity_accounts": entity_account_table(None)}
+        )
+    }
+    unapplied = lines[lines["role"] == "unapplied_cash"]
+    for offset in range(0, 130, 9):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        cut = unapplied[unapplied["posting_date"] <= day]
+        signed = (cut["credit_minor"] - cut["debit_minor"]).groupby([cut["entity"], cut["currency"]]).sum()
+        journal = {k: int(v) for k, v in signed.items() if v}
+        held = ledger.arrow_with("report/unapplied_as_of", members, as_of=day)
+        report = {}
+        for entity in set(held["entity"].to_pylist()):
+            for row in cash_per_currency(held, entity).to_dict("records"):
+                value = int(row["on_account_minor"]) + int(row["unidentified_minor"])
+                if value:
+                    report[(entity, row["currency"])] = value
+        assert journal == report, day

@@ -11,9 +11,10 @@
 --   reminder charge (issue date: the reminder's date; an `invoices` row of kind fee or interest,
 --     no lines): receivable against fee_income or interest_income, no VAT (damages, not supplies);
 --     cash applied to it and adjustments on it book as on any invoice
---   payment (value date): bank against unapplied cash, in the entity of the invoices it paid (the
---     rest in the entity whose bank account received it, `entity_accounts` registered by the caller
---     from rules/entities.yaml, else in its payer's entity, else `default`)
+--   payment (value date): bank against unapplied cash, in the entity of the invoices it paid; the
+--     rest in the entity the report counts it in (`unapplied_home`: payment_id, entity, customer_id,
+--     registered by the caller from report/unapplied_as_of: the entity of the invoices it paid most,
+--     else of the bank that received it, else of its payer's customer, else `default`)
 --   allocation (the payment's value date, as the report counts it, or the invoice's date when the
 --     cash came first; recorded_on: the run that made it): unapplied cash (what the payment gave,
 --     its currency) against the receivable (what the invoice was paid, its currency); across
@@ -109,38 +110,21 @@ applied as (
     join payments p using (payment_id)
 ),
 
-payer as (
-    select b.account, min(coalesce(nullif(c.legal_entity, ''), 'default')) as entity,
-           min(c.customer_id) as customer_id, count(distinct c.customer_id) as customers
-    from customer_bank_accounts b join customers c using (customer_id)
-    group by b.account
-),
-
-receiving as (
-    select p.payment_id, min(e.entity) as entity, count(distinct e.entity) as entities
-    from payments p
-    join entity_accounts e on starts_with(upper(replace(coalesce(p.account, ''), ' ', '')), e.account)
-    group by p.payment_id
-),
-
 given as (
     -- what each payment has given, in its own currency
     select payment_id, sum(payment_amount_minor)::bigint as given_minor from applied group by payment_id
 ),
 
 received_parts as (
-    -- each payment split by the entities of the invoices it paid; the rest in its payer's entity
+    -- each payment split by the entities of the invoices it paid; the rest in the entity the report
+    -- counts it in (`unapplied_home`), held for its customer there
     select payment_id, entity, sum(payment_amount_minor)::bigint as amount_minor, min(customer_id) as customer_id
     from applied group by payment_id, entity
     union all
-    select p.payment_id,
-           coalesce(case when g.entities = 1 then g.entity end, case when y.customers = 1 then y.entity end, 'default'),
-           p.amount_minor - coalesce(v.given_minor, 0),
-           case when y.customers = 1 then y.customer_id end
+    select p.payment_id, coalesce(h.entity, 'default'), p.amount_minor - coalesce(v.given_minor, 0), h.customer_id
     from payments p
     left join given v using (payment_id)
-    left join payer y on y.account = p.payer_account
-    left join receiving g using (payment_id)
+    left join unapplied_home h using (payment_id)
 ),
 
 received as (

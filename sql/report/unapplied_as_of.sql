@@ -1,15 +1,20 @@
--- Cash received by the as-of date and not applied by then, per currency: held on account of a
--- known customer (the customer whose invoices the payment was partly applied to, else the only
--- owner of the payer account), or not yet traced to anyone (it waits in the exception queue).
--- With $entity, only the cash of that legal entity (`entity_members`, registered by the caller;
--- $entity null: all of it). Each payment's rest belongs to one entity, so the entities' figures add
--- up to the whole: the entity of the invoices it paid (of two, the one it paid most, then the first
--- by name), else the one of its memberships (the bank that received it, else its payer's customer;
--- the first by name), else the entity of the customer it is held for, else `default`.
+-- Each payment's cash received by the as-of date and not applied by then, with whom it is held for
+-- and the legal entity it belongs to: held on account of a known customer (`customer_id`: the
+-- customer whose invoices the payment was partly applied to, else the only owner of the payer
+-- account), or not yet traced to anyone (null: it waits in the exception queue). Each payment's rest
+-- belongs to one entity, so the entities' figures add up to the whole: the entity of the invoices it
+-- paid (of two, the one it paid most, then the first by name), else the one of its memberships (the
+-- bank that received it, else its payer's customer; the first by name; `entity_members`, registered
+-- by the caller from report/entity_members), else the entity of the customer it is held for, else
+-- `default`. The report sums it per currency (the cash on account and the unidentified cash, of one
+-- entity with `o2c report --entity`); the journal books each payment's rest in this entity, so the
+-- journal's unapplied cash of an entity is the report's.
 with applied as (
+    -- cash counts as applied from its value date, or from its invoice's date when the cash came
+    -- first (an advance until the invoice exists, as the journal books it)
     select a.payment_id, sum(a.payment_amount_minor) as applied_minor
-    from allocations a join payments p using (payment_id)
-    where p.value_date <= $as_of
+    from allocations a join payments p using (payment_id) join invoices i using (invoice_id)
+    where greatest(p.value_date, i.issue_date) <= $as_of
     group by a.payment_id
 ),
 left_over as (
@@ -45,7 +50,7 @@ member as (
     select id as payment_id, min(entity) as entity from entity_members where kind = 'payment' group by id
 ),
 held as (
-    select l.*, coalesce(t.customer_id, k.customer_id) as customer_id,
+    select l.payment_id, l.currency, l.unapplied_minor, coalesce(t.customer_id, k.customer_id) as customer_id,
            coalesce(d.entity, m.entity, c.entity, 'default') as entity
     from left_over l
     left join applied_to t using (payment_id)
@@ -54,10 +59,6 @@ held as (
     left join member m using (payment_id)
     left join entity_members c on c.kind = 'customer' and c.id = coalesce(t.customer_id, k.customer_id)
 )
-select l.currency,
-       coalesce(sum(l.unapplied_minor) filter (where l.customer_id is not null), 0)::bigint as on_account_minor,
-       coalesce(sum(l.unapplied_minor) filter (where l.customer_id is null), 0)::bigint as unidentified_minor
-from held l
-where $entity is null or l.entity = $entity
-group by l.currency
-order by l.currency
+select payment_id, currency, unapplied_minor::bigint as unapplied_minor, customer_id, entity
+from held
+order by payment_id

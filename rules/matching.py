@@ -19,6 +19,9 @@ class Scores(BaseModel):
     amount_within_tolerance: float = Field(ge=0, le=1)
     overpayment: float = Field(ge=0, le=1)
     amount_only: float = Field(ge=0, le=1)
+    # the rest of a payment that paid a customer's invoices, exactly their reminder charges; a
+    # policy file from before the rule scores it as shipped
+    reminder_charges: float = Field(default=0.9, ge=0, le=1)
 
 
 class Payer(BaseModel):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from rules.matching import MatchingPolicy
 from tasks.platform.fx import Rates
-from tasks.reconcile import cross_currency
+from tasks.reconcile import charges, cross_currency
 from tasks.reconcile.book import OpenBook
 from tasks.reconcile.certain import certain, certain_short, sure_facts
 from tasks.reconcile.certain_payer import certain_by_payer
@@ -81,6 +81,9 @@ def apply_cash(
     `cross_currency.across_currencies`: a payment naming only invoices of another currency pays
     them at its value date's rate; when it applied anything, the rounds run again on what is then
     left (as a new run would), until nothing more is applied.
+
+    Last, the rest of a payment that paid one customer's invoices pays that customer's reminder
+    charges when it is exactly what one reminder charged, or all of them (`charges.py`).
     """
     with _no_cycle_collection():
         # the invoices in due order and their keys, read once for every round and the pass
@@ -89,9 +92,12 @@ def apply_cash(
         keys = InvoiceKeys(invoices, in_due_order=True)
         kwargs = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys)
         cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
-        if rates is None or not policy.cross_currency.apply:
-            return cash
-        return _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs)
+        if rates is not None and policy.cross_currency.apply:
+            cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs)
+        excluded = set(rejected or ()) | set(paired or ())
+        return charges.with_charges(
+            cash, payments, invoices, policy=policy, as_of=as_of, rule_version=rule_version, excluded=excluded
+        )
 
 
 def _across_currencies(

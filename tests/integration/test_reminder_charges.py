@@ -1,5 +1,6 @@
 """Reminder charges through the real flows: a reminder's fee and interest are booked as open items
-once, cash pays them like any invoice, and the journal books them as fee and interest income."""
+once, the final notice's total paid naming only the invoice pays that notice's fee and interest
+with the rest, and the journal books them as fee and interest income."""
 
 from __future__ import annotations
 
@@ -64,16 +65,32 @@ def test_fees_and_interest_are_booked_once_paid_by_cash_and_journaled(home: Path
     assert final[0] == "X-1"  # the earlier fee is not dunned itself
     assert '"total_minor": 11077' in final[1]
     assert interest_from == [("2026-10-31",)]
-    # the customer pays everything asked for, naming the invoice and the charges
-    names = " ".join(c[0] for c in charges)
+    # the customer pays what the final notice asked for, 110.77, naming only the invoice: X-1 takes
+    # 100.00 and the rest, 10.77, is exactly the final notice's fee and interest, which it pays
     load(
-        home, tmp_path / "cash", date(2026, 12, 10), payments=f"P-1,2026-12-10,115.77,EUR,Acme,,X-1 {names}\n"
+        home, tmp_path / "cash", date(2026, 12, 10), payments="P-1,2026-12-10,110.77,EUR,Acme,,Invoice X-1\n"
     )
     _run(home, "run", "reconcile", "--as-of", "2026-12-10")
     with open_ledger(load_settings(home).ledger_path) as ledger:
         open_now = dict(ledger.con.execute("select invoice_id, open_minor from invoice_balances").fetchall())
-    assert open_now == {"X-1": 0} | {c[0]: 0 for c in charges}
-    # the journal: fee and interest income, and the receivable back to 0
+        rules = ledger.con.execute(
+            "select invoice_id, amount_minor, rule from allocations order by allocation_id"
+        ).fetchall()
+        waiting = ledger.con.execute("select count(*) from payment_exceptions").fetchone()[0]
+    first_fee, final_fee, interest = (c[0] for c in charges)
+    assert open_now == {"X-1": 0, first_fee: 5_00, final_fee: 0, interest: 0}
+    assert sorted(rules) == sorted(
+        [
+            ("X-1", 100_00, "invoice_number"),
+            (final_fee, 10_00, "reminder_charges"),
+            (interest, 77, "reminder_charges"),
+        ]
+    )
+    assert waiting == 0
+    again = _run(home, "run", "reconcile", "--as-of", "2026-12-10")
+    with open_ledger(load_settings(home).ledger_path) as ledger:
+        assert ledger.con.execute("select count(*) from allocations").fetchone()[0] == 3, again
+    # the journal: fee and interest income as charged; the receivable credited 110.77 by the cash
     out = tmp_path / "journal.csv"
     _run(home, "journal", "--from", "2026-11-01", "--to", "2026-12-31", "--out", str(out))
     rows = list(csv.DictReader(out.open()))
@@ -84,9 +101,11 @@ def test_fees_and_interest_are_booked_once_paid_by_cash_and_journaled(home: Path
         ("7100", "interest_income", "0.77"),
     ]
     receivable = [r for r in rows if r["role"] == "receivable"]
+    # X-1 issued in October: in the window the charges' 15.77 debited, the cash's 110.77 credited,
+    # -100.00 + 5.00 = -95.00 (the first reminder's fee still open)
     assert (
-        sum(_minor(r["debit"]) - _minor(r["credit"]) for r in receivable) == 0 - 100_00
-    )  # X-1 issued in October
+        sum(_minor(r["debit"]) - _minor(r["credit"]) for r in receivable) == 15_77 - 110_77 == -100_00 + 5_00
+    )
 
 
 def _minor(text: str) -> int:

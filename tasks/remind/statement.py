@@ -301,7 +301,11 @@ def _balance(pdf: Any, family: str, st: Statement, words: dict[str, str], lang: 
         bic = f", BIC {st.seller.bic}" if st.seller.bic else ""
         holder = st.seller.account_holder or st.seller.name
         pdf.multi_cell(
-            _WIDTH, 5, words["pay"].format(holder=holder, iban=iban_formatted(st.seller.iban), bic=bic)
+            _WIDTH,
+            5,
+            words["pay"].format(holder=holder, iban=iban_formatted(st.seller.iban), bic=bic),
+            new_x="LMARGIN",
+            new_y="NEXT",
         )
     if st.seller.email:
         pdf.multi_cell(

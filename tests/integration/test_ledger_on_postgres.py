@@ -215,7 +215,9 @@ def test_a_persons_command_during_a_run_lands_at_once_and_the_run_starts_again_o
         took = time.monotonic() - began
         assert done.exit_code == 0, done.output
         print(f"case open during the run: {took:.2f} s")
-        assert took < 1.0
+        # it did not wait for the run, which is still held where it stopped (a command waiting on
+        # the run would sit out O2C_LOCK_TIMEOUT, 600 s; 0.39 s to 1.1 s measured on this machine)
+        assert run.poll() is None and took < 30
         with psycopg.connect(database) as pg:
             assert pg.execute("select count(*) from allocations").fetchone() == (0,)  # the run waits
             assert pg.execute("select count(*) from cases where owner = 'ana'").fetchone() == (1,)

@@ -51,6 +51,8 @@ def with_charges(
     score = float(policy.scores.reminder_charges)
     if "charged_by" not in invoices.columns or score < policy.auto_apply_score or not len(cash.allocations):
         return cash
+    if not invoices["charged_by"].notna().any():  # a book without charges: nothing to look at
+        return cash
     payments, invoices = cross_currency.after(cash, payments, invoices)
     charges = _open_charges(invoices)
     if not charges:

@@ -47,7 +47,7 @@ def read_facts(
             cases=ledger.arrow("remind/cases"),
             unapplied=ledger.arrow("remind/unapplied", as_of=as_of),
             reconcile_pending=remind.reconcile_pending(ledger.row("remind/reconcile_pending")),
-            charges=ledger.arrow("remind/charge_ids"),
+            charges=ledger.arrow_with("remind/charge_ids", open_now),
             charged=ledger.arrow_with("remind/interest_through", open_now, as_of=as_of),
         )
         reminded = ledger.query("remind/reminded_on", as_of=as_of)

@@ -90,7 +90,13 @@ def apply_cash(
         # across currencies (the open amounts change, the invoices and their order do not)
         invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
         keys = InvoiceKeys(invoices, in_due_order=True)
-        kwargs = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys)
+        # what each payment names depends on its texts and the invoice numbers alone: read once
+        # for every round, every return of the rounds and the pass across currencies
+        owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
+        named = named_invoices(_by_value_date(payments), keys, owners)
+        kwargs = dict(
+            as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
+        )
         cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
         if rates is not None and policy.cross_currency.apply:
             cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs)
@@ -124,6 +130,7 @@ def _across_currencies(
             rule_version=str(kwargs["rule_version"]),
             excluded=set(rejected or ()) | paired,
             keys=kwargs["keys"],  # type: ignore[arg-type]
+            naming_own=set(kwargs["named"]["payment_id"].tolist()),  # type: ignore[index]
         )
         if not len(across.allocations):
             return cross_currency.joined(steps, across.reasons)
@@ -167,8 +174,10 @@ def _apply_in_rounds(
     rejected: set[tuple[str, str]] | None,
     paired: set[tuple[str, str]] | None,
     keys: InvoiceKeys | None = None,
+    named: pd.DataFrame | None = None,
 ) -> CashApplication:
-    """`apply_cash`'s rounds, until one applies nothing (`keys`: of `invoices`, in due order)."""
+    """`apply_cash`'s rounds, until one applies nothing (`keys`: of `invoices`, in due order;
+    `named`: what each payment names, `named_invoices` of these payments or more, by value date)."""
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
     rejected = set(rejected or ())
     paired = set(paired or ())
@@ -185,17 +194,20 @@ def _apply_in_rounds(
     views: dict[str, View] = {}  # what each payment's decision looked at
     book = OpenBook(invoices, as_of, rule_version, keys=keys, in_due_order=True)
     # what a payment names depends on its texts and the invoice numbers alone: read once
-    every_named = named_invoices(ordered, keys, book.customer)
+    if named is None:
+        every_named = named_invoices(ordered, keys, book.customer)
+    else:  # a subset keeps the order the payments' own reading gives (payments by value date)
+        every_named = named[named["payment_id"].isin(ordered["payment_id"])].reset_index(drop=True)
     batch = with_cash = ordered  # the payments a round decides; those with cash left
     touched: set[str] = set()  # the invoices whose open amount the round before changed
     while True:
         start, book = book, book.next_round(touched)
-        named = (
+        named_now = (
             every_named
             if batch is ordered
             else every_named[every_named["payment_id"].isin(batch["payment_id"])]
         )
-        cash, seen = _one_round(batch, named, book, as_of, rule_version, policy, payers, rejected, paired)
+        cash, seen = _one_round(batch, named_now, book, as_of, rule_version, policy, payers, rejected, paired)
         rounds.append(cash)
         for payment_id in batch["payment_id"].tolist():
             queue.pop(payment_id, None)
@@ -258,22 +270,24 @@ def _changed_since_decided(
     payment naming invoices or from an unknown payer, the invoices open for exactly its amount (an
     amount that does not fit the invoices named is compared with them), which the round lists as
     they stood at its start (so a change to or from that amount anywhere in the round counts)."""
-    touched = list(seen.touched_at)
-    currencies = [book.currency[i] for i in touched]
-    latest = pd.DataFrame(
-        {
-            "customer": [book.customer[i] for i in touched],
-            "currency": currencies,
-            "moment": np.fromiter(seen.touched_at.values(), dtype=np.int64, count=len(touched)),
-        }
-    )
-    by_customer: dict[tuple[str, str], int] = (
-        latest.groupby(["customer", "currency"], sort=False)["moment"].max().to_dict() if touched else {}
-    )
-    at_amount = set(zip(currencies, [start.open_left[i] for i in touched], strict=True))
-    at_amount |= set(zip(currencies, [book.open_left[i] for i in touched], strict=True))
+    waiting = with_cash["payment_id"].tolist()
+    # only what the waiting payments looked at is worth working out: the (customer, currency)
+    # pairs and (currency, amount) pairs of their views, against every invoice the round touched
+    looked_at = [views[p] for p in waiting if p not in allocated]
+    customers = {view[1] for view in looked_at if view[1] is not None}
+    amounts = {view[2] for view in looked_at if view[2] is not None}
+    by_customer: dict[tuple[str, str], int] = {}
+    at_amount: set[tuple[str, int]] = set()
+    for invoice_id, moment in seen.touched_at.items():
+        currency = book.currency[invoice_id]
+        pair = (book.customer[invoice_id], currency)
+        if pair in customers and by_customer.get(pair, -1) < moment:
+            by_customer[pair] = moment
+        for amount in (start.open_left[invoice_id], book.open_left[invoice_id]):
+            if (currency, amount) in amounts:
+                at_amount.add((currency, amount))
     out = np.zeros(len(with_cash), dtype=bool)
-    for n, payment_id in enumerate(with_cash["payment_id"].tolist()):
+    for n, payment_id in enumerate(waiting):
         if payment_id in allocated:
             out[n] = True
             continue

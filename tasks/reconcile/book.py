@@ -68,6 +68,7 @@ class OpenBook:
         # round started (`next_round`)
         self._by_amount: _AmountIndex | None = None
         self._moved: set[str] = set()
+        self._moved_open: set[str] = set()  # of those, the ones still open as the round began
         self._moved_to: dict[tuple[str, int], list[str]] = {}
 
     def next_round(self, changed: Iterable[str] = ()) -> OpenBook:
@@ -77,10 +78,15 @@ class OpenBook:
         book.open_left = dict(self.open_left)
         if self._by_amount is None:
             self._by_amount = book._by_amount = _AmountIndex(self)
-        book._moved = self._moved | set(changed)
+        changed = set(changed)
+        book._moved = self._moved | changed
         book._moved_to = {}
-        for invoice_id in book._moved:
+        # cash only lowers an open amount: an invoice moved to 0 stays there, so only those
+        # still open when a round began (and those the last round changed) are looked at again
+        book._moved_open = set()
+        for invoice_id in self._moved_open | changed:
             if self.open_left[invoice_id] > 0:
+                book._moved_open.add(invoice_id)
                 key = (self.currency[invoice_id], self.open_left[invoice_id])
                 book._moved_to.setdefault(key, []).append(invoice_id)
         return book
@@ -97,6 +103,23 @@ class OpenBook:
         moved = self._moved_to.get((currency, amount))
         if moved:
             found = sorted(found + moved, key=lambda i: (self.due[i], i))
+        return found
+
+    def open_at_amount(self, currency: str, amount: int, count: int) -> list[str]:
+        """The first `count` of `at_amount` still open for exactly `amount` now, without reading
+        the rest (an amount such as 100.00 can have thousands of invoices)."""
+        if self._by_amount is None:
+            self._by_amount = _AmountIndex(self)
+        if (currency, amount) in self._moved_to:
+            candidates: Iterable[str] = self.at_amount(currency, amount)
+        else:
+            candidates = (i for i in self._by_amount.find(currency, amount) if i not in self._moved)
+        found = []
+        for invoice_id in candidates:
+            if len(found) >= count:
+                break
+            if self.open_left[invoice_id] == amount:
+                found.append(invoice_id)
         return found
 
     def open_of(self, customer: str, currency: str) -> list[str]:

@@ -97,11 +97,13 @@ def across_currencies(
     rule_version: str,
     excluded: set[tuple[str, str]],
     keys: InvoiceKeys | None = None,
+    naming_own: set[str] | None = None,
 ) -> Across:
     """Apply the payments that name only invoices of another currency. payments: payment_id,
     value_date, currency, unapplied_minor (> 0) and the texts `named_invoices` reads. invoices:
     invoice_id, customer_id, currency, due_date, open_minor. `excluded`: (payment, invoice) pairs
-    never made (taken back by a person, or already paired)."""
+    never made (taken back by a person, or already paired). `naming_own`: the payments known to
+    name an invoice of their own currency (read anew when not given)."""
     empty = Across(pd.DataFrame(columns=COLUMNS))
     if not len(payments) or len(set(payments["currency"]) | set(invoices["currency"])) < 2:
         return empty  # payments and invoices all of one currency: no invoice of another to name
@@ -114,8 +116,9 @@ def across_currencies(
         zip(invoices["invoice_id"].tolist(), invoices["open_minor"].astype("int64").tolist(), strict=True)
     )
     due_rank = {invoice_id: n for n, invoice_id in enumerate(invoices["invoice_id"].tolist())}
-    own = named_invoices(payments, keys, owners)
-    names_own = set(own["payment_id"].tolist())
+    if naming_own is None:
+        naming_own = set(named_invoices(payments, keys, owners)["payment_id"].tolist())
+    names_own = naming_own
     elsewhere = _named_elsewhere(payments[~payments["payment_id"].isin(names_own)], invoices, keys, owners)
     if not len(elsewhere):
         return empty

@@ -193,13 +193,14 @@ def _certain_allocations(
     """The certain matches as allocation rows: each uses up its payment on its invoice; what the
     invoice has open after is read at the round's end, as for the passes' decisions."""
     currency = payments.set_index("payment_id")["currency"] if len(payments) else pd.Series(dtype=object)
+    paid_in = certain["payment_id"].map(currency)
     return pd.DataFrame(
         {
             "allocation_id": certain["payment_id"] + "/" + certain["invoice_id"],
             "payment_id": certain["payment_id"],
             "invoice_id": certain["invoice_id"],
             "amount_minor": certain["amount_minor"],
-            "currency": certain["payment_id"].map(currency),
+            "currency": paid_in,
             "rule": certain["rule"],
             "rule_version": rule_version,
             "score": certain["score"].astype(float).round(4),
@@ -208,7 +209,7 @@ def _certain_allocations(
             "payment_unapplied_after_minor": 0,
             "invoice_open_after_minor": [book.open_left[i] for i in certain["invoice_id"].tolist()],
             "payment_amount_minor": certain["amount_minor"],
-            "payment_currency": certain["payment_id"].map(currency),
+            "payment_currency": paid_in,
         },
         columns=ALLOCATION_COLUMNS,
     )

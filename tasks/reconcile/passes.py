@@ -366,11 +366,11 @@ def _amount_only(
     payment: Any, amount: int, book: OpenBook, policy: MatchingPolicy, evidence: dict[str, object], how: str
 ) -> Decision:
     """An unknown payer: invoices of exactly this amount are suggestions, never applied."""
-    fits = [(i, amount) for i in book.at_amount(payment.currency, amount) if book.open_left[i] == amount]
+    fits = [(i, amount) for i in book.open_at_amount(payment.currency, amount, policy.suggestions)]
     return exception(
         evidence,
         f"unknown payer ({how})",
-        fits[: policy.suggestions],
+        fits,
         policy,
         score=policy.scores.amount_only,
     )

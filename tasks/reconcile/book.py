@@ -114,7 +114,7 @@ class OpenBook:
             candidates: Iterable[str] = self.at_amount(currency, amount)
         else:
             candidates = (i for i in self._by_amount.find(currency, amount) if i not in self._moved)
-        found = []
+        found: list[str] = []
         for invoice_id in candidates:
             if len(found) >= count:
                 break

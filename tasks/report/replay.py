@@ -13,6 +13,7 @@ into a work folder.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.platform.ledger import Ledger
+from tasks.platform.ledger.tables import DIGESTED_IN_AUDIT
 from tasks.report.audit import run_changes, run_outcome
 from tasks.report.audit_pack import open_pack
 
@@ -145,6 +147,9 @@ def normalised(change: dict[str, Any]) -> tuple[str, str, str, str, str]:
             return str(value)
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if k not in VOLATILE_KEYS}
+            for column in DIGESTED_IN_AUDIT:  # a pack written before bodies were digested
+                if isinstance(data.get(column), str):
+                    data[f"{column}_sha256"] = hashlib.sha256(data.pop(column).encode("utf-8")).hexdigest()
         return json.dumps(data, sort_keys=True, default=str)
 
     return (

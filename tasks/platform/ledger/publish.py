@@ -28,7 +28,7 @@ from tasks.platform.ledger.staging import (
     take,
     with_positions,
 )
-from tasks.platform.ledger.tables import AUDITED, known_table, load_sql, now
+from tasks.platform.ledger.tables import AUDITED, DIGESTED_IN_AUDIT, known_table, load_sql, now
 
 
 @dataclass
@@ -144,7 +144,7 @@ class Publishing(LedgerBase):
                 self.con.execute(
                     f"insert into audit_log (run_id, stage, entity, key, action, after, rule_version,"
                     f" created_at) select ?, ?, ?, s.{key}::varchar, 'insert', to_json(s)::varchar, ?, ?"
-                    f" from staged_rows s where {audited}",
+                    f" from {_audited_rows(column_names(wanted))} s where {audited}",
                     [pub.run_id, pub.stage, table, pub.rule_version, now()],
                 )
             if replace:
@@ -317,3 +317,16 @@ class Publishing(LedgerBase):
                     now(),
                 ],
             )
+
+
+def _audited_rows(columns: list[str]) -> str:
+    """The staged rows as their audit rows show them: a rendered document's text replaced by its
+    SHA-256 (`DIGESTED_IN_AUDIT`), every other column as it is."""
+    digested = [c for c in DIGESTED_IN_AUDIT if c in columns]
+    if not digested:
+        return "staged_rows"
+    return (
+        f"(select * exclude ({', '.join(digested)}), "
+        + ", ".join(f"sha256({c}) as {c}_sha256" for c in digested)
+        + " from staged_rows)"
+    )

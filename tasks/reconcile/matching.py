@@ -85,6 +85,7 @@ class PayerDirectory:
         self.threshold = name_threshold
         self._seen: dict[tuple[str, str], tuple[str | None, float, str]] = {}
         self._account_seen: dict[str, str | None] = {}
+        self._ranked: dict[str, list[tuple[str, float, int]]] = {}  # the best two, per name as read
         self._grams = _GramIndex(self.choices) if len(self.choices) > _SCAN_ALL_UP_TO else None
 
     def by_account(self, account: str | None) -> str | None:
@@ -114,8 +115,12 @@ class PayerDirectory:
         wanted = normalise_name(name)
         if not wanted or not self.choices:
             return None, 0.0, "no payer account or name"
-        choices = self._grams.likely(wanted) if self._grams else self.choices
-        ranked = process.extract(wanted, choices, scorer=fuzz.token_set_ratio, limit=2)
+        ranked = self._ranked.get(wanted)
+        if ranked is None:  # names written differently often read the same (`ACME GmbH`, `Acme GmbH.`)
+            choices = self._grams.likely(wanted) if self._grams else self.choices
+            ranked = self._ranked[wanted] = process.extract(
+                wanted, choices, scorer=fuzz.token_set_ratio, limit=2
+            )
         if not ranked or ranked[0][1] < self.threshold:
             return None, 0.0, f"payer name {name!r} matches no customer"
         best = ranked[0]

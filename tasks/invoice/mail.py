@@ -48,9 +48,11 @@ def plan_invoice_mails(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One queued message per invoice whose customer has an e-mail address; the others are
     returned apart with the reason, so a person can send them another way."""
+    billed = customers[customers["customer_id"].isin(invoices["customer_id"])] if len(invoices) else customers
     by_customer: dict[str, dict[str, Any]] = (
-        customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
+        billed.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     )
+    sellers: dict[object, Any] = {}  # the seller of each legal entity, looked up once
     mails: list[dict[str, Any]] = []
     unmailed: list[dict[str, Any]] = []
     for invoice in invoices.to_dict("records"):
@@ -65,7 +67,11 @@ def plan_invoice_mails(
                 }
             )
             continue
-        name = seller(invoice.get("legal_entity")) if callable(seller) else seller
+        entity = invoice.get("legal_entity")
+        key = entity if entity is None or isinstance(entity, str) else repr(entity)  # NaN is NaN
+        if key not in sellers:
+            sellers[key] = seller(entity) if callable(seller) else seller
+        name = sellers[key]
         message = render_invoice_mail(invoice=invoice, customer=customer, seller=name, folder=templates)
         mails.append(
             {

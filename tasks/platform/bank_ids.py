@@ -10,6 +10,7 @@ whether a value is required is the contract's business, not this module's).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
@@ -85,6 +86,7 @@ def vat_id_problem(text: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # a seller's few accounts, printed on every document and e-mail
 def iban_formatted(text: str) -> str:
     """An IBAN in groups of four (`DE89 3704 0044 0532 0130 00`), as printed for people."""
     return IBAN(text).formatted

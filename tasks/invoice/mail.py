@@ -52,7 +52,6 @@ def plan_invoice_mails(
     by_customer: dict[str, dict[str, Any]] = (
         billed.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     )
-    sellers: dict[object, Any] = {}  # the seller of each legal entity, looked up once
     mails: list[dict[str, Any]] = []
     unmailed: list[dict[str, Any]] = []
     for invoice in invoices.to_dict("records"):
@@ -67,11 +66,7 @@ def plan_invoice_mails(
                 }
             )
             continue
-        entity = invoice.get("legal_entity")
-        key = entity if entity is None or isinstance(entity, str) else repr(entity)  # NaN is NaN
-        if key not in sellers:
-            sellers[key] = seller(entity) if callable(seller) else seller
-        name = sellers[key]
+        name = seller(invoice.get("legal_entity")) if callable(seller) else seller
         message = render_invoice_mail(invoice=invoice, customer=customer, seller=name, folder=templates)
         mails.append(
             {

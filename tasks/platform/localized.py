@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from babel import Locale
@@ -84,9 +84,10 @@ def number(minor: int, currency: str, language: str) -> str:
     return _plain(format_decimal(value, format=fmt, locale=_locale(language), decimal_quantization=False))
 
 
+@lru_cache(maxsize=4096)  # a run's documents and messages share their dates
 def day(value: Any, language: str) -> str:
     """A date as the language writes it on a document (`04.12.2026`, `4 déc. 2026`, `4 Dec 2026`);
-    an empty text for no date."""
+    an empty text for no date. Each date is written once per language."""
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):

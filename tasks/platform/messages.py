@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,7 @@ def reminder_context(
 ) -> dict[str, Any]:
     """What a reminder template reads: the dates as the language writes them, the seller's name,
     address, account and legal particulars (`seller_view`)."""
+    from tasks.platform import localized
     from tasks.platform.sellers import FALLBACK_NAME, Party
 
     party = seller if isinstance(seller, Party) else Party(name=str(seller or FALLBACK_NAME))
@@ -101,22 +102,13 @@ def reminder_context(
         "items": items,
         "totals": totals,
         "max_level": max_level,
-        "as_of": _day(as_of, language),
-        "pay_by": _day(pay_by, language),
+        "as_of": localized.day(as_of, language),
+        "pay_by": localized.day(pay_by, language),
         "subject": subject,
         "seller": _seller(party, language),
         "reference": reference,
         "language": language,
     }
-
-
-@lru_cache(maxsize=1024)
-def _day(value: Any, language: str) -> str:
-    """A date as the language writes it (`localized.day`), written once per date and language: a
-    run's messages share their dates."""
-    from tasks.platform import localized
-
-    return localized.day(value, language)
 
 
 @cache

@@ -10,7 +10,7 @@ printed by its name alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from tasks.platform.entities import Entities, Entity
@@ -61,8 +61,13 @@ def _entities(rules_dir: Path, stamp: float) -> tuple[Entities | None, str]:
 def load_entities(rules_dir: Path) -> tuple[Entities | None, str]:
     """The validated `entities.yaml` of a rules folder and its version label; (None, "") when the
     folder has none. Read again when the file changes."""
+    return _entities(rules_dir, _stamp(rules_dir))
+
+
+def _stamp(rules_dir: Path) -> float:
+    """When the folder's `entities.yaml` last changed (0 when it has none)."""
     path = rules_dir / "entities.yaml"
-    return _entities(rules_dir, path.stat().st_mtime if path.is_file() else 0.0)
+    return path.stat().st_mtime if path.is_file() else 0.0
 
 
 def bank_accounts(rules_dir: Path) -> dict[str, str]:
@@ -77,11 +82,24 @@ def seller_party(
     env_names: dict[str, str],
     default_name: str | None,
 ) -> Party:
-    """The seller that bills a customer of `legal_entity` ('' or None: the default entity)."""
-    key = str(legal_entity or "")
-    entities, _ = load_entities(rules_dir)
+    """The seller that bills a customer of `legal_entity` ('' or None: the default entity). Made
+    once per entity while `entities.yaml` stays as it is: a run asks for every document and message."""
+    return _seller_party(
+        str(legal_entity or ""), rules_dir, _stamp(rules_dir), tuple(env_names.items()), default_name
+    )
+
+
+@lru_cache(maxsize=256)
+def _seller_party(
+    key: str,
+    rules_dir: Path,
+    stamp: float,
+    env_names: tuple[tuple[str, str], ...],
+    default_name: str | None,
+) -> Party:
+    entities, _ = _entities(rules_dir, stamp)
     master = entities.of(key) if entities is not None else None
-    name = env_names.get(key) or (default_name if not key else None)
+    name = dict(env_names).get(key) or (default_name if not key else None)
     if master is None:
         return Party(name=name or default_name or FALLBACK_NAME, entity=key)
     return _party(master, name or master.legal_name, key)

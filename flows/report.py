@@ -163,7 +163,9 @@ def report_flow(
     def body(run: StageRun) -> dict[str, Any]:
         return _report(run, period_days, entity)
 
-    return run_stage("report", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver)
+    return run_stage(
+        "report", body, as_of=as_of, dry_run=dry_run, home=home, deliver=deliver, entity=entity or None
+    )
 
 
 def _report(run: StageRun, period_days: int, entity: str | None = None) -> dict[str, Any]:

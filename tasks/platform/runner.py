@@ -46,6 +46,9 @@ class StageRun:
     """The customers the run is limited to (`tasks/platform/scope.py`); None: every customer."""
     scope_asked: dict[str, Any] | None = None
     """What was asked for (entity, customers, segment), resolved against the ledger under its hold."""
+    entity: str | None = None
+    """The legal entity whose rows alone the run writes, when it writes no other (an entity's
+    report); a run scoped to an entity alone is one too (`_entity_of`)."""
 
     @property
     def delivers(self) -> bool:
@@ -65,6 +68,7 @@ def run_stage(
     prepare: Callable[[StageRun], Any] | None = None,
     deliver: bool = True,
     scope: dict[str, Any] | None = None,
+    entity: str | None = None,
 ) -> Any:
     """Run one stage: settings, date and policy first, then `body` under the ledger's hold.
 
@@ -73,7 +77,9 @@ def run_stage(
     registry says one applies; `prepare`, when given, reads the stage's inputs before the ledger is
     held (a file refused never waits for the ledger), and `body` finds them in `run.inputs`;
     `deliver` says whether the run sends what it queued itself (`run.delivers`); `scope` (entity,
-    customers or segment) limits the run to those customers (`run.scope`). The return is the
+    customers or segment) limits the run to those customers (`run.scope`); `entity` says the run writes
+    that legal entity's rows alone although it has no scope (on a PostgreSQL ledger both go beside
+    runs of other entities: `_entity_of`). The return is the
     stage's summary, or a Failed state when a checkpoint halted it or its input or policy is wrong."""
     entry = stage(name)
     now = datetime.now().replace(microsecond=0)
@@ -87,7 +93,16 @@ def run_stage(
                 entry.policies[0], policy, profile=profile, rules_dir=settings.rules_dir
             )
         run = StageRun(
-            entry, settings, day, now, dry_run, loaded, version, deliver=deliver, scope_asked=scope
+            entry,
+            settings,
+            day,
+            now,
+            dry_run,
+            loaded,
+            version,
+            deliver=deliver,
+            scope_asked=scope,
+            entity=entity,
         )
         if prepare is not None:
             run = replace(run, inputs=prepare(run))
@@ -119,6 +134,16 @@ def _scoped(run: StageRun) -> StageRun:
     return replace(run, scope=scope)
 
 
+def _entity_of(run: StageRun) -> str | None:
+    """The legal entity a run is limited to, when that is all it asks (its customers' rows alone
+    are written: on a PostgreSQL ledger it goes beside runs of other entities), else None."""
+    if run.entity:
+        return run.entity
+    asked = {k: v for k, v in (run.scope_asked or {}).items() if v}
+    entity = asked.get("entity")
+    return str(entity) if entity and set(asked) == {"entity"} else None
+
+
 def _held(run: StageRun, body: Callable[[StageRun], Any]) -> Any:
     """`body` under the ledger's hold. With a PostgreSQL ledger a person's command (or a run of
     another machine) may write while the run computes; the run's next commit is then refused, with
@@ -130,7 +155,9 @@ def _held(run: StageRun, body: Callable[[StageRun], Any]) -> Any:
     settings = run.settings
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with hold_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds):
+            with hold_ledger(
+                settings.ledger_path, lock_timeout=settings.lock_timeout_seconds, entity=_entity_of(run)
+            ):
                 return body(_scoped(run))
         except StoreConflict as exc:
             if attempt == ATTEMPTS:

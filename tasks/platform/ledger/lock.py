@@ -25,9 +25,11 @@ _depth = threading.local()
 
 
 @contextmanager
-def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
+def hold_ledger(path: Path, *, lock_timeout: float = 600.0, entity: str | None = None) -> Iterator[None]:
     """Hold the writer lock across a whole stage (read, compute, check, publish), so that no other
-    run changes the ledger between this stage's read and its write.
+    run changes the ledger between this stage's read and its write. With a PostgreSQL ledger a run
+    of one legal entity (`entity`) holds only that entity's lock, beside runs of other entities
+    (tasks/platform/ledger/working_copy.py says how their writes land side by side).
 
     Re-entrant within one thread (a stage's tasks open the ledger while the flow holds it); other
     threads of this process and other processes wait for it."""
@@ -36,7 +38,7 @@ def hold_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     url = store_of(path)
     if url is not None:  # PostgreSQL's advisory lock, across machines; the file's lock per opening
-        with stage_hold(url, path, lock_timeout):
+        with stage_hold(url, path, lock_timeout, entity):
             yield
         return
     with writer_lock(path.with_suffix(".lock"), lock_timeout):

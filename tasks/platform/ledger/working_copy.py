@@ -2,13 +2,18 @@
 
 PostgreSQL is the system of record; DuckDB is the engine. Every stage and command opens the same
 `Ledger` as with the embedded file, over a working copy under the workspace
-(`<home>/ledger-postgres/<database>-<hash>.duckdb`). A stage run holds PostgreSQL's advisory lock
-of the ledger (runs take turns across machines; `stage_hold`); a person's command does not take it.
+(`<home>/ledger-postgres/<database>-<hash>.duckdb`). A stage run holds PostgreSQL's advisory locks
+of the ledger (`stage_hold`): a run of the whole book holds the ledger's lock alone, so such runs
+take turns across machines; a run of one legal entity shares that lock with the runs of other
+entities and holds its entity's lock alone, so runs of one entity take turns and runs of different
+entities go at once. A person's command takes no lock.
 Each opening makes the working copy current: when PostgreSQL's change number (`o2c_store_version`)
 is not the one the working copy was made at, the copy is made again from PostgreSQL's rows
 (tasks/platform/ledger/from_postgres.py, into a new file that replaces the old one whole). A write
 that does not build on the change its run or command read is refused (`StoreConflict`), and a stage
-run starts again. Each transaction of the working copy is written to
+run starts again; except that a run of one entity lands beside what runs of other entities and
+deliveries wrote meanwhile, when none of them touched a payment it touched (`o2c_store_changes`
+says, per change, who wrote it and which payments). Each transaction of the working copy is written to
 PostgreSQL before the working copy commits it (tasks/platform/ledger/write_back.py), in one
 PostgreSQL transaction that also moves the change number on: a crash before leaves PostgreSQL as it
 was, a crash after leaves the working copy behind, and the next opening makes it again.
@@ -42,15 +47,22 @@ from tasks.platform.ledger.write_back import (
     apply,
     changes,
     keys_of,
+    touched_payments,
 )
 
 VERSION_TABLE = "o2c_store_version"
+CHANGES_TABLE = "o2c_store_changes"  # per change number: who wrote it (a run of an entity, ...)
 VERSION_DDL = (
     f"create table if not exists {VERSION_TABLE} (version bigint not null, one boolean primary key default true"
     f" check (one))",
     f"insert into {VERSION_TABLE} (version) values (0) on conflict do nothing",
+    f"create table if not exists {CHANGES_TABLE} (version bigint primary key, writer text not null,"
+    " entity text, payments text[] not null, written_at timestamptz not null default now())",
 )
-_LOCK_KEY = 0x0_2C_1ED6E5  # the advisory lock of the ledger's stage runs: one at a time
+# the advisory lock of the ledger's stage runs: held alone by a run of the whole book, shared by the
+# runs of single entities, each of which holds its entity's lock (_ENTITY_LOCKS, hashtext(entity)) alone
+_LOCK_KEY = 0x0_2C_1ED6E5
+_ENTITY_LOCKS = 0x2C1E
 _stores: dict[Path, str] = {}
 _sessions = threading.local()
 
@@ -74,10 +86,16 @@ def store_of(path: Path) -> str | None:
 class Session:
     """PostgreSQL held for one opening: the advisory lock taken, the working copy current."""
 
-    def __init__(self, url: str, path: Path, pg: Any) -> None:
+    def __init__(
+        self, url: str, path: Path, pg: Any, *, run: bool = False, entity: str | None = None
+    ) -> None:
         self.url, self.path, self.pg = url, path, pg
         self.version: int | None = None
         self.merged = False
+        # who writes through this session: a stage run (of one legal entity, or of the whole book)
+        # or a person's command; and the change numbers it wrote beside others' changes
+        self.run, self.entity = run, entity
+        self.own: set[int] = set()
         self.keys: dict[str, list[str]] = {}
         self.tables: set[str] = set()
 
@@ -95,22 +113,27 @@ class Session:
         """Write the open transaction of the working copy to PostgreSQL, in one transaction.
 
         It must build on the change this run or command read: PostgreSQL moved on since, and the
-        write is refused (`StoreConflict`), unless `merge`: a batch of delivery states, which
-        changes only its own messages, lands beside what others wrote when each of its messages
-        is in PostgreSQL as this copy last saw it (the audit rows take PostgreSQL's numbers). The
-        copy then lacks the others' change: the next opening makes it again, and a later write of
-        this run that does not merge is still refused."""
+        write is refused (`StoreConflict`), with two exceptions, which land beside what others
+        wrote (each row they replace must be in PostgreSQL as this copy had it; the audit rows take
+        PostgreSQL's numbers):
+        - `merge`, a batch of delivery states, which changes only its own messages;
+        - a run of one legal entity, when every change since it read was a run of another entity
+          or a batch of delivery states, and none of those runs touched a payment this write
+          touches (`_beside_other_entities`).
+        The copy then lacks the others' change: the next opening makes it again."""
         if not con.touched:
             return
         found = changes(con, self.keys)
+        payments = touched_payments(found)
         with self.pg.transaction():
             row = self.pg.execute(f"select version from {VERSION_TABLE} for update").fetchone()
             behind = row is None or self.version is None or int(row[0]) != self.version
             if behind and not merge:
-                raise StoreConflict(
-                    f"{shown(self.url)} changed while this ran (another command or run wrote change"
-                    f" {row and row[0]}; this one read {self.version}): nothing written"
-                )
+                refused = self._beside_other_entities(None if row is None else int(row[0]), payments)
+                if refused:
+                    raise StoreConflict(
+                        f"{shown(self.url)} changed while this ran ({refused}): nothing written"
+                    )
             for change in found:
                 apply(self.pg, con.raw, change, beside_others=behind)
             for sequence, last in sequence_positions(con.raw).items():
@@ -118,12 +141,48 @@ class Session:
                 self.pg.execute(
                     f"select setval('{sequence}', greatest((select last_value from {sequence}), %s))", [last]
                 )
-            self.pg.execute(f"update {VERSION_TABLE} set version = version + 1")
+            (written,) = self.pg.execute(
+                f"update {VERSION_TABLE} set version = version + 1 returning version"
+            ).fetchone()
+            writer = "delivery" if merge else ("entity" if self.entity else "run") if self.run else "command"
+            self.pg.execute(
+                f"insert into {CHANGES_TABLE} (version, writer, entity, payments) values (%s, %s, %s, %s)",
+                [written, writer, self.entity if writer == "entity" else None, sorted(payments)],
+            )
         if behind:
             self.merged = True  # the copy is at no change number of PostgreSQL's now
+            self.own.add(int(written))
         else:
-            self.version = int(row[0]) + 1
+            self.version = int(written)
         crash_point(f"commit {what}: stored")
+
+    def _beside_other_entities(self, now: int | None, payments: set[str]) -> str | None:
+        """Why this write may not land beside the changes PostgreSQL took since this session read
+        it (None: it may): only a run of one entity's may, and only beside runs of other entities
+        that touched none of its payments, and batches of delivery states."""
+        if now is None or self.version is None:
+            return "no change number read"
+        if not (self.run and self.entity):
+            return f"another command or run wrote change {now}; this one read {self.version}"
+        since = self.pg.execute(
+            f"select version, writer, entity, payments from {CHANGES_TABLE} where version > %s and version <= %s",
+            [self.version, now],
+        ).fetchall()
+        if len(since) != now - self.version:
+            return f"changes {self.version + 1} to {now} are not all on record"
+        for version, writer, entity, theirs in since:
+            if version in self.own or writer == "delivery":
+                continue
+            if writer != "entity" or entity == self.entity:
+                return (
+                    f"{writer} {entity or ''} wrote change {version}; this one read {self.version}".replace(
+                        "  ", " "
+                    )
+                )
+            shared = payments.intersection(theirs)
+            if shared:
+                return f"the run of {entity} (change {version}) touched payment {min(shared)} too"
+        return None
 
     def lost(self) -> None:
         """The working copy did not commit what PostgreSQL now holds: no more writes through this
@@ -141,26 +200,28 @@ class Session:
 
 
 @contextmanager
-def stage_hold(url: str, path: Path, lock_timeout: float) -> Iterator[None]:
-    """A stage run's hold on the PostgreSQL ledger: its advisory lock (runs take turns, across
-    machines; waited for up to `lock_timeout` seconds), kept until the run ends. A person's command
-    does not take it: it opens the ledger beside the run, and the run's next commit, finding
-    PostgreSQL changed since the run read it, is refused (`StoreConflict`) and the run starts
-    again on what PostgreSQL then holds."""
+def stage_hold(url: str, path: Path, lock_timeout: float, entity: str | None = None) -> Iterator[None]:
+    """A stage run's hold on the PostgreSQL ledger, kept until the run ends: the ledger's advisory
+    lock alone, or with `entity` (a run of that legal entity's customers only) that lock shared
+    and the entity's own alone (waited for up to `lock_timeout` seconds). Runs of the whole book
+    take turns, across machines, with each other and with the runs of entities; runs of one entity
+    take turns; runs of different entities go at once. A person's command takes no lock: it opens
+    the ledger beside the run, and the run's next commit, finding PostgreSQL changed since the run
+    read it, is refused (`StoreConflict`) and the run starts again on what PostgreSQL then holds."""
     held: dict[Path, Session] = _sessions.__dict__.setdefault("held", {})
     if path in held:
         yield
         return
     pg = _connect(url)
     try:
-        _take_lock(pg, url, lock_timeout)
-        held[path] = Session(url, path, pg)  # at the change its first opening finds
+        _take_lock(pg, url, lock_timeout, entity)
+        held[path] = Session(url, path, pg, run=True, entity=entity)  # at the change its first opening finds
         try:
             yield
         finally:
             del held[path]
     finally:
-        pg.close()  # ends the session: its advisory lock goes with it
+        pg.close()  # ends the session: its advisory locks go with it
 
 
 @contextmanager
@@ -194,14 +255,29 @@ def _connect(url: str) -> Any:
         raise StoreProblem(f"cannot connect to {shown(url)}: {str(exc).strip().splitlines()[0]}") from None
 
 
-def _take_lock(pg: Any, url: str, timeout: float) -> None:
+def _take_lock(pg: Any, url: str, timeout: float, entity: str | None = None) -> None:
     import time
 
     deadline = time.monotonic() + timeout
-    while not pg.execute("select pg_try_advisory_lock(%s)", [_LOCK_KEY]).fetchone()[0]:
+    while not _try_lock(pg, entity):
         if time.monotonic() >= deadline:
-            raise LedgerBusy(f"the ledger {shown(url)} stayed busy for {timeout:.0f} s")
+            whose = f" for {entity}" if entity else ""
+            raise LedgerBusy(f"the ledger {shown(url)} stayed busy{whose} for {timeout:.0f} s")
         time.sleep(0.05)
+
+
+def _try_lock(pg: Any, entity: str | None) -> bool:
+    """The ledger's lock alone; or, for a run of `entity`, that lock shared and the entity's alone
+    (the shared one let go again while the entity's is taken, so a run of the whole book waiting
+    for the ledger is not kept waiting by a run that is itself waiting)."""
+    if entity is None:
+        return bool(pg.execute("select pg_try_advisory_lock(%s)", [_LOCK_KEY]).fetchone()[0])
+    if not pg.execute("select pg_try_advisory_lock_shared(%s)", [_LOCK_KEY]).fetchone()[0]:
+        return False
+    if pg.execute("select pg_try_advisory_lock(%s, hashtext(%s))", [_ENTITY_LOCKS, entity]).fetchone()[0]:
+        return True
+    pg.execute("select pg_advisory_unlock_shared(%s)", [_LOCK_KEY])
+    return False
 
 
 def prepare_store(pg: Any) -> None:

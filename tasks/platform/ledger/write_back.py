@@ -166,6 +166,16 @@ def _change(
     return TableChange(table, key, added, gone)
 
 
+def touched_payments(found: list[TableChange]) -> set[str]:
+    """The payments whose rows a transaction added or removed (allocations, queue rows, cases...)."""
+    out: set[str] = set()
+    for change in found:
+        for rows in (change.added, change.gone):
+            if rows.num_rows and "payment_id" in rows.column_names:
+                out.update(str(v) for v in rows.column("payment_id").to_pylist() if v is not None)
+    return out
+
+
 def _no_keys(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> pa.Table:
     return con.sql(f"select * from {table} limit 0").to_arrow_table()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flows.delivery import deliver_flow
 from flows.hooks import o2c_flow
+from flows.lanes import entity_lane
 from flows.parameters import ALL_STAGES, DEFAULT_PROFILE, AsOf, PolicyProfile, RunScope, Sources, Stages
 from tasks.platform.artifacts import pipeline_summary_markdown, publish_markdown
 from tasks.platform.failure_notice import STOPPED_AT
@@ -64,7 +65,26 @@ def order_to_cash(
         shadow: Compute everything in a fresh copy of the ledger (the workspace's `shadow/`
             folder) and send or book nothing in the workspace: the e-mails are written to
             shadow/outbox for people to read. Ingest does not run in a shadow.
+
+    A run for one legal entity holds that entity's lane (`flows/lanes.py`): runs of one entity
+    take turns, runs of different entities go at once.
     """
+    entity = _entity_of(scope) if scope is not None and not shadow else None
+    with entity_lane(entity):
+        return _pipeline(as_of, dry_run, stages, policy_profile, sources, home, scope, shadow)
+
+
+def _pipeline(
+    as_of: AsOf,
+    dry_run: bool,
+    stages: Stages,
+    policy_profile: PolicyProfile,
+    sources: Sources | None,
+    home: str | None,
+    scope: RunScope | None,
+    shadow: bool,
+) -> Any:
+    """`order_to_cash`'s stages in order, then the delivery."""
     from prefect.states import Failed
 
     day = resolve_as_of(as_of)

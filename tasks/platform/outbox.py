@@ -32,7 +32,7 @@ from typing import Any
 
 from tasks.platform.config import Settings
 from tasks.platform.crash import crash_point
-from tasks.platform.ledger import Ledger, open_ledger
+from tasks.platform.ledger import Ledger, hold_outbox, open_ledger
 from tasks.platform.mail import DeliveryInDoubt, DeliveryRetryable, Mailer
 from tasks.platform.progress import report
 
@@ -120,6 +120,7 @@ def deliver_pending(
     `settings.mail_rate_per_second` messages leave per second (`clock` and `sleep` pace them).
     A mailer that may be called from several threads at once (`parallel`, SendGrid) is given up to
     `settings.mail_concurrency` messages at a time, within the same rate: the provider's limit.
+    Deliveries take turns, across machines too (`hold_outbox`).
     """
     counts = {"sent": 0, "failed": 0, "retrying": 0, "unknown": 0, "held": 0}
     started = now()
@@ -127,7 +128,10 @@ def deliver_pending(
     pace = _Pace(clock, sleep, gap, clock())
     workers = settings.mail_concurrency if getattr(mailer, "parallel", False) else 1
     began = time.perf_counter()
-    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+    with (
+        hold_outbox(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds),
+        open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger,
+    ):
         counts["unknown"] = _mark_in_doubt(ledger, outbox, run_id, started)
         params: dict[str, Any] = {"now": started, **({"today": started.date()} if outbox.capped else {})}
         pending: list[dict[str, Any]] = ledger.query(outbox.pending, **params).to_dict("records")

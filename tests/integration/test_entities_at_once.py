@@ -9,6 +9,9 @@ on 127.0.0.1:5432, in `make test-postgres`."""
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tasks.platform.config import load_settings
+from tasks.platform.config import PROJECT_ROOT, load_settings
 from tasks.platform.ledger.tables import LEDGER_TABLES
 from tests.integration.conftest import in_postgres_pass, new_database
 from tests.integration.test_ledger_on_postgres import (
@@ -139,3 +142,46 @@ def test_runs_of_two_entities_go_at_once_and_leave_the_ledger_the_runs_in_turn_l
     business = set(LEDGER_TABLES) - RUN_LOGS
     assert {t: parallel[t] for t in business} == {t: serial[t] for t in business}
     assert len(parallel["allocations"]) > 20 and len(parallel["reminders"]) > 0
+
+
+@in_postgres_pass
+def test_deliveries_on_two_machines_take_turns_and_send_each_message_once(
+    tmp_path: Path, two_entities: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = tmp_path / "machine-1", tmp_path / "machine-2"
+    _on_postgres(database, here, monkeypatch)
+    _inbox(here, two_entities)
+    for stage in ("ingest", "invoice", "reconcile", "remind"):
+        args = ["run", stage, "--as-of", AS_OF.isoformat(), "--home", str(here)]
+        done = runner.invoke(app, [*args, "--no-deliver"] if stage in ("invoice", "remind") else args)
+        assert done.exit_code == 0, done.output
+    log = tmp_path / "deliver-1.log"
+    point = "reminders: the mailer took a message, its state not yet written"
+    from prefect.settings import PREFECT_API_URL
+
+    with paused_at(point, ["deliver"], here, log) as first:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "cli", "deliver", "--as-of", AS_OF.isoformat()],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "O2C_HOME": str(there), "PREFECT_API_URL": str(PREFECT_API_URL.value())},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            time.sleep(15)  # time enough to start and reach the outbox
+            assert second.poll() is None  # waiting for the first machine's delivery
+            log.with_suffix(".paused").unlink()
+            assert first.wait(timeout=300) == 0, log.read_text()
+            output, _ = second.communicate(timeout=300)
+            assert second.returncode == 0, output
+        finally:
+            if second.poll() is None:
+                second.kill()
+    with psycopg.connect(database) as pg:
+        states = dict(pg.execute("select status, count(*) from reminders group by 1").fetchall())
+        mails = dict(pg.execute("select status, count(*) from invoice_mails group by 1").fetchall())
+    # none taken for an interrupted delivery's by the other machine, none sent twice
+    assert set(states) == {"sent"} and set(mails) == {"sent"}, (states, mails)
+    sent = [p.name for home in (here, there) for p in (home / "outbox").glob("R-*.eml")]
+    assert len(sent) == len(set(sent)) == states["sent"]

@@ -20,7 +20,7 @@ schema in PostgreSQL, and a workspace's ledger copied there, checked table by ta
 from tasks.platform.ledger.connection import copy_ledger, memory_ledger, open_ledger
 from tasks.platform.ledger.core import Ledger
 from tasks.platform.ledger.engine import Engine, compute
-from tasks.platform.ledger.lock import LedgerBusy, hold_ledger
+from tasks.platform.ledger.lock import LedgerBusy, hold_ledger, hold_outbox
 from tasks.platform.ledger.publish import Publication
 from tasks.platform.ledger.tables import AUDITED, LEDGER_TABLES, OUTBOX_TABLES, load_sql
 from tasks.platform.ledger.working_copy import StoreConflict, StoreProblem
@@ -37,6 +37,7 @@ __all__ = [
     "StoreProblem",
     "compute",
     "hold_ledger",
+    "hold_outbox",
     "load_sql",
     "memory_ledger",
     "open_ledger",

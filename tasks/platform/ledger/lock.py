@@ -45,6 +45,21 @@ def hold_ledger(path: Path, *, lock_timeout: float = 600.0, entity: str | None =
         yield
 
 
+@contextmanager
+def hold_outbox(path: Path, *, lock_timeout: float = 600.0) -> Iterator[None]:
+    """Hold the ledger's outbox across a delivery: with a PostgreSQL ledger deliveries take turns
+    across machines (`working_copy.delivery_hold`); with the file, a delivery's opening of the
+    ledger holds the file's lock, so deliveries on one machine already take turns."""
+    from tasks.platform.ledger.working_copy import delivery_hold, store_of
+
+    url = store_of(path)
+    if url is None:
+        yield
+        return
+    with delivery_hold(url, lock_timeout):
+        yield
+
+
 def depth(lock_path: Path) -> int:
     """How many times this thread holds the writer lock `lock_path` (0: not at all)."""
     held: dict[Path, int] = _depth.__dict__.get("held", {})

@@ -63,6 +63,7 @@ VERSION_DDL = (
 # runs of single entities, each of which holds its entity's lock (_ENTITY_LOCKS, hashtext(entity)) alone
 _LOCK_KEY = 0x0_2C_1ED6E5
 _ENTITY_LOCKS = 0x2C1E
+_OUTBOX_KEY = 0x0_2C_DE_11  # the advisory lock of deliveries: one at a time, across machines
 _stores: dict[Path, str] = {}
 _sessions = threading.local()
 
@@ -222,6 +223,26 @@ def stage_hold(url: str, path: Path, lock_timeout: float, entity: str | None = N
             del held[path]
     finally:
         pg.close()  # ends the session: its advisory locks go with it
+
+
+@contextmanager
+def delivery_hold(url: str, lock_timeout: float) -> Iterator[None]:
+    """A delivery's hold on the PostgreSQL ledger's outbox: deliveries take turns across machines
+    (PostgreSQL's advisory lock of the outbox, beside the stage runs' locks, waited for up to
+    `lock_timeout` seconds). Two at once from two working copies would each take the other's
+    messages `sending` for an interrupted delivery's, or find their state moved under them."""
+    import time
+
+    pg = _connect(url)
+    try:
+        deadline = time.monotonic() + lock_timeout
+        while not pg.execute("select pg_try_advisory_lock(%s)", [_OUTBOX_KEY]).fetchone()[0]:
+            if time.monotonic() >= deadline:
+                raise LedgerBusy(f"the outbox of {shown(url)} stayed busy for {lock_timeout:.0f} s")
+            time.sleep(0.05)
+        yield
+    finally:
+        pg.close()  # ends the session: its advisory lock goes with it
 
 
 @contextmanager

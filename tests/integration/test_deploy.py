@@ -108,6 +108,22 @@ def environment(settings: dict[str, list[str]]) -> dict[str, str]:
     return env
 
 
+def no_schedules(api: str) -> None:
+    """Every deployment's schedules paused, and the runs they already planned removed (no worker
+    runs yet, so none has started)."""
+    for deployment in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json():
+        for schedule in deployment.get("schedules") or []:
+            paused = httpx.patch(
+                f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}",
+                json={"active": False},
+                timeout=10,
+            )
+            assert paused.status_code == 204, paused.text
+    for planned in httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json():
+        assert planned["state"]["type"] == "SCHEDULED", planned
+        assert httpx.delete(f"{api}/flow_runs/{planned['id']}", timeout=10).status_code == 204
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -221,6 +237,7 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
             timeout=300,
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        no_schedules(values["PREFECT_API_URL"])  # the hourly ingest must not start on its own here
         worker, worker_log = start("o2c-worker@.service")
         start("o2c-site.service")
         # the report deployment, run by the worker; its link points at the site, which serves it

@@ -35,6 +35,7 @@ from tests.integration.test_deploy import (
     UNITS,
     environment,
     free_port,
+    no_schedules,
     prefect_database,
     unit,
 )
@@ -111,7 +112,7 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
                 timeout=300,
             )
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-            _no_schedules(api)  # the hourly ingest must not start on its own during the test
+            no_schedules(api)  # the hourly ingest must not start on its own during the test
             start("o2c-worker@.service", "1")
             start("o2c-worker@.service", "2")
             monkeypatch.setenv("O2C_LEDGER_URL", values["O2C_LEDGER_URL"])
@@ -190,22 +191,6 @@ def _until_healthy(api: str, server: tuple[subprocess.Popen[bytes], Path]) -> No
             pass
         assert time.monotonic() < deadline, server[1].read_text()[-3000:]
         time.sleep(0.5)
-
-
-def _no_schedules(api: str) -> None:
-    """Every deployment's schedules paused, and the runs they already planned removed (no worker
-    runs yet, so none has started)."""
-    for deployment in httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json():
-        for schedule in deployment.get("schedules") or []:
-            paused = httpx.patch(
-                f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}",
-                json={"active": False},
-                timeout=10,
-            )
-            assert paused.status_code == 204, paused.text
-    for planned in httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json():
-        assert planned["state"]["type"] == "SCHEDULED", planned
-        assert httpx.delete(f"{api}/flow_runs/{planned['id']}", timeout=10).status_code == 204
 
 
 def _new_ledger(url: str) -> None:

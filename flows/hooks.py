@@ -109,21 +109,24 @@ def titled(fn: Any) -> Any:
     """`fn` with a title in finance words on each parameter (`flows/parameters.py` TITLES), which the
     Prefect form shows instead of the parameter's name. Prefect titles a parameter by its name and
     takes a title only from the `json_schema_extra` of the parameter's annotation, so each
-    annotation is wrapped in one; validation and the call are unchanged."""
+    annotation is wrapped in one. The parameters for engineers (`ENGINEERS`) are left out of the
+    schema, so the form does not offer them; validation and the call are unchanged."""
     import inspect
     from typing import Annotated
 
     from pydantic import Field
+    from pydantic.json_schema import SkipJsonSchema
 
-    from flows.parameters import TITLES
+    from flows.parameters import ENGINEERS, TITLES
+
+    def annotated(p: inspect.Parameter) -> inspect.Parameter:
+        if p.name not in TITLES:
+            return p
+        title = Field(json_schema_extra={"title": TITLES[p.name]})
+        if p.name in ENGINEERS:
+            return p.replace(annotation=Annotated[p.annotation, title, SkipJsonSchema()])
+        return p.replace(annotation=Annotated[p.annotation, title])
 
     signature = inspect.signature(fn, eval_str=True)
-    fn.__signature__ = signature.replace(
-        parameters=[
-            p.replace(annotation=Annotated[p.annotation, Field(json_schema_extra={"title": TITLES[p.name]})])
-            if p.name in TITLES
-            else p
-            for p in signature.parameters.values()
-        ]
-    )
+    fn.__signature__ = signature.replace(parameters=[annotated(p) for p in signature.parameters.values()])
     return fn

@@ -119,6 +119,11 @@ def scope_of(scope: RunScope | dict[str, Any] | None) -> dict[str, Any] | None:
 
 DEFAULT_PROFILE = STANDARD_PROFILE
 
+# The parameters for engineers alone (a workspace folder, files, a SQL source): kept out of the
+# Prefect form's schema (`flows/hooks.py` titled), so finance ops never see them; a flow run asked
+# for through the API or `o2c` may still give them, and the flow still checks them.
+ENGINEERS = frozenset({"home", "sources", "paths", "mapping", "sql_url"})
+
 # What the Prefect form calls each parameter (`flows/hooks.py` titled): finance words, not names.
 TITLES = {
     "as_of": "Business date",

@@ -2,9 +2,11 @@
 Prefect server on PostgreSQL, the one-off set-up (the ledger's schema in PostgreSQL, the `o2c`
 process work pool, every deployment), two process workers, and the `order-to-cash-by-entity`
 deployment run once for DE01 and once for FR01: first one after the other, then both at once on a
-new ledger. Both runs complete each time, at once they overlap, and the one PostgreSQL ledger ends
-with the same rows either way. Each run holds its entity's lane (flows/lanes.py), a global
-concurrency limit of one slot that the first run made.
+new ledger. Each worker runs on a machine of its own (a network namespace joined to this host by a
+veth pair: tests/integration/machines.py), takes one run at a time, and reaches the Prefect server
+and PostgreSQL over that network. Both runs complete each time, at once they overlap (one on each
+machine), and the one PostgreSQL ledger ends with the same rows either way. Each run holds its
+entity's lane (flows/lanes.py), a global concurrency limit of one slot that the first run made.
 
 `O2C_TEAM_INVOICES` (default 90) sets the size of the book, to measure the two walls on a larger
 one (and `O2C_MAIL_RATE`, passed to the workers, the e-mail throttle): the figures are printed,
@@ -12,6 +14,7 @@ never asserted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,6 +32,7 @@ import psycopg
 import pytest
 
 from tests.integration.conftest import in_postgres_pass, new_database
+from tests.integration.machines import Machine, machines
 from tests.integration.test_deploy import (
     DEPLOY,
     PROJECT,
@@ -99,6 +103,34 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
             started.append((process, log))
             return settings
 
+        def worker(instance: str, machine: Machine | None) -> None:
+            """A worker taking one run at a time: on a machine of its own (its namespace, reaching
+            the server and PostgreSQL at this host's address there), else on this host."""
+            settings = unit(
+                next(p for p in UNITS if p.name == "o2c-worker@.service"), {**paths, "%i": instance}
+            )
+            argv, env = [*shlex.split(settings["ExecStart"][0]), "--limit", "1"], environment(settings)
+            if machine is not None:
+                argv = machine.command(argv)
+                env["PREFECT_API_URL"] = env["PREFECT_UI_API_URL"] = (
+                    f"http://{machine.host_ip}:{api_port}/api"
+                )
+                env["O2C_LEDGER_URL"] = env["O2C_LEDGER_URL"].replace("127.0.0.1", machine.host_ip)
+            log = tmp_path / f"worker-{instance}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    argv,
+                    env=env,
+                    cwd=settings["WorkingDirectory"][0],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            started.append((process, log))
+            workers.append(log)
+
+        workers: list[Path] = []
+        stack = contextlib.ExitStack()
         try:
             start("prefect-server.service")
             _until_healthy(api, started[0])
@@ -113,8 +145,9 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
             )
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
             no_schedules(api)  # the hourly ingest must not start on its own during the test
-            start("o2c-worker@.service", "1")
-            start("o2c-worker@.service", "2")
+            far = stack.enter_context(machines(2, [api_port, 5432]))
+            for n, machine in enumerate(far or [None, None], start=1):
+                worker(str(n), machine)
             monkeypatch.setenv("O2C_LEDGER_URL", values["O2C_LEDGER_URL"])
 
             # one after the other, then both at once on a new ledger, each in a workspace of its own
@@ -134,7 +167,11 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
                     except subprocess.TimeoutExpired:  # what systemd does at TimeoutStopSec
                         os.killpg(process.pid, signal.SIGKILL)
                         process.wait(timeout=10)
+            stack.close()  # then the machines and their forwarders
 
+    # each worker, one run at a time, took one of the two asked for at once: both machines worked
+    taken = [log.read_text().count("submitted to infrastructure") for log in workers]
+    assert min(taken) >= 1, taken
     (first, second) = runs.values()
     assert first["start"] < second["end"] and second["start"] < first["end"], runs  # at once
     for name, run in {**serial_runs, **runs}.items():
@@ -161,6 +198,7 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
                 "invoices": invoices,
                 "one_after_the_other_seconds": round(serial_wall, 1),
                 "at_once_seconds": round(wall, 1),
+                "workers": "in network namespaces of their own" if far else "on this host",
                 "runs": {k: {"seconds": round(v["end"] - v["start"], 1)} for k, v in runs.items()},
             }
         )

@@ -42,6 +42,22 @@ def classify(frame: FrameType | None) -> str:
     return decided or "other"
 
 
+def _classified(target: int) -> str:
+    """`classify` of thread `target`'s stack as it stands, walked without handing the GIL over.
+
+    Python 3.11 crashes (a segmentation fault, seen once in CI under load) when the walked thread
+    returns from frames while another thread follows their `f_back`: that needs the walker to give
+    up the GIL mid-walk, which Python does when another thread has waited the switch interval for
+    it. The interval is made long for the few microseconds of the walk (the process's threads are
+    otherwise scheduled as before)."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)
+    try:
+        return classify(sys._current_frames().get(target))
+    finally:
+        sys.setswitchinterval(interval)
+
+
 @contextmanager
 def sampled() -> Iterator[dict[str, float]]:
     """Sample the calling thread while the block runs; yields the seconds per kind (filled in when
@@ -52,7 +68,7 @@ def sampled() -> Iterator[dict[str, float]]:
 
     def sample() -> None:
         while not stop.wait(INTERVAL):
-            counts[classify(sys._current_frames().get(target))] += 1
+            counts[_classified(target)] += 1
 
     thread = threading.Thread(target=sample, name="o2c-bench-sampler", daemon=True)
     began = time.perf_counter()

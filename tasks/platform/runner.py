@@ -117,7 +117,7 @@ ATTEMPTS = 3
 def _scoped(run: StageRun) -> StageRun:
     """The run with the scope it asked for resolved against the customer master (refused, with one
     line, when it names no customer the ledger knows)."""
-    asked = {k: v for k, v in (run.scope_asked or {}).items() if v}
+    asked = _asked(run)
     if not asked:
         return run
     from tasks.platform.ledger import open_ledger
@@ -134,12 +134,17 @@ def _scoped(run: StageRun) -> StageRun:
     return replace(run, scope=scope)
 
 
+def _asked(run: StageRun) -> dict[str, Any]:
+    """The parts of the scope the run was asked for that are given (entity, customers, segment)."""
+    return {k: v for k, v in (run.scope_asked or {}).items() if v}
+
+
 def _entity_of(run: StageRun) -> str | None:
     """The legal entity a run is limited to, when that is all it asks (its customers' rows alone
     are written: on a PostgreSQL ledger it goes beside runs of other entities), else None."""
     if run.entity:
         return run.entity
-    asked = {k: v for k, v in (run.scope_asked or {}).items() if v}
+    asked = _asked(run)
     entity = asked.get("entity")
     return str(entity) if entity and set(asked) == {"entity"} else None
 

@@ -124,6 +124,39 @@ def no_schedules(api: str) -> None:
         assert httpx.delete(f"{api}/flow_runs/{planned['id']}", timeout=10).status_code == 204
 
 
+def launch(
+    settings: dict[str, list[str]],
+    log: Path,
+    argv: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """The unit's command as systemd runs it (its environment file, its working directory), in a
+    session of its own, its output to `log`; `argv` and `env` in place of the unit's own."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            argv or shlex.split(settings["ExecStart"][0]),
+            env=env or environment(settings),
+            cwd=settings["WorkingDirectory"][0],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def until_healthy(api: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait up to two minutes for the Prefect server at `api` to answer its health check."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert server.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,30 +236,13 @@ def test_the_systemd_units_start_the_real_processes(prefect_database: str, tmp_p
     def start(name: str) -> tuple[subprocess.Popen[bytes], Path]:
         settings = units[name]
         log = tmp_path / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                shlex.split(settings["ExecStart"][0]),
-                env=environment(settings),
-                cwd=settings["WorkingDirectory"][0],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = launch(settings, log)
         started.append((process, settings, log))
         return process, log
 
     try:
         server, server_log = start("prefect-server.service")
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server_log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{values['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, server_log.read_text()[-3000:]
-            time.sleep(0.5)
+        until_healthy(values["PREFECT_API_URL"], server, server_log)
         setup = units["o2c-setup.service"]
         done = subprocess.run(
             shlex.split(setup["ExecStart"][0]),

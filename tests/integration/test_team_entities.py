@@ -39,9 +39,11 @@ from tests.integration.test_deploy import (
     UNITS,
     environment,
     free_port,
+    launch,
     no_schedules,
     prefect_database,
     unit,
+    until_healthy,
 )
 from tests.integration.test_entities_at_once import two_entity_book
 from tests.integration.test_ledger_on_postgres import AS_OF, RUN_LOGS, fingerprint
@@ -91,16 +93,7 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
         def start(name: str, instance: str = "1") -> dict[str, list[str]]:
             settings = unit(next(p for p in UNITS if p.name == name), {**paths, "%i": instance})
             log = tmp_path / f"{name}-{instance}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    shlex.split(settings["ExecStart"][0]),
-                    env=environment(settings),
-                    cwd=settings["WorkingDirectory"][0],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            started.append((process, log))
+            started.append((launch(settings, log), log))
             return settings
 
         def worker(instance: str, machine: Machine | None) -> None:
@@ -117,15 +110,7 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
                 )
                 env["O2C_LEDGER_URL"] = env["O2C_LEDGER_URL"].replace("127.0.0.1", machine.host_ip)
             log = tmp_path / f"worker-{instance}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    argv,
-                    env=env,
-                    cwd=settings["WorkingDirectory"][0],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            process = launch(settings, log, argv, env)
             started.append((process, log))
             workers.append(log)
 
@@ -133,7 +118,7 @@ def test_two_workers_run_the_pipeline_of_two_entities_at_once_into_one_ledger(
         stack = contextlib.ExitStack()
         try:
             start("prefect-server.service")
-            _until_healthy(api, started[0])
+            until_healthy(api, *started[0])
             setup = unit(next(p for p in UNITS if p.name == "o2c-setup.service"), {**paths, "%i": "1"})
             done = subprocess.run(
                 shlex.split(setup["ExecStart"][0]),
@@ -216,19 +201,6 @@ def _after_reports(home: Path) -> dict[str, list[tuple[Any, ...]]]:
     for entity in ENTITIES:
         report_flow(as_of=AS_OF, home=str(home), entity=entity, deliver=False)
     return fingerprint(load_settings(home).ledger_path, home)
-
-
-def _until_healthy(api: str, server: tuple[subprocess.Popen[bytes], Path]) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        assert server[0].poll() is None, server[1].read_text()[-3000:]
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, server[1].read_text()[-3000:]
-        time.sleep(0.5)
 
 
 def _new_ledger(url: str) -> None:

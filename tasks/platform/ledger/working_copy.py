@@ -26,7 +26,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -177,11 +177,8 @@ class Session:
             if version in self.own or writer == "delivery":
                 continue
             if writer != "entity" or entity == self.entity:
-                return (
-                    f"{writer} {entity or ''} wrote change {version}; this one read {self.version}".replace(
-                        "  ", " "
-                    )
-                )
+                who = f"a run of {entity}" if writer == "entity" else f"a {writer}"
+                return f"{who} wrote change {version}; this one read {self.version}"
             shared = payments.intersection(theirs)
             if shared:
                 return f"the run of {entity} (change {version}) touched payment {min(shared)} too"
@@ -233,15 +230,13 @@ def delivery_hold(url: str, lock_timeout: float) -> Iterator[None]:
     (PostgreSQL's advisory lock of the outbox, beside the stage runs' locks, waited for up to
     `lock_timeout` seconds). Two at once from two working copies would each take the other's
     messages `sending` for an interrupted delivery's, or find their state moved under them."""
-    import time
-
     pg = _connect(url)
     try:
-        deadline = time.monotonic() + lock_timeout
-        while not pg.execute("select pg_try_advisory_lock(%s)", [_OUTBOX_KEY]).fetchone()[0]:
-            if time.monotonic() >= deadline:
-                raise LedgerBusy(f"the outbox of {shown(url)} stayed busy for {lock_timeout:.0f} s")
-            time.sleep(0.05)
+        _wait_for(
+            lambda: bool(pg.execute("select pg_try_advisory_lock(%s)", [_OUTBOX_KEY]).fetchone()[0]),
+            lock_timeout,
+            f"the outbox of {shown(url)}",
+        )
         yield
     finally:
         pg.close()  # ends the session: its advisory lock goes with it
@@ -279,13 +274,18 @@ def _connect(url: str) -> Any:
 
 
 def _take_lock(pg: Any, url: str, timeout: float, entity: str | None = None) -> None:
+    whose = f" for {entity}" if entity else ""
+    _wait_for(lambda: _try_lock(pg, entity), timeout, f"the ledger {shown(url)}", whose)
+
+
+def _wait_for(taken: Callable[[], bool], timeout: float, what: str, whose: str = "") -> None:
+    """Try `taken` until it holds, for up to `timeout` seconds; then `LedgerBusy`, naming `what`."""
     import time
 
     deadline = time.monotonic() + timeout
-    while not _try_lock(pg, entity):
+    while not taken():
         if time.monotonic() >= deadline:
-            whose = f" for {entity}" if entity else ""
-            raise LedgerBusy(f"the ledger {shown(url)} stayed busy{whose} for {timeout:.0f} s")
+            raise LedgerBusy(f"{what} stayed busy{whose} for {timeout:.0f} s")
         time.sleep(0.05)
 
 

@@ -99,7 +99,7 @@ def apply_cash(
         )
         cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
         if rates is not None and policy.cross_currency.apply:
-            cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs)
+            cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
         excluded = set(rejected or ()) | set(paired or ())
         return charges.with_charges(
             cash, payments, invoices, policy=policy, as_of=as_of, rule_version=rule_version, excluded=excluded
@@ -114,23 +114,34 @@ def _across_currencies(
     rejected: set[tuple[str, str]] | None,
     paired: set[tuple[str, str]] | None,
     kwargs: dict[str, object],
+    owners: dict[str, str],
 ) -> CashApplication:
     """`apply_cash`'s rounds, alternating with the pass across currencies until it applies nothing."""
     steps = [cash]
     paired = set(paired or ())
+    naming_own = set(kwargs["named"]["payment_id"].tolist())  # type: ignore[index]
     while True:
         paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
-        payments, invoices = cross_currency.after(cash, payments, invoices)
+        payments = cross_currency.cash_left(cash, payments)
+        elsewhere = cross_currency.named_elsewhere(
+            payments,
+            invoices,
+            keys=kwargs["keys"],
+            owners=owners,
+            naming_own=naming_own,  # type: ignore[arg-type]
+        )
+        if not len(elsewhere):  # the usual book: the open amounts are not worked out for nothing
+            return cross_currency.joined(steps, {})
+        invoices = cross_currency.open_after(cash, invoices)
         across = cross_currency.across_currencies(
             payments[payments["unapplied_minor"] > 0],
             invoices,
+            elsewhere,
             rates=rates,
             policy=kwargs["policy"],  # type: ignore[arg-type]
             as_of=kwargs["as_of"],  # type: ignore[arg-type]
             rule_version=str(kwargs["rule_version"]),
             excluded=set(rejected or ()) | paired,
-            keys=kwargs["keys"],  # type: ignore[arg-type]
-            naming_own=set(kwargs["named"]["payment_id"].tolist()),  # type: ignore[index]
         )
         if not len(across.allocations):
             return cross_currency.joined(steps, across.reasons)

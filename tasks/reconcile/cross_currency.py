@@ -30,6 +30,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rules.matching import MatchingPolicy
@@ -87,41 +88,50 @@ class Across:
         )
 
 
+def named_elsewhere(
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    *,
+    keys: InvoiceKeys,
+    owners: dict[str, str],
+    naming_own: set[str],
+) -> pd.DataFrame:
+    """payment_id, invoice_id, words, rule: what the payments with cash left that name no invoice
+    of their own currency (`naming_own`: those that do) name in the other currencies. `keys`: of
+    `invoices`, in due order; `owners`: invoice -> customer. Read before the open amounts are
+    worked out: a book where no payment names another currency's invoice needs none of them."""
+    waiting = payments[(payments["unapplied_minor"] > 0) & ~payments["payment_id"].isin(naming_own)]
+    if not len(waiting) or len(set(waiting["currency"]) | set(invoices["currency"])) < 2:
+        return pd.DataFrame(columns=["payment_id", "invoice_id", "words", "rule"])
+    return _named_elsewhere(waiting, invoices, keys, owners)
+
+
 def across_currencies(
     payments: pd.DataFrame,
     invoices: pd.DataFrame,
+    elsewhere: pd.DataFrame,
     *,
     rates: Rates,
     policy: MatchingPolicy,
     as_of: date,
     rule_version: str,
     excluded: set[tuple[str, str]],
-    keys: InvoiceKeys | None = None,
-    naming_own: set[str] | None = None,
 ) -> Across:
-    """Apply the payments that name only invoices of another currency. payments: payment_id,
-    value_date, currency, unapplied_minor (> 0) and the texts `named_invoices` reads. invoices:
-    invoice_id, customer_id, currency, due_date, open_minor. `excluded`: (payment, invoice) pairs
-    never made (taken back by a person, or already paired). `naming_own`: the payments known to
-    name an invoice of their own currency (read anew when not given)."""
-    empty = Across(pd.DataFrame(columns=COLUMNS))
-    if not len(payments) or len(set(payments["currency"]) | set(invoices["currency"])) < 2:
-        return empty  # payments and invoices all of one currency: no invoice of another to name
-    if keys is None:  # `keys` given: of `invoices`, already in due order
-        invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
-        keys = InvoiceKeys(invoices, in_due_order=True)
-    owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
-    currency_of = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
-    open_left = dict(
-        zip(invoices["invoice_id"].tolist(), invoices["open_minor"].astype("int64").tolist(), strict=True)
-    )
-    due_rank = {invoice_id: n for n, invoice_id in enumerate(invoices["invoice_id"].tolist())}
-    if naming_own is None:
-        naming_own = set(named_invoices(payments, keys, owners)["payment_id"].tolist())
-    names_own = naming_own
-    elsewhere = _named_elsewhere(payments[~payments["payment_id"].isin(names_own)], invoices, keys, owners)
+    """Apply the payments that name only invoices of another currency (`elsewhere`, from
+    `named_elsewhere`). payments: payment_id, value_date, currency, unapplied_minor and the texts
+    `named_invoices` reads. invoices: invoice_id, customer_id, currency, due_date, open_minor, in
+    due order. `excluded`: (payment, invoice) pairs never made (taken back by a person, or already
+    paired)."""
     if not len(elsewhere):
-        return empty
+        return Across(pd.DataFrame(columns=COLUMNS))
+    # only the invoices named are looked up, by their place in the book's due order
+    places = np.flatnonzero(invoices["invoice_id"].isin(set(elsewhere["invoice_id"])).to_numpy())
+    mine = invoices.iloc[places]
+    currency_of = dict(zip(mine["invoice_id"].tolist(), mine["currency"].tolist(), strict=True))
+    open_left = dict(
+        zip(mine["invoice_id"].tolist(), mine["open_minor"].astype("int64").tolist(), strict=True)
+    )
+    due_rank = dict(zip(mine["invoice_id"].tolist(), places.tolist(), strict=True))
     named = elsewhere.groupby("payment_id", sort=False)
     ordered = payments[payments["payment_id"].isin(set(elsewhere["payment_id"]))].sort_values(
         ["value_date", "payment_id"], kind="stable"
@@ -309,20 +319,29 @@ def after(
     cash: CashApplication, payments: pd.DataFrame, invoices: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The payments and invoices as `cash` left them: cash left per payment, open per invoice."""
+    return cash_left(cash, payments), open_after(cash, invoices)
+
+
+def cash_left(cash: CashApplication, payments: pd.DataFrame) -> pd.DataFrame:
+    """The payments with the cash `cash` left on each."""
     left = dict(zip(cash.unapplied["payment_id"], cash.unapplied["unapplied_minor"], strict=True))
-    payments = replaced(payments, "payment_id", "unapplied_minor", left)
+    return replaced(payments, "payment_id", "unapplied_minor", left)
+
+
+def open_after(cash: CashApplication, invoices: pd.DataFrame) -> pd.DataFrame:
+    """The invoices with what `cash` left open on each (its allocations and write-offs taken)."""
     taken = pd.concat(
         [cash.allocations[["invoice_id", "amount_minor"]], cash.write_offs[["invoice_id", "amount_minor"]]]
     )
-    if len(taken):
-        less = taken.astype({"amount_minor": "int64"}).groupby("invoice_id")["amount_minor"].sum()
-        invoices = invoices.assign(
-            open_minor=(
-                invoices["open_minor"].astype("int64")
-                - invoices["invoice_id"].map(less).fillna(0).astype("int64")
-            )
+    if not len(taken):
+        return invoices
+    less = taken.astype({"amount_minor": "int64"}).groupby("invoice_id")["amount_minor"].sum()
+    return invoices.assign(
+        open_minor=(
+            invoices["open_minor"].astype("int64")
+            - invoices["invoice_id"].map(less).fillna(0).astype("int64")
         )
-    return payments, invoices
+    )
 
 
 def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplication:

@@ -166,8 +166,16 @@ class _GramIndex:
         if not rare:
             return self.names
         shared = np.bincount(np.concatenate(rare), minlength=len(self.names))
-        top = np.argpartition(-shared, min(_LIKELY, len(shared) - 1))[:_LIKELY]
-        return [self.names[i] for i in sorted(top.tolist()) if shared[i] > 0]
+        # the fewest shared that still makes the cut (a tally of the tallies: a few dozen values),
+        # every name above it, then the first names in the list at it
+        tally = np.bincount(shared)
+        tally[0] = 0
+        above = np.cumsum(tally[::-1])[::-1]  # names sharing at least n trigrams, for each n
+        least = int(np.flatnonzero(above >= _LIKELY)[-1]) if above[0] >= _LIKELY else 1
+        positions = np.flatnonzero(shared > least)
+        at = np.flatnonzero(shared == least)[: _LIKELY - len(positions)]
+        positions = np.sort(np.concatenate([positions, at]))
+        return [self.names[i] for i in positions.tolist()]
 
 
 def combinations_summing_to(

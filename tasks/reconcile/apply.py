@@ -126,9 +126,9 @@ def _across_currencies(
         elsewhere = cross_currency.named_elsewhere(
             payments,
             invoices,
-            keys=kwargs["keys"],
+            keys=kwargs["keys"],  # type: ignore[arg-type]
             owners=owners,
-            naming_own=naming_own,  # type: ignore[arg-type]
+            naming_own=naming_own,
         )
         if not len(elsewhere):  # the usual book: the open amounts are not worked out for nothing
             return cross_currency.joined(steps, {})

@@ -119,7 +119,7 @@ class PayerDirectory:
         if ranked is None:  # names written differently often read the same (`ACME GmbH`, `Acme GmbH.`)
             choices = self._grams.likely(wanted) if self._grams else self.choices
             ranked = self._ranked[wanted] = process.extract(
-                wanted, choices, scorer=fuzz.token_set_ratio, limit=2
+                wanted, choices, scorer=fuzz.token_set_ratio, limit=_NAMESAKES + 1
             )
         if not ranked or ranked[0][1] < self.threshold:
             return None, 0.0, f"payer name {name!r} matches no customer"
@@ -131,7 +131,28 @@ class PayerDirectory:
             return None, 0.0, f"payer name {name!r} fits several customers"
         return customers[0], float(best[1]) / 100, f"payer name ~ {best[0]!r} ({best[1]:.0f})"
 
+    def namesakes(self, account: str | None, name: str | None) -> list[tuple[str, float]]:
+        """(customer, confidence) of each customer a payer name fits about equally well, when the
+        account is not known and the name fits several (the best names within two points of each
+        other, each above the threshold, or one name several customers share): up to
+        `_NAMESAKES` of them; empty when the name fits one customer, none, or more than that."""
+        if self.by_account(account):
+            return []
+        wanted = normalise_name(name)
+        if not wanted or not self.choices:
+            return []
+        self._by_name(name)  # ranks the name, once
+        ranked = self._ranked.get(wanted) or []
+        if not ranked or ranked[0][1] < self.threshold:
+            return []
+        close = [(choice, score) for choice, score, _ in ranked if score >= ranked[0][1] - 2]
+        if len(close) > _NAMESAKES:
+            return []
+        fits = [(c, float(score) / 100) for choice, score in close for c in self.customer_by_name[choice]]
+        return fits if 1 < len(fits) <= _NAMESAKES else []
 
+
+_NAMESAKES = 3  # the most customers one payer name may fit for the amount to tell them apart
 _SCAN_ALL_UP_TO = 2_000  # names compared one by one below this many customers
 _LIKELY = 64  # names compared in full when there are more: those sharing the most rare trigrams
 

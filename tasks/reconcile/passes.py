@@ -27,6 +27,7 @@ from tasks.reconcile.decisions import (
 )
 from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to
 from tasks.reconcile.short_payments import part_end, write_off_limit
+from tasks.reconcile.unknown_payers import unknown_payer
 
 
 def by_reference(
@@ -170,7 +171,7 @@ def by_payer_and_amount(
     )
     evidence: dict[str, object] = {"reference": text_of(payment.reference), "payer": how}
     if customer is None:
-        return _amount_only(payment, amount, book, policy, evidence, how)
+        return unknown_payer(payment, amount, book, payers, policy, evidence, how)
     candidates = book.open_of(customer, payment.currency)
     if not candidates and policy.on_account.hold:
         return exception(evidence, f"{ON_ACCOUNT}{customer}", [], policy)
@@ -360,20 +361,6 @@ def _unique_combination(
     if not complete or len(close) != 1 or len(combos) >= 8:
         return []
     return [window[i] for i in close[0]]
-
-
-def _amount_only(
-    payment: Any, amount: int, book: OpenBook, policy: MatchingPolicy, evidence: dict[str, object], how: str
-) -> Decision:
-    """An unknown payer: invoices of exactly this amount are suggestions, never applied."""
-    fits = [(i, amount) for i in book.open_at_amount(payment.currency, amount, policy.suggestions)]
-    return exception(
-        evidence,
-        f"unknown payer ({how})",
-        fits,
-        policy,
-        score=policy.scores.amount_only,
-    )
 
 
 def _tolerance(open_minor: int, currency: str, policy: MatchingPolicy) -> int:

@@ -237,6 +237,53 @@ def test_an_unknown_payer_is_never_applied_by_amount_alone() -> None:
     assert reason.startswith("unknown payer") and suggestions == ["INV-2026-000201"]
 
 
+NAMESAKES = table("""
+    | invoice_id      | customer_id | currency | due_date   | open_minor |
+    | INV-2026-000301 | MUELLER1    | EUR      | 2026-01-10 | 120_00     |
+    | INV-2026-000302 | MUELLER2    | EUR      | 2026-01-12 | 340_00     |
+    | INV-2026-000303 | MUELLER2    | EUR      | 2026-01-14 | 120_00     |
+    | INV-2026-000304 | ORION       | EUR      | 2026-01-16 | 500_00     |
+""")
+
+
+def namesakes_run(payments: str) -> CashApplication:
+    """Two customers of one name (one with a second site), and a third of its own."""
+    directory = PayerDirectory(
+        {}, {"MUELLER1": "Mueller GmbH", "MUELLER2": "Mueller AG", "ORION": "Orion Foods SARL"}, 90
+    )
+    return apply_cash(
+        table(payments), NAMESAKES, as_of=AS_OF, rule_version="t", policy=default_policy(), payers=directory
+    )
+
+
+def test_a_name_fitting_several_customers_pays_the_one_invoice_of_theirs_open_for_the_amount() -> None:
+    cash = namesakes_run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_name |
+        | P1         | 2026-03-01 | EUR      | 340_00          |           | MUELLER    |
+    """)
+    assert applied(cash) == [("P1", "INV-2026-000302", 340_00, "exact_amount")]
+    evidence = json.loads(cash.allocations["evidence"].iloc[0])
+    assert evidence["payer"] == (
+        "payer name fits MUELLER2 and MUELLER1; only MUELLER2 has an open invoice of exactly this amount"
+    )
+    assert cash.allocations["score"].iloc[0] == round(default_policy().scores.exact_amount, 4)
+
+
+def test_a_name_fitting_several_customers_decides_nothing_when_the_amount_fits_two_of_theirs() -> None:
+    # 120.00 is open on an invoice of each Mueller: the name cannot tell which, so a person decides
+    cash = namesakes_run("""
+        | payment_id | value_date | currency | unapplied_minor | reference | payer_name  |
+        | P1         | 2026-03-01 | EUR      | 120_00          |           | Mueller     |
+        | P2         | 2026-03-01 | EUR      | 500_00          |           | Mueller     |
+    """)
+    assert applied(cash) == []
+    reason, suggestions = exception(cash, "P1")
+    assert "fits several customers" in reason and suggestions == ["INV-2026-000301", "INV-2026-000303"]
+    # nor is another customer's invoice of the amount taken: ORION's name is not the payer's
+    reason, suggestions = exception(cash, "P2")
+    assert reason.startswith("unknown payer") and suggestions == ["INV-2026-000304"]
+
+
 def test_a_short_payment_within_tolerance_of_one_invoice_only() -> None:
     cash = run("""
         | payment_id | value_date | currency | unapplied_minor | reference | payer_account          |

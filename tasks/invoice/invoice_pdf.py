@@ -4,19 +4,20 @@ The page carries the seller's name and address at the top right, the customer's 
 VAT ID at the left where a window envelope shows it, the invoice's number, dates and references
 beside it, the lines (their text wrapped within its column, never cut), the tax per rate and the
 totals, the terms and the payment details, and on every page a footer with the seller's legal
-particulars and the page number. Set in Helvetica where every text has a Windows-1252 glyph (about
-25 ms a document), else in DejaVu Sans, which covers far more scripts (embedding a font costs).
+particulars and the page number. Archival (PDF/A-3, with `einvoice.embed`): the fonts are embedded
+(DejaVu Sans, cut to the Latin letters when those are all it needs: `archival.py`) and an output
+intent names sRGB.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tasks.invoice.archival import add_output_intent, family_for
 
 if TYPE_CHECKING:
     from tasks.invoice.documents import InvoiceDocument
 
-_FONTS = Path("/usr/share/fonts/truetype/dejavu")
 _LEFT, _TOP, _RIGHT = 20.0, 15.0, 15.0
 _WIDTH = 210.0 - _LEFT - _RIGHT  # 175 mm of text
 _BESIDE = 125.0  # where the right-hand column (seller, the invoice's particulars) begins
@@ -29,7 +30,7 @@ _LINE = 4.6  # mm per line of table text
 def draw(doc: InvoiceDocument) -> bytes:
     from fpdf import FPDF
 
-    family = _family(doc)
+    family, fonts = family_for(_texts(doc))
 
     class _Pages(FPDF):
         def footer(self) -> None:
@@ -43,9 +44,9 @@ def draw(doc: InvoiceDocument) -> bytes:
     pdf.set_lang(doc.language)
     pdf.set_margins(_LEFT, _TOP, _RIGHT)
     pdf.set_auto_page_break(True, margin=30)
-    if family == "DejaVu":
-        pdf.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
-        pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+    for style, path in fonts.items():
+        pdf.add_font(family, style, str(path))
+    add_output_intent(pdf)
     pdf.add_page()
     _heading(pdf, family, doc)
     _lines(pdf, family, doc)
@@ -54,11 +55,16 @@ def draw(doc: InvoiceDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def _family(doc: InvoiceDocument) -> str:
-    """Helvetica when every text of the document has a Windows-1252 glyph, else DejaVu Sans."""
+def _texts(doc: InvoiceDocument) -> list[str]:
+    """Every text the document prints (its font must have a glyph for each character)."""
     texts = [
         doc.seller.name,
         doc.buyer.name,
+        doc.buyer.vat_id or "",
+        doc.seller.email or "",
+        doc.seller.phone or "",
+        doc.title,
+        doc.invoice_id,
         *doc.seller_address,
         *doc.buyer_address,
         *doc.footer,
@@ -71,12 +77,7 @@ def _family(doc: InvoiceDocument) -> str:
         *doc.vat_notes,
         *(row["rate"] for row in doc.tax_summary),
     ]
-    texts += [value for _, value in doc.payment_details] + [line["item"] for line in doc.lines]
-    try:
-        "".join(texts).encode("cp1252")
-    except UnicodeEncodeError:
-        return "DejaVu" if (_FONTS / "DejaVuSans.ttf").is_file() else "Helvetica"
-    return "Helvetica"
+    return texts + [value for _, value in doc.payment_details] + [line["item"] for line in doc.lines]
 
 
 def _heading(pdf: Any, family: str, doc: InvoiceDocument) -> None:
@@ -121,7 +122,7 @@ def _heading(pdf: Any, family: str, doc: InvoiceDocument) -> None:
         if label and value:
             pdf.set_x(_BESIDE)
             pdf.set_font(family, "", 8.5)
-            pdf.cell(32, 5, label)
+            pdf.cell(32, 5, _fit(pdf, label, 31))
             pdf.set_font(family, "B" if label == doc.labels["number"] else "", 8.5)
             pdf.cell(0, 5, value, new_x="LEFT", new_y="NEXT")
     pdf.set_xy(_LEFT, max(buyer_bottom, pdf.get_y()) + 8)
@@ -222,9 +223,11 @@ def _payment(pdf: Any, family: str, doc: InvoiceDocument) -> None:
         pdf.add_page()
     pdf.set_font(family, "B", 9)
     pdf.cell(0, 6, doc.labels["payment"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 9)
+    labels = max(38.0, *(pdf.get_string_width(label) + 3 for label, _ in doc.payment_details))
     for label, value in doc.payment_details:
         pdf.set_font(family, "", 9)
-        pdf.cell(38, 5, label)
+        pdf.cell(labels, 5, label)
         pdf.set_font(family, "B" if label in (doc.labels["iban"], doc.labels["reference"]) else "", 9)
         pdf.cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
 

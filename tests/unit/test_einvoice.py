@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from tasks.invoice import einvoice
+from tasks.invoice import archival, einvoice, invoice_pdf
 from tasks.invoice.billing import bill_orders
 from tasks.invoice.documents import document, render_pdf
 from tasks.platform.sellers import Party
@@ -139,6 +139,85 @@ def test_the_factur_x_pdf_carries_the_xml_an_ap_system_reads_back() -> None:
     metadata = reader.xmp_metadata
     assert metadata is not None and b"pdfaid:part" in metadata.stream.get_data()
     assert "Rechnung O2C-2026-000042" in reader.pages[0].extract_text()
+
+
+def _archival_problems(pdf: bytes) -> list[str]:
+    """What keeps a PDF from being PDF/A-3b, as far as its structure shows: fonts not embedded, no
+    sRGB output intent, XMP not saying PDF/A-3 B, no file identifier, encryption."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    problems = []
+    for number, page in enumerate(reader.pages, 1):
+        for name, font in page["/Resources"]["/Font"].items():
+            font = font.get_object()
+            described = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = described.get("/FontDescriptor")
+            if descriptor is None or not any(
+                k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")
+            ):
+                problems.append(f"page {number}: font {name} ({font.get('/BaseFont')}) is not embedded")
+    intents = reader.trailer["/Root"].get("/OutputIntents")
+    if not intents:
+        problems.append("no output intent")
+    else:
+        intent = intents[0].get_object()
+        profile = intent["/DestOutputProfile"].get_object()
+        if intent["/S"] != "/GTS_PDFA1" or profile["/N"] != 3 or profile.get_data()[36:40] != b"acsp":
+            problems.append("the output intent is not an RGB ICC profile for PDF/A")
+    xmp = reader.xmp_metadata.stream.get_data() if reader.xmp_metadata else b""
+    if not re.search(rb"pdfaid:part[^0-9]{1,3}3", xmp) or not re.search(
+        rb"pdfaid:conformance[^A-Z]{1,3}B", xmp
+    ):
+        problems.append("the XMP metadata does not say PDF/A-3 B")
+    if "/ID" not in reader.trailer:
+        problems.append("no file identifier")
+    if reader.is_encrypted:
+        problems.append("encrypted")
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("buyer", "family"),
+    [
+        ({}, "DejaVuCore"),  # German umlauts: the Latin core font
+        ({"name": "Łódź Trading Sp. z o.o."}, "DejaVuCore"),  # Latin Extended-A
+        ({"name": "Αθηνά Εμπόριο Α.Ε."}, "DejaVu"),  # Greek: the whole font
+    ],
+)
+def test_the_factur_x_pdf_is_archival_with_its_fonts_embedded(buyer: dict[str, str], family: str) -> None:
+    from pypdf import PdfReader
+
+    customer = {**BUYER, **buyer}
+    doc = document(INVOICE, LINES, customer, SELLER)
+    pdf = einvoice.embed(
+        render_pdf(doc),
+        einvoice.cii_xml(INVOICE, LINES, customer, SELLER),
+        language="de",
+        title="Rechnung",
+        author="X",
+    )
+    assert _archival_problems(pdf) == []
+    fonts = {
+        str(f.get_object()["/BaseFont"])
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for f in page["/Resources"]["/Font"].values()
+    }
+    assert {name.split("+")[-1] for name in fonts} == {"DejaVuSansBook", "DejaVuSansBold"}
+    assert archival.family_for(invoice_pdf._texts(doc))[0] == family
+    assert customer["name"] in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def test_a_pdf_without_its_fonts_embedded_is_not_taken_for_archival() -> None:
+    """The check above can fail: Helvetica, not embedded, and no output intent."""
+    from fpdf import FPDF
+
+    plain = FPDF()
+    plain.add_page()
+    plain.set_font("Helvetica", "", 10)
+    plain.cell(0, 5, "Rechnung")
+    problems = _archival_problems(bytes(plain.output()))
+    assert "page 1: font /F1 (/Helvetica) is not embedded" in problems and "no output intent" in problems
 
 
 def test_xrechnung_carries_the_leitweg_id_and_both_electronic_addresses(schematron: Any) -> None:

@@ -46,6 +46,8 @@ def draw(doc: InvoiceDocument) -> bytes:
     pdf.set_auto_page_break(True, margin=30)
     for style, path in fonts.items():
         pdf.add_font(family, style, str(path))
+    for font in pdf.fonts.values():  # the glyphs' bounds are the font's own: not worked out again
+        font.ttfont.recalcBBoxes = False
     add_output_intent(pdf)
     pdf.add_page()
     _heading(pdf, family, doc)

@@ -29,6 +29,7 @@ _LINE = 4.6  # mm per line of table text
 
 def draw(doc: InvoiceDocument) -> bytes:
     from fpdf import FPDF
+    from fpdf.fonts import TTFFont
 
     family, fonts = family_for(_texts(doc))
 
@@ -47,7 +48,8 @@ def draw(doc: InvoiceDocument) -> bytes:
     for style, path in fonts.items():
         pdf.add_font(family, style, str(path))
     for font in pdf.fonts.values():  # the glyphs' bounds are the font's own: not worked out again
-        font.ttfont.recalcBBoxes = False
+        if isinstance(font, TTFFont):
+            font.ttfont.recalcBBoxes = False
     add_output_intent(pdf)
     pdf.add_page()
     _heading(pdf, family, doc)

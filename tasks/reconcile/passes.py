@@ -62,17 +62,22 @@ def by_reference(
             policy,
             score=policy.scores.exact_amount,
         )
+    # the payer's account can contradict a reference; a name alone is too weak to overrule one
+    customer = payer_by_account(payment, payers)
     if not open_named:
+        # the payer's own open invoices a typo away from the number given, nearest the amount
+        # first, are what a person looks at first
+        near = _typo_near(customer, payment.currency, named, amount, book)
         return Decision(
             [],
             rule,
             0.0,
             evidence,
             reason=f"{NAMES_PAID}: {', '.join(sorted(named))}",
-            suggestions=[],
+            suggestions=exception(
+                evidence, "", [(i, min(amount, book.open_left[i])) for i in near], policy
+            ).suggestions,
         )
-    # the payer's account can contradict a reference; a name alone is too weak to overrule one
-    customer = payer_by_account(payment, payers)
     evidence["payer"] = KNOWN_ACCOUNT if customer else UNKNOWN_ACCOUNT
     if customer and all(book.customer[i] != customer for i in open_named):
         score = min(score, policy.scores.reference_other_customer)
@@ -88,7 +93,34 @@ def by_reference(
                 policy,
                 score=policy.scores.exact_amount,
             )
+        near = [] if explained else _typo_near(customer, payment.currency, named, amount, book)
+        if near and score < policy.auto_apply_score:
+            # the amount fits neither what is named nor an invoice of the payer's exactly, but
+            # an invoice of the payer's is a typo away
+            return exception(
+                evidence,
+                f"{rule} scored {score:.2f}, below {policy.auto_apply_score}: the invoices named belong"
+                f" to another customer; {near[0]} of {customer} is a typo away",
+                [(i, min(amount, book.open_left[i])) for i in near] + [(i, book.open_left[i]) for i in order],
+                policy,
+                score=score,
+            )
     return _fill(order, amount, book, rule, score, evidence)
+
+
+def _typo_near(
+    customer: str | None, currency: str, named: dict[str, str], amount: int, book: OpenBook
+) -> list[str]:
+    """The open invoices of `currency` of the customer whose account paid (none for an account not
+    known), not named but a typo away from one named, the nearest to `amount` first."""
+    if customer is None:
+        return []
+    near = [
+        i
+        for i in book.open_of(customer, currency)
+        if i not in named and any(_a_typo_apart(i, n) for n in named)
+    ]
+    return sorted(near, key=lambda i: (abs(book.open_left[i] - amount), book.due[i], i))
 
 
 def payer_by_account(payment: Any, payers: PayerDirectory) -> str | None:

@@ -179,9 +179,14 @@ def test_trap_a_paid_invoice_referenced_again_by_an_amount_fitting_nothing_takes
     cash = run("""
         | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
         | P1         | 2026-03-01 | EUR      | 123_00          | INV-2026-000202 | GB29NWBK60161331926819 |
+        | P2         | 2026-03-01 | EUR      | 123_00          | INV-2026-000202 |                        |
     """)
     assert applied(cash) == []
-    assert exception(cash, "P1") == ("names invoice(s) already paid: INV-2026-000202", [])
+    # GLOBEX's open 201, a keystroke away from the number given, is what a person looks at first
+    # (123.00 fits it no better than anything else, so no typo is assumed); from an account not
+    # known, no invoice beyond those named is looked at
+    assert exception(cash, "P1") == ("names invoice(s) already paid: INV-2026-000202", ["INV-2026-000201"])
+    assert exception(cash, "P2") == ("names invoice(s) already paid: INV-2026-000202", [])
 
 
 def test_a_typo_naming_another_open_invoice_goes_to_the_queue_with_the_meant_one_first() -> None:
@@ -197,6 +202,19 @@ def test_a_typo_naming_another_open_invoice_goes_to_the_queue_with_the_meant_one
         " whose number is a typo away"
     )
     assert suggestions == ["INV-2026-000104", "INV-2026-000101"]
+
+
+def test_another_customers_invoice_named_suggests_the_payers_own_invoices_a_typo_away_first() -> None:
+    # ACME's account names GLOBEX's 201; none of ACME's invoices is open for 240.00, but 102 and
+    # 103 (250.00) are a typo or two away and nearest the amount, then 101 (100.00)
+    cash = run("""
+        | payment_id | value_date | currency | unapplied_minor | reference       | payer_account          |
+        | P1         | 2026-03-01 | EUR      | 240_00          | INV-2026-000201 | DE89370400440532013000 |
+    """)
+    assert applied(cash) == []
+    reason, suggestions = exception(cash, "P1")
+    assert reason.endswith("belong to another customer; INV-2026-000102 of ACME is a typo away")
+    assert suggestions == ["INV-2026-000102", "INV-2026-000103", "INV-2026-000101"]
 
 
 def test_a_part_payment_of_the_invoice_named_is_applied_when_no_invoice_a_typo_away_fits() -> None:

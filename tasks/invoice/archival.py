@@ -7,8 +7,8 @@ Europe, so those glyphs (Windows-1252, Latin Extended-A, the spaces numbers are 
 cut from DejaVu Sans once per machine into a small font (`core_fonts`, 33 KB each, in the temporary
 folder), which costs about a third of that; a document with any other letter is set in the whole of
 DejaVu Sans. The fonts are Debian's `fonts-dejavu-core` (in the image); a machine without them
-gets Helvetica, not embedded, so not PDF/A. The XMP metadata saying PDF/A-3 (part 3, conformance B) and the XML attachment are
-added by the `factur-x` library (`einvoice.embed`).
+gets Helvetica, not embedded, so not PDF/A. The XMP metadata saying PDF/A-3 (part 3, conformance
+B) and the XML attachment are added by the `factur-x` library (`einvoice.embed`).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ The certain common case (a payment naming exactly one open invoice, which no oth
 batch names, for exactly its open amount) is decided for the whole batch at once in vectorised
 code (`certain.py`); the rest go through the passes one payment at a time (`passes.py`). Both give
 the same allocations. This module is the entry point, `apply_cash`, and its fixed-point loop of
-rounds; the open book is `book.py`, decisions and how they are applied `decisions.py`, the frames a
-run gives back `outcome.py`, and the standard policy for callers outside the flow `policy.py`.
+rounds; the open book is `book.py`, what each round decided when and looked at `seen.py`,
+decisions and how they are applied `decisions.py`, the frames a run gives back `outcome.py`, and
+the standard policy for callers outside the flow `policy.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from rules.matching import MatchingPolicy
@@ -35,6 +35,7 @@ from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
 from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_by_account, payer_of
 from tasks.reconcile.references import InvoiceKeys
+from tasks.reconcile.seen import Seen, View, changed_since_decided, marked, seen_decided
 
 __all__ = ["CashApplication", "apply_cash"]
 
@@ -71,7 +72,7 @@ def apply_cash(
     that a later payment of the same round paid was still open (two invoices near its amount, say).
     Each round decides the payments with cash left against the open amounts the previous round
     left, exactly as a new run would read them from the ledger: every payment in the first round,
-    then only those whose decision could now differ (`_changed_since_decided`); the last round
+    then only those whose decision could now differ (`seen.changed_since_decided`); the last round
     applies nothing, and the exceptions as the rounds left them, with their reasons and
     suggestions, are the queue as it stands. The
     allocations do not depend on the order the payments arrive in: they are taken by value date,
@@ -235,7 +236,7 @@ def _apply_in_rounds(
         paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
         with_cash = with_cash.assign(unapplied_minor=with_cash["payment_id"].map(left).astype("int64"))
         with_cash = with_cash[with_cash["unapplied_minor"] > 0]
-        changed = _changed_since_decided(
+        changed = changed_since_decided(
             with_cash, views, seen, start, book, set(cash.allocations["payment_id"])
         )
         batch = with_cash[changed].reset_index(drop=True)
@@ -245,71 +246,6 @@ def _apply_in_rounds(
         columns=rounds[-1].exceptions.columns,
     )
     return combined(ordered, rounds, paired, left, exceptions)
-
-
-# What a decision looked at: the invoices named, the (customer, currency) whose invoices it looked
-# through, the (currency, amount) of invoices open for exactly that amount.
-View = tuple[tuple[str, ...], tuple[str, str] | None, tuple[str, int] | None]
-
-
-class _Seen:
-    """What one round decided when: the moment each payment was decided (0 for the certain case,
-    decided at once before the rest, then 1, 2, ... in the order of the passes), the last moment
-    each invoice's open amount changed, and what each decision looked at."""
-
-    def __init__(self) -> None:
-        self.decided_at: dict[str, int] = {}
-        self.touched_at: dict[str, int] = {}
-        self.views: dict[str, View] = {}
-
-
-def _changed_since_decided(
-    with_cash: pd.DataFrame,
-    views: dict[str, View],
-    seen: _Seen,
-    start: OpenBook,
-    book: OpenBook,
-    allocated: set[str],
-) -> np.ndarray:
-    """Which payments with cash left the next round must decide again: those this round applied
-    cash from, and those that looked at an invoice whose open amount changed after they were
-    decided (a payment the round did not decide: changed at all). The rest would be decided exactly
-    as before (a decision depends only on what it looked at), so their exceptions stand as they are.
-
-    What a decision looks at: the invoices the payment names; the invoices of its currency of the
-    customer who paid, when known (for a payment naming invoices: by its account); and, for a
-    payment naming invoices or from an unknown payer, the invoices open for exactly its amount (an
-    amount that does not fit the invoices named is compared with them), which the round lists as
-    they stood at its start (so a change to or from that amount anywhere in the round counts)."""
-    waiting = with_cash["payment_id"].tolist()
-    # only what the waiting payments looked at is worth working out: the (customer, currency)
-    # pairs and (currency, amount) pairs of their views, against every invoice the round touched
-    looked_at = [views[p] for p in waiting if p not in allocated]
-    customers = {view[1] for view in looked_at if view[1] is not None}
-    amounts = {view[2] for view in looked_at if view[2] is not None}
-    by_customer: dict[tuple[str, str], int] = {}
-    at_amount: set[tuple[str, int]] = set()
-    for invoice_id, moment in seen.touched_at.items():
-        currency = book.currency[invoice_id]
-        pair = (book.customer[invoice_id], currency)
-        if pair in customers and by_customer.get(pair, -1) < moment:
-            by_customer[pair] = moment
-        for amount in (start.open_left[invoice_id], book.open_left[invoice_id]):
-            if (currency, amount) in amounts:
-                at_amount.add((currency, amount))
-    out = np.zeros(len(with_cash), dtype=bool)
-    for n, payment_id in enumerate(waiting):
-        if payment_id in allocated:
-            out[n] = True
-            continue
-        decided_at = seen.decided_at.get(payment_id, -1)
-        named, customer, amount = views[payment_id]
-        out[n] = (
-            any(seen.touched_at.get(i, -1) > decided_at for i in named)
-            or (customer is not None and by_customer.get(customer, -1) > decided_at)
-            or (amount is not None and amount in at_amount)
-        )
-    return out
 
 
 def _by_value_date(payments: pd.DataFrame) -> pd.DataFrame:
@@ -329,15 +265,15 @@ def _one_round(
     payers: PayerDirectory,
     rejected: set[tuple[str, str]],
     paired: set[tuple[str, str]],
-) -> tuple[CashApplication, _Seen]:
+) -> tuple[CashApplication, Seen]:
     """One pass of every matching rule over the payments (`named`: the invoices each names),
     against the book's open amounts; and what each decision looked at, and when."""
     decided: dict[str, Decision] = {}
-    seen = _Seen()
+    seen = Seen()
     facts = sure_facts(ordered, named, book, payers, policy, rejected | paired)
-    sure = _marked(certain(facts), book, seen, moment=0)
+    sure = marked(certain(facts), book, seen, moment=0)
     short, write_offs, cases = certain_short(facts, book, payers, policy)
-    _marked(short, book, seen, moment=0)
+    marked(short, book, seen, moment=0)
     by_payer = certain_by_payer(
         ordered[~ordered["payment_id"].isin(named["payment_id"])],
         named[~named["payment_id"].isin(set(sure["payment_id"]) | set(short["payment_id"]))],
@@ -369,7 +305,7 @@ def _one_round(
     # the payments certain by payer and amount are decided as the first of those naming nothing
     # would be: after every payment naming invoices, whose decisions see their invoices still open
     moment += 1
-    _marked(by_payer, book, seen, moment)
+    marked(by_payer, book, seen, moment)
     for payment in rest:
         moment += 1
         decision = respect(by_payer_and_amount(payment, book, payers, policy), payment, rejected, paired)
@@ -382,20 +318,3 @@ def _one_round(
             (payment.currency, int(payment.unapplied_minor)) if customer is None else None,
         )
     return outcome(ordered, decided, (sure, write_offs, cases), book, as_of, rule_version), seen
-
-
-def _marked(sure: pd.DataFrame, book: OpenBook, seen: _Seen, moment: int) -> pd.DataFrame:
-    """Apply matches decided for the batch at once (`certain.CERTAIN_COLUMNS`) to the open book:
-    each invoice left with its `open_after`, changed at `moment`."""
-    for invoice_id, after in zip(sure["invoice_id"].tolist(), sure["open_after"].tolist(), strict=True):
-        book.open_left[invoice_id] = after
-        seen.touched_at[invoice_id] = moment
-    return sure
-
-
-def seen_decided(seen: _Seen, payment_id: str, moment: int, decision: Decision) -> Decision:
-    """Note when the payment was decided and which invoices' open amounts the decision changed."""
-    seen.decided_at[payment_id] = moment
-    for invoice_id, _ in decision.parts:
-        seen.touched_at[invoice_id] = moment
-    return decision

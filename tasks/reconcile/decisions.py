@@ -48,12 +48,19 @@ def exception(
     score: float = 0.0,
 ) -> Decision:
     """Nothing applied: `reason` says why, the (invoice, amount) pairs become its suggestions."""
-    suggestions: list[dict[str, object]] = [
-        {"invoice_id": i, "amount_minor": int(a), "score": round(score or 0.4, 2)} for i, a in pairs
-    ]
     return Decision(
-        [], "exception", 0.0, evidence, reason=reason, suggestions=suggestions[: policy.suggestions]
+        [], "exception", 0.0, evidence, reason=reason, suggestions=suggested(pairs, policy, score)
     )
+
+
+def suggested(
+    pairs: list[tuple[str, int]], policy: MatchingPolicy, score: float = 0.0
+) -> list[dict[str, object]]:
+    """The (invoice, amount) pairs as a queue row's suggestions, at most the policy's number."""
+    return [
+        {"invoice_id": i, "amount_minor": int(a), "score": round(score or 0.4, 2)}
+        for i, a in pairs[: policy.suggestions]
+    ]
 
 
 def respect(

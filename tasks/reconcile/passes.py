@@ -9,6 +9,7 @@ cash to spare. Each pass returns a `Decision`; nothing here touches the open boo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,7 @@ from tasks.reconcile.decisions import (
     UNKNOWN_ACCOUNT,
     Decision,
     exception,
+    suggested,
     text_of,
 )
 from tasks.reconcile.matching import PayerDirectory, closest, combinations_summing_to
@@ -74,9 +76,7 @@ def by_reference(
             0.0,
             evidence,
             reason=f"{NAMES_PAID}: {', '.join(sorted(named))}",
-            suggestions=exception(
-                evidence, "", [(i, min(amount, book.open_left[i])) for i in near], policy
-            ).suggestions,
+            suggestions=suggested([(i, min(amount, book.open_left[i])) for i in near], policy),
         )
     evidence["payer"] = KNOWN_ACCOUNT if customer else UNKNOWN_ACCOUNT
     if customer and all(book.customer[i] != customer for i in open_named):
@@ -115,11 +115,7 @@ def _typo_near(
     known), not named but a typo away from one named, the nearest to `amount` first."""
     if customer is None:
         return []
-    near = [
-        i
-        for i in book.open_of(customer, currency)
-        if i not in named and any(_a_typo_apart(i, n) for n in named)
-    ]
+    near = _typos_of(named, book.open_of(customer, currency))
     return sorted(near, key=lambda i: (abs(book.open_left[i] - amount), book.due[i], i))
 
 
@@ -172,8 +168,12 @@ def meant_instead(payment: Any, named: dict[str, str], book: OpenBook, payers: P
             for i in book.open_of(customer, payment.currency)
             if book.open_left[i] == amount or _discount_fits(book, i, amount, payment.value_date)
         }
-    near = [i for i in pool if i not in named and any(_a_typo_apart(i, n) for n in named)]
-    return sorted(near, key=lambda i: (book.due[i], i))
+    return sorted(_typos_of(named, pool), key=lambda i: (book.due[i], i))
+
+
+def _typos_of(named: dict[str, str], invoices: Iterable[str]) -> list[str]:
+    """Of `invoices`, those not named but a typo away from one named."""
+    return [i for i in invoices if i not in named and any(_a_typo_apart(i, n) for n in named)]
 
 
 def _a_typo_apart(one: str, other: str) -> bool:

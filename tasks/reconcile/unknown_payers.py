@@ -27,59 +27,31 @@ def unknown_payer(
     evidence: dict[str, object],
     how: str,
 ) -> Decision:
-    """The decision for a payment from an unknown payer (`how`: why the payer is not known)."""
-    return _among_namesakes(payment, amount, book, payers, policy, evidence) or _amount_only(
-        payment, amount, book, policy, evidence, how
-    )
-
-
-def _among_namesakes(
-    payment: Any,
-    amount: int,
-    book: OpenBook,
-    payers: PayerDirectory,
-    policy: MatchingPolicy,
-    evidence: dict[str, object],
-) -> Decision | None:
-    """A payer name that fits a few customers about equally well, where exactly one open invoice
-    of theirs, in the payment's currency, is open for exactly the amount: that invoice, scored as
-    an exact amount by how well the name fits its customer. None otherwise."""
+    """The decision for a payment from an unknown payer (`how`: why the payer is not known): the
+    one invoice of the customers its name fits about equally well open for exactly the amount,
+    else the invoices open for exactly the amount as suggestions."""
     fits = payers.namesakes(
         text_of(getattr(payment, "payer_account", "")), text_of(getattr(payment, "payer_name", ""))
     )
-    if not fits:
-        return None
     found = [
         (customer, confidence, invoice_id)
         for customer, confidence in fits
         for invoice_id in book.open_of(customer, payment.currency)
         if book.open_left[invoice_id] == amount
     ]
-    if len(found) != 1:
-        return None
-    customer, confidence, invoice_id = found[0]
-    others = ", ".join(sorted(c for c, _ in fits if c != customer))
-    return Decision(
-        [(invoice_id, amount)],
-        "exact_amount",
-        policy.scores.exact_amount * confidence,
-        evidence
-        | {
-            "payer": f"payer name fits {customer} and {others}; only {customer} has an open invoice"
-            " of exactly this amount"
-        },
-    )
-
-
-def _amount_only(
-    payment: Any, amount: int, book: OpenBook, policy: MatchingPolicy, evidence: dict[str, object], how: str
-) -> Decision:
-    """An unknown payer: invoices of exactly this amount are suggestions, never applied."""
-    fits = [(i, amount) for i in book.open_at_amount(payment.currency, amount, policy.suggestions)]
-    return exception(
-        evidence,
-        f"unknown payer ({how})",
-        fits,
-        policy,
-        score=policy.scores.amount_only,
-    )
+    if len(found) == 1:
+        customer, confidence, invoice_id = found[0]
+        others = ", ".join(sorted(c for c, _ in fits if c != customer))
+        return Decision(
+            [(invoice_id, amount)],
+            "exact_amount",
+            policy.scores.exact_amount * confidence,
+            evidence
+            | {
+                "payer": f"payer name fits {customer} and {others}; only {customer} has an open invoice"
+                " of exactly this amount"
+            },
+        )
+    # never applied: invoices of exactly this amount, whoever owns them, are suggestions
+    fits_amount = [(i, amount) for i in book.open_at_amount(payment.currency, amount, policy.suggestions)]
+    return exception(evidence, f"unknown payer ({how})", fits_amount, policy, score=policy.scores.amount_only)

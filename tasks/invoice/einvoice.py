@@ -79,12 +79,16 @@ def refused_customers(
     (customer_id, legal_entity), each billed by `seller_of(legal_entity)`; a customer in
     `zero_rated` (a 0 % line to bill, `vat.zero_rated_customers`) also when it is in another EU
     member state without VAT ID (`vat.missing_vat_id`)."""
-    by_id = customers.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
+    ordering = customers[customers["customer_id"].isin(orders["customer_id"])]
+    by_id = ordering.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     entity = orders["legal_entity"] if "legal_entity" in orders else [""] * len(orders)
     refused: dict[str, str] = {}
+    sellers: dict[str, Any] = {}  # each legal entity's seller, asked for once
     for customer_id, legal_entity in set(zip(orders["customer_id"], entity, strict=True)):
+        if (legal_entity or "") not in sellers:
+            sellers[legal_entity or ""] = seller_of(legal_entity or "")
         seller, customer = (
-            seller_of(legal_entity or ""),
+            sellers[legal_entity or ""],
             {"customer_id": customer_id, **by_id.get(customer_id, {})},
         )
         why = refusals(seller, customer)

@@ -54,6 +54,7 @@ def plan_invoice_mails(
     )
     mails: list[dict[str, Any]] = []
     unmailed: list[dict[str, Any]] = []
+    sellers: dict[object, Any] = {}  # each legal entity's seller, asked for once a run
     for invoice in invoices.to_dict("records"):
         customer = {"customer_id": invoice["customer_id"], **by_customer.get(invoice["customer_id"], {})}
         address = customer.get("email")
@@ -66,7 +67,10 @@ def plan_invoice_mails(
                 }
             )
             continue
-        name = seller(invoice.get("legal_entity")) if callable(seller) else seller
+        entity = invoice.get("legal_entity")
+        if entity not in sellers:
+            sellers[entity] = seller(entity) if callable(seller) else seller
+        name = sellers[entity]
         message = render_invoice_mail(invoice=invoice, customer=customer, seller=name, folder=templates)
         mails.append(
             {

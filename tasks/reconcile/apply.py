@@ -36,6 +36,7 @@ from tasks.reconcile.outcome import CashApplication, combined, outcome
 from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_by_account, payer_of
 from tasks.reconcile.references import InvoiceKeys
 from tasks.reconcile.seen import Seen, View, changed_since_decided, marked, seen_decided
+from tasks.reconcile.sets import among
 
 __all__ = ["CashApplication", "apply_cash"]
 
@@ -209,7 +210,7 @@ def _apply_in_rounds(
     if named is None:
         every_named = named_invoices(ordered, keys, book.customer)
     else:  # a subset keeps the order the payments' own reading gives (payments by value date)
-        every_named = named[named["payment_id"].isin(ordered["payment_id"])].reset_index(drop=True)
+        every_named = named[among(named["payment_id"], ordered["payment_id"])].reset_index(drop=True)
     batch = with_cash = ordered  # the payments a round decides; those with cash left
     touched: set[str] = set()  # the invoices whose open amount the round before changed
     while True:
@@ -217,7 +218,7 @@ def _apply_in_rounds(
         named_now = (
             every_named
             if batch is ordered
-            else every_named[every_named["payment_id"].isin(batch["payment_id"])]
+            else every_named[among(every_named["payment_id"], batch["payment_id"])]
         )
         cash, seen = _one_round(batch, named_now, book, as_of, rule_version, policy, payers, rejected, paired)
         rounds.append(cash)
@@ -275,8 +276,8 @@ def _one_round(
     short, write_offs, cases = certain_short(facts, book, payers, policy)
     marked(short, book, seen, moment=0)
     by_payer = certain_by_payer(
-        ordered[~ordered["payment_id"].isin(named["payment_id"])],
-        named[~named["payment_id"].isin(set(sure["payment_id"]) | set(short["payment_id"]))],
+        ordered[~among(ordered["payment_id"], named["payment_id"])],
+        named[~among(named["payment_id"], set(sure["payment_id"]) | set(short["payment_id"]))],
         book,
         payers,
         policy,
@@ -284,10 +285,10 @@ def _one_round(
     )
     sure = pd.concat([frame for frame in (sure, short, by_payer) if len(frame)] or [sure], ignore_index=True)
     done = set(sure["payment_id"].tolist())
-    named_of = named_by_payment(named[~named["payment_id"].isin(done)])
+    named_of = named_by_payment(named[~among(named["payment_id"], done)])
     rest = []
     moment = 0
-    for payment in ordered[~ordered["payment_id"].isin(done)].itertuples(index=False):
+    for payment in ordered[~among(ordered["payment_id"], done)].itertuples(index=False):
         named_by = named_of.get(payment.payment_id)
         decision = by_reference(payment, named_by, book, payers, policy)
         if decision is None:

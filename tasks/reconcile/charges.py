@@ -29,6 +29,7 @@ from rules.matching import MatchingPolicy
 from tasks.platform.money import to_major_str
 from tasks.reconcile import cross_currency
 from tasks.reconcile.outcome import ALLOCATION_COLUMNS, CashApplication, run_counts, stacked
+from tasks.reconcile.sets import among
 
 RULE = "reminder_charges"
 
@@ -67,7 +68,7 @@ def with_charges(
         zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True)
     )
     candidates = payments[
-        (payments["unapplied_minor"] > 0) & payments["payment_id"].isin(paid_before.keys())
+        (payments["unapplied_minor"] > 0) & among(payments["payment_id"], paid_before.keys())
     ].sort_values(["value_date", "payment_id"], kind="stable")
     open_left = {i: left for items in charges.values() for i, _, _, left in items}
     rows: list[dict[str, object]] = []

@@ -48,6 +48,7 @@ from tasks.reconcile.outcome import (
     stacked,
 )
 from tasks.reconcile.references import InvoiceKeys
+from tasks.reconcile.sets import among
 from tasks.reconcile.short_payments import settle_residual
 
 RULE = "cross_currency"
@@ -72,7 +73,7 @@ class Across:
     def as_step(self, payments: pd.DataFrame) -> CashApplication:
         """The pass as one step of a cash application: its allocations, the cash it left on the
         payments it used, its write-offs and deduction cases."""
-        used = payments[payments["payment_id"].isin(self.left.keys())]
+        used = payments[among(payments["payment_id"], self.left.keys())]
         unapplied = pd.DataFrame(
             {
                 "payment_id": used["payment_id"].to_numpy(),
@@ -100,7 +101,7 @@ def named_elsewhere(
     of their own currency (`naming_own`: those that do) name in the other currencies. `keys`: of
     `invoices`, in due order; `owners`: invoice -> customer. Read before the open amounts are
     worked out: a book where no payment names another currency's invoice needs none of them."""
-    waiting = payments[(payments["unapplied_minor"] > 0) & ~payments["payment_id"].isin(naming_own)]
+    waiting = payments[(payments["unapplied_minor"] > 0) & ~among(payments["payment_id"], naming_own)]
     if not len(waiting) or len(set(waiting["currency"]) | set(invoices["currency"])) < 2:
         return pd.DataFrame(columns=["payment_id", "invoice_id", "words", "rule"])
     return _named_elsewhere(waiting, invoices, keys, owners)
@@ -125,7 +126,7 @@ def across_currencies(
     if not len(elsewhere):
         return Across(pd.DataFrame(columns=COLUMNS))
     # only the invoices named are looked up, by their place in the book's due order
-    places = np.flatnonzero(invoices["invoice_id"].isin(set(elsewhere["invoice_id"])).to_numpy())
+    places = np.flatnonzero(among(invoices["invoice_id"], set(elsewhere["invoice_id"])))
     mine = invoices.iloc[places]
     currency_of = dict(zip(mine["invoice_id"].tolist(), mine["currency"].tolist(), strict=True))
     open_left = dict(
@@ -133,7 +134,7 @@ def across_currencies(
     )
     due_rank = dict(zip(mine["invoice_id"].tolist(), places.tolist(), strict=True))
     named = elsewhere.groupby("payment_id", sort=False)
-    ordered = payments[payments["payment_id"].isin(set(elsewhere["payment_id"]))].sort_values(
+    ordered = payments[among(payments["payment_id"], set(elsewhere["payment_id"]))].sort_values(
         ["value_date", "payment_id"], kind="stable"
     )
     out = Across(pd.DataFrame(columns=COLUMNS))

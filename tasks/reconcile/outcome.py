@@ -19,6 +19,7 @@ import pandas as pd
 from tasks.platform.money import to_major_str
 from tasks.reconcile.book import OpenBook
 from tasks.reconcile.decisions import NAMES_PAID, ON_ACCOUNT, Decision
+from tasks.reconcile.sets import among
 from tasks.reconcile.short_payments import ADJUSTMENT_COLUMNS
 
 # json.dumps(..., default=str) with one encoder, not a new one per row
@@ -127,7 +128,7 @@ def _decided_rows(
     remainders: list[int] = []
     exception_rows = []
     remaining_of: dict[str, int] = {}
-    chosen = payments[payments["payment_id"].isin(decided.keys())]
+    chosen = payments[among(payments["payment_id"], decided.keys())]
     for payment_id, currency, unapplied in zip(
         chosen["payment_id"].tolist(),
         chosen["currency"].tolist(),

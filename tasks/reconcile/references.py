@@ -72,10 +72,13 @@ class InvoiceKeys:
             pa.chunked_array([currency, currency]).combine_chunks(), keys, ":"
         )
         owners = np.concatenate([ordered["invoice_id"].to_numpy()] * 2)
-        keep = ~pd.Series(lookup.to_numpy(zero_copy_only=False)).duplicated().to_numpy()
+        # each invoice as a whole number, for work on numbers rather than its text
+        places = np.tile(pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False).astype(np.int64), 2)
+        keep = _first_of_each(lookup)
         keep &= pc.not_equal(keys, "").to_numpy(zero_copy_only=False)
         self.lookup = pc.filter(lookup, pa.array(keep))
         self.owners = owners[keep]
+        self.places = places[keep]
         self.keys = pc.filter(keys, pa.array(keep))
         self.first = pc.unique(pc.utf8_slice_codeunits(self.keys, 0, 1))
         self.last = pc.unique(pc.utf8_slice_codeunits(self.keys, -1))
@@ -101,6 +104,14 @@ class InvoiceKeys:
         if len(keys) * 20 < len(self.lookup):
             return pa.array([self.positions.get(k) for k in keys.to_pylist()], pa.int64())
         return pc.index_in(keys, value_set=self.lookup)
+
+
+def _first_of_each(values: pa.Array) -> np.ndarray:
+    """Per value, whether it is the first of its equals (hashed by Arrow, not as Python strings)."""
+    codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)
+    first = np.zeros(len(values), dtype=bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    return first
 
 
 def _join_per_text(words: pa.Array, parents: np.ndarray, count: int, separator: str) -> pa.Array:
@@ -222,16 +233,23 @@ def _found(
     first (shortest, earliest) run naming each invoice, with the words as its evidence."""
     where = index.where(pa.chunked_array(keys_of_run).combine_chunks())
     matched = pc.is_valid(where).to_numpy(zero_copy_only=False)
+    positions = pc.drop_null(where).to_numpy()
+    begins = np.concatenate(starts_of)[matched]
+    spans = np.concatenate(widths_of)[matched]
+    # by start, then width; of the runs naming one invoice in one text, the first so ordered
+    order = np.lexsort((spans, begins))
+    begins, spans, positions = begins[order], spans[order], positions[order]
+    text_row = parents[begins]
+    pair = text_row.astype(np.int64) * (int(index.places.max(initial=0)) + 1) + index.places[positions]
+    firsts = np.sort(np.unique(pair, return_index=True)[1])
     found = pd.DataFrame(
         {
-            "start": np.concatenate(starts_of)[matched],
-            "width": np.concatenate(widths_of)[matched],
-            "invoice_id": index.owners[pc.drop_null(where).to_numpy()],
+            "start": begins[firsts],
+            "width": spans[firsts],
+            "invoice_id": index.owners[positions[firsts]],
+            "text_row": text_row[firsts],
         }
     )
-    found = found.sort_values(["start", "width"], kind="stable")
-    found["text_row"] = parents[found["start"].to_numpy()]
-    found = found.drop_duplicates(["text_row", "invoice_id"]).reset_index(drop=True)
     evidence = np.empty(len(found), dtype=object)
     for width, rows in found.groupby("width").indices.items():
         spans = _window(words, found["start"].to_numpy()[rows], int(width), " ")

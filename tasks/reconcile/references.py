@@ -235,17 +235,17 @@ def _found(
     matched = pc.is_valid(where).to_numpy(zero_copy_only=False)
     positions = pc.drop_null(where).to_numpy()
     begins = np.concatenate(starts_of)[matched]
-    spans = np.concatenate(widths_of)[matched]
+    widths = np.concatenate(widths_of)[matched]
     # by start, then width; of the runs naming one invoice in one text, the first so ordered
-    order = np.lexsort((spans, begins))
-    begins, spans, positions = begins[order], spans[order], positions[order]
+    order = np.lexsort((widths, begins))
+    begins, widths, positions = begins[order], widths[order], positions[order]
     text_row = parents[begins]
     pair = text_row.astype(np.int64) * (int(index.places.max(initial=0)) + 1) + index.places[positions]
     firsts = np.sort(np.unique(pair, return_index=True)[1])
     found = pd.DataFrame(
         {
             "start": begins[firsts],
-            "width": spans[firsts],
+            "width": widths[firsts],
             "invoice_id": index.owners[positions[firsts]],
             "text_row": text_row[firsts],
         }

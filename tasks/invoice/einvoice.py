@@ -18,6 +18,7 @@ invoice goes out as a plain PDF, and the run's log says why.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -83,12 +84,10 @@ def refused_customers(
     by_id = ordering.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     entity = orders["legal_entity"] if "legal_entity" in orders else [""] * len(orders)
     refused: dict[str, str] = {}
-    sellers: dict[str, Any] = {}  # each legal entity's seller, asked for once
+    seller_once = functools.cache(seller_of)  # each legal entity's seller, asked for once
     for customer_id, legal_entity in set(zip(orders["customer_id"], entity, strict=True)):
-        if (legal_entity or "") not in sellers:
-            sellers[legal_entity or ""] = seller_of(legal_entity or "")
         seller, customer = (
-            sellers[legal_entity or ""],
+            seller_once(legal_entity or ""),
             {"customer_id": customer_id, **by_id.get(customer_id, {})},
         )
         why = refusals(seller, customer)

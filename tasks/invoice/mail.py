@@ -7,6 +7,7 @@ cannot be e-mailed (no address) out. The PDF is read at delivery from `documents
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,8 @@ def plan_invoice_mails(
     )
     mails: list[dict[str, Any]] = []
     unmailed: list[dict[str, Any]] = []
-    sellers: dict[object, Any] = {}  # each legal entity's seller, asked for once a run
+    # each legal entity's seller, asked for once a run
+    seller_of = functools.cache(seller) if callable(seller) else (lambda _entity: seller)
     for invoice in invoices.to_dict("records"):
         customer = {"customer_id": invoice["customer_id"], **by_customer.get(invoice["customer_id"], {})}
         address = customer.get("email")
@@ -67,10 +69,7 @@ def plan_invoice_mails(
                 }
             )
             continue
-        entity = invoice.get("legal_entity")
-        if entity not in sellers:
-            sellers[entity] = seller(entity) if callable(seller) else seller
-        name = sellers[entity]
+        name = seller_of(invoice.get("legal_entity"))
         message = render_invoice_mail(invoice=invoice, customer=customer, seller=name, folder=templates)
         mails.append(
             {

@@ -76,7 +76,7 @@ def by_reference(
             0.0,
             evidence,
             reason=f"{NAMES_PAID}: {', '.join(sorted(named))}",
-            suggestions=suggested([(i, min(amount, book.open_left[i])) for i in near], policy),
+            suggestions=suggested(near, policy),
         )
     evidence["payer"] = KNOWN_ACCOUNT if customer else UNKNOWN_ACCOUNT
     if customer and all(book.customer[i] != customer for i in open_named):
@@ -100,8 +100,8 @@ def by_reference(
             return exception(
                 evidence,
                 f"{rule} scored {score:.2f}, below {policy.auto_apply_score}: the invoices named belong"
-                f" to another customer; {near[0]} of {customer} is a typo away",
-                [(i, min(amount, book.open_left[i])) for i in near] + [(i, book.open_left[i]) for i in order],
+                f" to another customer; {near[0][0]} of {customer} is a typo away",
+                near + [(i, book.open_left[i]) for i in order],
                 policy,
                 score=score,
             )
@@ -110,13 +110,13 @@ def by_reference(
 
 def _typo_near(
     customer: str | None, currency: str, named: dict[str, str], amount: int, book: OpenBook
-) -> list[str]:
+) -> list[tuple[str, int]]:
     """The open invoices of `currency` of the customer whose account paid (none for an account not
-    known), not named but a typo away from one named, the nearest to `amount` first."""
-    if customer is None:
-        return []
-    near = _typos_of(named, book.open_of(customer, currency))
-    return sorted(near, key=lambda i: (abs(book.open_left[i] - amount), book.due[i], i))
+    known), not named but a typo away from one named, the nearest to `amount` first, each with what
+    the payment could pay on it (its open amount, at most the payment's)."""
+    near = _typos_of(named, book.open_of(customer, currency)) if customer is not None else []
+    near.sort(key=lambda i: (abs(book.open_left[i] - amount), book.due[i], i))
+    return [(i, min(amount, book.open_left[i])) for i in near]
 
 
 def payer_by_account(payment: Any, payers: PayerDirectory) -> str | None:

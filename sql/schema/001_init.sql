@@ -223,8 +223,8 @@ create table audit_log (
     entity        varchar not null,
     key           varchar not null,
     action        varchar not null,
-    before        varchar using compression zstd,   -- the rows as JSON text: zstd stores them in a third
-    after         varchar using compression zstd,   -- of the space, written in two thirds of the time
+    before        varchar using compression zstd,   -- the rows as JSON text: zstd stores them in
+    after         varchar using compression zstd,   -- about a third of the space of the default
     rule_version  varchar,
     created_at    timestamp not null
 );

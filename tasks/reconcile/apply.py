@@ -34,6 +34,7 @@ from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
 from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_by_account, payer_of
+from tasks.reconcile.ranking import ranked_ahead
 from tasks.reconcile.references import InvoiceKeys
 from tasks.reconcile.seen import Seen, View, changed_since_decided, marked, seen_decided
 from tasks.reconcile.sets import among
@@ -96,16 +97,24 @@ def apply_cash(
         # for every round, every return of the rounds and the pass across currencies
         owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
         named = named_invoices(_by_value_date(payments), keys, owners)
-        kwargs = dict(
-            as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
-        )
-        cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
-        if rates is not None and policy.cross_currency.apply:
-            cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
-        excluded = set(rejected or ()) | set(paired or ())
-        return charges.with_charges(
-            cash, payments, invoices, policy=policy, as_of=as_of, rule_version=rule_version, excluded=excluded
-        )
+        # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
+        with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
+            kwargs = dict(
+                as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
+            )
+            cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+            if rates is not None and policy.cross_currency.apply:
+                cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
+            excluded = set(rejected or ()) | set(paired or ())
+            return charges.with_charges(
+                cash,
+                payments,
+                invoices,
+                policy=policy,
+                as_of=as_of,
+                rule_version=rule_version,
+                excluded=excluded,
+            )
 
 
 def _across_currencies(

@@ -5,13 +5,19 @@ Pure functions; `tasks/reconcile/apply.py` runs them as passes over a batch of p
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from tasks.platform.bank_ids import creditor_reference_payload
+
+if TYPE_CHECKING:
+    from tasks.reconcile.ranking import Ranking
 
 _LEGAL_FORMS = frozenset(
     [
@@ -86,7 +92,19 @@ class PayerDirectory:
         self._seen: dict[tuple[str, str], tuple[str | None, float, str]] = {}
         self._account_seen: dict[str, str | None] = {}
         self._ranked: dict[str, list[tuple[str, float, int]]] = {}  # the best two, per name as read
-        self._grams = _GramIndex(self.choices) if len(self.choices) > _SCAN_ALL_UP_TO else None
+        self._grams = grams_of(self.choices)
+        self._ahead: Ranking | None = None
+
+    def rank_ahead(self, names: list[str], ranking: Ranking) -> None:
+        """Have `ranking` (another process) rank these payer names (as written) against the
+        customers' names while this one goes on; the first name asked for that is not ranked yet
+        waits for them."""
+        if names and self.choices:
+            self._ahead = ranking.rank(names, self.choices)
+
+    def stop_ahead(self) -> None:
+        """Rank every name in this process from now on (the other process is ending)."""
+        self._ahead = None
 
     def by_account(self, account: str | None) -> str | None:
         """The customer a bank account is known to belong to (each account read once)."""
@@ -116,11 +134,13 @@ class PayerDirectory:
         if not wanted or not self.choices:
             return None, 0.0, "no payer account or name"
         ranked = self._ranked.get(wanted)
+        if ranked is None and self._ahead is not None:  # ranked in the other process: wait for them
+            ahead, self._ahead = self._ahead, None
+            with suppress(OSError, pickle.UnpicklingError, EOFError):  # if it failed: ranked here
+                self._ranked.update(ahead.result())
+            ranked = self._ranked.get(wanted)
         if ranked is None:  # names written differently often read the same (`ACME GmbH`, `Acme GmbH.`)
-            choices = self._grams.likely(wanted) if self._grams else self.choices
-            ranked = self._ranked[wanted] = process.extract(
-                wanted, choices, scorer=fuzz.token_set_ratio, limit=_NAMESAKES + 1
-            )
+            ranked = self._ranked[wanted] = ranked_names(wanted, self.choices, self._grams)
         if not ranked or ranked[0][1] < self.threshold:
             return None, 0.0, f"payer name {name!r} matches no customer"
         best = ranked[0]
@@ -157,6 +177,19 @@ _SCAN_ALL_UP_TO = 2_000  # names compared one by one below this many customers
 _LIKELY = 64  # names compared in full when there are more: those sharing the most rare trigrams
 
 
+def grams_of(choices: list[str]) -> _GramIndex | None:
+    """The trigram index of the customers' names, when there are too many to compare every one."""
+    return _GramIndex(choices) if len(choices) > _SCAN_ALL_UP_TO else None
+
+
+def ranked_names(wanted: str, choices: list[str], grams: _GramIndex | None) -> list[tuple[str, float, int]]:
+    """The customer names `wanted` (a normalised payer name) fits best, best first: the most a
+    payer name may fit, and one more to tell whether it fits several."""
+    return process.extract(
+        wanted, grams.likely(wanted) if grams else choices, scorer=fuzz.token_set_ratio, limit=_NAMESAKES + 1
+    )
+
+
 def _trigrams(name: str) -> set[str]:
     padded = f"  {name} "
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
@@ -186,16 +219,23 @@ class _GramIndex:
         rare = [p for p in found if len(p) <= self.common]
         if not rare:
             return self.names
-        shared = np.bincount(np.concatenate(rare), minlength=len(self.names))
-        # the fewest shared that still makes the cut (a tally of the tallies: a few dozen values),
-        # every name above it, then the first names in the list at it
-        tally = np.bincount(shared)
-        tally[0] = 0
+        postings = np.concatenate(rare)
+        shared = np.bincount(postings, minlength=len(self.names))
+        # worked out over the postings (thousands), never over every name (tens of thousands): a
+        # name sharing n trigrams appears n times in them
+        per = shared[postings]
+        tally = np.bincount(per)  # postings per number shared; n of them per name sharing n
+        tally[1:] //= np.arange(1, len(tally))  # names per number shared
+        # the fewest shared that still makes the cut, every name above it, then the first names
+        # in the list at it
         above = np.cumsum(tally[::-1])[::-1]  # names sharing at least n trigrams, for each n
         least = int(np.flatnonzero(above >= _LIKELY)[-1]) if above[0] >= _LIKELY else 1
-        positions = np.flatnonzero(shared > least)
-        at = np.flatnonzero(shared == least)[: _LIKELY - len(positions)]
-        positions = np.sort(np.concatenate([positions, at]))
+        over = np.unique(postings[per > least])
+        wanted = _LIKELY - len(over)
+        at = postings[per == least]
+        if len(at) > wanted * least:  # the first `wanted` names at it: `least` postings each
+            at = np.partition(at, wanted * least - 1)[: wanted * least]
+        positions = np.sort(np.concatenate([over, np.unique(at)[:wanted]]))
         return [self.names[i] for i in positions.tolist()]
 
 

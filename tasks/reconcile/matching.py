@@ -5,7 +5,6 @@ Pure functions; `tasks/reconcile/apply.py` runs them as passes over a batch of p
 
 from __future__ import annotations
 
-import pickle
 import re
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
@@ -17,7 +16,7 @@ from rapidfuzz import fuzz, process
 from tasks.platform.bank_ids import creditor_reference_payload
 
 if TYPE_CHECKING:
-    from tasks.reconcile.ranking import Ranking
+    from tasks.platform.elsewhere import Elsewhere
 
 _LEGAL_FORMS = frozenset(
     [
@@ -93,14 +92,12 @@ class PayerDirectory:
         self._account_seen: dict[str, str | None] = {}
         self._ranked: dict[str, list[tuple[str, float, int]]] = {}  # the best two, per name as read
         self._grams = grams_of(self.choices)
-        self._ahead: Ranking | None = None
+        self._ahead: Elsewhere | None = None
 
-    def rank_ahead(self, names: list[str], ranking: Ranking) -> None:
-        """Have `ranking` (another process) rank these payer names (as written) against the
-        customers' names while this one goes on; the first name asked for that is not ranked yet
-        waits for them."""
-        if names and self.choices:
-            self._ahead = ranking.rank(names, self.choices)
+    def rank_ahead(self, ranking: Elsewhere) -> None:
+        """Take the rankings of payer names from `ranking` (`ranking.ranked_all`, in another
+        process): the first name asked for that is not ranked yet waits for them."""
+        self._ahead = ranking
 
     def stop_ahead(self) -> None:
         """Rank every name in this process from now on (the other process is ending)."""
@@ -136,7 +133,7 @@ class PayerDirectory:
         ranked = self._ranked.get(wanted)
         if ranked is None and self._ahead is not None:  # ranked in the other process: wait for them
             ahead, self._ahead = self._ahead, None
-            with suppress(OSError, pickle.UnpicklingError, EOFError):  # if it failed: ranked here
+            with suppress(OSError):  # the other process failed: ranked here
                 self._ranked.update(ahead.result())
             ranked = self._ranked.get(wanted)
         if ranked is None:  # names written differently often read the same (`ACME GmbH`, `Acme GmbH.`)

@@ -4,12 +4,11 @@ ranking each in this process, from one ranking of them all, and the same again i
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tasks.reconcile import ranking
+from tasks.platform import elsewhere
 from tasks.reconcile.matching import PayerDirectory, normalise_name
 from tasks.reconcile.ranking import ranked_ahead
 
@@ -64,7 +63,7 @@ def test_a_ranking_that_fails_is_done_here_with_the_same_answers(monkeypatch: py
     names = customers()
     paid = payments(names)
     expected = [directory(names).identify("", n) for n in paid["payer_name"][:10]]
-    monkeypatch.setattr(ranking.sys, "executable", "/bin/false")
+    monkeypatch.setattr(elsewhere.sys, "executable", "/bin/false")
     failing = directory(names)
     with ranked_ahead(paid, failing, at_least=1):
         assert [failing.identify("", n) for n in paid["payer_name"][:10]] == expected
@@ -80,9 +79,9 @@ def test_below_the_threshold_no_process_is_started_and_the_files_go_with_it() ->
     many = directory(names)
     with ranked_ahead(paid, many, at_least=1):
         started = many._ahead
-        assert isinstance(started, ranking.Ranking)
-        folder = Path(started._folder.name)  # type: ignore[union-attr]
-        assert (folder / "names.pickle").is_file()
+        assert isinstance(started, elsewhere.Elsewhere)
+        folder = started.asked.parent
+        assert started.asked.is_file()
     assert many._ahead is None
     assert not folder.exists()
 

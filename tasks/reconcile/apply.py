@@ -37,7 +37,7 @@ from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_by_a
 from tasks.reconcile.ranking import ranked_ahead
 from tasks.reconcile.references import InvoiceKeys
 from tasks.reconcile.seen import Seen, View, changed_since_decided, marked, seen_decided
-from tasks.reconcile.sets import among
+from tasks.reconcile.sets import among, in_order
 
 __all__ = ["CashApplication", "apply_cash"]
 
@@ -91,7 +91,7 @@ def apply_cash(
     with _no_cycle_collection():
         # the invoices in due order and their keys, read once for every round and the pass
         # across currencies (the open amounts change, the invoices and their order do not)
-        invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+        invoices = in_order(invoices, ["due_date", "invoice_id"])
         keys = InvoiceKeys(invoices, in_due_order=True)
         # what each payment names depends on its texts and the invoice numbers alone: read once
         # for every round, every return of the rounds and the pass across currencies
@@ -205,7 +205,7 @@ def _apply_in_rounds(
     paired = set(paired or ())
     ordered = _by_value_date(payments)
     if keys is None:
-        invoices = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+        invoices = in_order(invoices, ["due_date", "invoice_id"])
         keys = InvoiceKeys(invoices, in_due_order=True)
     rounds: list[CashApplication] = []
     left = dict(
@@ -262,7 +262,7 @@ def _by_value_date(payments: pd.DataFrame) -> pd.DataFrame:
     """Payments in the order cash is applied: by value date, then payment id, whatever order they came in."""
     if not len(payments):
         return payments.reset_index(drop=True)
-    return payments.sort_values(["value_date", "payment_id"], kind="stable").reset_index(drop=True)
+    return in_order(payments, ["value_date", "payment_id"])
 
 
 def _one_round(

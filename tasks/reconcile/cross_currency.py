@@ -48,7 +48,7 @@ from tasks.reconcile.outcome import (
     stacked,
 )
 from tasks.reconcile.references import InvoiceKeys
-from tasks.reconcile.sets import among
+from tasks.reconcile.sets import among, in_order
 from tasks.reconcile.short_payments import settle_residual
 
 RULE = "cross_currency"
@@ -134,8 +134,8 @@ def across_currencies(
     )
     due_rank = dict(zip(mine["invoice_id"].tolist(), places.tolist(), strict=True))
     named = elsewhere.groupby("payment_id", sort=False)
-    ordered = payments[among(payments["payment_id"], set(elsewhere["payment_id"]))].sort_values(
-        ["value_date", "payment_id"], kind="stable"
+    ordered = in_order(
+        payments[among(payments["payment_id"], set(elsewhere["payment_id"]))], ["value_date", "payment_id"]
     )
     out = Across(pd.DataFrame(columns=COLUMNS))
     rows: list[dict[str, object]] = []

@@ -18,7 +18,6 @@ invoice goes out as a plain PDF, and the run's log says why.
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -84,7 +83,7 @@ def refused_customers(
     by_id = ordering.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
     entity = orders["legal_entity"] if "legal_entity" in orders else [""] * len(orders)
     refused: dict[str, str] = {}
-    seller_once = functools.cache(seller_of)  # each legal entity's seller, asked for once
+    seller_once = cache(seller_of)  # each legal entity's seller, asked for once
     for customer_id, legal_entity in set(zip(orders["customer_id"], entity, strict=True)):
         seller, customer = (
             seller_once(legal_entity or ""),

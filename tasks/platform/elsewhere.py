@@ -1,8 +1,8 @@
 """A pure function run in a second process, on the machine's other core, while this one goes on.
 
 Stages are single-threaded Python where they decide and render; a piece of their work that
-depends on its arguments alone (ranking payer names, rendering half of a run's reminders) can run
-beside the rest. `Elsewhere` starts a new interpreter running this module, hands it the function's
+depends on its arguments alone, and takes long enough to pay for a process's start (reconcile's
+ranking of payer names), can run beside the rest. `Elsewhere` starts a new interpreter running this module, hands it the function's
 name and arguments in a file, and reads its result from another when `result` is asked for.
 
 Not a fork: a stage runs beside Prefect's threads, and a forked child may inherit a lock one of

@@ -260,8 +260,6 @@ def _apply_in_rounds(
 
 def _by_value_date(payments: pd.DataFrame) -> pd.DataFrame:
     """Payments in the order cash is applied: by value date, then payment id, whatever order they came in."""
-    if not len(payments):
-        return payments.reset_index(drop=True)
     return in_order(payments, ["value_date", "payment_id"])
 
 

@@ -76,12 +76,16 @@ def audit_pack(
     """The evidence of one run in one zip file: input fingerprints, checkpoint results, its changes,
     its artifacts, its Data Docs, the rule and contract files as they were, and the history a replay
     needs."""
+    from tasks.platform.ledger.evidence_files import EvidenceMissing
     from tasks.report import audit
     from tasks.report.audit_pack import build_pack
 
     settings = load_settings(home)
-    with reading(settings) as ledger:
-        pack = audit.pack_inputs(ledger, run_id)
+    try:
+        with reading(settings) as ledger:
+            pack = audit.pack_inputs(ledger, run_id)
+    except EvidenceMissing as missing:
+        fail(str(missing))
     if pack is None:
         fail(f"no run {run_id!r} in the ledger (see `o2c audit runs`)")
     audit.add_outside_evidence(pack, settings.home)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -18,11 +19,16 @@ from tasks.platform.crash import crash_point
 
 class LedgerBase:
     """An open connection to the ledger, held under the writer lock; with a PostgreSQL ledger, to
-    its working copy, with the `store` session each commit is written to first."""
+    its working copy, with the `store` session each commit is written to first. `evidence` is the
+    folder beside a DuckDB ledger file where its large evidence files are kept
+    (tasks/platform/ledger/evidence_files.py); None keeps every content in the ledger."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, store: Any = None) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, store: Any = None, evidence: Path | None = None
+    ) -> None:
         self.con = con
         self.store = store
+        self.evidence = evidence
 
     def _commit(self, what: str, *, merge: bool = False) -> None:
         """Commit the open transaction; the crash harness may kill the process on either side.

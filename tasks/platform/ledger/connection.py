@@ -17,6 +17,7 @@ import pandas as pd
 
 from tasks.platform.config import SQL_DIR
 from tasks.platform.ledger.core import Ledger
+from tasks.platform.ledger.evidence_files import copy_folder, folder_of
 from tasks.platform.ledger.lock import depth, writer_lock
 from tasks.platform.ledger.tables import known_table, now
 from tasks.platform.ledger.working_copy import opening, store_of
@@ -25,7 +26,8 @@ from tasks.platform.ledger.working_copy import opening, store_of
 def copy_ledger(path: Path, target: Path, *, lock_timeout: float = 600.0) -> None:
     """The ledger at `path` as it stands, copied whole to the DuckDB file `target` (a PostgreSQL
     ledger's working copy, made current first): its writers held off while it is checkpointed and
-    copied, the copy written beside `target` and moved into place, so `target` is never half a file."""
+    copied, the copy written beside `target` and moved into place, so `target` is never half a file;
+    the large evidence files kept beside the ledger (`evidence_files.py`) go beside `target` too."""
     import os
     import shutil
 
@@ -34,6 +36,7 @@ def copy_ledger(path: Path, target: Path, *, lock_timeout: float = 600.0) -> Non
         ledger.con.execute("checkpoint")
         partial = target.with_name(target.name + ".copying")
         shutil.copyfile(path, partial)
+        copy_folder(folder_of(path), folder_of(target))  # the large evidence files beside it
     os.replace(partial, target)
 
 
@@ -62,7 +65,7 @@ def open_ledger(path: Path, *, lock_timeout: float = 600.0) -> Iterator[Ledger]:
             # a PostgreSQL ledger's working copy: the connection that notes what each transaction
             # writes stands in for DuckDB's own
             yield (
-                Ledger(con)
+                Ledger(con, evidence=folder_of(path))
                 if store is None
                 else Ledger(cast(duckdb.DuckDBPyConnection, store.track(con)), store)
             )

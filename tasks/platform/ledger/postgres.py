@@ -212,11 +212,20 @@ def copy_workspace(path: Any, url: str, *, lock_timeout: float = 600.0) -> list[
     """Copy the ledger file at `path` (held under its writer lock, so no run changes it meanwhile)
     into the empty PostgreSQL database `url`, checked table by table."""
     from tasks.platform.ledger.connection import open_ledger
+    from tasks.platform.ledger.evidence_files import EvidenceMissing
 
     if not path.exists():
         raise CopyProblem(f"{path} does not exist: there is no ledger to copy")
     with open_ledger(path, lock_timeout=lock_timeout) as ledger:
-        return copy_to_postgres(ledger.con, url)
+        ledger.con.begin()  # the evidence files kept beside the file go into their rows, for the copy only
+        try:
+            try:
+                ledger.fill_in_evidence()
+            except EvidenceMissing as missing:
+                raise CopyProblem(f"{missing}: nothing copied") from None
+            return copy_to_postgres(ledger.con, url)
+        finally:
+            ledger.con.rollback()
 
 
 def migrate_postgres(url: str) -> int:

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from tasks.platform.crash import crash_point
 from tasks.platform.ledger.base import LedgerBase
+from tasks.platform.ledger.evidence_files import keep, kept_beside
 from tasks.platform.ledger.new_rows import new_rows
 from tasks.platform.ledger.staging import (
     POSITION,
@@ -271,7 +273,8 @@ class Publishing(LedgerBase):
         return counts, evidence, outcome
 
     def _write_evidence(self, pub: Publication) -> None:
-        """Store each evidence file the ledger does not hold yet (content-addressed: once ever)."""
+        """Store each evidence file the ledger does not hold yet (content-addressed: once ever); a
+        large one beside a ledger file, its row then holding an empty content (`evidence_files.py`)."""
         if not pub.blobs:
             return
         wanted = list(pub.blobs)
@@ -283,10 +286,21 @@ class Publishing(LedgerBase):
         }
         for sha in wanted:
             if sha not in held:
+                content = pub.blobs[sha]
+                if kept_beside(self.evidence, content):
+                    assert self.evidence is not None
+                    keep(self.evidence, sha, content)
+                    crash_point(f"{pub.stage}: evidence file kept beside the ledger")
                 self.con.execute(
                     "insert into evidence_files (sha256, size, content, first_run_id, stored_at)"
                     " values (?, ?, ?, ?, ?)",
-                    [sha, len(pub.blobs[sha]), pub.blobs[sha], pub.run_id, now()],
+                    [
+                        sha,
+                        len(content),
+                        b"" if kept_beside(self.evidence, content) else content,
+                        pub.run_id,
+                        now(),
+                    ],
                 )
 
     def _write_quarantine(self, pub: Publication) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from tasks.platform.ledger import evidence_files
 from tasks.platform.ledger.base import LedgerBase
 from tasks.platform.ledger.staging import Rows, column_names, staged
 from tasks.platform.ledger.tables import LEDGER_TABLES, known_table, load_sql
@@ -94,8 +95,23 @@ class Reads(LedgerBase):
         return row is not None
 
     def evidence_blobs(self, shas: list[str]) -> dict[str, bytes]:
-        """The stored content of each evidence file asked for."""
+        """The stored content of each evidence file asked for: from the ledger, or from beside it
+        where the row holds none of its bytes (checked against its SHA-256 there)."""
         rows = self.con.execute(
-            "select sha256, content from evidence_files where list_contains(?, sha256)", [shas]
+            "select sha256, size, content from evidence_files where list_contains(?, sha256)", [shas]
         ).fetchall()
-        return {sha: bytes(content) for sha, content in rows}
+        return {
+            sha: bytes(content) if len(content) == size else evidence_files.read(self.evidence, sha, size)
+            for sha, size, content in rows
+        }
+
+    def fill_in_evidence(self) -> int:
+        """Put the content of every evidence file kept beside the ledger into its row, in the open
+        transaction (for a copy of the whole ledger elsewhere: the caller rolls it back); how many."""
+        rows = self.con.execute(
+            "select sha256, size from evidence_files where octet_length(content) < size"
+        ).fetchall()
+        for sha, size in rows:
+            content = evidence_files.read(self.evidence, sha, size)
+            self.con.execute("update evidence_files set content = ? where sha256 = ?", [content, sha])
+        return len(rows)

@@ -9,14 +9,16 @@ from typing import Annotated, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from pydantic import SecretStr, WithJsonSchema
 
 from flows.hooks import o2c_flow
-from tasks.ingest.canonical import batch_record, ledger_facts_needed, prepare_batch
+from tasks.ingest.canonical import PreparedBatch, batch_record, ledger_facts_needed, prepare_batch
 from tasks.ingest.model import IngestContext, RawSource
+from tasks.ingest.pending import with_batch
 from tasks.ingest.sources import inbox_files, read_sources
 from tasks.platform.artifacts import current_run_id
-from tasks.platform.config import load_settings
+from tasks.platform.config import Settings, load_settings
 from tasks.platform.contracts import load_contract
 from tasks.platform.evidence import Evidence, input_evidence
 from tasks.platform.ledger import Ledger, Publication, open_ledger
@@ -29,16 +31,22 @@ from tasks.platform.stage import finish
 SqlUrl = Annotated[str | SecretStr | None, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "null"}]})]
 
 
+@task(name="check source", cache_policy=NO_CACHE)
+def check_source(raw: RawSource, context: IngestContext) -> PreparedBatch:
+    """Parse and check one source against what the ledger knows (pure: nothing is written)."""
+    started = time.perf_counter()
+    batch = prepare_batch(raw, context)
+    report("ingest", f"{Path(raw.source).name} checked:", batch.row_count, since=started)
+    return batch
+
+
 @task(name="load source", cache_policy=NO_CACHE)
-def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) -> dict[str, Any]:
+def load_source(
+    home: str | None, raw: RawSource, batch: PreparedBatch, as_of: date, dry_run: bool
+) -> dict[str, Any]:
+    """Publish one checked source (its rows, quarantine, checkpoint and evidence) in one transaction."""
     settings = load_settings(home)
     started = time.perf_counter()
-    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
-        if ledger.batch_exists(batch_id):
-            return {"source": raw.source, "dataset": raw.dataset, "outcome": "already ingested", "counts": {}}
-        context = _what_the_ledger_knows(ledger, raw, settings.contracts_dir)
-    batch = prepare_batch(raw, context)
     pub = Publication(current_run_id(), "ingest", as_of, inserts=batch.tables, quarantine=batch.quarantine)
     pub.counts = {
         "rows_read": batch.row_count,
@@ -59,6 +67,23 @@ def load_source(home: str | None, raw: RawSource, as_of: date, dry_run: bool) ->
     what = f"{Path(raw.source).name} ({len(batch.quarantine):,} quarantined, {summary['outcome']}):"
     report("ingest", what, batch.row_count, since=started)
     return summary | {"notes": raw.notes} | {"source": raw.source, "dataset": raw.dataset}
+
+
+def _already(raw: RawSource) -> dict[str, Any]:
+    return {"source": raw.source, "dataset": raw.dataset, "outcome": "already ingested", "counts": {}}
+
+
+def _look_up(settings: Settings, raw: RawSource, before: list[PreparedBatch]) -> IngestContext | None:
+    """What `raw` is checked against: the ledger as it stands, and the rows of the batches `before`
+    it that are checked but not yet published (as they will be: the keys the ledger does not hold
+    yet, the first of each). None when the ledger holds this very file already."""
+    with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
+        if ledger.batch_exists(f"{raw.dataset}:{raw.fingerprint[:24]}"):
+            return None
+        context = _what_the_ledger_knows(ledger, raw, settings.contracts_dir)
+    for batch in before:
+        context = with_batch(context, batch)
+    return context
 
 
 def _what_the_ledger_knows(ledger: Ledger, raw: RawSource, contracts_dir: Path) -> IngestContext:
@@ -115,12 +140,35 @@ def ingest_flow(
 
 
 def _ingest(run: StageRun) -> Any:
-    """Load each source in turn; stop at the first whose checkpoints halt. A source loaded is let go
-    of, so that a run holds the rows of the sources still to load, not of every one."""
+    """Load each source in turn; stop at the first whose checkpoints halt. While one source is
+    written to the ledger (DuckDB's work, on one core), the next is checked on the other, against
+    the ledger and the rows the one being written adds (`tasks/ingest/pending.py`): the same checks
+    and the same rows as one after the other. A source of the same dataset as the one being written
+    waits for it. A source loaded is let go of, so that a run holds the rows of the sources still
+    to load, not of every one."""
     results: list[dict[str, Any]] = []
     pending: list[RawSource] = run.inputs
+    settings, home = run.settings, str(run.settings.home)
+    ahead: tuple[RawSource, IngestContext | None, PrefectFuture[PreparedBatch] | None] | None = None
     while pending:
-        results.append(load_source(str(run.settings.home), pending.pop(0), run.as_of, run.dry_run))
+        raw = pending.pop(0)
+        if ahead is not None and ahead[0] is raw:
+            context, checking = ahead[1], ahead[2]
+        else:
+            context, checking = _look_up(settings, raw, []), None
+        ahead = None
+        if context is None:
+            results.append(_already(raw))
+            continue
+        batch = checking.result() if checking is not None else check_source(raw, context)
+        following = pending[0] if pending else None
+        if following is not None and not batch.halted and following.dataset not in batch.tables:
+            # the next source's context as the ledger will stand once this batch is written
+            before = [] if run.dry_run else [batch]
+            after = _look_up(settings, following, before)
+            ahead = (following, after, None if after is None else check_source.submit(following, after))
+        results.append(load_source(home, raw, batch, run.as_of, run.dry_run))
+        del batch
         if results[-1].get("outcome") == "halted":
             return results[-1]
     return results

@@ -27,6 +27,7 @@ from tasks.invoice import vat
 from tasks.platform import localized
 from tasks.platform.bank_ids import creditor_reference
 from tasks.platform.money import exponent
+from tasks.platform.presentation import dicts_by
 from tasks.platform.sellers import Party, buyer_party
 
 FACTURX = "urn:cen.eu:en16931:2017"
@@ -80,7 +81,7 @@ def refused_customers(
     `zero_rated` (a 0 % line to bill, `vat.zero_rated_customers`) also when it is in another EU
     member state without VAT ID (`vat.missing_vat_id`)."""
     ordering = customers[customers["customer_id"].isin(orders["customer_id"])]
-    by_id = ordering.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
+    by_id = dicts_by(ordering, "customer_id")
     entity = orders["legal_entity"] if "legal_entity" in orders else [""] * len(orders)
     refused: dict[str, str] = {}
     seller_once = cache(seller_of)  # each legal entity's seller, asked for once

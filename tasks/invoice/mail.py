@@ -17,6 +17,7 @@ import pandas as pd
 from tasks.invoice.einvoice import wants_xrechnung
 from tasks.platform.config import SHIPPED_TEMPLATES
 from tasks.platform.messages import render_invoice_mail
+from tasks.platform.presentation import dicts_by, row_dicts
 
 MAIL_COLUMNS = [
     "mail_id",
@@ -49,15 +50,15 @@ def plan_invoice_mails(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One queued message per invoice whose customer has an e-mail address; the others are
     returned apart with the reason, so a person can send them another way."""
-    billed = customers[customers["customer_id"].isin(invoices["customer_id"])] if len(invoices) else customers
-    by_customer: dict[str, dict[str, Any]] = (
-        billed.drop_duplicates("customer_id").set_index("customer_id").to_dict("index")
+    billing = invoices["customer_id"] if "customer_id" in invoices.columns else []
+    by_customer: dict[str, dict[str, Any]] = dicts_by(
+        customers[customers["customer_id"].isin(billing)], "customer_id"
     )
     mails: list[dict[str, Any]] = []
     unmailed: list[dict[str, Any]] = []
     # each legal entity's seller, asked for once a run
     seller_of = functools.cache(seller) if callable(seller) else (lambda _entity: seller)
-    for invoice in invoices.to_dict("records"):
+    for invoice in row_dicts(invoices):
         customer = {"customer_id": invoice["customer_id"], **by_customer.get(invoice["customer_id"], {})}
         address = customer.get("email")
         if not isinstance(address, str) or not address.strip():

@@ -78,7 +78,7 @@ def _look_up(settings: Settings, raw: RawSource, before: list[PreparedBatch]) ->
     it that are checked but not yet published (as they will be: the keys the ledger does not hold
     yet, the first of each). None when the ledger holds this very file already."""
     with open_ledger(settings.ledger_path, lock_timeout=settings.lock_timeout_seconds) as ledger:
-        if ledger.batch_exists(f"{raw.dataset}:{raw.fingerprint[:24]}"):
+        if ledger.batch_exists(raw.batch_id):
             return None
         context = _what_the_ledger_knows(ledger, raw, settings.contracts_dir)
     for batch in before:
@@ -149,13 +149,11 @@ def _ingest(run: StageRun) -> Any:
     results: list[dict[str, Any]] = []
     pending: list[RawSource] = run.inputs
     settings, home = run.settings, str(run.settings.home)
-    ahead: tuple[RawSource, IngestContext | None, PrefectFuture[PreparedBatch] | None] | None = None
+    # the next source's context and its check under way, when it was started meanwhile
+    ahead: tuple[IngestContext | None, PrefectFuture[PreparedBatch] | None] | None = None
     while pending:
         raw = pending.pop(0)
-        if ahead is not None and ahead[0] is raw:
-            context, checking = ahead[1], ahead[2]
-        else:
-            context, checking = _look_up(settings, raw, []), None
+        context, checking = ahead if ahead is not None else (_look_up(settings, raw, []), None)
         ahead = None
         if context is None:
             results.append(_already(raw))
@@ -166,7 +164,7 @@ def _ingest(run: StageRun) -> Any:
             # the next source's context as the ledger will stand once this batch is written
             before = [] if run.dry_run else [batch]
             after = _look_up(settings, following, before)
-            ahead = (following, after, None if after is None else check_source.submit(following, after))
+            ahead = (after, None if after is None else check_source.submit(following, after))
         results.append(load_source(home, raw, batch, run.as_of, run.dry_run))
         # Prefect's task runs keep the batch (in reference cycles, until Python's collector next
         # runs: at 1M, 400 MB into the next stage); its rows are not needed once written

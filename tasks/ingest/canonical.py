@@ -78,7 +78,7 @@ def prepare_batch(raw: RawSource, context: IngestContext) -> PreparedBatch:
     )
     bad = sorted(result.failed_rows)
     quarantine = _quarantine(raw, bad, result.failed_rows, contract)
-    batch_id = f"{raw.dataset}:{raw.fingerprint[:24]}"
+    batch_id = raw.batch_id
     tables = {}
     if result.outcome != "halted":
         good = typed.filter(pa.array(~np.isin(positions, bad))) if bad else typed

@@ -28,7 +28,7 @@ def read_sources(path: Path, mapping: Path | None = None) -> dict[str, RawSource
 def summarise(ledger: Ledger, path: Path, sources: dict[str, RawSource]) -> dict[str, Any]:
     """The figures and controls of a file holding order lines, from what the ledger holds of its
     batches (`file_summary.summarise`)."""
-    batch = {d: f"{d}:{s.fingerprint[:24]}" for d, s in sources.items()}
+    batch = {d: s.batch_id for d, s in sources.items()}
     loaded = ledger.query(
         "ingest/summary/loaded",
         customers_batch=batch.get("customers", ""),

@@ -167,6 +167,11 @@ class RawSource:
     quarantine_ceiling: float | None = None  # overrides the contract's (a bank file quarantines by statement)
     mapping_path: str | None = None  # the mapping file it was read with, kept as evidence
 
+    @property
+    def batch_id(self) -> str:
+        """The ingest batch this source makes: its dataset and the start of its fingerprint."""
+        return f"{self.dataset}:{self.fingerprint[:24]}"
+
 
 @dataclass
 class IngestContext:

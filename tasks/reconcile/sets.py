@@ -31,7 +31,8 @@ def in_order(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     try:
         keys = pa.table({c: pa.array(frame[c]) for c in columns})
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed types: as before
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        # a column of mixed types Arrow cannot type: pandas sorts it, or raises its TypeError
         return frame.sort_values(columns, kind="stable").reset_index(drop=True)
     order = pc.sort_indices(keys, sort_keys=[(c, "ascending", "at_end") for c in columns])
     return frame.take(order.to_numpy()).reset_index(drop=True)

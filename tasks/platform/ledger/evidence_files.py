@@ -34,9 +34,10 @@ def folder_of(ledger_path: Path) -> Path:
     return ledger_path.with_suffix(".evidence")
 
 
-def kept_beside(folder: Path | None, content: bytes) -> bool:
-    """Whether a file of this content is kept beside the ledger (in `folder`) rather than in it."""
-    return folder is not None and len(content) >= BESIDE_FROM
+def kept_beside(folder: Path | None, content: bytes) -> Path | None:
+    """The folder a file of this content is kept in beside the ledger (`folder`, the ledger's), or
+    None when it goes into the ledger."""
+    return folder if folder is not None and len(content) >= BESIDE_FROM else None
 
 
 def keep(folder: Path, digest: str, content: bytes) -> None:

@@ -287,20 +287,14 @@ class Publishing(LedgerBase):
         for sha in wanted:
             if sha not in held:
                 content = pub.blobs[sha]
-                if kept_beside(self.evidence, content):
-                    assert self.evidence is not None
-                    keep(self.evidence, sha, content)
+                beside = kept_beside(self.evidence, content)
+                if beside is not None:
+                    keep(beside, sha, content)
                     crash_point(f"{pub.stage}: evidence file kept beside the ledger")
                 self.con.execute(
                     "insert into evidence_files (sha256, size, content, first_run_id, stored_at)"
                     " values (?, ?, ?, ?, ?)",
-                    [
-                        sha,
-                        len(content),
-                        b"" if kept_beside(self.evidence, content) else content,
-                        pub.run_id,
-                        now(),
-                    ],
+                    [sha, len(content), b"" if beside is not None else content, pub.run_id, now()],
                 )
 
     def _write_quarantine(self, pub: Publication) -> None:

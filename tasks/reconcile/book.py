@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from tasks.platform.money import round_half_up_div
-from tasks.reconcile.references import InvoiceKeys
 from tasks.reconcile.short_payments import Parts
 
 
@@ -31,7 +30,6 @@ class OpenBook:
         invoices: pd.DataFrame,
         as_of: date,
         rule_version: str,
-        keys: InvoiceKeys | None = None,
         *,
         in_due_order: bool = False,
     ) -> None:
@@ -53,7 +51,6 @@ class OpenBook:
         )
         self.discount = discount_terms(ordered)
         self.parts = instalments(ordered)
-        self.keys = keys if keys is not None else InvoiceKeys(ordered, in_due_order=True)
         self.invoices = ordered
         # the invoices open at the start per (customer, currency), oldest due first: applying cash
         # only ever closes invoices, so those paid already are never looked through again

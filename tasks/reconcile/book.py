@@ -120,7 +120,19 @@ class OpenBook:
         return found
 
     def open_of(self, customer: str, currency: str) -> list[str]:
-        return [i for i in self.by_customer.get((customer, currency), []) if self.open_left[i] > 0]
+        """The customer's invoices of `currency` open now, oldest due first (do not change it)."""
+        key = (customer, currency)
+        listed = self.by_customer.get(key)
+        if not listed:
+            return []
+        open_left = self.open_left
+        still = [i for i in listed if open_left[i] > 0]
+        if len(still) < len(listed):
+            # an invoice paid stays paid in this round and every later one (cash only lowers an
+            # open amount), so it is left out of the list every round's book shares: a customer
+            # with thousands of invoices is not looked through in full again and again
+            self.by_customer[key] = still
+        return still
 
 
 class _AmountIndex:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from rules.matching import MatchingPolicy
@@ -270,7 +271,10 @@ def _apply_in_rounds(
         if not len(cash.allocations) and not len(cash.write_offs):
             break
         paired |= set(zip(cash.allocations["payment_id"], cash.allocations["invoice_id"], strict=True))
-        with_cash = with_cash.assign(unapplied_minor=with_cash["payment_id"].map(left).astype("int64"))
+        waiting = with_cash["payment_id"].tolist()
+        with_cash = with_cash.assign(
+            unapplied_minor=np.fromiter(map(left.__getitem__, waiting), dtype=np.int64, count=len(waiting))
+        )
         with_cash = with_cash[with_cash["unapplied_minor"] > 0]
         changed = changed_since_decided(
             with_cash, views, seen, start, book, set(cash.allocations["payment_id"])

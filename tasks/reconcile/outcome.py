@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.platform.money import to_major_str
 from tasks.reconcile.book import OpenBook
@@ -100,10 +102,8 @@ def outcome(
         or [pd.DataFrame(columns=ALLOCATION_COLUMNS)],
         ignore_index=True,
     )
-    position = pd.Series(np.arange(len(payments)), index=payments["payment_id"].to_numpy())
-    allocations = allocations.iloc[
-        np.argsort(position.reindex(allocations["payment_id"]).to_numpy(), kind="stable")
-    ].reset_index(drop=True)
+    position = pd.Index(payments["payment_id"].to_numpy()).get_indexer(allocations["payment_id"].to_numpy())
+    allocations = allocations.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
     unapplied = unapplied_frame(payments, remaining_of)
     exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
     write_offs = pd.DataFrame(
@@ -193,23 +193,31 @@ def _certain_allocations(
 ) -> pd.DataFrame:
     """The certain matches as allocation rows: each uses up its payment on its invoice; what the
     invoice has open after is read at the round's end, as for the passes' decisions."""
-    currency = payments.set_index("payment_id")["currency"] if len(payments) else pd.Series(dtype=object)
-    paid_in = certain["payment_id"].map(currency)
+    # whole columns as arrays (no index to align) and dict lookups by `map`: no Python frame per row
+    currency = dict(zip(payments["payment_id"].tolist(), payments["currency"].tolist(), strict=True))
+    payment_ids = certain["payment_id"].to_numpy()
+    invoice_ids = certain["invoice_id"].tolist()
+    paid_in = np.array(list(map(currency.__getitem__, payment_ids.tolist())), dtype=object)
+    amounts = certain["amount_minor"].to_numpy()
     return pd.DataFrame(
         {
-            "allocation_id": certain["payment_id"] + "/" + certain["invoice_id"],
-            "payment_id": certain["payment_id"],
-            "invoice_id": certain["invoice_id"],
-            "amount_minor": certain["amount_minor"],
+            "allocation_id": pc.binary_join_element_wise(
+                pa.array(payment_ids, pa.string()), pa.array(invoice_ids, pa.string()), "/"
+            ).to_numpy(zero_copy_only=False),
+            "payment_id": payment_ids,
+            "invoice_id": certain["invoice_id"].to_numpy(),
+            "amount_minor": amounts,
             "currency": paid_in,
-            "rule": certain["rule"],
+            "rule": certain["rule"].to_numpy(),
             "rule_version": rule_version,
-            "score": certain["score"].astype(float).round(4),
-            "evidence": certain["evidence"],
+            "score": certain["score"].astype(float).round(4).to_numpy(),
+            "evidence": certain["evidence"].to_numpy(),
             "as_of": as_of,
             "payment_unapplied_after_minor": 0,
-            "invoice_open_after_minor": [book.open_left[i] for i in certain["invoice_id"].tolist()],
-            "payment_amount_minor": certain["amount_minor"],
+            "invoice_open_after_minor": np.fromiter(
+                map(book.open_left.__getitem__, invoice_ids), dtype=np.int64, count=len(invoice_ids)
+            ),
+            "payment_amount_minor": amounts,
             "payment_currency": paid_in,
         },
         columns=ALLOCATION_COLUMNS,

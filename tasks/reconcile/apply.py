@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 
@@ -97,7 +96,9 @@ def apply_cash(
         owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
         # what each payment names depends on its texts and the invoice numbers alone: read once
         # for every round, every return of the rounds and the pass across currencies
-        keys, named, book = _read_and_book(payments, invoices, owners, as_of, rule_version)
+        keys = InvoiceKeys(invoices, in_due_order=True)
+        named = named_invoices(_by_value_date(payments), keys, owners)
+        book = OpenBook(invoices, as_of, rule_version, in_due_order=True)
         # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
         with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
             kwargs = dict(
@@ -116,29 +117,6 @@ def apply_cash(
                 rule_version=rule_version,
                 excluded=excluded,
             )
-
-
-def _read_and_book(
-    payments: pd.DataFrame, invoices: pd.DataFrame, owners: dict[str, str], as_of: date, rule_version: str
-) -> tuple[InvoiceKeys, pd.DataFrame, OpenBook]:
-    """The keys of `invoices` (in due order), what each payment names (`named_invoices`, the
-    payments by value date) and the open book, on both cores: Arrow's kernels, which do most of
-    the reading, let go of the interpreter, so a second thread makes the keys and reads the texts
-    while this one makes the open book (dicts, in Python). At a million invoices that saves about
-    2 of the 15 s the three take one after the other; splitting the texts between both threads
-    saved nothing more (the two readers then wait on each other)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reading") as reader:
-        reading = reader.submit(_keys_and_named, invoices, _by_value_date(payments), owners)
-        book = OpenBook(invoices, as_of, rule_version, in_due_order=True)
-        keys, named = reading.result()
-    return keys, named, book
-
-
-def _keys_and_named(
-    invoices: pd.DataFrame, payments: pd.DataFrame, owners: dict[str, str]
-) -> tuple[InvoiceKeys, pd.DataFrame]:
-    keys = InvoiceKeys(invoices, in_due_order=True)
-    return keys, named_invoices(payments, keys, owners)
 
 
 def _across_currencies(

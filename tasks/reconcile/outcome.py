@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -230,7 +231,10 @@ def unapplied_frame(payments: pd.DataFrame, left: dict[str, int]) -> pd.DataFram
         {
             "payment_id": payments["payment_id"].to_numpy(),
             "currency": payments["currency"].to_numpy(),
-            "unapplied_minor": payments["payment_id"].map(left).fillna(0).astype("int64").to_numpy()
+            # `left.get(payment, 0)` by `map`: no Series made of the dict, no Python frame per row
+            "unapplied_minor": np.fromiter(
+                map(left.get, payments["payment_id"].tolist(), repeat(0)), dtype=np.int64, count=len(payments)
+            )
             if len(payments)
             else [],
         },

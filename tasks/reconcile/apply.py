@@ -93,18 +93,17 @@ def apply_cash(
         # the invoices in due order and their keys, read once for every round and the pass
         # across currencies (the open amounts change, the invoices and their order do not)
         invoices = in_order(invoices, ["due_date", "invoice_id"])
-        owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
+        keys = InvoiceKeys(invoices, in_due_order=True)
         # what each payment names depends on its texts and the invoice numbers alone: read once
         # for every round, every return of the rounds and the pass across currencies
-        keys = InvoiceKeys(invoices, in_due_order=True)
+        owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
         named = named_invoices(_by_value_date(payments), keys, owners)
-        book = OpenBook(invoices, as_of, rule_version, in_due_order=True)
         # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
         with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
             kwargs = dict(
                 as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
             )
-            cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, book=book, **kwargs)  # type: ignore[arg-type]
+            cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
             if rates is not None and policy.cross_currency.apply:
                 cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
             excluded = set(rejected or ()) | set(paired or ())
@@ -199,11 +198,9 @@ def _apply_in_rounds(
     paired: set[tuple[str, str]] | None,
     keys: InvoiceKeys | None = None,
     named: pd.DataFrame | None = None,
-    book: OpenBook | None = None,
 ) -> CashApplication:
     """`apply_cash`'s rounds, until one applies nothing (`keys`: of `invoices`, in due order;
-    `named`: what each payment names, `named_invoices` of these payments or more, by value date;
-    `book`: the open book of `invoices`, made already)."""
+    `named`: what each payment names, `named_invoices` of these payments or more, by value date)."""
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
     rejected = set(rejected or ())
     paired = set(paired or ())
@@ -218,8 +215,7 @@ def _apply_in_rounds(
     # each payment's exception, as the round that last decided it left it
     queue: dict[str, dict[str, object]] = {}
     views: dict[str, View] = {}  # what each payment's decision looked at
-    if book is None:
-        book = OpenBook(invoices, as_of, rule_version, in_due_order=True)
+    book = OpenBook(invoices, as_of, rule_version, in_due_order=True)
     # what a payment names depends on its texts and the invoice numbers alone: read once
     if named is None:
         every_named = named_invoices(ordered, keys, book.customer)

@@ -24,6 +24,12 @@ from pathlib import Path
 from typing import Any
 
 _ROOT = Path(__file__).resolve().parents[2]  # where `tasks` is imported from
+_RUNNING: set[int] = set()  # the process ids of the second processes started and not yet closed
+
+
+def running() -> list[int]:
+    """The process ids of the second processes running now (for measuring the memory they take)."""
+    return sorted(_RUNNING)
 
 
 class Elsewhere:
@@ -43,6 +49,7 @@ class Elsewhere:
             stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": path},
         )
+        _RUNNING.add(self._process.pid)
 
     def result(self) -> Any:
         """What the function returned; OSError if the other process failed or was closed."""
@@ -59,6 +66,8 @@ class Elsewhere:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        if self._process is not None:
+            _RUNNING.discard(self._process.pid)
         self._process = None
         self._folder.cleanup()
 

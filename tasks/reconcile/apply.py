@@ -31,6 +31,7 @@ from tasks.reconcile.book import OpenBook
 from tasks.reconcile.certain import certain, certain_short, sure_facts
 from tasks.reconcile.certain_payer import certain_by_payer
 from tasks.reconcile.decisions import Decision, respect, settle
+from tasks.reconcile.halves import currency_halves, joined_halves, named_of, of_currencies, start_elsewhere
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
@@ -98,24 +99,28 @@ def apply_cash(
         # for every round, every return of the rounds and the pass across currencies
         owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
         named = named_invoices(_by_value_date(payments), keys, owners)
-        # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
-        with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
-            kwargs = dict(
-                as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
-            )
-            cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
-            if rates is not None and policy.cross_currency.apply:
-                cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
-            excluded = set(rejected or ()) | set(paired or ())
-            return charges.with_charges(
-                cash,
-                payments,
-                invoices,
-                policy=policy,
-                as_of=as_of,
-                rule_version=rule_version,
-                excluded=excluded,
-            )
+        kwargs = dict(
+            as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
+        )
+        halves = currency_halves(payments)
+        if halves is None:
+            # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
+            with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
+                cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+        else:
+            cash = _in_halves(payments, invoices, halves, rejected, paired, kwargs)
+        if rates is not None and policy.cross_currency.apply:
+            cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
+        excluded = set(rejected or ()) | set(paired or ())
+        return charges.with_charges(
+            cash,
+            payments,
+            invoices,
+            policy=policy,
+            as_of=as_of,
+            rule_version=rule_version,
+            excluded=excluded,
+        )
 
 
 def _across_currencies(
@@ -171,6 +176,36 @@ def _across_currencies(
         steps.append(cash)
 
 
+def _in_halves(
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    halves: tuple[set[str], set[str]],
+    rejected: set[tuple[str, str]] | None,
+    paired: set[tuple[str, str]] | None,
+    kwargs: dict[str, object],
+) -> CashApplication:
+    """`apply_cash`'s rounds as two halves by currency (`halves.py`): the second half's in a second
+    process while this one matches the first's; that half matched here should the process fail."""
+    named: pd.DataFrame = kwargs["named"]  # type: ignore[assignment]
+    here, there = (of_currencies(payments, half) for half in halves)
+    mine, theirs = (of_currencies(invoices, half) for half in halves)
+    options = {k: v for k, v in kwargs.items() if k not in ("keys", "named")}
+    elsewhere = start_elsewhere(
+        there, theirs, named_of(named, there), options | {"rejected": rejected, "paired": paired}
+    )
+    try:
+        # the payers of this half's payments naming nothing are told by name: ranked meanwhile
+        with ranked_ahead(here[~among(here["payment_id"], named["payment_id"])], kwargs["payers"]):  # type: ignore[arg-type]
+            first = _apply_in_rounds(here, mine, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+        try:
+            second = elsewhere.result()
+        except OSError:
+            second = _apply_in_rounds(there, theirs, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+    finally:
+        elsewhere.close()
+    return joined_halves(_by_value_date(payments), [first, second])
+
+
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off while cash is applied: matching makes millions of small
@@ -199,15 +234,15 @@ def _apply_in_rounds(
     keys: InvoiceKeys | None = None,
     named: pd.DataFrame | None = None,
 ) -> CashApplication:
-    """`apply_cash`'s rounds, until one applies nothing (`keys`: of `invoices`, in due order;
-    `named`: what each payment names, `named_invoices` of these payments or more, by value date)."""
+    """`apply_cash`'s rounds, until one applies nothing (`named`: what each payment names,
+    `named_invoices` of these payments or more, by value date, read from `invoices` in due order;
+    else read here, with `keys` of `invoices` in due order when given)."""
     payers = payers or PayerDirectory({}, {}, policy.payer.name_threshold)
     rejected = set(rejected or ())
     paired = set(paired or ())
     ordered = _by_value_date(payments)
-    if keys is None:
+    if named is None:  # else the invoices come in due order, as `named` was read from them
         invoices = in_order(invoices, ["due_date", "invoice_id"])
-        keys = InvoiceKeys(invoices, in_due_order=True)
     rounds: list[CashApplication] = []
     left = dict(
         zip(ordered["payment_id"].tolist(), ordered["unapplied_minor"].astype("int64").tolist(), strict=True)
@@ -218,7 +253,8 @@ def _apply_in_rounds(
     book = OpenBook(invoices, as_of, rule_version, in_due_order=True)
     # what a payment names depends on its texts and the invoice numbers alone: read once
     if named is None:
-        every_named = named_invoices(ordered, keys, book.customer)
+        reading = keys if keys is not None else InvoiceKeys(invoices, in_due_order=True)
+        every_named = named_invoices(ordered, reading, book.customer)
     else:  # a subset keeps the order the payments' own reading gives (payments by value date)
         every_named = named[among(named["payment_id"], ordered["payment_id"])].reset_index(drop=True)
     batch = with_cash = ordered  # the payments a round decides; those with cash left

@@ -5,6 +5,7 @@ Pure functions; `tasks/reconcile/apply.py` runs them as passes over a batch of p
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
@@ -98,6 +99,13 @@ class PayerDirectory:
         """Take the rankings of payer names from `ranking` (`ranking.ranked_all`, in another
         process): the first name asked for that is not ranked yet waits for them."""
         self._ahead = ranking
+
+    def detached(self) -> PayerDirectory:
+        """This directory without its link to the process ranking names ahead (which cannot be
+        handed to another process): names not ranked yet are ranked as they are asked for."""
+        alone = copy.copy(self)
+        alone._ahead = None
+        return alone
 
     def stop_ahead(self) -> None:
         """Rank every name in this process from now on (the other process is ending)."""

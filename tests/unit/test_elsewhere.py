@@ -35,3 +35,22 @@ def test_a_failure_there_is_an_os_error_here() -> None:
     closed.close()
     with pytest.raises(OSError, match="closed"):
         closed.result()
+
+
+def test_a_process_running_is_listed_with_its_id_until_closed_and_its_memory_is_counted() -> None:
+    from tasks.platform.elsewhere import running
+    from tools.bench import _rss_bytes
+
+    alone = _rss_bytes()
+    other = Elsewhere("time", "sleep", 5)
+    try:
+        assert len(running()) == 1
+        pid = running()[0]
+        assert os.path.exists(f"/proc/{pid}")
+        with open(f"/proc/{pid}/statm") as handle:
+            theirs = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        assert theirs > 0
+        assert _rss_bytes() >= alone + theirs // 2  # this process's and the other's, summed
+    finally:
+        other.close()
+    assert running() == []

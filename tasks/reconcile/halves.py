@@ -1,0 +1,120 @@
+"""A large batch's rounds run as two halves, one per core: its currencies split in two, the smaller
+half's payments matched in a second process while this one matches the larger half's.
+
+Why the halves give the same allocations as one run: every rule of a round looks only at invoices of
+the payment's own currency (the invoices a payment names are looked up as `currency:number`, a
+payer's invoices per (customer, currency), open amounts per (currency, amount)), and which payments
+a round decides again depends only on what their decisions looked at (`seen.py`). So the rounds of
+one currency never see those of another: each half reaches the same fixed point alone as within the
+whole batch (checked on the 1M bench book: the same allocations, write-offs, cases, exceptions, cash
+on account and counts). The pass across currencies and the reminder charges, which do look across,
+run after the halves are joined.
+
+Below `HALVES_FROM` payments, or when one currency holds nearly every payment, the second process
+(about a second to start, and the batch's half to hand over) costs more than it saves: the batch
+runs whole. Should the second process fail, this one matches that half too (the same answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from tasks.platform.elsewhere import Elsewhere
+from tasks.reconcile.outcome import CashApplication, run_counts, stacked, unapplied_frame
+from tasks.reconcile.sets import among
+
+HALVES_FROM = 100_000  # payments in the batch
+_SMALLER_AT_LEAST = 0.2  # of the payments, in the half matched elsewhere
+
+
+def currency_halves(
+    payments: pd.DataFrame, *, at_least: int | None = None
+) -> tuple[set[str], set[str]] | None:
+    """The currencies of the half matched here (the larger) and of the half matched elsewhere,
+    each currency given to the lighter half by its count of payments, largest first; None when the
+    batch is better matched whole (fewer than `at_least` payments, `HALVES_FROM` unless given)."""
+    if len(payments) < (HALVES_FROM if at_least is None else at_least):
+        return None
+    counts = payments["currency"].astype(str).value_counts()
+    here: set[str] = set()
+    there: set[str] = set()
+    weight = {"here": 0, "there": 0}
+    for currency, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        side = "here" if weight["here"] <= weight["there"] else "there"
+        (here if side == "here" else there).add(str(currency))
+        weight[side] += int(count)
+    if weight["there"] < _SMALLER_AT_LEAST * len(payments):
+        return None
+    return here, there
+
+
+def of_currencies(frame: pd.DataFrame, currencies: set[str]) -> pd.DataFrame:
+    """The rows of `frame` in one of `currencies`, in the order they stand."""
+    return frame[frame["currency"].astype(str).isin(currencies).to_numpy()].reset_index(drop=True)
+
+
+def start_elsewhere(
+    payments: pd.DataFrame, invoices: pd.DataFrame, named: pd.DataFrame, options: dict[str, Any]
+) -> Elsewhere:
+    """`rounds_of_half` of these payments and invoices, started in a second process. `options`:
+    `_apply_in_rounds`'s keyword arguments; the payer directory goes without its link to the
+    process ranking names (this half's names are ranked in its own process, as they are asked for)."""
+    payers = options.get("payers")
+    sent = dict(options, payers=payers.detached() if payers is not None else None)
+    return Elsewhere(__name__, "rounds_of_half", payments, invoices, named, sent)
+
+
+def rounds_of_half(
+    payments: pd.DataFrame, invoices: pd.DataFrame, named: pd.DataFrame, options: dict[str, Any]
+) -> CashApplication:
+    """In the second process: the rounds of one half (`named`: what its payments name)."""
+    from tasks.reconcile.apply import _apply_in_rounds, _no_cycle_collection
+
+    with _no_cycle_collection():
+        return _apply_in_rounds(payments, invoices, named=named, **options)
+
+
+def joined_halves(ordered: pd.DataFrame, halves: list[CashApplication]) -> CashApplication:
+    """The halves as one cash application over `ordered` (the batch's payments by value date): the
+    allocations, write-offs, cases, exceptions and cash on account of the first half, then of the
+    second; the rounds counted as the longer half needed them (the halves ran side by side)."""
+    allocations, write_offs, cases, exceptions, on_account = (
+        stacked([getattr(h, name) for h in halves]).reset_index(drop=True)
+        for name in ("allocations", "write_offs", "cases", "exceptions", "on_account")
+    )
+    left: dict[str, int] = {}
+    for half in halves:
+        left.update(
+            zip(
+                half.unapplied["payment_id"].tolist(), half.unapplied["unapplied_minor"].tolist(), strict=True
+            )
+        )
+    unapplied = unapplied_frame(ordered, left)
+    counts = run_counts(
+        ordered,
+        allocations,
+        unapplied,
+        exceptions,
+        write_offs,
+        cases,
+        matching_rounds=max(h.counts.get("matching_rounds", 0) for h in halves),
+        held_on_account=len(on_account),
+    )
+    return replace(
+        halves[0],
+        allocations=allocations,
+        unapplied=unapplied,
+        exceptions=exceptions,
+        counts=counts,
+        write_offs=write_offs,
+        cases=cases,
+        on_account=on_account,
+    )
+
+
+def named_of(named: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `named` of these payments, in the order they stand."""
+    return named[among(named["payment_id"], payments["payment_id"])].reset_index(drop=True)

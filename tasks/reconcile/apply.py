@@ -23,6 +23,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from rules.matching import MatchingPolicy
 from tasks.platform.fx import Rates
@@ -31,13 +32,20 @@ from tasks.reconcile.book import OpenBook
 from tasks.reconcile.certain import certain, certain_short, sure_facts
 from tasks.reconcile.certain_payer import certain_by_payer
 from tasks.reconcile.decisions import Decision, respect, settle
-from tasks.reconcile.halves import currency_halves, joined_halves, named_of, of_currencies, start_elsewhere
+from tasks.reconcile.halves import (
+    currency_halves,
+    joined_halves,
+    of_currencies,
+    rounds_of_half,
+    start_elsewhere,
+    texts_of_half,
+)
 from tasks.reconcile.matching import PayerDirectory
 from tasks.reconcile.named import named_by_payment, named_invoices
 from tasks.reconcile.outcome import CashApplication, combined, outcome
 from tasks.reconcile.passes import by_payer_and_amount, by_reference, payer_by_account, payer_of
 from tasks.reconcile.ranking import ranked_ahead
-from tasks.reconcile.references import InvoiceKeys
+from tasks.reconcile.references import InvoiceKeys, every_number_has_digits
 from tasks.reconcile.seen import Seen, View, changed_since_decided, marked, seen_decided
 from tasks.reconcile.sets import among, in_order
 
@@ -94,21 +102,23 @@ def apply_cash(
         # the invoices in due order and their keys, read once for every round and the pass
         # across currencies (the open amounts change, the invoices and their order do not)
         invoices = in_order(invoices, ["due_date", "invoice_id"])
-        keys = InvoiceKeys(invoices, in_due_order=True)
-        # what each payment names depends on its texts and the invoice numbers alone: read once
-        # for every round, every return of the rounds and the pass across currencies
         owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
-        named = named_invoices(_by_value_date(payments), keys, owners)
+        options = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers)
+        options |= dict(rejected=rejected, paired=paired)
+        halves = currency_halves(payments)
+        if halves is None:
+            keys = InvoiceKeys(invoices, in_due_order=True)
+            # what each payment names depends on its texts and the invoice numbers alone: read
+            # once for every round, every return of the rounds and the pass across currencies
+            named = named_invoices(_by_value_date(payments), keys, owners)
+            # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
+            with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
+                cash = _apply_in_rounds(payments, invoices, keys=keys, named=named, **options)  # type: ignore[arg-type]
+        else:
+            cash, keys, named = _in_halves(payments, invoices, halves, options)
         kwargs = dict(
             as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
         )
-        halves = currency_halves(payments)
-        if halves is None:
-            # the payers of payments naming nothing are told by name: ranked meanwhile, elsewhere
-            with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
-                cash = _apply_in_rounds(payments, invoices, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
-        else:
-            cash = _in_halves(payments, invoices, halves, rejected, paired, kwargs)
         if rates is not None and policy.cross_currency.apply:
             cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
         excluded = set(rejected or ()) | set(paired or ())
@@ -180,30 +190,33 @@ def _in_halves(
     payments: pd.DataFrame,
     invoices: pd.DataFrame,
     halves: tuple[set[str], set[str]],
-    rejected: set[tuple[str, str]] | None,
-    paired: set[tuple[str, str]] | None,
-    kwargs: dict[str, object],
-) -> CashApplication:
-    """`apply_cash`'s rounds as two halves by currency (`halves.py`): the second half's in a second
-    process while this one matches the first's; that half matched here should the process fail."""
-    named: pd.DataFrame = kwargs["named"]  # type: ignore[assignment]
-    here, there = (of_currencies(payments, half) for half in halves)
-    mine, theirs = (of_currencies(invoices, half) for half in halves)
-    options = {k: v for k, v in kwargs.items() if k not in ("keys", "named")}
-    elsewhere = start_elsewhere(
-        there, theirs, named_of(named, there), options | {"rejected": rejected, "paired": paired}
+    options: dict[str, object],
+) -> tuple[CashApplication, InvoiceKeys, pd.DataFrame]:
+    """`apply_cash`'s rounds as two halves by currency (`halves.py`): the second half's texts read
+    and its rounds run in a second process while this one does the first's (that half done here
+    should the process fail); with the keys of every invoice and what every payment names, for
+    the pass across currencies."""
+    (here, there), (mine, theirs) = (
+        [of_currencies(frame, half) for half in halves] for frame in (payments, invoices)
     )
+    digits = every_number_has_digits(pa.array(invoices["invoice_id"].astype(str).to_numpy(), pa.string()))
+    elsewhere = start_elsewhere(there, theirs, options, digits)
     try:
+        keys, named = texts_of_half(here, mine, digits)
         # the payers of this half's payments naming nothing are told by name: ranked meanwhile
-        with ranked_ahead(here[~among(here["payment_id"], named["payment_id"])], kwargs["payers"]):  # type: ignore[arg-type]
-            first = _apply_in_rounds(here, mine, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+        with ranked_ahead(here[~among(here["payment_id"], named["payment_id"])], options["payers"]):  # type: ignore[arg-type]
+            first = _apply_in_rounds(here, mine, keys=keys, named=named, **options)  # type: ignore[arg-type]
         try:
-            second = elsewhere.result()
+            second, their_keys, their_named = elsewhere.result()
         except OSError:
-            second = _apply_in_rounds(there, theirs, rejected=rejected, paired=paired, **kwargs)  # type: ignore[arg-type]
+            second, their_keys, their_named = rounds_of_half(there, theirs, options, digits)
     finally:
         elsewhere.close()
-    return joined_halves(_by_value_date(payments), [first, second])
+    return (
+        joined_halves(_by_value_date(payments), [first, second]),
+        InvoiceKeys.joined([keys, their_keys]),
+        pd.concat([named, their_named], ignore_index=True),
+    )
 
 
 @contextmanager

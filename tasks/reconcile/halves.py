@@ -23,8 +23,10 @@ from typing import Any
 import pandas as pd
 
 from tasks.platform.elsewhere import Elsewhere
+from tasks.reconcile.named import named_invoices
 from tasks.reconcile.outcome import CashApplication, run_counts, stacked, unapplied_frame
-from tasks.reconcile.sets import among
+from tasks.reconcile.references import InvoiceKeys
+from tasks.reconcile.sets import in_order
 
 HALVES_FROM = 100_000  # payments in the batch
 _SMALLER_AT_LEAST = 0.2  # of the payments, in the half matched elsewhere
@@ -57,24 +59,37 @@ def of_currencies(frame: pd.DataFrame, currencies: set[str]) -> pd.DataFrame:
 
 
 def start_elsewhere(
-    payments: pd.DataFrame, invoices: pd.DataFrame, named: pd.DataFrame, options: dict[str, Any]
+    payments: pd.DataFrame, invoices: pd.DataFrame, options: dict[str, Any], all_have_digits: bool
 ) -> Elsewhere:
-    """`rounds_of_half` of these payments and invoices, started in a second process. `options`:
-    `_apply_in_rounds`'s keyword arguments; the payer directory goes without its link to the
-    process ranking names (this half's names are ranked in its own process, as they are asked for)."""
+    """`rounds_of_half` of these payments and invoices (in due order), started in a second process.
+    `options`: `_apply_in_rounds`'s keyword arguments but the keys and what is named; the payer
+    directory goes without its link to the process ranking names (this half's names are ranked in
+    its own process, as they are asked for)."""
     payers = options.get("payers")
     sent = dict(options, payers=payers.detached() if payers is not None else None)
-    return Elsewhere(__name__, "rounds_of_half", payments, invoices, named, sent)
+    return Elsewhere(__name__, "rounds_of_half", payments, invoices, sent, all_have_digits)
 
 
 def rounds_of_half(
-    payments: pd.DataFrame, invoices: pd.DataFrame, named: pd.DataFrame, options: dict[str, Any]
-) -> CashApplication:
-    """In the second process: the rounds of one half (`named`: what its payments name)."""
+    payments: pd.DataFrame, invoices: pd.DataFrame, options: dict[str, Any], all_have_digits: bool
+) -> tuple[CashApplication, InvoiceKeys, pd.DataFrame]:
+    """The rounds of one half, with the keys of its invoices and what its payments name, read first
+    (in the second process, or here should it have failed)."""
     from tasks.reconcile.apply import _apply_in_rounds, _no_cycle_collection
 
     with _no_cycle_collection():
-        return _apply_in_rounds(payments, invoices, named=named, **options)
+        keys, named = texts_of_half(payments, invoices, all_have_digits)
+        return _apply_in_rounds(payments, invoices, keys=keys, named=named, **options), keys, named
+
+
+def texts_of_half(
+    payments: pd.DataFrame, invoices: pd.DataFrame, all_have_digits: bool
+) -> tuple[InvoiceKeys, pd.DataFrame]:
+    """The keys of a half's invoices (in due order) and the invoices its payments name, as
+    `apply_cash` reads them for the whole batch (`all_have_digits`: of the whole batch's invoices)."""
+    keys = InvoiceKeys(invoices, in_due_order=True, all_have_digits=all_have_digits)
+    owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
+    return keys, named_invoices(in_order(payments, ["value_date", "payment_id"]), keys, owners)
 
 
 def joined_halves(ordered: pd.DataFrame, halves: list[CashApplication]) -> CashApplication:
@@ -113,8 +128,3 @@ def joined_halves(ordered: pd.DataFrame, halves: list[CashApplication]) -> CashA
         cases=cases,
         on_account=on_account,
     )
-
-
-def named_of(named: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
-    """The rows of `named` of these payments, in the order they stand."""
-    return named[among(named["payment_id"], payments["payment_id"])].reset_index(drop=True)

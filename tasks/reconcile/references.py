@@ -61,7 +61,11 @@ class InvoiceKeys:
     owning each, and the characters a key can begin and end with. Where two invoices share a key,
     the one falling due first (then the lower number) owns it."""
 
-    def __init__(self, invoices: pd.DataFrame, *, in_due_order: bool = False) -> None:
+    def __init__(
+        self, invoices: pd.DataFrame, *, in_due_order: bool = False, all_have_digits: bool | None = None
+    ) -> None:
+        """`all_have_digits`: whether every invoice number of the book holds a digit, when these
+        invoices are only part of it (else read from them)."""
         ordered = invoices if in_due_order else invoices.sort_values(["due_date", "invoice_id"])
         ids = pa.array(ordered["invoice_id"].astype(str).to_numpy(), pa.string())
         words, parents = words_of(ids)
@@ -82,9 +86,25 @@ class InvoiceKeys:
         self.keys = pc.filter(keys, pa.array(keep))
         self.first = pc.unique(pc.utf8_slice_codeunits(self.keys, 0, 1))
         self.last = pc.unique(pc.utf8_slice_codeunits(self.keys, -1))
-        self.all_have_digits = bool(pc.all(pc.match_substring_regex(ids, "[0-9]")).as_py() or not len(ids))
+        self.all_have_digits = every_number_has_digits(ids) if all_have_digits is None else all_have_digits
 
         self._positions: dict[str, int] | None = None
+
+    @classmethod
+    def joined(cls, parts: list[InvoiceKeys]) -> InvoiceKeys:
+        """The keys of invoices of different currencies read in parts (`halves.py`), as one: what
+        each finds, the other finds the same (a key is looked up with its currency)."""
+        keys = cls.__new__(cls)
+        keys.lookup = pa.chunked_array([p.lookup for p in parts], pa.string()).combine_chunks()
+        keys.owners = np.concatenate([p.owners for p in parts])
+        offsets = np.cumsum([0] + [int(p.places.max(initial=-1)) + 1 for p in parts])
+        keys.places = np.concatenate([p.places + offset for p, offset in zip(parts, offsets, strict=False)])
+        keys.keys = pa.chunked_array([p.keys for p in parts], pa.string()).combine_chunks()
+        keys.first = pc.unique(pa.chunked_array([p.first for p in parts], pa.string()).combine_chunks())
+        keys.last = pc.unique(pa.chunked_array([p.last for p in parts], pa.string()).combine_chunks())
+        keys.all_have_digits = all(p.all_have_digits for p in parts)
+        keys._positions = None
+        return keys
 
     @property
     def positions(self) -> dict[str, int]:
@@ -104,6 +124,12 @@ class InvoiceKeys:
         if len(keys) * 20 < len(self.lookup):
             return pa.array([self.positions.get(k) for k in keys.to_pylist()], pa.int64())
         return pc.index_in(keys, value_set=self.lookup)
+
+
+def every_number_has_digits(ids: pa.Array) -> bool:
+    """Whether every one of these invoice numbers holds a digit (then only runs of words holding one
+    are read as invoice numbers)."""
+    return bool(pc.all(pc.match_substring_regex(ids, "[0-9]")).as_py() or not len(ids))
 
 
 def _first_of_each(values: pa.Array) -> np.ndarray:

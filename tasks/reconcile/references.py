@@ -92,13 +92,15 @@ class InvoiceKeys:
 
     @classmethod
     def joined(cls, parts: list[InvoiceKeys]) -> InvoiceKeys:
-        """The keys of invoices of different currencies read in parts (`halves.py`), as one: what
-        each finds, the other finds the same (a key is looked up with its currency)."""
+        """The keys of the invoices of different currencies, read in parts (`halves.py`), as one:
+        a key is looked up with its currency, so the whole finds what each part found alone."""
         keys = cls.__new__(cls)
         keys.lookup = pa.chunked_array([p.lookup for p in parts], pa.string()).combine_chunks()
         keys.owners = np.concatenate([p.owners for p in parts])
         offsets = np.cumsum([0] + [int(p.places.max(initial=-1)) + 1 for p in parts])
-        keys.places = np.concatenate([p.places + offset for p, offset in zip(parts, offsets, strict=False)])
+        keys.places = np.concatenate(
+            [p.places + offset for p, offset in zip(parts, offsets[:-1], strict=True)]
+        )
         keys.keys = pa.chunked_array([p.keys for p in parts], pa.string()).combine_chunks()
         keys.first = pc.unique(pa.chunked_array([p.first for p in parts], pa.string()).combine_chunks())
         keys.last = pc.unique(pa.chunked_array([p.last for p in parts], pa.string()).combine_chunks())

@@ -12,12 +12,15 @@ import pytest
 
 import tasks.reconcile.halves as halves_module
 from tasks.platform import elsewhere
+from tasks.platform.fx import Rates
 from tasks.platform.money import to_minor
 from tasks.reconcile.apply import apply_cash
-from tasks.reconcile.halves import currency_halves
+from tasks.reconcile.halves import currency_halves, of_currencies
 from tasks.reconcile.matching import PayerDirectory
+from tasks.reconcile.named import named_invoices
 from tasks.reconcile.outcome import CashApplication
 from tasks.reconcile.policy import default_policy
+from tasks.reconcile.references import InvoiceKeys
 from tools.generate import generate_book
 
 AS_OF = date(2026, 11, 20)
@@ -69,10 +72,39 @@ def book() -> tuple[pd.DataFrame, pd.DataFrame, PayerDirectory]:
     return payments, invoices, PayerDirectory(accounts, names, default_policy().payer.name_threshold)
 
 
-def reconcile() -> CashApplication:
+def across() -> tuple[pd.DataFrame, Rates]:
+    """The book's payments and 40 more in EUR, each naming one GBP, USD or CHF invoice for what it
+    is open for, at a rate of 1 on every day (the pass across currencies pays them)."""
+    payments, invoices, _ = book()
+    named = invoices[invoices["currency"].isin(["GBP", "USD", "CHF"])].head(40)
+    more = pd.DataFrame(
+        {
+            "payment_id": [f"PX{n:03d}" for n in range(len(named))],
+            "value_date": named["due_date"].to_numpy(),
+            "currency": "EUR",
+            "unapplied_minor": named["open_minor"].to_numpy(),
+            "reference": [f"Rechnung {i}" for i in named["invoice_id"]],
+            "payer_name": "",
+            "payer_account": "",
+        }
+    )
+    days = pd.date_range(payments["value_date"].min() - pd.Timedelta(days=7), AS_OF, freq="D")
+    rates = Rates.of(
+        pd.DataFrame(
+            [(day, "EUR", c, "1") for day in days for c in ("GBP", "USD", "CHF", "JPY")],
+            columns=["rate_date", "base_currency", "currency", "rate"],
+        )
+    )
+    return pd.concat([payments, more], ignore_index=True), rates
+
+
+def reconcile(*, with_rates: bool = False) -> CashApplication:
     payments, invoices, payers = book()
+    rates = None
+    if with_rates:
+        payments, rates = across()
     return apply_cash(
-        payments, invoices, as_of=AS_OF, rule_version="t", policy=default_policy(), payers=payers
+        payments, invoices, as_of=AS_OF, rule_version="t", policy=default_policy(), payers=payers, rates=rates
     )
 
 
@@ -124,6 +156,34 @@ def test_matched_in_two_halves_the_book_gets_what_it_gets_matched_whole(
     # the first half's rows, then the second's
     currencies = halved.allocations["currency"].tolist()
     assert currencies.index("GBP") > len(currencies) - 1 - currencies[::-1].index("EUR")
+
+
+def test_the_pass_across_currencies_reads_the_halves_keys_as_the_whole_books(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    whole = reconcile(with_rates=True)
+    across_rows = whole.allocations[whole.allocations["rule"] == "cross_currency"]
+    # the EUR payments paid those of their invoices the book's own payments had left open
+    assert len(across_rows) >= 5
+    monkeypatch.setattr(halves_module, "HALVES_FROM", 100)
+    assert as_sets(reconcile(with_rates=True)) == as_sets(whole)
+
+
+def test_keys_read_in_halves_and_joined_find_what_the_whole_books_keys_find() -> None:
+    payments, invoices, _ = book()
+    ordered = invoices.sort_values(["due_date", "invoice_id"], kind="stable").reset_index(drop=True)
+    halves = currency_halves(payments, at_least=100)
+    assert halves is not None
+    joined = InvoiceKeys.joined(
+        [InvoiceKeys(of_currencies(ordered, half), in_due_order=True) for half in halves]
+    )
+    whole = InvoiceKeys(ordered, in_due_order=True)
+    owners = dict(zip(ordered["invoice_id"], ordered["customer_id"], strict=True))
+    for currency in ("EUR", "GBP", "JPY"):  # each text read as its own currency's, then as others'
+        texts = payments.assign(currency=currency)
+        got = named_invoices(texts, joined, owners)
+        assert len(got) > 50
+        assert got.equals(named_invoices(texts, whole, owners))
 
 
 def test_a_half_whose_process_fails_is_matched_here_with_the_same_result(

@@ -122,10 +122,19 @@ class InvoiceKeys:
         return None if where is None else str(self.owners[where])
 
     def where(self, keys: pa.Array) -> pa.Array:
-        """Per key, its position in `lookup` (null where none)."""
-        if len(keys) * 20 < len(self.lookup):
-            return pa.array([self.positions.get(k) for k in keys.to_pylist()], pa.int64())
-        return pc.index_in(keys, value_set=self.lookup)
+        """Per key, its position in `lookup` (null where none). A batch much smaller than the
+        lookup hashes its own keys and scans the lookup for them (or reads the dict of positions,
+        when one was built), rather than hashing every key of the lookup."""
+        if len(keys) * 20 >= len(self.lookup):
+            return pc.index_in(keys, value_set=self.lookup)
+        if self._positions is None:
+            hits = np.flatnonzero(
+                pc.is_in(self.lookup, value_set=pc.unique(keys)).to_numpy(zero_copy_only=False)
+            )
+            found = dict(zip(self.lookup.take(pa.array(hits)).to_pylist(), hits.tolist(), strict=True))
+        else:
+            found = self._positions
+        return pa.array([found.get(k) for k in keys.to_pylist()], pa.int64())
 
 
 def every_number_has_digits(ids: pa.Array) -> bool:

@@ -150,3 +150,20 @@ def test_the_vectorised_reader_agrees_with_reading_one_text_at_a_time() -> None:
     assert sum(len(e) for e in expected) > 3000  # the texts really name invoices
     assert got == expected
     assert [list(g) for g in got] == [list(e) for e in expected]  # in the order they appear
+
+
+def test_a_small_batch_of_keys_finds_the_positions_a_whole_lookup_finds() -> None:
+    """`where` answers a batch much smaller than the lookup by scanning the lookup for the batch's
+    keys (or by the dict of positions, once built); both give what Arrow's `index_in` gives."""
+    book = InvoiceKeys(invoices(*[f"INV-2026-{n:06d}" for n in range(1, 2_001)]))
+    asked = pa.array(
+        ["EUR:INV2026000007", "EUR:INV-2026-1999", "EUR:NOPE", "USD:INV2026000007", "EUR:INV2026000007"]
+    )
+    assert len(asked) * 20 < len(book.lookup)  # the small-batch path
+    expected = pa.compute.index_in(asked, value_set=book.lookup).to_pylist()
+    assert book._positions is None
+    assert book.where(asked).to_pylist() == expected
+    assert book.where(asked).to_pylist()[2:4] == [None, None]
+    assert book.owner_of("EUR", "INV2026000007") == "INV-2026-000007"  # builds the dict of positions
+    assert book._positions is not None
+    assert book.where(asked).to_pylist() == expected

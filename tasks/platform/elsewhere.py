@@ -40,15 +40,19 @@ class Elsewhere:
         self._folder = tempfile.TemporaryDirectory(prefix="o2c-elsewhere-")
         self.asked = Path(self._folder.name, "asked.pickle")
         self._answer = Path(self._folder.name, "answer.pickle")
-        self.asked.write_bytes(pickle.dumps((module, name, args), protocol=pickle.HIGHEST_PROTOCOL))
         path = os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-m", "tasks.platform.elsewhere", str(self.asked), str(self._answer)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-        )
+        try:
+            self.asked.write_bytes(pickle.dumps((module, name, args), protocol=pickle.HIGHEST_PROTOCOL))
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "tasks.platform.elsewhere", str(self.asked), str(self._answer)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        except BaseException:  # it could not start (no disk for the arguments, no process): no files left
+            self._folder.cleanup()
+            raise
         _RUNNING.add(self._process.pid)
 
     def result(self) -> Any:

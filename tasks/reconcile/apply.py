@@ -34,9 +34,9 @@ from tasks.reconcile.certain_payer import certain_by_payer
 from tasks.reconcile.decisions import Decision, respect, settle
 from tasks.reconcile.halves import (
     currency_halves,
+    half_result,
     joined_halves,
     of_currencies,
-    rounds_of_half,
     start_elsewhere,
     texts_of_half,
 )
@@ -206,12 +206,10 @@ def _in_halves(
         # the payers of this half's payments naming nothing are told by name: ranked meanwhile
         with ranked_ahead(here[~among(here["payment_id"], named["payment_id"])], options["payers"]):  # type: ignore[arg-type]
             first = _apply_in_rounds(here, mine, keys=keys, named=named, **options)  # type: ignore[arg-type]
-        try:
-            second, their_keys, their_named = elsewhere.result()
-        except OSError:
-            second, their_keys, their_named = rounds_of_half(there, theirs, options, digits)
+        second, their_keys, their_named = half_result(elsewhere, there, theirs, options, digits)
     finally:
-        elsewhere.close()
+        if elsewhere is not None:
+            elsewhere.close()
     return (
         joined_halves(_by_value_date(payments), [first, second]),
         InvoiceKeys.joined([keys, their_keys]),

@@ -60,14 +60,35 @@ def of_currencies(frame: pd.DataFrame, currencies: set[str]) -> pd.DataFrame:
 
 def start_elsewhere(
     payments: pd.DataFrame, invoices: pd.DataFrame, options: dict[str, Any], all_have_digits: bool
-) -> Elsewhere:
-    """`rounds_of_half` of these payments and invoices (in due order), started in a second process.
-    `options`: `_apply_in_rounds`'s keyword arguments but the keys and what is named; the payer
-    directory goes without its link to the process ranking names (this half's names are ranked in
-    its own process, as they are asked for)."""
+) -> Elsewhere | None:
+    """`rounds_of_half` of these payments and invoices (in due order), started in a second process;
+    None if it could not be started (the half is then matched here). `options`:
+    `_apply_in_rounds`'s keyword arguments but the keys and what is named; the payer directory goes
+    without its link to the process ranking names (this half's names are ranked in its own
+    process, as they are asked for)."""
     payers = options.get("payers")
     sent = dict(options, payers=payers.detached() if payers is not None else None)
-    return Elsewhere(__name__, "rounds_of_half", payments, invoices, sent, all_have_digits)
+    try:
+        return Elsewhere(__name__, "rounds_of_half", payments, invoices, sent, all_have_digits)
+    except OSError:  # no process to be had (a limit on processes, no disk for the hand-over)
+        return None
+
+
+def half_result(
+    elsewhere: Elsewhere | None,
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    options: dict[str, Any],
+    all_have_digits: bool,
+) -> tuple[CashApplication, InvoiceKeys, pd.DataFrame]:
+    """What `rounds_of_half` gave in the second process; worked out here if it never started or
+    failed (the same answer either way)."""
+    if elsewhere is not None:
+        try:
+            return elsewhere.result()  # type: ignore[no-any-return]
+        except OSError:
+            pass
+    return rounds_of_half(payments, invoices, options, all_have_digits)
 
 
 def rounds_of_half(

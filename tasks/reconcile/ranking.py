@@ -58,7 +58,11 @@ def ranked_ahead(
     if len(unknown) < at_least:
         yield
         return
-    ranking = Elsewhere(__name__, "ranked_all", unknown.to_pylist(), payers.choices)
+    try:
+        ranking = Elsewhere(__name__, "ranked_all", unknown.to_pylist(), payers.choices)
+    except OSError:  # no process to be had: every name is ranked here, as it is asked for
+        yield
+        return
     try:
         payers.rank_ahead(ranking)
         yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,21 @@ def test_a_process_running_is_listed_with_its_id_until_closed_and_its_memory_is_
     finally:
         other.close()
     assert running() == []
+
+
+def test_a_process_that_cannot_start_raises_an_os_error_and_leaves_no_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import tempfile
+
+    from tasks.platform import elsewhere
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(elsewhere.subprocess, "Popen", no_process)
+    with pytest.raises(OSError, match="temporarily unavailable"):
+        Elsewhere("math", "comb", 6, 3)
+    assert list(tmp_path.iterdir()) == []
+    assert elsewhere.running() == []

@@ -192,3 +192,14 @@ def test_a_half_whose_process_fails_is_matched_here_with_the_same_result(
     monkeypatch.setattr(halves_module, "HALVES_FROM", 100)
     monkeypatch.setattr(elsewhere.sys, "executable", "/bin/false")
     assert as_sets(reconcile()) == as_sets(whole)
+
+
+def test_a_half_whose_process_cannot_start_is_matched_here_with_the_same_result(
+    whole: CashApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(halves_module, "HALVES_FROM", 100)
+    monkeypatch.setattr(elsewhere.subprocess, "Popen", no_process)
+    assert as_sets(reconcile()) == as_sets(whole)

@@ -70,6 +70,21 @@ def test_a_ranking_that_fails_is_done_here_with_the_same_answers(monkeypatch: py
         assert len(failing._ranked) < len(paid) - 1  # only the names asked for were ranked
 
 
+def test_a_ranking_that_cannot_start_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = customers()
+    paid = payments(names)
+    expected = [directory(names).identify("", n) for n in paid["payer_name"][:10]]
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(elsewhere.subprocess, "Popen", no_process)
+    alone = directory(names)
+    with ranked_ahead(paid, alone, at_least=1):
+        assert alone._ahead is None
+        assert [alone.identify("", n) for n in paid["payer_name"][:10]] == expected
+
+
 def test_below_the_threshold_no_process_is_started_and_the_files_go_with_it() -> None:
     names = customers()
     paid = payments(names)

@@ -1,9 +1,10 @@
 """`o2c bench`: time every stage on a generated book of N invoices, through the real flows.
 
 Prints, per stage, wall seconds, rows per second and the peak resident memory while the stage ran
-(this process's and its second processes', summed, sampled every 10 ms from /proc), so figures are measured, never asserted by tests. The
-single-stage benchmarks (`o2c bench match`, `reconcile`, `invoice`, `dunning`) time one stage on the
-generator's book or on the larger inputs of `tools/bench_books.py`.
+(this process's and its second processes', summed, sampled every 10 ms from /proc), so figures
+are measured, never asserted by tests. The single-stage benchmarks (`o2c bench match`,
+`reconcile`, `invoice`, `dunning`) time one stage on the generator's book or on the larger inputs
+of `tools/bench_books.py`.
 """
 
 from __future__ import annotations

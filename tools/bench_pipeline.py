@@ -3,12 +3,13 @@ real flows, with each stage's floor beside it.
 
 For every stage: wall seconds, rows worked through and rows per second, the peak resident memory
 while it ran (the process's, plus that of the second processes it ran work in: reconcile's payer
-names and second half, `tasks/platform/elsewhere.py`), the floor (the same core work done bare in DuckDB on the same data, measured
-in the same process just before the stage: tools/floors/), and where the stage's time went (its
-own work, Prefect, Great Expectations: tools/bench_sampler.py). The stages run as the pipeline runs
-them (`deliver=False`); the delivery that follows (invoice documents and every e-mail, to the file
-mailer at full speed) is timed on its own line. The one-off start of Prefect's local API (and the
-first import of Great Expectations) is reported apart and counted nowhere else.
+names and second half, `tasks/platform/elsewhere.py`), the floor (the same core work done bare in
+DuckDB on the same data, measured in the same process just before the stage: tools/floors/), and
+where the stage's time went (its own work, Prefect, Great Expectations: tools/bench_sampler.py).
+The stages run as the pipeline runs them (`deliver=False`); the delivery that follows (invoice
+documents and every e-mail, to the file mailer at full speed) is timed on its own line. The
+one-off start of Prefect's local API (and the first import of Great Expectations) is reported
+apart and counted nowhere else.
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tasks.platform.elsewhere import running
+
 
 def _rss_bytes() -> int:
     """This process's resident memory, and that of the second processes it runs work in
     (`tasks/platform/elsewhere.py`: reconcile's payer names and second half) while they run."""
-    from tasks.platform.elsewhere import running
-
     total = 0
     for pid in ["self", *running()]:
         try:

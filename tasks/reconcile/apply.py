@@ -103,8 +103,8 @@ def apply_cash(
         # across currencies (the open amounts change, the invoices and their order do not)
         invoices = in_order(invoices, ["due_date", "invoice_id"])
         owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
-        options = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers)
-        options |= dict(rejected=rejected, paired=paired)
+        kwargs: dict[str, object] = dict(as_of=as_of, rule_version=rule_version, policy=policy, payers=payers)
+        options = kwargs | dict(rejected=rejected, paired=paired)
         halves = currency_halves(payments)
         if halves is None:
             keys = InvoiceKeys(invoices, in_due_order=True)
@@ -115,10 +115,8 @@ def apply_cash(
             with ranked_ahead(payments[~among(payments["payment_id"], named["payment_id"])], payers):
                 cash = _apply_in_rounds(payments, invoices, keys=keys, named=named, **options)  # type: ignore[arg-type]
         else:
-            cash, keys, named = _in_halves(payments, invoices, halves, options)
-        kwargs = dict(
-            as_of=as_of, rule_version=rule_version, policy=policy, payers=payers, keys=keys, named=named
-        )
+            cash, keys, named = _in_halves(payments, invoices, halves, options, owners)
+        kwargs |= dict(keys=keys, named=named)
         if rates is not None and policy.cross_currency.apply:
             cash = _across_currencies(cash, payments, invoices, rates, rejected, paired, kwargs, owners)
         excluded = set(rejected or ()) | set(paired or ())
@@ -191,18 +189,19 @@ def _in_halves(
     invoices: pd.DataFrame,
     halves: tuple[set[str], set[str]],
     options: dict[str, object],
+    owners: dict[str, str],
 ) -> tuple[CashApplication, InvoiceKeys, pd.DataFrame]:
     """`apply_cash`'s rounds as two halves by currency (`halves.py`): the second half's texts read
     and its rounds run in a second process while this one does the first's (that half done here
     should the process fail); with the keys of every invoice and what every payment names, for
-    the pass across currencies."""
+    the pass across currencies (`owners`: invoice -> customer, of every invoice)."""
     (here, there), (mine, theirs) = (
         [of_currencies(frame, half) for half in halves] for frame in (payments, invoices)
     )
     digits = every_number_has_digits(pa.array(invoices["invoice_id"].astype(str).to_numpy(), pa.string()))
     elsewhere = start_elsewhere(there, theirs, options, digits)
     try:
-        keys, named = texts_of_half(here, mine, digits)
+        keys, named = texts_of_half(here, mine, digits, owners)
         # the payers of this half's payments naming nothing are told by name: ranked meanwhile
         with ranked_ahead(here[~among(here["payment_id"], named["payment_id"])], options["payers"]):  # type: ignore[arg-type]
             first = _apply_in_rounds(here, mine, keys=keys, named=named, **options)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ import pandas as pd
 from rules.matching import MatchingPolicy
 from tasks.platform.money import to_major_str
 from tasks.reconcile import cross_currency
-from tasks.reconcile.outcome import ALLOCATION_COLUMNS, CashApplication, run_counts, stacked
+from tasks.reconcile.outcome import ALLOCATION_COLUMNS, CashApplication, counted, stacked
 from tasks.reconcile.sets import among
 
 RULE = "reminder_charges"
@@ -196,16 +196,14 @@ def _joined(cash: CashApplication, paid: pd.DataFrame) -> CashApplication:
 
     allocations = stacked([cash.allocations, paid])
     exceptions, on_account = less(cash.exceptions), less(cash.on_account)
-    counts = run_counts(
+    rounds = int(cash.counts.get("matching_rounds", 0))
+    return counted(
         cash.unapplied,
         allocations,
         unapplied,
         exceptions,
         cash.write_offs,
         cash.cases,
-        matching_rounds=int(cash.counts.get("matching_rounds", 0)),
-        held_on_account=len(on_account),
-    )
-    return CashApplication(
-        allocations, unapplied, exceptions, counts, cash.write_offs, cash.cases, on_account
+        on_account,
+        rounds=rounds,
     )

@@ -44,7 +44,7 @@ from tasks.reconcile.outcome import (
     CASE_COLUMNS,
     WRITE_OFF_COLUMNS,
     CashApplication,
-    run_counts,
+    counted,
     stacked,
 )
 from tasks.reconcile.references import InvoiceKeys
@@ -375,17 +375,10 @@ def joined(steps: list[CashApplication], reasons: dict[str, str]) -> CashApplica
                 for p, r in zip(on_account["payment_id"], on_account["reason"], strict=True)
             ]
         )
-    counts = run_counts(
-        steps[0].unapplied,
-        allocations,
-        unapplied,
-        exceptions,
-        write_offs,
-        cases,
-        matching_rounds=sum(s.counts.get("matching_rounds", 0) for s in steps),
-        held_on_account=len(on_account),
+    rounds = sum(s.counts.get("matching_rounds", 0) for s in steps)
+    return counted(
+        steps[0].unapplied, allocations, unapplied, exceptions, write_offs, cases, on_account, rounds=rounds
     )
-    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
 
 
 def replaced(frame: pd.DataFrame, key: str, column: str, values: dict[str, int]) -> pd.DataFrame:

@@ -17,14 +17,13 @@ runs whole. Should the second process fail, this one matches that half too (the 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from tasks.platform.elsewhere import Elsewhere
 from tasks.reconcile.named import named_invoices
-from tasks.reconcile.outcome import CashApplication, run_counts, stacked, unapplied_frame
+from tasks.reconcile.outcome import CashApplication, counted, stacked, unapplied_frame
 from tasks.reconcile.references import InvoiceKeys
 from tasks.reconcile.sets import in_order
 
@@ -104,12 +103,17 @@ def rounds_of_half(
 
 
 def texts_of_half(
-    payments: pd.DataFrame, invoices: pd.DataFrame, all_have_digits: bool
+    payments: pd.DataFrame,
+    invoices: pd.DataFrame,
+    all_have_digits: bool,
+    owners: dict[str, str] | None = None,
 ) -> tuple[InvoiceKeys, pd.DataFrame]:
     """The keys of a half's invoices (in due order) and the invoices its payments name, as
-    `apply_cash` reads them for the whole batch (`all_have_digits`: of the whole batch's invoices)."""
+    `apply_cash` reads them for the whole batch (`all_have_digits`: of the whole batch's invoices;
+    `owners`: invoice -> customer, of these invoices or more; made here when not given)."""
     keys = InvoiceKeys(invoices, in_due_order=True, all_have_digits=all_have_digits)
-    owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
+    if owners is None:
+        owners = dict(zip(invoices["invoice_id"].tolist(), invoices["customer_id"].tolist(), strict=True))
     return keys, named_invoices(in_order(payments, ["value_date", "payment_id"]), keys, owners)
 
 
@@ -128,24 +132,14 @@ def joined_halves(ordered: pd.DataFrame, halves: list[CashApplication]) -> CashA
                 half.unapplied["payment_id"].tolist(), half.unapplied["unapplied_minor"].tolist(), strict=True
             )
         )
-    unapplied = unapplied_frame(ordered, left)
-    counts = run_counts(
+    rounds = max(h.counts.get("matching_rounds", 0) for h in halves)
+    return counted(
         ordered,
         allocations,
-        unapplied,
+        unapplied_frame(ordered, left),
         exceptions,
         write_offs,
         cases,
-        matching_rounds=max(h.counts.get("matching_rounds", 0) for h in halves),
-        held_on_account=len(on_account),
-    )
-    return replace(
-        halves[0],
-        allocations=allocations,
-        unapplied=unapplied,
-        exceptions=exceptions,
-        counts=counts,
-        write_offs=write_offs,
-        cases=cases,
-        on_account=on_account,
+        on_account,
+        rounds=rounds,
     )

@@ -285,17 +285,9 @@ def combined(
     held = queue["reason"].astype(str).str.startswith(ON_ACCOUNT) if len(queue) else pd.Series([], dtype=bool)
     exceptions = _with_cash_already_applied(queue[~held].reset_index(drop=True), paired)
     on_account = held_on_account(queue[held])
-    counts = run_counts(
-        payments,
-        allocations,
-        unapplied,
-        exceptions,
-        write_offs,
-        cases,
-        matching_rounds=len(rounds),
-        held_on_account=len(on_account),
+    return counted(
+        payments, allocations, unapplied, exceptions, write_offs, cases, on_account, rounds=len(rounds)
     )
-    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
 
 
 def held_on_account(rows: pd.DataFrame) -> pd.DataFrame:
@@ -321,6 +313,32 @@ def held_on_account(rows: pd.DataFrame) -> pd.DataFrame:
         },
         columns=ON_ACCOUNT_COLUMNS,
     )
+
+
+def counted(
+    payments: pd.DataFrame,
+    allocations: pd.DataFrame,
+    unapplied: pd.DataFrame,
+    exceptions: pd.DataFrame,
+    write_offs: pd.DataFrame,
+    cases: pd.DataFrame,
+    on_account: pd.DataFrame,
+    *,
+    rounds: int,
+) -> CashApplication:
+    """A cash application of these frames, with the counts a run reports (`payments`: those
+    considered; `rounds`: the matching rounds it took)."""
+    counts = run_counts(
+        payments,
+        allocations,
+        unapplied,
+        exceptions,
+        write_offs,
+        cases,
+        matching_rounds=rounds,
+        held_on_account=len(on_account),
+    )
+    return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
 
 
 def stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:

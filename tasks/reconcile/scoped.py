@@ -15,7 +15,7 @@ import json
 
 import pandas as pd
 
-from tasks.reconcile.outcome import CashApplication, run_counts
+from tasks.reconcile.outcome import CashApplication, counted
 
 
 def within(
@@ -52,17 +52,10 @@ def within(
     if len(exceptions):
         exceptions = exceptions[exceptions["payment_id"].astype(str).isin(mine)].reset_index(drop=True)
     unapplied = cash.unapplied[cash.unapplied["payment_id"].astype(str).isin(mine)].reset_index(drop=True)
-    counts = run_counts(
-        unapplied,
-        allocations,
-        unapplied,
-        exceptions,
-        write_offs,
-        cases,
-        matching_rounds=int(cash.counts.get("matching_rounds", 0)),
-        held_on_account=len(on_account),
+    rounds = int(cash.counts.get("matching_rounds", 0))
+    scoped = counted(
+        unapplied, allocations, unapplied, exceptions, write_offs, cases, on_account, rounds=rounds
     )
-    scoped = CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases, on_account)
     return scoped, sorted(mine)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -159,10 +160,12 @@ def escalate(
     if problems:
         raise PolicyError(f"escalation.yaml: {problems[0]}")
     changed, entered = _changes(states, current, as_of, rule_version)
-    acting = states["actions"].str.split(",")
+    # the lines' actions (comma-separated) read once per distinct list, not once per line
+    codes, lists = pd.factorize(states["actions"].fillna("").astype(str))
 
     def doing(action: str) -> pd.Series:
-        return acting.map(lambda a: action in a).astype(bool)
+        has = np.array([action in listed.split(",") for listed in lists] + [False], dtype=bool)
+        return pd.Series(has[codes], index=states.index)
 
     # Holds and hand-overs happen on entering a state: a hold a person released stays released
     # until the customer leaves the state and enters one that holds again.
@@ -328,24 +331,34 @@ def _agency_rows(states: pd.DataFrame, open_items: pd.DataFrame, as_of: date) ->
     ]
     if states.empty:
         return pd.DataFrame(columns=columns)
-    keys = {(r.customer_id, r.currency): r for r in states.itertuples(index=False)}
-    mine = open_items[
-        [k in keys for k in zip(open_items["customer_id"], open_items["currency"], strict=True)]
-    ]
-    rows: list[dict[str, Any]] = []
-    for item in mine.sort_values(["customer_id", "due_date", "invoice_id"]).itertuples(index=False):
-        state = keys[(item.customer_id, item.currency)]
-        rows.append(
-            {
-                "customer_id": item.customer_id,
-                "name": state.name if isinstance(state.name, str) else "",
-                "currency": item.currency,
-                "invoice_id": item.invoice_id,
-                "issue_date": str(item.issue_date)[:10],
-                "due_date": str(item.due_date)[:10],
-                "days_past_due": (pd.Timestamp(as_of) - pd.Timestamp(item.due_date)).days,
-                "open_amount": to_major_str(int(item.open_minor), str(item.currency)),
-                "state": state.state,
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
+    # whole columns: a customer handed over can hold thousands of open items
+    mine = open_items.merge(
+        states[["customer_id", "currency", "name", "state"]].drop_duplicates(
+            ["customer_id", "currency"], keep="last"
+        ),
+        on=["customer_id", "currency"],
+        how="inner",
+        suffixes=("_item", ""),
+    ).sort_values(["customer_id", "due_date", "invoice_id"], kind="stable")
+    if mine.empty:
+        return pd.DataFrame(columns=columns)
+    due = pd.to_datetime(mine["due_date"])
+    return pd.DataFrame(
+        {
+            "customer_id": mine["customer_id"].to_numpy(),
+            "name": [n if isinstance(n, str) else "" for n in mine["name"].tolist()],
+            "currency": mine["currency"].to_numpy(),
+            "invoice_id": mine["invoice_id"].to_numpy(),
+            "issue_date": pd.to_datetime(mine["issue_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
+            "due_date": due.dt.strftime("%Y-%m-%d").to_numpy(),
+            "days_past_due": (pd.Timestamp(as_of) - due).dt.days.to_numpy(),
+            "open_amount": [
+                to_major_str(int(minor), str(currency))
+                for minor, currency in zip(
+                    mine["open_minor"].tolist(), mine["currency"].tolist(), strict=True
+                )
+            ],
+            "state": mine["state"].to_numpy(),
+        },
+        columns=columns,
+    )

@@ -503,3 +503,97 @@ def test_a_threshold_missing_for_a_currency_is_a_problem_and_holds_nowhere_in_it
         PolicyError, match="escalation.yaml: .*no threshold for USD and no default"
     ):  # I-5: USD
         escalate(table(ITEMS), pd.DataFrame(), policy, as_of=AS_OF, rule_version="v1")
+
+
+def _agency_fixture() -> tuple[pd.DataFrame, pd.DataFrame]:
+    items = pd.DataFrame(
+        {
+            "customer_id": ["C2", "C1", "C1", "C1", "C3"],
+            "currency": ["EUR", "EUR", "EUR", "USD", "EUR"],
+            "invoice_id": ["I-5", "I-2", "I-1", "I-3", "I-4"],
+            "issue_date": [
+                date(2026, 1, 5),
+                date(2026, 2, 1),
+                date(2026, 1, 1),
+                date(2026, 1, 1),
+                date(2026, 1, 1),
+            ],
+            "due_date": [
+                date(2026, 2, 4),
+                date(2026, 3, 3),
+                date(2026, 3, 3),
+                date(2026, 1, 31),
+                date(2026, 1, 31),
+            ],
+            "open_minor": [12_345, 100_00, 5, 7_50, 1],
+        }
+    )
+    states = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C1"],
+            "currency": ["EUR", "EUR", "JPY"],
+            "name": ["Acme & Co", None, "Acme & Co"],
+            "state": ["collection_agency", "collection_agency", "collection_agency"],
+        }
+    )
+    return items, states
+
+
+@pytest.mark.parametrize("as_timestamps", [False, True])
+def test_agency_rows_are_the_open_items_of_the_lines_handed_over(as_timestamps: bool) -> None:
+    from tasks.escalate.decide import _agency_rows
+
+    items, states = _agency_fixture()
+    if as_timestamps:  # a frame the ledger gave as timestamps, not dates: the same rows
+        items = items.assign(
+            issue_date=pd.to_datetime(items["issue_date"]), due_date=pd.to_datetime(items["due_date"])
+        )
+    rows = _agency_rows(states, items, date(2026, 3, 13))
+    # C1's USD invoice and C3's are not handed over; C1's EUR by due date, then invoice number
+    assert rows.to_dict("records") == [
+        {
+            "customer_id": "C1",
+            "name": "Acme & Co",
+            "currency": "EUR",
+            "invoice_id": "I-1",
+            "issue_date": "2026-01-01",
+            "due_date": "2026-03-03",
+            "days_past_due": 10,
+            "open_amount": "0.05",
+            "state": "collection_agency",
+        },
+        {
+            "customer_id": "C1",
+            "name": "Acme & Co",
+            "currency": "EUR",
+            "invoice_id": "I-2",
+            "issue_date": "2026-02-01",
+            "due_date": "2026-03-03",
+            "days_past_due": 10,
+            "open_amount": "100.00",
+            "state": "collection_agency",
+        },
+        {
+            "customer_id": "C2",
+            "name": "",
+            "currency": "EUR",
+            "invoice_id": "I-5",
+            "issue_date": "2026-01-05",
+            "due_date": "2026-02-04",
+            "days_past_due": 37,
+            "open_amount": "123.45",
+            "state": "collection_agency",
+        },
+    ]
+    assert list(_agency_rows(states.iloc[:0], items, date(2026, 3, 13)).columns) == list(rows.columns)
+    assert _agency_rows(states, items.iloc[:0], date(2026, 3, 13)).empty
+
+
+def test_tags_and_actions_are_read_once_per_distinct_text_with_the_same_answers() -> None:
+    from rules.escalation import _tags
+
+    frame = pd.DataFrame({"tags": ["VIP; Public ", None, "", "public", "VIP; Public "]})
+    tags = _tags(frame)
+    assert tags.tolist() == [{"vip", "public"}, set(), set(), {"public"}, {"vip", "public"}]
+    assert tags.iloc[0] is tags.iloc[4]  # one set for each distinct text
+    assert _tags(pd.DataFrame({"x": [1, 2]})).tolist() == [set(), set()]

@@ -90,10 +90,14 @@ def _run_url(run_id: str) -> str | None:
 
 def o2c_flow(name: str, run_label: str | None = None, **options: Any) -> Any:
     """The Prefect `flow` decorator as every o2c flow uses it: its name, a readable run name (the
-    label and the business date: `reconcile 2026-11-20`), and the failure e-mail on failure or crash."""
+    label and the business date: `reconcile 2026-11-20`), and the failure e-mail on failure or crash.
+    Its runs' heartbeats stop the moment a run ends (`tasks/platform/prefect_heartbeats.py`)."""
     from prefect import flow
 
+    from tasks.platform.prefect_heartbeats import install
     from tasks.platform.stage import run_name
+
+    install()
 
     decorate = flow(
         name=name,

@@ -3,7 +3,7 @@
 alter table customers add column tags varchar;                -- ';'-separated
 alter table reminders add column profile varchar;
 alter table reminders add column totals varchar;              -- JSON: currency -> open, interest, fee, total (minor units)
-alter table reminders add column statement_csv varchar;       -- statement of account attached, where the level says so
+alter table reminders add column statement_csv varchar using compression zstd;  -- statement of account attached, where the level says so
 alter table reminder_items add column interest_minor bigint;
 alter table reminders add column sent_at timestamp;            -- when the mailer accepted it
 alter table reminders add column attempts integer default 0;   -- deliveries tried

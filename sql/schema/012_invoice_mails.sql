@@ -7,8 +7,8 @@ create table invoice_mails (
     language       varchar not null,
     recipient      varchar not null,
     subject        varchar not null,
-    body_text      varchar not null,
-    body_html      varchar not null,
+    body_text      varchar using compression zstd not null,
+    body_html      varchar using compression zstd not null,
     document       varchar not null,       -- the PDF attached, relative to $O2C_HOME
     as_of          date not null,
     status         varchar not null,       -- queued, sending, sent, failed, unknown

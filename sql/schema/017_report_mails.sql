@@ -5,8 +5,8 @@ create table report_mails (
     as_of          date not null,
     recipient      varchar not null,
     subject        varchar not null,
-    body_text      varchar not null,
-    body_html      varchar not null,
+    body_text      varchar using compression zstd not null,
+    body_html      varchar using compression zstd not null,
     document       varchar not null,           -- the report page, relative to $O2C_HOME
     attachment_json varchar not null,          -- the report's JSON
     status         varchar not null,

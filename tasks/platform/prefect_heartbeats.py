@@ -5,14 +5,15 @@ default; the server marks a run that stops sending them as crashed). Its heartbe
 between heartbeats in steps of one second, and a synchronous flow run, as it ends, sets the
 thread's stop flag and joins it: every flow run's end waits for the rest of the second the thread
 is sleeping, half a second on average (`prefect/flow_engine.py::_send_heartbeats`). Every stage of
-the pipeline is one such run, and the pipeline waited about 3 s per run of its six stages for
-nothing.
+the pipeline is one such run: about 3 s of each run of the six stages went on that wait.
 
 `install` replaces that context manager with one that sends the same heartbeats (at once, then
 every `heartbeat_seconds`, none once the run's state is final, a failed one logged and skipped)
-from a thread that waits on the stop flag itself, so it ends the moment the run does. It replaces
-it only in the Prefect versions whose heartbeat loop it was written against (3.8, its source
-checked for the one-second sleep); any other version keeps Prefect's own.
+from a thread that waits on the stop flag itself, so it ends the moment the run does. A run that
+ends within a second of a heartbeat still waits out that second, as with Prefect's loop, so that
+the heartbeat reaches the server before a process ending with the run exits (Prefect's events
+worker would otherwise log it as left over). It replaces Prefect's loop only in the versions it
+was written against (3.8, its source checked for the one-second sleep); any other keeps its own.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from __future__ import annotations
 import contextvars
 import inspect
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 _WRITTEN_FOR = "3.8."
+_SENDING = 1.0  # seconds a heartbeat is given to reach the server before a run may end
 replaced: Any = None  # Prefect's own loop, once `install` has put `heartbeats` in its place
 
 
@@ -40,6 +43,7 @@ def heartbeats(engine: Any, join_on_exit: bool = True) -> Iterator[None]:
     heartbeat_seconds = max(heartbeat_seconds, MINIMUM_HEARTBEAT_INTERVAL)
     resource, related = engine._build_heartbeat_event_template()
     stop = threading.Event()
+    sent = [float("-inf")]  # when the last heartbeat was handed to Prefect's events worker
 
     def beat() -> None:
         while not stop.is_set():
@@ -49,6 +53,7 @@ def heartbeats(engine: Any, join_on_exit: bool = True) -> Iterator[None]:
                 return
             try:
                 engine._emit_flow_run_heartbeat(resource, related)
+                sent[0] = time.monotonic()
             except Exception:
                 engine.logger.debug("Failed to emit heartbeat", exc_info=True)
             stop.wait(heartbeat_seconds)  # returns at once when the run ends
@@ -63,6 +68,8 @@ def heartbeats(engine: Any, join_on_exit: bool = True) -> Iterator[None]:
         stop.set()
         if join_on_exit:
             thread.join(timeout=2)
+            # a heartbeat just sent is given the rest of its second to reach the server
+            time.sleep(max(0.0, sent[0] + _SENDING - time.monotonic()))
         engine.logger.debug("Stopped flow run heartbeat context")
 
 

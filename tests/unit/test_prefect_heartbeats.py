@@ -105,3 +105,18 @@ def test_install_leaves_another_prefects_loop_alone(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(prefect_heartbeats, "_WRITTEN_FOR", "3.8.")
     assert install() is False
     assert flow_engine._send_heartbeats is their_loop
+
+
+def test_a_run_ending_just_after_a_heartbeat_gives_it_the_rest_of_its_second() -> None:
+    # so that a process ending with the run does not exit with the heartbeat still queued
+    engine = FakeEngine()
+    began = time.monotonic()
+    with heartbeats(engine):
+        assert engine.beating.wait(5)
+    assert time.monotonic() - began >= 0.9
+    later = FakeEngine()
+    with heartbeats(later):
+        assert later.beating.wait(5)
+        time.sleep(1.1)  # a run longer than its heartbeat's second
+        ending = time.monotonic()
+    assert time.monotonic() - ending < 0.5

@@ -5,9 +5,9 @@
 -- legal entity's invoices (`entity_members`, registered by the caller; $entity null: every invoice).
 --
 -- Not every invoice at every month end (twelve times a million rows): an invoice counts its amount,
--- when positive, from the first month end after its issue; what it has open changes only at the month
--- ends by which cash or a write-off reached it (one row each: how much more, or less, it counts from
--- then on than its amount), and those changes, summed per currency and month end, carry forward.
+-- when positive, from the first month end on or after its issue; what it has open changes only at the
+-- month ends by which cash or a write-off reached it (one row each: how much more, or less, it counts
+-- from then on than its amount), and those changes, summed per currency and month end, carry forward.
 with ends as (
     select unnest($month_ends)::date as month_end
 ),

@@ -91,8 +91,11 @@ def outcome(
     decided_allocations, exception_rows, remaining_of = _decided_rows(
         payments, decided, book, as_of, rule_version
     )
+    # where each payment stands in the round, hashed once for both uses
+    where = pd.Index(payments["payment_id"].to_numpy())
     allocations = _in_payment_order(
-        [decided_allocations, _certain_allocations(certain, payments, book, as_of, rule_version)], payments
+        [decided_allocations, _certain_allocations(certain, payments, where, book, as_of, rule_version)],
+        where,
     )
     unapplied = unapplied_frame(payments, remaining_of)
     exceptions = pd.DataFrame(exception_rows, columns=EXCEPTION_COLUMNS)
@@ -104,16 +107,16 @@ def outcome(
     return CashApplication(allocations, unapplied, exceptions, counts, write_offs, cases)
 
 
-def _in_payment_order(parts: list[pd.DataFrame], payments: pd.DataFrame) -> pd.DataFrame:
-    """The allocation rows of `parts` as one frame in the order of `payments` (each part's own order
-    kept among a payment's rows, the earlier part first): each column joined and put in order as one
-    array, the frame made once (not stacked, then reordered, then renumbered: three copies of
-    three quarters of a million rows)."""
+def _in_payment_order(parts: list[pd.DataFrame], where: pd.Index) -> pd.DataFrame:
+    """The allocation rows of `parts` as one frame in the order of the payments `where` lists (each
+    part's own order kept among a payment's rows, the earlier part first): each column joined and
+    put in order as one array, the frame made once (not stacked, then reordered, then renumbered:
+    three copies of three quarters of a million rows)."""
     parts = [part for part in parts if len(part)]
     if not parts:
         return pd.DataFrame(columns=ALLOCATION_COLUMNS)
     paid = np.concatenate([part["payment_id"].to_numpy() for part in parts])
-    order = np.argsort(pd.Index(payments["payment_id"].to_numpy()).get_indexer(paid), kind="stable")
+    order = np.argsort(where.get_indexer(paid), kind="stable")
     return pd.DataFrame(
         {
             column: np.concatenate([part[column].to_numpy() for part in parts])[order]
@@ -198,14 +201,21 @@ def _decided_rows(
 
 
 def _certain_allocations(
-    certain: pd.DataFrame, payments: pd.DataFrame, book: OpenBook, as_of: date, rule_version: str
+    certain: pd.DataFrame,
+    payments: pd.DataFrame,
+    where: pd.Index,
+    book: OpenBook,
+    as_of: date,
+    rule_version: str,
 ) -> pd.DataFrame:
     """The certain matches as allocation rows: each uses up its payment on its invoice; what the
-    invoice has open after is read at the round's end, as for the passes' decisions."""
-    # whole columns as arrays (no index to align) and dict lookups by `map`: no Python frame per row
+    invoice has open after is read at the round's end, as for the passes' decisions (`where`: the
+    index of `payments`' ids)."""
+    # whole columns as arrays (no index to align): the payments' currencies by their positions, the
+    # open amounts by `map` over the book's dict; no Python frame per row
     payment_ids = certain["payment_id"].to_numpy()
     invoice_ids = certain["invoice_id"].tolist()
-    found = pd.Index(payments["payment_id"].to_numpy()).get_indexer(payment_ids)
+    found = where.get_indexer(payment_ids)
     if (found < 0).any():  # as a lookup by payment would: a certain match of no payment here is a bug
         raise KeyError(payment_ids[np.flatnonzero(found < 0)[0]])
     paid_in = payments["currency"].to_numpy(dtype=object)[found]
